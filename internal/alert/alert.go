@@ -1,0 +1,91 @@
+package alert
+
+import (
+	"strings"
+	"time"
+)
+
+// Priority is a Falco rule priority, ordered from most to least severe.
+type Priority int
+
+// The eight Falco priority levels, most severe first (syslog order).
+// AlertLevel is Falco's "ALERT" priority (named so it does not clash with
+// the Alert type).
+const (
+	Emergency Priority = iota
+	AlertLevel
+	Critical
+	Error
+	Warning
+	Notice
+	Informational
+	Debug
+)
+
+var priorityNames = [...]string{"Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"}
+
+// String returns the name Falco prints in alerts ("Warning", "Notice", ...).
+func (p Priority) String() string {
+	if p < 0 || int(p) >= len(priorityNames) {
+		return "Unknown"
+	}
+	return priorityNames[p]
+}
+
+// ParsePriority accepts any case and Falco's aliases ("info", "warn").
+func ParsePriority(s string) (Priority, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "emergency":
+		return Emergency, true
+	case "alert":
+		return AlertLevel, true
+	case "critical":
+		return Critical, true
+	case "error":
+		return Error, true
+	case "warning", "warn":
+		return Warning, true
+	case "notice":
+		return Notice, true
+	case "informational", "info":
+		return Informational, true
+	case "debug":
+		return Debug, true
+	}
+	return 0, false
+}
+
+// MarshalText renders the priority as its Falco name.
+func (p Priority) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText accepts a Falco priority name in any case.
+func (p *Priority) UnmarshalText(b []byte) error {
+	v, ok := ParsePriority(string(b))
+	if !ok {
+		return &UnknownPriorityError{Value: string(b)}
+	}
+	*p = v
+	return nil
+}
+
+// UnknownPriorityError reports a priority name that is not one of Falco's.
+type UnknownPriorityError struct{ Value string }
+
+func (e *UnknownPriorityError) Error() string {
+	return "unknown priority " + quote(e.Value) + " (want emergency, alert, critical, error, warning, notice, informational or debug)"
+}
+
+func quote(s string) string { return "\"" + strings.ReplaceAll(s, "\"", "\\\"") + "\"" }
+
+// Alert is one rule match, in Falco's JSON shape. OutputFields values are
+// strings, numbers, booleans or nil (Falco's <NA> becomes null).
+type Alert struct {
+	Time         time.Time      `json:"time"`
+	Rule         string         `json:"rule"`
+	Priority     Priority       `json:"priority"`
+	Output       string         `json:"output"`
+	OutputFields map[string]any `json:"output_fields"`
+	Source       string         `json:"source"`
+	Tags         []string       `json:"tags"`
+	Hostname     string         `json:"hostname"`
+}

@@ -1,0 +1,103 @@
+package testutil
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Strict reports whether missing requirements fail tests instead of skipping.
+func Strict() bool { return os.Getenv("PALISADE_STRICT") == "1" }
+
+// missing skips the test, or fails it in strict mode.
+func missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if Strict() {
+		t.Fatalf("PALISADE_STRICT=1 and requirement not met: "+format, args...)
+	}
+	t.Skipf("requirement not met: "+format, args...)
+}
+
+// RequireRoot needs euid 0.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		missing(t, "needs root (euid is %d)", os.Geteuid())
+	}
+}
+
+// RequireBPF needs root and a kernel with BTF, as the eBPF source does.
+func RequireBPF(t testing.TB) {
+	t.Helper()
+	RequireRoot(t)
+	if runtime.GOOS != "linux" {
+		missing(t, "eBPF needs linux, have %s", runtime.GOOS)
+		return
+	}
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		missing(t, "eBPF needs kernel BTF: %v", err)
+	}
+}
+
+var dockerOK = sync.OnceValue(func() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return exec.CommandContext(ctx, "docker", "info").Run()
+})
+
+// RequireDocker needs a reachable Docker daemon and the docker CLI.
+func RequireDocker(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("docker"); err != nil {
+		missing(t, "needs the docker CLI: %v", err)
+		return
+	}
+	if err := dockerOK(); err != nil {
+		missing(t, "needs a running Docker daemon (docker info: %v)", err)
+	}
+}
+
+// RequireTool needs an executable on PATH and returns its path.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missing(t, "needs %s on PATH", name)
+	}
+	return p
+}
+
+// RepoRoot returns the repository root (the directory holding go.mod).
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// FalcoRulesDir returns ../shared/falco-rules relative to the repository root,
+// where Falco's published rule files are kept as test data.
+func FalcoRulesDir(t testing.TB) string {
+	t.Helper()
+	d := filepath.Join(RepoRoot(t), "..", "shared", "falco-rules")
+	if _, err := os.Stat(filepath.Join(d, "falco_rules.yaml")); err != nil {
+		missing(t, "Falco's rule files not found at %s", d)
+	}
+	return d
+}
