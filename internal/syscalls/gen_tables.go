@@ -146,6 +146,37 @@ func main() {
 		}
 		b.WriteString("\t},\n")
 	}
+	b.WriteString("}\n\n")
+	// Names the kernel has on other architectures (mips, ppc, s390x, riscv64,
+	// ...): profiles written for many arches mention them, and they are not typos.
+	others := map[string]bool{}
+	files, _ := filepath.Glob(filepath.Join(xsysDir, "zsysnum_linux_*.go"))
+	for _, f := range files {
+		xs, err := readXSys(f)
+		if err != nil {
+			log.Fatal(err)
+		}
+		for n := range xs {
+			known := false
+			for _, t := range tables {
+				if _, ok := t[n]; ok {
+					known = true
+				}
+			}
+			if !known {
+				others[n] = true
+			}
+		}
+	}
+	var otherList []string
+	for n := range others {
+		otherList = append(otherList, n)
+	}
+	sort.Strings(otherList)
+	b.WriteString("// otherArchNames are syscalls of architectures without a table here.\nvar otherArchNames = []string{\n")
+	for _, n := range otherList {
+		fmt.Fprintf(&b, "\t%q,\n", n)
+	}
 	b.WriteString("}\n")
 	src, err := format.Source(b.Bytes())
 	if err != nil {

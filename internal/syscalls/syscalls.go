@@ -174,3 +174,15 @@ func AllNames() []string {
 	sort.Strings(out)
 	return out
 }
+
+var otherArch = func() map[string]bool {
+	m := make(map[string]bool, len(otherArchNames))
+	for _, n := range otherArchNames {
+		m[n] = true
+	}
+	return m
+}()
+
+// KnownElsewhere reports whether name is a syscall only on an architecture
+// without a table here (mips, ppc, s390x, riscv64, ...).
+func KnownElsewhere(name string) bool { return otherArch[name] }

@@ -105,3 +105,12 @@ func TestCanonical(t *testing.T) {
 		t.Error(ScmpName("amd64"))
 	}
 }
+
+func TestKnownElsewhere(t *testing.T) {
+	if !KnownElsewhere("s390_runtime_instr") && !KnownElsewhere("riscv_flush_icache") {
+		t.Error("no other-arch names")
+	}
+	if KnownElsewhere("read") || KnownElsewhere("no_such_call") {
+		t.Error("read or a made-up name counted as other-arch")
+	}
+}
