@@ -82,6 +82,7 @@ func Native() string {
 
 type index struct {
 	byName map[string]int
+	slot   map[string]int
 	byNr   map[int]string
 	list   []Syscall
 	names  []string
@@ -90,8 +91,9 @@ type index struct {
 var indexes = func() map[string]*index {
 	out := make(map[string]*index, len(tables))
 	for arch, list := range tables {
-		ix := &index{byName: make(map[string]int, len(list)), byNr: make(map[int]string, len(list)), list: list}
-		for _, s := range list {
+		ix := &index{byName: make(map[string]int, len(list)), slot: make(map[string]int, len(list)), byNr: make(map[int]string, len(list)), list: list}
+		for i, s := range list {
+			ix.slot[s.Name] = i
 			ix.byName[s.Name] = s.Nr
 			ix.byNr[s.Nr] = s.Name
 			ix.names = append(ix.names, s.Name)
@@ -186,3 +188,14 @@ var otherArch = func() map[string]bool {
 // KnownElsewhere reports whether name is a syscall only on an architecture
 // without a table here (mips, ppc, s390x, riscv64, ...).
 func KnownElsewhere(name string) bool { return otherArch[name] }
+
+// Index returns the position of name in List(arch), so callers can keep
+// per-syscall data in a slice ordered by number.
+func Index(arch, name string) (int, bool) {
+	ix := lookup(arch)
+	if ix == nil {
+		return 0, false
+	}
+	i, ok := ix.slot[name]
+	return i, ok
+}

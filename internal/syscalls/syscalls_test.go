@@ -114,3 +114,13 @@ func TestKnownElsewhere(t *testing.T) {
 		t.Error("read or a made-up name counted as other-arch")
 	}
 }
+
+func TestIndex(t *testing.T) {
+	for _, arch := range Arches() {
+		for i, s := range List(arch) {
+			if j, ok := Index(arch, s.Name); !ok || j != i {
+				t.Fatalf("Index(%s, %s) = %d, %v; want %d", arch, s.Name, j, ok, i)
+			}
+		}
+	}
+}
