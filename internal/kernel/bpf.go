@@ -1,0 +1,93 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/features"
+	"github.com/cilium/ebpf/link"
+)
+
+// CaptureTracepoints are the tracepoints the event source attaches to.
+var CaptureTracepoints = []string{"sys_enter", "sys_exit", "sched_process_exec", "sched_process_fork", "sched_process_exit"}
+
+// RingBuffer checks that the kernel can create a BPF ring buffer map.
+func RingBuffer() Check {
+	c := Check{Name: "ringbuf"}
+	err := features.HaveMapType(ebpf.RingBuf)
+	switch {
+	case err == nil:
+		c.Status, c.Detail = OK, "BPF ring buffer maps available"
+	case errors.Is(err, ebpf.ErrNotSupported):
+		c.Status, c.Detail = Fail, "no BPF ring buffer: "+err.Error()
+		c.Fix = "upgrade to Linux 5.8 or later"
+	default:
+		c.Status, c.Detail = Fail, "probe failed: "+err.Error()
+		c.Fix = "run as root; check that bpf() is not blocked by seccomp or an LSM"
+	}
+	return c
+}
+
+var returnZero = asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}
+
+// attachTPBTF loads an empty BTF tracepoint program for name, attaches and
+// detaches it.
+func attachTPBTF(name string) error {
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Type: ebpf.Tracing, AttachType: ebpf.AttachTraceRawTp, AttachTo: name,
+		Instructions: returnZero, License: "GPL",
+	})
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	defer p.Close()
+	l, err := link.AttachTracing(link.TracingOptions{Program: p})
+	if err != nil {
+		return fmt.Errorf("attach: %w", err)
+	}
+	return l.Close()
+}
+
+// attachRawTP does the same with a plain raw tracepoint program.
+func attachRawTP(name string) error {
+	p, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+		Type: ebpf.RawTracepoint, Instructions: returnZero, License: "GPL",
+	})
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	defer p.Close()
+	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: name, Program: p})
+	if err != nil {
+		return fmt.Errorf("attach: %w", err)
+	}
+	return l.Close()
+}
+
+// Tracepoints attaches an empty program to each tracepoint capture uses,
+// as a BTF tracepoint (what Palisade loads) and as a raw tracepoint.
+func Tracepoints() Check {
+	c := Check{Name: "tracepoints"}
+	var bad []string
+	rawOK := 0
+	for _, tp := range CaptureTracepoints {
+		if err := attachTPBTF(tp); err != nil {
+			bad = append(bad, fmt.Sprintf("tp_btf/%s: %v", tp, err))
+		}
+		if attachRawTP(tp) == nil {
+			rawOK++
+		}
+	}
+	if len(bad) > 0 {
+		c.Status = Fail
+		c.Detail = strings.Join(bad, "; ")
+		c.Fix = "run as root on Linux 5.8+ with BTF; BTF tracepoints need CONFIG_DEBUG_INFO_BTF=y and no LSM denying BPF_PROG_LOAD"
+		return c
+	}
+	c.Status = OK
+	c.Detail = fmt.Sprintf("tp_btf attach works on %s; raw_tp on %d/%d", strings.Join(CaptureTracepoints, ", "), rawOK, len(CaptureTracepoints))
+	return c
+}

@@ -1,0 +1,831 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//
+// Palisade's kernel capture: syscall exit (and, on demand, entry) events from
+// BTF tracepoints plus the sched_process_exec/fork/exit tracepoints, written
+// to one BPF ring buffer. Tracepoints only: no kprobes, fentry or LSM.
+//
+// Design notes (the why; the Go side has the what):
+//  * Syscall arguments are read from the saved user registers at sys_exit, so
+//    one program and one event per syscall carry both arguments and result.
+//  * The per-syscall descriptor table (sc_conf) is both the in-kernel filter
+//    and a tiny interpreter program: which args are paths, strings, fds,
+//    socket addresses or structs to copy. Unselected syscalls cost one inlined
+//    array lookup.
+//  * Paths come from the kernel's own objects at exit (the opened struct
+//    file, the dirfd's file, the task's cwd), walked dentry by dentry up to
+//    the task's root, crossing mounts.
+//  * Events are built in a per-CPU scratch buffer as a fixed header followed
+//    by TLV items, then copied into the ring buffer. A failed copy is counted
+//    in a per-CPU drop counter.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define NR_SLOTS     1024 /* [0,512) native ABI, [512,1024) 32-bit compat */
+#define COMPAT_BASE  512
+#define SCRATCH_SIZE 16384
+#define MAX_OFF      8192 /* items start below this; each is < SCRATCH_SIZE-MAX_OFF */
+#define MAX_STR      4096
+#define MAX_NAME     256
+#define MAX_DEPTH    64
+#define MAX_ADDR     128
+#define MAX_STRUCT   128
+#define TS_COMPAT_   0x0002
+#define AT_FDCWD_    -100
+#define S_IFMT_      00170000
+#define S_IFSOCK_    0140000
+#define AF_INET_     2
+#define AF_INET6_    10
+
+enum rec_kind {
+	KIND_SYSCALL = 1,
+	KIND_ENTER   = 2,
+	KIND_EXEC    = 3,
+	KIND_FORK    = 4,
+	KIND_EXIT    = 5,
+};
+
+enum hdr_flag {
+	HF_COMPAT = 1,
+};
+
+enum item_type {
+	IT_STR      = 1,  /* user string argument (arg) */
+	IT_BASE     = 2,  /* directory a relative path argument resolves against (arg) */
+	IT_FDPATH   = 3,  /* path of the file behind an fd argument (arg, 0xfe = ret) */
+	IT_TUPLE    = 4,  /* socket tuple behind an fd argument (arg, 0xfe = ret) */
+	IT_ADDR     = 5,  /* raw sockaddr from user memory (arg) */
+	IT_STRUCT   = 6,  /* raw struct from user memory (arg) */
+	IT_CWD      = 7,  /* task cwd */
+	IT_EXE      = 8,  /* mm->exe_file path */
+	IT_ARGV     = 9,  /* NUL-separated argv of the new image */
+	IT_FILENAME = 10, /* bprm->filename */
+	IT_TTY      = 11, /* controlling tty name */
+	IT_FORK     = 12, /* struct fork_info */
+	IT_EXIT     = 13, /* struct exit_info */
+};
+
+#define ARG_RET 0xfe
+#define ARG_NONE 0xff
+
+enum conf_flag {
+	CF_RET_FD      = 1, /* the return value is an fd: resolve it */
+	CF_CWD         = 2, /* emit the cwd after the call (chdir family) */
+	CF_ENTER       = 4, /* emit an entry record (syscalls that never return) */
+	CF_ZERO_ON_OK  = 8, /* registers are reset on success (execve) */
+	CF_ADDRLEN_PTR = 16,/* addrlen_arg is a pointer to socklen_t */
+};
+
+struct sc_conf {
+	__u8 on;
+	__u8 flags;
+	__u8 path_mask;
+	__u8 str_mask;
+	__u8 fd_mask;
+	__u8 addr_arg;
+	__u8 addrlen_arg;
+	__u8 struct_arg;
+	__u8 struct_len;
+	__u8 dirfd[6];
+	__u8 pad;
+};
+
+struct event_hdr {
+	__u64 ts;
+	__u64 cgroup_id;
+	__u64 cap_eff;
+	__u64 cap_prm;
+	__u64 args[6];
+	__s64 ret;
+	__u32 kind;
+	__u32 nr;
+	__u32 cpu;
+	__u32 flags;
+	__u32 tid;
+	__u32 pid;
+	__u32 vtid;
+	__u32 vpid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__u32 egid;
+	__u32 loginuid;
+	__u32 mntns;
+	__u32 pidns;
+	char comm[16];
+};
+
+struct item {
+	__u8 type;
+	__u8 arg;
+	__u16 len; /* payload bytes after this header */
+};
+
+struct tuple {
+	__u16 family;
+	__u16 type;
+	__u16 proto;
+	__u16 sport; /* host order */
+	__u16 dport; /* host order */
+	__u16 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct fork_info {
+	__u32 tid;
+	__u32 pid;
+	__u32 vtid;
+	__u32 vpid;
+	__u32 flags; /* 1: new thread, not a new process */
+	__u32 pad;
+};
+
+struct exit_info {
+	__s32 code;
+	__u32 group_dead;
+};
+
+/* Keep the types in the object's BTF so bpf2go emits Go mirrors of them. */
+const struct event_hdr *unused_hdr __attribute__((unused));
+const struct item *unused_item __attribute__((unused));
+const struct tuple *unused_tuple __attribute__((unused));
+const struct fork_info *unused_fork __attribute__((unused));
+const struct exit_info *unused_exit __attribute__((unused));
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NR_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sc_conf);
+} sc_confs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+/* counters[0] = events written, counters[1] = events dropped (ring full). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct scratch_buf {
+	__u8 b[SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch_buf);
+} scratch SEC(".maps");
+
+/* Set at load time: the tgid whose events are ignored (the agent), 0 for none. */
+volatile const __u32 ignore_tgid = 0;
+
+/*
+ * Items start below MAX_OFF. BOUND restates that as a mask the verifier can
+ * track; barrier_var stops clang from folding the mask away.
+ */
+#define BOUND(off) ({ __u32 __o = (off); barrier_var(__o); __o & (MAX_OFF - 1); })
+
+static __always_inline __u8 *scratch_buf(void)
+{
+	__u32 k = 0;
+	return bpf_map_lookup_elem(&scratch, &k);
+}
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+	if (c)
+		(*c)++;
+}
+
+/* ---- items --------------------------------------------------------------- */
+
+static __always_inline __u32 align4(__u32 off)
+{
+	return (off + 3) & ~3u;
+}
+
+static __always_inline void put_item_hdr(__u8 *buf, __u32 off, __u8 type, __u8 arg, __u16 len)
+{
+	struct item *it;
+	if (off >= MAX_OFF)
+		return;
+	it = (struct item *)(buf + BOUND(off));
+	it->type = type;
+	it->arg = arg;
+	it->len = len;
+}
+
+struct walk_ctx {
+	__u8 *buf;
+	struct dentry *d;
+	struct vfsmount *vm;
+	struct mount *m;
+	struct dentry *root_d;
+	struct vfsmount *root_m;
+	__u32 off;
+	__u8 flags;
+};
+
+enum path_flag {
+	PF_COMPLETE = 1, /* reached the task's root or the global root */
+	PF_TRUNC    = 2, /* ran out of depth or room */
+	PF_GLOBAL   = 4, /* reached the global root, not the task's root */
+};
+
+static long walk_step(__u64 index, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct dentry *d = w->d;
+	struct vfsmount *vm = w->vm;
+	struct dentry *mnt_root, *parent;
+	const unsigned char *name;
+	long n;
+	__u32 off;
+
+	if (d == w->root_d && vm == w->root_m) {
+		w->flags = PF_COMPLETE;
+		return 1;
+	}
+	mnt_root = BPF_CORE_READ(vm, mnt_root);
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == mnt_root || d == parent) {
+		/* Local copy: BPF_CORE_READ on w->m would relocate against walk_ctx. */
+		struct mount *m = w->m;
+		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+		if (mp == m || !mp) {
+			w->flags = PF_COMPLETE | PF_GLOBAL;
+			return 1;
+		}
+		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->m = mp;
+		w->vm = (struct vfsmount *)__builtin_preserve_access_index(&mp->mnt);
+		return 0;
+	}
+	off = w->off;
+	if (off >= MAX_OFF) {
+		w->flags = PF_TRUNC;
+		return 1;
+	}
+	off = BOUND(off);
+	name = BPF_CORE_READ(d, d_name.name);
+	n = bpf_probe_read_kernel_str(w->buf + off, MAX_NAME, name);
+	if (n <= 0) {
+		w->flags = PF_TRUNC;
+		return 1;
+	}
+	w->off = off + (__u32)(n & (MAX_NAME * 2 - 1));
+	w->d = parent;
+	return 0;
+}
+
+/*
+ * put_path appends a path item: one flag byte, then the path's components
+ * leaf first, each NUL-terminated. Global, so the verifier checks it once.
+ */
+__noinline int put_path(__u64 dentry, __u64 vfsmnt, __u32 off, __u32 tag)
+{
+	struct walk_ctx w = {};
+	struct task_struct *task;
+	__u8 *buf = scratch_buf();
+	__u32 start;
+
+	if (!buf || !dentry || !vfsmnt)
+		return off;
+	off = align4(off);
+	if (off >= MAX_OFF)
+		return off;
+	start = BOUND(off);
+	task = bpf_get_current_task_btf();
+	w.buf = buf;
+	w.d = (struct dentry *)dentry;
+	w.vm = (struct vfsmount *)vfsmnt;
+	w.m = container_of(w.vm, struct mount, mnt);
+	w.root_d = BPF_CORE_READ(task, fs, root.dentry);
+	w.root_m = BPF_CORE_READ(task, fs, root.mnt);
+	w.off = start + sizeof(struct item) + 1;
+	w.flags = PF_TRUNC;
+	bpf_loop(MAX_DEPTH, walk_step, &w, 0);
+	if (w.off > MAX_OFF + MAX_NAME * 2)
+		return start;
+	buf[BOUND(start) + sizeof(struct item)] = w.flags;
+	put_item_hdr(buf, start, tag & 0xff, (tag >> 8) & 0xff, w.off - start - sizeof(struct item));
+	return w.off;
+}
+
+static __always_inline struct file *fd_file(struct task_struct *task, __s32 fd)
+{
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *f = NULL;
+	unsigned int max;
+
+	if (fd < 0)
+		return NULL;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max)
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+__noinline int put_tuple(__u64 filep, __u32 off, __u32 tag)
+{
+	struct file *f = (struct file *)filep;
+	__u8 *buf = scratch_buf();
+	struct socket *sock;
+	struct sock *sk;
+	struct tuple *t;
+
+	if (!buf || !f)
+		return off;
+	off = align4(off);
+	if (off >= MAX_OFF)
+		return off;
+	off = BOUND(off);
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return off;
+	t = (struct tuple *)(buf + off + sizeof(struct item));
+	__builtin_memset(t, 0, sizeof(*t));
+	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	t->type = BPF_CORE_READ(sk, sk_type);
+	t->proto = BPF_CORE_READ(sk, sk_protocol);
+	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (t->family == AF_INET_) {
+		bpf_probe_read_kernel(t->saddr, 4, __builtin_preserve_access_index(&sk->__sk_common.skc_rcv_saddr));
+		bpf_probe_read_kernel(t->daddr, 4, __builtin_preserve_access_index(&sk->__sk_common.skc_daddr));
+	} else if (t->family == AF_INET6_) {
+		bpf_probe_read_kernel(t->saddr, 16, __builtin_preserve_access_index(&sk->__sk_common.skc_v6_rcv_saddr));
+		bpf_probe_read_kernel(t->daddr, 16, __builtin_preserve_access_index(&sk->__sk_common.skc_v6_daddr));
+	}
+	put_item_hdr(buf, off, IT_TUPLE, tag, sizeof(struct tuple));
+	return off + sizeof(struct item) + sizeof(struct tuple);
+}
+
+/* put_fd describes the file behind fd: a socket tuple or a path. */
+__noinline int put_fd(__s32 fd, __u32 off, __u32 arg)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *f = fd_file(task, fd);
+	umode_t mode;
+
+	if (!f)
+		return off;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT_) == S_IFSOCK_)
+		return put_tuple((__u64)f, off, arg);
+	return put_path((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
+			off, IT_FDPATH | (arg << 8));
+}
+
+__noinline int put_cwd(__u32 off, __u32 tag)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	return put_path((__u64)BPF_CORE_READ(task, fs, pwd.dentry), (__u64)BPF_CORE_READ(task, fs, pwd.mnt),
+			off, tag);
+}
+
+/* put_user_str copies a NUL-terminated user string; returns the new offset. */
+__noinline int put_user_str(__u64 uptr, __u32 off, __u32 tag)
+{
+	__u8 *buf = scratch_buf();
+	long n;
+
+	if (!buf || !uptr)
+		return off;
+	off = align4(off);
+	if (off >= MAX_OFF)
+		return off;
+	off = BOUND(off);
+	n = bpf_probe_read_user_str(buf + off + sizeof(struct item), MAX_STR, (void *)uptr);
+	if (n <= 0)
+		return off;
+	n &= MAX_STR * 2 - 1;
+	put_item_hdr(buf, off, tag & 0xff, (tag >> 8) & 0xff, n);
+	return off + sizeof(struct item) + n;
+}
+
+__noinline int put_kernel_str(__u64 kptr, __u32 off, __u32 tag)
+{
+	__u8 *buf = scratch_buf();
+	long n;
+
+	if (!buf || !kptr)
+		return off;
+	off = align4(off);
+	if (off >= MAX_OFF)
+		return off;
+	off = BOUND(off);
+	n = bpf_probe_read_kernel_str(buf + off + sizeof(struct item), MAX_STR, (void *)kptr);
+	if (n <= 0)
+		return off;
+	n &= MAX_STR * 2 - 1;
+	put_item_hdr(buf, off, tag & 0xff, (tag >> 8) & 0xff, n);
+	return off + sizeof(struct item) + n;
+}
+
+/* put_user_bytes copies len (< 4096) bytes of user memory. */
+__noinline int put_user_bytes(__u64 uptr, __u32 len, __u32 off, __u32 tag)
+{
+	__u8 *buf = scratch_buf();
+
+	if (!buf || !uptr || len == 0)
+		return off;
+	off = align4(off);
+	if (off >= MAX_OFF)
+		return off;
+	off = BOUND(off);
+	if (len >= MAX_STR)
+		len = MAX_STR - 1;
+	barrier_var(len);
+	len &= MAX_STR - 1;
+	if (bpf_probe_read_user(buf + off + sizeof(struct item), len, (void *)uptr) < 0)
+		return off;
+	put_item_hdr(buf, off, tag & 0xff, (tag >> 8) & 0xff, len);
+	return off + sizeof(struct item) + len;
+}
+
+/*
+ * put_path_arg emits a user path string and, when it is relative, the
+ * directory it resolves against (dirfd's file or the cwd).
+ */
+__noinline int put_path_arg(__u64 uptr, __s32 dirfd, __u32 off, __u32 arg)
+{
+	__u8 *buf = scratch_buf();
+	__u32 start, first;
+
+	if (!buf || !uptr)
+		return off;
+	start = align4(off);
+	off = put_user_str(uptr, start, IT_STR | (arg << 8));
+	if (off == start || start >= MAX_OFF)
+		return off;
+	first = BOUND(start) + sizeof(struct item);
+	if (buf[first] == '/')
+		return off;
+	if (dirfd == AT_FDCWD_)
+		return put_cwd(off, IT_BASE | (arg << 8));
+	{
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct file *f = fd_file(task, dirfd);
+		if (!f)
+			return off;
+		return put_path((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
+				off, IT_BASE | (arg << 8));
+	}
+}
+
+/* ---- header -------------------------------------------------------------- */
+
+static __always_inline void task_vids(struct task_struct *task, __u32 *vtid, __u32 *vpid, __u32 *pidns)
+{
+	struct pid *p;
+	unsigned int level;
+	struct upid u = {};
+
+	p = BPF_CORE_READ(task, thread_pid);
+	level = BPF_CORE_READ(p, level);
+	bpf_probe_read_kernel(&u, sizeof(u), (void *)p + bpf_core_field_offset(struct pid, numbers) +
+						   (level & 63) * bpf_core_type_size(struct upid));
+	*vtid = u.nr;
+	*pidns = BPF_CORE_READ(u.ns, ns.inum);
+
+	p = BPF_CORE_READ(task, group_leader, thread_pid);
+	level = BPF_CORE_READ(p, level);
+	bpf_probe_read_kernel(&u, sizeof(u), (void *)p + bpf_core_field_offset(struct pid, numbers) +
+						   (level & 63) * bpf_core_type_size(struct upid));
+	*vpid = u.nr;
+}
+
+/* fill_hdr writes the record header for the current task into scratch. */
+__noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u8 *buf = scratch_buf();
+	struct event_hdr *h;
+	const struct cred *cred;
+	__u64 pt = bpf_get_current_pid_tgid();
+
+	if (!buf)
+		return 0;
+	h = (struct event_hdr *)buf;
+	h->ts = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->kind = kind;
+	h->nr = nr;
+	h->cpu = bpf_get_smp_processor_id();
+	h->flags = flags;
+	h->tid = (__u32)pt;
+	h->pid = pt >> 32;
+	task_vids(task, &h->vtid, &h->vpid, &h->pidns);
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	cred = BPF_CORE_READ(task, cred);
+	h->uid = BPF_CORE_READ(cred, uid.val);
+	h->gid = BPF_CORE_READ(cred, gid.val);
+	h->euid = BPF_CORE_READ(cred, euid.val);
+	h->egid = BPF_CORE_READ(cred, egid.val);
+	h->cap_eff = BPF_CORE_READ(cred, cap_effective.val);
+	h->cap_prm = BPF_CORE_READ(cred, cap_permitted.val);
+	if (bpf_core_field_exists(task->loginuid))
+		h->loginuid = BPF_CORE_READ(task, loginuid.val);
+	else
+		h->loginuid = (__u32)-1;
+	h->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	return sizeof(struct event_hdr);
+}
+
+static __always_inline void submit(__u8 *buf, __u32 size)
+{
+	if (size < sizeof(struct event_hdr) || size >= SCRATCH_SIZE)
+		return;
+	/* The mask restates the bound in a form the verifier tracks. */
+	barrier_var(size);
+	size &= SCRATCH_SIZE - 1;
+	if (bpf_ringbuf_output(&events, buf, size, 0) == 0)
+		count(0);
+	else
+		count(1);
+}
+
+/* ---- syscalls ------------------------------------------------------------ */
+
+static __always_inline __u64 sc_arg(struct pt_regs *regs, int i, bool compat)
+{
+	if (compat) {
+		/* int 0x80 / sysenter ABI: the kernel uses only the low 32 bits. */
+		switch (i) {
+		case 0: return (__u32)regs->bx;
+		case 1: return (__u32)regs->cx;
+		case 2: return (__u32)regs->dx;
+		case 3: return (__u32)regs->si;
+		case 4: return (__u32)regs->di;
+		default: return (__u32)regs->bp;
+		}
+	}
+	switch (i) {
+	case 0: return regs->di;
+	case 1: return regs->si;
+	case 2: return regs->dx;
+	case 3: return regs->r10;
+	case 4: return regs->r8;
+	default: return regs->r9;
+	}
+}
+
+static __always_inline struct sc_conf *lookup_conf(__u64 nr, bool *compat, __u32 *idx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (nr >= COMPAT_BASE)
+		return NULL; /* x32 (bit 30 set) and out-of-range numbers */
+	*compat = task->thread_info.status & TS_COMPAT_;
+	*idx = (__u32)nr + (*compat ? COMPAT_BASE : 0);
+	return bpf_map_lookup_elem(&sc_confs, idx);
+}
+
+/* payload is split from the program body so that it is verified once. */
+__noinline int payload(__u32 idx, __u32 off)
+{
+	struct sc_conf *cp = bpf_map_lookup_elem(&sc_confs, &idx);
+	__u8 *buf = scratch_buf();
+	struct sc_conf c;
+	struct event_hdr *h;
+	__s64 ret;
+	int i;
+
+	if (!buf || !cp)
+		return off;
+	c = *cp;
+	h = (struct event_hdr *)buf;
+	ret = h->ret;
+
+	for (i = 0; i < 6; i++) {
+		__u64 a = h->args[i];
+		if (c.path_mask & (1 << i)) {
+			__s32 dirfd = AT_FDCWD_;
+			__u8 di = c.dirfd[i];
+			if (di < 6)
+				dirfd = (__s32)h->args[di];
+			off = put_path_arg(a, dirfd, off, i);
+		} else if (c.str_mask & (1 << i)) {
+			off = put_user_str(a, off, IT_STR | (i << 8));
+		}
+		if (c.fd_mask & (1 << i))
+			off = put_fd((__s32)a, off, i);
+	}
+	if (c.addr_arg < 6) {
+		__u32 len = MAX_ADDR;
+		if (c.addrlen_arg < 6) {
+			__u64 la = h->args[c.addrlen_arg];
+			if (c.flags & CF_ADDRLEN_PTR) {
+				__u32 l = 0;
+				bpf_probe_read_user(&l, sizeof(l), (void *)la);
+				la = l;
+			}
+			if (la < len)
+				len = la;
+		}
+		off = put_user_bytes(h->args[c.addr_arg], len, off, IT_ADDR | (c.addr_arg << 8));
+	}
+	if (c.struct_arg < 6 && c.struct_len > 0) {
+		__u32 len = c.struct_len;
+		if (len > MAX_STRUCT)
+			len = MAX_STRUCT;
+		off = put_user_bytes(h->args[c.struct_arg], len, off, IT_STRUCT | (c.struct_arg << 8));
+	}
+	if ((c.flags & CF_RET_FD) && ret >= 0)
+		off = put_fd((__s32)ret, off, ARG_RET);
+	if ((c.flags & CF_CWD) && ret == 0)
+		off = put_cwd(off, IT_CWD | (ARG_NONE << 8));
+	return off;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
+{
+	struct sc_conf *c;
+	struct event_hdr *h;
+	bool compat = false;
+	__u8 *buf;
+	__u32 off, idx = 0;
+	__u64 nr = regs->orig_ax;
+	int i;
+
+	c = lookup_conf(nr, &compat, &idx);
+	if (!c || !c->on)
+		return 0;
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+		return 0;
+	buf = scratch_buf();
+	if (!buf)
+		return 0;
+	off = fill_hdr(KIND_SYSCALL, nr, compat ? HF_COMPAT : 0);
+	h = (struct event_hdr *)buf;
+	h->ret = ret;
+	if ((c->flags & CF_ZERO_ON_OK) && ret == 0) {
+		/* A successful execve reset the registers; the exec record has the data. */
+		for (i = 0; i < 6; i++)
+			h->args[i] = 0;
+		submit(buf, off);
+		return 0;
+	}
+	for (i = 0; i < 6; i++)
+		h->args[i] = sc_arg(regs, i, compat);
+	off = payload(idx, off);
+	submit(buf, off);
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
+{
+	struct sc_conf *c;
+	struct event_hdr *h;
+	bool compat = false;
+	__u8 *buf;
+	__u32 off, idx = 0;
+	int i;
+
+	c = lookup_conf(id, &compat, &idx);
+	if (!c || !c->on || !(c->flags & CF_ENTER))
+		return 0;
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+		return 0;
+	buf = scratch_buf();
+	if (!buf)
+		return 0;
+	off = fill_hdr(KIND_ENTER, id, compat ? HF_COMPAT : 0);
+	h = (struct event_hdr *)buf;
+	h->ret = 0;
+	for (i = 0; i < 6; i++)
+		h->args[i] = sc_arg(regs, i, compat);
+	submit(buf, off);
+	return 0;
+}
+
+/* ---- process lifecycle --------------------------------------------------- */
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct event_hdr *h;
+	struct mm_struct *mm;
+	struct file *exe;
+	__u8 *buf;
+	__u32 off;
+	__u64 start, end;
+
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+		return 0;
+	buf = scratch_buf();
+	if (!buf)
+		return 0;
+	off = fill_hdr(KIND_EXEC, 0, 0);
+	h = (struct event_hdr *)buf;
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	h->args[0] = old_pid;
+	h->ret = 0;
+	off = put_kernel_str((__u64)BPF_CORE_READ(bprm, filename), off, IT_FILENAME | (ARG_NONE << 8));
+	mm = BPF_CORE_READ(p, mm);
+	start = BPF_CORE_READ(mm, arg_start);
+	end = BPF_CORE_READ(mm, arg_end);
+	if (end > start)
+		off = put_user_bytes(start, end - start, off, IT_ARGV | (ARG_NONE << 8));
+	exe = BPF_CORE_READ(mm, exe_file);
+	if (exe)
+		off = put_path((__u64)BPF_CORE_READ(exe, f_path.dentry), (__u64)BPF_CORE_READ(exe, f_path.mnt),
+			       off, IT_EXE | (ARG_NONE << 8));
+	off = put_cwd(off, IT_CWD | (ARG_NONE << 8));
+	{
+		struct tty_struct *tty = BPF_CORE_READ(p, signal, tty);
+		if (tty)
+			off = put_kernel_str((__u64)__builtin_preserve_access_index(&tty->name), off,
+					     IT_TTY | (ARG_NONE << 8));
+	}
+	submit(buf, off);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct event_hdr *h;
+	struct fork_info *fi;
+	__u8 *buf;
+	__u32 off;
+	__u32 pidns;
+
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+		return 0;
+	buf = scratch_buf();
+	if (!buf)
+		return 0;
+	off = fill_hdr(KIND_FORK, 0, 0);
+	h = (struct event_hdr *)buf;
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	h->ret = 0;
+	off = align4(off);
+	if (off >= MAX_OFF)
+		return 0;
+	off = BOUND(off);
+	fi = (struct fork_info *)(buf + off + sizeof(struct item));
+	fi->tid = BPF_CORE_READ(child, pid);
+	fi->pid = BPF_CORE_READ(child, tgid);
+	task_vids(child, &fi->vtid, &fi->vpid, &pidns);
+	fi->flags = fi->tid != fi->pid;
+	fi->pad = 0;
+	put_item_hdr(buf, off, IT_FORK, ARG_NONE, sizeof(*fi));
+	off += sizeof(struct item) + sizeof(*fi);
+	submit(buf, off);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
+{
+	struct event_hdr *h;
+	struct exit_info *ei;
+	__u8 *buf;
+	__u32 off;
+
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+		return 0;
+	buf = scratch_buf();
+	if (!buf)
+		return 0;
+	off = fill_hdr(KIND_EXIT, 0, 0);
+	h = (struct event_hdr *)buf;
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	h->ret = 0;
+	off = align4(off);
+	if (off >= MAX_OFF)
+		return 0;
+	off = BOUND(off);
+	ei = (struct exit_info *)(buf + off + sizeof(struct item));
+	ei->code = BPF_CORE_READ(p, exit_code);
+	ei->group_dead = group_dead;
+	put_item_hdr(buf, off, IT_EXIT, ARG_NONE, sizeof(*ei));
+	off += sizeof(struct item) + sizeof(*ei);
+	submit(buf, off);
+	return 0;
+}

@@ -1,0 +1,393 @@
+package ebpf
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path"
+	"strings"
+	"unsafe"
+)
+
+// Kind says what produced a Record.
+type Kind uint8
+
+// Record kinds. The values match enum rec_kind in bpf/capture.c.
+const (
+	KindSyscall Kind = 1 // a syscall returned (arguments and result)
+	KindEnter   Kind = 2 // a syscall was entered (only for calls that never return, e.g. exit_group)
+	KindExec    Kind = 3 // sched_process_exec: a new program image
+	KindFork    Kind = 4 // sched_process_fork: a new task
+	KindExit    Kind = 5 // sched_process_exit: a task ended
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindSyscall:
+		return "syscall"
+	case KindEnter:
+		return "enter"
+	case KindExec:
+		return "exec"
+	case KindFork:
+		return "fork"
+	case KindExit:
+		return "exit"
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Record is one decoded kernel event. Numbers are as the kernel saw them;
+// strings copied from user memory or from dentries are untrusted data.
+type Record struct {
+	Kind Kind
+	// Time is CLOCK_BOOTTIME in nanoseconds; WallTime converts it.
+	Time uint64
+	CPU  uint32
+
+	TID, PID   uint32 // host thread and process (tgid) ids
+	VTID, VPID uint32 // the same ids inside the task's pid namespace
+	PPID       uint32 // host tgid of the real parent
+
+	UID, GID, EUID, EGID uint32
+	LoginUID             uint32 // 4294967295 when unset
+	CapEffective         uint64
+	CapPermitted         uint64
+
+	CgroupID uint64 // inode number of the task's cgroup v2 directory
+	MntNS    uint32 // mount namespace inode
+	PidNS    uint32 // pid namespace inode
+	Comm     string
+
+	// Nr is the syscall number in the ABI given by Compat (32-bit x86 when
+	// true). Set for KindSyscall and KindEnter.
+	Nr     int
+	Compat bool
+	Args   [6]uint64
+	Ret    int64
+
+	// Str holds user strings read for path and string arguments, as passed.
+	Str [6]string
+	// Path holds absolute paths: for a path argument, the string resolved
+	// against its dirfd or the cwd (the kernel's view of those at exit); for
+	// an fd argument, the file behind it.
+	Path [6]string
+	// RetPath is the file behind a returned fd (the open family): the
+	// kernel's own view of what was opened, immune to relative paths,
+	// symlinks and /proc/self/fd tricks.
+	RetPath string
+	Sock    *SockTuple // socket behind an fd argument (connect, bind, sendto, listen)
+	RetSock *SockTuple // socket behind a returned fd (accept)
+	Addr    *SockAddr  // sockaddr argument read from user memory
+	Struct  []byte     // struct argument copied from user memory (open_how, clone_args, cap data)
+	Cwd     string     // cwd after chdir/fchdir, and at exec
+
+	Exec *ExecInfo
+	Fork *ForkInfo
+	Exit *ExitInfo
+
+	// Truncated is set when a path or string did not fit or its walk did
+	// not reach a root; the affected value is a suffix of the truth.
+	Truncated bool
+}
+
+// ExecInfo is what sched_process_exec saw of the new image.
+type ExecInfo struct {
+	Filename string   // as passed to execve (bprm->filename)
+	Argv     []string // from the new image's argument area, at most 4 KiB
+	Exe      string   // absolute path of the executable file
+	TTY      string   // controlling terminal name, "" if none
+}
+
+// ForkInfo names the new task.
+type ForkInfo struct {
+	TID, PID   uint32
+	VTID, VPID uint32
+	Thread     bool // a new thread of an existing process
+}
+
+// ExitInfo is how a task ended.
+type ExitInfo struct {
+	Code      int32 // wait status: exit code << 8 | signal
+	GroupDead bool  // the last thread of its process
+}
+
+// SockTuple is a socket's addresses as the kernel holds them.
+type SockTuple struct {
+	Family  uint16 // AF_INET, AF_INET6, AF_UNIX, ...
+	Type    uint16 // SOCK_STREAM, SOCK_DGRAM, ...
+	Proto   uint16 // IPPROTO_TCP, IPPROTO_UDP, ...
+	SrcIP   netip.Addr
+	SrcPort uint16
+	DstIP   netip.Addr
+	DstPort uint16
+}
+
+// SockAddr is a decoded struct sockaddr from user memory.
+type SockAddr struct {
+	Family uint16
+	IP     netip.Addr // AF_INET, AF_INET6
+	Port   uint16
+	Path   string // AF_UNIX; a leading '@' marks the abstract namespace
+}
+
+// Item types, matching enum item_type in bpf/capture.c.
+const (
+	itStr      = 1
+	itBase     = 2
+	itFDPath   = 3
+	itTuple    = 4
+	itAddr     = 5
+	itStruct   = 6
+	itCwd      = 7
+	itExe      = 8
+	itArgv     = 9
+	itFilename = 10
+	itTTY      = 11
+	itFork     = 12
+	itExit     = 13
+
+	argRet = 0xfe
+
+	pfComplete = 1
+)
+
+const hdrSize = int(unsafe.Sizeof(captureEventHdr{}))
+
+// ErrShortRecord means a ring-buffer sample was smaller than its header or
+// an item ran past the sample's end.
+var ErrShortRecord = errors.New("short record")
+
+// DecodeRecord parses one ring-buffer sample into r. It is pure: every
+// byte comes from raw, so it can be fuzzed and tested without a kernel.
+func DecodeRecord(raw []byte, r *Record) error {
+	if len(raw) < hdrSize {
+		return fmt.Errorf("decode record: %w (%d bytes, header is %d)", ErrShortRecord, len(raw), hdrSize)
+	}
+	var h captureEventHdr
+	if _, err := binary.Decode(raw[:hdrSize], binary.LittleEndian, &h); err != nil {
+		return fmt.Errorf("decode record header: %w", err)
+	}
+	*r = Record{
+		Kind:         Kind(h.Kind),
+		Time:         h.Ts,
+		CPU:          h.Cpu,
+		TID:          h.Tid,
+		PID:          h.Pid,
+		VTID:         h.Vtid,
+		VPID:         h.Vpid,
+		PPID:         h.Ppid,
+		UID:          h.Uid,
+		GID:          h.Gid,
+		EUID:         h.Euid,
+		EGID:         h.Egid,
+		LoginUID:     h.Loginuid,
+		CapEffective: h.CapEff,
+		CapPermitted: h.CapPrm,
+		CgroupID:     h.CgroupId,
+		MntNS:        h.Mntns,
+		PidNS:        h.Pidns,
+		Comm:         cString(int8Bytes(h.Comm[:])),
+		Nr:           int(h.Nr),
+		Compat:       h.Flags&1 != 0,
+		Args:         h.Args,
+		Ret:          h.Ret,
+	}
+	var bases [6]string
+	var haveBase [6]bool
+	off := hdrSize
+	for {
+		off = (off + 3) &^ 3
+		if off+4 > len(raw) {
+			break
+		}
+		typ, arg, n := raw[off], raw[off+1], int(binary.LittleEndian.Uint16(raw[off+2:]))
+		off += 4
+		if off+n > len(raw) {
+			return fmt.Errorf("decode record: %w (item %d needs %d bytes at %d of %d)", ErrShortRecord, typ, n, off, len(raw))
+		}
+		p := raw[off : off+n]
+		off += n
+		switch typ {
+		case itStr:
+			if arg < 6 {
+				r.Str[arg] = cString(p)
+			}
+		case itBase:
+			if arg < 6 {
+				bases[arg], haveBase[arg] = r.joinPath(p), true
+			}
+		case itFDPath:
+			if arg == argRet {
+				r.RetPath = r.joinPath(p)
+			} else if arg < 6 {
+				r.Path[arg] = r.joinPath(p)
+			}
+		case itTuple:
+			t, err := decodeTuple(p)
+			if err != nil {
+				return err
+			}
+			if arg == argRet {
+				r.RetSock = t
+			} else {
+				r.Sock = t
+			}
+		case itAddr:
+			r.Addr = DecodeSockAddr(p)
+		case itStruct:
+			r.Struct = bytes.Clone(p)
+		case itCwd:
+			r.Cwd = r.joinPath(p)
+		case itExe:
+			r.exec().Exe = r.joinPath(p)
+		case itArgv:
+			r.exec().Argv = splitArgv(p)
+		case itFilename:
+			r.exec().Filename = cString(p)
+		case itTTY:
+			r.exec().TTY = cString(p)
+		case itFork:
+			var fi captureForkInfo
+			if _, err := binary.Decode(p, binary.LittleEndian, &fi); err != nil {
+				return fmt.Errorf("decode fork item: %w", err)
+			}
+			r.Fork = &ForkInfo{TID: fi.Tid, PID: fi.Pid, VTID: fi.Vtid, VPID: fi.Vpid, Thread: fi.Flags&1 != 0}
+		case itExit:
+			var ei captureExitInfo
+			if _, err := binary.Decode(p, binary.LittleEndian, &ei); err != nil {
+				return fmt.Errorf("decode exit item: %w", err)
+			}
+			r.Exit = &ExitInfo{Code: ei.Code, GroupDead: ei.GroupDead != 0}
+		}
+	}
+	// Path arguments: absolute as given, or joined onto the directory the
+	// kernel resolved for their dirfd / cwd.
+	for i := range 6 {
+		s := r.Str[i]
+		switch {
+		case s == "" && !haveBase[i]:
+		case strings.HasPrefix(s, "/"):
+			r.Path[i] = path.Clean(s)
+		case haveBase[i] && bases[i] != "":
+			r.Path[i] = path.Join(bases[i], s)
+		}
+	}
+	return nil
+}
+
+func (r *Record) exec() *ExecInfo {
+	if r.Exec == nil {
+		r.Exec = &ExecInfo{}
+	}
+	return r.Exec
+}
+
+// joinPath turns a path item (flag byte, then components leaf first, each
+// NUL-terminated) into an absolute path.
+func (r *Record) joinPath(p []byte) string {
+	if len(p) == 0 {
+		r.Truncated = true
+		return ""
+	}
+	flags := p[0]
+	if flags&pfComplete == 0 {
+		r.Truncated = true
+	}
+	comps := bytes.Split(bytes.TrimSuffix(p[1:], []byte{0}), []byte{0})
+	var b strings.Builder
+	for i := len(comps) - 1; i >= 0; i-- {
+		c := comps[i]
+		if len(c) == 0 || (len(c) == 1 && c[0] == '/') {
+			continue
+		}
+		b.WriteByte('/')
+		b.Write(c)
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
+func decodeTuple(p []byte) (*SockTuple, error) {
+	var t captureTuple
+	if _, err := binary.Decode(p, binary.LittleEndian, &t); err != nil {
+		return nil, fmt.Errorf("decode socket tuple: %w", err)
+	}
+	st := &SockTuple{Family: t.Family, Type: t.Type, Proto: t.Proto, SrcPort: t.Sport, DstPort: t.Dport}
+	switch t.Family {
+	case afInet:
+		st.SrcIP = netip.AddrFrom4([4]byte(t.Saddr[:4]))
+		st.DstIP = netip.AddrFrom4([4]byte(t.Daddr[:4]))
+	case afInet6:
+		st.SrcIP = netip.AddrFrom16(t.Saddr)
+		st.DstIP = netip.AddrFrom16(t.Daddr)
+	}
+	return st, nil
+}
+
+const (
+	afUnix  = 1
+	afInet  = 2
+	afInet6 = 10
+)
+
+// DecodeSockAddr decodes a struct sockaddr as copied from user memory. An
+// unknown family keeps only Family; a short buffer yields what fits.
+func DecodeSockAddr(p []byte) *SockAddr {
+	if len(p) < 2 {
+		return nil
+	}
+	a := &SockAddr{Family: binary.LittleEndian.Uint16(p)}
+	switch a.Family {
+	case afInet:
+		if len(p) >= 8 {
+			a.Port = binary.BigEndian.Uint16(p[2:])
+			a.IP = netip.AddrFrom4([4]byte(p[4:8]))
+		}
+	case afInet6:
+		if len(p) >= 24 {
+			a.Port = binary.BigEndian.Uint16(p[2:])
+			a.IP = netip.AddrFrom16([16]byte(p[8:24]))
+		}
+	case afUnix:
+		sun := p[2:]
+		if len(sun) > 0 && sun[0] == 0 {
+			a.Path = "@" + string(bytes.TrimRight(sun[1:], "\x00"))
+		} else {
+			a.Path = cString(sun)
+		}
+	}
+	return a
+}
+
+func splitArgv(p []byte) []string {
+	p = bytes.TrimSuffix(p, []byte{0})
+	if len(p) == 0 {
+		return nil
+	}
+	parts := bytes.Split(p, []byte{0})
+	out := make([]string, len(parts))
+	for i, s := range parts {
+		out[i] = string(s)
+	}
+	return out
+}
+
+func cString(p []byte) string {
+	if i := bytes.IndexByte(p, 0); i >= 0 {
+		p = p[:i]
+	}
+	return string(p)
+}
+
+func int8Bytes(s []int8) []byte {
+	b := make([]byte, len(s))
+	for i, c := range s {
+		b[i] = byte(c)
+	}
+	return b
+}

@@ -1,0 +1,241 @@
+package ebpf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	cebpf "github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/palisade-sec/palisade/internal/kernel"
+)
+
+// Options configure Open.
+type Options struct {
+	// Syscalls are the native syscall numbers to capture; nil means
+	// DefaultSyscalls(). Every other syscall leaves the kernel program
+	// after one array lookup.
+	Syscalls []int
+	// RingBufferBytes is the ring buffer size: a power of two, at least
+	// one page. 0 means 16 MiB.
+	RingBufferBytes int
+	// IgnoreSelf drops events caused by this process (the agent itself).
+	IgnoreSelf bool
+}
+
+// Source is a running capture. Read it from one goroutine; Stats,
+// SetSyscalls and Close are safe to call from others.
+type Source struct {
+	objs  captureObjects
+	links []link.Link
+	rd    *ringbuf.Reader
+
+	mu    sync.Mutex // guards enter and the descriptor table
+	enter link.Link
+
+	rec     ringbuf.Record
+	doneCtx context.Context
+	stopCtx func() bool
+}
+
+// ErrClosed is returned by Read after Close.
+var ErrClosed = errors.New("event source closed")
+
+// Open loads the programs, sets the syscall filter and attaches to the
+// tracepoints. Capture starts when Open returns.
+func Open(opts Options) (*Source, error) {
+	if err := kernel.CheckCapture(); err != nil {
+		return nil, err
+	}
+	_ = rlimit.RemoveMemlock() // only matters before 5.11 (memcg accounting)
+
+	spec, err := loadCapture()
+	if err != nil {
+		return nil, fmt.Errorf("load capture spec: %w", err)
+	}
+	if opts.RingBufferBytes != 0 {
+		n := opts.RingBufferBytes
+		if n < os.Getpagesize() || n&(n-1) != 0 {
+			return nil, fmt.Errorf("ring buffer size %d: must be a power of two of at least %d bytes", n, os.Getpagesize())
+		}
+		spec.Maps[captureMapEvents].MaxEntries = uint32(n)
+	}
+	if opts.IgnoreSelf {
+		if err := spec.Variables[captureVarIgnoreTgid].Set(uint32(os.Getpid())); err != nil {
+			return nil, fmt.Errorf("set ignore_tgid: %w", err)
+		}
+	}
+	s := &Source{}
+	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
+		var ve *cebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("load capture programs (verifier): %w\n%+v", err, ve)
+		}
+		return nil, fmt.Errorf("load capture programs: %w", err)
+	}
+	nrs := opts.Syscalls
+	if nrs == nil {
+		nrs = DefaultSyscalls()
+	}
+	if err := s.SetSyscalls(nrs); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.rd, err = ringbuf.NewReader(s.objs.Events)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open ring buffer reader: %w", err)
+	}
+	for _, p := range []*cebpf.Program{s.objs.SysExit, s.objs.SchedProcessExec, s.objs.SchedProcessFork, s.objs.SchedProcessExit} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("attach %s: %w", p, err)
+		}
+		s.links = append(s.links, l)
+	}
+	return s, nil
+}
+
+// SetSyscalls replaces the set of captured syscalls (native numbers; the
+// 32-bit compat ABI follows by name). The sys_enter program is attached
+// only while a selected syscall needs it (exit, exit_group).
+func (s *Source) SetSyscalls(nrs []int) error {
+	table, err := buildConfs(nrs)
+	if err != nil {
+		return fmt.Errorf("set syscalls: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := make([]uint32, numSlots)
+	needEnter := false
+	for i := range keys {
+		keys[i] = uint32(i)
+		if table[i].Flags&cfEnter != 0 {
+			needEnter = true
+		}
+	}
+	if _, err := s.objs.ScConfs.BatchUpdate(keys, table[:], nil); err != nil {
+		// Fall back to one update per slot on kernels without batch ops.
+		for i := range keys {
+			if err := s.objs.ScConfs.Update(keys[i], table[i], cebpf.UpdateAny); err != nil {
+				return fmt.Errorf("set syscalls: update slot %d: %w", i, err)
+			}
+		}
+	}
+	switch {
+	case needEnter && s.enter == nil:
+		l, err := link.AttachTracing(link.TracingOptions{Program: s.objs.SysEnter})
+		if err != nil {
+			return fmt.Errorf("attach sys_enter: %w", err)
+		}
+		s.enter = l
+	case !needEnter && s.enter != nil:
+		s.enter.Close()
+		s.enter = nil
+	}
+	return nil
+}
+
+// Read blocks until the next record, ctx is done, or the source is closed.
+// The returned Record is owned by the caller.
+func (s *Source) Read(ctx context.Context) (*Record, error) {
+	r := new(Record)
+	if err := s.ReadInto(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ReadInto is Read without the allocation of a Record.
+func (s *Source) ReadInto(ctx context.Context, r *Record) error {
+	if s.rd == nil {
+		return ErrClosed
+	}
+	if ctx != s.doneCtx {
+		// Wake a blocked read when ctx ends; registered once per context.
+		if s.stopCtx != nil {
+			s.stopCtx()
+		}
+		s.rd.SetDeadline(time.Time{})
+		rd := s.rd
+		s.doneCtx = ctx
+		s.stopCtx = context.AfterFunc(ctx, func() { rd.SetDeadline(time.Unix(1, 0)) })
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.rd.ReadInto(&s.rec); err != nil {
+			switch {
+			case errors.Is(err, ringbuf.ErrClosed):
+				return ErrClosed
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				if cerr := ctx.Err(); cerr != nil {
+					return cerr
+				}
+				continue
+			}
+			return fmt.Errorf("read ring buffer: %w", err)
+		}
+		return DecodeRecord(s.rec.RawSample, r)
+	}
+}
+
+// Stats returns the records written to the ring buffer and those dropped
+// because it was full, summed over CPUs since Open.
+func (s *Source) Stats() (events, drops uint64, err error) {
+	var per []uint64
+	if err := s.objs.Counters.Lookup(uint32(0), &per); err != nil {
+		return 0, 0, fmt.Errorf("read event counter: %w", err)
+	}
+	for _, v := range per {
+		events += v
+	}
+	if err := s.objs.Counters.Lookup(uint32(1), &per); err != nil {
+		return 0, 0, fmt.Errorf("read drop counter: %w", err)
+	}
+	for _, v := range per {
+		drops += v
+	}
+	return events, drops, nil
+}
+
+// Close detaches the programs and releases every kernel object.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, l := range s.links {
+		errs = append(errs, l.Close())
+	}
+	s.links = nil
+	if s.enter != nil {
+		errs = append(errs, s.enter.Close())
+		s.enter = nil
+	}
+	if s.rd != nil {
+		errs = append(errs, s.rd.Close())
+	}
+	errs = append(errs, s.objs.Close())
+	return errors.Join(errs...)
+}
+
+var bootOffset = sync.OnceValue(func() int64 {
+	var rt, bt unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_REALTIME, &rt)
+	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &bt)
+	return rt.Nano() - bt.Nano()
+})
+
+// WallTime converts a Record's CLOCK_BOOTTIME stamp to wall-clock time.
+func WallTime(boot uint64) time.Time {
+	return time.Unix(0, int64(boot)+bootOffset())
+}
