@@ -1,0 +1,133 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/fields"
+)
+
+// outputFormat is a rule's output compiled into literal text and fields.
+type outputFormat struct {
+	parts  []outputPart
+	fields []outputField // distinct fields, in order of first use
+}
+
+type outputPart struct {
+	text  string
+	field int // index into fields, -1 for literal text
+}
+
+type outputField struct {
+	name string // as written: proc.aname[2], toupper(proc.name)
+	x    fields.Extractor
+}
+
+// compileOutput parses "%field" references: %proc.name, %proc.aname[2],
+// %toupper(proc.name); "%%" is a literal percent sign.
+func (c *compiler) compileOutput(text string) (*outputFormat, error) {
+	out := &outputFormat{}
+	index := map[string]int{}
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			out.parts = append(out.parts, outputPart{text: lit.String(), field: -1})
+			lit.Reset()
+		}
+	}
+	for i := 0; i < len(text); {
+		ch := text[i]
+		if ch != '%' {
+			lit.WriteByte(ch)
+			i++
+			continue
+		}
+		if i+1 < len(text) && text[i+1] == '%' {
+			lit.WriteByte('%')
+			i += 2
+			continue
+		}
+		j := i + 1
+		// %(field) wraps a field so text may follow it directly.
+		wrapped := j < len(text) && text[j] == '('
+		if wrapped {
+			j++
+		}
+		start := j
+		src := textSource("output", text[start:])
+		p := &parser{src: src, in: text[start:]}
+		var op Operand
+		if !(p.pos < len(p.in) && isIdentStart(p.in[p.pos])) {
+			lit.WriteByte('%')
+			i++
+			continue
+		}
+		if t, ok := p.transformer(); ok {
+			x, err := p.parseTransform(0, t)
+			if err != nil {
+				return nil, fmt.Errorf("output: %s", err.(*Error).Msg)
+			}
+			op = x
+		} else {
+			name := p.word()
+			if !strings.Contains(name, ".") {
+				lit.WriteByte('%')
+				i++
+				continue
+			}
+			f, err := p.fieldRest(0, name)
+			if err != nil {
+				return nil, fmt.Errorf("output: %s", err.(*Error).Msg)
+			}
+			op = f
+		}
+		j = start + p.pos
+		if wrapped {
+			if j < len(text) && text[j] == ')' {
+				j++
+			}
+		}
+		x, err := c.operand(op)
+		if err != nil {
+			return nil, fmt.Errorf("output: %s", err.(*Error).Msg)
+		}
+		key := op.String()
+		idx, ok := index[key]
+		if !ok {
+			idx = len(out.fields)
+			index[key] = idx
+			out.fields = append(out.fields, outputField{name: key, x: x})
+		}
+		flush()
+		out.parts = append(out.parts, outputPart{field: idx})
+		i = j
+	}
+	flush()
+	return out, nil
+}
+
+// render formats the output text and collects output_fields (nil values
+// for fields not present, printed as <NA>).
+func (o *outputFormat) render(e *event.Event) (string, map[string]any) {
+	vals := make([]string, len(o.fields))
+	fieldsOut := make(map[string]any, len(o.fields))
+	for i, f := range o.fields {
+		v := f.x.Value(e)
+		fieldsOut[f.name] = v
+		if s, ok := f.x.Format(e); ok {
+			vals[i] = s
+		} else {
+			vals[i] = fields.NA
+		}
+	}
+	var b strings.Builder
+	for _, p := range o.parts {
+		if p.field < 0 {
+			b.WriteString(p.text)
+		} else {
+			b.WriteString(vals[p.field])
+		}
+	}
+	return b.String(), fieldsOut
+}
