@@ -108,7 +108,7 @@ type Transform struct {
 	X  Operand
 }
 
-func (t *Transform) operand() {}
+func (t *Transform) operand()       {}
 func (t *Transform) String() string { return t.Fn + "(" + t.X.String() + ")" }
 
 // Value is a literal on the right-hand side.

@@ -19,18 +19,18 @@ type matcher func(e *event.Event) bool
 
 // compiledRule is a rule ready to evaluate.
 type compiledRule struct {
-	rule    *Rule
-	match   matcher
-	types   typeSet
-	output  *outputFormat
+	rule     *Rule
+	match    matcher
+	types    typeSet
+	output   *outputFormat
 	expanded Node
 }
 
 // compiler expands macros and lists and compiles checks for one ruleset.
 type compiler struct {
-	l        *loader
-	expanding map[string]bool
-	warnings ErrorList
+	l            *loader
+	expanding    map[string]bool
+	warnings     ErrorList
 	unknownTypes map[string]bool
 }
 
