@@ -1,0 +1,49 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+)
+
+var postgresDialect = dialect{
+	name: "postgres",
+	schema: []string{
+		`CREATE TABLE IF NOT EXISTS palisade_alerts (
+			id BIGSERIAL PRIMARY KEY,
+			time_ns BIGINT NOT NULL,
+			priority SMALLINT NOT NULL,
+			rule TEXT NOT NULL,
+			container_name TEXT NOT NULL,
+			image TEXT NOT NULL,
+			hostname TEXT NOT NULL,
+			doc TEXT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS palisade_alerts_time ON palisade_alerts (time_ns)`,
+		`CREATE INDEX IF NOT EXISTS palisade_alerts_rule ON palisade_alerts (rule)`,
+	},
+	placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+}
+
+// openPostgres connects with pgx. Commits are durable with PostgreSQL's
+// default synchronous_commit=on.
+func openPostgres(ctx context.Context, url string) (Store, error) {
+	display := Redact(url)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", display, err)
+	}
+	db.SetMaxOpenConns(4)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", display, err)
+	}
+	s := &sqlStore{db: db, d: postgresDialect, display: display}
+	if err := s.init(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}

@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/palisade-sec/palisade/internal/alert"
+)
+
+// dialect holds what differs between SQLite and PostgreSQL.
+type dialect struct {
+	name   string
+	schema []string
+	// placeholder returns the n-th (1-based) bind marker.
+	placeholder func(n int) string
+}
+
+// sqlStore is the Store for both databases. Each alert is kept whole as
+// its JSON document (so it reads back exactly as the JSON outputs wrote it)
+// plus the columns queries filter on.
+type sqlStore struct {
+	db      *sql.DB
+	d       dialect
+	display string
+}
+
+// insertChunk bounds rows per INSERT statement (and so bind variables).
+const insertChunk = 256
+
+const insertCols = "(time_ns, priority, rule, container_name, image, hostname, doc)"
+
+func (s *sqlStore) init(ctx context.Context) error {
+	for _, q := range s.d.schema {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create schema in %s: %w", s.display, err)
+		}
+	}
+	return nil
+}
+
+// cleanText makes a string storable in a PostgreSQL TEXT column (no NUL,
+// valid UTF-8); the JSON document keeps the full value.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
+
+func fieldString(a *alert.Alert, key string) string {
+	if v, ok := a.OutputFields[key].(string); ok {
+		return cleanText(v)
+	}
+	return ""
+}
+
+func timeNS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
+	if len(alerts) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", s.display, err)
+	}
+	defer tx.Rollback()
+	args := make([]any, 0, insertChunk*7)
+	var q strings.Builder
+	for start := 0; start < len(alerts); start += insertChunk {
+		chunk := alerts[start:min(start+insertChunk, len(alerts))]
+		q.Reset()
+		args = args[:0]
+		q.WriteString("INSERT INTO palisade_alerts " + insertCols + " VALUES ")
+		for i := range chunk {
+			a := &chunk[i]
+			doc, err := json.Marshal(a)
+			if err != nil {
+				return fmt.Errorf("encode alert: %w", err)
+			}
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteByte('(')
+			for c := 1; c <= 7; c++ {
+				if c > 1 {
+					q.WriteByte(',')
+				}
+				q.WriteString(s.d.placeholder(len(args) + c))
+			}
+			q.WriteByte(')')
+			args = append(args, timeNS(a.Time), int64(a.Priority), cleanText(a.Rule),
+				fieldString(a, "container.name"), fieldString(a, "container.image.repository"),
+				cleanText(a.Hostname), string(doc))
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("insert into %s: %w", s.display, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit to %s: %w", s.display, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Query(ctx context.Context, f Filter) ([]Record, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", s.d.placeholder(len(args))))
+	}
+	if !f.Since.IsZero() {
+		add("time_ns >= ?", f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		add("time_ns <= ?", f.Until.UnixNano())
+	}
+	if f.MinPriority != nil {
+		add("priority <= ?", int64(*f.MinPriority))
+	}
+	if len(f.Rules) > 0 {
+		var ors []string
+		for _, r := range f.Rules {
+			args = append(args, r)
+			ors = append(ors, "rule = "+s.d.placeholder(len(args)))
+		}
+		where = append(where, "("+strings.Join(ors, " OR ")+")")
+	}
+	if f.Container != "" {
+		add("container_name = ?", f.Container)
+	}
+	if f.Image != "" {
+		add("image = ?", f.Image)
+	}
+	if f.AfterID > 0 {
+		add("id > ?", f.AfterID)
+	}
+	q := "SELECT id, doc FROM palisade_alerts"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	desc := f.Limit > 0
+	if desc {
+		q += " ORDER BY id DESC LIMIT " + strconv.Itoa(f.Limit)
+	} else {
+		q += " ORDER BY id"
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query %s: %w", s.display, err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var doc string
+		if err := rows.Scan(&r.ID, &doc); err != nil {
+			return nil, fmt.Errorf("query %s: %w", s.display, err)
+		}
+		if err := json.Unmarshal([]byte(doc), &r.Alert); err != nil {
+			return nil, fmt.Errorf("query %s: alert %d: %w", s.display, r.ID, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query %s: %w", s.display, err)
+	}
+	if desc {
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	return out, nil
+}
+
+func (s *sqlStore) Count(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM palisade_alerts").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s: %w", s.display, err)
+	}
+	return n, nil
+}
+
+func (s *sqlStore) Prune(ctx context.Context, r Retention, now time.Time) (int64, error) {
+	var total int64
+	if r.MaxAge > 0 {
+		res, err := s.db.ExecContext(ctx, "DELETE FROM palisade_alerts WHERE time_ns < "+s.d.placeholder(1), now.Add(-r.MaxAge).UnixNano())
+		if err != nil {
+			return total, fmt.Errorf("prune %s by age: %w", s.display, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	if r.MaxCount > 0 {
+		res, err := s.db.ExecContext(ctx, "DELETE FROM palisade_alerts WHERE id <= (SELECT id FROM palisade_alerts ORDER BY id DESC LIMIT 1 OFFSET "+s.d.placeholder(1)+")", r.MaxCount)
+		if err != nil {
+			return total, fmt.Errorf("prune %s by count: %w", s.display, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}
+
+func (s *sqlStore) Close() error { return s.db.Close() }

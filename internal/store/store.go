@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/palisade-sec/palisade/internal/alert"
+)
+
+// DefaultURL is the store used when none is given.
+const DefaultURL = "sqlite:/var/lib/palisade/alerts.db"
+
+// Record is a stored alert with its store-assigned, increasing ID.
+type Record struct {
+	ID    int64
+	Alert alert.Alert
+}
+
+// Filter selects alerts. Zero fields select everything.
+type Filter struct {
+	Since, Until time.Time // event time, inclusive bounds
+	// MinPriority keeps alerts at least this severe (Falco's "priority >=
+	// P"); nil keeps all.
+	MinPriority *alert.Priority
+	Rules       []string // exact rule names, any of
+	Container   string   // output_fields container.name, exact
+	Image       string   // output_fields container.image.repository, exact
+	AfterID     int64    // only records with a larger ID (for --follow)
+	// Limit keeps the newest Limit matches (0 = no limit). Results are
+	// always in ascending ID (insertion) order.
+	Limit int
+}
+
+// Retention bounds the store. Zero fields disable that bound.
+type Retention struct {
+	MaxAge   time.Duration
+	MaxCount int64
+}
+
+// Store is where alerts are kept.
+type Store interface {
+	// Insert commits the alerts durably in one transaction.
+	Insert(ctx context.Context, alerts []alert.Alert) error
+	Query(ctx context.Context, f Filter) ([]Record, error)
+	Count(ctx context.Context) (int64, error)
+	// Prune deletes alerts older than now-MaxAge and all but the newest
+	// MaxCount, returning how many went.
+	Prune(ctx context.Context, r Retention, now time.Time) (int64, error)
+	Close() error
+}
+
+// ErrBadURL is wrapped by Open for a store URL it does not understand.
+var ErrBadURL = errors.New("bad store URL")
+
+// Open opens (creating the schema if needed) the store a URL names:
+//
+//	sqlite:PATH                  embedded SQLite file
+//	postgres://USER@HOST/DB?...  PostgreSQL (postgresql:// too)
+func Open(ctx context.Context, url string) (Store, error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		if path == "" {
+			return nil, fmt.Errorf("%w %q: sqlite: needs a path (sqlite:/var/lib/palisade/alerts.db)", ErrBadURL, url)
+		}
+		return openSQLite(ctx, path)
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return openPostgres(ctx, url)
+	}
+	return nil, fmt.Errorf("%w %q (want sqlite:PATH or postgres://...)", ErrBadURL, url)
+}
+
+// Redact hides a password in a store URL for messages.
+func Redact(url string) string {
+	at := strings.LastIndex(url, "@")
+	scheme := strings.Index(url, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return url
+	}
+	userinfo := url[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return url[:scheme+3] + userinfo[:i] + ":xxxxx" + url[at:]
+	}
+	return url
+}
