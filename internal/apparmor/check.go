@@ -264,6 +264,9 @@ func checkGrantPath(s string) (string, string) {
 
 // tooBroad reports whether the first path component is not a fixed name.
 func tooBroad(p string) bool {
+	if p == "/" {
+		return false // the root directory itself, not what is under it
+	}
 	if strings.HasPrefix(p, "@{") {
 		end := strings.IndexByte(p, '}')
 		return !rootVariables[p[2:end]]
