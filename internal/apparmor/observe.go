@@ -141,7 +141,7 @@ func FromObserved(name string, obs Observed) (*Spec, *Derivation, error) {
 // SocketKind maps a socket(2) call to the spec's network kind.
 func SocketKind(domain, typ, proto int) (string, bool) {
 	const (
-		afUnix, afInet, afInet6, afNetlink, afPacket = 1, 2, 10, 16, 17
+		afUnix, afInet, afInet6, afNetlink, afPacket  = 1, 2, 10, 16, 17
 		sockStream, sockDgram, sockRaw, sockSeqpacket = 1, 2, 3, 5
 		ipprotoICMP                                   = 1
 	)
