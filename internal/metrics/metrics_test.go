@@ -1,0 +1,77 @@
+package metrics
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// sampleLine is the text format's sample line: name, optional labels with
+// escaped values, a value.
+var sampleLine = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*",?)*\})? (-?[0-9.e+-]+|\+Inf|-Inf|NaN)$`)
+
+func TestExposition(t *testing.T) {
+	s := New()
+	s.Events.Add(41)
+	s.Events.Inc()
+	s.Alerts.With("Terminal shell", "Warning").Inc()
+	s.Alerts.With("evil\"rule\\\nname", "Critical").Add(2)
+	s.Latency.With("webhook").Observe(0.003)
+	s.Latency.With("webhook").Observe(7)
+	s.Latency.With("webhook").Observe(100)
+	s.Registry.NewGaugeFunc("palisade_output_queue_depth", "Alerts waiting.", []string{"output"}, func() []Sample {
+		return []Sample{{Labels: []string{"file"}, Value: 3}}
+	})
+	var b strings.Builder
+	if err := s.Registry.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{
+		"palisade_events_total 42\n",
+		`palisade_alerts_total{rule="Terminal shell",priority="Warning"} 1` + "\n",
+		`palisade_alerts_total{rule="evil\"rule\\\nname",priority="Critical"} 2` + "\n",
+		`palisade_alert_latency_seconds_bucket{output="webhook",le="0.005"} 1` + "\n",
+		`palisade_alert_latency_seconds_bucket{output="webhook",le="10"} 2` + "\n",
+		`palisade_alert_latency_seconds_bucket{output="webhook",le="+Inf"} 3` + "\n",
+		`palisade_alert_latency_seconds_count{output="webhook"} 3` + "\n",
+		`palisade_alert_latency_seconds_sum{output="webhook"} 107.003` + "\n",
+		`palisade_output_queue_depth{output="file"} 3` + "\n",
+		"# TYPE palisade_alert_latency_seconds histogram\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("exposition lacks %q", want)
+		}
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if strings.HasPrefix(line, "# HELP ") || strings.HasPrefix(line, "# TYPE ") {
+			continue
+		}
+		if !sampleLine.MatchString(line) {
+			t.Errorf("line %d is not a valid sample: %q", i+1, line)
+		}
+	}
+}
+
+func TestServer(t *testing.T) {
+	s := New()
+	s.Events.Inc()
+	srv, err := Listen("127.0.0.1:0", s.Registry, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for path, want := range map[string]string{"/metrics": "palisade_events_total 1\n", "/healthz": "ok\n"} {
+		resp, err := http.Get("http://" + srv.Addr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d %q", path, resp.StatusCode, body)
+		}
+	}
+}
