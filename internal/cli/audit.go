@@ -1,7 +1,207 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/palisade-sec/palisade/internal/audit"
+	"github.com/palisade-sec/palisade/internal/audit/engine"
+	"github.com/palisade-sec/palisade/internal/audit/scan"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// progressThreshold is the number of inputs from which a terminal gets a
+// progress bar; shorter runs finish before one would be useful.
+const progressThreshold = 50
 
 func newAuditCmd(s streams) *cobra.Command {
-	return notBuilt("audit [PATH...] [--docker]", "Audit breakout vectors and hardening", "Audit breakout vectors")
+	var (
+		format, out, failOn string
+		ignore              []string
+		docker, listChecks  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "audit [PATH...] [--docker]",
+		Short: "Audit breakout vectors and hardening",
+		Long: "Audit container descriptions for breakout vectors: docker inspect JSON,\n" +
+			"compose files, Kubernetes manifests and OCI config.json files (directories\n" +
+			"are walked), and with --docker every container of the live daemon plus the\n" +
+			"daemon's own settings. Each finding names the check, the container and the\n" +
+			"fix in the source's own terms. See docs/audit.md for the checks.\n\n" +
+			"Exit status: 0 when the audit ran (findings or not), 1 when --fail-on found\n" +
+			"a finding at or above its severity, 2 when an input could not be audited\n" +
+			"(the other inputs are still audited and reported).\n\n" +
+			"Silence a finding in a YAML file with a comment on its line, the line\n" +
+			"above, or the service/container line: # palisade:ignore SLUG[,SLUG]",
+		Example: "  palisade audit deploy/\n" +
+			"  palisade audit compose.yaml -o json\n" +
+			"  palisade audit k8s/ -o sarif --out audit.sarif --fail-on high\n" +
+			"  palisade audit --docker --ignore no-memory-limit,no-pids-limit",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format == "text" {
+				format = "table"
+			}
+			if err := checkFormat(format, "table", "json", "sarif"); err != nil {
+				return err
+			}
+			if listChecks {
+				return writeResult(s.out, out, func(w io.Writer) error { return writeChecks(w, format) })
+			}
+			var min audit.Severity
+			if failOn != "" {
+				sev, err := audit.ParseSeverity(failOn)
+				if err != nil {
+					return exitf(2, "--fail-on: %v", err)
+				}
+				min = sev
+			}
+			ign := map[string]bool{}
+			for _, v := range ignore {
+				for _, slug := range strings.Split(v, ",") {
+					slug = strings.TrimSpace(slug)
+					if slug == "" {
+						continue
+					}
+					if _, ok := audit.LookupCheck(slug); !ok {
+						return exitf(2, "--ignore: unknown check %q (palisade audit --list-checks shows them)", slug)
+					}
+					ign[slug] = true
+				}
+			}
+			if len(args) == 0 && !docker {
+				return exitf(2, "nothing to audit: give files or directories, or --docker")
+			}
+
+			var findings []audit.Finding
+			var errs []error
+			if len(args) > 0 {
+				opt := scan.Options{}
+				if f, ok := s.err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+					opt.Progress = progressReporter(f)
+				}
+				res := scan.Scan(cmd.Context(), args, opt)
+				findings = append(findings, res.Findings...)
+				errs = append(errs, res.Errors...)
+			}
+			if docker {
+				snap, err := engine.Collect(cmd.Context())
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					findings = append(findings, audit.AuditDaemon(snap.Daemon)...)
+					for _, c := range snap.Containers {
+						findings = append(findings, audit.Audit(c)...)
+					}
+				}
+			}
+			rep := &audit.Report{Findings: audit.Normalize(audit.Filter(findings, ign, 0))}
+			colour := false
+			if out == "" || out == "-" {
+				if f, ok := s.out.(*os.File); ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == "" {
+					colour = true
+				}
+			}
+			if err := writeResult(s.out, out, func(w io.Writer) error {
+				switch format {
+				case "json":
+					return rep.WriteJSON(w)
+				case "sarif":
+					return rep.WriteSARIF(w, Version)
+				}
+				return rep.WriteTable(w, colour)
+			}); err != nil {
+				return exitf(1, "%v", err)
+			}
+			if len(errs) > 0 {
+				for _, e := range errs[:len(errs)-1] {
+					fmt.Fprintf(s.err, "palisade: %s\n", audit.Escape(e.Error()))
+				}
+				last := audit.Escape(errs[len(errs)-1].Error())
+				if len(errs) > 1 {
+					last += fmt.Sprintf(" (%d inputs could not be audited)", len(errs))
+				}
+				return exitf(2, "%s", last)
+			}
+			if min > 0 {
+				n := 0
+				for _, f := range rep.Findings {
+					if f.Severity >= min {
+						n++
+					}
+				}
+				if n > 0 {
+					return exitf(1, "%d findings at or above %s (--fail-on %s)", n, min, failOn)
+				}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&format, "output", "o", "table", "output format: table, json or sarif")
+	f.StringVar(&out, "out", "", "write results to this file instead of stdout")
+	f.StringVar(&failOn, "fail-on", "", "exit 1 when a finding at or above this severity exists (low, medium, high, critical)")
+	f.StringSliceVar(&ignore, "ignore", nil, "skip these checks (slugs, repeatable or comma-separated)")
+	f.BoolVar(&docker, "docker", false, "audit the live Docker daemon (DOCKER_HOST or the default socket) and all its containers")
+	f.BoolVar(&listChecks, "list-checks", false, "list the checks with their severity and the breakout each one enables")
+	return cmd
+}
+
+// progressReporter draws a progress bar on the terminal f for long runs.
+func progressReporter(f *os.File) func(done, total int) {
+	var bar *progressbar.ProgressBar
+	return func(done, total int) {
+		if total < progressThreshold {
+			return
+		}
+		if bar == nil {
+			bar = progressbar.NewOptions(total,
+				progressbar.OptionSetWriter(f),
+				progressbar.OptionSetDescription("auditing"),
+				progressbar.OptionShowCount(),
+				progressbar.OptionClearOnFinish(),
+				progressbar.OptionThrottle(100_000_000),
+			)
+		}
+		_ = bar.Set(done)
+		if done == total {
+			_ = bar.Finish()
+		}
+	}
+}
+
+func writeChecks(w io.Writer, format string) error {
+	type row struct {
+		Check    string         `json:"check"`
+		Severity audit.Severity `json:"severity"`
+		Title    string         `json:"title"`
+		Breakout string         `json:"breakout"`
+		Sources  []string       `json:"sources"`
+	}
+	var rows []row
+	for _, k := range audit.Checks() {
+		var srcs []string
+		for s := range k.Fixes {
+			srcs = append(srcs, string(s))
+		}
+		sort.Strings(srcs)
+		rows = append(rows, row{k.Slug, k.Severity, k.Title, k.Breakout, srcs})
+	}
+	switch format {
+	case "json":
+		return writeJSON(w, rows)
+	case "sarif":
+		return errors.New("--list-checks has no sarif form; use -o table or -o json")
+	}
+	for _, r := range rows {
+		if _, err := fmt.Fprintf(w, "%-32s %-8s %s\n%-41s%s\n", r.Check, r.Severity, r.Title, "", r.Breakout); err != nil {
+			return err
+		}
+	}
+	return nil
 }

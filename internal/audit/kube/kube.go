@@ -1,0 +1,477 @@
+package kube
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/palisade-sec/palisade/internal/audit"
+	"github.com/palisade-sec/palisade/internal/audit/yamlpos"
+	yaml "go.yaml.in/yaml/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// MaxListDepth bounds nested List kinds.
+const MaxListDepth = 8
+
+// Built-in kinds that hold no containers; they are skipped silently.
+var noContainers = map[string]bool{
+	"Service": true, "ConfigMap": true, "Secret": true, "Namespace": true, "ServiceAccount": true,
+	"Role": true, "RoleBinding": true, "ClusterRole": true, "ClusterRoleBinding": true,
+	"Ingress": true, "IngressClass": true, "NetworkPolicy": true, "PersistentVolume": true,
+	"PersistentVolumeClaim": true, "StorageClass": true, "HorizontalPodAutoscaler": true,
+	"PodDisruptionBudget": true, "CustomResourceDefinition": true, "LimitRange": true,
+	"ResourceQuota": true, "Endpoints": true, "EndpointSlice": true, "PriorityClass": true,
+	"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true,
+	"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
+	"APIService": true, "Lease": true, "Event": true, "RuntimeClass": true, "CSIDriver": true,
+	"VolumeAttachment": true, "CSINode": true, "Node": true, "ControllerRevision": true,
+	"Kustomization": true, "VerticalPodAutoscaler": true, "Certificate": true,
+}
+
+type typeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+// Looks reports whether a YAML or JSON document stream has a document with
+// top-level apiVersion and kind.
+func Looks(data []byte) bool {
+	for _, d := range yamlpos.Split(data) {
+		var tm typeMeta
+		if err := sigsyaml.Unmarshal(d.Data, &tm); err == nil && tm.APIVersion != "" && tm.Kind != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Parse reads every document of a manifest file. A broken document stops the
+// file with an error naming its line; containers from earlier documents are
+// returned alongside it.
+func Parse(file string, data []byte) ([]*audit.Container, error) {
+	var out []*audit.Container
+	for _, d := range yamlpos.Split(data) {
+		var node yaml.Node
+		if err := yaml.Unmarshal(d.Data, &node); err != nil {
+			return out, audit.YAMLError(file, d.Offset, err)
+		}
+		js, err := sigsyaml.YAMLToJSON(d.Data)
+		if err != nil {
+			return out, audit.YAMLError(file, d.Offset, err)
+		}
+		p := &parser{file: file, offset: d.Offset}
+		cs, err := p.object(js, yamlpos.Root(&node), 0)
+		out = append(out, cs...)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+type parser struct {
+	file   string
+	offset int
+}
+
+func (p *parser) errAt(line int, format string, args ...any) error {
+	if line > 0 {
+		line += p.offset
+	}
+	return &audit.InputError{File: p.file, Line: line, Err: fmt.Errorf(format, args...)}
+}
+
+// decodeErr places a typed-decode error on the line of the field it names.
+func (p *parser) decodeErr(node *yaml.Node, kind string, err error) error {
+	line := node.Line
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		if l := yamlpos.FindDotted(node, te.Field); l > 0 {
+			line = l
+		}
+		return p.errAt(line, "%s: field %s: cannot use %s as %s", kind, te.Field, te.Value, te.Type)
+	}
+	return p.errAt(line, "%s: %v", kind, err)
+}
+
+func (p *parser) object(js []byte, node *yaml.Node, depth int) ([]*audit.Container, error) {
+	if node == nil || string(js) == "null" {
+		return nil, nil
+	}
+	if node.Kind != yaml.MappingNode {
+		return nil, p.errAt(node.Line, "a Kubernetes object must be a mapping, not a %s", nodeKind(node))
+	}
+	var tm typeMeta
+	if err := json.Unmarshal(js, &tm); err != nil {
+		return nil, p.decodeErr(node, "object", err)
+	}
+	if tm.Kind == "" || tm.APIVersion == "" {
+		return nil, p.errAt(node.Line, "document has no kind and apiVersion: not a Kubernetes object")
+	}
+	kindLine := yamlpos.Line(node, "kind")
+	group := tm.APIVersion
+	if i := strings.LastIndexByte(group, '/'); i >= 0 {
+		group = group[:i]
+	} else {
+		group = ""
+	}
+	decode := func(v any) error {
+		if err := json.Unmarshal(js, v); err != nil {
+			return p.decodeErr(node, tm.Kind, err)
+		}
+		return nil
+	}
+	var (
+		meta     metav1.ObjectMeta
+		spec     *corev1.PodSpec
+		specPath []any
+		tmplMeta metav1.ObjectMeta
+	)
+	switch {
+	case tm.Kind == "List" || (strings.HasSuffix(tm.Kind, "List") && (group == "" || !strings.Contains(group, "."))):
+		if depth >= MaxListDepth {
+			return nil, p.errAt(kindLine, "Lists nested more than %d deep", MaxListDepth)
+		}
+		var l struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := decode(&l); err != nil {
+			return nil, err
+		}
+		_, items := yamlpos.Get(node, "items")
+		var out []*audit.Container
+		for i, raw := range l.Items {
+			var itemNode *yaml.Node
+			if items != nil && items.Kind == yaml.SequenceNode && i < len(items.Content) {
+				itemNode = yamlpos.Root(items.Content[i])
+			}
+			if itemNode == nil {
+				return out, p.errAt(node.Line, "List item %d has no position", i)
+			}
+			cs, err := p.object(raw, itemNode, depth+1)
+			out = append(out, cs...)
+			if err != nil {
+				return out, err
+			}
+		}
+		return out, nil
+	case tm.Kind == "Pod" && group == "":
+		var o corev1.Pod
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.ObjectMeta, &o.Spec, []any{"spec"}
+	case tm.Kind == "PodTemplate" && group == "":
+		var o corev1.PodTemplate
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Template.ObjectMeta, &o.Template.Spec, []any{"template", "spec"}
+	case tm.Kind == "ReplicationController" && group == "":
+		var o corev1.ReplicationController
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		if o.Spec.Template == nil {
+			return nil, nil
+		}
+		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
+	case tm.Kind == "Deployment" && group == "apps":
+		var o appsv1.Deployment
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
+	case tm.Kind == "StatefulSet" && group == "apps":
+		var o appsv1.StatefulSet
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
+	case tm.Kind == "DaemonSet" && group == "apps":
+		var o appsv1.DaemonSet
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
+	case tm.Kind == "ReplicaSet" && group == "apps":
+		var o appsv1.ReplicaSet
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
+	case tm.Kind == "Job" && group == "batch":
+		var o batchv1.Job
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
+	case tm.Kind == "CronJob" && group == "batch":
+		var o batchv1.CronJob
+		if err := decode(&o); err != nil {
+			return nil, err
+		}
+		t := &o.Spec.JobTemplate.Spec.Template
+		meta, tmplMeta, spec, specPath = o.ObjectMeta, t.ObjectMeta, &t.Spec, []any{"spec", "jobTemplate", "spec", "template", "spec"}
+	case noContainers[tm.Kind]:
+		return nil, nil
+	case strings.Contains(group, ".") && !strings.HasSuffix(group, ".k8s.io"):
+		// A custom resource: audit it when it embeds a pod template.
+		var o struct {
+			metav1.ObjectMeta `json:"metadata"`
+			Spec              struct {
+				Template *corev1.PodTemplateSpec `json:"template"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal(js, &o); err != nil || o.Spec.Template == nil || len(o.Spec.Template.Spec.Containers) == 0 {
+			return nil, nil
+		}
+		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
+	case strings.HasSuffix(group, ".k8s.io"):
+		return nil, nil // built-in API groups without workloads (rbac, networking, storage...)
+	default:
+		return nil, p.errAt(kindLine, "unknown kind %q in apiVersion %q", tm.Kind, tm.APIVersion)
+	}
+	_, specNode := yamlpos.Get(node, specPath...)
+	if specNode == nil {
+		specNode = node
+	}
+	w := workload{p: p, kind: tm.Kind, meta: meta, annotations: tmplMeta.Annotations, spec: spec, node: specNode}
+	return w.containers(), nil
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "scalar"
+	}
+	return "node"
+}
+
+type workload struct {
+	p           *parser
+	kind        string
+	meta        metav1.ObjectMeta
+	annotations map[string]string
+	spec        *corev1.PodSpec
+	node        *yaml.Node // the pod spec
+}
+
+func (w *workload) name() string {
+	if w.meta.Namespace != "" {
+		return fmt.Sprintf("%s %s/%s", w.kind, w.meta.Namespace, w.meta.Name)
+	}
+	return fmt.Sprintf("%s %s", w.kind, w.meta.Name)
+}
+
+func (w *workload) line(path ...any) int {
+	l := yamlpos.Line(w.node, path...)
+	if l > 0 {
+		l += w.p.offset
+	}
+	return l
+}
+
+func (w *workload) firstLine(paths ...[]any) int {
+	for _, p := range paths {
+		if l := w.line(p...); l > 0 {
+			return l
+		}
+	}
+	return 0
+}
+
+func (w *workload) containers() []*audit.Container {
+	var out []*audit.Container
+	for i := range w.spec.InitContainers {
+		out = append(out, w.container(&w.spec.InitContainers[i], "initContainers", i, "init container", false))
+	}
+	for i := range w.spec.Containers {
+		out = append(out, w.container(&w.spec.Containers[i], "containers", i, "container", false))
+	}
+	for i := range w.spec.EphemeralContainers {
+		ec := corev1.Container(w.spec.EphemeralContainers[i].EphemeralContainerCommon)
+		out = append(out, w.container(&ec, "ephemeralContainers", i, "ephemeral container", true))
+	}
+	return out
+}
+
+// container merges pod- and container-level settings for one container.
+// Pod-level runAsUser, runAsNonRoot, seLinuxOptions, seccompProfile and
+// appArmorProfile apply unless the container sets its own; privileged,
+// capabilities, allowPrivilegeEscalation, readOnlyRootFilesystem and
+// procMount exist only on the container.
+func (w *workload) container(k *corev1.Container, list string, idx int, role string, ephemeral bool) *audit.Container {
+	at := func(path ...any) []any { return append([]any{list, idx}, path...) }
+	sc := k.SecurityContext
+	if sc == nil {
+		sc = &corev1.SecurityContext{}
+	}
+	psc := w.spec.SecurityContext
+	if psc == nil {
+		psc = &corev1.PodSecurityContext{}
+	}
+	c := &audit.Container{
+		Source:    audit.SourceKubernetes,
+		File:      w.p.file,
+		Group:     w.name(),
+		Target:    fmt.Sprintf("%s %s %s", w.name(), role, k.Name),
+		Line:      w.line(list, idx),
+		Ephemeral: ephemeral,
+		Skip:      map[string]bool{"no-pids-limit": true, "host-uts": true, "host-userns": true},
+		Lines:     map[audit.Field]int{},
+	}
+	scLine := w.line(at("securityContext")...)
+	if scLine == 0 {
+		scLine = c.Line
+	}
+	podSC := func(field string) []any { return []any{"securityContext", field} }
+	ctrSC := func(field ...string) []any {
+		p := at("securityContext")
+		for _, f := range field {
+			p = append(p, f)
+		}
+		return p
+	}
+	c.Lines[audit.FieldSecurity] = scLine
+
+	c.Privileged = sc.Privileged != nil && *sc.Privileged
+	c.Lines[audit.FieldPrivileged] = w.line(ctrSC("privileged")...)
+	if sc.Capabilities != nil {
+		for _, a := range sc.Capabilities.Add {
+			c.CapAdd = append(c.CapAdd, string(a))
+		}
+		for _, d := range sc.Capabilities.Drop {
+			if audit.NormalizeCap(string(d)) == "ALL" {
+				c.DropsAll = true
+			}
+		}
+	}
+	c.Lines[audit.FieldCapAdd] = w.line(ctrSC("capabilities", "add")...)
+	c.Lines[audit.FieldCapDrop] = w.firstLine(ctrSC("capabilities", "drop"), ctrSC("capabilities"), ctrSC())
+
+	// allowPrivilegeEscalation is forced true for privileged containers and
+	// those granted CAP_SYS_ADMIN.
+	sysAdmin := false
+	for _, a := range c.CapAdd {
+		if n := audit.NormalizeCap(a); n == "SYS_ADMIN" || n == "ALL" {
+			sysAdmin = true
+		}
+	}
+	c.NoNewPrivileges = sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation && !c.Privileged && !sysAdmin
+	c.Lines[audit.FieldNoNewPrivileges] = w.firstLine(ctrSC("allowPrivilegeEscalation"), ctrSC())
+
+	c.ReadOnlyRoot = sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem
+	c.Lines[audit.FieldReadOnlyRoot] = w.firstLine(ctrSC("readOnlyRootFilesystem"), ctrSC())
+	if sc.ProcMount != nil && *sc.ProcMount == corev1.UnmaskedProcMount {
+		c.UnmaskedProc = "procMount is Unmasked"
+		c.Lines[audit.FieldProcMount] = w.line(ctrSC("procMount")...)
+	}
+
+	// Seccomp: the container's profile, else the pod's.
+	seccomp := sc.SeccompProfile
+	c.Lines[audit.FieldSeccomp] = w.line(ctrSC("seccompProfile")...)
+	if seccomp == nil {
+		seccomp = psc.SeccompProfile
+		c.Lines[audit.FieldSeccomp] = w.line(podSC("seccompProfile")...)
+	}
+	switch {
+	case seccomp == nil:
+		c.SeccompUnset = true
+	case seccomp.Type == corev1.SeccompProfileTypeUnconfined:
+		c.Seccomp = "unconfined"
+	}
+
+	// AppArmor: the container's field, else the pod's, else the annotation.
+	aa := sc.AppArmorProfile
+	c.Lines[audit.FieldAppArmor] = w.line(ctrSC("appArmorProfile")...)
+	if aa == nil {
+		aa = psc.AppArmorProfile
+		c.Lines[audit.FieldAppArmor] = w.line(podSC("appArmorProfile")...)
+	}
+	if aa != nil {
+		if aa.Type == corev1.AppArmorProfileTypeUnconfined {
+			c.AppArmor = "unconfined"
+		}
+	} else if v := w.annotations["container.apparmor.security.beta.kubernetes.io/"+k.Name]; v == "unconfined" {
+		c.AppArmor = "unconfined"
+		c.Lines[audit.FieldAppArmor] = 0
+	}
+
+	se := sc.SELinuxOptions
+	c.Lines[audit.FieldSELinux] = w.line(ctrSC("seLinuxOptions", "type")...)
+	if se == nil {
+		se = psc.SELinuxOptions
+		c.Lines[audit.FieldSELinux] = w.line("securityContext", "seLinuxOptions", "type")
+	}
+	if se != nil && (se.Type == "spc_t" || se.Type == "unconfined_t") {
+		c.SELinuxDisabled = "SELinux type " + se.Type
+	}
+
+	// User: runAsUser and runAsNonRoot, container over pod. With
+	// hostUsers: false the pod has its own user namespace and uid 0 inside
+	// is not root on the host.
+	uid, uidLine := sc.RunAsUser, w.line(ctrSC("runAsUser")...)
+	if uid == nil {
+		uid, uidLine = psc.RunAsUser, w.line(podSC("runAsUser")...)
+	}
+	nonRoot := sc.RunAsNonRoot
+	if nonRoot == nil {
+		nonRoot = psc.RunAsNonRoot
+	}
+	userns := w.spec.HostUsers != nil && !*w.spec.HostUsers
+	switch {
+	case userns:
+	case uid != nil && *uid == 0:
+		c.RunsAsRoot = "runAsUser is 0"
+		c.Lines[audit.FieldUser] = uidLine
+	case uid != nil:
+	case nonRoot != nil && *nonRoot:
+	default:
+		c.RunsAsRoot = "neither runAsNonRoot: true nor a non-zero runAsUser is set; the image's user (often root) applies"
+		c.Lines[audit.FieldUser] = scLine
+	}
+
+	c.HostPID, c.HostNetwork, c.HostIPC = w.spec.HostPID, w.spec.HostNetwork, w.spec.HostIPC
+	c.Lines[audit.FieldHostPID] = w.line("hostPID")
+	c.Lines[audit.FieldHostNetwork] = w.line("hostNetwork")
+	c.Lines[audit.FieldHostIPC] = w.line("hostIPC")
+
+	if q, ok := k.Resources.Limits[corev1.ResourceMemory]; ok {
+		c.MemoryLimit = q.Value()
+	}
+	c.Lines[audit.FieldMemory] = w.firstLine(at("resources", "limits"), at("resources"))
+
+	vols := map[string]int{}
+	for i, v := range w.spec.Volumes {
+		vols[v.Name] = i
+	}
+	for j, vm := range k.VolumeMounts {
+		i, ok := vols[vm.Name]
+		m := audit.Mount{Destination: vm.MountPath, ReadOnly: vm.ReadOnly, Name: vm.Name, Line: w.line(at("volumeMounts", j)...)}
+		if vm.MountPropagation != nil {
+			m.Propagation = string(*vm.MountPropagation)
+			m.PropagationLine = w.line(at("volumeMounts", j, "mountPropagation")...)
+		}
+		if ok && w.spec.Volumes[i].HostPath != nil {
+			m.HostPath = w.spec.Volumes[i].HostPath.Path
+			if vm.SubPath != "" {
+				m.HostPath = path.Join(m.HostPath, vm.SubPath)
+			}
+			if l := w.line("volumes", i, "hostPath", "path"); l > 0 {
+				m.Line = l
+			}
+		}
+		c.Mounts = append(c.Mounts, m)
+	}
+	return c
+}
