@@ -1,0 +1,170 @@
+package seccomp
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	mobyseccomp "github.com/moby/profiles/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/palisade-sec/palisade/internal/caps"
+)
+
+func TestDockerDefaultMatchesReference(t *testing.T) {
+	for _, host := range []string{"x86_64", "aarch64"} {
+		for _, capset := range []struct {
+			name string
+			set  caps.Set
+		}{{"docker-default-caps", caps.DockerDefault()}, {"no-caps", 0}, {"all-caps", caps.All}} {
+			t.Run(host+"/"+capset.name, func(t *testing.T) {
+				p, err := LoadBuiltin("docker-default")
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := Resolve(p, Env{Arch: host, Caps: capset.set, Kernel: testKernel})
+				if err != nil {
+					t.Fatal(err)
+				}
+				prog := mustCompile(t, r, Options{})
+				n := checkEquivalent(t, r, prog, Options{}, rand.New(rand.NewPCG(1, 2)))
+				t.Logf("%d instructions, %d vectors agree", prog.Len(), n)
+			})
+		}
+	}
+}
+
+func TestRandomProfilesMatchReference(t *testing.T) {
+	n := 60
+	if testing.Short() {
+		n = 10
+	}
+	for i := range n {
+		seed := uint64(i)
+		host := []string{"x86_64", "aarch64"}[i%2]
+		rng := rand.New(rand.NewPCG(seed, 7))
+		spec := randomSpec(rng, host, genOpts{})
+		r := resolveSpec(t, spec, host)
+		opt := Options{}
+		if i%5 == 4 {
+			opt.BadArch = ActKillProcess
+			opt.NoENOSYS = true
+		}
+		prog, err := Compile(r, opt)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		checkEquivalent(t, r, prog, opt, rng)
+	}
+}
+
+// Every operator and action, on a 64-bit and a 32-bit arch.
+func TestEveryOpAndAction(t *testing.T) {
+	errno := uint(13)
+	trace := uint(7)
+	rules := []*mobyseccomp.Syscall{}
+	add := func(names []string, act specs.LinuxSeccompAction, ret *uint, args ...specs.LinuxSeccompArg) {
+		rules = append(rules, &mobyseccomp.Syscall{LinuxSyscall: specs.LinuxSyscall{Names: names, Action: act, ErrnoRet: ret, Args: args}})
+	}
+	add([]string{"read"}, specs.ActAllow, nil)
+	add([]string{"write"}, specs.ActErrno, &errno)
+	add([]string{"getpid"}, specs.ActKillProcess, nil)
+	add([]string{"getppid"}, specs.ActKillThread, nil)
+	add([]string{"getuid"}, specs.ActTrap, nil)
+	add([]string{"getgid"}, specs.ActTrace, &trace)
+	add([]string{"geteuid"}, specs.ActLog, nil)
+	add([]string{"getegid"}, specs.ActNotify, nil)
+	big := uint64(0x1_0000_0005)
+	for i, op := range allOps {
+		name := []string{"ioctl", "fcntl", "lseek", "madvise", "mprotect", "prctl", "kill"}[i]
+		a1 := specs.LinuxSeccompArg{Index: uint(i % 6), Op: op, Value: big}
+		a2 := specs.LinuxSeccompArg{Index: 5, Op: op, Value: 3}
+		if op == specs.OpMaskedEqual {
+			a1.ValueTwo, a2.ValueTwo = big&0xf0000000f, 1
+		}
+		add([]string{name}, specs.ActAllow, nil, a1)
+		add([]string{name}, specs.ActErrno, &errno, a2)
+	}
+	// Several conditions, on distinct and on the same argument (runc ORs those).
+	add([]string{"mmap"}, specs.ActAllow, nil,
+		specs.LinuxSeccompArg{Index: 0, Op: specs.OpGreaterEqual, Value: 0x10000},
+		specs.LinuxSeccompArg{Index: 2, Op: specs.OpMaskedEqual, Value: 0x4, ValueTwo: 0})
+	add([]string{"socket"}, specs.ActAllow, nil,
+		specs.LinuxSeccompArg{Index: 0, Op: specs.OpEqualTo, Value: 1},
+		specs.LinuxSeccompArg{Index: 0, Op: specs.OpEqualTo, Value: 2})
+	for _, host := range []string{"x86_64", "aarch64"} {
+		var spec mobyseccomp.Seccomp
+		spec.DefaultAction = specs.ActErrno
+		spec.Syscalls = rules
+		for _, a := range family(host) {
+			spec.Architectures = append(spec.Architectures, specs.Arch(strings.ToUpper("SCMP_ARCH_"+a)))
+		}
+		r := resolveSpec(t, spec, host)
+		prog := mustCompile(t, r, Options{})
+		checkEquivalent(t, r, prog, Options{}, rand.New(rand.NewPCG(3, 4)))
+	}
+}
+
+func TestTooLong(t *testing.T) {
+	var spec mobyseccomp.Seccomp
+	spec.DefaultAction = specs.ActErrno
+	spec.Architectures = []specs.Arch{specs.ArchX86_64}
+	for i := range 1100 {
+		spec.Syscalls = append(spec.Syscalls, &mobyseccomp.Syscall{LinuxSyscall: specs.LinuxSyscall{
+			Names: []string{"ioctl"}, Action: specs.ActAllow,
+			Args: []specs.LinuxSeccompArg{{Index: 1, Op: specs.OpEqualTo, Value: uint64(i) << 20}},
+		}})
+	}
+	r := resolveSpec(t, spec, "x86_64")
+	_, err := Compile(r, Options{})
+	if !errors.Is(err, ErrTooLong) || !strings.Contains(err.Error(), "4096") {
+		t.Fatalf("want ErrTooLong naming the limit, got %v", err)
+	}
+}
+
+func TestConflictingUnconditionalActions(t *testing.T) {
+	data := `{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+ {"names":["read"],"action":"SCMP_ACT_ALLOW"},
+ {"names":["read"],"action":"SCMP_ACT_KILL_PROCESS"}]}`
+	p, err := Parse("conflict.json", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(p, Env{Arch: "x86_64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile(r, Options{})
+	if err == nil || !strings.Contains(err.Error(), "conflict.json:3:") || !strings.Contains(err.Error(), "conflict.json:2:") {
+		t.Fatalf("want an error naming both entries, got %v", err)
+	}
+}
+
+// The Must-show figures for Docker's default profile.
+func TestDockerDefaultFigures(t *testing.T) {
+	r := dockerDefault(t, "x86_64")
+	if fmt.Sprint(r.Arches) != "[x86_64 x86 x32]" {
+		t.Fatalf("arches %v", r.Arches)
+	}
+	prog := mustCompile(t, r, Options{})
+	st, err := Measure(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", st)
+	if st.Instructions >= 1056 {
+		t.Errorf("%d instructions, libseccomp's shortest is 1056", st.Instructions)
+	}
+	if st.AvgExecutedAllowed > 12 || st.MaxExecutedAllowed > 24 {
+		t.Errorf("executed avg %.2f max %d, want <= 12 and <= 24", st.AvgExecutedAllowed, st.MaxExecutedAllowed)
+	}
+	if st.Allowed < 250 {
+		t.Errorf("only %d allowed native syscalls", st.Allowed)
+	}
+	last := prog.Raw[len(prog.Raw)-1]
+	if last.Op != opRetK {
+		t.Errorf("last instruction %v is not a return", last)
+	}
+}

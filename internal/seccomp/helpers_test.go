@@ -1,0 +1,35 @@
+package seccomp
+
+import (
+	"testing"
+
+	mobyseccomp "github.com/moby/profiles/seccomp"
+
+	"github.com/palisade-sec/palisade/internal/caps"
+)
+
+var testKernel = mobyseccomp.KernelVersion{Kernel: 6, Major: 18}
+
+// dockerDefault resolves Docker's default profile for an x86_64 (or other)
+// host with Docker's 14 default capabilities.
+func dockerDefault(t testing.TB, host string) *Resolved {
+	t.Helper()
+	p, err := LoadBuiltin("docker-default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Resolve(p, Env{Arch: host, Caps: caps.DockerDefault(), Kernel: testKernel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func mustCompile(t testing.TB, r *Resolved, opt Options) *Program {
+	t.Helper()
+	p, err := Compile(r, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

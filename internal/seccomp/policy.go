@@ -1,0 +1,247 @@
+package seccomp
+
+import (
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/palisade-sec/palisade/internal/syscalls"
+)
+
+// Options tune compilation and evaluation.
+type Options struct {
+	// BadArch is returned for an architecture the filter does not list. The
+	// zero value is SCMP_ACT_KILL_THREAD, libseccomp's (and so Docker's) default.
+	BadArch Action
+	// NoENOSYS turns off the ENOSYS answer for syscall numbers above the
+	// highest one the profile names (runc's behaviour, on by default).
+	NoENOSYS bool
+}
+
+// SeccompData is what the kernel hands a filter (struct seccomp_data).
+type SeccompData struct {
+	Nr   uint32
+	Arch uint32
+	IP   uint64
+	Args [6]uint64
+}
+
+// condRule is one OR-branch of a syscall: all conds must hold.
+type condRule struct {
+	action Action
+	conds  []Cond
+	entry  int
+}
+
+// callPlan is everything that decides one syscall number on one arch.
+type callPlan struct {
+	is64       bool
+	set        bool
+	hasUncond  bool
+	uncond     Action
+	uncondRule int32 // index in Resolved.Rules, for messages
+	rules      []condRule
+}
+
+// archPlan is a Resolved profile lowered to numbers for one arch.
+type archPlan struct {
+	arch  string
+	audit uint32
+	def   Action
+	// maxNr is the highest number the profile names on this arch; numbers
+	// above it (up to the end of the arch's range) get ENOSYS when enosys.
+	maxNr  int64
+	enosys bool
+	list   []syscalls.Syscall
+	calls  []callPlan // parallel to list
+}
+
+// denies reports whether an action stops the syscall (ENOSYS replaces
+// only such defaults for unknown numbers).
+func denies(a Action) bool {
+	switch a.Kind() {
+	case ActErrno, ActKillProcess, ActKillThread, ActTrap:
+		return true
+	}
+	return false
+}
+
+// splitConds applies runc's rule: when one argument index appears in more
+// than one condition, every condition becomes its own rule (OR).
+func splitConds(conds []Cond) [][]Cond {
+	var seen [8]bool
+	dup := false
+	for _, c := range conds {
+		if c.Index < 8 {
+			if seen[c.Index] {
+				dup = true
+			}
+			seen[c.Index] = true
+		}
+	}
+	if !dup {
+		return [][]Cond{conds}
+	}
+	out := make([][]Cond, len(conds))
+	for i, c := range conds {
+		out[i] = []Cond{c}
+	}
+	return out
+}
+
+// plan lowers r for one arch.
+func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
+	audit, _ := syscalls.AuditArch(arch)
+	list := syscalls.List(arch)
+	ap := &archPlan{arch: arch, audit: audit, def: r.Default, maxNr: -1, enosys: !opt.NoENOSYS && denies(r.Default),
+		list: list, calls: make([]callPlan, len(list))}
+	is64 := syscalls.Is64Bit(arch)
+	for ri, rule := range r.Rules {
+		for _, name := range rule.Names {
+			i, ok := syscalls.Index(arch, name)
+			if !ok {
+				continue // not on this arch: runc skips it
+			}
+			if nr := int64(list[i].Nr); nr > ap.maxNr {
+				ap.maxNr = nr
+			}
+			if rule.Action == r.Default {
+				continue // libseccomp refuses these; runc skips them
+			}
+			cp := &ap.calls[i]
+			if !cp.set {
+				*cp = callPlan{is64: is64, set: true}
+			}
+			if len(rule.Conds) == 0 {
+				if cp.hasUncond && cp.uncond != rule.Action {
+					return nil, fmt.Errorf("%s: syscall %s is %s here but %s at %s", rule.Pos, name, rule.Action, cp.uncond, r.Rules[cp.uncondRule].Pos)
+				}
+				if !cp.hasUncond {
+					cp.hasUncond, cp.uncond, cp.uncondRule = true, rule.Action, int32(ri)
+				}
+				continue
+			}
+			for _, conds := range splitConds(rule.Conds) {
+				cp.rules = append(cp.rules, condRule{action: rule.Action, conds: conds, entry: rule.Entry})
+			}
+		}
+	}
+	for i := range ap.calls {
+		if ap.calls[i].hasUncond {
+			ap.calls[i].rules = nil
+		}
+	}
+	return ap, nil
+}
+
+// rangeEnd is the last number in the arch's own part of the number line.
+func rangeEnd(arch string) uint32 {
+	if arch == "x86_64" {
+		return syscalls.X32Bit - 1
+	}
+	return 0xffffffff
+}
+
+// Evaluate is the reference interpreter: the action the profile demands for
+// one syscall, computed straight from the rules (not from compiled code).
+//
+// The arch is chosen from d.Arch, with x86_64 numbers from the x32 bit up
+// meaning x32 (as libseccomp decides it); an arch the profile does not list gets opt.BadArch. A rule
+// whose action equals the default is ignored; an unconditional rule wins
+// over conditional ones; conditional rules are tried in profile order and
+// the first whose conditions all hold decides. On 32-bit arches only the low
+// 32 bits of arguments and operands are compared, as libseccomp does.
+// Unnamed numbers above the highest named one get ENOSYS when the default
+// denies (see Options.NoENOSYS).
+func Evaluate(r *Resolved, d SeccompData, opt Options) Action {
+	arch := ""
+	for _, a := range r.Arches {
+		tok, _ := syscalls.AuditArch(a)
+		if tok != d.Arch {
+			continue
+		}
+		isX32 := d.Arch == syscalls.AuditArchX86_64 && d.Nr >= syscalls.X32Bit
+		if (a == "x32") == isX32 {
+			arch = a
+		}
+	}
+	if arch == "" {
+		return opt.BadArch
+	}
+	is64 := syscalls.Is64Bit(arch)
+	var uncond *Action
+	var condHit *Action
+	maxNr := int64(-1)
+	for _, rule := range r.Rules {
+		for _, name := range rule.Names {
+			nr, ok := syscalls.Number(arch, name)
+			if !ok {
+				continue
+			}
+			if int64(nr) > maxNr {
+				maxNr = int64(nr)
+			}
+			if uint32(nr) != d.Nr || rule.Action == r.Default {
+				continue
+			}
+			if len(rule.Conds) == 0 {
+				if uncond == nil {
+					a := rule.Action
+					uncond = &a
+				}
+				continue
+			}
+			if condHit != nil {
+				continue
+			}
+			for _, conds := range splitConds(rule.Conds) {
+				all := true
+				for _, c := range conds {
+					if !condHolds(c, d.Args[c.Index], is64) {
+						all = false
+						break
+					}
+				}
+				if all {
+					a := rule.Action
+					condHit = &a
+					break
+				}
+			}
+		}
+	}
+	switch {
+	case uncond != nil:
+		return *uncond
+	case condHit != nil:
+		return *condHit
+	}
+	if !opt.NoENOSYS && denies(r.Default) && int64(d.Nr) > maxNr && maxNr >= 0 && d.Nr <= rangeEnd(arch) {
+		return Errno(errnoENOSYS)
+	}
+	return r.Default
+}
+
+func condHolds(c Cond, arg uint64, is64 bool) bool {
+	v, v2 := c.Value, c.ValueTwo
+	if !is64 {
+		arg, v, v2 = uint64(uint32(arg)), uint64(uint32(v)), uint64(uint32(v2))
+	}
+	switch c.Op {
+	case specs.OpEqualTo:
+		return arg == v
+	case specs.OpNotEqual:
+		return arg != v
+	case specs.OpLessThan:
+		return arg < v
+	case specs.OpLessEqual:
+		return arg <= v
+	case specs.OpGreaterThan:
+		return arg > v
+	case specs.OpGreaterEqual:
+		return arg >= v
+	case specs.OpMaskedEqual:
+		return arg&v == v2
+	}
+	return false
+}
