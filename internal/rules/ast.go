@@ -118,7 +118,27 @@ type Value struct {
 	Quoted bool
 }
 
-func (v *Value) String() string { return strconv.Quote(v.Text) }
+// String writes a value bare when it was bare in the source (so list names
+// stay list names) and quoted otherwise.
+func (v *Value) String() string {
+	if !v.Quoted && isBareValue(v.Text) {
+		return v.Text
+	}
+	return strconv.Quote(v.Text)
+}
+
+func isBareValue(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ' ', '\t', '\n', '\r', '\f', '\v', '\b', '(', ')', ',', '=', '"', '\'':
+			return false
+		}
+	}
+	return true
+}
 
 // ListValue is a parenthesised list of values (list names not yet expanded).
 type ListValue struct {

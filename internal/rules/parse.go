@@ -214,6 +214,10 @@ func (p *parser) parseCheck() (Node, error) {
 		return p.parseCondition(start, x)
 	}
 	name := p.word()
+	if name == "and" || name == "or" {
+		p.pos = start
+		return nil, p.errorf(start, "expected a check, a macro or '(' but found %s", p.describe())
+	}
 	if !strings.Contains(name, ".") {
 		return &Ident{at: p.at(start), Name: name}, nil
 	}

@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/palisade-sec/palisade/internal/rules"
+	builtinrules "github.com/palisade-sec/palisade/rules"
+)
+
+// ruleFlags are the rule-selection flags shared by watch, replay and rules.
+type ruleFlags struct {
+	files    []string
+	builtin  bool
+	matchAll bool
+}
+
+func (f *ruleFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVarP(&f.files, "rules", "r", nil, "rule file in Falco's format (repeatable; later files override earlier ones)")
+	cmd.Flags().BoolVar(&f.builtin, "builtin", false, "load Palisade's built-in rules first (the default when no -r is given)")
+	cmd.Flags().BoolVar(&f.matchAll, "all-matches", false, "report every rule an event matches, not just the first (Falco's rule_matching: all)")
+}
+
+// sources returns the rule files to load, in order: the built-in rules
+// (when asked, or when no file is given), then each -r file.
+func (f *ruleFlags) sources() ([]rules.File, error) {
+	var out []rules.File
+	if f.builtin || len(f.files) == 0 {
+		out = append(out, rules.File{Name: builtinrules.Name, Data: builtinrules.YAML})
+	}
+	read, err := rules.ReadFiles(f.files...)
+	if err != nil {
+		return nil, exitf(1, "%v", err)
+	}
+	return append(out, read...), nil
+}
+
+// load compiles the selected rules; rule errors become one error whose
+// first line names the first problem's file:line:col.
+func (f *ruleFlags) load() (*rules.Ruleset, *rules.Result, error) {
+	files, err := f.sources()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := rules.Options{}
+	if f.matchAll {
+		opts.Matching = rules.MatchAll
+	}
+	rs, res := rules.Load(files, opts)
+	if len(res.Errors) > 0 {
+		msg := res.Errors[0].Error()
+		if n := len(res.Errors) - 1; n > 0 {
+			msg += fmt.Sprintf(" (and %d more errors; run palisade rules validate)", n)
+		}
+		return nil, res, exitf(1, "%s", msg)
+	}
+	return rs, res, nil
+}
