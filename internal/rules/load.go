@@ -594,7 +594,7 @@ func (l *loader) setRuleKeys(r *Rule, k keys, what string, mode map[string]strin
 		}
 	}
 	if m, ok := want("exceptions"); ok {
-		excs := l.exceptions(k.val["exceptions"], what)
+		excs := l.exceptions(k.val["exceptions"], what, m == "append")
 		if m == "append" {
 			l.appendExceptions(r, excs, k.val["exceptions"], what)
 		} else {
@@ -614,7 +614,7 @@ func (l *loader) overrideRule(r *Rule, k keys, mode map[string]string, what stri
 }
 
 // exceptions parses a rule's exceptions list.
-func (l *loader) exceptions(n *yaml.Node, what string) []*Exception {
+func (l *loader) exceptions(n *yaml.Node, what string, appending bool) []*Exception {
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil
 	}
@@ -671,6 +671,16 @@ func (l *loader) exceptions(n *yaml.Node, what string) []*Exception {
 					l.errorf(k.val["comps"], "%s: invalid comparison operator %q for field %s", ew, c, e.Fields[i])
 				}
 			}
+		}
+		if appending && len(e.Fields) == 0 {
+			// Values for an existing exception; checked against its fields later.
+			if v := k.val["values"]; v != nil && v.Kind == yaml.SequenceNode {
+				for _, t := range v.Content {
+					e.Values = append(e.Values, resolveAlias(t))
+				}
+			}
+			out = append(out, e)
+			continue
 		}
 		if !l.exceptionValues(e, k.val["values"], ew) {
 			continue
