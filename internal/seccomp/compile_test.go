@@ -168,3 +168,26 @@ func TestDockerDefaultFigures(t *testing.T) {
 		t.Errorf("last instruction %v is not a return", last)
 	}
 }
+
+// FuzzCompile compiles random profiles and demands the compiled program
+// agree with the reference interpreter on every probe.
+func FuzzCompile(f *testing.F) {
+	f.Add(uint64(1), false)
+	f.Add(uint64(2), true)
+	f.Fuzz(func(t *testing.T, seed uint64, arm bool) {
+		host := "x86_64"
+		if arm {
+			host = "aarch64"
+		}
+		rng := rand.New(rand.NewPCG(seed, seed>>7))
+		r := resolveSpec(t, randomSpec(rng, host, genOpts{}), host)
+		prog, err := Compile(r, Options{})
+		if err != nil {
+			if errors.Is(err, ErrTooLong) {
+				return
+			}
+			t.Fatal(err)
+		}
+		checkEquivalent(t, r, prog, Options{}, rng)
+	})
+}

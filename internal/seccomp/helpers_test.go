@@ -1,6 +1,9 @@
 package seccomp
 
 import (
+	"fmt"
+
+	"github.com/palisade-sec/palisade/internal/syscalls"
 	"testing"
 
 	mobyseccomp "github.com/moby/profiles/seccomp"
@@ -32,4 +35,26 @@ func mustCompile(t testing.TB, r *Resolved, opt Options) *Program {
 		t.Fatal(err)
 	}
 	return p
+}
+
+func mustNumber(t testing.TB, arch, name string) int {
+	t.Helper()
+	nr, ok := syscalls.Number(arch, name)
+	if !ok {
+		t.Fatalf("%s has no %s", arch, name)
+	}
+	return nr
+}
+
+func auditOf(t testing.TB, arch string) uint32 {
+	t.Helper()
+	tok, ok := syscalls.AuditArch(arch)
+	if !ok {
+		t.Fatalf("no audit arch for %s", arch)
+	}
+	return tok
+}
+
+func fmtSscanf(release string, kv *mobyseccomp.KernelVersion) (int, error) {
+	return fmt.Sscanf(release, "%d.%d", &kv.Kernel, &kv.Major)
 }

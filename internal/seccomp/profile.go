@@ -296,6 +296,9 @@ func fieldName(f string) string {
 	if f == "" {
 		return "the profile"
 	}
+	// Drop the embedded struct names encoding/json reports.
+	f = strings.ReplaceAll(f, "LinuxSyscall.", "")
+	f = strings.ReplaceAll(f, "LinuxSeccomp.", "")
 	return strconv.Quote(f)
 }
 
