@@ -81,6 +81,15 @@ var sensitiveDirs = []string{
 	"/var/lib/kubelet", "/var/lib/containerd", "/lib/modules", "/usr/lib/modules",
 }
 
+// Directories whose children the runtime itself bind-mounts into containers
+// (hosts files, named volumes, kubelet-managed volumes); such binds are not
+// the user's doing and expose only the container's own data.
+var runtimeManaged = []string{
+	"/var/lib/docker/containers", "/var/lib/docker/volumes", "/var/lib/kubelet/pods",
+	"/var/lib/containerd/io.containerd.grpc.v1.cri", "/run/containerd/io.containerd.grpc.v1.cri",
+	"/var/run/containerd/io.containerd.grpc.v1.cri", "/var/lib/containers/storage/overlay-containers",
+}
+
 // under reports whether p is dir or inside it.
 func under(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+"/")
@@ -92,6 +101,11 @@ func MountKind(hostPath string) (slug, why string) {
 		return "", ""
 	}
 	p := path.Clean("/" + hostPath)
+	for _, d := range runtimeManaged {
+		if rest, ok := strings.CutPrefix(p, d+"/"); ok && strings.Contains(rest, "/") {
+			return "", ""
+		}
+	}
 	switch {
 	case p == "/":
 		return "host-root-mount", "the host's whole filesystem"

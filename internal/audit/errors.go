@@ -52,7 +52,7 @@ func JSONError(file string, data []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		l, c := LineCol(data, se.Offset)
+		l, c := LineCol(data, se.Offset-1) // Offset is just past the bad byte
 		return &InputError{File: file, Line: l, Col: c, Err: fmt.Errorf("invalid JSON: %v", se)}
 	case errors.As(err, &te):
 		l, c := LineCol(data, te.Offset)

@@ -131,7 +131,7 @@ func (r *Report) WriteTable(w io.Writer, colour bool) error {
 			parts = append(parts, fmt.Sprintf("%d %s", c[s], s))
 		}
 	}
-	ew.printf("\n%d findings (%s) in %d groups\n", len(r.Findings), strings.Join(parts, ", "), groups)
+	ew.printf("\n%s (%s) in %s\n", plural(len(r.Findings), "finding"), strings.Join(parts, ", "), plural(groups, "group"))
 	return ew.err
 }
 
@@ -280,4 +280,11 @@ func (r *Report) WriteSARIF(w io.Writer, version string) error {
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	})
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -151,4 +151,3 @@ func FromSpec(s *specs.Spec, file string) *audit.Container {
 	}
 	return c
 }
-

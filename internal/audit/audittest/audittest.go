@@ -1,0 +1,86 @@
+package audittest
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/palisade-sec/palisade/internal/audit"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// Golden compares got with the file at path, or rewrites it with -update.
+func Golden(t testing.TB, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (run go test -update to create it): %v", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s differs (run go test -update if the change is intended)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// AuditAll runs the checks over every container, applies inline ignores from
+// content (when non-nil) and normalizes the result.
+func AuditAll(cs []*audit.Container, content []byte) []audit.Finding {
+	ign := audit.ParseInlineIgnores(content)
+	var fs []audit.Finding
+	for _, c := range cs {
+		fs = append(fs, ign.Apply(audit.Audit(c))...)
+	}
+	return audit.Normalize(fs)
+}
+
+// JSON renders findings as the -o json report.
+func JSON(t testing.TB, fs []audit.Finding) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := (&audit.Report{Findings: fs}).WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// Brief lists findings one per line as "check@line target".
+func Brief(fs []audit.Finding) string {
+	var b strings.Builder
+	for _, f := range fs {
+		fmt.Fprintf(&b, "%s@%d %s\n", f.Check, f.Line, f.Target)
+	}
+	return b.String()
+}
+
+// Has reports whether fs holds a finding for slug at line (any line when
+// line is 0).
+func Has(fs []audit.Finding, slug string, line int) bool {
+	for _, f := range fs {
+		if f.Check == slug && (line == 0 || f.Line == line) {
+			return true
+		}
+	}
+	return false
+}
+
+// Slugs returns the set of checks found.
+func Slugs(fs []audit.Finding) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range fs {
+		m[f.Check] = true
+	}
+	return m
+}

@@ -1,0 +1,240 @@
+package audit
+
+import (
+	"slices"
+	"testing"
+)
+
+// hardened returns a container from src that passes every check.
+func hardened(src Source) *Container {
+	return &Container{
+		Source: src, File: "f", Target: "t", Line: 3,
+		DropsAll: true, NoNewPrivileges: true, ReadOnlyRoot: true,
+		MemoryLimit: 64 << 20, PidsLimit: 64,
+		Mounts: []Mount{{HostPath: "/srv/app/static", Destination: "/static", ReadOnly: true}, {Name: "data", Destination: "/data"}},
+	}
+}
+
+func TestHardenedHasNoFindings(t *testing.T) {
+	for _, src := range []Source{SourceDocker, SourceCompose, SourceKubernetes, SourceOCI} {
+		if fs := Audit(hardened(src)); len(fs) != 0 {
+			t.Errorf("%s: hardened container has findings: %+v", src, fs)
+		}
+	}
+}
+
+// TestEachCheckEachSource turns on one setting at a time and expects exactly
+// the one check, with a fix in that source's terms.
+func TestEachCheckEachSource(t *testing.T) {
+	tests := []struct {
+		slug string
+		set  func(c *Container)
+	}{
+		{"runtime-socket-mount", func(c *Container) {
+			c.Mounts = append(c.Mounts, Mount{HostPath: "/run/containerd/containerd.sock", Destination: "/s", Line: 9})
+		}},
+		{"host-root-mount", func(c *Container) { c.Mounts = append(c.Mounts, Mount{HostPath: "/", Destination: "/host", Line: 9}) }},
+		{"sensitive-host-mount", func(c *Container) {
+			c.Mounts = append(c.Mounts, Mount{HostPath: "/var/lib/kubelet", Destination: "/k", Line: 9})
+		}},
+		{"privileged", func(c *Container) { c.Privileged = true; c.Lines = map[Field]int{FieldPrivileged: 9} }},
+		{"dangerous-capability", func(c *Container) { c.CapAdd = []string{"cap_sys_module"}; c.Lines = map[Field]int{FieldCapAdd: 9} }},
+		{"capabilities-not-dropped", func(c *Container) {
+			c.DropsAll = false
+			c.KeptCaps = []string{"NET_RAW"}
+			c.Lines = map[Field]int{FieldCapDrop: 9}
+		}},
+		{"seccomp-unconfined", func(c *Container) { c.Seccomp = "unconfined"; c.Lines = map[Field]int{FieldSeccomp: 9} }},
+		{"apparmor-unconfined", func(c *Container) { c.AppArmor = "unconfined"; c.Lines = map[Field]int{FieldAppArmor: 9} }},
+		{"selinux-disabled", func(c *Container) { c.SELinuxDisabled = "SELinux type spc_t"; c.Lines = map[Field]int{FieldSELinux: 9} }},
+		{"no-new-privileges-missing", func(c *Container) { c.NoNewPrivileges = false; c.Lines = map[Field]int{FieldNoNewPrivileges: 9} }},
+		{"runs-as-root", func(c *Container) { c.RunsAsRoot = "uid 0"; c.Lines = map[Field]int{FieldUser: 9} }},
+		{"host-pid", func(c *Container) { c.HostPID = true; c.Lines = map[Field]int{FieldHostPID: 9} }},
+		{"host-network", func(c *Container) { c.HostNetwork = true; c.Lines = map[Field]int{FieldHostNetwork: 9} }},
+		{"host-ipc", func(c *Container) { c.HostIPC = true; c.Lines = map[Field]int{FieldHostIPC: 9} }},
+		{"host-uts", func(c *Container) { c.HostUTS = true; c.Lines = map[Field]int{FieldHostUTS: 9} }},
+		{"host-userns", func(c *Container) { c.HostUserns = true; c.Lines = map[Field]int{FieldHostUserns: 9} }},
+		{"writable-root-fs", func(c *Container) { c.ReadOnlyRoot = false; c.Lines = map[Field]int{FieldReadOnlyRoot: 9} }},
+		{"no-memory-limit", func(c *Container) { c.MemoryLimit = 0; c.Lines = map[Field]int{FieldMemory: 9} }},
+		{"no-pids-limit", func(c *Container) { c.PidsLimit = -1; c.Lines = map[Field]int{FieldPids: 9} }},
+		{"device-access", func(c *Container) { c.Devices = []Device{{Host: "/dev/kvm", Line: 9}} }},
+		{"unmasked-proc", func(c *Container) {
+			c.UnmaskedProc = "procMount is Unmasked"
+			c.Lines = map[Field]int{FieldProcMount: 9}
+		}},
+		{"shared-mount-propagation", func(c *Container) {
+			c.Mounts = append(c.Mounts, Mount{HostPath: "/srv/x", Destination: "/x", Propagation: "rshared", Line: 9})
+		}},
+	}
+	covered := map[string]bool{}
+	for _, tt := range tests {
+		covered[tt.slug] = true
+		k, ok := LookupCheck(tt.slug)
+		if !ok {
+			t.Fatalf("no check %q", tt.slug)
+		}
+		for _, src := range []Source{SourceDocker, SourceCompose, SourceKubernetes, SourceOCI} {
+			t.Run(tt.slug+"/"+string(src), func(t *testing.T) {
+				c := hardened(src)
+				tt.set(c)
+				fs := Audit(c)
+				if _, expressible := k.Fixes[src]; !expressible {
+					if len(fs) != 0 {
+						t.Fatalf("%s cannot express %s but got %+v", src, tt.slug, fs)
+					}
+					return
+				}
+				if len(fs) != 1 {
+					t.Fatalf("want exactly one finding, got %+v", fs)
+				}
+				f := fs[0]
+				if f.Check != tt.slug || f.Line != 9 || f.Fix == "" || f.Detail == "" || f.Severity != k.Severity || f.Source != src {
+					t.Errorf("finding %+v", f)
+				}
+			})
+		}
+	}
+	for _, k := range Checks() {
+		if k.eval != nil && !covered[k.Slug] {
+			t.Errorf("check %s has no test row", k.Slug)
+		}
+	}
+}
+
+// TestIssueSlugs pins the slug list the issue asks for: slugs are stable.
+func TestIssueSlugs(t *testing.T) {
+	want := []string{"runtime-socket-mount", "host-root-mount", "sensitive-host-mount", "privileged",
+		"dangerous-capability", "capabilities-not-dropped", "seccomp-unconfined", "apparmor-unconfined",
+		"selinux-disabled", "no-new-privileges-missing", "runs-as-root", "host-pid", "host-network",
+		"host-ipc", "host-uts", "host-userns", "writable-root-fs", "no-memory-limit", "no-pids-limit",
+		"device-access", "unmasked-proc", "shared-mount-propagation", "daemon-not-rootless",
+		"daemon-tcp-unauthenticated", "daemon-default-seccomp-disabled"}
+	var got []string
+	for _, k := range Checks() {
+		got = append(got, k.Slug)
+		if k.Title == "" || k.Breakout == "" || len(k.Fixes) == 0 || k.Severity < SeverityLow || k.Severity > SeverityCritical {
+			t.Errorf("check %s is incomplete", k.Slug)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("slugs\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestMountKind(t *testing.T) {
+	tests := []struct{ path, want string }{
+		{"/", "host-root-mount"},
+		{"//", "host-root-mount"},
+		{"/var/run/docker.sock", "runtime-socket-mount"},
+		{"/run/user/1000/docker.sock", "runtime-socket-mount"},
+		{"/run/containerd/containerd.sock", "runtime-socket-mount"},
+		{"/var/run/crio/crio.sock", "runtime-socket-mount"},
+		{"/run/podman/podman.sock", "runtime-socket-mount"},
+		{"/var/run/docker", "runtime-socket-mount"},
+		{"/run/containerd", "runtime-socket-mount"},
+		{"/var/run", "runtime-socket-mount"},
+		{"/etc", "sensitive-host-mount"},
+		{"/etc/passwd", "sensitive-host-mount"},
+		{"/proc", "sensitive-host-mount"},
+		{"/sys/fs/cgroup", "sensitive-host-mount"},
+		{"/boot", "sensitive-host-mount"},
+		{"/dev", "sensitive-host-mount"},
+		{"/dev/shm", "sensitive-host-mount"},
+		{"/root", "sensitive-host-mount"},
+		{"/var/lib/docker", "sensitive-host-mount"},
+		{"/var/lib/kubelet", "sensitive-host-mount"},
+		{"/var/lib", "sensitive-host-mount"},
+		{"/home/alice/.ssh", "sensitive-host-mount"},
+		{"/home/alice", "sensitive-host-mount"},
+		{"/home", "sensitive-host-mount"},
+		{"/dev/sda", "device-access"},
+		{"/dev/kvm", "device-access"},
+		{"/srv/data", ""},
+		{"/home/alice/src/app", ""},
+		{"/var/lib/docker/containers/abc/hosts", ""},
+		{"/var/lib/docker/volumes/data/_data", ""},
+		{"/var/lib/kubelet/pods/uid/volumes", ""},
+		{"", ""},
+		{"/etc/../srv", ""},
+		{"/srv/../etc", "sensitive-host-mount"},
+	}
+	for _, tt := range tests {
+		if got, _ := MountKind(tt.path); got != tt.want {
+			t.Errorf("MountKind(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestPodScopeDedupe(t *testing.T) {
+	var fs []Finding
+	for _, name := range []string{"a", "b"} {
+		c := hardened(SourceKubernetes)
+		c.Target, c.Group = "Pod p container "+name, "Pod p"
+		c.HostPID = true
+		c.Lines = map[Field]int{FieldHostPID: 4}
+		fs = append(fs, Audit(c)...)
+	}
+	fs = Normalize(fs)
+	if len(fs) != 1 || fs[0].Target != "Pod p" || fs[0].Line != 4 {
+		t.Fatalf("pod-level finding not reported once against the pod: %+v", fs)
+	}
+}
+
+func TestDaemonChecks(t *testing.T) {
+	tests := []struct {
+		name string
+		d    Daemon
+		want []string
+	}{
+		{"rootless", Daemon{Rootless: true, Seccomp: "builtin"}, nil},
+		{"userns", Daemon{UsernsRemap: true, Seccomp: "default"}, nil},
+		{"root", Daemon{Seccomp: "builtin"}, []string{"daemon-not-rootless"}},
+		{"tcp", Daemon{Rootless: true, Seccomp: "builtin", TCP: []string{"tcp://0.0.0.0:2375"}}, []string{"daemon-tcp-unauthenticated"}},
+		{"seccomp off", Daemon{Rootless: true, Seccomp: "unconfined"}, []string{"daemon-default-seccomp-disabled"}},
+		{"no seccomp", Daemon{Rootless: true}, []string{"daemon-default-seccomp-disabled"}},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, f := range AuditDaemon(&tt.d) {
+			got = append(got, f.Check)
+			if f.Fix == "" || f.Source != SourceDaemon {
+				t.Errorf("%s: incomplete finding %+v", tt.name, f)
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestSecurityOpts(t *testing.T) {
+	c := &Container{}
+	ApplySecurityOpts(c, []string{"no-new-privileges", "seccomp:unconfined", "apparmor=unconfined", "label:type:spc_t", "systempaths=unconfined"})
+	if !c.NoNewPrivileges || c.Seccomp != "unconfined" || c.AppArmor != "unconfined" || c.SELinuxDisabled == "" || c.UnmaskedProc == "" {
+		t.Fatalf("%+v", c)
+	}
+	c = &Container{}
+	ApplySecurityOpts(c, []string{"no-new-privileges=false", "seccomp=/p.json", "label=level:s0"})
+	if c.NoNewPrivileges || c.Seccomp != "custom" || c.SELinuxDisabled != "" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestRootUserReason(t *testing.T) {
+	for user, root := range map[string]bool{"": true, "0": true, "root": true, "0:0": true, "root:100": true, "1000": false, "app": false, "1000:0": false} {
+		if got := RootUserReason(user, "default") != ""; got != root {
+			t.Errorf("RootUserReason(%q) root=%v want %v", user, got, root)
+		}
+	}
+}
+
+func TestParseSeverity(t *testing.T) {
+	for _, n := range []string{"low", "Medium", "HIGH", "critical"} {
+		if _, err := ParseSeverity(n); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := ParseSeverity("severe"); err == nil {
+		t.Error("severe accepted")
+	}
+}

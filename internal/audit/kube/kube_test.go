@@ -1,0 +1,295 @@
+package kube
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/palisade-sec/palisade/internal/audit"
+	"github.com/palisade-sec/palisade/internal/audit/audittest"
+)
+
+// base is a Pod that passes every check. Cases add lines at the markers or
+// replace lines; the line that should carry the finding ends in "#want".
+const base = `apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: ns}
+spec:
+  securityContext:
+    runAsNonRoot: true
+    seccompProfile: {type: RuntimeDefault}
+#POD
+  containers:
+    - name: c
+      image: x
+      securityContext:
+        allowPrivilegeEscalation: false
+        readOnlyRootFilesystem: true
+        capabilities: {drop: [ALL]}
+#SC
+      resources: {limits: {memory: 64Mi}}
+#CTR
+`
+
+func render(pod, sc, ctr string, replace ...string) string {
+	s := strings.Replace(base, "#POD\n", pod, 1)
+	s = strings.Replace(s, "#SC\n", sc, 1)
+	s = strings.Replace(s, "#CTR\n", ctr, 1)
+	for i := 0; i+1 < len(replace); i += 2 {
+		s = strings.Replace(s, replace[i], replace[i+1], 1)
+	}
+	return s
+}
+
+func wantLine(doc string) int {
+	for i, l := range strings.Split(doc, "\n") {
+		if strings.HasSuffix(l, "#want") {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func TestHardenedPod(t *testing.T) {
+	cs, err := Parse("p.yaml", []byte(render("", "", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := audittest.AuditAll(cs, nil); len(fs) != 0 {
+		t.Fatalf("hardened pod has findings:\n%s", audittest.Brief(fs))
+	}
+}
+
+func TestChecksKubernetes(t *testing.T) {
+	tests := []struct {
+		slug string
+		doc  string
+		also string // a second check the setting implies
+	}{
+		{"runtime-socket-mount", render("  volumes: [{name: s, hostPath: {path: /run/containerd/containerd.sock}}] #want\n", "", "      volumeMounts: [{name: s, mountPath: /s}]\n"), ""},
+		{"host-root-mount", render("  volumes:\n    - name: r\n      hostPath:\n        path: / #want\n", "", "      volumeMounts: [{name: r, mountPath: /host, readOnly: true}]\n"), ""},
+		{"sensitive-host-mount", render("  volumes:\n    - name: k\n      hostPath:\n        path: /var/lib/kubelet #want\n", "", "      volumeMounts: [{name: k, mountPath: /k}]\n"), ""},
+		{"sensitive-host-mount", render("  volumes:\n    - name: v\n      hostPath:\n        path: /srv #want\n", "", "      volumeMounts: [{name: v, mountPath: /k, subPath: ../etc}]\n"), ""},
+		{"privileged", render("", "        privileged: true #want\n", ""), "no-new-privileges-missing"},
+		{"dangerous-capability", render("", "", "", "capabilities: {drop: [ALL]}", "capabilities: {drop: [ALL], add: [CAP_BPF]} #want"), ""},
+		{"capabilities-not-dropped", render("", "", "", "        capabilities: {drop: [ALL]}\n", "        capabilities: {add: [NET_BIND_SERVICE]} #want\n"), ""},
+		{"seccomp-unconfined", render("", "        seccompProfile: {type: Unconfined} #want\n", ""), ""},
+		{"seccomp-unconfined", render("", "", "", "    seccompProfile: {type: RuntimeDefault}\n", "", "      securityContext:\n", "      securityContext: #want\n"), ""},
+		{"apparmor-unconfined", render("", "        appArmorProfile: {type: Unconfined} #want\n", ""), ""},
+		{"apparmor-unconfined", render("", "", "", "    runAsNonRoot: true\n", "    runAsNonRoot: true\n    appArmorProfile: {type: Unconfined} #want\n"), ""},
+		{"selinux-disabled", render("", "        seLinuxOptions:\n          type: spc_t #want\n", ""), ""},
+		{"no-new-privileges-missing", render("", "", "", "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true #want"), ""},
+		{"runs-as-root", render("", "        runAsUser: 0 #want\n", ""), ""},
+		{"runs-as-root", render("", "", "", "    runAsNonRoot: true\n", "", "      securityContext:\n", "      securityContext: #want\n"), ""},
+		{"host-pid", render("  hostPID: true #want\n", "", ""), ""},
+		{"host-network", render("  hostNetwork: true #want\n", "", ""), ""},
+		{"host-ipc", render("  hostIPC: true #want\n", "", ""), ""},
+		{"writable-root-fs", render("", "", "", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false #want"), ""},
+		{"no-memory-limit", render("", "", "", "{limits: {memory: 64Mi}}", "{limits: {cpu: 100m}} #want"), ""},
+		{"device-access", render("  volumes:\n    - name: d\n      hostPath:\n        path: /dev/kvm #want\n        type: CharDevice\n", "", "      volumeMounts: [{name: d, mountPath: /dev/kvm}]\n"), ""},
+		{"unmasked-proc", render("", "        procMount: Unmasked #want\n", ""), ""},
+		{"shared-mount-propagation", render("  volumes: [{name: v, hostPath: {path: /srv/x}}]\n", "", "      volumeMounts:\n        - name: v\n          mountPath: /x\n          mountPropagation: Bidirectional #want\n"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.slug, func(t *testing.T) {
+			cs, err := Parse("p.yaml", []byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := audittest.AuditAll(cs, nil)
+			line := wantLine(tt.doc)
+			if line == 0 {
+				t.Fatal("case has no #want line")
+			}
+			if !audittest.Has(fs, tt.slug, line) {
+				t.Fatalf("want %s at line %d, got:\n%s\ndoc:\n%s", tt.slug, line, audittest.Brief(fs), tt.doc)
+			}
+			for _, f := range fs {
+				if f.Check != tt.slug && f.Check != tt.also {
+					t.Errorf("extra finding %s@%d", f.Check, f.Line)
+				}
+				if !strings.Contains(f.Fix, "hostPath") && !strings.Contains(f.Fix, "securityContext") && !strings.Contains(f.Fix, "host") && !strings.Contains(f.Fix, "resources") && !strings.Contains(f.Fix, "mountPropagation") {
+					t.Errorf("fix not in Kubernetes terms: %q", f.Fix)
+				}
+			}
+		})
+	}
+}
+
+// TestSecurityContextMerge checks Kubernetes' precedence: container fields
+// override the pod's; privileged and CAP_SYS_ADMIN force privilege escalation.
+func TestSecurityContextMerge(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want string // slugs, comma-separated, sorted by the audit's order
+	}{
+		{"container seccomp overrides pod", render("", "        seccompProfile: {type: Localhost, localhostProfile: p.json}\n", "", "{type: RuntimeDefault}", "{type: Unconfined}"), ""},
+		{"pod uid 0 overridden by container", render("", "        runAsUser: 1000\n", "", "    runAsNonRoot: true\n", "    runAsUser: 0\n"), ""},
+		{"container uid 0 despite pod non-root", render("", "        runAsUser: 0\n", ""), "runs-as-root"},
+		{"hostUsers false maps root", render("  hostUsers: false\n", "        runAsUser: 0\n", ""), ""},
+		{"SYS_ADMIN forces escalation", render("", "", "", "{drop: [ALL]}", "{drop: [ALL], add: [SYS_ADMIN]}"), "dangerous-capability,no-new-privileges-missing"},
+		{"apparmor annotation", render("", "", "", "metadata: {name: p, namespace: ns}", "metadata:\n  name: p\n  annotations: {container.apparmor.security.beta.kubernetes.io/c: unconfined}"), "apparmor-unconfined"},
+		{"pod seLinux spc_t", render("", "", "", "    runAsNonRoot: true\n", "    runAsNonRoot: true\n    seLinuxOptions: {type: spc_t}\n"), "selinux-disabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs, err := Parse("p.yaml", []byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range audittest.AuditAll(cs, nil) {
+				got = append(got, f.Check)
+			}
+			if s := strings.Join(sortedUnique(got), ","); s != tt.want {
+				t.Errorf("got %q want %q\n%s", s, tt.want, tt.doc)
+			}
+		})
+	}
+}
+
+func sortedUnique(s []string) []string {
+	m := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		if !m[v] {
+			m[v] = true
+			out = append(out, v)
+		}
+	}
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// TestKinds checks every workload kind, List, multi-document streams, init
+// and ephemeral containers, and custom resources with a pod template.
+func TestKinds(t *testing.T) {
+	cs, err := Parse("testdata/kinds.yaml", mustRead(t, "testdata/kinds.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var targets []string
+	for _, c := range cs {
+		targets = append(targets, c.Target)
+	}
+	want := []string{
+		"Pod default/debug-me container app",
+		"Pod default/debug-me ephemeral container debugger",
+		"Deployment web init container init",
+		"Deployment web container web",
+		"StatefulSet db container db",
+		"DaemonSet agent container agent",
+		"ReplicaSet rs container c",
+		"ReplicationController rc container c",
+		"Job once container c",
+		"CronJob nightly container c",
+		"PodTemplate tpl container c",
+		"Pod in-list container c",
+		"Deployment in-list container c",
+		"Rollout canary container c",
+	}
+	if strings.Join(targets, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("targets:\n%s\nwant:\n%s", strings.Join(targets, "\n"), strings.Join(want, "\n"))
+	}
+	fs := audittest.AuditAll(cs, nil)
+	// Each workload's one privileged container is found at its own line.
+	n := 0
+	for _, f := range fs {
+		if f.Check == "privileged" {
+			n++
+		}
+	}
+	if n != len(want) {
+		t.Errorf("privileged findings: %d, want %d\n%s", n, len(want), audittest.Brief(fs))
+	}
+}
+
+func mustRead(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestGolden(t *testing.T) {
+	for _, name := range []string{"insecure.yaml", "hardened.yaml", "kinds.yaml", "ignored.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join("testdata", name)
+			data := mustRead(t, p)
+			cs, err := Parse(p, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := audittest.AuditAll(cs, data)
+			if name == "hardened.yaml" && len(fs) != 0 {
+				t.Errorf("hardened example has findings:\n%s", audittest.Brief(fs))
+			}
+			audittest.Golden(t, filepath.Join("testdata", "golden", strings.TrimSuffix(name, ".yaml")+".json"), audittest.JSON(t, fs))
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"broken yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n", "m.yaml:3: invalid YAML"},
+		{"broken second doc", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: v1\nkind: Pod\n  bad: indent\n", "m.yaml:7: invalid YAML"},
+		{"unknown kind", "apiVersion: v1\nkind: Pdo\nmetadata: {name: p}\n", `m.yaml:2: unknown kind "Pdo"`},
+		{"wrong type", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      securityContext:\n        privileged: \"very\"\n", "m.yaml:8: Pod: field spec.containers.securityContext.privileged"},
+		{"no kind", "apiVersion: v1\nmetadata: {name: p}\n", "m.yaml:1: document has no kind"},
+		{"scalar doc", "apiVersion: v1\nkind: Pod\n---\njust a string\n", "m.yaml:4: a Kubernetes object must be a mapping"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("m.yaml", []byte(tt.doc))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ie *audit.InputError
+			if !errors.As(err, &ie) {
+				t.Errorf("not an InputError: %T", err)
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("error %q, want prefix %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLooks(t *testing.T) {
+	if !Looks([]byte("# c\n---\napiVersion: v1\nkind: Pod\n")) || Looks([]byte("services:\n  a: {}\n")) || Looks([]byte("{\"a\": 1}")) {
+		t.Error("Looks")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"testdata/insecure.yaml", "testdata/hardened.yaml", "testdata/kinds.yaml"} {
+		f.Add(mustRead(f, p))
+	}
+	f.Add([]byte(render("", "", "")))
+	f.Add([]byte("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: []\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cs, err := Parse("f.yaml", data)
+		if err != nil {
+			var ie *audit.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("error is not an InputError: %v", err)
+			}
+		}
+		for _, c := range cs {
+			audit.Audit(c)
+		}
+	})
+}
