@@ -108,11 +108,18 @@ const (
 	captureProgSchedProcessFork = "sched_process_fork"
 	captureProgSysEnter         = "sys_enter"
 	captureProgSysExit          = "sys_exit"
+	captureVarCgroupMode        = "cgroup_mode"
 	captureVarIgnoreTgid        = "ignore_tgid"
+	captureVarUnusedCflag       = "unused_cflag"
+	captureVarUnusedCgmode      = "unused_cgmode"
 	captureVarUnusedExit        = "unused_exit"
 	captureVarUnusedFork        = "unused_fork"
 	captureVarUnusedHdr         = "unused_hdr"
+	captureVarUnusedHflag       = "unused_hflag"
 	captureVarUnusedItem        = "unused_item"
+	captureVarUnusedItype       = "unused_itype"
+	captureVarUnusedKind        = "unused_kind"
+	captureVarUnusedPflag       = "unused_pflag"
 	captureVarUnusedTuple       = "unused_tuple"
 )
 
@@ -179,12 +186,19 @@ type captureMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureVariableSpecs struct {
-	IgnoreTgid  *ebpf.VariableSpec `ebpf:"ignore_tgid"`
-	UnusedExit  *ebpf.VariableSpec `ebpf:"unused_exit"`
-	UnusedFork  *ebpf.VariableSpec `ebpf:"unused_fork"`
-	UnusedHdr   *ebpf.VariableSpec `ebpf:"unused_hdr"`
-	UnusedItem  *ebpf.VariableSpec `ebpf:"unused_item"`
-	UnusedTuple *ebpf.VariableSpec `ebpf:"unused_tuple"`
+	CgroupMode   *ebpf.VariableSpec `ebpf:"cgroup_mode"`
+	IgnoreTgid   *ebpf.VariableSpec `ebpf:"ignore_tgid"`
+	UnusedCflag  *ebpf.VariableSpec `ebpf:"unused_cflag"`
+	UnusedCgmode *ebpf.VariableSpec `ebpf:"unused_cgmode"`
+	UnusedExit   *ebpf.VariableSpec `ebpf:"unused_exit"`
+	UnusedFork   *ebpf.VariableSpec `ebpf:"unused_fork"`
+	UnusedHdr    *ebpf.VariableSpec `ebpf:"unused_hdr"`
+	UnusedHflag  *ebpf.VariableSpec `ebpf:"unused_hflag"`
+	UnusedItem   *ebpf.VariableSpec `ebpf:"unused_item"`
+	UnusedItype  *ebpf.VariableSpec `ebpf:"unused_itype"`
+	UnusedKind   *ebpf.VariableSpec `ebpf:"unused_kind"`
+	UnusedPflag  *ebpf.VariableSpec `ebpf:"unused_pflag"`
+	UnusedTuple  *ebpf.VariableSpec `ebpf:"unused_tuple"`
 }
 
 // captureObjects contains all objects after they have been loaded into the kernel.
@@ -226,12 +240,19 @@ func (m *captureMaps) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureVariables struct {
-	IgnoreTgid  *ebpf.Variable `ebpf:"ignore_tgid"`
-	UnusedExit  *ebpf.Variable `ebpf:"unused_exit"`
-	UnusedFork  *ebpf.Variable `ebpf:"unused_fork"`
-	UnusedHdr   *ebpf.Variable `ebpf:"unused_hdr"`
-	UnusedItem  *ebpf.Variable `ebpf:"unused_item"`
-	UnusedTuple *ebpf.Variable `ebpf:"unused_tuple"`
+	CgroupMode   *ebpf.Variable `ebpf:"cgroup_mode"`
+	IgnoreTgid   *ebpf.Variable `ebpf:"ignore_tgid"`
+	UnusedCflag  *ebpf.Variable `ebpf:"unused_cflag"`
+	UnusedCgmode *ebpf.Variable `ebpf:"unused_cgmode"`
+	UnusedExit   *ebpf.Variable `ebpf:"unused_exit"`
+	UnusedFork   *ebpf.Variable `ebpf:"unused_fork"`
+	UnusedHdr    *ebpf.Variable `ebpf:"unused_hdr"`
+	UnusedHflag  *ebpf.Variable `ebpf:"unused_hflag"`
+	UnusedItem   *ebpf.Variable `ebpf:"unused_item"`
+	UnusedItype  *ebpf.Variable `ebpf:"unused_itype"`
+	UnusedKind   *ebpf.Variable `ebpf:"unused_kind"`
+	UnusedPflag  *ebpf.Variable `ebpf:"unused_pflag"`
+	UnusedTuple  *ebpf.Variable `ebpf:"unused_tuple"`
 }
 
 // capturePrograms contains all programs after they have been loaded into the kernel.

@@ -122,12 +122,12 @@ var argSpecs = map[string]argSpec{
 	"pivot_root": paths(map[int]int{0: cwd, 1: cwd}, 0),
 
 	// mounts: source and fs type are plain strings, the target a path.
-	"mount":       spec(func(s *argSpec) { s.strs, s.paths = []int{0, 2}, map[int]int{1: cwd} }),
-	"umount2":     paths(map[int]int{0: cwd}, 0),
-	"umount":      paths(map[int]int{0: cwd}, 0),
-	"move_mount":  paths(map[int]int{1: 0, 3: 2}, 0),
-	"fsopen":      spec(func(s *argSpec) { s.strs = []int{0} }),
-	"open_tree":   paths(map[int]int{1: 0}, cfRetFD),
+	"mount":         spec(func(s *argSpec) { s.strs, s.paths = []int{0, 2}, map[int]int{1: cwd} }),
+	"umount2":       paths(map[int]int{0: cwd}, 0),
+	"umount":        paths(map[int]int{0: cwd}, 0),
+	"move_mount":    paths(map[int]int{1: 0, 3: 2}, 0),
+	"fsopen":        spec(func(s *argSpec) { s.strs = []int{0} }),
+	"open_tree":     paths(map[int]int{1: 0}, cfRetFD),
 	"mount_setattr": paths(map[int]int{1: 0}, 0),
 
 	// credentials and capabilities
@@ -143,23 +143,22 @@ var argSpecs = map[string]argSpec{
 	"capset":    spec(func(s *argSpec) { s.structArg, s.structLen = 1, 24 }),
 
 	// process control and kernel attack surface
-	"ptrace":        generic(),
+	"ptrace":            generic(),
 	"process_vm_writev": generic(),
-	"kill":          generic(),
-	"tgkill":        generic(),
-	"prctl":         generic(),
-	"bpf":           generic(),
-	"perf_event_open": generic(),
-	"memfd_create":  spec(func(s *argSpec) { s.strs, s.flags = []int{0}, cfRetFD }),
-	"unshare":       generic(),
-	"setns":         spec(func(s *argSpec) { s.fds = []int{0} }),
-	"userfaultfd":   generic(),
-	"init_module":   spec(func(s *argSpec) { s.strs = []int{2} }),
-	"finit_module":  spec(func(s *argSpec) { s.fds, s.strs = []int{0}, []int{1} }),
-	"delete_module": spec(func(s *argSpec) { s.strs = []int{0} }),
-	"seccomp":       generic(),
-	"keyctl":        generic(),
-	"mprotect":      generic(),
+	"kill":              generic(),
+	"tgkill":            generic(),
+	"prctl":             generic(),
+	"bpf":               generic(),
+	"perf_event_open":   generic(),
+	"memfd_create":      spec(func(s *argSpec) { s.strs, s.flags = []int{0}, cfRetFD }),
+	"unshare":           generic(),
+	"setns":             spec(func(s *argSpec) { s.fds = []int{0} }),
+	"userfaultfd":       generic(),
+	"init_module":       spec(func(s *argSpec) { s.strs = []int{2} }),
+	"finit_module":      spec(func(s *argSpec) { s.fds, s.strs = []int{0}, []int{1} }),
+	"delete_module":     spec(func(s *argSpec) { s.strs = []int{0} }),
+	"seccomp":           generic(),
+	"keyctl":            generic(),
 
 	// never return: an entry record is all there is.
 	"exit":       spec(func(s *argSpec) { s.flags = cfEnter }),
@@ -205,10 +204,14 @@ const (
 
 // DefaultSyscalls returns the native numbers of every syscall Palisade
 // knows how to decode: the set Falco's stable and incubating rules and the
-// process/fd state need.
+// process/fd state need. exit and exit_group are left out (sched_process_exit
+// reports every exit) so that no sys_enter program runs by default.
 func DefaultSyscalls() []int {
 	var out []int
-	for name := range argSpecs {
+	for name, s := range argSpecs {
+		if s.flags&cfEnter != 0 {
+			continue
+		}
 		if nr, ok := syscalls.Number(nativeArch, name); ok {
 			out = append(out, nr)
 		}

@@ -83,6 +83,10 @@ type Record struct {
 	Addr    *SockAddr  // sockaddr argument read from user memory
 	Struct  []byte     // struct argument copied from user memory (open_how, clone_args, cap data)
 	Cwd     string     // cwd after chdir/fchdir, and at exec
+	// Cgroup is the task's cgroup path in exec and fork records: the
+	// unified (v2) path, or on cgroup v1/hybrid hosts the pids hierarchy's
+	// (e.g. /docker/<id>), where CgroupID cannot tell containers apart.
+	Cgroup string
 
 	Exec *ExecInfo
 	Fork *ForkInfo
@@ -148,6 +152,7 @@ const (
 	itTTY      = 11
 	itFork     = 12
 	itExit     = 13
+	itCgroup   = 14
 
 	argRet = 0xfe
 
@@ -249,6 +254,8 @@ func DecodeRecord(raw []byte, r *Record) error {
 			r.exec().Filename = cString(p)
 		case itTTY:
 			r.exec().TTY = cString(p)
+		case itCgroup:
+			r.Cgroup = r.joinPath(p)
 		case itFork:
 			var fi captureForkInfo
 			if _, err := binary.Decode(p, binary.LittleEndian, &fi); err != nil {

@@ -72,6 +72,9 @@ func Open(opts Options) (*Source, error) {
 			return nil, fmt.Errorf("set ignore_tgid: %w", err)
 		}
 	}
+	if err := spec.Variables[captureVarCgroupMode].Set(cgroupMode()); err != nil {
+		return nil, fmt.Errorf("set cgroup_mode: %w", err)
+	}
 	s := &Source{}
 	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
 		var ve *cebpf.VerifierError
@@ -226,6 +229,16 @@ func (s *Source) Close() error {
 	}
 	errs = append(errs, s.objs.Close())
 	return errors.Join(errs...)
+}
+
+// cgroupMode picks the cgroup path exec and fork records carry: the
+// unified hierarchy when /sys/fs/cgroup is cgroup2, else the v1 one.
+func cgroupMode() uint32 {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return 1
+	}
+	return 2
 }
 
 var bootOffset = sync.OnceValue(func() int64 {

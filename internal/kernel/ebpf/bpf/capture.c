@@ -50,6 +50,12 @@ enum rec_kind {
 	KIND_EXIT    = 5,
 };
 
+enum path_flag {
+	PF_COMPLETE = 1, /* reached the task's root or the global root */
+	PF_TRUNC    = 2, /* ran out of depth or room */
+	PF_GLOBAL   = 4, /* reached the global root, not the task's root */
+};
+
 enum hdr_flag {
 	HF_COMPAT = 1,
 };
@@ -68,6 +74,7 @@ enum item_type {
 	IT_TTY      = 11, /* controlling tty name */
 	IT_FORK     = 12, /* struct fork_info */
 	IT_EXIT     = 13, /* struct exit_info */
+	IT_CGROUP   = 14, /* cgroup path (v2, or the v1 pids hierarchy) */
 };
 
 #define ARG_RET 0xfe
@@ -158,6 +165,12 @@ const struct item *unused_item __attribute__((unused));
 const struct tuple *unused_tuple __attribute__((unused));
 const struct fork_info *unused_fork __attribute__((unused));
 const struct exit_info *unused_exit __attribute__((unused));
+const enum rec_kind *unused_kind __attribute__((unused));
+const enum item_type *unused_itype __attribute__((unused));
+const enum conf_flag *unused_cflag __attribute__((unused));
+const enum path_flag *unused_pflag __attribute__((unused));
+const enum hdr_flag *unused_hflag __attribute__((unused));
+const enum cgroup_mode *unused_cgmode __attribute__((unused));
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -192,6 +205,14 @@ struct {
 
 /* Set at load time: the tgid whose events are ignored (the agent), 0 for none. */
 volatile const __u32 ignore_tgid = 0;
+
+/* Set at load time: which cgroup path exec and fork records carry. */
+enum cgroup_mode {
+	CGROUP_NONE = 0,
+	CGROUP_V2   = 1, /* the unified hierarchy (dfl_cgrp) */
+	CGROUP_V1   = 2, /* the v1 pids (else memory) hierarchy, for v1/hybrid hosts */
+};
+volatile const __u32 cgroup_mode = CGROUP_NONE;
 
 /*
  * Items start below MAX_OFF. BOUND restates that as a mask the verifier can
@@ -239,12 +260,6 @@ struct walk_ctx {
 	struct vfsmount *root_m;
 	__u32 off;
 	__u8 flags;
-};
-
-enum path_flag {
-	PF_COMPLETE = 1, /* reached the task's root or the global root */
-	PF_TRUNC    = 2, /* ran out of depth or room */
-	PF_GLOBAL   = 4, /* reached the global root, not the task's root */
 };
 
 static long walk_step(__u64 index, void *arg)
@@ -492,6 +507,90 @@ __noinline int put_path_arg(__u64 uptr, __s32 dirfd, __u32 off, __u32 arg)
 		return put_path((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
 				off, IT_BASE | (arg << 8));
 	}
+}
+
+/* kernfs_node's parent before it was renamed __parent (6.15). */
+struct kernfs_node___old {
+	struct kernfs_node *parent;
+};
+
+struct cg_ctx {
+	__u8 *buf;
+	struct kernfs_node *kn;
+	__u32 off;
+	__u8 flags;
+};
+
+static long cg_step(__u64 index, void *arg)
+{
+	struct cg_ctx *c = arg;
+	struct kernfs_node *kn = c->kn;
+	struct kernfs_node *parent;
+	const char *name;
+	__u32 off;
+	long n;
+
+	if (bpf_core_field_exists(kn->__parent))
+		parent = BPF_CORE_READ(kn, __parent);
+	else
+		parent = BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+	if (!parent) {
+		c->flags = PF_COMPLETE; /* the hierarchy's root has no name in the path */
+		return 1;
+	}
+	off = c->off;
+	if (off >= MAX_OFF) {
+		c->flags = PF_TRUNC;
+		return 1;
+	}
+	off = BOUND(off);
+	name = BPF_CORE_READ(kn, name);
+	n = bpf_probe_read_kernel_str(c->buf + off, MAX_NAME, name);
+	if (n <= 0) {
+		c->flags = PF_TRUNC;
+		return 1;
+	}
+	c->off = off + (__u32)(n & (MAX_NAME * 2 - 1));
+	c->kn = parent;
+	return 0;
+}
+
+/* put_cgroup appends the current task's cgroup path, encoded like put_path. */
+__noinline int put_cgroup(__u32 off)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct cg_ctx c = {};
+	__u8 *buf = scratch_buf();
+	__u32 start;
+
+	if (!buf || cgroup_mode == CGROUP_NONE)
+		return off;
+	off = align4(off);
+	if (off >= MAX_OFF)
+		return off;
+	start = BOUND(off);
+	if (cgroup_mode == CGROUP_V2) {
+		c.kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	} else {
+		int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+		if (bpf_core_enum_value_exists(enum cgroup_subsys_id, pids_cgrp_id))
+			id = bpf_core_enum_value(enum cgroup_subsys_id, pids_cgrp_id);
+		struct cgroup_subsys_state *css;
+		bpf_probe_read_kernel(&css, sizeof(css),
+				      __builtin_preserve_access_index(&task->cgroups->subsys[id & 15]));
+		c.kn = BPF_CORE_READ(css, cgroup, kn);
+	}
+	if (!c.kn)
+		return off;
+	c.buf = buf;
+	c.off = start + sizeof(struct item) + 1;
+	c.flags = PF_TRUNC;
+	bpf_loop(32, cg_step, &c, 0);
+	if (c.off > MAX_OFF + MAX_NAME * 2)
+		return start;
+	buf[BOUND(start) + sizeof(struct item)] = c.flags;
+	put_item_hdr(buf, start, IT_CGROUP, ARG_NONE, c.off - start - sizeof(struct item));
+	return c.off;
 }
 
 /* ---- header -------------------------------------------------------------- */
@@ -756,6 +855,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 		off = put_path((__u64)BPF_CORE_READ(exe, f_path.dentry), (__u64)BPF_CORE_READ(exe, f_path.mnt),
 			       off, IT_EXE | (ARG_NONE << 8));
 	off = put_cwd(off, IT_CWD | (ARG_NONE << 8));
+	off = put_cgroup(off);
 	{
 		struct tty_struct *tty = BPF_CORE_READ(p, signal, tty);
 		if (tty)
@@ -796,6 +896,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	fi->pad = 0;
 	put_item_hdr(buf, off, IT_FORK, ARG_NONE, sizeof(*fi));
 	off += sizeof(struct item) + sizeof(*fi);
+	off = put_cgroup(off); /* the child's, inherited from the parent */
 	submit(buf, off);
 	return 0;
 }

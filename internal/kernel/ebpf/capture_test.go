@@ -1,0 +1,597 @@
+package ebpf
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/palisade-sec/palisade/internal/syscalls"
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
+
+// capture runs a Source and feeds its records to a channel for the test.
+type capture struct {
+	s      *Source
+	ch     chan *Record
+	cancel context.CancelFunc
+	done   chan error
+	seen   []*Record
+}
+
+func startCapture(t *testing.T, opts Options) *capture {
+	t.Helper()
+	testutil.RequireBPF(t)
+	start := time.Now()
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Errorf("Open took %v, want capture ready within 0.5 s", d)
+	} else {
+		t.Logf("Open: ready in %v", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &capture{s: s, ch: make(chan *Record, 1<<16), cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		for {
+			r, err := s.Read(ctx)
+			if err != nil {
+				close(c.ch)
+				c.done <- err
+				return
+			}
+			c.ch <- r
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-c.done
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return c
+}
+
+// expect reads records until every matcher has matched one, and returns the
+// matches in matcher order. Records already seen are searched first.
+func (c *capture) expect(t *testing.T, timeout time.Duration, what []string, match ...func(*Record) bool) []*Record {
+	t.Helper()
+	got := make([]*Record, len(match))
+	missing := len(match)
+	try := func(r *Record) {
+		for i, m := range match {
+			if got[i] == nil && m(r) {
+				got[i] = r
+				missing--
+			}
+		}
+	}
+	for _, r := range c.seen {
+		try(r)
+	}
+	deadline := time.After(timeout)
+	for missing > 0 {
+		select {
+		case r, ok := <-c.ch:
+			if !ok {
+				t.Fatalf("record stream ended: %v", <-c.done)
+			}
+			c.seen = append(c.seen, r)
+			try(r)
+		case <-deadline:
+			for i := range match {
+				if got[i] == nil {
+					t.Errorf("no record matched: %s", what[i])
+				}
+			}
+			t.FailNow()
+		}
+	}
+	return got
+}
+
+// drain reads records for d and returns them.
+func (c *capture) drain(d time.Duration) []*Record {
+	var out []*Record
+	deadline := time.After(d)
+	for {
+		select {
+		case r, ok := <-c.ch:
+			if !ok {
+				return out
+			}
+			out = append(out, r)
+		case <-deadline:
+			return out
+		}
+	}
+}
+
+func name(r *Record) string {
+	if r.Kind != KindSyscall && r.Kind != KindEnter {
+		return r.Kind.String()
+	}
+	arch := nativeArch
+	if r.Compat {
+		arch = compatArch
+	}
+	n, _ := syscalls.Name(arch, r.Nr)
+	return n
+}
+
+func isCall(r *Record, names ...string) bool {
+	if r.Kind != KindSyscall {
+		return false
+	}
+	n := name(r)
+	for _, w := range names {
+		if n == w {
+			return true
+		}
+	}
+	return false
+}
+
+func run(t *testing.T, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return cmd
+}
+
+func TestExecAndAbsoluteOpen(t *testing.T) {
+	c := startCapture(t, Options{})
+	cmd := run(t, "cat", "/etc/hostname")
+	pid := uint32(cmd.Process.Pid)
+	got := c.expect(t, 3*time.Second,
+		[]string{"exec of cat", "openat of /etc/hostname by cat"},
+		func(r *Record) bool { return r.Kind == KindExec && r.PID == pid },
+		func(r *Record) bool { return isCall(r, "openat") && r.PID == pid && r.Str[1] == "/etc/hostname" },
+	)
+	ex, op := got[0], got[1]
+	if ex.Exec == nil {
+		t.Fatal("exec record without exec info")
+	}
+	if want := []string{"cat", "/etc/hostname"}; strings.Join(ex.Exec.Argv, "\x00") != strings.Join(want, "\x00") {
+		t.Errorf("argv = %q, want %q", ex.Exec.Argv, want)
+	}
+	catPath, _ := exec.LookPath("cat")
+	realCat, _ := filepath.EvalSymlinks(catPath)
+	if ex.Exec.Exe != realCat {
+		t.Errorf("exe = %q, want %q", ex.Exec.Exe, realCat)
+	}
+	if ex.Exec.Filename != catPath {
+		t.Errorf("filename = %q, want %q", ex.Exec.Filename, catPath)
+	}
+	wd, _ := os.Getwd()
+	if ex.Cwd != wd {
+		t.Errorf("exec cwd = %q, want %q", ex.Cwd, wd)
+	}
+	if ex.Comm != "cat" || ex.PPID != uint32(os.Getpid()) {
+		t.Errorf("exec comm/ppid = %q/%d, want cat/%d", ex.Comm, ex.PPID, os.Getpid())
+	}
+	if op.Ret < 0 || op.RetPath != "/etc/hostname" || op.Path[1] != "/etc/hostname" {
+		t.Errorf("openat: ret=%d RetPath=%q Path[1]=%q, want fd and /etc/hostname", op.Ret, op.RetPath, op.Path[1])
+	}
+	if op.UID != 0 || op.EUID != 0 || op.Compat || op.CgroupID == 0 || op.MntNS == 0 || op.PidNS == 0 {
+		t.Errorf("openat header: uid=%d euid=%d compat=%v cgroup=%d mntns=%d pidns=%d", op.UID, op.EUID, op.Compat, op.CgroupID, op.MntNS, op.PidNS)
+	}
+	if op.VPID != op.PID {
+		t.Errorf("host process: vpid %d != pid %d", op.VPID, op.PID)
+	}
+	if wall := WallTime(op.Time); time.Since(wall).Abs() > time.Minute {
+		t.Errorf("wall time %v is not now", wall)
+	}
+}
+
+func TestRelativeOpenAfterCd(t *testing.T) {
+	c := startCapture(t, Options{})
+	sh := run(t, "sh", "-c", "cd /etc && cat shadow >/dev/null; exec 3</etc && cat /proc/self/fd/3/hostname >/dev/null")
+	shPid := uint32(sh.Process.Pid)
+	mine := func(r *Record) bool { return r.PID == shPid || r.PPID == shPid }
+	got := c.expect(t, 3*time.Second,
+		[]string{"openat of relative shadow", "openat through /proc/self/fd/3"},
+		func(r *Record) bool { return isCall(r, "openat") && mine(r) && r.Str[1] == "shadow" },
+		func(r *Record) bool {
+			return isCall(r, "openat") && mine(r) && r.Str[1] == "/proc/self/fd/3/hostname"
+		},
+	)
+	if r := got[0]; r.RetPath != "/etc/shadow" || r.Path[1] != "/etc/shadow" {
+		t.Errorf("cd /etc && cat shadow: RetPath=%q Path[1]=%q, want /etc/shadow", r.RetPath, r.Path[1])
+	}
+	if r := got[1]; r.RetPath != "/etc/hostname" {
+		t.Errorf("/proc/self/fd/3/hostname: RetPath=%q, want /etc/hostname", r.RetPath)
+	}
+}
+
+func TestOpenatWithDirfd(t *testing.T) {
+	c := startCapture(t, Options{})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	dfd, err := unix.Open("/etc", unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dfd)
+	fd, err := unix.Openat(dfd, "hostname", unix.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	// A failed relative open still gets its path from the dirfd.
+	_, err = unix.Openat(dfd, "no-such-file-palisade", unix.O_RDONLY, 0)
+	if err == nil {
+		t.Fatal("opening a missing file worked")
+	}
+	tid := uint32(unix.Gettid())
+	got := c.expect(t, 3*time.Second,
+		[]string{"openat(dirfd, hostname)", "openat(dirfd, missing)"},
+		func(r *Record) bool { return isCall(r, "openat") && r.TID == tid && r.Str[1] == "hostname" },
+		func(r *Record) bool {
+			return isCall(r, "openat") && r.TID == tid && r.Str[1] == "no-such-file-palisade"
+		},
+	)
+	if r := got[0]; r.RetPath != "/etc/hostname" || r.Path[1] != "/etc/hostname" || int32(r.Args[0]) != int32(dfd) || r.Ret != int64(fd) {
+		t.Errorf("openat(dirfd): RetPath=%q Path[1]=%q arg0=%d ret=%d", r.RetPath, r.Path[1], int32(r.Args[0]), r.Ret)
+	}
+	if r := got[1]; r.Ret != -int64(unix.ENOENT) || r.Path[1] != "/etc/no-such-file-palisade" || r.RetPath != "" {
+		t.Errorf("failed openat(dirfd): ret=%d Path[1]=%q RetPath=%q", r.Ret, r.Path[1], r.RetPath)
+	}
+}
+
+func TestPathSyscallsRelative(t *testing.T) {
+	c := startCapture(t, Options{})
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, "sh", "-c", "cd '"+dir+"' && mkdir sub && chmod 700 sub && ln -s target sub/link && mv sub sub2 && rm sub2/link && rmdir sub2")
+	j := func(p string) string { return filepath.Join(dir, p) }
+	hasPath := func(p string) func(*Record) bool {
+		return func(r *Record) bool {
+			if r.Kind != KindSyscall {
+				return false
+			}
+			for _, q := range r.Path {
+				if q == p {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	both := func(a, b func(*Record) bool) func(*Record) bool {
+		return func(r *Record) bool { return a(r) && b(r) }
+	}
+	call := func(names ...string) func(*Record) bool {
+		return func(r *Record) bool { return isCall(r, names...) }
+	}
+	got := c.expect(t, 3*time.Second,
+		[]string{"mkdir sub", "chmod sub", "symlink sub/link", "rename sub", "unlink sub2/link", "rmdir sub2"},
+		both(call("mkdir", "mkdirat"), hasPath(j("sub"))),
+		both(call("chmod", "fchmodat", "fchmodat2"), hasPath(j("sub"))),
+		both(call("symlink", "symlinkat"), hasPath(j("sub/link"))),
+		both(call("rename", "renameat", "renameat2"), hasPath(j("sub2"))),
+		both(call("unlink", "unlinkat"), hasPath(j("sub2/link"))),
+		both(call("rmdir", "unlinkat"), hasPath(j("sub2"))),
+	)
+	sym := got[2]
+	if !strings.Contains(strings.Join(sym.Str[:], "\x00"), "target") {
+		t.Errorf("symlink record lacks its target string: %q", sym.Str)
+	}
+	if ren := got[3]; !strings.Contains(strings.Join(ren.Path[:], "\x00"), j("sub")) {
+		t.Errorf("rename record lacks the source path: %q", ren.Path)
+	}
+}
+
+func TestLoopbackConnectAndAccept(t *testing.T) {
+	c := startCapture(t, Options{})
+	for _, network := range []string{"tcp4", "tcp6"} {
+		t.Run(network, func(t *testing.T) {
+			addr := "127.0.0.1:0"
+			if network == "tcp6" {
+				addr = "[::1]:0"
+			}
+			ln, err := net.Listen(network, addr)
+			if err != nil {
+				if network == "tcp6" {
+					t.Skipf("no IPv6 loopback here: %v", err)
+				}
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			accepted := make(chan net.Conn, 1)
+			go func() {
+				conn, err := ln.Accept()
+				if err == nil {
+					accepted <- conn
+				}
+				close(accepted)
+			}()
+			conn, err := net.Dial(network, ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if sc := <-accepted; sc != nil {
+				sc.Close()
+			}
+			server := ln.Addr().(*net.TCPAddr).AddrPort()
+			client := conn.LocalAddr().(*net.TCPAddr).AddrPort()
+			pid := uint32(os.Getpid())
+			got := c.expect(t, 3*time.Second,
+				[]string{"connect to " + server.String(), "accept from " + client.String()},
+				func(r *Record) bool {
+					return isCall(r, "connect") && r.PID == pid && r.Sock != nil && r.Sock.DstPort == server.Port()
+				},
+				func(r *Record) bool {
+					return isCall(r, "accept", "accept4") && r.PID == pid && r.Ret >= 0 && r.RetSock != nil && r.RetSock.DstPort == client.Port()
+				},
+			)
+			co, ac := got[0], got[1]
+			ip := server.Addr()
+			if co.Sock.SrcIP != ip || co.Sock.SrcPort != client.Port() || co.Sock.DstIP != ip {
+				t.Errorf("connect tuple %v:%d -> %v:%d, want %v -> %v", co.Sock.SrcIP, co.Sock.SrcPort, co.Sock.DstIP, co.Sock.DstPort, client, server)
+			}
+			if co.Sock.Proto != unix.IPPROTO_TCP || co.Sock.Type != unix.SOCK_STREAM {
+				t.Errorf("connect socket proto/type = %d/%d, want TCP stream", co.Sock.Proto, co.Sock.Type)
+			}
+			if co.Addr == nil || co.Addr.IP != ip || co.Addr.Port != server.Port() {
+				t.Errorf("connect sockaddr = %+v, want %v", co.Addr, server)
+			}
+			if ac.RetSock.SrcIP != ip || ac.RetSock.SrcPort != server.Port() || ac.RetSock.DstIP != ip {
+				t.Errorf("accept tuple %v:%d -> %v:%d, want %v -> %v", ac.RetSock.SrcIP, ac.RetSock.SrcPort, ac.RetSock.DstIP, ac.RetSock.DstPort, server, client)
+			}
+		})
+	}
+}
+
+func TestForkAndExit(t *testing.T) {
+	c := startCapture(t, Options{})
+	cmd := exec.Command("sh", "-c", "exit 3")
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		t.Fatalf("sh -c 'exit 3': %v", err)
+	}
+	child := uint32(cmd.Process.Pid)
+	self := uint32(os.Getpid())
+	got := c.expect(t, 3*time.Second,
+		[]string{"fork of the child", "clone returning the child", "exit of the child"},
+		func(r *Record) bool {
+			return r.Kind == KindFork && r.PID == self && r.Fork != nil && r.Fork.PID == child
+		},
+		func(r *Record) bool {
+			return isCall(r, "clone", "clone3", "fork", "vfork") && r.PID == self && r.Ret == int64(child)
+		},
+		func(r *Record) bool { return r.Kind == KindExit && r.TID == child },
+	)
+	if f := got[0].Fork; f.TID != child || f.Thread || f.VPID != child {
+		t.Errorf("fork info %+v, want tid=pid=vpid=%d, not a thread", f, child)
+	}
+	if e := got[2].Exit; e == nil || !e.GroupDead || e.Code != 3<<8 {
+		t.Errorf("exit info %+v, want group dead with status 3<<8", e)
+	}
+}
+
+func TestSyscallFilter(t *testing.T) {
+	c := startCapture(t, Options{Syscalls: []int{unix.SYS_GETPID}})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := uint32(unix.Gettid())
+	burst := func() {
+		for range 50 {
+			unix.Getpid()
+			unix.Getppid()
+		}
+	}
+	count := func(recs []*Record) (getpid, getppid, other int) {
+		for _, r := range recs {
+			switch {
+			case r.Kind != KindSyscall:
+			case r.Nr == unix.SYS_GETPPID:
+				getppid++ // unselected: no process may produce it
+			case r.TID != tid:
+			case r.Nr == unix.SYS_GETPID:
+				getpid++
+			default:
+				other++
+			}
+		}
+		return
+	}
+	burst()
+	a, b, o := count(c.drain(500 * time.Millisecond))
+	if a != 50 || b != 0 || o != 0 {
+		t.Errorf("filter {getpid}: saw getpid=%d getppid=%d other=%d, want 50/0/0", a, b, o)
+	}
+	if err := c.s.SetSyscalls([]int{unix.SYS_GETPPID}); err != nil {
+		t.Fatal(err)
+	}
+	burst()
+	recs := c.drain(500 * time.Millisecond)
+	n := 0
+	for _, r := range recs {
+		if r.Kind == KindSyscall && r.Nr == unix.SYS_GETPID {
+			t.Fatalf("getpid captured after it was deselected: %+v", r)
+		}
+		if r.Kind == KindSyscall && r.Nr == unix.SYS_GETPPID && r.TID == tid {
+			n++
+		}
+	}
+	if n != 50 {
+		t.Errorf("filter {getppid}: saw %d getppid from this thread, want 50", n)
+	}
+	events, drops, err := c.s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if events < 100 || drops != 0 {
+		t.Errorf("Stats = %d events, %d drops; want >= 100 events and no drops", events, drops)
+	}
+}
+
+func TestDropsAreCounted(t *testing.T) {
+	testutil.RequireBPF(t)
+	// A one-page ring that nobody reads fills after a few dozen records.
+	s, err := Open(Options{Syscalls: []int{unix.SYS_GETPID}, RingBufferBytes: os.Getpagesize()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 2000
+	for range n {
+		unix.Getpid()
+	}
+	events, drops, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	capacity := uint64(os.Getpagesize() / hdrSize)
+	if drops == 0 || events == 0 || events > capacity || events+drops < n {
+		t.Errorf("Stats = %d events, %d drops after %d getpid into a %d-byte ring; want 0 < events <= %d, drops > 0, sum >= %d",
+			events, drops, n, os.Getpagesize(), capacity, n)
+	}
+	// What was written is all there to read.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	read := uint64(0)
+	for {
+		if _, err := s.Read(ctx); err != nil {
+			break
+		}
+		read++
+	}
+	if read < events {
+		t.Errorf("read %d records, Stats said %d were written", read, events)
+	}
+}
+
+func TestReadHonoursContextAndClose(t *testing.T) {
+	testutil.RequireBPF(t)
+	s, err := Open(Options{Syscalls: []int{unix.SYS_GETPPID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	// Drain anything another process produced, then expect the deadline.
+	start := time.Now()
+	for {
+		_, err = s.Read(ctx)
+		if err != nil {
+			break
+		}
+	}
+	if err != context.DeadlineExceeded || time.Since(start) > 2*time.Second {
+		t.Errorf("Read after deadline: %v after %v", err, time.Since(start))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Read(context.Background()); err != ErrClosed {
+		t.Errorf("Read after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestOpenErrorsAreOneLine(t *testing.T) {
+	testutil.RequireBPF(t)
+	_, err := Open(Options{RingBufferBytes: 1000})
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "power of two") {
+		t.Errorf("bad ring size: err = %v", err)
+	}
+	_, err = Open(Options{Syscalls: []int{600}})
+	if err == nil || !strings.Contains(err.Error(), "600") {
+		t.Errorf("bad syscall number: err = %v", err)
+	}
+}
+
+// Example-style check that the sockaddr in a record is usable as netip.
+func TestSockAddrIsNetip(t *testing.T) {
+	a := DecodeSockAddr([]byte{2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0})
+	if a.IP != netip.MustParseAddr("127.0.0.1") || a.Port != 8080 {
+		t.Fatal(fmt.Sprint(a))
+	}
+}
+
+const testImage = "palisade-kernel-test:busybox"
+
+// ensureImage imports a busybox-static rootfs as testImage once.
+func ensureImage(t *testing.T) {
+	t.Helper()
+	if exec.Command("docker", "image", "inspect", testImage).Run() == nil {
+		return
+	}
+	bb := testutil.RequireTool(t, "busybox")
+	root := t.TempDir()
+	for _, d := range []string{"bin", "etc", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(bb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []string{"sh", "cat", "ls", "sleep"} {
+		if err := os.Symlink("busybox", filepath.Join(root, "bin", app)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("sh", "-c", "tar -C '"+root+"' -c . | docker import - "+testImage)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+}
+
+func TestContainerExecAndOpen(t *testing.T) {
+	testutil.RequireDocker(t)
+	ensureImage(t)
+	c := startCapture(t, Options{})
+	cid := filepath.Join(t.TempDir(), "cid")
+	run(t, "docker", "run", "--rm", "--cidfile", cid, testImage, "/bin/cat", "/etc/hostname")
+	b, err := os.ReadFile(cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSpace(string(b))
+	got := c.expect(t, 10*time.Second,
+		[]string{"exec of /bin/cat in container " + id},
+		func(r *Record) bool {
+			return r.Kind == KindExec && r.Exec != nil && r.Exec.Filename == "/bin/cat" && strings.Contains(r.Cgroup, id)
+		},
+	)
+	ex := got[0]
+	op := c.expect(t, 5*time.Second, []string{"openat of /etc/hostname in the container"},
+		func(r *Record) bool { return isCall(r, "openat") && r.PID == ex.PID && r.Str[1] == "/etc/hostname" })[0]
+	var self unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/pid", &self); err != nil {
+		t.Fatal(err)
+	}
+	if ex.VPID != 1 || ex.PID == 1 || uint64(ex.PidNS) == self.Ino {
+		t.Errorf("container init: pid %d vpid %d pidns %d (host pidns %d); want vpid 1 in its own namespace", ex.PID, ex.VPID, ex.PidNS, self.Ino)
+	}
+	if ex.Exec.Exe != "/bin/busybox" || ex.Cwd != "/" {
+		t.Errorf("exe %q cwd %q; want the container's view /bin/busybox and /", ex.Exec.Exe, ex.Cwd)
+	}
+	if op.RetPath != "/etc/hostname" || op.VPID != 1 {
+		t.Errorf("openat in container: RetPath %q vpid %d; want /etc/hostname, 1", op.RetPath, op.VPID)
+	}
+	t.Logf("container %s: cgroup %q, cgroup id %d, mntns %d", id[:12], ex.Cgroup, ex.CgroupID, ex.MntNS)
+}

@@ -1,0 +1,82 @@
+package ebpf
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/palisade-sec/palisade/internal/syscalls"
+)
+
+func nr(t *testing.T, arch, name string) int {
+	t.Helper()
+	n, ok := syscalls.Number(arch, name)
+	if !ok {
+		t.Fatalf("%s has no %s", arch, name)
+	}
+	return n
+}
+
+func TestBuildConfs(t *testing.T) {
+	openat := nr(t, nativeArch, "openat")
+	setuid := nr(t, nativeArch, "setuid")
+	connect := nr(t, nativeArch, "connect")
+	table, err := buildConfs([]int{openat, setuid, connect})
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := 0
+	for _, c := range table {
+		on += int(c.On)
+	}
+	// openat, setuid and connect natively; openat, setuid, setuid32 and connect in compat.
+	if on != 7 {
+		t.Errorf("%d slots on, want 7", on)
+	}
+	o := table[openat]
+	if o.PathMask != 1<<1 || o.Dirfd[1] != 0 || o.Flags&cfRetFD == 0 || o.AddrArg != argNone || o.StructArg != argNone {
+		t.Errorf("openat descriptor %+v", o)
+	}
+	if table[compatBase+nr(t, compatArch, "openat")] != o {
+		t.Error("compat openat does not share the native descriptor")
+	}
+	for _, n := range []string{"setuid", "setuid32"} {
+		if table[compatBase+nr(t, compatArch, n)].On != 1 {
+			t.Errorf("compat %s not selected with native setuid", n)
+		}
+	}
+	c := table[connect]
+	if c.FdMask != 1 || c.AddrArg != 1 || c.AddrlenArg != 2 {
+		t.Errorf("connect descriptor %+v", c)
+	}
+	if _, err := buildConfs([]int{-1}); err == nil {
+		t.Error("negative syscall number accepted")
+	}
+	if _, err := buildConfs([]int{compatBase}); err == nil {
+		t.Error("out-of-range syscall number accepted")
+	}
+}
+
+func TestArgSpecsName(t *testing.T) {
+	for name, s := range argSpecs {
+		if !syscalls.Known(name) {
+			t.Errorf("argSpecs has unknown syscall %q", name)
+		}
+		for p, d := range s.paths {
+			if p < 0 || p > 5 || d > 5 || d == p {
+				t.Errorf("%s: bad path/dirfd pair %d/%d", name, p, d)
+			}
+		}
+	}
+}
+
+func TestDefaultSyscalls(t *testing.T) {
+	d := DefaultSyscalls()
+	for _, want := range []string{"execve", "openat", "openat2", "connect", "accept4", "ptrace", "memfd_create", "finit_module", "clone3", "userfaultfd"} {
+		if !slices.Contains(d, nr(t, nativeArch, want)) {
+			t.Errorf("default set lacks %s", want)
+		}
+	}
+	if slices.Contains(d, nr(t, nativeArch, "exit_group")) {
+		t.Error("default set has exit_group; sched_process_exit covers it without a sys_enter program")
+	}
+}

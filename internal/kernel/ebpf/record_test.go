@@ -1,0 +1,268 @@
+package ebpf
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"reflect"
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+)
+
+// rawRecord builds ring-buffer samples the way bpf/capture.c lays them out.
+type rawRecord struct{ b []byte }
+
+func newRaw(h captureEventHdr) *rawRecord {
+	b, err := binary.Append(nil, binary.LittleEndian, &h)
+	if err != nil {
+		panic(err)
+	}
+	return &rawRecord{b: b}
+}
+
+func (r *rawRecord) item(typ, arg byte, payload []byte) *rawRecord {
+	for len(r.b)%4 != 0 {
+		r.b = append(r.b, 0)
+	}
+	r.b = append(r.b, typ, arg)
+	r.b = binary.LittleEndian.AppendUint16(r.b, uint16(len(payload)))
+	r.b = append(r.b, payload...)
+	return r
+}
+
+// pathItem encodes components leaf first, as the kernel walk emits them.
+func pathItem(complete bool, leafFirst ...string) []byte {
+	flags := byte(0)
+	if complete {
+		flags = pfComplete
+	}
+	out := []byte{flags}
+	for _, c := range leafFirst {
+		out = append(append(out, c...), 0)
+	}
+	return out
+}
+
+func cstr(s string) []byte { return append([]byte(s), 0) }
+
+func hdr(kind Kind, nr int, args ...uint64) captureEventHdr {
+	h := captureEventHdr{Kind: uint32(kind), Nr: uint32(nr), Tid: 10, Pid: 10, Vtid: 1, Vpid: 1, Ppid: 2, Ts: 123}
+	copy(h.Args[:], args)
+	copy(h.Comm[:], []int8{'c', 'a', 't'})
+	return h
+}
+
+func tupleBytes(fam uint16, src, dst netip.Addr, sport, dport uint16) []byte {
+	t := captureTuple{Family: fam, Type: unix.SOCK_STREAM, Proto: unix.IPPROTO_TCP, Sport: sport, Dport: dport}
+	copy(t.Saddr[:], src.AsSlice())
+	copy(t.Daddr[:], dst.AsSlice())
+	b, _ := binary.Append(nil, binary.LittleEndian, &t)
+	return b
+}
+
+func TestDecodeRecord(t *testing.T) {
+	lo := netip.MustParseAddr("127.0.0.1")
+	tests := []struct {
+		name string
+		raw  []byte
+		want func(*Record) bool
+	}{
+		{
+			name: "relative openat joined onto the dirfd's directory",
+			raw: newRaw(hdr(KindSyscall, unix.SYS_OPENAT, 3, 0, 0)).
+				item(itStr, 1, cstr("shadow")).
+				item(itBase, 1, pathItem(true, "etc")).
+				item(itFDPath, argRet, pathItem(true, "shadow", "etc")).b,
+			want: func(r *Record) bool {
+				return r.Path[1] == "/etc/shadow" && r.RetPath == "/etc/shadow" && r.Str[1] == "shadow" && !r.Truncated && r.Comm == "cat"
+			},
+		},
+		{
+			name: "dot-dot in a relative path is cleaned",
+			raw: newRaw(hdr(KindSyscall, unix.SYS_UNLINKAT)).
+				item(itStr, 1, cstr("../x")).
+				item(itBase, 1, pathItem(true, "b", "a")).b,
+			want: func(r *Record) bool { return r.Path[1] == "/a/x" },
+		},
+		{
+			name: "absolute path needs no base",
+			raw:  newRaw(hdr(KindSyscall, unix.SYS_MKDIR)).item(itStr, 0, cstr("/tmp//d/")).b,
+			want: func(r *Record) bool { return r.Path[0] == "/tmp/d" },
+		},
+		{
+			name: "root directory",
+			raw:  newRaw(hdr(KindSyscall, unix.SYS_CHDIR)).item(itCwd, 0xff, pathItem(true)).b,
+			want: func(r *Record) bool { return r.Cwd == "/" },
+		},
+		{
+			name: "incomplete walk marks the record truncated",
+			raw:  newRaw(hdr(KindSyscall, unix.SYS_OPENAT)).item(itFDPath, argRet, pathItem(false, "c", "b")).b,
+			want: func(r *Record) bool { return r.Truncated && r.RetPath == "/b/c" },
+		},
+		{
+			name: "connect tuple and sockaddr",
+			raw: newRaw(hdr(KindSyscall, unix.SYS_CONNECT, 5)).
+				item(itTuple, 0, tupleBytes(unix.AF_INET, lo, lo, 40000, 8080)).
+				item(itAddr, 1, []byte{2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}).b,
+			want: func(r *Record) bool {
+				return r.Sock != nil && r.Sock.SrcIP == lo && r.Sock.SrcPort == 40000 && r.Sock.DstPort == 8080 &&
+					r.Addr != nil && r.Addr.IP == lo && r.Addr.Port == 8080 && r.RetSock == nil
+			},
+		},
+		{
+			name: "accept tuple of the returned socket",
+			raw: newRaw(hdr(KindSyscall, unix.SYS_ACCEPT4)).
+				item(itTuple, argRet, tupleBytes(unix.AF_INET6, netip.IPv6Loopback(), netip.IPv6Loopback(), 8080, 40000)).b,
+			want: func(r *Record) bool {
+				return r.RetSock != nil && r.RetSock.SrcIP == netip.IPv6Loopback() && r.RetSock.DstPort == 40000 && r.Sock == nil
+			},
+		},
+		{
+			name: "exec record",
+			raw: newRaw(hdr(KindExec, 0)).
+				item(itFilename, 0xff, cstr("/bin/sh")).
+				item(itArgv, 0xff, []byte("sh\x00-c\x00echo hi\x00")).
+				item(itExe, 0xff, pathItem(true, "dash", "bin", "usr")).
+				item(itCwd, 0xff, pathItem(true, "root")).
+				item(itTTY, 0xff, cstr("pts0")).b,
+			want: func(r *Record) bool {
+				return r.Exec != nil && r.Exec.Filename == "/bin/sh" && reflect.DeepEqual(r.Exec.Argv, []string{"sh", "-c", "echo hi"}) &&
+					r.Exec.Exe == "/usr/bin/dash" && r.Cwd == "/root" && r.Exec.TTY == "pts0"
+			},
+		},
+		{
+			name: "fork and exit items",
+			raw: newRaw(hdr(KindFork, 0)).
+				item(itFork, 0xff, func() []byte {
+					b, _ := binary.Append(nil, binary.LittleEndian, &captureForkInfo{Tid: 11, Pid: 10, Vtid: 2, Vpid: 1, Flags: 1})
+					return b
+				}()).
+				item(itExit, 0xff, []byte{0, 3, 0, 0, 1, 0, 0, 0}).b,
+			want: func(r *Record) bool {
+				return r.Fork != nil && *r.Fork == ForkInfo{TID: 11, PID: 10, VTID: 2, VPID: 1, Thread: true} &&
+					r.Exit != nil && r.Exit.Code == 3<<8 && r.Exit.GroupDead
+			},
+		},
+		{
+			name: "compat flag and args",
+			raw: func() []byte {
+				h := hdr(KindSyscall, 5, 1, 2, 3, 4, 5, 6)
+				h.Flags, h.Ret = 1, -2
+				return newRaw(h).b
+			}(),
+			want: func(r *Record) bool {
+				return r.Compat && r.Nr == 5 && r.Args == [6]uint64{1, 2, 3, 4, 5, 6} && r.Ret == -2 && r.Kind == KindSyscall
+			},
+		},
+		{
+			name: "unknown item types are skipped",
+			raw:  newRaw(hdr(KindSyscall, 1)).item(200, 0, []byte("zz")).item(itStr, 0, cstr("ok")).b,
+			want: func(r *Record) bool { return r.Str[0] == "ok" },
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var r Record
+			if err := DecodeRecord(tc.raw, &r); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.want(&r) {
+				t.Errorf("decoded %+v (exec %+v, sock %+v, retsock %+v, addr %+v)", r, r.Exec, r.Sock, r.RetSock, r.Addr)
+			}
+		})
+	}
+}
+
+func TestDecodeRecordErrors(t *testing.T) {
+	full := newRaw(hdr(KindSyscall, 1)).item(itStr, 0, cstr("abcdef")).b
+	for _, raw := range [][]byte{nil, full[:hdrSize-1], full[:len(full)-2]} {
+		var r Record
+		if err := DecodeRecord(raw, &r); !errors.Is(err, ErrShortRecord) {
+			t.Errorf("DecodeRecord(%d bytes) = %v, want ErrShortRecord", len(raw), err)
+		}
+	}
+}
+
+func TestDecodeSockAddr(t *testing.T) {
+	six := append([]byte{10, 0, 0, 80, 0, 0, 0, 0}, netip.IPv6Loopback().AsSlice()...)
+	tests := []struct {
+		in   []byte
+		want *SockAddr
+	}{
+		{nil, nil},
+		{[]byte{2, 0, 0, 22, 10, 0, 0, 1}, &SockAddr{Family: 2, IP: netip.MustParseAddr("10.0.0.1"), Port: 22}},
+		{six, &SockAddr{Family: 10, IP: netip.IPv6Loopback(), Port: 80}},
+		{append([]byte{1, 0}, "/run/docker.sock\x00\x00"...), &SockAddr{Family: 1, Path: "/run/docker.sock"}},
+		{append([]byte{1, 0, 0}, "abstract"...), &SockAddr{Family: 1, Path: "@abstract"}},
+		{[]byte{2, 0, 1}, &SockAddr{Family: 2}},
+	}
+	for _, tc := range tests {
+		if got := DecodeSockAddr(tc.in); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("DecodeSockAddr(%v) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(newRaw(hdr(KindSyscall, unix.SYS_OPENAT)).item(itStr, 1, cstr("x")).item(itBase, 1, pathItem(true, "etc")).b)
+	f.Add(newRaw(hdr(KindExec, 0)).item(itArgv, 0xff, []byte("a\x00b")).b)
+	f.Add(newRaw(hdr(KindSyscall, unix.SYS_CONNECT)).item(itTuple, 0, make([]byte, 10)).b)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var r Record
+		if err := DecodeRecord(raw, &r); err != nil {
+			return
+		}
+		for _, p := range append(r.Path[:], r.RetPath, r.Cwd) {
+			if p != "" && p[0] != '/' {
+				t.Fatalf("non-absolute path %q from %x", p, raw)
+			}
+		}
+	})
+}
+
+// The C enums and the Go constants must agree; read the C side from the
+// committed object's BTF.
+func TestCConstantsMatchGo(t *testing.T) {
+	spec, err := loadCapture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enums := map[string]map[string]uint64{}
+	for _, name := range []string{"rec_kind", "item_type", "conf_flag", "path_flag", "hdr_flag", "cgroup_mode"} {
+		var e *btf.Enum
+		if err := spec.Types.TypeByName(name, &e); err != nil {
+			t.Fatalf("enum %s: %v", name, err)
+		}
+		enums[name] = map[string]uint64{}
+		for _, v := range e.Values {
+			enums[name][v.Name] = v.Value
+		}
+	}
+	want := map[string]map[string]uint64{
+		"rec_kind": {"KIND_SYSCALL": uint64(KindSyscall), "KIND_ENTER": uint64(KindEnter), "KIND_EXEC": uint64(KindExec),
+			"KIND_FORK": uint64(KindFork), "KIND_EXIT": uint64(KindExit)},
+		"item_type": {"IT_STR": itStr, "IT_BASE": itBase, "IT_FDPATH": itFDPath, "IT_TUPLE": itTuple, "IT_ADDR": itAddr,
+			"IT_STRUCT": itStruct, "IT_CWD": itCwd, "IT_EXE": itExe, "IT_ARGV": itArgv, "IT_FILENAME": itFilename,
+			"IT_TTY": itTTY, "IT_FORK": itFork, "IT_EXIT": itExit, "IT_CGROUP": itCgroup},
+		"conf_flag":   {"CF_RET_FD": cfRetFD, "CF_CWD": cfCwd, "CF_ENTER": cfEnter, "CF_ZERO_ON_OK": cfZeroOnOK, "CF_ADDRLEN_PTR": cfAddrlenPtr},
+		"path_flag":   {"PF_COMPLETE": pfComplete, "PF_TRUNC": 2, "PF_GLOBAL": 4},
+		"hdr_flag":    {"HF_COMPAT": 1},
+		"cgroup_mode": {"CGROUP_NONE": 0, "CGROUP_V2": 1, "CGROUP_V1": 2},
+	}
+	if !reflect.DeepEqual(enums, want) {
+		t.Errorf("C enums %v\ndiffer from Go %v", enums, want)
+	}
+	var s *btf.Struct
+	if err := spec.Types.TypeByName("event_hdr", &s); err != nil {
+		t.Fatal(err)
+	}
+	if int(s.Size) != hdrSize {
+		t.Errorf("event_hdr is %d bytes in C, %d in Go", s.Size, hdrSize)
+	}
+	if !bytes.Equal([]byte(spec.Programs["sys_exit"].AttachTo), []byte("sys_exit")) {
+		t.Errorf("sys_exit attaches to %q", spec.Programs["sys_exit"].AttachTo)
+	}
+}
