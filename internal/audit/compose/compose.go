@@ -115,20 +115,36 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 	return out, nil
 }
 
-var svcInErr = regexp.MustCompile(`services\.([A-Za-z0-9._-]+)(\.([A-Za-z0-9_]+))?`)
+var svcInErr = regexp.MustCompile(`services\.([A-Za-z0-9._-]+)`)
 
 // errLine finds the service (and key) an error names, for its position.
+// Service names may contain dots, so every split of "services.a.b.c" is
+// tried, longest key path last.
 func errLine(root *yaml.Node, err error) int {
 	m := svcInErr.FindStringSubmatch(err.Error())
 	if m == nil {
 		return 0
 	}
-	if m[3] != "" {
-		if l := yamlpos.Line(root, "services", m[1], m[3]); l > 0 {
-			return l
+	parts := strings.Split(m[1], ".")
+	best := 0
+	for i := 1; i <= len(parts); i++ {
+		path := []any{"services", strings.Join(parts[:i], ".")}
+		for _, k := range parts[i:] {
+			path = append(path, k)
+		}
+		for j := len(path); j >= 2; j-- {
+			if l := yamlpos.Line(root, path[:j]...); l > 0 {
+				if j == len(path) {
+					return l
+				}
+				if best == 0 {
+					best = l
+				}
+				break
+			}
 		}
 	}
-	return yamlpos.Line(root, "services", m[1])
+	return best
 }
 
 // cleanErr shortens absolute paths in compose-go's errors back to what the

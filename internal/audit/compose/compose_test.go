@@ -1,0 +1,265 @@
+package compose
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/palisade-sec/palisade/internal/audit"
+	"github.com/palisade-sec/palisade/internal/audit/audittest"
+)
+
+// base is a service that passes every check. #SVC marks where cases add
+// keys; the line that should carry the finding ends in "#want".
+const base = `services:
+  app:
+    image: x
+    user: "1000:1000"
+    read_only: true
+    cap_drop: [ALL]
+    security_opt: [no-new-privileges:true]
+    mem_limit: 64m
+    pids_limit: 64
+#SVC
+`
+
+func render(svc string, replace ...string) string {
+	s := strings.Replace(base, "#SVC\n", svc, 1)
+	for i := 0; i+1 < len(replace); i += 2 {
+		s = strings.Replace(s, replace[i], replace[i+1], 1)
+	}
+	return s
+}
+
+func wantLine(doc string) int {
+	for i, l := range strings.Split(doc, "\n") {
+		if strings.HasSuffix(l, "#want") {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func parseString(t *testing.T, doc string) ([]*audit.Container, error) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "compose.yaml")
+	if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return Parse(context.Background(), []string{p}, Options{Env: []string{"HOME=/home/alice"}})
+}
+
+func TestHardenedService(t *testing.T) {
+	cs, err := parseString(t, render(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := audittest.AuditAll(cs, nil); len(fs) != 0 {
+		t.Fatalf("hardened service has findings:\n%s", audittest.Brief(fs))
+	}
+}
+
+func TestChecksCompose(t *testing.T) {
+	tests := []struct {
+		slug, doc string
+	}{
+		{"runtime-socket-mount", render("    volumes:\n      - /run/podman/podman.sock:/s #want\n")},
+		{"runtime-socket-mount", render("    volumes:\n      - type: bind #want\n        source: /var/run/docker.sock\n        target: /var/run/docker.sock\n        read_only: true\n")},
+		{"host-root-mount", render("    volumes: [\"/:/host:ro\"] #want\n")},
+		{"sensitive-host-mount", render("    volumes:\n      - ./data:/data\n      - ~/.ssh:/keys:ro #want\n")},
+		{"privileged", render("    privileged: true #want\n")},
+		{"dangerous-capability", render("    cap_add: [DAC_READ_SEARCH] #want\n")},
+		{"capabilities-not-dropped", render("", "    cap_drop: [ALL]\n", "    cap_drop: [NET_RAW] #want\n")},
+		{"seccomp-unconfined", render("", "[no-new-privileges:true]", "[no-new-privileges:true, seccomp=unconfined] #want")},
+		{"apparmor-unconfined", render("", "    security_opt: [no-new-privileges:true]\n", "    security_opt:\n      - no-new-privileges:true\n      - apparmor:unconfined #want\n")},
+		{"selinux-disabled", render("", "    security_opt: [no-new-privileges:true]\n", "    security_opt:\n      - label=type:spc_t #want\n      - no-new-privileges:true\n")},
+		{"no-new-privileges-missing", render("", "[no-new-privileges:true]", "[no-new-privileges:false] #want")},
+		{"runs-as-root", render("", `user: "1000:1000"`, `user: "0:0" #want`)},
+		{"runs-as-root", render("", "    user: \"1000:1000\"\n", "", "  app:\n", "  app: #want\n")},
+		{"host-pid", render("    pid: host #want\n")},
+		{"host-network", render("    network_mode: host #want\n")},
+		{"host-ipc", render("    ipc: host #want\n")},
+		{"host-uts", render("    uts: host #want\n")},
+		{"host-userns", render("    userns_mode: host #want\n")},
+		{"writable-root-fs", render("", "read_only: true", "read_only: false #want")},
+		{"no-memory-limit", render("", "    mem_limit: 64m\n", "", "  app:\n", "  app: #want\n")},
+		{"no-pids-limit", render("", "    pids_limit: 64\n", "", "  app:\n", "  app: #want\n")},
+		{"device-access", render("    devices:\n      - /dev/fuse:/dev/fuse\n      - /dev/mem:/dev/mem #want\n")},
+		{"device-access", render("    device_cgroup_rules: ['c *:* rmw'] #want\n")},
+		{"unmasked-proc", render("", "[no-new-privileges:true]", "[no-new-privileges:true, systempaths=unconfined] #want")},
+		{"shared-mount-propagation", render("    volumes:\n      - /srv/a:/a:rshared #want\n")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.slug, func(t *testing.T) {
+			cs, err := parseString(t, tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := audittest.AuditAll(cs, nil)
+			line := wantLine(tt.doc)
+			if !audittest.Has(fs, tt.slug, line) {
+				t.Fatalf("want %s at line %d, got:\n%s\ndoc:\n%s", tt.slug, line, audittest.Brief(fs), tt.doc)
+			}
+			for _, f := range fs {
+				if f.Check != tt.slug && !(tt.slug == "device-access" && f.Check == "device-access") {
+					t.Errorf("extra finding %s@%d", f.Check, f.Line)
+				}
+			}
+		})
+	}
+}
+
+func TestDeployLimits(t *testing.T) {
+	doc := render("    deploy:\n      resources:\n        limits: {memory: 128M, pids: 50}\n", "    mem_limit: 64m\n", "", "    pids_limit: 64\n", "")
+	cs, err := parseString(t, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := audittest.AuditAll(cs, nil); len(fs) != 0 {
+		t.Fatalf("deploy.resources.limits not honoured:\n%s", audittest.Brief(fs))
+	}
+}
+
+func TestProfilesAreAllAudited(t *testing.T) {
+	cs, err := parseString(t, render("")+"  debug:\n    image: x\n    profiles: [debug]\n    privileged: true\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := audittest.AuditAll(cs, nil); !audittest.Has(fs, "privileged", 13) {
+		t.Fatalf("service behind a profile not audited:\n%s", audittest.Brief(fs))
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for _, dir := range []string{"insecure", "hardened", "extends", "interp"} {
+		t.Run(dir, func(t *testing.T) {
+			p := filepath.Join("testdata", dir, "compose.yaml")
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := Parse(context.Background(), []string{p}, Options{Env: []string{"HOME=/home/alice"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := audittest.AuditAll(cs, data)
+			if dir == "hardened" && len(fs) != 0 {
+				t.Errorf("hardened example has findings:\n%s", audittest.Brief(fs))
+			}
+			audittest.Golden(t, filepath.Join("testdata", "golden", dir+".json"), audittest.JSON(t, fs))
+		})
+	}
+}
+
+func TestExtendsAndInterpolation(t *testing.T) {
+	cs, err := Parse(context.Background(), []string{"testdata/extends/compose.yaml"}, Options{Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := audittest.AuditAll(cs, nil)
+	if !audittest.Has(fs, "privileged", 0) || !audittest.Has(fs, "runtime-socket-mount", 0) {
+		t.Errorf("extends: settings from base.yaml not audited:\n%s", audittest.Brief(fs))
+	}
+	cs, err = Parse(context.Background(), []string{"testdata/interp/compose.yaml"}, Options{Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs = audittest.AuditAll(cs, nil)
+	if !audittest.Has(fs, "runtime-socket-mount", 8) || !audittest.Has(fs, "host-network", 6) {
+		t.Errorf("interpolation from .env not applied:\n%s", audittest.Brief(fs))
+	}
+	// The environment wins over .env, as in docker compose.
+	cs, err = Parse(context.Background(), []string{"testdata/interp/compose.yaml"}, Options{Env: []string{"NET_MODE=bridge", "SOCKET=/srv/harmless"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs = audittest.AuditAll(cs, nil)
+	if audittest.Has(fs, "runtime-socket-mount", 0) || audittest.Has(fs, "host-network", 0) {
+		t.Errorf("environment did not override .env:\n%s", audittest.Brief(fs))
+	}
+}
+
+func TestOverrideFile(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "compose.yaml")
+	over := filepath.Join(dir, "compose.override.yaml")
+	os.WriteFile(base, []byte(render("")), 0o644)
+	os.WriteFile(over, []byte("services:\n  app:\n    pid: host\n"), 0o644)
+	cs, err := Parse(context.Background(), []string{base, over}, Options{Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := audittest.AuditAll(cs, nil); !audittest.Has(fs, "host-pid", 0) {
+		t.Fatalf("override not applied:\n%s", audittest.Brief(fs))
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct{ name, doc, want string }{
+		{"broken yaml", "services:\n  a:\n    image: x\n\tprivileged: true\n", "compose.yaml:3: invalid YAML"},
+		{"mapping in scalar", "services:\n  a:\n    image: x: y\n", "compose.yaml:3: invalid YAML"},
+		{"required variable", "services:\n  a:\n    image: ${IMAGE:?set IMAGE}\n", "compose.yaml:"},
+		{"wrong type", "services:\n  a:\n    image: x\n    privileged: [1]\n", "compose.yaml:4: load compose project"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseString(t, tt.doc)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ie *audit.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("not an InputError: %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestNames(t *testing.T) {
+	for name, want := range map[string]bool{"compose.yaml": true, "docker-compose.yml": true, "compose.prod.yaml": true, "docker-compose.override.yml": true, "x/compose.yml": true, "values.yaml": false, "composer.yaml": false} {
+		if IsComposeName(name) != want {
+			t.Errorf("IsComposeName(%q) != %v", name, want)
+		}
+	}
+	if !IsOverrideName("compose.override.yaml") || IsOverrideName("compose.yaml") {
+		t.Error("IsOverrideName")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"testdata/insecure/compose.yaml", "testdata/hardened/compose.yaml", "testdata/interp/compose.yaml"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(render("    volumes: [\"/:/host\"]\n")))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "compose.yaml")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cs, err := Parse(context.Background(), []string{p}, Options{Env: []string{}})
+		if err != nil {
+			var ie *audit.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("error is not an InputError: %v", err)
+			}
+			return
+		}
+		for _, c := range cs {
+			audit.Audit(c)
+		}
+	})
+}
