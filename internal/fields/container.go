@@ -19,7 +19,7 @@ func ctr(e *event.Event) *event.Container {
 }
 
 func ctrStr(name, desc string, fn func(c *event.Container) (string, bool)) {
-	str(name, desc, func(e *event.Event) (string, bool) {
+	strI(name, desc, func(e *event.Event, _ int) (string, bool) {
 		c := ctr(e)
 		if c == nil {
 			return "", false
@@ -77,7 +77,15 @@ func mountField(name, desc string, byDest bool, fn func(m *event.Mount) string) 
 }
 
 func init() {
-	ctrStr("container.id", "container id (12 hex characters), or host", func(c *event.Container) (string, bool) { return c.ID, true })
+	strI("container.id", "container id (12 hex characters), or host", func(e *event.Event, _ int) (string, bool) {
+		if e.Proc == nil {
+			return "", false
+		}
+		if e.Proc.Container == nil {
+			return "host", true
+		}
+		return e.Proc.Container.ID, true
+	})
 	ctrStr("container.full_id", "full container id, or host", func(c *event.Container) (string, bool) { return c.ID, true })
 	ctrStr("container.name", "container name, or host", func(c *event.Container) (string, bool) { return nonEmpty(c.Name) })
 	ctrStr("container.image", "image as the container was started with it (repository:tag)", inContainer(func(c *event.Container) (string, bool) { return nonEmpty(c.Image) }))

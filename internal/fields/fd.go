@@ -8,7 +8,7 @@ import (
 )
 
 func fdStr(name, desc string, fn func(f *event.FD) (string, bool)) {
-	str(name, desc, func(e *event.Event) (string, bool) {
+	strI(name, desc, func(e *event.Event, _ int) (string, bool) {
 		if e.FD == nil {
 			return "", false
 		}
@@ -61,7 +61,7 @@ func bothIP(name, desc string, kind Kind) {
 }
 
 func init() {
-	num("fd.num", "file descriptor number (-1 when the syscall failed)", func(e *event.Event) (int64, bool) {
+	numI("fd.num", "file descriptor number (-1 when the syscall failed)", Int, func(e *event.Event, _ int) (int64, bool) {
 		if e.FD == nil {
 			return 0, false
 		}
@@ -69,7 +69,12 @@ func init() {
 	})
 	fdStr("fd.type", "fd type: file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify, timerfd, netlink, bpf, userfaultfd, io_uring, memfd, pidfd", func(f *event.FD) (string, bool) { return nonEmpty(f.Type.String()) })
 	fdStr("fd.typechar", "fd type as one character: f file, d directory, 4 ipv4, 6 ipv6, u unix, p pipe, e event, s signalfd, l eventpoll, i inotify, t timerfd, n netlink, b bpf, r io_uring, m memfd", func(f *event.FD) (string, bool) { return nonEmpty(f.Type.Char()) })
-	fdStr("fd.name", "full name: absolute path for files, cip:cport->sip:sport for sockets", func(f *event.FD) (string, bool) { return nonEmpty(f.Name) })
+	strI("fd.name", "full name: absolute path for files, cip:cport->sip:sport for sockets", func(e *event.Event, _ int) (string, bool) {
+		if e.FD == nil || e.FD.Name == "" {
+			return "", false
+		}
+		return e.FD.Name, true
+	})
 	fdStr("fd.nameraw", "name as the process passed it, before resolution", func(f *event.FD) (string, bool) {
 		if f.NameRaw != "" {
 			return f.NameRaw, true

@@ -230,14 +230,24 @@ func distance(a, b string) int {
 // Constructors used by the field tables.
 
 func str(name, desc string, fn func(e *event.Event) (string, bool)) {
+	strI(name, desc, func(e *event.Event, _ int) (string, bool) { return fn(e) })
+}
+
+// strI registers an extractor that is called directly (one indirect call
+// per extraction on the hot path).
+func strI(name, desc string, fn func(e *event.Event, i int) (string, bool)) {
 	register(&Field{Name: name, Kind: String, Desc: desc, make: func(string, int) Extractor {
-		return Extractor{Str: func(e *event.Event, _ int) (string, bool) { return fn(e) }}
+		return Extractor{Str: fn}
 	}})
 }
 
 func num(name, desc string, fn func(e *event.Event) (int64, bool)) {
-	register(&Field{Name: name, Kind: Int, Desc: desc, make: func(string, int) Extractor {
-		return Extractor{Int: func(e *event.Event, _ int) (int64, bool) { return fn(e) }}
+	numI(name, desc, Int, func(e *event.Event, _ int) (int64, bool) { return fn(e) })
+}
+
+func numI(name, desc string, kind Kind, fn func(e *event.Event, i int) (int64, bool)) {
+	register(&Field{Name: name, Kind: kind, Desc: desc, make: func(string, int) Extractor {
+		return Extractor{Int: fn}
 	}})
 }
 

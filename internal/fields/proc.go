@@ -8,7 +8,7 @@ import (
 )
 
 func procStr(name, desc string, fn func(p *event.Process) (string, bool)) {
-	str(name, desc, func(e *event.Event) (string, bool) {
+	strI(name, desc, func(e *event.Event, _ int) (string, bool) {
 		if e.Proc == nil {
 			return "", false
 		}
@@ -17,7 +17,7 @@ func procStr(name, desc string, fn func(p *event.Process) (string, bool)) {
 }
 
 func procNum(name, desc string, fn func(p *event.Process) (int64, bool)) {
-	num(name, desc, func(e *event.Event) (int64, bool) {
+	numI(name, desc, Int, func(e *event.Event, _ int) (int64, bool) {
 		if e.Proc == nil {
 			return 0, false
 		}
@@ -88,7 +88,12 @@ func ancestorNum(name, desc string, fn func(p *event.Process) (int64, bool)) {
 func nonEmpty(s string) (string, bool) { return s, s != "" }
 
 func init() {
-	procStr("proc.name", "process name (the task's comm, without path)", func(p *event.Process) (string, bool) { return p.Name, true })
+	strI("proc.name", "process name (the task's comm, without path)", func(e *event.Event, _ int) (string, bool) {
+		if e.Proc == nil {
+			return "", false
+		}
+		return e.Proc.Name, true
+	})
 	procStr("proc.exe", "first command-line argument (argv[0], as invoked)", func(p *event.Process) (string, bool) { return p.Exe, true })
 	procStr("proc.exepath", "full path of the executable", func(p *event.Process) (string, bool) { return nonEmpty(p.ExePath) })
 	procStr("proc.args", "command-line arguments after argv[0], joined by spaces", func(p *event.Process) (string, bool) { return p.ArgsString(), true })
@@ -126,7 +131,12 @@ func init() {
 	procNum("proc.exe_ino.mtime", "mtime of the executable (not collected: absent)", func(*event.Process) (int64, bool) { return 0, false })
 	procNum("proc.exe_ino.ctime_duration_proc_start", "ns between the executable's ctime and process start (not collected: absent)", func(*event.Process) (int64, bool) { return 0, false })
 
-	parentStr("proc.pname", "parent process name", func(p *event.Process) (string, bool) { return p.Name, true })
+	strI("proc.pname", "parent process name", func(e *event.Event, _ int) (string, bool) {
+		if e.Proc == nil || e.Proc.Parent == nil {
+			return "", false
+		}
+		return e.Proc.Parent.Name, true
+	})
 	parentStr("proc.pexe", "parent's argv[0]", func(p *event.Process) (string, bool) { return p.Exe, true })
 	parentStr("proc.pexepath", "parent's executable path", func(p *event.Process) (string, bool) { return nonEmpty(p.ExePath) })
 	parentStr("proc.pcmdline", "parent's name and arguments", func(p *event.Process) (string, bool) { return p.Cmdline(), true })

@@ -165,6 +165,8 @@ func editDistance(a, b string) int {
 // compile turns an expanded AST into a matcher.
 func (c *compiler) compile(n Node) (matcher, error) {
 	switch n := n.(type) {
+	case nil:
+		return func(*event.Event) bool { return true }, nil
 	case *BoolExpr:
 		ms := make([]matcher, len(n.Terms))
 		for i, t := range n.Terms {
@@ -378,12 +380,7 @@ func (c *compiler) compileEvtType(ch *Check) (matcher, bool, error) {
 	}
 	set := newTypeBits()
 	for _, v := range vals {
-		t := event.TypeOf(v.Text)
-		if !t.Known() && !c.unknownTypes[v.Text] {
-			c.unknownTypes[v.Text] = true
-			c.warnings = append(c.warnings, &Error{Pos: v.Position(), Msg: fmt.Sprintf("unknown event type %q: no event will have it", v.Text)})
-		}
-		set.add(t)
+		set.add(event.TypeOf(v.Text))
 	}
 	if neg {
 		return func(e *event.Event) bool { return !set.has(e.Type) }, true, nil
@@ -393,6 +390,37 @@ func (c *compiler) compileEvtType(ch *Check) (matcher, bool, error) {
 		return func(e *event.Event) bool { return e.Type == t }, true, nil
 	}
 	return func(e *event.Event) bool { return set.has(e.Type) }, true, nil
+}
+
+// warnUnknownTypes warns once per name about evt.type values that no
+// event can have.
+func (c *compiler) warnUnknownTypes(n Node) {
+	switch n := n.(type) {
+	case *BoolExpr:
+		for _, t := range n.Terms {
+			c.warnUnknownTypes(t)
+		}
+	case *NotExpr:
+		c.warnUnknownTypes(n.X)
+	case *Check:
+		f, ok := n.Left.(*FieldRef)
+		if !ok || f.Name != "evt.type" {
+			return
+		}
+		var vals []*Value
+		switch r := n.Right.(type) {
+		case *Value:
+			vals = []*Value{r}
+		case *ListValue:
+			vals = r.Items
+		}
+		for _, v := range vals {
+			if t := event.TypeOf(v.Text); !t.Known() && !c.unknownTypes[v.Text] {
+				c.unknownTypes[v.Text] = true
+				c.warnings = append(c.warnings, &Error{Pos: v.Position(), Msg: fmt.Sprintf("unknown event type %q: no event will have it", v.Text)})
+			}
+		}
+	}
 }
 
 func existsMatcher(x fields.Extractor) matcher {
@@ -573,6 +601,21 @@ func intCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, 
 		}
 		nums[i] = n
 	}
+	get := x.Int
+	if !x.Multi && len(nums) == 1 {
+		// Direct closures for the common single-value checks: one call less.
+		n := nums[0]
+		switch ch.Op {
+		case "=", "==", "in", "intersects":
+			return func(e *event.Event) bool { v, ok := get(e, 0); return ok && v == n }, nil
+		case "!=":
+			return func(e *event.Event) bool { v, ok := get(e, 0); return ok && v != n }, nil
+		case ">=":
+			return func(e *event.Event) bool { v, ok := get(e, 0); return ok && v >= n }, nil
+		case "<":
+			return func(e *event.Event) bool { v, ok := get(e, 0); return ok && v < n }, nil
+		}
+	}
 	var pred func(int64) bool
 	switch ch.Op {
 	case "=", "==":
@@ -605,7 +648,6 @@ func intCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, 
 	default:
 		return nil, errorf("operator %s is not supported for %s field %s", ch.Op, x.Kind, ch.Left.String())
 	}
-	get := x.Int
 	if x.Multi {
 		return func(e *event.Event) bool {
 			for i := 0; ; i++ {

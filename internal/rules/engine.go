@@ -128,7 +128,10 @@ func (c *compiler) compileRule(r *Rule) (*compiledRule, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := c.compile(expanded)
+	c.warnUnknownTypes(expanded)
+	// Compile with the evt.type conjuncts removed: the per-type index
+	// already guarantees them for every event the rule is offered.
+	m, err := c.compile(stripTypeChecks(expanded))
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +177,17 @@ func (rs *Ruleset) Eval(e *event.Event, dst []Match) []Match {
 	if int(e.Type) < len(rs.byType) {
 		cands = rs.byType[e.Type]
 	} else {
-		cands = rs.wildcard
+		// A type interned after compilation: only inverted-set rules can
+		// match, and their stripped type checks must be redone here.
+		for _, cr := range rs.wildcard {
+			if cr.types.has(e.Type) && cr.match(e) {
+				dst = append(dst, Match{Rule: cr.rule, cr: cr})
+				if rs.matching == MatchFirst {
+					return dst
+				}
+			}
+		}
+		return dst
 	}
 	for _, cr := range cands {
 		if cr.match(e) {
@@ -281,6 +294,41 @@ func (rs *Ruleset) Explain(name string) (*Explanation, bool) {
 		})
 	}
 	return ex, true
+}
+
+// stripTypeChecks flattens nested "and"s and drops conjuncts that depend on
+// the event type alone. Their type sets contain the rule's whole set (an
+// "and" intersects them), so they hold for every event the index offers.
+func stripTypeChecks(n Node) Node {
+	b, ok := n.(*BoolExpr)
+	if !ok || b.Op != "and" {
+		if _, pure := eventTypes(n); pure {
+			return nil
+		}
+		return n
+	}
+	var terms []Node
+	var flatten func(Node)
+	flatten = func(x Node) {
+		if bx, ok := x.(*BoolExpr); ok && bx.Op == "and" {
+			for _, t := range bx.Terms {
+				flatten(t)
+			}
+			return
+		}
+		if _, pure := eventTypes(x); pure {
+			return
+		}
+		terms = append(terms, x)
+	}
+	flatten(b)
+	switch len(terms) {
+	case 0:
+		return nil
+	case 1:
+		return terms[0]
+	}
+	return &BoolExpr{at: b.at, Op: "and", Terms: terms}
 }
 
 func walkFields(n Node, fn func(string)) {
