@@ -1,7 +1,510 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/moby/sys/capability"
+	"github.com/palisade-sec/palisade/internal/apparmor"
+	"github.com/palisade-sec/palisade/internal/selinux"
+	"github.com/spf13/cobra"
+)
 
 func newInspectCmd(s streams) *cobra.Command {
-	return notBuilt("inspect", "Show what confines this process", "AppArmor and SELinux")
+	var format, out string
+	var pid int
+	cmd := &cobra.Command{
+		Use:   "inspect",
+		Short: "Show what confines this process (or --pid N)",
+		Long: "Reports what confines a process: user and group ids, the five capability\n" +
+			"sets by name, no_new_privs, seccomp mode and filter count, AppArmor profile,\n" +
+			"SELinux mode and label, user-namespace mapping, cgroup, and whether it\n" +
+			"runs inside a container (with the evidence). Reads /proc and /sys only.",
+		Example: "  palisade inspect\n  palisade inspect -o json --pid 1\n  docker run --rm -v $(command -v palisade):/palisade:ro IMAGE /palisade inspect",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
+			}
+			if pid < 0 {
+				return exitf(2, "--pid %d: want a process id", pid)
+			}
+			c, err := inspectProcess("/", pid)
+			if err != nil {
+				return exitf(1, "inspect: %v", err)
+			}
+			return writeResult(s.out, out, func(w io.Writer) error {
+				if format == "json" {
+					return writeJSON(w, c)
+				}
+				return c.writeText(w)
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&out, "out", "", "write the report to this file (default stdout)")
+	cmd.Flags().IntVar(&pid, "pid", 0, "inspect this process instead of palisade itself")
+	return cmd
+}
+
+// confinement is everything inspect reports about one process.
+type confinement struct {
+	PID          int              `json:"pid"`
+	Command      string           `json:"command"`
+	UID          idSet            `json:"uid"`
+	GID          idSet            `json:"gid"`
+	Groups       []int            `json:"groups"`
+	Capabilities capSets          `json:"capabilities"`
+	NoNewPrivs   bool             `json:"no_new_privs"`
+	Seccomp      seccompState     `json:"seccomp"`
+	AppArmor     apparmorState    `json:"apparmor"`
+	SELinux      selinux.State    `json:"selinux"`
+	UserNS       userNamespace    `json:"user_namespace"`
+	Cgroups      []cgroupEntry    `json:"cgroups"`
+	Container    containerVerdict `json:"container"`
+}
+
+type idSet struct {
+	Real      int `json:"real"`
+	Effective int `json:"effective"`
+	Saved     int `json:"saved"`
+	FS        int `json:"fs"`
+}
+
+type capSet struct {
+	Hex   string   `json:"hex"`
+	Names []string `json:"names"`
+}
+
+type capSets struct {
+	Inheritable capSet `json:"inheritable"`
+	Permitted   capSet `json:"permitted"`
+	Effective   capSet `json:"effective"`
+	Bounding    capSet `json:"bounding"`
+	Ambient     capSet `json:"ambient"`
+	// Known is how many capabilities this kernel has (cap_last_cap + 1).
+	Known int `json:"known"`
+}
+
+type seccompState struct {
+	Mode    string `json:"mode"` // disabled, strict, filter
+	Filters int    `json:"filters"`
+}
+
+type apparmorState struct {
+	InKernel bool   `json:"in_kernel"`
+	Source   string `json:"source"`
+	Profile  string `json:"profile,omitempty"`
+	Mode     string `json:"mode,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+type idMap struct {
+	Inside  uint64 `json:"inside"`
+	Outside uint64 `json:"outside"`
+	Count   uint64 `json:"count"`
+}
+
+type userNamespace struct {
+	// Initial is true for the host's user namespace (identity map of all ids).
+	Initial   bool    `json:"initial"`
+	Namespace string  `json:"namespace,omitempty"` // user:[inode]
+	UIDMap    []idMap `json:"uid_map"`
+	GIDMap    []idMap `json:"gid_map"`
+}
+
+type cgroupEntry struct {
+	Hierarchy   int    `json:"hierarchy"`
+	Controllers string `json:"controllers"`
+	Path        string `json:"path"`
+}
+
+type containerVerdict struct {
+	// Verdict is "yes" (cgroup names a container runtime), "likely" (only
+	// marker files or PID 1 hints) or "no evidence".
+	Verdict  string   `json:"verdict"`
+	ID       string   `json:"id,omitempty"`
+	Evidence []string `json:"evidence"`
+}
+
+// inspectProcess reads /proc and /sys under root for process pid (0: self).
+func inspectProcess(root string, pid int) (*confinement, error) {
+	proc := "self"
+	if pid > 0 {
+		proc = strconv.Itoa(pid)
+	}
+	procDir := filepath.Join(root, "proc", proc)
+	statusText, err := os.ReadFile(filepath.Join(procDir, "status"))
+	if err != nil {
+		return nil, fmt.Errorf("read process status: %w", err)
+	}
+	c := &confinement{}
+	lastCap := readLastCap(root)
+	if err := parseStatus(string(statusText), lastCap, c); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", filepath.Join("/proc", proc, "status"), err)
+	}
+
+	c.AppArmor.InKernel, c.AppArmor.Source = apparmor.KernelStatus()
+	if root != "/" {
+		c.AppArmor.InKernel, c.AppArmor.Source = false, "not read (fake root)"
+	}
+	if c.AppArmor.InKernel {
+		if conf, err := apparmor.ReadConfinement(pid); err != nil {
+			c.AppArmor.Error = err.Error()
+		} else {
+			c.AppArmor.Profile, c.AppArmor.Mode = conf.Profile, conf.Mode
+		}
+	}
+	if root == "/" {
+		st, err := selinux.ReadState(pid)
+		if err != nil {
+			return nil, err
+		}
+		c.SELinux = st
+	} else {
+		c.SELinux = selinux.State{Mode: "disabled", Source: "not read (fake root)"}
+	}
+
+	if b, err := os.ReadFile(filepath.Join(procDir, "uid_map")); err == nil {
+		c.UserNS.UIDMap = parseIDMap(string(b))
+	}
+	if b, err := os.ReadFile(filepath.Join(procDir, "gid_map")); err == nil {
+		c.UserNS.GIDMap = parseIDMap(string(b))
+	}
+	c.UserNS.Initial = isIdentityMap(c.UserNS.UIDMap) && isIdentityMap(c.UserNS.GIDMap)
+	if ns, err := os.Readlink(filepath.Join(procDir, "ns/user")); err == nil {
+		c.UserNS.Namespace = ns
+	}
+
+	if b, err := os.ReadFile(filepath.Join(procDir, "cgroup")); err == nil {
+		c.Cgroups = parseCgroups(string(b))
+	}
+	c.Container = detectContainer(root, c.Cgroups)
+	return c, nil
+}
+
+func readLastCap(root string) int {
+	b, err := os.ReadFile(filepath.Join(root, "proc/sys/kernel/cap_last_cap"))
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n >= 0 && n < 64 {
+			return n
+		}
+	}
+	return int(capability.CAP_CHECKPOINT_RESTORE)
+}
+
+// parseStatus fills c from /proc/PID/status.
+func parseStatus(text string, lastCap int, c *confinement) error {
+	fields := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok {
+			fields[k] = strings.TrimSpace(v)
+		}
+	}
+	need := func(k string) (string, error) {
+		v, ok := fields[k]
+		if !ok {
+			return "", fmt.Errorf("no %s: line", k)
+		}
+		return v, nil
+	}
+	var err error
+	if c.PID, err = strconv.Atoi(fields["Pid"]); err != nil {
+		return fmt.Errorf("Pid: %q is not a number", fields["Pid"])
+	}
+	c.Command = fields["Name"]
+	for _, id := range []struct {
+		key string
+		dst *idSet
+	}{{"Uid", &c.UID}, {"Gid", &c.GID}} {
+		v, err := need(id.key)
+		if err != nil {
+			return err
+		}
+		n, err := parseInts(v)
+		if err != nil || len(n) != 4 {
+			return fmt.Errorf("%s: want 4 ids, got %q", id.key, v)
+		}
+		*id.dst = idSet{n[0], n[1], n[2], n[3]}
+	}
+	if c.Groups, err = parseInts(fields["Groups"]); err != nil {
+		return fmt.Errorf("Groups: %v", err)
+	}
+	if c.Groups == nil {
+		c.Groups = []int{}
+	}
+	c.Capabilities.Known = lastCap + 1
+	for _, cs := range []struct {
+		key string
+		dst *capSet
+	}{
+		{"CapInh", &c.Capabilities.Inheritable}, {"CapPrm", &c.Capabilities.Permitted},
+		{"CapEff", &c.Capabilities.Effective}, {"CapBnd", &c.Capabilities.Bounding},
+		{"CapAmb", &c.Capabilities.Ambient},
+	} {
+		v, err := need(cs.key)
+		if err != nil {
+			return err
+		}
+		mask, err := strconv.ParseUint(v, 16, 64)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a hex mask", cs.key, v)
+		}
+		*cs.dst = capSet{Hex: v, Names: capNames(mask)}
+	}
+	if v, ok := fields["NoNewPrivs"]; ok {
+		c.NoNewPrivs = v == "1"
+	}
+	switch fields["Seccomp"] {
+	case "", "0":
+		c.Seccomp.Mode = "disabled"
+	case "1":
+		c.Seccomp.Mode = "strict"
+	case "2":
+		c.Seccomp.Mode = "filter"
+	default:
+		c.Seccomp.Mode = "unknown (" + fields["Seccomp"] + ")"
+	}
+	if v, ok := fields["Seccomp_filters"]; ok {
+		c.Seccomp.Filters, _ = strconv.Atoi(v)
+	}
+	return nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Fields(s) {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// capNames names the bits of a capability mask; bits the capability package
+// does not know are shown as cap_N.
+func capNames(mask uint64) []string {
+	names := []string{}
+	for mask != 0 {
+		bit := bits.TrailingZeros64(mask)
+		mask &^= 1 << bit
+		name := capability.Cap(bit).String()
+		if name == "" || strings.HasPrefix(name, "unknown") {
+			name = "cap_" + strconv.Itoa(bit)
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+func parseIDMap(text string) []idMap {
+	out := []idMap{}
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		var m idMap
+		var err error
+		if m.Inside, err = strconv.ParseUint(f[0], 10, 32); err != nil {
+			continue
+		}
+		if m.Outside, err = strconv.ParseUint(f[1], 10, 32); err != nil {
+			continue
+		}
+		if m.Count, err = strconv.ParseUint(f[2], 10, 33); err != nil {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func isIdentityMap(m []idMap) bool {
+	return len(m) == 1 && m[0].Inside == 0 && m[0].Outside == 0 && m[0].Count == 4294967295
+}
+
+func parseCgroups(text string) []cgroupEntry {
+	out := []cgroupEntry{}
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		h, err := strconv.Atoi(parts[0])
+		if err != nil {
+			continue
+		}
+		out = append(out, cgroupEntry{Hierarchy: h, Controllers: parts[1], Path: parts[2]})
+	}
+	return out
+}
+
+var (
+	containerIDRE    = regexp.MustCompile(`(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:/|$)`)
+	runtimeCgroupRE  = regexp.MustCompile(`(?:^|/)(docker|libpod|crio|cri-containerd|containerd|kubepods|lxc|machine\.slice|actions_job|garden|ecs)(?:[-./]|$)`)
+	initSystemByComm = map[string]bool{"systemd": true, "init": true, "launchd": true, "runit": true, "openrc-init": true}
+)
+
+// detectContainer weighs what a process can see: cgroup paths naming a
+// container runtime (strong), marker files a runtime drops, and PID 1 not
+// being an init system (weak). It never claims "yes" on marker files alone.
+func detectContainer(root string, cgroups []cgroupEntry) containerVerdict {
+	v := containerVerdict{Verdict: "no evidence", Evidence: []string{}}
+	strong := false
+	for _, cg := range cgroups {
+		if m := runtimeCgroupRE.FindStringSubmatch(cg.Path); m != nil {
+			if !strong {
+				v.Evidence = append(v.Evidence, fmt.Sprintf("cgroup path %q names %s", cg.Path, m[1]))
+			}
+			strong = true
+			if id := containerIDRE.FindStringSubmatch(cg.Path); id != nil && v.ID == "" {
+				v.ID = id[1]
+			}
+		}
+	}
+	weak := false
+	for _, marker := range []struct{ path, what string }{
+		{"/.dockerenv", "Docker's marker file /.dockerenv exists"},
+		{"/run/.containerenv", "Podman's marker file /run/.containerenv exists"},
+	} {
+		if _, err := os.Stat(filepath.Join(root, marker.path)); err == nil {
+			v.Evidence = append(v.Evidence, marker.what)
+			weak = true
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "proc/1/comm")); err == nil {
+		comm := strings.TrimSpace(string(b))
+		if !initSystemByComm[comm] {
+			v.Evidence = append(v.Evidence, fmt.Sprintf("PID 1 is %q, not an init system", comm))
+			weak = true
+		}
+	} else if errors.Is(err, os.ErrPermission) {
+		v.Evidence = append(v.Evidence, "cannot read /proc/1/comm")
+	}
+	switch {
+	case strong:
+		v.Verdict = "yes"
+	case weak:
+		v.Verdict = "likely"
+	}
+	return v
+}
+
+// describeCaps summarises a set against the kernel's known capabilities.
+func describeCaps(cs capSet, known int) string {
+	n := len(cs.Names)
+	switch {
+	case n == 0:
+		return "none"
+	case n >= known && known > 0:
+		return fmt.Sprintf("all %d", n)
+	case known-n > 0 && known-n <= 8 && n > known/2:
+		var missing []string
+		have := map[string]bool{}
+		for _, name := range cs.Names {
+			have[name] = true
+		}
+		for bit := 0; bit < known; bit++ {
+			name := capability.Cap(bit).String()
+			if !have[name] {
+				missing = append(missing, name)
+			}
+		}
+		return fmt.Sprintf("%d of %d: all but %s", n, known, strings.Join(missing, ", "))
+	}
+	return strings.Join(cs.Names, ", ")
+}
+
+func (c *confinement) writeText(w io.Writer) error {
+	var b strings.Builder
+	row := func(k, format string, args ...any) { fmt.Fprintf(&b, "%-15s %s\n", k, fmt.Sprintf(format, args...)) }
+	row("process", "%d (%s)", c.PID, termSafe(c.Command))
+	row("uid", "real %d, effective %d, saved %d, fs %d", c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.FS)
+	row("gid", "real %d, effective %d, saved %d, fs %d", c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS)
+	groups := make([]string, len(c.Groups))
+	for i, g := range c.Groups {
+		groups[i] = strconv.Itoa(g)
+	}
+	if len(groups) == 0 {
+		groups = []string{"none"}
+	}
+	row("groups", "%s", strings.Join(groups, " "))
+	caps := c.Capabilities
+	row("cap effective", "%s", describeCaps(caps.Effective, caps.Known))
+	row("cap permitted", "%s", describeCaps(caps.Permitted, caps.Known))
+	row("cap inheritable", "%s", describeCaps(caps.Inheritable, caps.Known))
+	row("cap bounding", "%s", describeCaps(caps.Bounding, caps.Known))
+	row("cap ambient", "%s", describeCaps(caps.Ambient, caps.Known))
+	row("no_new_privs", "%s", map[bool]string{true: "on", false: "off"}[c.NoNewPrivs])
+	if c.Seccomp.Mode == "filter" {
+		plural := "s"
+		if c.Seccomp.Filters == 1 {
+			plural = ""
+		}
+		row("seccomp", "filter (%d filter%s)", c.Seccomp.Filters, plural)
+	} else {
+		row("seccomp", "%s", c.Seccomp.Mode)
+	}
+	switch {
+	case !c.AppArmor.InKernel:
+		row("apparmor", "not in kernel (%s)", c.AppArmor.Source)
+	case c.AppArmor.Error != "":
+		row("apparmor", "in kernel; label unreadable: %s", termSafe(c.AppArmor.Error))
+	case c.AppArmor.Mode != "":
+		row("apparmor", "profile %s (%s)", termSafe(c.AppArmor.Profile), termSafe(c.AppArmor.Mode))
+	default:
+		row("apparmor", "%s", termSafe(c.AppArmor.Profile))
+	}
+	if c.SELinux.Enabled() {
+		row("selinux", "%s, label %s", c.SELinux.Mode, termSafe(c.SELinux.Label))
+	} else {
+		row("selinux", "disabled (%s)", c.SELinux.Source)
+	}
+	if c.UserNS.Initial {
+		row("user ns", "initial (identity map of all ids) %s", c.UserNS.Namespace)
+	} else {
+		var maps []string
+		for _, m := range c.UserNS.UIDMap {
+			maps = append(maps, fmt.Sprintf("uid %d-%d -> %d-%d", m.Inside, m.Inside+m.Count-1, m.Outside, m.Outside+m.Count-1))
+		}
+		for _, m := range c.UserNS.GIDMap {
+			maps = append(maps, fmt.Sprintf("gid %d-%d -> %d-%d", m.Inside, m.Inside+m.Count-1, m.Outside, m.Outside+m.Count-1))
+		}
+		if len(maps) == 0 {
+			maps = []string{"no ids mapped"}
+		}
+		row("user ns", "%s", strings.TrimSpace(c.UserNS.Namespace+" "+strings.Join(maps, "; ")))
+	}
+	for i, cg := range c.Cgroups {
+		k := ""
+		if i == 0 {
+			k = "cgroup"
+		}
+		ctl := cg.Controllers
+		if ctl == "" {
+			ctl = "(v2)"
+		}
+		row(k, "%s %s", termSafe(ctl), termSafe(cg.Path))
+	}
+	verdict := c.Container.Verdict
+	if c.Container.ID != "" {
+		verdict += ", id " + c.Container.ID[:12]
+	}
+	row("container", "%s", verdict)
+	for _, e := range c.Container.Evidence {
+		row("", "- %s", e) // the attacker-controlled parts are already %q-quoted
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -1,0 +1,320 @@
+package cli
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/sys/capability"
+	"github.com/palisade-sec/palisade/internal/testutil"
+	"golang.org/x/sys/unix"
+)
+
+func writeFakeFile(t *testing.T, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInspectFakeProc reads a /proc tree shaped like a Docker container's.
+func TestInspectFakeProc(t *testing.T) {
+	root := t.TempDir()
+	id := strings.Repeat("ab12", 16)
+	writeFakeFile(t, root, "proc/self/status", "Name:\tnginx\x1b[31m\nPid:\t7\nUid:\t101\t101\t101\t101\nGid:\t0\t102\t102\t102\nGroups:\t4 27 \n"+
+		"CapInh:\t0000000000000000\nCapPrm:\t0000000000000400\nCapEff:\t0000000000000400\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n"+
+		"NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n")
+	writeFakeFile(t, root, "proc/self/uid_map", "         0     100000      65536\n")
+	writeFakeFile(t, root, "proc/self/gid_map", "         0     100000      65536\n")
+	writeFakeFile(t, root, "proc/self/cgroup", "4:memory:/docker/"+id+"\n0::/system.slice/docker-"+id+".scope\n")
+	writeFakeFile(t, root, "proc/sys/kernel/cap_last_cap", "40\n")
+	writeFakeFile(t, root, "proc/1/comm", "nginx\n")
+	writeFakeFile(t, root, ".dockerenv", "")
+
+	c, err := inspectProcess(root, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PID != 7 || c.UID != (idSet{101, 101, 101, 101}) || c.GID != (idSet{0, 102, 102, 102}) || !reflect.DeepEqual(c.Groups, []int{4, 27}) {
+		t.Errorf("ids: %+v %+v %+v %v", c.PID, c.UID, c.GID, c.Groups)
+	}
+	if !reflect.DeepEqual(c.Capabilities.Effective.Names, []string{"net_bind_service"}) {
+		t.Errorf("effective = %v", c.Capabilities.Effective.Names)
+	}
+	// 0xa80425fb is Docker's default bounding set.
+	wantBnd := []string{"chown", "dac_override", "fowner", "fsetid", "kill", "setgid", "setuid", "setpcap", "net_bind_service", "net_raw", "sys_chroot", "mknod", "audit_write", "setfcap"}
+	if !reflect.DeepEqual(c.Capabilities.Bounding.Names, wantBnd) {
+		t.Errorf("bounding = %v", c.Capabilities.Bounding.Names)
+	}
+	if !c.NoNewPrivs || c.Seccomp != (seccompState{"filter", 1}) {
+		t.Errorf("nnp %v seccomp %+v", c.NoNewPrivs, c.Seccomp)
+	}
+	if c.UserNS.Initial || !reflect.DeepEqual(c.UserNS.UIDMap, []idMap{{0, 100000, 65536}}) {
+		t.Errorf("userns %+v", c.UserNS)
+	}
+	if c.Container.Verdict != "yes" || c.Container.ID != id || len(c.Container.Evidence) != 3 {
+		t.Errorf("container %+v", c.Container)
+	}
+
+	var text bytes.Buffer
+	if err := c.writeText(&text); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, want := range []string{
+		`process         7 ("nginx\x1b[31m")`,
+		"cap effective   net_bind_service\n",
+		"cap ambient     none\n",
+		"no_new_privs    on\n",
+		"seccomp         filter (1 filter)\n",
+		"user ns         uid 0-65535 -> 100000-165535; gid 0-65535 -> 100000-165535\n",
+		"container       yes, id ab12ab12ab12\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Error("an escape sequence from the process name reached the terminal output")
+	}
+}
+
+func TestInspectFakeProcErrors(t *testing.T) {
+	root := t.TempDir()
+	if _, err := inspectProcess(root, 0); err == nil || !strings.Contains(err.Error(), "read process status") {
+		t.Fatalf("missing status: %v", err)
+	}
+	writeFakeFile(t, root, "proc/self/status", "Name:\tx\nPid:\t1\nUid:\t0 0 0\n")
+	if _, err := inspectProcess(root, 0); err == nil || !strings.Contains(err.Error(), "Uid: want 4 ids") {
+		t.Fatalf("short Uid: %v", err)
+	}
+}
+
+func TestDescribeCaps(t *testing.T) {
+	all := capSet{Names: capNames(1<<41 - 1)}
+	if got := describeCaps(all, 41); got != "all 41" {
+		t.Errorf("full set: %q", got)
+	}
+	if got := describeCaps(capSet{Names: capNames(0x1fffeffffff)}, 41); got != "40 of 41: all but sys_resource" {
+		t.Errorf("all but one: %q", got)
+	}
+	if got := describeCaps(capSet{Names: capNames(1<<10 | 1<<12)}, 41); got != "net_bind_service, net_admin" {
+		t.Errorf("two: %q", got)
+	}
+	if got := capNames(1 << 50); !reflect.DeepEqual(got, []string{"cap_50"}) {
+		t.Errorf("unknown bit: %v", got)
+	}
+}
+
+// TestInspectSelf checks the real report against the kernel's own answers
+// obtained another way (capget, prctl, getuid).
+func TestInspectSelf(t *testing.T) {
+	c, err := inspectProcess("/", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PID != os.Getpid() || c.UID.Real != os.Getuid() || c.UID.Effective != os.Geteuid() || c.GID.Real != os.Getgid() {
+		t.Errorf("ids %+v / %+v pid %d", c.UID, c.GID, c.PID)
+	}
+	caps, err := capability.NewPid2(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := caps.Load(); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, cp := range capability.ListKnown() {
+		if caps.Get(capability.EFFECTIVE, cp) {
+			want = append(want, cp.String())
+		}
+	}
+	if want == nil {
+		want = []string{}
+	}
+	if !reflect.DeepEqual(c.Capabilities.Effective.Names, want) {
+		t.Errorf("effective caps %v, capget says %v", c.Capabilities.Effective.Names, want)
+	}
+	nnp, err := unix.PrctlRetInt(unix.PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NoNewPrivs != (nnp == 1) {
+		t.Errorf("no_new_privs %v, prctl says %d", c.NoNewPrivs, nnp)
+	}
+	sc, err := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0)
+	if err == nil && (sc == 2) != (c.Seccomp.Mode == "filter") {
+		t.Errorf("seccomp %+v, prctl says %d", c.Seccomp, sc)
+	}
+	_, statErr := os.Stat("/sys/fs/selinux/enforce")
+	if c.SELinux.Enabled() != (statErr == nil) {
+		t.Errorf("selinux %+v", c.SELinux)
+	}
+}
+
+var buildPalisadeOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "palisade-inspect-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "palisade")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/palisade-sec/palisade/cmd/palisade")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// staticPalisade builds a static palisade binary once per test run.
+func staticPalisade(t *testing.T) string {
+	t.Helper()
+	testutil.RequireTool(t, "go")
+	bin, err := buildPalisadeOnce()
+	if err != nil {
+		t.Fatalf("build palisade: %v", err)
+	}
+	return bin
+}
+
+func decodeInspect(t *testing.T, out []byte) confinement {
+	t.Helper()
+	var c confinement
+	if err := json.Unmarshal(out, &c); err != nil {
+		t.Fatalf("inspect -o json: %v\n%s", err, out)
+	}
+	return c
+}
+
+// TestInspectUnderUnshare runs palisade in a new user namespace (uid 0 mapped
+// to our uid) with no_new_privs set by setpriv: inspect must see both.
+func TestInspectUnderUnshare(t *testing.T) {
+	testutil.RequireRoot(t)
+	unshare := testutil.RequireTool(t, "unshare")
+	setpriv := testutil.RequireTool(t, "setpriv")
+	bin := staticPalisade(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, unshare, "--user", "--map-root-user", setpriv, "--no-new-privs", bin, "inspect", "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("unshare: %v", err)
+	}
+	c := decodeInspect(t, out)
+	if c.UserNS.Initial || len(c.UserNS.UIDMap) != 1 || c.UserNS.UIDMap[0] != (idMap{0, uint64(os.Getuid()), 1}) {
+		t.Errorf("user namespace %+v", c.UserNS)
+	}
+	self, _ := os.Readlink("/proc/self/ns/user")
+	if c.UserNS.Namespace == "" || c.UserNS.Namespace == self {
+		t.Errorf("namespace %q, ours %q: want a different one", c.UserNS.Namespace, self)
+	}
+	if !c.NoNewPrivs {
+		t.Error("setpriv --no-new-privs not seen")
+	}
+	if c.UID.Effective != 0 {
+		t.Errorf("uid in the namespace = %d, want 0", c.UID.Effective)
+	}
+	// Root in a fresh user namespace holds every capability (of that namespace).
+	if n := len(c.Capabilities.Effective.Names); n != c.Capabilities.Known {
+		t.Errorf("effective caps in new userns: %d of %d", n, c.Capabilities.Known)
+	}
+}
+
+// TestInspectInDocker runs palisade inside a container built from nothing
+// but its static binary, with dropped capabilities and no-new-privileges.
+func TestInspectInDocker(t *testing.T) {
+	testutil.RequireDocker(t)
+	bin := staticPalisade(t)
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rootfs bytes.Buffer
+	tw := tar.NewWriter(&rootfs)
+	for _, d := range []string{"proc/", "sys/", "dev/", "etc/", "tmp/"} {
+		tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755})
+	}
+	tw.WriteHeader(&tar.Header{Name: "palisade", Mode: 0o755, Size: int64(len(data))})
+	tw.Write(data)
+	tw.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	image := "palisade-test:inspect"
+	imp := exec.CommandContext(ctx, "docker", "import", "-", image)
+	imp.Stdin = &rootfs
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+	cidFile := filepath.Join(t.TempDir(), "cid")
+	run := exec.CommandContext(ctx, "docker", "run", "--rm", "--cidfile", cidFile, "--network", "none",
+		"--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE", "--security-opt", "no-new-privileges",
+		image, "/palisade", "inspect", "-o", "json")
+	var stderr bytes.Buffer
+	run.Stderr = &stderr
+	out, err := run.Output()
+	if err != nil {
+		t.Fatalf("docker run: %v\n%s", err, stderr.String())
+	}
+	cid, _ := os.ReadFile(cidFile)
+	c := decodeInspect(t, out)
+
+	if !reflect.DeepEqual(c.Capabilities.Effective.Names, []string{"net_bind_service"}) ||
+		!reflect.DeepEqual(c.Capabilities.Bounding.Names, []string{"net_bind_service"}) {
+		t.Errorf("caps %+v", c.Capabilities)
+	}
+	if !c.NoNewPrivs {
+		t.Error("no-new-privileges not seen")
+	}
+	if c.Seccomp.Mode != "filter" || c.Seccomp.Filters < 1 {
+		t.Errorf("seccomp %+v (Docker applies its default profile)", c.Seccomp)
+	}
+	if c.Container.Verdict == "no evidence" || !strings.Contains(strings.Join(c.Container.Evidence, "|"), "/.dockerenv") {
+		t.Errorf("container %+v", c.Container)
+	}
+	if c.Container.ID != "" && c.Container.ID != strings.TrimSpace(string(cid)) {
+		t.Errorf("container id %q, docker says %q", c.Container.ID, cid)
+	}
+	if c.Container.Verdict == "yes" && c.Container.ID == "" {
+		t.Errorf("cgroup names docker but no id found: %+v", c.Cgroups)
+	}
+	if c.AppArmor.InKernel {
+		if c.AppArmor.Profile == "" {
+			t.Errorf("AppArmor in kernel but no profile read: %+v", c.AppArmor)
+		}
+	}
+	t.Logf("in container: verdict %s, id %.12s, seccomp %+v", c.Container.Verdict, c.Container.ID, c.Seccomp)
+}
+
+func TestInspectCLI(t *testing.T) {
+	code, stdout, stderr := runAppArmorCLI(t, "inspect")
+	if code != 0 || !strings.Contains(stdout, "cap effective") || !strings.Contains(stdout, "apparmor") || !strings.Contains(stdout, "container") {
+		t.Fatalf("inspect: code %d stdout %q stderr %q", code, stdout, stderr)
+	}
+	code, _, stderr = runAppArmorCLI(t, "inspect", "-o", "yaml")
+	if code != 2 || !strings.HasPrefix(stderr, `palisade: unknown output format "yaml"`) {
+		t.Fatalf("bad format: code %d stderr %q", code, stderr)
+	}
+	code, _, stderr = runAppArmorCLI(t, "inspect", "--pid", "999999999")
+	if code != 1 || !strings.HasPrefix(stderr, "palisade: inspect: read process status:") || strings.Count(stderr, "\n") != 1 {
+		t.Fatalf("missing pid: code %d stderr %q", code, stderr)
+	}
+	code, stdout, _ = runAppArmorCLI(t, "inspect", "-o", "json", "--pid", "1")
+	if code != 0 || decodeInspect(t, []byte(stdout)).PID != 1 {
+		t.Fatalf("--pid 1: code %d %s", code, stdout)
+	}
+}
