@@ -1,0 +1,42 @@
+package outputs
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/palisade-sec/palisade/internal/alert"
+)
+
+// Output is one alert destination. Write receives alerts in the order they
+// were sent, in batches of one or more; it may take its time (the
+// Dispatcher runs each output on its own goroutine) and must give up when
+// ctx is cancelled. An error means the batch was not delivered.
+type Output interface {
+	Name() string
+	Write(ctx context.Context, batch []alert.Alert) error
+	Close() error
+}
+
+// FalcoJSON encodes an alert exactly as Falco's json_output does, with the
+// normalisations receivers such as falcosidekick rely on: time in UTC
+// RFC 3339, tags an array (never null), output_fields an object that is
+// never empty (evt.time, the event time in nanoseconds, is added when the
+// rule produced no fields). encoding/json escapes HTML characters and
+// replaces invalid UTF-8, so the result is always valid JSON.
+func FalcoJSON(a alert.Alert) ([]byte, error) {
+	return json.Marshal(falcoShape(a))
+}
+
+func falcoShape(a alert.Alert) alert.Alert {
+	a.Time = a.Time.UTC()
+	if a.Tags == nil {
+		a.Tags = []string{}
+	}
+	if len(a.OutputFields) == 0 {
+		a.OutputFields = map[string]any{"evt.time": a.Time.UnixNano()}
+	}
+	if a.Source == "" {
+		a.Source = "syscall"
+	}
+	return a
+}
