@@ -250,3 +250,34 @@ func TestLoadWithoutAppArmor(t *testing.T) {
 		t.Fatalf("Load = %v, want ErrNotInKernel", err)
 	}
 }
+
+// TestExamples: every spec under examples/ generates a profile the parser
+// accepts, identical to the committed .profile next to it.
+func TestExamples(t *testing.T) {
+	specs, _ := filepath.Glob(filepath.Join(testutil.RepoRoot(t), "examples", "*.yaml"))
+	if len(specs) == 0 {
+		t.Fatal("no examples/*.yaml")
+	}
+	for _, path := range specs {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := ParseSpec(path, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Generate(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		committed, err := os.ReadFile(strings.TrimSuffix(path, ".yaml") + ".profile")
+		if err != nil {
+			t.Fatalf("%s has no generated .profile beside it: %v", path, err)
+		}
+		if !bytes.Equal(got, committed) {
+			t.Errorf("%s.profile is stale; regenerate with palisade apparmor generate", strings.TrimSuffix(path, ".yaml"))
+		}
+		checkWithParser(t, path, got)
+	}
+}

@@ -2,6 +2,7 @@ package apparmor
 
 import (
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
@@ -420,4 +421,30 @@ func sortedKeys(m map[string]bool) []string {
 		return nil
 	}
 	return out
+}
+
+// WriteDerivation prints how observations became the spec, for the user to
+// review: each glob with the paths it replaced, the paths left to
+// abstractions/base, and what could not be expressed. Paths come from the
+// workload, so they are printed Go-quoted.
+func WriteDerivation(w io.Writer, d *Derivation) error {
+	var b strings.Builder
+	for _, c := range d.Collapses {
+		fmt.Fprintf(&b, "%s %q replaces %d observed paths:\n", c.Access, c.Glob, len(c.Paths))
+		for _, p := range c.Paths {
+			fmt.Fprintf(&b, "  %q\n", p)
+		}
+	}
+	if len(d.Covered) > 0 {
+		fmt.Fprintf(&b, "left to abstractions/base (%d paths):", len(d.Covered))
+		for _, p := range d.Covered {
+			fmt.Fprintf(&b, " %q", p)
+		}
+		b.WriteString("\n")
+	}
+	for _, s := range d.Skipped {
+		fmt.Fprintf(&b, "not in the spec: %s\n", s)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

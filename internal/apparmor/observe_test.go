@@ -192,3 +192,19 @@ func TestCapabilityName(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteDerivation(t *testing.T) {
+	d := &Derivation{
+		Collapses: []Collapse{{Access: "write", Glob: "/tmp/*", Paths: []string{"/tmp/x\x1b[2J"}}},
+		Covered:   []string{"/etc/ld.so.cache"},
+		Skipped:   []string{`capability "bogus": unknown`},
+	}
+	var b strings.Builder
+	if err := WriteDerivation(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	want := "write \"/tmp/*\" replaces 1 observed paths:\n  \"/tmp/x\\x1b[2J\"\nleft to abstractions/base (1 paths): \"/etc/ld.so.cache\"\nnot in the spec: capability \"bogus\": unknown\n"
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}

@@ -446,6 +446,9 @@ func (c *confinement) writeText(w io.Writer) error {
 	row("cap inheritable", "%s", describeCaps(caps.Inheritable, caps.Known))
 	row("cap bounding", "%s", describeCaps(caps.Bounding, caps.Known))
 	row("cap ambient", "%s", describeCaps(caps.Ambient, caps.Known))
+	if !c.UserNS.Initial && len(caps.Effective.Names) > 0 {
+		row("", "(capabilities of a non-initial user namespace: they act only on what it owns)")
+	}
 	row("no_new_privs", "%s", map[bool]string{true: "on", false: "off"}[c.NoNewPrivs])
 	if c.Seccomp.Mode == "filter" {
 		plural := "s"
@@ -486,16 +489,25 @@ func (c *confinement) writeText(w io.Writer) error {
 		}
 		row("user ns", "%s", strings.TrimSpace(c.UserNS.Namespace+" "+strings.Join(maps, "; ")))
 	}
-	for i, cg := range c.Cgroups {
+	// Hierarchies usually share one path; show each path once.
+	var paths []string
+	controllers := map[string][]string{}
+	for _, cg := range c.Cgroups {
+		if _, ok := controllers[cg.Path]; !ok {
+			paths = append(paths, cg.Path)
+		}
+		ctl := cg.Controllers
+		if ctl == "" {
+			ctl = "v2"
+		}
+		controllers[cg.Path] = append(controllers[cg.Path], ctl)
+	}
+	for i, p := range paths {
 		k := ""
 		if i == 0 {
 			k = "cgroup"
 		}
-		ctl := cg.Controllers
-		if ctl == "" {
-			ctl = "(v2)"
-		}
-		row(k, "%s %s", termSafe(ctl), termSafe(cg.Path))
+		row(k, "%s (%s)", termSafe(p), termSafe(strings.Join(controllers[p], ",")))
 	}
 	verdict := c.Container.Verdict
 	if c.Container.ID != "" {

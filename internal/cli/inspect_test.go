@@ -83,6 +83,7 @@ func TestInspectFakeProc(t *testing.T) {
 		"seccomp         filter (1 filter)\n",
 		"user ns         uid 0-65535 -> 100000-165535; gid 0-65535 -> 100000-165535\n",
 		"container       yes, id ab12ab12ab12\n",
+		"cgroup          /docker/" + id + " (memory)\n                /system.slice/docker-" + id + ".scope (v2)\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text lacks %q:\n%s", want, out)
