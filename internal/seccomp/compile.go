@@ -82,8 +82,15 @@ func Compile(r *Resolved, opt Options) (*Program, error) {
 	}
 	for _, s := range sections {
 		if s.token == syscalls.AuditArchX86_64 {
-			s.intervals = append(segment(plans["x86_64"], 0, syscalls.X32Bit-1, opt.BadArch),
-				segment(plans["x32"], syscalls.X32Bit, 0xffffffff, opt.BadArch)...)
+			s.intervals = segment(plans["x86_64"], 0, syscalls.X32Bit-1, opt.BadArch)
+			if plans["x32"] != nil {
+				s.intervals = append(s.intervals, segment(plans["x32"], syscalls.X32Bit, 0xffffffff, opt.BadArch)...)
+			} else {
+				// As libseccomp: x32 numbers are a bad arch, but -1 (a
+				// tracer's skipped syscall) is an x86_64 number.
+				s.intervals = append(s.intervals, segment(nil, syscalls.X32Bit, 0xfffffffe, opt.BadArch)...)
+				s.intervals = append(s.intervals, segment(plans["x86_64"], 0xffffffff, 0xffffffff, opt.BadArch)...)
+			}
 		} else {
 			for _, ap := range plans {
 				if ap.audit == s.token {
@@ -150,7 +157,7 @@ func segment(ap *archPlan, lo, hi uint32, bad Action) []interval {
 	if ap.maxNr >= 0 {
 		last = uint64(ap.maxNr)
 	}
-	split := ap.enosys && ap.maxNr >= 0
+	split := ap.enosys && ap.maxNr >= 0 && lo <= rangeEnd(ap.arch)
 	gapW, enosysW := 0.0, 0.0
 	defW := weightOf(ap.def)
 	gap := func(to uint64) { // [cur, to] of numbers the profile does not name
@@ -213,7 +220,7 @@ func mergeIntervals(in []interval) []interval {
 
 // evalCallZero is the action of a conditional syscall with all-zero arguments.
 func evalCallZero(cp *callPlan, ap *archPlan) Action {
-	is64 := syscalls.Is64Bit(ap.arch)
+	is64 := args64(ap.arch)
 	for _, r := range cp.rules {
 		ok := true
 		for _, c := range r.conds {
@@ -479,7 +486,7 @@ func (b *builder) cond(c Cond, is64 bool, t, f target) target {
 		return e
 	case specs.OpMaskedEqual:
 		m := c.Value
-		want := c.ValueTwo
+		want := c.ValueTwo & m // libseccomp masks the operand too
 		e := b.maskedHalf(lo, uint32(m), uint32(want), t, f)
 		if is64 {
 			e = b.maskedHalf(hi, uint32(m>>32), uint32(want>>32), e, f)

@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"fmt"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -95,7 +96,7 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 	list := syscalls.List(arch)
 	ap := &archPlan{arch: arch, audit: audit, def: r.Default, maxNr: -1, enosys: !opt.NoENOSYS && denies(r.Default),
 		list: list, calls: make([]callPlan, len(list))}
-	is64 := syscalls.Is64Bit(arch)
+	is64 := args64(arch)
 	for ri, rule := range r.Rules {
 		for _, name := range rule.Names {
 			i, ok := syscalls.Index(arch, name)
@@ -134,6 +135,11 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 	return ap, nil
 }
 
+// args64 reports whether arguments are compared as 64-bit values.
+// libseccomp, and so Docker, compares only the low 32 bits on x86, arm and
+// x32; the kernel reads x32's int arguments from the low half as well.
+func args64(arch string) bool { return arch == "x86_64" || arch == "aarch64" }
+
 // rangeEnd is the last number in the arch's own part of the number line.
 func rangeEnd(arch string) uint32 {
 	if arch == "x86_64" {
@@ -146,21 +152,26 @@ func rangeEnd(arch string) uint32 {
 // one syscall, computed straight from the rules (not from compiled code).
 //
 // The arch is chosen from d.Arch, with x86_64 numbers from the x32 bit up
-// meaning x32 (as libseccomp decides it); an arch the profile does not list gets opt.BadArch. A rule
+// meaning x32 (as libseccomp decides it; without x32 in the filter, -1 stays
+// an x86_64 number); an arch the profile does not list gets opt.BadArch. A rule
 // whose action equals the default is ignored; an unconditional rule wins
 // over conditional ones; conditional rules are tried in profile order and
 // the first whose conditions all hold decides. On 32-bit arches only the low
-// 32 bits of arguments and operands are compared, as libseccomp does.
+// 32 bits of arguments and operands are compared, as libseccomp does, and
+// SCMP_CMP_MASKED_EQ tests arg & value == valueTwo & value, as libseccomp does.
 // Unnamed numbers above the highest named one get ENOSYS when the default
 // denies (see Options.NoENOSYS).
 func Evaluate(r *Resolved, d SeccompData, opt Options) Action {
 	arch := ""
+	hasX32 := slices.Contains(r.Arches, "x32")
 	for _, a := range r.Arches {
 		tok, _ := syscalls.AuditArch(a)
 		if tok != d.Arch {
 			continue
 		}
-		isX32 := d.Arch == syscalls.AuditArchX86_64 && d.Nr >= syscalls.X32Bit
+		// libseccomp's test is nr >= X32Bit; without x32 in the filter
+		// that range is a bad arch, except -1 (a tracer's skipped call).
+		isX32 := d.Arch == syscalls.AuditArchX86_64 && d.Nr >= syscalls.X32Bit && (hasX32 || d.Nr != 0xffffffff)
 		if (a == "x32") == isX32 {
 			arch = a
 		}
@@ -168,7 +179,7 @@ func Evaluate(r *Resolved, d SeccompData, opt Options) Action {
 	if arch == "" {
 		return opt.BadArch
 	}
-	is64 := syscalls.Is64Bit(arch)
+	is64 := args64(arch)
 	var uncond *Action
 	var condHit *Action
 	maxNr := int64(-1)
@@ -241,7 +252,8 @@ func condHolds(c Cond, arg uint64, is64 bool) bool {
 	case specs.OpGreaterEqual:
 		return arg >= v
 	case specs.OpMaskedEqual:
-		return arg&v == v2
+		// libseccomp (so Docker) compares against value & mask.
+		return arg&v == v2&v
 	}
 	return false
 }
