@@ -28,7 +28,11 @@ type Check struct {
 // for the fix text.
 type hit struct {
 	detail, arg string
-	line        int
+	// field locates the finding through the container's Lines; otherwise
+	// line (and file, when not the container's) do.
+	field Field
+	line  int
+	file  string
 }
 
 // Fix returns the fix for source s with arg filled in.
@@ -157,7 +161,7 @@ func mountHits(c *Container, slug string) []hit {
 				d += " read-only"
 			}
 		}
-		hs = append(hs, hit{detail: d, arg: mountRef(c, m), line: m.Line})
+		hs = append(hs, hit{detail: d, arg: mountRef(c, m), line: m.Line, file: m.File})
 	}
 	return hs
 }
@@ -170,6 +174,13 @@ func mountRef(c *Container, m Mount) string {
 		return m.HostPath
 	}
 	return m.Destination
+}
+
+func flagAt(on bool, detail string, f Field) []hit {
+	if !on {
+		return nil
+	}
+	return []hit{{detail: detail, field: f}}
 }
 
 func flag(on bool, detail string, line int) []hit {
@@ -225,7 +236,7 @@ var checks = []*Check{
 			SourceCompose:    "remove privileged: true; list only the capabilities (cap_add) and devices the service needs",
 			SourceKubernetes: "set securityContext.privileged: false and add only the needed capabilities under securityContext.capabilities.add",
 		},
-		eval: func(c *Container) []hit { return flag(c.Privileged, "runs privileged", c.line(FieldPrivileged)) },
+		eval: func(c *Container) []hit { return flagAt(c.Privileged, "runs privileged", FieldPrivileged) },
 	},
 	{
 		Slug: "dangerous-capability", Severity: SeverityHigh,
@@ -247,7 +258,7 @@ var checks = []*Check{
 					continue
 				}
 				seen[cp] = true
-				hs = append(hs, hit{detail: fmt.Sprintf("grants CAP_%s (%s)", cp, why), arg: cp, line: c.line(FieldCapAdd)})
+				hs = append(hs, hit{detail: fmt.Sprintf("grants CAP_%s (%s)", cp, why), arg: cp, field: FieldCapAdd})
 			}
 			return hs
 		},
@@ -275,9 +286,9 @@ var checks = []*Check{
 					names[i] = "CAP_" + k
 				}
 				list := strings.Join(names, ", ")
-				return []hit{{detail: "capability sets keep " + list, arg: list, line: c.line(FieldCapDrop)}}
+				return []hit{{detail: "capability sets keep " + list, arg: list, field: FieldCapDrop}}
 			}
-			return []hit{{detail: DefaultCapsKept, line: c.line(FieldCapDrop)}}
+			return []hit{{detail: DefaultCapsKept, field: FieldCapDrop}}
 		},
 	},
 	{
@@ -293,13 +304,13 @@ var checks = []*Check{
 		eval: func(c *Container) []hit {
 			switch {
 			case c.Seccomp == "unconfined":
-				return flag(true, "seccomp is explicitly unconfined", c.line(FieldSeccomp))
+				return flagAt(true, "seccomp is explicitly unconfined", FieldSeccomp)
 			case c.SeccompUnset:
 				d := "no seccomp profile set"
 				if c.Source == SourceKubernetes {
 					d = "no seccompProfile set; the kubelet default is Unconfined unless --seccomp-default is on"
 				}
-				return flag(true, d, c.line(FieldSecurity))
+				return flagAt(true, d, FieldSecurity)
 			}
 			return nil
 		},
@@ -315,7 +326,7 @@ var checks = []*Check{
 			SourceOCI:        "set process.apparmorProfile to a loaded profile",
 		},
 		eval: func(c *Container) []hit {
-			return flag(strings.EqualFold(c.AppArmor, "unconfined"), "AppArmor profile is unconfined", c.line(FieldAppArmor))
+			return flagAt(strings.EqualFold(c.AppArmor, "unconfined"), "AppArmor profile is unconfined", FieldAppArmor)
 		},
 	},
 	{
@@ -332,7 +343,7 @@ var checks = []*Check{
 			if c.SELinuxDisabled == "" {
 				return nil
 			}
-			return []hit{{detail: c.SELinuxDisabled, arg: strings.TrimPrefix(c.SELinuxDisabled, "SELinux type "), line: c.line(FieldSELinux)}}
+			return []hit{{detail: c.SELinuxDisabled, arg: strings.TrimPrefix(c.SELinuxDisabled, "SELinux type "), field: FieldSELinux}}
 		},
 	},
 	{
@@ -356,7 +367,7 @@ var checks = []*Check{
 					d = "allowPrivilegeEscalation is always true for a privileged container"
 				}
 			}
-			return flag(true, d, c.line(FieldNoNewPrivileges))
+			return flagAt(true, d, FieldNoNewPrivileges)
 		},
 	},
 	{
@@ -369,7 +380,7 @@ var checks = []*Check{
 			SourceKubernetes: "set securityContext.runAsNonRoot: true and runAsUser to a non-zero uid (or hostUsers: false for a user namespace)",
 			SourceOCI:        "set process.user.uid and gid to non-zero ids, or add a user namespace with uidMappings",
 		},
-		eval: func(c *Container) []hit { return flag(c.RunsAsRoot != "", c.RunsAsRoot, c.line(FieldUser)) },
+		eval: func(c *Container) []hit { return flagAt(c.RunsAsRoot != "", c.RunsAsRoot, FieldUser) },
 	},
 	{
 		Slug: "host-pid", Severity: SeverityHigh, PodScope: true,
@@ -382,7 +393,7 @@ var checks = []*Check{
 			SourceOCI:        "add {\"type\": \"pid\"} to linux.namespaces",
 		},
 		eval: func(c *Container) []hit {
-			return flag(c.HostPID, "shares the host PID namespace", c.line(FieldHostPID))
+			return flagAt(c.HostPID, "shares the host PID namespace", FieldHostPID)
 		},
 	},
 	{
@@ -396,7 +407,7 @@ var checks = []*Check{
 			SourceOCI:        "add {\"type\": \"network\"} to linux.namespaces",
 		},
 		eval: func(c *Container) []hit {
-			return flag(c.HostNetwork, "shares the host network namespace", c.line(FieldHostNetwork))
+			return flagAt(c.HostNetwork, "shares the host network namespace", FieldHostNetwork)
 		},
 	},
 	{
@@ -410,7 +421,7 @@ var checks = []*Check{
 			SourceOCI:        "add {\"type\": \"ipc\"} to linux.namespaces",
 		},
 		eval: func(c *Container) []hit {
-			return flag(c.HostIPC, "shares the host IPC namespace", c.line(FieldHostIPC))
+			return flagAt(c.HostIPC, "shares the host IPC namespace", FieldHostIPC)
 		},
 	},
 	{
@@ -423,7 +434,7 @@ var checks = []*Check{
 			SourceOCI:     "add {\"type\": \"uts\"} to linux.namespaces",
 		},
 		eval: func(c *Container) []hit {
-			return flag(c.HostUTS, "shares the host UTS namespace", c.line(FieldHostUTS))
+			return flagAt(c.HostUTS, "shares the host UTS namespace", FieldHostUTS)
 		},
 	},
 	{
@@ -436,7 +447,7 @@ var checks = []*Check{
 			SourceOCI:     "give the container its own user namespace with uidMappings instead of joining the host's",
 		},
 		eval: func(c *Container) []hit {
-			return flag(c.HostUserns, "uses the host user namespace", c.line(FieldHostUserns))
+			return flagAt(c.HostUserns, "uses the host user namespace", FieldHostUserns)
 		},
 	},
 	{
@@ -450,7 +461,7 @@ var checks = []*Check{
 			SourceOCI:        "set root.readonly: true",
 		},
 		eval: func(c *Container) []hit {
-			return flag(!c.ReadOnlyRoot, "the root filesystem is writable", c.line(FieldReadOnlyRoot))
+			return flagAt(!c.ReadOnlyRoot, "the root filesystem is writable", FieldReadOnlyRoot)
 		},
 	},
 	{
@@ -467,7 +478,7 @@ var checks = []*Check{
 			if c.Ephemeral {
 				return nil
 			}
-			return flag(c.MemoryLimit <= 0, "no memory limit", c.line(FieldMemory))
+			return flagAt(c.MemoryLimit <= 0, "no memory limit", FieldMemory)
 		},
 	},
 	{
@@ -479,7 +490,7 @@ var checks = []*Check{
 			SourceCompose: "set pids_limit (or deploy.resources.limits.pids)",
 			SourceOCI:     "set linux.resources.pids.limit",
 		},
-		eval: func(c *Container) []hit { return flag(c.PidsLimit <= 0, "no pids limit", c.line(FieldPids)) },
+		eval: func(c *Container) []hit { return flagAt(c.PidsLimit <= 0, "no pids limit", FieldPids) },
 	},
 	{
 		Slug: "device-access", Severity: SeverityHigh,
@@ -494,11 +505,11 @@ var checks = []*Check{
 		eval: func(c *Container) []hit {
 			var hs []hit
 			for _, d := range c.Devices {
-				hs = append(hs, hit{detail: "has access to host device " + d.Host, arg: d.Host, line: d.Line})
+				hs = append(hs, hit{detail: "has access to host device " + d.Host, arg: d.Host, line: d.Line, file: d.File})
 			}
 			for _, m := range c.Mounts {
 				if k, _ := MountKind(m.HostPath); k == "device-access" {
-					hs = append(hs, hit{detail: "bind mounts host device " + m.HostPath, arg: mountRef(c, m), line: m.Line})
+					hs = append(hs, hit{detail: "bind mounts host device " + m.HostPath, arg: mountRef(c, m), line: m.Line, file: m.File})
 				}
 			}
 			return hs
@@ -514,7 +525,7 @@ var checks = []*Check{
 			SourceKubernetes: "remove securityContext.procMount: Unmasked (Default masks /proc)",
 			SourceOCI:        "restore linux.maskedPaths and linux.readonlyPaths (/proc/kcore, /proc/sys, /proc/sysrq-trigger, /sys/firmware...)",
 		},
-		eval: func(c *Container) []hit { return flag(c.UnmaskedProc != "", c.UnmaskedProc, c.line(FieldProcMount)) },
+		eval: func(c *Container) []hit { return flagAt(c.UnmaskedProc != "", c.UnmaskedProc, FieldProcMount) },
 	},
 	{
 		Slug: "shared-mount-propagation", Severity: SeverityMedium,
@@ -535,7 +546,7 @@ var checks = []*Check{
 					if m.PropagationLine > 0 {
 						line = m.PropagationLine
 					}
-					hs = append(hs, hit{detail: fmt.Sprintf("mount at %s uses %s propagation", m.Destination, m.Propagation), arg: mountRef(c, m), line: line})
+					hs = append(hs, hit{detail: fmt.Sprintf("mount at %s uses %s propagation", m.Destination, m.Propagation), arg: mountRef(c, m), line: line, file: m.File})
 				}
 			}
 			if c.RootPropagation != "" {
@@ -640,9 +651,16 @@ func Audit(c *Container) []Finding {
 			if k.PodScope {
 				target = c.group()
 			}
+			line, file := h.line, h.file
+			if h.field != 0 {
+				line, file = c.line(h.field), c.FieldFiles[h.field]
+			}
+			if file == "" {
+				file = c.File
+			}
 			out = append(out, Finding{
 				Check: k.Slug, Severity: k.Severity, Title: k.Title, Target: target,
-				File: c.File, Line: h.line, Fix: k.Fix(c.Source, h.arg), Detail: h.detail,
+				File: file, Line: line, Fix: k.Fix(c.Source, h.arg), Detail: h.detail,
 				Breakout: k.Breakout, Source: c.Source, Group: c.group(), ContainerLine: c.Line,
 			})
 		}

@@ -44,7 +44,9 @@ func ParseInlineIgnores(content []byte) InlineIgnores {
 	return ign
 }
 
-func (ign InlineIgnores) covers(line int, slug string) bool {
+// Covers reports whether an ignore comment on line, or the line above it,
+// names slug.
+func (ign InlineIgnores) Covers(line int, slug string) bool {
 	if line <= 0 {
 		return false
 	}
@@ -63,7 +65,7 @@ func (ign InlineIgnores) Apply(fs []Finding) []Finding {
 	}
 	out := fs[:0]
 	for _, f := range fs {
-		if ign.covers(f.Line, f.Check) || ign.covers(f.ContainerLine, f.Check) {
+		if ign.Covers(f.Line, f.Check) || ign.Covers(f.ContainerLine, f.Check) {
 			continue
 		}
 		out = append(out, f)

@@ -103,6 +103,9 @@ type Mount struct {
 	Line int
 	// PropagationLine is where the propagation is set, when that is not Line.
 	PropagationLine int
+	// File is the file that declares the mount when that is not the
+	// container's (a compose override file).
+	File string
 }
 
 // Device is a host device made available to the container.
@@ -110,6 +113,7 @@ type Device struct {
 	// Host is the host path (/dev/sda) or a device cgroup rule (c *:* rwm).
 	Host string
 	Line int
+	File string
 }
 
 // Container is the normalized configuration the checks run over. Sources
@@ -127,6 +131,9 @@ type Container struct {
 	// Line is where the container is defined (0 when unknown).
 	Line  int
 	Lines map[Field]int
+	// FieldFiles names the file a setting's line is in when that is not File
+	// (a compose override file).
+	FieldFiles map[Field]string
 	// Ephemeral marks a Kubernetes ephemeral (debug) container, which cannot
 	// carry resources.
 	Ephemeral bool

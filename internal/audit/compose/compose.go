@@ -63,6 +63,7 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, audit.YAMLError(main, 0, err)
 	}
+	docs := []Doc{{File: main, Root: &root}}
 	for _, f := range files[1:] {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -72,6 +73,7 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 		if err := yaml.Unmarshal(b, &n); err != nil {
 			return nil, audit.YAMLError(f, 0, err)
 		}
+		docs = append(docs, Doc{File: f, Root: &n})
 	}
 	abs := make([]string, len(files))
 	for i, f := range files {
@@ -110,7 +112,7 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 	var out []*audit.Container
 	for _, n := range names {
 		s := proj.Services[n]
-		out = append(out, FromService(&s, main, &root))
+		out = append(out, FromService(&s, docs))
 	}
 	return out, nil
 }
@@ -158,56 +160,120 @@ func cleanErr(err error, abs []string) string {
 	return s
 }
 
-// FromService normalizes one loaded service; root is the parsed base file for
-// positions (nil when unknown).
-func FromService(s *types.ServiceConfig, file string, root *yaml.Node) *audit.Container {
-	line := func(path ...any) int {
-		return yamlpos.Line(root, append([]any{"services", s.Name}, path...)...)
+// Doc is one parsed compose file, for positions.
+type Doc struct {
+	File string
+	Root *yaml.Node
+}
+
+// locate finds a key under services.NAME in the files, the last file that
+// sets it winning as in compose's merge. It returns the key node and file.
+func locate(docs []Doc, name string, path ...any) (*yaml.Node, *yaml.Node, string) {
+	for i := len(docs) - 1; i >= 0; i-- {
+		if k, v := yamlpos.Get(docs[i].Root, append([]any{"services", name}, path...)...); k != nil {
+			return k, v, docs[i].File
+		}
 	}
-	first := func(paths ...[]any) int {
+	return nil, nil, ""
+}
+
+// volumeTarget is the container path a volumes entry (short or long form)
+// mounts at.
+func volumeTarget(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		parts := strings.Split(n.Value, ":")
+		if len(parts) >= 2 {
+			return parts[1]
+		}
+		return parts[0]
+	case yaml.MappingNode:
+		if _, t := yamlpos.Get(n, "target"); t != nil {
+			return t.Value
+		}
+	}
+	return ""
+}
+
+// FromService normalizes one loaded service. docs are the parsed files in
+// load order (base first), for the positions of offending keys; the
+// container's File is the first.
+func FromService(s *types.ServiceConfig, docs []Doc) *audit.Container {
+	file := ""
+	if len(docs) > 0 {
+		file = docs[0].File
+	}
+	c := &audit.Container{
+		Source:     audit.SourceCompose,
+		File:       file,
+		Target:     "service " + s.Name,
+		Lines:      map[audit.Field]int{},
+		FieldFiles: map[audit.Field]string{},
+	}
+	// The service is defined where it first appears (the base file, unless
+	// only an override declares it).
+	for _, d := range docs {
+		if k, _ := yamlpos.Get(d.Root, "services", s.Name); k != nil {
+			c.Line = k.Line
+			if d.File != file {
+				c.FieldFiles[0] = d.File
+			}
+			break
+		}
+	}
+	set := func(field audit.Field, paths ...[]any) {
 		for _, p := range paths {
-			if l := line(p...); l > 0 {
-				return l
+			if k, _, f := locate(docs, s.Name, p...); k != nil {
+				c.Lines[field] = k.Line
+				if f != file {
+					c.FieldFiles[field] = f
+				}
+				return
 			}
 		}
-		return 0
 	}
-	_, secNode := yamlpos.Get(root, "services", s.Name, "security_opt")
-	secLine := func(prefix string) int {
-		if secNode != nil && secNode.Kind == yaml.SequenceNode {
-			for _, it := range secNode.Content {
+	secOpt := func(field audit.Field, prefix string) {
+		_, seq, f := locate(docs, s.Name, "security_opt")
+		if seq != nil && seq.Kind == yaml.SequenceNode {
+			for _, it := range seq.Content {
 				if strings.HasPrefix(strings.ToLower(it.Value), prefix) {
-					return it.Line
+					c.Lines[field] = it.Line
+					if f != file {
+						c.FieldFiles[field] = f
+					}
+					return
 				}
 			}
 		}
-		return line("security_opt")
+		set(field, []any{"security_opt"})
 	}
-	c := &audit.Container{
-		Source: audit.SourceCompose,
-		File:   file,
-		Target: "service " + s.Name,
-		Line:   line(),
-		Lines: map[audit.Field]int{
-			audit.FieldPrivileged:      line("privileged"),
-			audit.FieldCapAdd:          line("cap_add"),
-			audit.FieldCapDrop:         line("cap_drop"),
-			audit.FieldSeccomp:         secLine("seccomp"),
-			audit.FieldAppArmor:        secLine("apparmor"),
-			audit.FieldSELinux:         secLine("label"),
-			audit.FieldNoNewPrivileges: secLine("no-new-privileges"),
-			audit.FieldProcMount:       secLine("systempaths"),
-			audit.FieldUser:            line("user"),
-			audit.FieldHostPID:         line("pid"),
-			audit.FieldHostNetwork:     first([]any{"network_mode"}, []any{"net"}),
-			audit.FieldHostIPC:         line("ipc"),
-			audit.FieldHostUTS:         line("uts"),
-			audit.FieldHostUserns:      line("userns_mode"),
-			audit.FieldReadOnlyRoot:    line("read_only"),
-			audit.FieldMemory:          first([]any{"mem_limit"}, []any{"deploy", "resources", "limits"}),
-			audit.FieldPids:            first([]any{"pids_limit"}, []any{"deploy", "resources", "limits"}),
-		},
+	set(audit.FieldPrivileged, []any{"privileged"})
+	set(audit.FieldCapAdd, []any{"cap_add"})
+	set(audit.FieldCapDrop, []any{"cap_drop"})
+	secOpt(audit.FieldSeccomp, "seccomp")
+	secOpt(audit.FieldAppArmor, "apparmor")
+	secOpt(audit.FieldSELinux, "label")
+	secOpt(audit.FieldNoNewPrivileges, "no-new-privileges")
+	secOpt(audit.FieldProcMount, "systempaths")
+	set(audit.FieldUser, []any{"user"})
+	set(audit.FieldHostPID, []any{"pid"})
+	set(audit.FieldHostNetwork, []any{"network_mode"}, []any{"net"})
+	set(audit.FieldHostIPC, []any{"ipc"})
+	set(audit.FieldHostUTS, []any{"uts"})
+	set(audit.FieldHostUserns, []any{"userns_mode"})
+	set(audit.FieldReadOnlyRoot, []any{"read_only"})
+	set(audit.FieldMemory, []any{"mem_limit"}, []any{"deploy", "resources", "limits"})
+	set(audit.FieldPids, []any{"pids_limit"}, []any{"deploy", "resources", "limits"})
+	// A field without its own key points at the service, in whichever file
+	// defines it.
+	if f := c.FieldFiles[0]; f != "" {
+		for _, fld := range []audit.Field{audit.FieldPrivileged, audit.FieldCapAdd, audit.FieldCapDrop, audit.FieldSeccomp, audit.FieldAppArmor, audit.FieldSELinux, audit.FieldNoNewPrivileges, audit.FieldProcMount, audit.FieldUser, audit.FieldHostPID, audit.FieldHostNetwork, audit.FieldHostIPC, audit.FieldHostUTS, audit.FieldHostUserns, audit.FieldReadOnlyRoot, audit.FieldMemory, audit.FieldPids} {
+			if c.Lines[fld] == 0 {
+				c.FieldFiles[fld] = f
+			}
+		}
 	}
+	delete(c.FieldFiles, 0)
 	c.Privileged = s.Privileged
 	c.CapAdd = append(c.CapAdd, s.CapAdd...)
 	c.DropsAll = audit.CapsDropAll(s.CapDrop)
@@ -229,24 +295,47 @@ func FromService(s *types.ServiceConfig, file string, root *yaml.Node) *audit.Co
 			c.PidsLimit = s.Deploy.Resources.Limits.Pids
 		}
 	}
-	_, devNode := yamlpos.Get(root, "services", s.Name, "devices")
+	_, devNode, devFile := locate(docs, s.Name, "devices")
 	for i, d := range s.Devices {
-		dl := line("devices")
-		if devNode != nil && devNode.Kind == yaml.SequenceNode && len(devNode.Content) == len(s.Devices) {
-			dl = devNode.Content[i].Line
+		dev := audit.Device{Host: d.Source, Line: c.Line}
+		if devNode != nil {
+			dev.Line, dev.File = devNode.Line, devFile
+			if devNode.Kind == yaml.SequenceNode && len(devNode.Content) == len(s.Devices) {
+				dev.Line = devNode.Content[i].Line
+			}
 		}
-		c.Devices = append(c.Devices, audit.Device{Host: d.Source, Line: dl})
+		c.Devices = append(c.Devices, dev)
 	}
 	for _, r := range s.DeviceCgroupRules {
-		c.Devices = append(c.Devices, audit.Device{Host: "cgroup rule " + r, Line: line("device_cgroup_rules")})
-	}
-	_, volNode := yamlpos.Get(root, "services", s.Name, "volumes")
-	for i, v := range s.Volumes {
-		vl := line("volumes")
-		if volNode != nil && volNode.Kind == yaml.SequenceNode && len(volNode.Content) == len(s.Volumes) {
-			vl = volNode.Content[i].Line
+		k, _, f := locate(docs, s.Name, "device_cgroup_rules")
+		dev := audit.Device{Host: "cgroup rule " + r, Line: c.Line}
+		if k != nil {
+			dev.Line, dev.File = k.Line, f
 		}
-		m := audit.Mount{Destination: v.Target, ReadOnly: v.ReadOnly, Line: vl}
+		c.Devices = append(c.Devices, dev)
+	}
+	for _, v := range s.Volumes {
+		m := audit.Mount{Destination: v.Target, ReadOnly: v.ReadOnly, Line: c.Line}
+		// The entry is matched by target, the key compose merges volumes on.
+		for i := len(docs) - 1; i >= 0; i-- {
+			_, seq := yamlpos.Get(docs[i].Root, "services", s.Name, "volumes")
+			if seq == nil || seq.Kind != yaml.SequenceNode {
+				continue
+			}
+			found := false
+			for _, it := range seq.Content {
+				if volumeTarget(it) == v.Target {
+					m.Line, m.File, found = it.Line, docs[i].File, true
+					break
+				}
+			}
+			if found {
+				break
+			}
+		}
+		if m.File == file {
+			m.File = ""
+		}
 		if v.Type == types.VolumeTypeBind {
 			m.HostPath = v.Source
 		} else {

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,16 +41,24 @@ type typeMeta struct {
 	Kind       string `json:"kind"`
 }
 
-// Looks reports whether a YAML or JSON document stream has a document with
-// top-level apiVersion and kind.
+// Looks reports whether a YAML or JSON file has top-level apiVersion and kind
+// keys. It looks at the text only, so a manifest too broken to parse is still
+// recognized (and its error reported).
 func Looks(data []byte) bool {
-	for _, d := range yamlpos.Split(data) {
-		var tm typeMeta
-		if err := sigsyaml.Unmarshal(d.Data, &tm); err == nil && tm.APIVersion != "" && tm.Kind != "" {
-			return true
+	api, kind := false, false
+	for _, l := range bytes.Split(data, []byte("\n")) {
+		switch {
+		case bytes.HasPrefix(l, []byte("apiVersion:")):
+			api = true
+		case bytes.HasPrefix(l, []byte("kind:")):
+			kind = true
 		}
 	}
-	return false
+	if api && kind {
+		return true
+	}
+	t := bytes.TrimSpace(data)
+	return len(t) > 0 && t[0] == '{' && bytes.Contains(t, []byte(`"apiVersion"`)) && bytes.Contains(t, []byte(`"kind"`))
 }
 
 // Parse reads every document of a manifest file. A broken document stops the

@@ -265,9 +265,21 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, cont
 	case KindCompose:
 		cs, err = compose.Parse(ctx, j.files, compose.Options{Env: opt.ComposeEnv})
 	}
-	ign := audit.ParseInlineIgnores(data)
+	// Ignore comments apply in the file a finding points into; one on a
+	// container's own line covers all of its findings.
+	ign := map[string]audit.InlineIgnores{file: audit.ParseInlineIgnores(data)}
+	for _, extra := range j.files[1:] {
+		if b, err := readFile(extra); err == nil {
+			ign[extra] = audit.ParseInlineIgnores(b)
+		}
+	}
 	for _, c := range cs {
-		fs = append(fs, ign.Apply(audit.Audit(c))...)
+		for _, f := range audit.Audit(c) {
+			if ign[f.File].Covers(f.Line, f.Check) || ign[c.File].Covers(f.ContainerLine, f.Check) {
+				continue
+			}
+			fs = append(fs, f)
+		}
 	}
 	return fs, len(cs), true, err
 }
