@@ -121,6 +121,7 @@ const (
 	captureVarUnusedKind        = "unused_kind"
 	captureVarUnusedPflag       = "unused_pflag"
 	captureVarUnusedTuple       = "unused_tuple"
+	captureVarWakeupBytes       = "wakeup_bytes"
 )
 
 // loadCapture returns the embedded CollectionSpec for capture.
@@ -199,6 +200,7 @@ type captureVariableSpecs struct {
 	UnusedKind   *ebpf.VariableSpec `ebpf:"unused_kind"`
 	UnusedPflag  *ebpf.VariableSpec `ebpf:"unused_pflag"`
 	UnusedTuple  *ebpf.VariableSpec `ebpf:"unused_tuple"`
+	WakeupBytes  *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // captureObjects contains all objects after they have been loaded into the kernel.
@@ -253,6 +255,7 @@ type captureVariables struct {
 	UnusedKind   *ebpf.Variable `ebpf:"unused_kind"`
 	UnusedPflag  *ebpf.Variable `ebpf:"unused_pflag"`
 	UnusedTuple  *ebpf.Variable `ebpf:"unused_tuple"`
+	WakeupBytes  *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // capturePrograms contains all programs after they have been loaded into the kernel.

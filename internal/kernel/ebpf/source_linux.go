@@ -28,6 +28,10 @@ type Options struct {
 	RingBufferBytes int
 	// IgnoreSelf drops events caused by this process (the agent itself).
 	IgnoreSelf bool
+	// Latency bounds how long a record may wait in the ring before Read
+	// sees it when traffic is low; 0 means 10 ms. Under load the kernel
+	// wakes the reader as soon as 64 KiB are waiting.
+	Latency time.Duration
 }
 
 // Source is a running capture. Read it from one goroutine; Stats,
@@ -41,6 +45,7 @@ type Source struct {
 	enter link.Link
 
 	rec     ringbuf.Record
+	latency time.Duration
 	doneCtx context.Context
 	stopCtx func() bool
 }
@@ -75,7 +80,10 @@ func Open(opts Options) (*Source, error) {
 	if err := spec.Variables[captureVarCgroupMode].Set(cgroupMode()); err != nil {
 		return nil, fmt.Errorf("set cgroup_mode: %w", err)
 	}
-	s := &Source{}
+	s := &Source{latency: opts.Latency}
+	if s.latency <= 0 {
+		s.latency = 10 * time.Millisecond
+	}
 	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
 		var ve *cebpf.VerifierError
 		if errors.As(err, &ve) {
@@ -167,10 +175,10 @@ func (s *Source) ReadInto(ctx context.Context, r *Record) error {
 		if s.stopCtx != nil {
 			s.stopCtx()
 		}
-		s.rd.SetDeadline(time.Time{})
 		rd := s.rd
 		s.doneCtx = ctx
 		s.stopCtx = context.AfterFunc(ctx, func() { rd.SetDeadline(time.Unix(1, 0)) })
+		rd.SetDeadline(time.Now().Add(s.latency))
 	}
 	for {
 		if err := ctx.Err(); err != nil {
@@ -181,9 +189,12 @@ func (s *Source) ReadInto(ctx context.Context, r *Record) error {
 			case errors.Is(err, ringbuf.ErrClosed):
 				return ErrClosed
 			case errors.Is(err, os.ErrDeadlineExceeded):
+				// The poll tick: records written without a wakeup are
+				// read on the next pass.
 				if cerr := ctx.Err(); cerr != nil {
 					return cerr
 				}
+				s.rd.SetDeadline(time.Now().Add(s.latency))
 				continue
 			}
 			return fmt.Errorf("read ring buffer: %w", err)

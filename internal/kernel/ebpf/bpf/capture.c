@@ -214,6 +214,9 @@ enum cgroup_mode {
 };
 volatile const __u32 cgroup_mode = CGROUP_NONE;
 
+/* Set at load time: unread bytes in the ring that trigger a reader wakeup. */
+volatile const __u64 wakeup_bytes = 65536;
+
 /*
  * Items start below MAX_OFF. BOUND restates that as a mask the verifier can
  * track; barrier_var stops clang from folding the mask away.
@@ -595,23 +598,35 @@ __noinline int put_cgroup(__u32 off)
 
 /* ---- header -------------------------------------------------------------- */
 
+/*
+ * Header fields are read with direct loads through BTF pointers (exception
+ * handled by the kernel, no helper call), which is several times cheaper
+ * than bpf_probe_read_kernel for each field. Only pid->numbers[level],
+ * a variable offset, needs the helper.
+ */
+static __always_inline struct upid task_upid(struct task_struct *task)
+{
+	struct upid u = {};
+	struct pid *p = task->thread_pid;
+	unsigned int level = p->level;
+
+	bpf_probe_read_kernel(&u, sizeof(u), (void *)p + bpf_core_field_offset(struct pid, numbers) +
+						   (level & 63) * bpf_core_type_size(struct upid));
+	return u;
+}
+
 static __always_inline void task_vids(struct task_struct *task, __u32 *vtid, __u32 *vpid, __u32 *pidns)
 {
-	struct pid *p;
-	unsigned int level;
-	struct upid u = {};
+	struct task_struct *leader = task->group_leader;
+	struct upid u = task_upid(task);
 
-	p = BPF_CORE_READ(task, thread_pid);
-	level = BPF_CORE_READ(p, level);
-	bpf_probe_read_kernel(&u, sizeof(u), (void *)p + bpf_core_field_offset(struct pid, numbers) +
-						   (level & 63) * bpf_core_type_size(struct upid));
 	*vtid = u.nr;
 	*pidns = BPF_CORE_READ(u.ns, ns.inum);
-
-	p = BPF_CORE_READ(task, group_leader, thread_pid);
-	level = BPF_CORE_READ(p, level);
-	bpf_probe_read_kernel(&u, sizeof(u), (void *)p + bpf_core_field_offset(struct pid, numbers) +
-						   (level & 63) * bpf_core_type_size(struct upid));
+	if (leader == task) {
+		*vpid = u.nr;
+		return;
+	}
+	u = task_upid(leader);
 	*vpid = u.nr;
 }
 
@@ -636,20 +651,20 @@ __noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
 	h->tid = (__u32)pt;
 	h->pid = pt >> 32;
 	task_vids(task, &h->vtid, &h->vpid, &h->pidns);
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	cred = BPF_CORE_READ(task, cred);
-	h->uid = BPF_CORE_READ(cred, uid.val);
-	h->gid = BPF_CORE_READ(cred, gid.val);
-	h->euid = BPF_CORE_READ(cred, euid.val);
-	h->egid = BPF_CORE_READ(cred, egid.val);
-	h->cap_eff = BPF_CORE_READ(cred, cap_effective.val);
-	h->cap_prm = BPF_CORE_READ(cred, cap_permitted.val);
+	h->ppid = task->real_parent->tgid;
+	cred = task->cred;
+	h->uid = cred->uid.val;
+	h->gid = cred->gid.val;
+	h->euid = cred->euid.val;
+	h->egid = cred->egid.val;
+	h->cap_eff = cred->cap_effective.val;
+	h->cap_prm = cred->cap_permitted.val;
 	if (bpf_core_field_exists(task->loginuid))
-		h->loginuid = BPF_CORE_READ(task, loginuid.val);
+		h->loginuid = task->loginuid.val;
 	else
 		h->loginuid = (__u32)-1;
-	h->mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	h->mntns = task->nsproxy->mnt_ns->ns.inum;
+	__builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
 	return sizeof(struct event_hdr);
 }
 
@@ -660,7 +675,15 @@ static __always_inline void submit(__u8 *buf, __u32 size)
 	/* The mask restates the bound in a form the verifier tracks. */
 	barrier_var(size);
 	size &= SCRATCH_SIZE - 1;
-	if (bpf_ringbuf_output(&events, buf, size, 0) == 0)
+	/*
+	 * Wake the reader only once a batch has built up: a wakeup per record
+	 * costs more than the record. The reader also polls every few ms, so a
+	 * lone record is never stuck.
+	 */
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, buf, size, flags) == 0)
 		count(0);
 	else
 		count(1);

@@ -1,0 +1,222 @@
+package ebpf
+
+import (
+	"context"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cebpf "github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
+
+// The benchmarks below measure what users pay, each side by side in one
+// run: the same loop with capture off, with an empty program on the same
+// tracepoint, and with the capture source on (default syscall set, a
+// reader draining and decoding every record). Run them with
+//
+//	go test -run '^$' -bench . -benchtime 1x ./internal/kernel/ebpf/
+//
+// b.N is not used for the syscall loops: each figure is the median of
+// several fixed-size rounds, reported with b.ReportMetric.
+
+const rounds = 5
+
+// nsPerCall runs f n times on one locked thread, rounds times, and returns
+// the median ns per call.
+func nsPerCall(n int, f func()) float64 {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	res := make([]float64, rounds)
+	for r := range res {
+		start := time.Now()
+		for range n {
+			f()
+		}
+		res[r] = float64(time.Since(start).Nanoseconds()) / float64(n)
+	}
+	sort.Float64s(res)
+	return res[len(res)/2]
+}
+
+// drainer reads and decodes every record until stopped, as an agent would.
+type drainer struct {
+	s      *Source
+	n      atomic.Uint64
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	cpu    time.Duration // the reader thread's CPU time
+}
+
+func drain(s *Source) *drainer {
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &drainer{s: s, cancel: cancel}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		start := threadCPU()
+		var r Record
+		for s.ReadInto(ctx, &r) == nil {
+			d.n.Add(1)
+		}
+		d.cpu = threadCPU() - start
+	}()
+	return d
+}
+
+func (d *drainer) stop() {
+	d.cancel()
+	d.wg.Wait()
+}
+
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
+	return time.Duration(ts.Nano())
+}
+
+// emptyExit attaches a program that only returns, on tp_btf/sys_exit.
+func emptyExit(b *testing.B) func() {
+	p, err := cebpf.NewProgram(&cebpf.ProgramSpec{
+		Type: cebpf.Tracing, AttachType: cebpf.AttachTraceRawTp, AttachTo: "sys_exit", License: "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := link.AttachTracing(link.TracingOptions{Program: p})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func() { l.Close(); p.Close() }
+}
+
+func openDefault(b *testing.B) (*Source, *drainer) {
+	s, err := Open(Options{IgnoreSelf: false})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, drain(s)
+}
+
+// BenchmarkSyscallOverhead: added ns per uninteresting syscall (getppid is
+// not in the default set) and per open+close pair (both captured, the open
+// with its path walked from the kernel's struct file).
+func BenchmarkSyscallOverhead(b *testing.B) {
+	testutil.RequireBPF(b)
+	const n = 1_000_000
+	getppid := func() { unix.Getppid() }
+	openClose := func() {
+		fd, err := unix.Open("/etc/hostname", unix.O_RDONLY, 0)
+		if err == nil {
+			unix.Close(fd)
+		}
+	}
+	for range b.N {
+		offG := nsPerCall(n, getppid)
+		offO := nsPerCall(n/10, openClose)
+
+		undo := emptyExit(b)
+		emptyG := nsPerCall(n, getppid)
+		undo()
+
+		s, d := openDefault(b)
+		onG := nsPerCall(n, getppid)
+		onO := nsPerCall(n/10, openClose)
+		d.stop()
+		_, drops, _ := s.Stats()
+		s.Close()
+
+		b.ReportMetric(offG, "getppid-off-ns")
+		b.ReportMetric(emptyG-offG, "getppid-empty-prog-added-ns")
+		b.ReportMetric(onG-offG, "getppid-added-ns")
+		b.ReportMetric(offO, "openclose-off-ns")
+		b.ReportMetric(onO-offO, "openclose-added-ns")
+		b.ReportMetric(float64(drops), "drops")
+	}
+}
+
+// BenchmarkEventRate: captured events per second the source sustains with
+// no drops. Generators on every CPU but one call close(-1) (captured, a
+// header-only record) at a paced rate; the rate steps up until a step
+// drops or falls short of its target. Reports the highest clean rate, the
+// reader's CPU per million events and what the unpaced maximum did.
+func BenchmarkEventRate(b *testing.B) {
+	testutil.RequireBPF(b)
+	for range b.N {
+		s, err := Open(Options{Syscalls: []int{unix.SYS_CLOSE}, RingBufferBytes: 16 << 20})
+		if err != nil {
+			b.Fatal(err)
+		}
+		best, cpuPerM := 0.0, 0.0
+		for _, target := range []float64{250_000, 500_000, 1_000_000, 1_500_000, 2_000_000} {
+			rate, drops, cpu := generate(s, target, 2*time.Second)
+			b.Logf("target %.0f/s: delivered %.0f/s, drops %d, reader %.2f CPU-s per 1M events", target, rate, drops, cpu)
+			if drops > 0 || rate < 0.95*target {
+				break
+			}
+			best, cpuPerM = rate, cpu
+		}
+		rate, drops, cpu := generate(s, 0, 2*time.Second)
+		s.Close()
+		b.ReportMetric(best, "events/s-0-drops")
+		b.ReportMetric(cpuPerM, "reader-CPU-s/1M-events")
+		b.ReportMetric(rate, "events/s-unpaced")
+		b.ReportMetric(float64(drops), "drops-unpaced")
+		b.ReportMetric(cpu, "reader-CPU-s/1M-unpaced")
+	}
+}
+
+// generate produces close(-1) calls at target per second (0 = as fast as
+// possible) for d, and returns the delivered event rate, the drops and the
+// reader's CPU seconds per million events.
+func generate(s *Source, target float64, d time.Duration) (rate float64, drops uint64, cpuPerM float64) {
+	_, drops0, _ := s.Stats()
+	dr := drain(s)
+	workers := max(1, runtime.NumCPU()-1)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			per := target / float64(workers)
+			sent := 0
+			for {
+				el := time.Since(start)
+				if el >= d {
+					return
+				}
+				if per > 0 && float64(sent) >= per*el.Seconds() {
+					time.Sleep(50 * time.Microsecond)
+					continue
+				}
+				for range 256 {
+					unix.Close(-1)
+				}
+				sent += 256
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	time.Sleep(200 * time.Millisecond) // let the reader catch up
+	dr.stop()
+	_, drops1, _ := s.Stats()
+	n := dr.n.Load()
+	if n == 0 {
+		return 0, drops1 - drops0, 0
+	}
+	return float64(n) / elapsed.Seconds(), drops1 - drops0, dr.cpu.Seconds() / (float64(n) / 1e6)
+}
