@@ -145,7 +145,7 @@ func (c LabelConfig) Explain(privileged bool) Effect {
 		e.Notes = append(e.Notes, "SELinux role "+c.Role)
 	}
 	if c.Nested {
-		e.Notes = append(e.Notes, "nested: the container may run containers itself (Podman; Docker ignores it)")
+		e.Notes = append(e.Notes, "nested (a Podman option): the container may run containers itself")
 	}
 	return e
 }
