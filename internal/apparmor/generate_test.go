@@ -196,12 +196,12 @@ func TestGenerateRefusesInvalidGoSpec(t *testing.T) {
 }
 
 func TestQuotePathWithSpaces(t *testing.T) {
-	spec := &Spec{Name: "spaces", Files: Files{Read: []string{"/srv/my files/*", "/srv/a,b"}}}
+	spec := &Spec{Name: "spaces", Files: Files{Read: []string{"/srv/my files/*", "/srv/a,b", "/srv/#not-a-comment", "/srv/ünïcode", "/srv/x)y(z"}}}
 	got, err := Generate(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"/srv/my files/*" r,`, `"/srv/a,b" r,`} {
+	for _, want := range []string{`"/srv/my files/*" r,`, `"/srv/a,b" r,`, `"/srv/#not-a-comment" r,`, `"/srv/ünïcode" r,`, `"/srv/x)y(z" r,`} {
 		if !bytes.Contains(got, []byte(want)) {
 			t.Errorf("profile lacks %s", want)
 		}
@@ -280,4 +280,36 @@ func TestExamples(t *testing.T) {
 		}
 		checkWithParser(t, path, got)
 	}
+}
+
+func BenchmarkGenerate(b *testing.B) {
+	data, err := os.ReadFile("testdata/specs/everything.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		spec, err := ParseSpec("everything.yaml", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Generate(spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "profiles/s")
+}
+
+// BenchmarkCheck is the cost of one apparmor_parser -Q -K run.
+func BenchmarkCheck(b *testing.B) {
+	if _, err := parserPath(); err != nil {
+		b.Skip("no apparmor_parser")
+	}
+	data, _ := os.ReadFile("testdata/golden/nginx-web.profile")
+	for b.Loop() {
+		if err := Check(context.Background(), "nginx-web", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/check")
 }

@@ -55,6 +55,10 @@ func TestAppArmorGenerateNginx(t *testing.T) {
 		t.Error("examples/nginx-web.profile is stale: regenerate it with palisade apparmor generate examples/nginx-web.yaml --out examples/nginx-web.profile")
 	}
 	requireAppArmorParser(t)
+	code, stdout, stderr = runAppArmorCLI(t, "apparmor", "generate", "--check", spec)
+	if code != 0 || !strings.Contains(stdout, "profile nginx-web ") {
+		t.Fatalf("generate --check: code %d stderr %q", code, stderr)
+	}
 	code, stdout, stderr = runAppArmorCLI(t, "apparmor", "validate", out)
 	if code != 0 || !strings.Contains(stdout, ": ok, apparmor_parser accepts it (profiles: nginx-web)") {
 		t.Fatalf("validate: code %d stdout %q stderr %q", code, stdout, stderr)
