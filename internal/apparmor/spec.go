@@ -125,7 +125,7 @@ func ParseSpec(file string, data []byte) (*Spec, error) {
 
 // yamlError turns a yaml syntax error ("yaml: line 3: ...") into file:line:col.
 func yamlError(file string, err error) *Error {
-	msg := err.Error()
+	msg := strings.Join(strings.Fields(err.Error()), " ") // one line
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	var line int
 	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
