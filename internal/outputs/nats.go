@@ -103,7 +103,7 @@ func (o *NATSOutput) usesJetStream(ctx context.Context, subject string) bool {
 func (o *NATSOutput) Write(ctx context.Context, batch []alert.Alert) error {
 	core := 0
 	for i, a := range batch {
-		body, err := FalcoJSON(a)
+		body, err := FalcoJSONWithin(a, int(o.nc.MaxPayload())-1024)
 		if err != nil {
 			return fmt.Errorf("encode alert: %w", err)
 		}

@@ -3,6 +3,7 @@ package outputs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/palisade-sec/palisade/internal/alert"
 )
@@ -39,4 +40,34 @@ func falcoShape(a alert.Alert) alert.Alert {
 		a.Source = "syscall"
 	}
 	return a
+}
+
+// TruncatedField is set to true in output_fields when an alert was cut to
+// fit a transport's size limit (NATS max_payload, for example).
+const TruncatedField = "palisade.truncated"
+
+// FalcoJSONWithin encodes a like FalcoJSON, and if the result exceeds limit
+// bytes, cuts long strings (output and string output_fields) until it fits
+// and marks the alert with TruncatedField.
+func FalcoJSONWithin(a alert.Alert, limit int) ([]byte, error) {
+	b, err := FalcoJSON(a)
+	if err != nil || limit <= 0 || len(b) <= limit {
+		return b, err
+	}
+	for _, keep := range []int{64 << 10, 4 << 10, 256, 32} {
+		c := a
+		c.Output = truncateUTF8(a.Output, keep)
+		c.OutputFields = make(map[string]any, len(a.OutputFields)+1)
+		for k, v := range a.OutputFields {
+			if s, ok := v.(string); ok {
+				v = truncateUTF8(s, keep)
+			}
+			c.OutputFields[k] = v
+		}
+		c.OutputFields[TruncatedField] = true
+		if b, err = FalcoJSON(c); err != nil || len(b) <= limit {
+			return b, err
+		}
+	}
+	return nil, fmt.Errorf("alert %q does not fit in %d bytes", truncateUTF8(a.Rule, 100), limit)
 }

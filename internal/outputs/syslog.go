@@ -89,7 +89,7 @@ func parseSyslogAddress(s string) (network, addr string, err error) {
 	case strings.HasPrefix(s, "tcp://"):
 		return "tcp", strings.TrimPrefix(s, "tcp://"), nil
 	}
-	if _, _, err := net.SplitHostPort(s); err == nil {
+	if _, _, err := net.SplitHostPort(s); err == nil && !strings.Contains(s, "://") {
 		return "udp", s, nil
 	}
 	return "", "", fmt.Errorf("syslog output: bad address %q (want unix:///dev/log, udp://HOST:PORT or tcp://HOST:PORT)", s)

@@ -1,0 +1,121 @@
+package outputs
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/palisade-sec/palisade/internal/alert"
+)
+
+// startNATS runs an in-process nats-server on 127.0.0.1 and a random port.
+func startNATS(t *testing.T, withJetStream bool) string {
+	t.Helper()
+	opts := &server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+		JetStream: withJetStream, StoreDir: t.TempDir()}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(s.Shutdown)
+	return s.ClientURL()
+}
+
+func TestNATSCorePublish(t *testing.T) {
+	url := startNATS(t, false)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("palisade.alerts.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Flush()
+	o, err := NewNATSOutput(NATSConfig{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := testAlert(1)
+	c := hostileAlert()
+	if err := o.Write(context.Background(), []alert.Alert{a, c}); err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	for _, want := range []struct {
+		subject, rule string
+	}{{"palisade.alerts.warning", "rule-1"}, {"palisade.alerts.critical", c.Rule}} {
+		m, err := sub.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Subject != want.subject {
+			t.Errorf("subject %q, want %q", m.Subject, want.subject)
+		}
+		body := checkFalcoJSONLine(t, m.Data)
+		var back alert.Alert
+		json.Unmarshal(m.Data, &back)
+		if want.rule == "rule-1" && body["rule"] != want.rule {
+			t.Errorf("rule %v", body["rule"])
+		}
+		// The 1 MiB command line does not fit NATS's default 1 MB payload:
+		// it is cut and marked, not lost.
+		if want.rule != "rule-1" && (back.OutputFields[TruncatedField] != true || len(m.Data) > 1<<20) {
+			t.Errorf("oversized alert: %d bytes, truncated=%v", len(m.Data), back.OutputFields[TruncatedField])
+		}
+	}
+}
+
+func TestNATSJetStreamWhenAStreamCoversTheSubject(t *testing.T) {
+	url := startNATS(t, true)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ALERTS", Subjects: []string{"palisade.alerts.critical", "palisade.alerts.emergency"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := NewNATSOutput(NATSConfig{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	crit := testAlert(1)
+	crit.Priority = alert.Critical
+	// The Warning one has no stream: it goes out as a core publish and the
+	// stream must not hold it.
+	if err := o.Write(ctx, []alert.Alert{crit, testAlert(2), crit}); err != nil {
+		t.Fatal(err)
+	}
+	if !o.usesJetStream(ctx, "palisade.alerts.critical") || o.usesJetStream(ctx, "palisade.alerts.warning") {
+		t.Fatal("stream lookup wrong")
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 2 {
+		t.Fatalf("stream holds %d messages, want the 2 critical alerts", info.State.Msgs)
+	}
+	msg, err := stream.GetMsg(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := checkFalcoJSONLine(t, msg.Data); body["priority"] != "Critical" {
+		t.Fatalf("stored %v", body)
+	}
+}
