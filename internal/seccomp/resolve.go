@@ -176,3 +176,10 @@ func allOf(list []string, f func(string) bool) bool {
 	}
 	return true
 }
+
+func capsNumber(name string) (int, bool) {
+	if !strings.HasPrefix(name, "CAP_") {
+		return 0, false
+	}
+	return caps.Number(name)
+}
