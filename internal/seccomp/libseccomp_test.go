@@ -4,9 +4,9 @@ package seccomp
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
-	"math/rand/v2"
 	"testing"
 	"time"
 
