@@ -4,6 +4,8 @@
 // Regular, init and ephemeral containers are all audited, with the pod- and
 // container-level securityContext merged the way the kubelet merges them.
 // Custom resources that embed a pod template (spec.template.spec) are audited
-// too; other kinds are skipped. Positions come from a yaml.v3 node tree; values
-// are decoded with sigs.k8s.io/yaml into k8s.io/api types, as kubectl does.
+// too; other kinds are skipped. Each document is parsed once with yaml.v3; the
+// node tree gives positions and is converted to JSON with kubectl's YAML 1.1
+// reading (yamlpos.ToJSON, checked against sigs.k8s.io/yaml in its tests),
+// then decoded into k8s.io/api types.
 package kube

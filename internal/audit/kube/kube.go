@@ -15,7 +15,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // MaxListDepth bounds nested List kinds.
@@ -71,7 +70,7 @@ func Parse(file string, data []byte) ([]*audit.Container, error) {
 		if err := yaml.Unmarshal(d.Data, &node); err != nil {
 			return out, audit.YAMLError(file, d.Offset, err)
 		}
-		js, err := sigsyaml.YAMLToJSON(d.Data)
+		js, err := yamlpos.ToJSON(&node)
 		if err != nil {
 			return out, audit.YAMLError(file, d.Offset, err)
 		}
