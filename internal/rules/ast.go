@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"strconv"
 	"strings"
 )
 
@@ -124,7 +123,22 @@ func (v *Value) String() string {
 	if !v.Quoted && isBareValue(v.Text) {
 		return v.Text
 	}
-	return strconv.Quote(v.Text)
+	return quoteValue(v.Text)
+}
+
+// quoteValue quotes as the condition language does: only the quote and the
+// backslash are escaped (it has no \n-style escapes).
+func quoteValue(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 func isBareValue(s string) bool {
