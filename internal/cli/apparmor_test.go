@@ -21,7 +21,7 @@ func runAppArmorCLI(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func writeTemp(t *testing.T, name, content string) string {
+func writeAppArmorTemp(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
@@ -75,8 +75,8 @@ func requireAppArmorParser(t *testing.T) {
 
 func TestAppArmorGenerateErrors(t *testing.T) {
 	dir := t.TempDir()
-	unknown := writeTemp(t, "unknown.yaml", "name: web\nfiles:\n  read: [/srv/**]\nnetwrok: [tcp]\n")
-	broad := writeTemp(t, "broad.yaml", "name: web\nfiles:\n  write: [\"/**\"]\n")
+	unknown := writeAppArmorTemp(t, "unknown.yaml", "name: web\nfiles:\n  read: [/srv/**]\nnetwrok: [tcp]\n")
+	broad := writeAppArmorTemp(t, "broad.yaml", "name: web\nfiles:\n  write: [\"/**\"]\n")
 	cases := []struct {
 		name string
 		args []string
@@ -110,7 +110,7 @@ func TestAppArmorGenerateErrors(t *testing.T) {
 }
 
 func TestAppArmorGenerateJSON(t *testing.T) {
-	spec := writeTemp(t, "s.yaml", "name: j\nnetwork: [udp]\n")
+	spec := writeAppArmorTemp(t, "s.yaml", "name: j\nnetwork: [udp]\n")
 	code, stdout, stderr := runAppArmorCLI(t, "apparmor", "generate", "-o", "json", spec)
 	if code != 0 {
 		t.Fatalf("code %d stderr %q", code, stderr)
@@ -130,12 +130,12 @@ func TestAppArmorGenerateJSON(t *testing.T) {
 
 func TestAppArmorValidate(t *testing.T) {
 	requireAppArmorParser(t)
-	spec := writeTemp(t, "ok.yaml", "name: ok\nfiles:\n  read: [/srv/**]\n")
+	spec := writeAppArmorTemp(t, "ok.yaml", "name: ok\nfiles:\n  read: [/srv/**]\n")
 	code, stdout, stderr := runAppArmorCLI(t, "apparmor", "validate", "-o", "json", spec)
 	if code != 0 || !strings.Contains(stdout, `"valid": true`) || !strings.Contains(stdout, `"ok"`) {
 		t.Fatalf("validate spec: code %d stdout %q stderr %q", code, stdout, stderr)
 	}
-	bad := writeTemp(t, "bad.profile", "profile bad {\n  capability frobnicate,\n}\n")
+	bad := writeAppArmorTemp(t, "bad.profile", "profile bad {\n  capability frobnicate,\n}\n")
 	code, stdout, stderr = runAppArmorCLI(t, "apparmor", "validate", bad)
 	if code != 1 || !strings.Contains(stderr, bad+": apparmor_parser rejected the profile") || !strings.Contains(stderr, "frobnicate") {
 		t.Fatalf("validate bad: code %d stdout %q stderr %q", code, stdout, stderr)
@@ -151,7 +151,7 @@ func TestAppArmorInstallWithoutKernelSupport(t *testing.T) {
 	if ok, _ := apparmor.KernelStatus(); ok {
 		t.Skip("this kernel has AppArmor; the refusal is not reachable here")
 	}
-	spec := writeTemp(t, "s.yaml", "name: inst\n")
+	spec := writeAppArmorTemp(t, "s.yaml", "name: inst\n")
 	prof := filepath.Join(t.TempDir(), "inst.profile")
 	if code, _, stderr := runAppArmorCLI(t, "apparmor", "generate", spec, "--out", prof); code != 0 {
 		t.Fatalf("generate: %s", stderr)
@@ -164,7 +164,7 @@ func TestAppArmorInstallWithoutKernelSupport(t *testing.T) {
 	if strings.Count(stderr, "\n") != 1 {
 		t.Errorf("stderr is not one line: %q", stderr)
 	}
-	notProfile := writeTemp(t, "x.txt", "hello\n")
+	notProfile := writeAppArmorTemp(t, "x.txt", "hello\n")
 	if code, _, stderr := runAppArmorCLI(t, "apparmor", "install", notProfile); code != 1 || !strings.Contains(stderr, "no `profile NAME {` line") {
 		t.Fatalf("install non-profile: code %d stderr %q", code, stderr)
 	}
