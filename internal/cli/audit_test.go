@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
+
+func runAuditCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), append([]string{"audit"}, args...), strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func auditTree(t *testing.T) string {
+	return filepath.Join(testutil.RepoRoot(t), "internal", "audit", "scan", "testdata", "tree")
+}
+
+func TestAuditJSONAndExitCodes(t *testing.T) {
+	tree := auditTree(t)
+	code, out, errs := runAuditCLI(t, tree, "-o", "json")
+	if code != 0 || errs != "" {
+		t.Fatalf("code %d stderr %q", code, errs)
+	}
+	var doc struct {
+		Findings []struct {
+			Check, Severity, Title, Target, File, Fix string
+			Line                                      int
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range doc.Findings {
+		seen[f.Check] = true
+		if f.Check == "" || f.Severity == "" || f.Title == "" || f.Target == "" || f.Fix == "" {
+			t.Errorf("incomplete finding %+v", f)
+		}
+	}
+	for _, want := range []string{"runtime-socket-mount", "host-network", "dangerous-capability", "host-pid", "seccomp-unconfined"} {
+		if !seen[want] {
+			t.Errorf("no %s finding", want)
+		}
+	}
+
+	code, _, errs = runAuditCLI(t, tree, "--fail-on", "high")
+	if code != 1 || !strings.Contains(errs, "at or above high (--fail-on high)") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("--fail-on high: code %d stderr %q", code, errs)
+	}
+	code, _, errs = runAuditCLI(t, filepath.Join(tree, "k8s"), "--fail-on", "critical")
+	if code != 0 {
+		t.Errorf("--fail-on critical with only high findings: code %d stderr %q", code, errs)
+	}
+	code, out, _ = runAuditCLI(t, filepath.Join(tree, "k8s"), "--ignore", "host-network,dangerous-capability")
+	if code != 0 || strings.TrimSpace(out) != "no findings" {
+		t.Errorf("--ignore: code %d out %q", code, out)
+	}
+}
+
+func TestAuditUsageErrors(t *testing.T) {
+	tests := [][]string{
+		{},
+		{"-o", "xml", "."},
+		{"--ignore", "no-such-check", "."},
+		{"--fail-on", "severe", "."},
+	}
+	for _, args := range tests {
+		code, out, errs := runAuditCLI(t, args...)
+		if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "palisade: ") {
+			t.Errorf("%v: code %d stdout %q stderr %q", args, code, out, errs)
+		}
+	}
+}
+
+func TestAuditBadInputStillAuditsTheRest(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: [x}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "good.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: good}\nspec:\n  hostIPC: true\n  containers: [{name: c, image: x}]\n"), 0o644)
+	code, out, errs := runAuditCLI(t, dir, "-o", "json")
+	if code != 2 {
+		t.Errorf("code %d", code)
+	}
+	if !strings.Contains(errs, filepath.Join(dir, "bad.yaml")+":2: invalid YAML") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("stderr %q", errs)
+	}
+	if !strings.Contains(out, `"check": "host-ipc"`) {
+		t.Errorf("good file not reported:\n%s", out)
+	}
+}
+
+func TestAuditSARIFToFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "audit.sarif")
+	code, out, errs := runAuditCLI(t, auditTree(t), "-o", "sarif", "--out", p)
+	if code != 0 || out != "" || errs != "" {
+		t.Fatalf("code %d stdout %q stderr %q", code, out, errs)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Results []json.RawMessage `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &log); err != nil || log.Version != "2.1.0" || len(log.Runs) != 1 || len(log.Runs[0].Results) == 0 {
+		t.Fatalf("sarif: %v %+v", err, log)
+	}
+}
+
+func TestAuditTableEscapesNames(t *testing.T) {
+	code, out, _ := runAuditCLI(t, filepath.Join(auditTree(t), "inspect"))
+	if code != 0 {
+		t.Fatalf("code %d", code)
+	}
+	if strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, `container evil\x1b[31mred\a`) {
+		t.Errorf("container name not escaped:\n%q", out)
+	}
+}
+
+func TestAuditListChecks(t *testing.T) {
+	code, out, _ := runAuditCLI(t, "--list-checks", "-o", "json")
+	var rows []struct {
+		Check   string   `json:"check"`
+		Sources []string `json:"sources"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &rows) != nil || len(rows) != 25 {
+		t.Fatalf("code %d rows %d", code, len(rows))
+	}
+}
