@@ -1,6 +1,7 @@
 package fields
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 
@@ -220,7 +221,7 @@ func CapNames(mask uint64) string {
 		if i < len(capNames) {
 			parts = append(parts, capNames[i])
 		} else {
-			parts = append(parts, "CAP_"+itoa(i))
+			parts = append(parts, "CAP_"+strconv.Itoa(i))
 		}
 	}
 	s = strings.Join(parts, " ")
@@ -230,11 +231,4 @@ func CapNames(mask uint64) string {
 	}
 	capCacheMu.Unlock()
 	return s
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }

@@ -1,0 +1,117 @@
+package fields
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/fields.md")
+
+// Markdown renders the field reference.
+func markdown() string {
+	var b strings.Builder
+	b.WriteString("# Field reference\n\n")
+	b.WriteString("Generated from the field registry (`internal/fields`); `go test ./internal/fields -update` rewrites it.\n\n")
+	b.WriteString("A field with no value for an event is *not present*: every comparison on it is false (so `not` of one is true), `exists` is false, and outputs print `<NA>` (JSON `null`).\n")
+	b.WriteString("Fields marked *any* hold several values; a comparison holds when any value matches.\n\n")
+	group := ""
+	for _, f := range All() {
+		g := f.Name[:strings.IndexByte(f.Name, '.')]
+		if g != group {
+			group = g
+			b.WriteString("\n## " + g + ".*\n\n| field | type | argument | description |\n|---|---|---|---|\n")
+		}
+		arg := ""
+		switch f.Arg {
+		case OptionalIndex:
+			arg = "optional `[N]`"
+		case RequiredIndex:
+			arg = "`[N]`"
+		case RequiredKey:
+			arg = "`[KEY]`"
+		case OptionalKey:
+			arg = "optional `[KEY]`"
+		}
+		kind := f.Kind.String()
+		if f.Multi {
+			kind += " (any)"
+		}
+		b.WriteString("| `" + f.Name + "` | " + kind + " | " + arg + " | " + strings.ReplaceAll(f.Desc, "|", "\\|") + " |\n")
+	}
+	b.WriteString("\n`evt.arg.NAME` and `evt.rawarg.NAME` accept any argument name of the event (see docs/events.md).\n")
+	return b.String()
+}
+
+func TestFieldsDocUpToDate(t *testing.T) {
+	path := filepath.Join("..", "..", "docs", "fields.md")
+	got := markdown()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./internal/fields -update)", err)
+	}
+	if string(want) != got {
+		t.Error("docs/fields.md is stale: run go test ./internal/fields -update")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	for _, tc := range []struct {
+		name, arg string
+		has       bool
+		err       string
+	}{
+		{"proc.name", "", false, ""},
+		{"proc.nmae", "", false, `unknown field "proc.nmae" (did you mean proc.name?)`},
+		{"proc.aname", "2", true, ""},
+		{"proc.aname", "x", true, `field proc.aname: index "x" is not a non-negative number`},
+		{"proc.name", "1", true, "field proc.name takes no argument"},
+		{"container.label", "", false, "field container.label needs an argument"},
+		{"evt.arg.whatever", "", false, ""},
+		{"zzz.qqq", "", false, `unknown field "zzz.qqq"`},
+	} {
+		_, err := Lookup(tc.name, tc.arg, tc.has)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.HasPrefix(got, tc.err) || (tc.err == "" && got != "") {
+			t.Errorf("Lookup(%s[%s]) = %q, want %q", tc.name, tc.arg, got, tc.err)
+		}
+	}
+}
+
+func TestGlob(t *testing.T) {
+	for _, tc := range []struct {
+		pat, s string
+		fold   bool
+		want   bool
+	}{
+		{"*", "", false, true}, {"*", "/a/b", false, true}, {"/etc/*", "/etc/a/b", false, true},
+		{"a?c", "abc", false, true}, {"a?c", "ac", false, false}, {"[a-c]x", "bx", false, true},
+		{"[!a-c]x", "bx", false, false}, {"[!a-c]x", "dx", false, true}, {"*.PEM", "k.pem", true, true},
+		{"*.PEM", "k.pem", false, false}, {`a\*`, "a*", false, true}, {`a\*`, "ab", false, false},
+		{"/home/*/.ssh/*", "/home/u/.ssh/id_rsa", false, true}, {"*a*b*c", "xaybzc", false, true},
+		{"*a*b*c", "xaybz", false, false}, {"[", "[", false, true},
+	} {
+		if got := Glob(tc.pat, tc.s, tc.fold); got != tc.want {
+			t.Errorf("Glob(%q, %q, %v) = %v", tc.pat, tc.s, tc.fold, got)
+		}
+	}
+}
+
+func TestCapNames(t *testing.T) {
+	if got := CapNames(1<<21 | 1); got != "CAP_CHOWN CAP_SYS_ADMIN" {
+		t.Errorf("CapNames = %q", got)
+	}
+	if got := CapNames(1 << 50); got != "CAP_50" {
+		t.Errorf("CapNames(50) = %q", got)
+	}
+}
