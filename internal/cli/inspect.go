@@ -54,51 +54,51 @@ func newInspectCmd(s streams) *cobra.Command {
 	return cmd
 }
 
-// confinement is everything inspect reports about one process.
-type confinement struct {
+// inspectReport is everything inspect reports about one process.
+type inspectReport struct {
 	PID          int              `json:"pid"`
 	Command      string           `json:"command"`
-	UID          idSet            `json:"uid"`
-	GID          idSet            `json:"gid"`
+	UID          inspectIDs       `json:"uid"`
+	GID          inspectIDs       `json:"gid"`
 	Groups       []int            `json:"groups"`
-	Capabilities capSets          `json:"capabilities"`
+	Capabilities inspectCapSets   `json:"capabilities"`
 	NoNewPrivs   bool             `json:"no_new_privs"`
-	Seccomp      seccompState     `json:"seccomp"`
-	AppArmor     apparmorState    `json:"apparmor"`
+	Seccomp      inspectSeccomp   `json:"seccomp"`
+	AppArmor     inspectAppArmor  `json:"apparmor"`
 	SELinux      selinux.State    `json:"selinux"`
-	UserNS       userNamespace    `json:"user_namespace"`
-	Cgroups      []cgroupEntry    `json:"cgroups"`
-	Container    containerVerdict `json:"container"`
+	UserNS       inspectUserNS    `json:"user_namespace"`
+	Cgroups      []inspectCgroup  `json:"cgroups"`
+	Container    inspectContainer `json:"container"`
 }
 
-type idSet struct {
+type inspectIDs struct {
 	Real      int `json:"real"`
 	Effective int `json:"effective"`
 	Saved     int `json:"saved"`
 	FS        int `json:"fs"`
 }
 
-type capSet struct {
+type inspectCapSet struct {
 	Hex   string   `json:"hex"`
 	Names []string `json:"names"`
 }
 
-type capSets struct {
-	Inheritable capSet `json:"inheritable"`
-	Permitted   capSet `json:"permitted"`
-	Effective   capSet `json:"effective"`
-	Bounding    capSet `json:"bounding"`
-	Ambient     capSet `json:"ambient"`
+type inspectCapSets struct {
+	Inheritable inspectCapSet `json:"inheritable"`
+	Permitted   inspectCapSet `json:"permitted"`
+	Effective   inspectCapSet `json:"effective"`
+	Bounding    inspectCapSet `json:"bounding"`
+	Ambient     inspectCapSet `json:"ambient"`
 	// Known is how many capabilities this kernel has (cap_last_cap + 1).
 	Known int `json:"known"`
 }
 
-type seccompState struct {
+type inspectSeccomp struct {
 	Mode    string `json:"mode"` // disabled, strict, filter
 	Filters int    `json:"filters"`
 }
 
-type apparmorState struct {
+type inspectAppArmor struct {
 	InKernel bool   `json:"in_kernel"`
 	Source   string `json:"source"`
 	Profile  string `json:"profile,omitempty"`
@@ -106,27 +106,27 @@ type apparmorState struct {
 	Error    string `json:"error,omitempty"`
 }
 
-type idMap struct {
+type inspectIDMap struct {
 	Inside  uint64 `json:"inside"`
 	Outside uint64 `json:"outside"`
 	Count   uint64 `json:"count"`
 }
 
-type userNamespace struct {
+type inspectUserNS struct {
 	// Initial is true for the host's user namespace (identity map of all ids).
-	Initial   bool    `json:"initial"`
-	Namespace string  `json:"namespace,omitempty"` // user:[inode]
-	UIDMap    []idMap `json:"uid_map"`
-	GIDMap    []idMap `json:"gid_map"`
+	Initial   bool           `json:"initial"`
+	Namespace string         `json:"namespace,omitempty"` // user:[inode]
+	UIDMap    []inspectIDMap `json:"uid_map"`
+	GIDMap    []inspectIDMap `json:"gid_map"`
 }
 
-type cgroupEntry struct {
+type inspectCgroup struct {
 	Hierarchy   int    `json:"hierarchy"`
 	Controllers string `json:"controllers"`
 	Path        string `json:"path"`
 }
 
-type containerVerdict struct {
+type inspectContainer struct {
 	// Verdict is "yes" (cgroup names a container runtime), "likely" (only
 	// marker files or PID 1 hints) or "no evidence".
 	Verdict  string   `json:"verdict"`
@@ -135,7 +135,7 @@ type containerVerdict struct {
 }
 
 // inspectProcess reads /proc and /sys under root for process pid (0: self).
-func inspectProcess(root string, pid int) (*confinement, error) {
+func inspectProcess(root string, pid int) (*inspectReport, error) {
 	proc := "self"
 	if pid > 0 {
 		proc = strconv.Itoa(pid)
@@ -145,9 +145,9 @@ func inspectProcess(root string, pid int) (*confinement, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read process status: %w", err)
 	}
-	c := &confinement{}
-	lastCap := readLastCap(root)
-	if err := parseStatus(string(statusText), lastCap, c); err != nil {
+	c := &inspectReport{}
+	lastCap := inspectLastCap(root)
+	if err := inspectParseStatus(string(statusText), lastCap, c); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", filepath.Join("/proc", proc, "status"), err)
 	}
 
@@ -173,24 +173,24 @@ func inspectProcess(root string, pid int) (*confinement, error) {
 	}
 
 	if b, err := os.ReadFile(filepath.Join(procDir, "uid_map")); err == nil {
-		c.UserNS.UIDMap = parseIDMap(string(b))
+		c.UserNS.UIDMap = inspectParseIDMap(string(b))
 	}
 	if b, err := os.ReadFile(filepath.Join(procDir, "gid_map")); err == nil {
-		c.UserNS.GIDMap = parseIDMap(string(b))
+		c.UserNS.GIDMap = inspectParseIDMap(string(b))
 	}
-	c.UserNS.Initial = isIdentityMap(c.UserNS.UIDMap) && isIdentityMap(c.UserNS.GIDMap)
+	c.UserNS.Initial = inspectIsIdentityMap(c.UserNS.UIDMap) && inspectIsIdentityMap(c.UserNS.GIDMap)
 	if ns, err := os.Readlink(filepath.Join(procDir, "ns/user")); err == nil {
 		c.UserNS.Namespace = ns
 	}
 
 	if b, err := os.ReadFile(filepath.Join(procDir, "cgroup")); err == nil {
-		c.Cgroups = parseCgroups(string(b))
+		c.Cgroups = inspectParseCgroups(string(b))
 	}
-	c.Container = detectContainer(root, c.Cgroups)
+	c.Container = inspectDetectContainer(root, c.Cgroups)
 	return c, nil
 }
 
-func readLastCap(root string) int {
+func inspectLastCap(root string) int {
 	b, err := os.ReadFile(filepath.Join(root, "proc/sys/kernel/cap_last_cap"))
 	if err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n >= 0 && n < 64 {
@@ -200,8 +200,8 @@ func readLastCap(root string) int {
 	return int(capability.CAP_CHECKPOINT_RESTORE)
 }
 
-// parseStatus fills c from /proc/PID/status.
-func parseStatus(text string, lastCap int, c *confinement) error {
+// inspectParseStatus fills c from /proc/PID/status.
+func inspectParseStatus(text string, lastCap int, c *inspectReport) error {
 	fields := map[string]string{}
 	for _, line := range strings.Split(text, "\n") {
 		k, v, ok := strings.Cut(line, ":")
@@ -223,19 +223,19 @@ func parseStatus(text string, lastCap int, c *confinement) error {
 	c.Command = fields["Name"]
 	for _, id := range []struct {
 		key string
-		dst *idSet
+		dst *inspectIDs
 	}{{"Uid", &c.UID}, {"Gid", &c.GID}} {
 		v, err := need(id.key)
 		if err != nil {
 			return err
 		}
-		n, err := parseInts(v)
+		n, err := inspectParseInts(v)
 		if err != nil || len(n) != 4 {
 			return fmt.Errorf("%s: want 4 ids, got %q", id.key, v)
 		}
-		*id.dst = idSet{n[0], n[1], n[2], n[3]}
+		*id.dst = inspectIDs{n[0], n[1], n[2], n[3]}
 	}
-	if c.Groups, err = parseInts(fields["Groups"]); err != nil {
+	if c.Groups, err = inspectParseInts(fields["Groups"]); err != nil {
 		return fmt.Errorf("Groups: %v", err)
 	}
 	if c.Groups == nil {
@@ -244,7 +244,7 @@ func parseStatus(text string, lastCap int, c *confinement) error {
 	c.Capabilities.Known = lastCap + 1
 	for _, cs := range []struct {
 		key string
-		dst *capSet
+		dst *inspectCapSet
 	}{
 		{"CapInh", &c.Capabilities.Inheritable}, {"CapPrm", &c.Capabilities.Permitted},
 		{"CapEff", &c.Capabilities.Effective}, {"CapBnd", &c.Capabilities.Bounding},
@@ -258,7 +258,7 @@ func parseStatus(text string, lastCap int, c *confinement) error {
 		if err != nil {
 			return fmt.Errorf("%s: %q is not a hex mask", cs.key, v)
 		}
-		*cs.dst = capSet{Hex: v, Names: capNames(mask)}
+		*cs.dst = inspectCapSet{Hex: v, Names: inspectCapNames(mask)}
 	}
 	if v, ok := fields["NoNewPrivs"]; ok {
 		c.NoNewPrivs = v == "1"
@@ -279,7 +279,7 @@ func parseStatus(text string, lastCap int, c *confinement) error {
 	return nil
 }
 
-func parseInts(s string) ([]int, error) {
+func inspectParseInts(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Fields(s) {
 		n, err := strconv.Atoi(f)
@@ -291,9 +291,9 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
-// capNames names the bits of a capability mask; bits the capability package
+// inspectCapNames names the bits of a capability mask; bits the capability package
 // does not know are shown as cap_N.
-func capNames(mask uint64) []string {
+func inspectCapNames(mask uint64) []string {
 	names := []string{}
 	for mask != 0 {
 		bit := bits.TrailingZeros64(mask)
@@ -307,14 +307,14 @@ func capNames(mask uint64) []string {
 	return names
 }
 
-func parseIDMap(text string) []idMap {
-	out := []idMap{}
+func inspectParseIDMap(text string) []inspectIDMap {
+	out := []inspectIDMap{}
 	for _, line := range strings.Split(text, "\n") {
 		f := strings.Fields(line)
 		if len(f) != 3 {
 			continue
 		}
-		var m idMap
+		var m inspectIDMap
 		var err error
 		if m.Inside, err = strconv.ParseUint(f[0], 10, 32); err != nil {
 			continue
@@ -330,12 +330,12 @@ func parseIDMap(text string) []idMap {
 	return out
 }
 
-func isIdentityMap(m []idMap) bool {
+func inspectIsIdentityMap(m []inspectIDMap) bool {
 	return len(m) == 1 && m[0].Inside == 0 && m[0].Outside == 0 && m[0].Count == 4294967295
 }
 
-func parseCgroups(text string) []cgroupEntry {
-	out := []cgroupEntry{}
+func inspectParseCgroups(text string) []inspectCgroup {
+	out := []inspectCgroup{}
 	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
@@ -345,30 +345,30 @@ func parseCgroups(text string) []cgroupEntry {
 		if err != nil {
 			continue
 		}
-		out = append(out, cgroupEntry{Hierarchy: h, Controllers: parts[1], Path: parts[2]})
+		out = append(out, inspectCgroup{Hierarchy: h, Controllers: parts[1], Path: parts[2]})
 	}
 	return out
 }
 
 var (
-	containerIDRE    = regexp.MustCompile(`(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:/|$)`)
-	runtimeCgroupRE  = regexp.MustCompile(`(?:^|/)(docker|libpod|crio|cri-containerd|containerd|kubepods|lxc|machine\.slice|actions_job|garden|ecs)(?:[-./]|$)`)
-	initSystemByComm = map[string]bool{"systemd": true, "init": true, "launchd": true, "runit": true, "openrc-init": true}
+	inspectContainerIDRE   = regexp.MustCompile(`(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:/|$)`)
+	inspectRuntimeCgroupRE = regexp.MustCompile(`(?:^|/)(docker|libpod|crio|cri-containerd|containerd|kubepods|lxc|machine\.slice|actions_job|garden|ecs)(?:[-./]|$)`)
+	inspectInitSystems     = map[string]bool{"systemd": true, "init": true, "launchd": true, "runit": true, "openrc-init": true}
 )
 
-// detectContainer weighs what a process can see: cgroup paths naming a
+// inspectDetectContainer weighs what a process can see: cgroup paths naming a
 // container runtime (strong), marker files a runtime drops, and PID 1 not
 // being an init system (weak). It never claims "yes" on marker files alone.
-func detectContainer(root string, cgroups []cgroupEntry) containerVerdict {
-	v := containerVerdict{Verdict: "no evidence", Evidence: []string{}}
+func inspectDetectContainer(root string, cgroups []inspectCgroup) inspectContainer {
+	v := inspectContainer{Verdict: "no evidence", Evidence: []string{}}
 	strong := false
 	for _, cg := range cgroups {
-		if m := runtimeCgroupRE.FindStringSubmatch(cg.Path); m != nil {
+		if m := inspectRuntimeCgroupRE.FindStringSubmatch(cg.Path); m != nil {
 			if !strong {
 				v.Evidence = append(v.Evidence, fmt.Sprintf("cgroup path %q names %s", cg.Path, m[1]))
 			}
 			strong = true
-			if id := containerIDRE.FindStringSubmatch(cg.Path); id != nil && v.ID == "" {
+			if id := inspectContainerIDRE.FindStringSubmatch(cg.Path); id != nil && v.ID == "" {
 				v.ID = id[1]
 			}
 		}
@@ -385,7 +385,7 @@ func detectContainer(root string, cgroups []cgroupEntry) containerVerdict {
 	}
 	if b, err := os.ReadFile(filepath.Join(root, "proc/1/comm")); err == nil {
 		comm := strings.TrimSpace(string(b))
-		if !initSystemByComm[comm] {
+		if !inspectInitSystems[comm] {
 			v.Evidence = append(v.Evidence, fmt.Sprintf("PID 1 is %q, not an init system", comm))
 			weak = true
 		}
@@ -401,8 +401,8 @@ func detectContainer(root string, cgroups []cgroupEntry) containerVerdict {
 	return v
 }
 
-// describeCaps summarises a set against the kernel's known capabilities.
-func describeCaps(cs capSet, known int) string {
+// inspectDescribeCaps summarises a set against the kernel's known capabilities.
+func inspectDescribeCaps(cs inspectCapSet, known int) string {
 	n := len(cs.Names)
 	switch {
 	case n == 0:
@@ -426,7 +426,7 @@ func describeCaps(cs capSet, known int) string {
 	return strings.Join(cs.Names, ", ")
 }
 
-func (c *confinement) writeText(w io.Writer) error {
+func (c *inspectReport) writeText(w io.Writer) error {
 	var b strings.Builder
 	row := func(k, format string, args ...any) { fmt.Fprintf(&b, "%-15s %s\n", k, fmt.Sprintf(format, args...)) }
 	row("process", "%d (%s)", c.PID, termSafe(c.Command))
@@ -441,11 +441,11 @@ func (c *confinement) writeText(w io.Writer) error {
 	}
 	row("groups", "%s", strings.Join(groups, " "))
 	caps := c.Capabilities
-	row("cap effective", "%s", describeCaps(caps.Effective, caps.Known))
-	row("cap permitted", "%s", describeCaps(caps.Permitted, caps.Known))
-	row("cap inheritable", "%s", describeCaps(caps.Inheritable, caps.Known))
-	row("cap bounding", "%s", describeCaps(caps.Bounding, caps.Known))
-	row("cap ambient", "%s", describeCaps(caps.Ambient, caps.Known))
+	row("cap effective", "%s", inspectDescribeCaps(caps.Effective, caps.Known))
+	row("cap permitted", "%s", inspectDescribeCaps(caps.Permitted, caps.Known))
+	row("cap inheritable", "%s", inspectDescribeCaps(caps.Inheritable, caps.Known))
+	row("cap bounding", "%s", inspectDescribeCaps(caps.Bounding, caps.Known))
+	row("cap ambient", "%s", inspectDescribeCaps(caps.Ambient, caps.Known))
 	if !c.UserNS.Initial && len(caps.Effective.Names) > 0 {
 		row("", "(capabilities of a non-initial user namespace: they act only on what it owns)")
 	}

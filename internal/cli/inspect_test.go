@@ -20,7 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func writeFakeFile(t *testing.T, root, rel, content string) {
+func writeInspectFakeFile(t *testing.T, root, rel, content string) {
 	t.Helper()
 	p := filepath.Join(root, rel)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -35,21 +35,21 @@ func writeFakeFile(t *testing.T, root, rel, content string) {
 func TestInspectFakeProc(t *testing.T) {
 	root := t.TempDir()
 	id := strings.Repeat("ab12", 16)
-	writeFakeFile(t, root, "proc/self/status", "Name:\tnginx\x1b[31m\nPid:\t7\nUid:\t101\t101\t101\t101\nGid:\t0\t102\t102\t102\nGroups:\t4 27 \n"+
+	writeInspectFakeFile(t, root, "proc/self/status", "Name:\tnginx\x1b[31m\nPid:\t7\nUid:\t101\t101\t101\t101\nGid:\t0\t102\t102\t102\nGroups:\t4 27 \n"+
 		"CapInh:\t0000000000000000\nCapPrm:\t0000000000000400\nCapEff:\t0000000000000400\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n"+
 		"NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n")
-	writeFakeFile(t, root, "proc/self/uid_map", "         0     100000      65536\n")
-	writeFakeFile(t, root, "proc/self/gid_map", "         0     100000      65536\n")
-	writeFakeFile(t, root, "proc/self/cgroup", "4:memory:/docker/"+id+"\n0::/system.slice/docker-"+id+".scope\n")
-	writeFakeFile(t, root, "proc/sys/kernel/cap_last_cap", "40\n")
-	writeFakeFile(t, root, "proc/1/comm", "nginx\n")
-	writeFakeFile(t, root, ".dockerenv", "")
+	writeInspectFakeFile(t, root, "proc/self/uid_map", "         0     100000      65536\n")
+	writeInspectFakeFile(t, root, "proc/self/gid_map", "         0     100000      65536\n")
+	writeInspectFakeFile(t, root, "proc/self/cgroup", "4:memory:/docker/"+id+"\n0::/system.slice/docker-"+id+".scope\n")
+	writeInspectFakeFile(t, root, "proc/sys/kernel/cap_last_cap", "40\n")
+	writeInspectFakeFile(t, root, "proc/1/comm", "nginx\n")
+	writeInspectFakeFile(t, root, ".dockerenv", "")
 
 	c, err := inspectProcess(root, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.PID != 7 || c.UID != (idSet{101, 101, 101, 101}) || c.GID != (idSet{0, 102, 102, 102}) || !reflect.DeepEqual(c.Groups, []int{4, 27}) {
+	if c.PID != 7 || c.UID != (inspectIDs{101, 101, 101, 101}) || c.GID != (inspectIDs{0, 102, 102, 102}) || !reflect.DeepEqual(c.Groups, []int{4, 27}) {
 		t.Errorf("ids: %+v %+v %+v %v", c.PID, c.UID, c.GID, c.Groups)
 	}
 	if !reflect.DeepEqual(c.Capabilities.Effective.Names, []string{"net_bind_service"}) {
@@ -60,10 +60,10 @@ func TestInspectFakeProc(t *testing.T) {
 	if !reflect.DeepEqual(c.Capabilities.Bounding.Names, wantBnd) {
 		t.Errorf("bounding = %v", c.Capabilities.Bounding.Names)
 	}
-	if !c.NoNewPrivs || c.Seccomp != (seccompState{"filter", 1}) {
+	if !c.NoNewPrivs || c.Seccomp != (inspectSeccomp{"filter", 1}) {
 		t.Errorf("nnp %v seccomp %+v", c.NoNewPrivs, c.Seccomp)
 	}
-	if c.UserNS.Initial || !reflect.DeepEqual(c.UserNS.UIDMap, []idMap{{0, 100000, 65536}}) {
+	if c.UserNS.Initial || !reflect.DeepEqual(c.UserNS.UIDMap, []inspectIDMap{{0, 100000, 65536}}) {
 		t.Errorf("userns %+v", c.UserNS)
 	}
 	if c.Container.Verdict != "yes" || c.Container.ID != id || len(c.Container.Evidence) != 3 {
@@ -99,24 +99,24 @@ func TestInspectFakeProcErrors(t *testing.T) {
 	if _, err := inspectProcess(root, 0); err == nil || !strings.Contains(err.Error(), "read process status") {
 		t.Fatalf("missing status: %v", err)
 	}
-	writeFakeFile(t, root, "proc/self/status", "Name:\tx\nPid:\t1\nUid:\t0 0 0\n")
+	writeInspectFakeFile(t, root, "proc/self/status", "Name:\tx\nPid:\t1\nUid:\t0 0 0\n")
 	if _, err := inspectProcess(root, 0); err == nil || !strings.Contains(err.Error(), "Uid: want 4 ids") {
 		t.Fatalf("short Uid: %v", err)
 	}
 }
 
-func TestDescribeCaps(t *testing.T) {
-	all := capSet{Names: capNames(1<<41 - 1)}
-	if got := describeCaps(all, 41); got != "all 41" {
+func TestInspectDescribeCaps(t *testing.T) {
+	all := inspectCapSet{Names: inspectCapNames(1<<41 - 1)}
+	if got := inspectDescribeCaps(all, 41); got != "all 41" {
 		t.Errorf("full set: %q", got)
 	}
-	if got := describeCaps(capSet{Names: capNames(0x1fffeffffff)}, 41); got != "40 of 41: all but sys_resource" {
+	if got := inspectDescribeCaps(inspectCapSet{Names: inspectCapNames(0x1fffeffffff)}, 41); got != "40 of 41: all but sys_resource" {
 		t.Errorf("all but one: %q", got)
 	}
-	if got := describeCaps(capSet{Names: capNames(1<<10 | 1<<12)}, 41); got != "net_bind_service, net_admin" {
+	if got := inspectDescribeCaps(inspectCapSet{Names: inspectCapNames(1<<10 | 1<<12)}, 41); got != "net_bind_service, net_admin" {
 		t.Errorf("two: %q", got)
 	}
-	if got := capNames(1 << 50); !reflect.DeepEqual(got, []string{"cap_50"}) {
+	if got := inspectCapNames(1 << 50); !reflect.DeepEqual(got, []string{"cap_50"}) {
 		t.Errorf("unknown bit: %v", got)
 	}
 }
@@ -167,7 +167,7 @@ func TestInspectSelf(t *testing.T) {
 	}
 }
 
-var buildPalisadeOnce = sync.OnceValues(func() (string, error) {
+var buildStaticPalisadeOnce = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "palisade-inspect-bin")
 	if err != nil {
 		return "", err
@@ -181,20 +181,20 @@ var buildPalisadeOnce = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-// staticPalisade builds a static palisade binary once per test run.
-func staticPalisade(t *testing.T) string {
+// staticPalisadeBinary builds a static palisade binary once per test run.
+func staticPalisadeBinary(t *testing.T) string {
 	t.Helper()
 	testutil.RequireTool(t, "go")
-	bin, err := buildPalisadeOnce()
+	bin, err := buildStaticPalisadeOnce()
 	if err != nil {
 		t.Fatalf("build palisade: %v", err)
 	}
 	return bin
 }
 
-func decodeInspect(t *testing.T, out []byte) confinement {
+func decodeInspect(t *testing.T, out []byte) inspectReport {
 	t.Helper()
-	var c confinement
+	var c inspectReport
 	if err := json.Unmarshal(out, &c); err != nil {
 		t.Fatalf("inspect -o json: %v\n%s", err, out)
 	}
@@ -207,7 +207,7 @@ func TestInspectUnderUnshare(t *testing.T) {
 	testutil.RequireRoot(t)
 	unshare := testutil.RequireTool(t, "unshare")
 	setpriv := testutil.RequireTool(t, "setpriv")
-	bin := staticPalisade(t)
+	bin := staticPalisadeBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, unshare, "--user", "--map-root-user", setpriv, "--no-new-privs", bin, "inspect", "-o", "json").Output()
@@ -215,7 +215,7 @@ func TestInspectUnderUnshare(t *testing.T) {
 		t.Fatalf("unshare: %v", err)
 	}
 	c := decodeInspect(t, out)
-	if c.UserNS.Initial || len(c.UserNS.UIDMap) != 1 || c.UserNS.UIDMap[0] != (idMap{0, uint64(os.Getuid()), 1}) {
+	if c.UserNS.Initial || len(c.UserNS.UIDMap) != 1 || c.UserNS.UIDMap[0] != (inspectIDMap{0, uint64(os.Getuid()), 1}) {
 		t.Errorf("user namespace %+v", c.UserNS)
 	}
 	self, _ := os.Readlink("/proc/self/ns/user")
@@ -238,7 +238,7 @@ func TestInspectUnderUnshare(t *testing.T) {
 // but its static binary, with dropped capabilities and no-new-privileges.
 func TestInspectInDocker(t *testing.T) {
 	testutil.RequireDocker(t)
-	bin := staticPalisade(t)
+	bin := staticPalisadeBinary(t)
 	data, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
