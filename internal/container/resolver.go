@@ -1,0 +1,144 @@
+package container
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/palisade-sec/palisade/internal/event"
+)
+
+// Lookup fetches a container's metadata by id.
+type Lookup interface {
+	Inspect(ctx context.Context, id string) (*event.Container, error)
+}
+
+// Resolver caches container metadata. Lookups that fail are remembered for
+// a short while so a dead daemon does not slow every event.
+type Resolver struct {
+	lookup  Lookup
+	timeout time.Duration
+	retry   time.Duration
+
+	mu    sync.Mutex
+	cache map[string]*entry
+}
+
+type entry struct {
+	c       *event.Container
+	failed  time.Time // zero when c is complete
+}
+
+// NewResolver makes a resolver over lookup (which may be nil: then only ids
+// and runtimes are known, never names).
+func NewResolver(lookup Lookup) *Resolver {
+	return &Resolver{lookup: lookup, timeout: 2 * time.Second, retry: 5 * time.Second, cache: map[string]*entry{}}
+}
+
+// Get returns the container for an id, inspecting it on first sight.
+func (r *Resolver) Get(ctx context.Context, id, runtime string) *event.Container {
+	r.mu.Lock()
+	e, ok := r.cache[id]
+	if ok && (e.failed.IsZero() || time.Since(e.failed) < r.retry || r.lookup == nil) {
+		r.mu.Unlock()
+		return e.c
+	}
+	r.mu.Unlock()
+	c := &event.Container{ID: id, Type: runtime}
+	var failed time.Time
+	if r.lookup != nil {
+		ictx, cancel := context.WithTimeout(ctx, r.timeout)
+		got, err := r.lookup.Inspect(ictx, id)
+		cancel()
+		if err == nil && got != nil {
+			got.Type = runtime
+			c = got
+		} else {
+			failed = time.Now()
+		}
+	} else {
+		failed = time.Now()
+	}
+	r.mu.Lock()
+	if old, ok := r.cache[id]; ok && old.failed.IsZero() {
+		c = old.c
+	} else {
+		r.cache[id] = &entry{c: c, failed: failed}
+	}
+	r.mu.Unlock()
+	return c
+}
+
+// Forget drops a container from the cache (on its removal).
+func (r *Resolver) Forget(id string) {
+	r.mu.Lock()
+	delete(r.cache, id)
+	r.mu.Unlock()
+}
+
+// Docker inspects containers through the Engine API (DOCKER_HOST or the
+// default socket), negotiating the API version down to the daemon's.
+type Docker struct {
+	cli *client.Client
+}
+
+// NewDocker connects lazily; errors surface on the first Inspect.
+func NewDocker() (*Docker, error) {
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		return nil, err
+	}
+	return &Docker{cli: cli}, nil
+}
+
+// Close releases the client.
+func (d *Docker) Close() error { return d.cli.Close() }
+
+// Ping reports whether the daemon answers.
+func (d *Docker) Ping(ctx context.Context) error {
+	_, err := d.cli.Ping(ctx, client.PingOptions{})
+	return err
+}
+
+// Inspect implements Lookup.
+func (d *Docker) Inspect(ctx context.Context, id string) (*event.Container, error) {
+	res, err := d.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		return nil, err
+	}
+	in := res.Container
+	c := &event.Container{ID: shortID(in.ID), Name: strings.TrimPrefix(in.Name, "/"), ImageID: in.Image}
+	if in.Config != nil {
+		c.Image = in.Config.Image
+		c.ImageRepository, c.ImageTag, c.ImageDigest = SplitImage(in.Config.Image)
+		c.Labels = in.Config.Labels
+		c.K8sNamespace = in.Config.Labels["io.kubernetes.pod.namespace"]
+		c.K8sPodName = in.Config.Labels["io.kubernetes.pod.name"]
+		c.K8sPodUID = in.Config.Labels["io.kubernetes.pod.uid"]
+	}
+	if in.HostConfig != nil {
+		c.Privileged, c.HasPrivileged = in.HostConfig.Privileged, true
+		c.HostPID = string(in.HostConfig.PidMode) == "host"
+		c.HostNetwork = string(in.HostConfig.NetworkMode) == "host"
+		c.HostIPC = string(in.HostConfig.IpcMode) == "host"
+	}
+	if in.State != nil {
+		if t, err := time.Parse(time.RFC3339Nano, in.State.StartedAt); err == nil && t.Year() > 1 {
+			c.StartTime = t.UnixNano()
+		}
+	}
+	for _, m := range in.Mounts {
+		c.Mounts = append(c.Mounts, event.Mount{Source: m.Source, Dest: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: string(m.Propagation)})
+	}
+	return c, nil
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

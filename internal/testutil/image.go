@@ -1,0 +1,55 @@
+package testutil
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// BusyboxImage is the local test image BusyboxImageFor builds: a
+// busybox-static rootfs imported with `docker import` (there is no registry).
+const BusyboxImage = "palisade-test:busybox"
+
+var imageMu sync.Mutex
+
+// RequireBusyboxImage needs Docker and the busybox-static binary, and makes
+// sure BusyboxImage exists (building it once). Applets: sh, cat, ls, sleep,
+// id, echo, touch, cp, mount, nc, wget, chmod, true.
+func RequireBusyboxImage(t testing.TB) string {
+	t.Helper()
+	RequireDocker(t)
+	imageMu.Lock()
+	defer imageMu.Unlock()
+	if exec.Command("docker", "image", "inspect", BusyboxImage).Run() == nil {
+		return BusyboxImage
+	}
+	bb := RequireTool(t, "busybox")
+	root := t.TempDir()
+	for _, d := range []string{"bin", "etc", "tmp", "root"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(bb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, app := range []string{"sh", "cat", "ls", "sleep", "id", "echo", "touch", "cp", "mount", "nc", "wget", "chmod", "true", "hostname"} {
+		if err := os.Symlink("busybox", filepath.Join(root, "bin", app)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(root, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:web:/var/www:/bin/false\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc", "group"), []byte("root:x:0:\nwww:x:33:\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc", "shadow"), []byte("root:*:19000:0:99999:7:::\n"), 0o600)
+	cmd := exec.Command("sh", "-c", "tar -C '"+root+"' -c . | docker import -c 'CMD [\"/bin/sleep\", \"3600\"]' - "+BusyboxImage)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+	return BusyboxImage
+}
