@@ -80,9 +80,12 @@ var runtimeSocketDirs = []string{
 	"/var/run/crio", "/run/crio", "/var/run/podman", "/run/podman",
 }
 
+// Host paths whose exposure leaks host secrets or lets a writer replace what
+// the host executes (the list, plus the binary and library trees CIS
+// 5.6 names).
 var sensitiveDirs = []string{
 	"/etc", "/proc", "/sys", "/boot", "/dev", "/root", "/var/lib/docker",
-	"/var/lib/kubelet", "/var/lib/containerd", "/lib/modules", "/usr/lib/modules",
+	"/var/lib/kubelet", "/var/lib/containerd", "/usr", "/lib", "/lib64", "/bin", "/sbin",
 }
 
 // Directories whose children the runtime itself bind-mounts into containers

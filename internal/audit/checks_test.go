@@ -149,6 +149,8 @@ func TestMountKind(t *testing.T) {
 		{"/home", "sensitive-host-mount"},
 		{"/dev/sda", "device-access"},
 		{"/dev/kvm", "device-access"},
+		{"/usr/bin", "sensitive-host-mount"},
+		{"/lib/modules", "sensitive-host-mount"},
 		{"/srv/data", ""},
 		{"/home/alice/src/app", ""},
 		{"/var/lib/docker/containers/abc/hosts", ""},
