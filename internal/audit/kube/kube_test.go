@@ -293,3 +293,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestYAMLAsKubectlReadsIt: "yes" is a boolean and merge keys apply, as
+// kubectl reads manifests.
+func TestYAMLAsKubectlReadsIt(t *testing.T) {
+	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - &c {name: a, image: x, securityContext: {privileged: yes}}\n    - <<: *c\n      name: b\n"
+	cs, err := Parse("p.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || !cs[0].Privileged || !cs[1].Privileged || cs[1].Target != "Pod p container b" {
+		t.Fatalf("containers: %+v", cs)
+	}
+}
