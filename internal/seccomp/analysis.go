@@ -115,16 +115,16 @@ var dangerous = []struct {
 	sev   Severity
 	why   string
 }{
-	{[]string{"mount", "umount2", "fsopen", "fsmount", "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr", "pivot_root"}, SevHigh, "mounts filesystems: remounting or bind-mounting host paths is a classic breakout"},
-	{[]string{"ptrace", "process_vm_writev", "process_vm_readv"}, SevMedium, "inspects and rewrites other processes (on kernels before 4.8 it also bypassed seccomp)"},
-	{[]string{"bpf"}, SevHigh, "loads eBPF programs: a large kernel attack surface"},
-	{[]string{"keyctl", "add_key", "request_key"}, SevHigh, "reaches the kernel keyring, which is not namespaced"},
-	{[]string{"io_uring_setup", "io_uring_enter", "io_uring_register"}, SevHigh, "io_uring performs syscalls seccomp never sees and has had many kernel bugs"},
+	{[]string{"mount", "umount2", "fsopen", "fsmount", "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr", "pivot_root"}, SevHigh, "mounting or remounting filesystems is a classic breakout"},
+	{[]string{"ptrace", "process_vm_writev", "process_vm_readv"}, SevMedium, "it reads and rewrites other processes (before kernel 4.8 ptrace also bypassed seccomp)"},
+	{[]string{"bpf"}, SevHigh, "eBPF is a large kernel attack surface"},
+	{[]string{"keyctl", "add_key", "request_key"}, SevHigh, "the kernel keyring is not namespaced"},
+	{[]string{"io_uring_setup", "io_uring_enter", "io_uring_register"}, SevHigh, "io_uring performs operations seccomp never sees and has had many kernel bugs"},
 	{[]string{"userfaultfd"}, SevHigh, "userfaultfd makes kernel race exploits reliable"},
-	{[]string{"open_by_handle_at", "name_to_handle_at"}, SevHigh, "opens files by handle, escaping the mount namespace (the shocker breakout)"},
-	{[]string{"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff"}, SevHigh, "changes the running kernel or host"},
+	{[]string{"open_by_handle_at"}, SevHigh, "opening files by handle escapes the mount namespace (the shocker breakout)"},
+	{[]string{"kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot", "swapon", "swapoff"}, SevHigh, "it changes the running kernel or host"},
 	{[]string{"perf_event_open"}, SevMedium, "perf events leak kernel addresses and have had many bugs"},
-	{[]string{"setns"}, SevMedium, "joins other namespaces"},
+	{[]string{"setns"}, SevMedium, "it joins other namespaces"},
 }
 
 const cloneNewUser = 0x10000000
@@ -139,13 +139,13 @@ func Lint(r *Resolved) []Finding {
 		out = append(out, f)
 	}
 	if r.Default.Allows() {
-		add(Finding{ID: "default-allow", Severity: SevHigh, Message: fmt.Sprintf("default action %s allows every syscall the profile does not name; write an allow-list with a denying default", r.Default), Pos: Position{Source: r.Source}})
+		add(Finding{ID: "default-allow", Severity: SevHigh, Message: fmt.Sprintf("default action %s allows every syscall the profile does not name; write an allow-list with a denying default", r.Default), Pos: r.DefaultPos})
 	}
 	posOf := func(d Decision) Position {
 		if len(d.Rules) > 0 {
 			return r.Rules[d.Rules[0]].Pos
 		}
-		return Position{Source: r.Source}
+		return r.DefaultPos
 	}
 	allowedOn := func(name string, args [6]uint64) (arches []string, pos Position) {
 		for _, arch := range r.Arches {
@@ -169,7 +169,7 @@ func Lint(r *Resolved) []Finding {
 			if len(arches) == 0 {
 				continue
 			}
-			add(Finding{ID: "dangerous-syscall", Severity: group.sev, Syscall: name, Arches: arches, Message: fmt.Sprintf("%s is allowed: it %s", name, group.why), Pos: pos})
+			add(Finding{ID: "dangerous-syscall", Severity: group.sev, Syscall: name, Arches: arches, Message: fmt.Sprintf("%s is allowed: %s", name, group.why), Pos: pos})
 			// A syscall denied natively but allowed on a compat arch is a bypass.
 		}
 	}
@@ -240,7 +240,7 @@ func Lint(r *Resolved) []Finding {
 			}
 		}
 		if len(missing) > 0 {
-			add(Finding{ID: "compat-arch-missing", Severity: SevInfo, Arches: missing, Pos: Position{Source: r.Source},
+			add(Finding{ID: "compat-arch-missing", Severity: SevInfo, Arches: missing, Pos: r.DefaultPos,
 				Message: fmt.Sprintf("%s not listed: their syscalls get the bad-arch action (kill) instead of the profile's rules; list them (Docker does) if 32-bit programs must run", strings.Join(missing, " and "))})
 		}
 	}

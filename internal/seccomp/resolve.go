@@ -51,9 +51,10 @@ type Rule struct {
 
 // Resolved is a profile after Docker's includes/excludes for one Env.
 type Resolved struct {
-	Source  string
-	Env     Env
-	Default Action
+	Source     string
+	Env        Env
+	Default    Action
+	DefaultPos Position
 	// Arches are canonical names, the host's first; Unsupported lists listed
 	// architectures this package cannot compile for (they never match on the
 	// host families it supports).
@@ -94,7 +95,7 @@ func Resolve(p *Profile, env Env) (*Resolved, error) {
 	if err != nil {
 		return nil, &PosError{Pos: p.At("defaultAction"), Msg: err.Error()}
 	}
-	r := &Resolved{Source: p.Source, Env: env, Default: def, Arches: []string{host}}
+	r := &Resolved{Source: p.Source, Env: env, Default: def, DefaultPos: p.At("defaultAction"), Arches: []string{host}}
 	var listed []specs.Arch
 	if len(s.Architectures) > 0 {
 		listed = s.Architectures
