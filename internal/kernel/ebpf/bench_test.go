@@ -27,7 +27,7 @@ import (
 // b.N is not used for the syscall loops: each figure is the median of
 // several fixed-size rounds, reported with b.ReportMetric.
 
-const rounds = 5
+const rounds = 3
 
 // nsPerCall runs f n times on one locked thread, rounds times, and returns
 // the median ns per call.
@@ -110,10 +110,15 @@ func openDefault(b *testing.B) (*Source, *drainer) {
 
 // BenchmarkSyscallOverhead: added ns per uninteresting syscall (getppid is
 // not in the default set) and per open+close pair (both captured, the open
-// with its path walked from the kernel's struct file).
+// with its path walked from the kernel's struct file). The source stays
+// open with its reader draining; each short round measures capture off
+// (programs detached), an empty program on tp_btf/sys_exit, and capture on,
+// back to back. Each figure is the minimum over the rounds: on a shared
+// machine the minimum is the run least disturbed by other load, for every
+// configuration alike.
 func BenchmarkSyscallOverhead(b *testing.B) {
 	testutil.RequireBPF(b)
-	const n = 1_000_000
+	const n = 100_000
 	getppid := func() { unix.Getppid() }
 	openClose := func() {
 		fd, err := unix.Open("/etc/hostname", unix.O_RDONLY, 0)
@@ -122,25 +127,38 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 		}
 	}
 	for range b.N {
-		offG := nsPerCall(n, getppid)
-		offO := nsPerCall(n/10, openClose)
-
-		undo := emptyExit(b)
-		emptyG := nsPerCall(n, getppid)
-		undo()
-
 		s, d := openDefault(b)
-		onG := nsPerCall(n, getppid)
-		onO := nsPerCall(n/10, openClose)
+		best := map[string]float64{}
+		keep := func(k string, v float64) {
+			if old, ok := best[k]; !ok || v < old {
+				best[k] = v
+			}
+		}
+		for range 15 {
+			if err := s.detach(); err != nil {
+				b.Fatal(err)
+			}
+			keep("getppid-off", nsPerCall(n, getppid))
+			keep("openclose-off", nsPerCall(n/10, openClose))
+			undo := emptyExit(b)
+			keep("getppid-empty", nsPerCall(n, getppid))
+			keep("openclose-empty", nsPerCall(n/10, openClose))
+			undo()
+			if err := s.attach(); err != nil {
+				b.Fatal(err)
+			}
+			keep("getppid-on", nsPerCall(n, getppid))
+			keep("openclose-on", nsPerCall(n/10, openClose))
+		}
 		d.stop()
 		_, drops, _ := s.Stats()
 		s.Close()
-
-		b.ReportMetric(offG, "getppid-off-ns")
-		b.ReportMetric(emptyG-offG, "getppid-empty-prog-added-ns")
-		b.ReportMetric(onG-offG, "getppid-added-ns")
-		b.ReportMetric(offO, "openclose-off-ns")
-		b.ReportMetric(onO-offO, "openclose-added-ns")
+		b.ReportMetric(best["getppid-off"], "getppid-off-ns")
+		b.ReportMetric(best["getppid-empty"]-best["getppid-off"], "getppid-empty-prog-added-ns")
+		b.ReportMetric(best["getppid-on"]-best["getppid-off"], "getppid-added-ns")
+		b.ReportMetric(best["openclose-off"], "openclose-off-ns")
+		b.ReportMetric(best["openclose-empty"]-best["openclose-off"], "openclose-empty-prog-added-ns")
+		b.ReportMetric(best["openclose-on"]-best["openclose-off"], "openclose-added-ns")
 		b.ReportMetric(float64(drops), "drops")
 	}
 }
@@ -219,4 +237,84 @@ func generate(s *Source, target float64, d time.Duration) (rate float64, drops u
 		return 0, drops1 - drops0, 0
 	}
 	return float64(n) / elapsed.Seconds(), drops1 - drops0, dr.cpu.Seconds() / (float64(n) / 1e6)
+}
+
+// BenchmarkProgramCost reads the kernel's own accounting of the sys_exit
+// program (BPF_STATS_RUN_TIME): ns per run of an empty program (the
+// accounting's own cost on this machine, subtracted from the rest), of the
+// fast path (syscall not selected), and of a captured close (header-only
+// record, full and lean header) and openat (path string, dirfd/cwd and the
+// opened file's path walk). Immune to scheduling noise, unlike wall-clock
+// loops.
+func BenchmarkProgramCost(b *testing.B) {
+	testutil.RequireBPF(b)
+	stats, err := cebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stats.Close()
+	perRun := func(p *cebpf.Program, f func()) float64 {
+		st0, _ := p.Stats()
+		f()
+		st1, _ := p.Stats()
+		if st1.RunCount == st0.RunCount {
+			return 0
+		}
+		return float64(st1.Runtime-st0.Runtime) / float64(st1.RunCount-st0.RunCount)
+	}
+	closes := func() {
+		for range 200_000 {
+			unix.Close(-1)
+		}
+	}
+	opens := func() {
+		for range 100_000 {
+			fd, err := unix.Open("/etc/hostname", unix.O_RDONLY, 0)
+			if err == nil {
+				unix.Close(fd)
+			}
+		}
+	}
+	for range b.N {
+		p, err := cebpf.NewProgram(&cebpf.ProgramSpec{
+			Type: cebpf.Tracing, AttachType: cebpf.AttachTraceRawTp, AttachTo: "sys_exit", License: "GPL",
+			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			b.Fatal(err)
+		}
+		empty := perRun(p, closes)
+		l.Close()
+		p.Close()
+
+		cost := map[string]float64{}
+		for _, lean := range []bool{false, true} {
+			s, err := Open(Options{Syscalls: []int{}, LeanHeader: lean})
+			if err != nil {
+				b.Fatal(err)
+			}
+			d := drain(s)
+			sfx := "-full"
+			if lean {
+				sfx = "-lean"
+			}
+			cost["fast"+sfx] = perRun(s.objs.SysExit, closes)
+			s.SetSyscalls([]int{unix.SYS_CLOSE})
+			cost["close"+sfx] = perRun(s.objs.SysExit, closes)
+			s.SetSyscalls([]int{unix.SYS_OPENAT})
+			// Half the runs are the unselected close on the fast path.
+			both := perRun(s.objs.SysExit, opens)
+			cost["openat"+sfx] = 2*both - cost["fast"+sfx]
+			d.stop()
+			s.Close()
+		}
+		b.ReportMetric(empty, "empty-prog-ns/run")
+		for _, k := range []string{"fast-full", "close-full", "close-lean", "openat-full", "openat-lean"} {
+			b.ReportMetric(cost[k]-empty, k+"-added-ns/run")
+		}
+	}
 }

@@ -603,3 +603,27 @@ func TestContainerExecAndOpen(t *testing.T) {
 	}
 	t.Logf("container %s: cgroup %q, cgroup id %d, mntns %d", id[:12], ex.Cgroup, ex.CgroupID, ex.MntNS)
 }
+
+func TestLeanHeader(t *testing.T) {
+	c := startCapture(t, Options{Syscalls: []int{unix.SYS_GETPID, unix.SYS_CLONE, unix.SYS_CLONE3}, LeanHeader: true})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := uint32(unix.Gettid())
+	unix.Getpid()
+	cmd := run(t, "true")
+	child := uint32(cmd.Process.Pid)
+	got := c.expect(t, 3*time.Second,
+		[]string{"lean getpid", "full clone", "full fork record"},
+		func(r *Record) bool { return isCall(r, "getpid") && r.TID == tid },
+		func(r *Record) bool { return isCall(r, "clone", "clone3") && r.Ret == int64(child) },
+		func(r *Record) bool { return r.Kind == KindFork && r.Fork != nil && r.Fork.PID == child },
+	)
+	if g := got[0]; !g.Lean || g.VPID != 0 || g.PPID != 0 || g.PID != uint32(os.Getpid()) || g.UID != 0 || g.Comm == "" {
+		t.Errorf("lean getpid: lean=%v vpid=%d ppid=%d pid=%d comm=%q", g.Lean, g.VPID, g.PPID, g.PID, g.Comm)
+	}
+	for _, r := range got[1:] {
+		if r.Lean || r.VPID == 0 || r.PPID == 0 || r.MntNS == 0 {
+			t.Errorf("%s record should carry full identity: lean=%v vpid=%d ppid=%d mntns=%d", name(r), r.Lean, r.VPID, r.PPID, r.MntNS)
+		}
+	}
+}

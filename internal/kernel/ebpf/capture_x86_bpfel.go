@@ -110,6 +110,8 @@ const (
 	captureProgSysExit          = "sys_exit"
 	captureVarCgroupMode        = "cgroup_mode"
 	captureVarIgnoreTgid        = "ignore_tgid"
+	captureVarLeanHeader        = "lean_header"
+	captureVarScBits            = "sc_bits"
 	captureVarUnusedCflag       = "unused_cflag"
 	captureVarUnusedCgmode      = "unused_cgmode"
 	captureVarUnusedExit        = "unused_exit"
@@ -189,6 +191,8 @@ type captureMapSpecs struct {
 type captureVariableSpecs struct {
 	CgroupMode   *ebpf.VariableSpec `ebpf:"cgroup_mode"`
 	IgnoreTgid   *ebpf.VariableSpec `ebpf:"ignore_tgid"`
+	LeanHeader   *ebpf.VariableSpec `ebpf:"lean_header"`
+	ScBits       *ebpf.VariableSpec `ebpf:"sc_bits"`
 	UnusedCflag  *ebpf.VariableSpec `ebpf:"unused_cflag"`
 	UnusedCgmode *ebpf.VariableSpec `ebpf:"unused_cgmode"`
 	UnusedExit   *ebpf.VariableSpec `ebpf:"unused_exit"`
@@ -244,6 +248,8 @@ func (m *captureMaps) Close() error {
 type captureVariables struct {
 	CgroupMode   *ebpf.Variable `ebpf:"cgroup_mode"`
 	IgnoreTgid   *ebpf.Variable `ebpf:"ignore_tgid"`
+	LeanHeader   *ebpf.Variable `ebpf:"lean_header"`
+	ScBits       *ebpf.Variable `ebpf:"sc_bits"`
 	UnusedCflag  *ebpf.Variable `ebpf:"unused_cflag"`
 	UnusedCgmode *ebpf.Variable `ebpf:"unused_cgmode"`
 	UnusedExit   *ebpf.Variable `ebpf:"unused_exit"`

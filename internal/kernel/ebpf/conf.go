@@ -14,6 +14,7 @@ const (
 	cfEnter      = 4
 	cfZeroOnOK   = 8
 	cfAddrlenPtr = 16
+	cfFullID     = 32
 
 	argNone = 0xff
 	cwd     = -1 // a path argument without a dirfd resolves against the cwd
@@ -52,14 +53,14 @@ func paths(p map[int]int, flags uint8) argSpec {
 var argSpecs = map[string]argSpec{
 	// exec family: a successful exec resets the registers; the exec record
 	// carries filename, argv, exe and cwd. A failed one keeps its path.
-	"execve":   paths(map[int]int{0: cwd}, cfZeroOnOK),
-	"execveat": paths(map[int]int{1: 0}, cfZeroOnOK),
+	"execve":   paths(map[int]int{0: cwd}, cfZeroOnOK|cfFullID),
+	"execveat": paths(map[int]int{1: 0}, cfZeroOnOK|cfFullID),
 
 	// clone/fork family: flags and the child's pid (the return value).
-	"clone":  generic(),
-	"fork":   generic(),
-	"vfork":  generic(),
-	"clone3": spec(func(s *argSpec) { s.structArg, s.structLen = 0, 64 }),
+	"clone":  spec(func(s *argSpec) { s.flags = cfFullID }),
+	"fork":   spec(func(s *argSpec) { s.flags = cfFullID }),
+	"vfork":  spec(func(s *argSpec) { s.flags = cfFullID }),
+	"clone3": spec(func(s *argSpec) { s.structArg, s.structLen, s.flags = 0, 64, cfFullID }),
 
 	// open family: the opened file's path from the kernel at exit.
 	"open":              paths(map[int]int{0: cwd}, cfRetFD),
@@ -151,8 +152,8 @@ var argSpecs = map[string]argSpec{
 	"bpf":               generic(),
 	"perf_event_open":   generic(),
 	"memfd_create":      spec(func(s *argSpec) { s.strs, s.flags = []int{0}, cfRetFD }),
-	"unshare":           generic(),
-	"setns":             spec(func(s *argSpec) { s.fds = []int{0} }),
+	"unshare":           spec(func(s *argSpec) { s.flags = cfFullID }),
+	"setns":             spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfFullID }),
 	"userfaultfd":       generic(),
 	"init_module":       spec(func(s *argSpec) { s.strs = []int{2} }),
 	"finit_module":      spec(func(s *argSpec) { s.fds, s.strs = []int{0}, []int{1} }),
@@ -246,4 +247,16 @@ func buildConfs(native []int) ([numSlots]captureScConf, error) {
 		}
 	}
 	return t, nil
+}
+
+// filterBits is the kernel's fast filter for a descriptor table: bit nr is
+// set when nr is selected in either ABI.
+func filterBits(t *[numSlots]captureScConf) [compatBase / 64]uint64 {
+	var bits [compatBase / 64]uint64
+	for i := range compatBase {
+		if t[i].On != 0 || t[compatBase+i].On != 0 {
+			bits[i/64] |= 1 << (i % 64)
+		}
+	}
+	return bits
 }

@@ -44,6 +44,13 @@ func TestBuildConfs(t *testing.T) {
 			t.Errorf("compat %s not selected with native setuid", n)
 		}
 	}
+	bits := filterBits(&table)
+	for i := range compatBase {
+		want := table[i].On != 0 || table[compatBase+i].On != 0
+		if got := bits[i/64]&(1<<(i%64)) != 0; got != want {
+			t.Errorf("filter bit %d = %v, want %v", i, got, want)
+		}
+	}
 	c := table[connect]
 	if c.FdMask != 1 || c.AddrArg != 1 || c.AddrlenArg != 2 {
 		t.Errorf("connect descriptor %+v", c)

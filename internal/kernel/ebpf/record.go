@@ -65,8 +65,12 @@ type Record struct {
 	// true). Set for KindSyscall and KindEnter.
 	Nr     int
 	Compat bool
-	Args   [6]uint64
-	Ret    int64
+	// Lean is set on syscall records captured with Options.LeanHeader:
+	// VTID, VPID, PPID, MntNS and PidNS are zero and come from the
+	// process's exec/fork records instead.
+	Lean bool
+	Args [6]uint64
+	Ret  int64
 
 	// Str holds user strings read for path and string arguments, as passed.
 	Str [6]string
@@ -156,6 +160,9 @@ const (
 
 	argRet = 0xfe
 
+	hfCompat = 1
+	hfLean   = 2
+
 	pfComplete = 1
 )
 
@@ -195,7 +202,8 @@ func DecodeRecord(raw []byte, r *Record) error {
 		PidNS:        h.Pidns,
 		Comm:         commString(&h.Comm),
 		Nr:           int(h.Nr),
-		Compat:       h.Flags&1 != 0,
+		Compat:       h.Flags&hfCompat != 0,
+		Lean:         h.Flags&hfLean != 0,
 		Args:         h.Args,
 		Ret:          h.Ret,
 	}

@@ -58,6 +58,7 @@ enum path_flag {
 
 enum hdr_flag {
 	HF_COMPAT = 1,
+	HF_LEAN   = 2, /* vtid, vpid, ppid, mntns, pidns not read */
 };
 
 enum item_type {
@@ -86,6 +87,7 @@ enum conf_flag {
 	CF_ENTER       = 4, /* emit an entry record (syscalls that never return) */
 	CF_ZERO_ON_OK  = 8, /* registers are reset on success (execve) */
 	CF_ADDRLEN_PTR = 16,/* addrlen_arg is a pointer to socklen_t */
+	CF_FULL_ID     = 32,/* always read the full identity (lean_header) */
 };
 
 struct sc_conf {
@@ -203,6 +205,15 @@ struct {
 	__type(value, struct scratch_buf);
 } scratch SEC(".maps");
 
+/*
+ * The fast filter: bit nr is set when syscall number nr is selected in the
+ * native or the compat ABI. It lives in .bss (an array map the agent writes
+ * through mmap), so an unselected syscall costs one load and one test, no
+ * helper call and no lookup. Only selected numbers pay for the ABI check and
+ * the descriptor lookup.
+ */
+volatile __u64 sc_bits[COMPAT_BASE / 64];
+
 /* Set at load time: the tgid whose events are ignored (the agent), 0 for none. */
 volatile const __u32 ignore_tgid = 0;
 
@@ -214,8 +225,20 @@ enum cgroup_mode {
 };
 volatile const __u32 cgroup_mode = CGROUP_NONE;
 
-/* Set at load time: unread bytes in the ring that trigger a reader wakeup. */
-volatile const __u64 wakeup_bytes = 65536;
+/*
+ * Set at load time: unread bytes in the ring that make a record wake the
+ * reader (a quarter of the ring). A wakeup is an IPI, a VM exit on virtual
+ * machines, and costs more than several records; below the mark the
+ * reader's poll tick collects them.
+ */
+volatile const __u64 wakeup_bytes = 4 << 20;
+
+/*
+ * Set at load time: syscall records skip the namespace-local ids, the
+ * parent and the namespace ids (HF_LEAN), about a quarter of a record's
+ * cost; process records and CF_FULL_ID syscalls always carry them.
+ */
+volatile const __u32 lean_header = 0;
 
 /*
  * Items start below MAX_OFF. BOUND restates that as a mask the verifier can
@@ -650,8 +673,13 @@ __noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
 	h->flags = flags;
 	h->tid = (__u32)pt;
 	h->pid = pt >> 32;
-	task_vids(task, &h->vtid, &h->vpid, &h->pidns);
-	h->ppid = task->real_parent->tgid;
+	if (flags & HF_LEAN) {
+		h->vtid = h->vpid = h->pidns = h->ppid = h->mntns = 0;
+	} else {
+		task_vids(task, &h->vtid, &h->vpid, &h->pidns);
+		h->ppid = task->real_parent->tgid;
+		h->mntns = task->nsproxy->mnt_ns->ns.inum;
+	}
 	cred = task->cred;
 	h->uid = cred->uid.val;
 	h->gid = cred->gid.val;
@@ -663,7 +691,6 @@ __noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
 		h->loginuid = task->loginuid.val;
 	else
 		h->loginuid = (__u32)-1;
-	h->mntns = task->nsproxy->mnt_ns->ns.inum;
 	__builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
 	return sizeof(struct event_hdr);
 }
@@ -716,10 +743,13 @@ static __always_inline __u64 sc_arg(struct pt_regs *regs, int i, bool compat)
 
 static __always_inline struct sc_conf *lookup_conf(__u64 nr, bool *compat, __u32 *idx)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task;
 
 	if (nr >= COMPAT_BASE)
 		return NULL; /* x32 (bit 30 set) and out-of-range numbers */
+	if (!(sc_bits[nr / 64] & (1ULL << (nr % 64))))
+		return NULL;
+	task = bpf_get_current_task_btf();
 	*compat = task->thread_info.status & TS_COMPAT_;
 	*idx = (__u32)nr + (*compat ? COMPAT_BASE : 0);
 	return bpf_map_lookup_elem(&sc_confs, idx);
@@ -801,7 +831,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	buf = scratch_buf();
 	if (!buf)
 		return 0;
-	off = fill_hdr(KIND_SYSCALL, nr, compat ? HF_COMPAT : 0);
+	off = fill_hdr(KIND_SYSCALL, nr,
+		       (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0));
 	h = (struct event_hdr *)buf;
 	h->ret = ret;
 	if ((c->flags & CF_ZERO_ON_OK) && ret == 0) {
@@ -836,7 +867,8 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	buf = scratch_buf();
 	if (!buf)
 		return 0;
-	off = fill_hdr(KIND_ENTER, id, compat ? HF_COMPAT : 0);
+	off = fill_hdr(KIND_ENTER, id,
+		       (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0));
 	h = (struct event_hdr *)buf;
 	h->ret = 0;
 	for (i = 0; i < 6; i++)
