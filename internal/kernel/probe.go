@@ -250,11 +250,12 @@ func CgroupVersion() Check {
 	case unix.CGROUP2_SUPER_MAGIC:
 		c.Status, c.Detail = OK, "v2 (unified) at "+cgroupRoot
 	case unix.TMPFS_MAGIC:
+		kind := "v1 only"
 		if err := unix.Statfs(cgroupRoot+"/unified", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-			c.Status, c.Detail = Warn, "hybrid v1/v2; container ids come from the v2 hierarchy at "+cgroupRoot+"/unified"
-		} else {
-			c.Status, c.Detail = Warn, "v1 only; cgroup ids in events will not map to containers"
+			kind = "hybrid v1/v2"
 		}
+		c.Status = Warn
+		c.Detail = kind + ": per-event cgroup ids do not identify containers; exec and fork records carry the v1 cgroup path instead"
 		c.Fix = "boot with systemd.unified_cgroup_hierarchy=1 for cgroup v2"
 	default:
 		c.Status, c.Detail = Warn, fmt.Sprintf("unknown file system %#x at %s", st.Type, cgroupRoot)
