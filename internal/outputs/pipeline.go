@@ -37,7 +37,7 @@ type Pipeline struct {
 
 // FromConfig opens the store, builds every configured output, starts the
 // metrics endpoint and the retention loop. On error nothing is left open.
-func FromConfig(ctx context.Context, cfg Config, env Env) (p *Pipeline, err error) {
+func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -45,15 +45,12 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (p *Pipeline, err erro
 	if set == nil {
 		set = metrics.New()
 	}
-	p = &Pipeline{Metrics: set, stop: make(chan struct{})}
+	p := &Pipeline{Metrics: set, stop: make(chan struct{})}
 	var outs []Output
 	defer func() {
 		if err != nil {
 			for _, o := range outs {
 				o.Close()
-			}
-			if p.server != nil {
-				p.server.Close()
 			}
 		}
 	}()
@@ -85,6 +82,12 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (p *Pipeline, err erro
 		w, err := NewWebhookOutput(*o.Webhook)
 		if err != nil {
 			return nil, err
+		}
+		w.OnReject = func(err error) {
+			set.Failed.With(w.Name()).Inc()
+			if env.Stderr != nil {
+				fmt.Fprintf(env.Stderr, "palisade: output webhook: alert rejected: %s\n", EscapeText(err.Error()))
+			}
 		}
 		outs = append(outs, w)
 	}

@@ -28,11 +28,10 @@ type WebhookConfig struct {
 	CertFile           string        `yaml:"cert_file"`
 	KeyFile            string        `yaml:"key_file"`
 	InsecureSkipVerify bool          `yaml:"insecure_skip_verify"`
-	Timeout            time.Duration `yaml:"timeout"`     // per request; default 5s
-	Retries            int           `yaml:"retries"`     // immediate retries before spooling; default 2
-	MaxBackoff         time.Duration `yaml:"max_backoff"` // cap between spool resends; default 5s
-	SpoolDir           string        `yaml:"spool_dir"`   // default /var/lib/palisade/spool/webhook
-	SpoolMaxFiles      int           `yaml:"spool_max_files"`
+	Timeout            time.Duration `yaml:"timeout"`          // per request; default 5s
+	MaxBackoff         time.Duration `yaml:"max_backoff"`      // cap between spool resends; default 5s
+	SpoolDir           string        `yaml:"spool_dir"`        // default /var/lib/palisade/spool/webhook
+	SpoolMaxAlerts     int           `yaml:"spool_max_alerts"` // default 100000
 	SpoolMaxSize       ByteSize      `yaml:"spool_max_size"`
 }
 
@@ -40,10 +39,12 @@ type WebhookConfig struct {
 const DefaultSpoolDir = "/var/lib/palisade/spool/webhook"
 
 // WebhookOutput POSTs each alert as one Falco JSON object, as Falco's
-// http_output does, so falcosidekick accepts it. A failed delivery (after a
-// few quick retries with backoff) goes to an on-disk spool; while the spool
-// holds anything new alerts queue behind it, and a resender drains it in
-// order with exponential backoff once the endpoint answers again.
+// http_output does, so falcosidekick accepts it. Every batch first goes to
+// a bounded on-disk spool (one file write per batch), and a sender
+// goroutine posts from it in order, retrying with exponential backoff while
+// the endpoint is unreachable. So a dead or hung endpoint never holds up
+// the dispatcher, an outage loses nothing up to the spool's bounds, and
+// alerts still spooled at exit are sent by the next run.
 type WebhookOutput struct {
 	cfg     WebhookConfig
 	client  *http.Client
@@ -54,6 +55,9 @@ type WebhookOutput struct {
 	closeMu sync.Once
 	// rejected counts spooled alerts the endpoint refused with a 4xx.
 	rejected atomic.Uint64
+	// OnReject, if set before the first Write, is called from the sender
+	// for each alert the endpoint refused.
+	OnReject func(err error)
 }
 
 // NewWebhookOutput checks the URL, loads TLS material and opens the spool
@@ -66,19 +70,14 @@ func NewWebhookOutput(cfg WebhookConfig) (*WebhookOutput, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	if cfg.Retries < 0 {
-		cfg.Retries = 0
-	} else if cfg.Retries == 0 {
-		cfg.Retries = 2
-	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Second
 	}
 	if cfg.SpoolDir == "" {
 		cfg.SpoolDir = DefaultSpoolDir
 	}
-	if cfg.SpoolMaxFiles <= 0 {
-		cfg.SpoolMaxFiles = 100000
+	if cfg.SpoolMaxAlerts <= 0 {
+		cfg.SpoolMaxAlerts = 100000
 	}
 	if cfg.SpoolMaxSize <= 0 {
 		cfg.SpoolMaxSize = 256 << 20
@@ -105,7 +104,7 @@ func NewWebhookOutput(cfg WebhookConfig) (*WebhookOutput, error) {
 		}
 		tlsCfg.Certificates = []tls.Certificate{cert}
 	}
-	sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxFiles, int64(cfg.SpoolMaxSize))
+	sp, err := openSpool(cfg.SpoolDir, cfg.SpoolMaxAlerts, int64(cfg.SpoolMaxSize))
 	if err != nil {
 		return nil, fmt.Errorf("webhook output: %w", err)
 	}
@@ -133,33 +132,23 @@ func (o *WebhookOutput) SpoolDropped() uint64 { return o.spool.Dropped() }
 // Rejected reports spooled alerts the endpoint later refused with a 4xx.
 func (o *WebhookOutput) Rejected() uint64 { return o.rejected.Load() }
 
-// Write implements Output. It returns an error only when an alert could be
-// neither delivered nor spooled.
-func (o *WebhookOutput) Write(ctx context.Context, batch []alert.Alert) error {
+// Write implements Output: it spools the batch and wakes the sender. It
+// returns an error only when an alert could not be spooled.
+func (o *WebhookOutput) Write(_ context.Context, batch []alert.Alert) error {
 	var errs []error
+	bodies := make([][]byte, 0, len(batch))
 	for _, a := range batch {
 		body, err := FalcoJSON(a)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("encode alert: %w", err))
 			continue
 		}
-		if o.spool.Len() == 0 {
-			err := o.postWithRetry(ctx, body)
-			if err == nil {
-				continue
-			}
-			var perm *permanentError
-			if errors.As(err, &perm) {
-				errs = append(errs, fmt.Errorf("alert %q rejected: %w", a.Rule, err))
-				continue
-			}
-		}
-		if err := o.spool.Push(body); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		o.poke()
+		bodies = append(bodies, body)
 	}
+	if err := o.spool.Push(bodies); err != nil {
+		errs = append(errs, err)
+	}
+	o.poke()
 	return errors.Join(errs...)
 }
 
@@ -168,29 +157,6 @@ func (o *WebhookOutput) poke() {
 	case o.kick <- struct{}{}:
 	default:
 	}
-}
-
-func (o *WebhookOutput) postWithRetry(ctx context.Context, body []byte) error {
-	backoff := 100 * time.Millisecond
-	var err error
-	for attempt := 0; attempt <= o.cfg.Retries; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			backoff *= 2
-		}
-		if err = o.post(ctx, body); err == nil {
-			return nil
-		}
-		var perm *permanentError
-		if errors.As(err, &perm) {
-			return err
-		}
-	}
-	return err
 }
 
 type permanentError struct{ status int }
@@ -225,7 +191,9 @@ func (o *WebhookOutput) post(ctx context.Context, body []byte) error {
 }
 
 // resend drains the spool oldest first, backing off exponentially (up to
-// MaxBackoff) while the endpoint stays unreachable.
+// MaxBackoff) while the endpoint stays unreachable. A body the endpoint
+// rejects with a 4xx leaves the spool (it would block it forever) and is
+// counted in Rejected and reported through OnReject.
 func (o *WebhookOutput) resend() {
 	defer close(o.done)
 	backoff := 250 * time.Millisecond
@@ -242,7 +210,7 @@ func (o *WebhookOutput) resend() {
 		case <-timer.C:
 		}
 		for {
-			name, body, ok := o.spool.Oldest()
+			seg, body, ok := o.spool.Peek()
 			if !ok {
 				backoff = 250 * time.Millisecond
 				break
@@ -254,8 +222,11 @@ func (o *WebhookOutput) resend() {
 				// block the queue forever, so it leaves the spool.
 				if err != nil {
 					o.rejected.Add(1)
+					if o.OnReject != nil {
+						o.OnReject(err)
+					}
 				}
-				o.spool.Remove(name)
+				o.spool.Ack(seg)
 				backoff = 250 * time.Millisecond
 				continue
 			}

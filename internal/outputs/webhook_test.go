@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,7 +73,7 @@ func TestWebhookDeliversFalcoJSONWithHeaders(t *testing.T) {
 	if err := w.Write(context.Background(), []alert.Alert{testAlert(1), hostileAlert()}); err != nil {
 		t.Fatal(err)
 	}
-	if rcv.count() != 2 {
+	if !waitFor(t, 5*time.Second, func() bool { return rcv.count() == 2 }) {
 		t.Fatalf("received %d", rcv.count())
 	}
 	if h := rcv.headers[0]; h.Get("Authorization") != "Bearer s3cret" || h.Get("X-Team") != "sec" {
@@ -91,11 +92,12 @@ func TestWebhookTLSWithCAFile(t *testing.T) {
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
 
 	// Without the CA the certificate is not trusted: the alert is spooled.
-	untrusted, err := NewWebhookOutput(WebhookConfig{URL: srv.URL, SpoolDir: t.TempDir(), Retries: -1})
+	untrusted, err := NewWebhookOutput(WebhookConfig{URL: srv.URL, SpoolDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	untrusted.Write(context.Background(), []alert.Alert{testAlert(1)})
+	time.Sleep(500 * time.Millisecond)
 	if rcv.count() != 0 || untrusted.Spooled() != 1 {
 		t.Fatalf("untrusted TLS: received %d, spooled %d", rcv.count(), untrusted.Spooled())
 	}
@@ -109,7 +111,7 @@ func TestWebhookTLSWithCAFile(t *testing.T) {
 	if err := w.Write(context.Background(), []alert.Alert{testAlert(2)}); err != nil {
 		t.Fatal(err)
 	}
-	if rcv.count() != 1 {
+	if !waitFor(t, 5*time.Second, func() bool { return rcv.count() == 1 }) {
 		t.Fatalf("TLS with CA file: received %d", rcv.count())
 	}
 	if _, err := NewWebhookOutput(WebhookConfig{URL: srv.URL, CAFile: "/nonexistent", SpoolDir: t.TempDir()}); err == nil {
@@ -173,7 +175,7 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 func TestWebhookSpoolSurvivesRestartAndIsBounded(t *testing.T) {
 	spool := t.TempDir()
 	down := "http://127.0.0.1:1/" // nothing listens on port 1
-	w, err := NewWebhookOutput(WebhookConfig{URL: down, SpoolDir: spool, SpoolMaxFiles: 5, Retries: -1})
+	w, err := NewWebhookOutput(WebhookConfig{URL: down, SpoolDir: spool, SpoolMaxAlerts: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +205,7 @@ func TestWebhookSpoolSurvivesRestartAndIsBounded(t *testing.T) {
 	}
 }
 
-func TestWebhookRejectionIsAFailureNotARetryLoop(t *testing.T) {
+func TestWebhookRejectionIsCountedNotRetriedForever(t *testing.T) {
 	rcv := &receiver{t: t, status: http.StatusBadRequest}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
@@ -211,12 +213,17 @@ func TestWebhookRejectionIsAFailureNotARetryLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var rejects atomic.Int32
+	w.OnReject = func(error) { rejects.Add(1) }
 	defer w.Close()
-	if err := w.Write(context.Background(), []alert.Alert{testAlert(1)}); err == nil {
-		t.Fatal("a 400 answer was reported as delivered")
+	if err := w.Write(context.Background(), []alert.Alert{testAlert(1), testAlert(2)}); err != nil {
+		t.Fatal(err)
 	}
-	if w.Spooled() != 0 {
-		t.Fatal("a rejected alert was spooled")
+	if !waitFor(t, 5*time.Second, func() bool { return w.Rejected() == 2 && w.Spooled() == 0 }) {
+		t.Fatalf("rejected %d, spooled %d", w.Rejected(), w.Spooled())
+	}
+	if rejects.Load() != 2 {
+		t.Fatalf("OnReject called %d times", rejects.Load())
 	}
 	if _, err := NewWebhookOutput(WebhookConfig{URL: "ftp://x", SpoolDir: t.TempDir()}); err == nil {
 		t.Fatal("ftp URL accepted")

@@ -1,0 +1,119 @@
+package outputs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palisade-sec/palisade/internal/testutil"
+	"github.com/spf13/pflag"
+)
+
+func TestExampleConfigParses(t *testing.T) {
+	path := filepath.Join(testutil.RepoRoot(t), "examples", "palisade.yaml")
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.Outputs
+	if o.File == nil || o.File.MaxSize != 100<<20 || o.Syslog == nil || o.Webhook == nil ||
+		o.Webhook.Headers["Authorization"] != "Bearer change-me" || o.Program == nil || o.NATS == nil {
+		t.Fatalf("example config decoded to %+v", o)
+	}
+	if cfg.Limits.DedupWindow != 30*time.Second || cfg.Store.MaxAge != 720*time.Hour || cfg.Metrics.Address != "127.0.0.1:9376" {
+		t.Fatalf("limits/store/metrics: %+v %+v %+v", cfg.Limits, cfg.Store, cfg.Metrics)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"outputs:\n  terminal:\n    colour: auto\n", `cfg.yaml:3: unknown key "colour"`},
+		{"outputs:\n  file:\n    path: /x\n    max_size: lots\n", `cfg.yaml:4: bad size "lots"`},
+		{"store:\n  url: mysql://x\n", `cfg.yaml: store.url: bad store URL "mysql://x"`},
+		{"outputs:\n  syslog:\n    address: ftp://x\n", `outputs.syslog.address`},
+		{"outputs:\n  terminal:\n    format: xml\n", `outputs.terminal.format: unknown alert format "xml"`},
+		{"outputs: [\n", `cfg.yaml:`},
+		{"limits:\n  dedup_window: soon\n", `cfg.yaml:2:`},
+		{"bogus: 1\n", `cfg.yaml:1: unknown key "bogus"`},
+	} {
+		_, err := ParseConfig("cfg.yaml", []byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want it to contain %q", tc.yaml, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: error is not one line: %q", tc.yaml, err)
+		}
+	}
+	if cfg, err := ParseConfig("empty.yaml", nil); err != nil || cfg.Outputs.File != nil {
+		t.Errorf("empty config: %+v, %v", cfg, err)
+	}
+}
+
+func TestFlagsOverrideConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(path, []byte("outputs:\n  file:\n    path: /from/config\n    max_backups: 9\nstore:\n  url: sqlite:/from/config.db\n"), 0o600)
+	var f Flags
+	fs := pflag.NewFlagSet("watch", pflag.ContinueOnError)
+	f.Register(fs)
+	err := fs.Parse([]string{"--config", path, "--file", "/from/flag", "--webhook", "http://127.0.0.1:2801/",
+		"--webhook-header", "X-Token=abc=def", "--metrics", "none", "--dedup-window", "5s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := f.Config(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Outputs.File.Path != "/from/flag" || cfg.Outputs.File.MaxBackups != 9 {
+		t.Errorf("file = %+v", cfg.Outputs.File)
+	}
+	if cfg.Store.URL != "sqlite:/from/config.db" {
+		t.Errorf("unset --store overrode the config: %q", cfg.Store.URL)
+	}
+	if w := cfg.Outputs.Webhook; w == nil || w.URL != "http://127.0.0.1:2801/" || w.Headers["X-Token"] != "abc=def" {
+		t.Errorf("webhook = %+v", w)
+	}
+	if cfg.Metrics.Address != "none" || cfg.Limits.DedupWindow != 5*time.Second {
+		t.Errorf("metrics %q dedup %v", cfg.Metrics.Address, cfg.Limits.DedupWindow)
+	}
+	fs2 := pflag.NewFlagSet("watch", pflag.ContinueOnError)
+	var f2 Flags
+	f2.Register(fs2)
+	fs2.Parse([]string{"--webhook-header", "novalue"})
+	if _, err := f2.Config(fs2); err == nil {
+		t.Error("header without = accepted")
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{"1024": 1024, "64KiB": 64 << 10, "100MiB": 100 << 20, "1GiB": 1 << 30, "2MB": 2 << 20, "10 K": 10 << 10} {
+		if got, err := ParseByteSize(in); err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "x", "-1", "1TiB", "99999999999999999GiB"} {
+		if _, err := ParseByteSize(bad); err == nil {
+			t.Errorf("ParseByteSize(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	for _, s := range []string{"", "outputs:\n  file:\n    path: /x\n", "store: {url: none}", "limits: {rate_per_rule: 1.5, burst: 2}", "outputs: {webhook: {url: 'http://x', headers: {a: b}}}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig("fuzz.yaml", data)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error %q", err)
+			}
+			return
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("parsed config fails validation: %v", err)
+		}
+	})
+}
