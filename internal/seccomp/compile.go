@@ -151,7 +151,16 @@ func segment(ap *archPlan, lo, hi uint32, bad Action) []interval {
 		}
 		return 0.1
 	}
-	out := make([]interval, 0, 2*len(ap.calls)/3+8)
+	out := make([]interval, 0, 64)
+	// add appends, merging a pure-action interval into an equal neighbour.
+	add := func(iv interval) {
+		if n := len(out); n > 0 && iv.call == nil && out[n-1].call == nil && out[n-1].action == iv.action && uint64(out[n-1].hi)+1 == uint64(iv.lo) {
+			out[n-1].hi = iv.hi
+			out[n-1].weight += iv.weight
+			return
+		}
+		out = append(out, iv)
+	}
 	cur := uint64(lo)
 	last := uint64(0)
 	if ap.maxNr >= 0 {
@@ -166,24 +175,24 @@ func segment(ap *archPlan, lo, hi uint32, bad Action) []interval {
 		}
 		if split {
 			if cur <= last {
-				out = append(out, interval{lo: uint32(cur), hi: uint32(min(to, last)), action: ap.def, weight: gapW + 0.001})
+				add(interval{lo: uint32(cur), hi: uint32(min(to, last)), action: ap.def, weight: gapW + 0.001})
 			}
 			if to > last {
-				out = append(out, interval{lo: uint32(max(cur, last+1)), hi: uint32(to), action: Errno(errnoENOSYS), weight: enosysW + 0.001})
+				add(interval{lo: uint32(max(cur, last+1)), hi: uint32(to), action: Errno(errnoENOSYS), weight: enosysW + 0.001})
 			}
 		} else {
-			out = append(out, interval{lo: uint32(cur), hi: uint32(to), action: ap.def, weight: gapW + 0.001})
+			add(interval{lo: uint32(cur), hi: uint32(to), action: ap.def, weight: gapW + 0.001})
 		}
 		gapW, enosysW = 0, 0
 		cur = to + 1
 	}
-	for i := range ap.calls {
+	for i := range ap.slots {
 		nr := uint32(ap.list[i].Nr)
 		if nr < lo || nr > hi {
 			continue
 		}
-		cp := &ap.calls[i]
-		if !cp.set {
+		sl := &ap.slots[i]
+		if !sl.set {
 			if split && uint64(nr) > last {
 				enosysW += 0.1
 			} else {
@@ -194,10 +203,11 @@ func segment(ap *archPlan, lo, hi uint32, bad Action) []interval {
 		if uint64(nr) > cur {
 			gap(uint64(nr) - 1)
 		}
-		if cp.hasUncond {
-			out = append(out, interval{lo: nr, hi: nr, action: cp.uncond, weight: weightOf(cp.uncond)})
+		if sl.hasUncond {
+			add(interval{lo: nr, hi: nr, action: sl.uncond, weight: weightOf(sl.uncond)})
 		} else {
-			out = append(out, interval{lo: nr, hi: nr, call: cp, weight: weightOf(evalCallZero(cp, ap))})
+			cp := &ap.conds[sl.cond-1]
+			add(interval{lo: nr, hi: nr, call: cp, weight: weightOf(evalCallZero(cp, ap))})
 		}
 		cur = uint64(nr) + 1
 	}
@@ -252,49 +262,55 @@ func optimalTree(ivs []interval) *treeNode {
 	if n == 1 {
 		return &treeNode{leaf: 0}
 	}
+	// Nodes live in one slice and refer to each other by index, so the
+	// O(n²) shuffling below moves plain integers (no GC write barriers).
 	type gw struct {
 		w           float64
-		leaf        int
-		left, right *gw
+		leaf        int32
+		left, right int32
 	}
 	pool := make([]gw, 0, 2*n)
-	newGW := func(g gw) *gw {
-		pool = append(pool, g)
-		return &pool[len(pool)-1]
-	}
-	work := make([]*gw, n, n+1)
+	work := make([]int32, n, n+1)
+	weights := make([]float64, n, n+1)
 	for i := range ivs {
-		work[i] = newGW(gw{w: ivs[i].weight, leaf: i})
+		pool = append(pool, gw{w: ivs[i].weight, leaf: int32(i)})
+		work[i] = int32(i)
+		weights[i] = ivs[i].weight
 	}
 	for len(work) > 1 {
 		// The first pair whose left neighbour weighs at most its right one.
 		k := len(work) - 1
 		for i := 1; i < len(work)-1; i++ {
-			if work[i-1].w <= work[i+1].w {
+			if weights[i-1] <= weights[i+1] {
 				k = i
 				break
 			}
 		}
-		x := newGW(gw{w: work[k-1].w + work[k].w, leaf: -1, left: work[k-1], right: work[k]})
+		w := weights[k-1] + weights[k]
+		pool = append(pool, gw{w: w, leaf: -1, left: work[k-1], right: work[k]})
+		x := int32(len(pool) - 1)
 		work = append(work[:k-1], work[k+1:]...)
+		weights = append(weights[:k-1], weights[k+1:]...)
 		// Move it left past lighter items: after the last j with w >= x.w.
 		j := k - 2
-		for j >= 0 && work[j].w < x.w {
+		for j >= 0 && weights[j] < w {
 			j--
 		}
-		work = append(work, nil)
+		work = append(work, 0)
+		weights = append(weights, 0)
 		copy(work[j+2:], work[j+1:])
-		work[j+1] = x
+		copy(weights[j+2:], weights[j+1:])
+		work[j+1], weights[j+1] = x, w
 	}
 	depth := make([]int, n)
-	var walk func(g *gw, d int)
-	walk = func(g *gw, d int) {
-		if g.leaf >= 0 {
-			depth[g.leaf] = d
+	var walk func(g int32, d int)
+	walk = func(g int32, d int) {
+		if pool[g].leaf >= 0 {
+			depth[pool[g].leaf] = d
 			return
 		}
-		walk(g.left, d+1)
-		walk(g.right, d+1)
+		walk(pool[g].left, d+1)
+		walk(pool[g].right, d+1)
 	}
 	walk(work[0], 0)
 	type item struct {

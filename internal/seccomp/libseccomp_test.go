@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/net/bpf"
 
@@ -209,9 +208,12 @@ func BenchmarkLibseccompVsPalisade(b *testing.B) {
 	}
 	b.Run("palisade", func(b *testing.B) {
 		var p *Program
+		start, n := cpuTime(), 0
 		for b.Loop() {
 			p = mustCompile(b, r, Options{})
+			n++
 		}
+		b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(n), "cpu-ns/op")
 		report(b, p.Raw)
 	})
 	for _, tree := range []bool{false, true} {
@@ -222,16 +224,18 @@ func BenchmarkLibseccompVsPalisade(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			f := toLibseccomp(r, Options{}, tree)
 			var prog []bpf.RawInstruction
+			start, n := cpuTime(), 0
 			for b.Loop() {
 				var err error
 				if prog, err = libseccompref.Build(f); err != nil {
 					b.Fatal(err)
 				}
+				n++
 			}
+			b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/float64(n), "cpu-ns/op")
 			report(b, prog)
 		})
 	}
-	_ = time.Now
 }
 
 // libseccompBug runs one profile through both compilers and the reference;

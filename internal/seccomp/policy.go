@@ -34,14 +34,20 @@ type condRule struct {
 	entry  int
 }
 
-// callPlan is everything that decides one syscall number on one arch.
+// callPlan holds the conditional rules of one syscall number on one arch.
 type callPlan struct {
-	is64       bool
-	set        bool
-	hasUncond  bool
+	is64  bool
+	rules []condRule
+}
+
+// slot is how the profile treats one syscall of an arch's table. It holds
+// no pointers, so a table of them is cheap to allocate and never scanned.
+type slot struct {
+	set        bool  // some rule with a non-default action names it
+	hasUncond  bool  // an unconditional rule decides it
 	uncond     Action
 	uncondRule int32 // index in Resolved.Rules, for messages
-	rules      []condRule
+	cond       int32 // index+1 in archPlan.conds, 0 for none
 }
 
 // archPlan is a Resolved profile lowered to numbers for one arch.
@@ -54,7 +60,8 @@ type archPlan struct {
 	maxNr  int64
 	enosys bool
 	list   []syscalls.Syscall
-	calls  []callPlan // parallel to list
+	slots  []slot // parallel to list
+	conds  []callPlan
 }
 
 // denies reports whether an action stops the syscall (ENOSYS replaces
@@ -95,11 +102,12 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 	audit, _ := syscalls.AuditArch(arch)
 	list := syscalls.List(arch)
 	ap := &archPlan{arch: arch, audit: audit, def: r.Default, maxNr: -1, enosys: !opt.NoENOSYS && denies(r.Default),
-		list: list, calls: make([]callPlan, len(list))}
+		list: list, slots: make([]slot, len(list))}
 	is64 := args64(arch)
+	lookup := syscalls.Slots(arch)
 	for ri, rule := range r.Rules {
 		for _, name := range rule.Names {
-			i, ok := syscalls.Index(arch, name)
+			i, ok := lookup[name]
 			if !ok {
 				continue // not on this arch: runc skips it
 			}
@@ -109,27 +117,25 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 			if rule.Action == r.Default {
 				continue // libseccomp refuses these; runc skips them
 			}
-			cp := &ap.calls[i]
-			if !cp.set {
-				*cp = callPlan{is64: is64, set: true}
-			}
+			sl := &ap.slots[i]
+			sl.set = true
 			if len(rule.Conds) == 0 {
-				if cp.hasUncond && cp.uncond != rule.Action {
-					return nil, fmt.Errorf("%s: syscall %s is %s here but %s at %s", rule.Pos, name, rule.Action, cp.uncond, r.Rules[cp.uncondRule].Pos)
+				if sl.hasUncond && sl.uncond != rule.Action {
+					return nil, fmt.Errorf("%s: syscall %s is %s here but %s at %s", rule.Pos, name, rule.Action, sl.uncond, r.Rules[sl.uncondRule].Pos)
 				}
-				if !cp.hasUncond {
-					cp.hasUncond, cp.uncond, cp.uncondRule = true, rule.Action, int32(ri)
+				if !sl.hasUncond {
+					sl.hasUncond, sl.uncond, sl.uncondRule = true, rule.Action, int32(ri)
 				}
 				continue
 			}
+			if sl.cond == 0 {
+				ap.conds = append(ap.conds, callPlan{is64: is64})
+				sl.cond = int32(len(ap.conds))
+			}
+			cp := &ap.conds[sl.cond-1]
 			for _, conds := range splitConds(rule.Conds) {
 				cp.rules = append(cp.rules, condRule{action: rule.Action, conds: conds, entry: rule.Entry})
 			}
-		}
-	}
-	for i := range ap.calls {
-		if ap.calls[i].hasUncond {
-			ap.calls[i].rules = nil
 		}
 	}
 	return ap, nil

@@ -199,3 +199,12 @@ func Index(arch, name string) (int, bool) {
 	i, ok := ix.slot[name]
 	return i, ok
 }
+
+// Slots returns the name -> Index map of arch for callers that look up many
+// names (the seccomp compiler). The caller must not modify it.
+func Slots(arch string) map[string]int {
+	if ix := lookup(arch); ix != nil {
+		return ix.slot
+	}
+	return nil
+}
