@@ -43,8 +43,8 @@ type callPlan struct {
 // slot is how the profile treats one syscall of an arch's table. It holds
 // no pointers, so a table of them is cheap to allocate and never scanned.
 type slot struct {
-	set        bool  // some rule with a non-default action names it
-	hasUncond  bool  // an unconditional rule decides it
+	set        bool // some rule with a non-default action names it
+	hasUncond  bool // an unconditional rule decides it
 	uncond     Action
 	uncondRule int32 // index in Resolved.Rules, for messages
 	cond       int32 // index+1 in archPlan.conds, 0 for none
