@@ -1,7 +1,206 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/palisade-sec/palisade/internal/container"
+	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
+	"github.com/palisade-sec/palisade/internal/replay"
+	"github.com/palisade-sec/palisade/internal/rules"
+	"github.com/palisade-sec/palisade/internal/state"
+	"github.com/palisade-sec/palisade/internal/syscalls"
+)
 
 func newWatchCmd(s streams) *cobra.Command {
-	return notBuilt("watch", "Live detection: alerts from kernel events", "Kernel event source")
+	var rf ruleFlags
+	var format, record, out string
+	var duration time.Duration
+	cmd := &cobra.Command{
+		Use:   "watch [-r FILE]... [--builtin] [-o text|json] [--record EVENTS.jsonl] [--duration D]",
+		Short: "Live detection: alerts from kernel events (needs root)",
+		Long: `Capture syscall events with eBPF (tracepoints only), attach process, file and
+container context, and evaluate the rules. Without -r the built-in rules load.
+On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
+-o json it is {"events":N,"drops":N,"alerts":N}.`,
+		Example: `  sudo palisade watch
+  sudo palisade watch -r ../shared/falco-rules/falco_rules.yaml -o json
+  sudo palisade watch --duration 1m --record session.jsonl && palisade replay session.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format, "text", "json"); err != nil {
+				return err
+			}
+			rs, _, err := rf.load()
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if duration > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, duration)
+				defer cancel()
+			}
+			w := s.out
+			if out != "" && out != "-" {
+				f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+				if err != nil {
+					return exitf(1, "open alert file: %v", err)
+				}
+				defer f.Close()
+				w = f
+			}
+			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w})
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().StringVarP(&format, "output", "o", "text", "alert format: text or json (Falco's JSON, one per line)")
+	cmd.Flags().StringVar(&out, "out", "", "append alerts to this file instead of stdout")
+	cmd.Flags().StringVar(&record, "record", "", "also write every captured event to this JSONL file (replay it with palisade replay)")
+	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
+	return cmd
+}
+
+type watchOptions struct {
+	format string
+	record string
+	out    io.Writer
+}
+
+type watchStats struct {
+	Events uint64 `json:"events"`
+	Drops  uint64 `json:"drops"`
+	Alerts uint64 `json:"alerts"`
+}
+
+// stateSyscalls are captured whatever the rules need: they keep the
+// process and fd tables true.
+var stateSyscalls = []string{"execve", "execveat", "clone", "clone3", "fork", "vfork", "open", "openat", "openat2", "creat",
+	"close", "dup", "dup2", "dup3", "socket", "connect", "accept", "accept4", "bind", "chdir", "fchdir"}
+
+// captureSet maps the rules' event types to native syscall numbers.
+func captureSet(rs *rules.Ruleset) []int {
+	names, all := rs.EventTypes()
+	if all {
+		return nil // everything the source can decode
+	}
+	arch := syscalls.Native()
+	seen := map[int]bool{}
+	var out []int
+	for _, n := range append(names, stateSyscalls...) {
+		if nr, ok := syscalls.Number(arch, n); ok && !seen[nr] {
+			seen[nr] = true
+			out = append(out, nr)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions) error {
+	nrs := captureSet(rs)
+	src, err := ebpf.Open(ebpf.Options{Syscalls: nrs, IgnoreSelf: true})
+	if err != nil {
+		return exitf(1, "start capture: %v", err)
+	}
+	defer src.Close()
+
+	host, _ := os.Hostname()
+	var resolver *container.Resolver
+	if d, err := container.NewDocker(); err == nil {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		perr := d.Ping(pctx)
+		cancel()
+		if perr != nil {
+			fmt.Fprintf(s.err, "palisade: warning: Docker Engine API not reachable (%v): container names and images will be <NA>; detection continues\n", perr)
+			resolver = container.NewResolver(nil)
+		} else {
+			resolver = container.NewResolver(d)
+			defer d.Close()
+		}
+	}
+	table := state.New(state.Options{Resolver: resolver, Hostname: host})
+	if err := table.Bootstrap(ctx); err != nil {
+		return exitf(1, "read /proc: %v", err)
+	}
+
+	var rec *replay.Writer
+	var recFile *os.File
+	if o.record != "" {
+		recFile, err = os.OpenFile(o.record, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return exitf(1, "open record file: %v", err)
+		}
+		defer recFile.Close()
+		rec = replay.NewWriter(recFile)
+	}
+	n := len(nrs)
+	if nrs == nil {
+		n = len(ebpf.DefaultSyscalls())
+	}
+	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes known\n", rs.Counts().EnabledRules, n, table.Len())
+
+	bw := bufio.NewWriter(o.out)
+	var st watchStats
+	var r ebpf.Record
+	var ev event.Event
+	matches := make([]rules.Match, 0, 8)
+	lastFlush := time.Now()
+	for {
+		err := src.ReadInto(ctx, &r)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, ebpf.ErrClosed) {
+				break
+			}
+			bw.Flush()
+			return exitf(1, "capture: %v", err)
+		}
+		if !table.Apply(ctx, &r, &ev) {
+			continue
+		}
+		st.Events++
+		ev.Num = st.Events
+		if rec != nil {
+			if err := rec.Write(&ev); err != nil {
+				return exitf(1, "record: %v", err)
+			}
+		}
+		matches = rs.Eval(&ev, matches[:0])
+		for _, m := range matches {
+			st.Alerts++
+			if err := writeAlert(bw, rs.Alert(m, &ev), o.format); err != nil {
+				return err
+			}
+		}
+		if len(matches) > 0 || time.Since(lastFlush) > 100*time.Millisecond {
+			bw.Flush()
+			lastFlush = time.Now()
+		}
+	}
+	bw.Flush()
+	if rec != nil {
+		if err := rec.Flush(); err != nil {
+			return exitf(1, "record: %v", err)
+		}
+	}
+	if _, drops, err := src.Stats(); err == nil {
+		st.Drops = drops
+	}
+	if o.format == "json" {
+		b, _ := json.Marshal(st)
+		fmt.Fprintln(s.err, string(b))
+	} else {
+		fmt.Fprintf(s.err, "palisade: watch: %d events, %d drops, %d alerts\n", st.Events, st.Drops, st.Alerts)
+	}
+	return nil
 }

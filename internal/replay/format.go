@@ -286,6 +286,9 @@ func (p *jsonProc) toProcess(c *event.Container) *event.Process {
 
 func (f *jsonFD) toFD() (*event.FD, error) {
 	t, ok := event.ParseFDType(f.Type)
+	if f.Type == "unknown" {
+		t, ok = event.FDUnknown, true
+	}
 	if !ok {
 		return nil, fmt.Errorf("fd.type %q is not a known fd type", f.Type)
 	}
@@ -341,7 +344,11 @@ func fromEvent(e *event.Event) *jsonEvent {
 		}
 	}
 	if f := e.FD; f != nil {
-		j.FD = &jsonFD{Num: f.Num, Type: f.Type.String(), Name: f.Name, NameRaw: f.NameRaw, L4Proto: f.L4Proto,
+		typ := f.Type.String()
+		if typ == "" {
+			typ = "unknown"
+		}
+		j.FD = &jsonFD{Num: f.Num, Type: typ, Name: f.Name, NameRaw: f.NameRaw, L4Proto: f.L4Proto,
 			CPort: f.CPort, SPort: f.SPort, Server: f.IsServer, Connected: f.Connected, NameChanged: f.NameChanged, Dev: f.Dev, Ino: f.Ino}
 		if f.CIP.IsValid() {
 			j.FD.CIP = f.CIP.String()

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -349,4 +350,29 @@ func walkFields(n Node, fn func(string)) {
 	case *Transform:
 		walkFields(n.X, fn)
 	}
+}
+
+// EventTypes returns the event type names enabled rules can match, and
+// whether some rule can match any type (then the caller must capture
+// everything it can).
+func (rs *Ruleset) EventTypes() (names []string, any bool) {
+	seen := map[string]bool{}
+	for _, r := range rs.Rules {
+		cr := r.compiled
+		if cr == nil || !r.Enabled {
+			continue
+		}
+		if cr.types.inverted {
+			any = true
+			continue
+		}
+		for _, n := range cr.types.names() {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names, any
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -52,4 +54,56 @@ func RequireBusyboxImage(t testing.TB) string {
 		t.Fatalf("docker import: %v\n%s", err, out)
 	}
 	return BusyboxImage
+}
+
+// BashImage is BusyboxImage plus the host's /bin/bash and the libraries it
+// links, for tests that need a real bash inside a container.
+const BashImage = "palisade-test:bash"
+
+// RequireBashImage needs Docker, busybox-static and the host's bash, and
+// makes sure BashImage exists.
+func RequireBashImage(t testing.TB) string {
+	t.Helper()
+	RequireBusyboxImage(t)
+	imageMu.Lock()
+	defer imageMu.Unlock()
+	if exec.Command("docker", "image", "inspect", BashImage).Run() == nil {
+		return BashImage
+	}
+	bash := RequireTool(t, "bash")
+	out, err := exec.Command("ldd", bash).Output()
+	if err != nil {
+		t.Fatalf("ldd %s: %v", bash, err)
+	}
+	dir := t.TempDir()
+	files := []string{bash}
+	for _, f := range strings.Fields(string(out)) {
+		if strings.HasPrefix(f, "/") {
+			files = append(files, f)
+		}
+	}
+	var df strings.Builder
+	df.WriteString("FROM " + BusyboxImage + "\n")
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(f) + "." + strconv.Itoa(i)
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		dest := f
+		if f == bash {
+			dest = "/bin/bash"
+		}
+		df.WriteString("COPY " + name + " " + dest + "\n")
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df.String()), 0o644)
+	cmd := exec.Command("docker", "build", "-q", "-t", BashImage, dir)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	return BashImage
 }

@@ -1,0 +1,229 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a polling reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+const liveRules = `
+- rule: Seed example shell in container
+  desc: The guide's example rule.
+  condition: container.id != host and proc.name = bash and evt.type = execve
+  output: "Shell spawned in container (user=%user.name container=%container.name)"
+  priority: NOTICE
+- rule: Marker exec
+  desc: d
+  condition: evt.type = execve and proc.cmdline contains palisade-live-marker
+  output: "exec %proc.exepath"
+  priority: INFO
+- rule: Shadow open
+  desc: d
+  condition: evt.type in (open, openat, openat2) and fd.name = /etc/shadow and proc.name = cat
+  output: "open %fd.name raw=%fd.nameraw"
+  priority: WARNING
+- rule: Loopback connect
+  desc: d
+  condition: evt.type = connect and fd.sip = 127.0.0.1 and fd.sport = PORT
+  output: "connect %fd.name"
+  priority: INFO
+- rule: Short-lived container process
+  desc: d
+  condition: evt.type = execve and container.id != host and proc.name = true
+  output: "exec in %container.id"
+  priority: INFO
+`
+
+type liveAlert struct {
+	Rule         string         `json:"rule"`
+	Output       string         `json:"output"`
+	OutputFields map[string]any `json:"output_fields"`
+}
+
+func parseAlerts(t *testing.T, s string) []liveAlert {
+	var out []liveAlert
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		if line == "" {
+			continue
+		}
+		var a liveAlert
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("alert %q: %v", line, err)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func TestWatchLive(t *testing.T) {
+	testutil.RequireBPF(t)
+	img := testutil.RequireBashImage(t)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	rulesFile := filepath.Join(dir, "live.yaml")
+	os.WriteFile(rulesFile, []byte(strings.Replace(liveRules, "PORT", fmt.Sprint(port), 1)), 0o644)
+	recFile := filepath.Join(dir, "session.jsonl")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	start := time.Now()
+	go func() {
+		done <- Run(ctx, []string{"watch", "-r", rulesFile, "-o", "json", "--record", recFile}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	for !strings.Contains(stderr.String(), "watching:") {
+		select {
+		case code := <-done:
+			t.Fatalf("watch exited %d: %s", code, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("watch not ready after 15s: %s", stderr.String())
+		}
+	}
+	t.Logf("watch ready after %v", time.Since(start))
+
+	sh := func(script string) {
+		if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v %s", script, err, out)
+		}
+	}
+	sh("/bin/echo palisade-live-marker >/dev/null")
+	sh("cd /etc && cat shadow >/dev/null")
+	sh(fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'", port))
+	name := fmt.Sprintf("palisade-watch-%d", time.Now().UnixNano())
+	if out, err := exec.Command("docker", "run", "--rm", "--name", name, img, "bash", "-c", "/bin/true").CombinedOutput(); err != nil {
+		t.Fatalf("docker run: %v %s", err, out)
+	}
+	want := map[string]bool{"Seed example shell in container": false, "Marker exec": false, "Shadow open": false, "Loopback connect": false, "Short-lived container process": false}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		all := true
+		for _, a := range parseAlerts(t, stdout.String()) {
+			if _, ok := want[a.Rule]; ok {
+				want[a.Rule] = true
+			}
+		}
+		for _, v := range want {
+			all = all && v
+		}
+		if all {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("watch exit %d: %s", code, stderr.String())
+	}
+	alerts := parseAlerts(t, stdout.String())
+	byRule := map[string][]liveAlert{}
+	for _, a := range alerts {
+		byRule[a.Rule] = append(byRule[a.Rule], a)
+	}
+	for r, seen := range want {
+		if !seen {
+			t.Errorf("no %q alert; stderr: %s", r, stderr.String())
+		}
+	}
+	echo := false
+	for _, a := range byRule["Marker exec"] {
+		echo = echo || strings.HasSuffix(a.Output, "exec /usr/bin/echo") || strings.HasSuffix(a.Output, "exec /bin/echo")
+	}
+	if !echo {
+		t.Errorf("host exec of echo not seen: %v", byRule["Marker exec"])
+	}
+	if a := byRule["Shadow open"]; len(a) > 0 && !strings.Contains(a[0].Output, "open /etc/shadow raw=shadow") {
+		t.Errorf("relative open: %s", a[0].Output)
+	}
+	if a := byRule["Loopback connect"]; len(a) > 0 && !strings.Contains(a[0].Output, fmt.Sprintf("->127.0.0.1:%d", port)) {
+		t.Errorf("connect: %s", a[0].Output)
+	}
+	if a := byRule["Seed example shell in container"]; len(a) > 0 && !strings.Contains(a[0].Output, "container="+name) {
+		t.Errorf("seed rule: %s", a[0].Output)
+	}
+	if a := byRule["Short-lived container process"]; len(a) > 0 {
+		id, _ := a[0].OutputFields["container.id"].(string)
+		if len(id) != 12 {
+			t.Errorf("1-ms container process without container id: %v", a[0].OutputFields)
+		}
+	}
+	var summary watchStats
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &summary); err != nil || summary.Events == 0 || summary.Alerts != uint64(len(alerts)) {
+		t.Errorf("summary %q: %v", lines[len(lines)-1], err)
+	}
+
+	// The recorded session replays to the same alerts.
+	code, out, errs := run(t, "", "replay", "-r", rulesFile, "-o", "json", recFile)
+	if code != 0 {
+		t.Fatalf("replay: %s", errs)
+	}
+	key := func(as []liveAlert) []string {
+		var k []string
+		for _, a := range as {
+			k = append(k, a.Rule+"|"+a.Output)
+		}
+		sort.Strings(k)
+		return k
+	}
+	got, wantK := key(parseAlerts(t, out)), key(alerts)
+	if strings.Join(got, "\n") != strings.Join(wantK, "\n") {
+		t.Errorf("replay alerts differ from live alerts:\nlive:\n%s\nreplay:\n%s", strings.Join(wantK, "\n"), strings.Join(got, "\n"))
+	}
+}
+
+func TestWatchNeedsRules(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(f, []byte("- rule: r\n"), 0o644)
+	code, _, errs := run(t, "", "watch", "-r", f)
+	if code != 1 || !strings.Contains(errs, "bad.yaml:1:3") {
+		t.Errorf("exit %d: %q", code, errs)
+	}
+}

@@ -1,0 +1,199 @@
+package state
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/palisade-sec/palisade/internal/container"
+	"github.com/palisade-sec/palisade/internal/event"
+)
+
+// Bootstrap loads every running process from /proc, with its fds, so
+// events from processes started before the agent have full context.
+func (t *Table) Bootstrap(ctx context.Context) error {
+	ents, err := os.ReadDir(t.opts.ProcRoot)
+	if err != nil {
+		return err
+	}
+	var pids []uint32
+	for _, e := range ents {
+		n, err := strconv.ParseUint(e.Name(), 10, 32)
+		if err != nil {
+			continue
+		}
+		if _, ok := t.procs[uint32(n)]; ok {
+			continue
+		}
+		if pr := t.fromProc(ctx, uint32(n)); pr != nil {
+			t.procs[uint32(n)] = pr
+			pids = append(pids, uint32(n))
+		}
+	}
+	// Link parents once everyone is loaded.
+	for _, pid := range pids {
+		pr := t.procs[pid]
+		if parent, ok := t.procs[uint32(pr.p.PPID)]; ok && parent != pr {
+			pr.p.Parent = parent.p
+		}
+	}
+	return nil
+}
+
+var bootTime = func() int64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n * 1e9
+		}
+	}
+	return 0
+}()
+
+const clockTicks = 100 // USER_HZ on Linux
+
+// fromProc reads one process from /proc; nil if it is gone.
+func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
+	dir := filepath.Join(t.opts.ProcRoot, strconv.FormatUint(uint64(pid), 10))
+	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+	if err != nil {
+		return nil
+	}
+	p := &event.Process{PID: int64(pid), TID: int64(pid), VPID: int64(pid), VTID: int64(pid), LoginUID: -1}
+	// comm is in parentheses and may contain spaces or parentheses.
+	s := string(stat)
+	open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || close < open {
+		return nil
+	}
+	p.Name = s[open+1 : close]
+	f := strings.Fields(s[close+1:])
+	if len(f) > 19 {
+		p.PPID, _ = strconv.ParseInt(f[1], 10, 64)
+		p.VPGID, _ = strconv.ParseInt(f[2], 10, 64)
+		p.SID, _ = strconv.ParseInt(f[3], 10, 64)
+		p.TTY, _ = strconv.ParseInt(f[4], 10, 64)
+		start, _ := strconv.ParseInt(f[19], 10, 64)
+		p.StartTime = bootTime + start*int64(time.Second)/clockTicks
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(b) > 0 {
+		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		p.Exe, p.Args = argv[0], argv[1:]
+	} else {
+		p.Exe = p.Name
+	}
+	p.ExePath, _ = os.Readlink(filepath.Join(dir, "exe"))
+	p.ExePath = strings.TrimSuffix(p.ExePath, " (deleted)")
+	p.ExeFromMemfd = strings.HasPrefix(p.ExePath, "/memfd:")
+	p.Cwd, _ = os.Readlink(filepath.Join(dir, "cwd"))
+	if b, err := os.ReadFile(filepath.Join(dir, "environ")); err == nil && len(b) > 0 {
+		p.Env = strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "loginuid")); err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n != 4294967295 {
+			p.LoginUID = n
+		}
+	}
+	var mntNS uint32
+	if fi, err := os.Stat(filepath.Join(dir, "ns", "mnt")); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			mntNS = uint32(st.Ino)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			fs := strings.Fields(v)
+			if len(fs) == 0 {
+				continue
+			}
+			switch k {
+			case "Uid":
+				if len(fs) > 1 {
+					p.UID, _ = strconv.ParseInt(fs[1], 10, 64)
+				}
+			case "Gid":
+				if len(fs) > 1 {
+					p.GID, _ = strconv.ParseInt(fs[1], 10, 64)
+				}
+			case "CapEff":
+				u, _ := strconv.ParseUint(fs[0], 16, 64)
+				p.CapEffective = u
+			case "CapPrm":
+				u, _ := strconv.ParseUint(fs[0], 16, 64)
+				p.CapPermitted = u
+			case "CapInh":
+				u, _ := strconv.ParseUint(fs[0], 16, 64)
+				p.CapInheritable = u
+			case "NSpid":
+				p.VPID, _ = strconv.ParseInt(fs[len(fs)-1], 10, 64)
+				p.VTID = p.VPID
+			}
+		}
+	}
+	pr := &proc{p: p, fds: map[int64]*event.FD{}, mntNS: mntNS}
+	t.users.fill(p, mntNS, pid)
+	t.users.fillGroup(p, mntNS, pid)
+	if b, err := os.ReadFile(filepath.Join(dir, "cgroup")); err == nil {
+		if id, rt, ok := container.IDFromProcCgroup(string(b)); ok {
+			pr.ctrKey = id + rt
+			if t.opts.Resolver != nil {
+				p.Container = t.opts.Resolver.Get(ctx, id, rt)
+			} else {
+				p.Container = &event.Container{ID: id, Type: rt}
+			}
+		} else {
+			p.Container = event.Host
+		}
+	}
+	// Open files (sockets are learned from later syscalls).
+	if fds, err := os.ReadDir(filepath.Join(dir, "fd")); err == nil && len(fds) < 65536 {
+		for _, fe := range fds {
+			n, err := strconv.ParseInt(fe.Name(), 10, 64)
+			if err != nil {
+				continue
+			}
+			target, err := os.Readlink(filepath.Join(dir, "fd", fe.Name()))
+			if err != nil {
+				continue
+			}
+			fd := &event.FD{Num: n, Name: target}
+			switch {
+			case strings.HasPrefix(target, "/"):
+				fd.Type = event.FDFile
+				if fi, err := os.Stat(filepath.Join(dir, "fd", fe.Name())); err == nil && fi.IsDir() {
+					fd.Type = event.FDDirectory
+				}
+			case strings.HasPrefix(target, "socket:"):
+				fd.Type = event.FDUnknown
+			case strings.HasPrefix(target, "pipe:"):
+				fd.Type = event.FDPipe
+			case strings.HasPrefix(target, "anon_inode:[eventpoll]"):
+				fd.Type = event.FDEventPoll
+			case strings.HasPrefix(target, "anon_inode:[eventfd]"):
+				fd.Type = event.FDEvent
+			case strings.HasPrefix(target, "anon_inode:inotify"):
+				fd.Type = event.FDInotify
+			case strings.HasPrefix(target, "anon_inode:[timerfd]"):
+				fd.Type = event.FDTimerfd
+			case strings.HasPrefix(target, "anon_inode:bpf"):
+				fd.Type = event.FDBPF
+			default:
+				continue
+			}
+			pr.fds[n] = fd
+		}
+	}
+	return pr
+}

@@ -1,0 +1,126 @@
+package state
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Falco's argument names for the syscalls Palisade decodes, by position.
+// "" skips a position (a user pointer with nothing to show).
+var argNames = map[string][]string{
+	"open":              {"name", "flags", "mode"},
+	"creat":             {"name", "mode"},
+	"openat":            {"dirfd", "name", "flags", "mode"},
+	"openat2":           {"dirfd", "name", "", ""},
+	"open_by_handle_at": {"mountfd", "", "flags"},
+	"execve":            {"filename"},
+	"execveat":          {"dirfd", "filename", "", "", "flags"},
+	"close":             {"fd"},
+	"dup":               {"fd"},
+	"dup2":              {"oldfd", "newfd"},
+	"dup3":              {"oldfd", "newfd", "flags"},
+	"socket":            {"domain", "type", "proto"},
+	"connect":           {"fd", "addr"},
+	"bind":              {"fd", "addr"},
+	"listen":            {"fd", "backlog"},
+	"accept":            {"fd"},
+	"accept4":           {"fd", "", "", "flags"},
+	"sendto":            {"fd", "", "size", "flags", "addr"},
+	"sendmsg":           {"fd", "", "flags"},
+	"recvfrom":          {"fd", "", "size", "flags", "addr"},
+	"unlink":            {"path"},
+	"unlinkat":          {"dirfd", "name", "flags"},
+	"rmdir":             {"path"},
+	"mkdir":             {"path", "mode"},
+	"mkdirat":           {"dirfd", "path", "mode"},
+	"rename":            {"oldpath", "newpath"},
+	"renameat":          {"olddirfd", "oldpath", "newdirfd", "newpath"},
+	"renameat2":         {"olddirfd", "oldpath", "newdirfd", "newpath", "flags"},
+	"link":              {"oldpath", "newpath"},
+	"linkat":            {"olddir", "oldpath", "newdir", "newpath", "flags"},
+	"symlink":           {"target", "linkpath"},
+	"symlinkat":         {"target", "linkdirfd", "linkpath"},
+	"chmod":             {"filename", "mode"},
+	"fchmod":            {"fd", "mode"},
+	"fchmodat":          {"dirfd", "filename", "mode"},
+	"fchmodat2":         {"dirfd", "filename", "mode", "flags"},
+	"chown":             {"path", "uid", "gid"},
+	"lchown":            {"path", "uid", "gid"},
+	"fchown":            {"fd", "uid", "gid"},
+	"fchownat":          {"dirfd", "pathname", "uid", "gid", "flags"},
+	"truncate":          {"path", "length"},
+	"chdir":             {"path"},
+	"fchdir":            {"fd"},
+	"chroot":            {"path"},
+	"mount":             {"dev", "dir", "type", "flags"},
+	"umount2":           {"name", "flags"},
+	"umount":            {"name"},
+	"setuid":            {"uid"},
+	"setgid":            {"gid"},
+	"setreuid":          {"ruid", "euid"},
+	"setregid":          {"rgid", "egid"},
+	"setresuid":         {"ruid", "euid", "suid"},
+	"setresgid":         {"rgid", "egid", "sgid"},
+	"setfsuid":          {"uid"},
+	"setfsgid":          {"gid"},
+	"ptrace":            {"request", "pid"},
+	"process_vm_writev": {"pid"},
+	"kill":              {"pid", "sig"},
+	"tgkill":            {"tgid", "tid", "sig"},
+	"prctl":             {"option", "arg2"},
+	"bpf":               {"cmd"},
+	"perf_event_open":   {"", "pid", "cpu", "group_fd", "flags"},
+	"memfd_create":      {"name", "flags"},
+	"unshare":           {"flags"},
+	"setns":             {"fd", "nstype"},
+	"userfaultfd":       {"flags"},
+	"init_module":       {"", "len", "uargs"},
+	"finit_module":      {"fd", "uargs", "flags"},
+	"delete_module":     {"name", "flags"},
+	"clone":             {"flags"},
+	"clone3":            {""},
+	"seccomp":           {"op", "flags"},
+	"keyctl":            {"operation"},
+	"capset":            {"", ""},
+	"pivot_root":        {"new_root", "put_old"},
+	"fcntl":             {"fd", "cmd"},
+	"shutdown":          {"fd", "how"},
+	"name_to_handle_at": {"dirfd", "path"},
+}
+
+// Symbolic renderings of well-known numeric arguments.
+var (
+	ptraceRequests = map[int64]string{0: "PTRACE_TRACEME", 1: "PTRACE_PEEKTEXT", 2: "PTRACE_PEEKDATA", 4: "PTRACE_POKETEXT",
+		5: "PTRACE_POKEDATA", 6: "PTRACE_POKEUSER", 7: "PTRACE_CONT", 8: "PTRACE_KILL", 9: "PTRACE_SINGLESTEP",
+		12: "PTRACE_GETREGS", 13: "PTRACE_SETREGS", 16: "PTRACE_ATTACH", 17: "PTRACE_DETACH", 0x4206: "PTRACE_SEIZE"}
+	bpfCmds = map[int64]string{0: "BPF_MAP_CREATE", 1: "BPF_MAP_LOOKUP_ELEM", 2: "BPF_MAP_UPDATE_ELEM", 3: "BPF_MAP_DELETE_ELEM",
+		4: "BPF_MAP_GET_NEXT_KEY", 5: "BPF_PROG_LOAD", 6: "BPF_OBJ_PIN", 7: "BPF_OBJ_GET", 8: "BPF_PROG_ATTACH",
+		9: "BPF_PROG_DETACH", 10: "BPF_PROG_TEST_RUN", 17: "BPF_RAW_TRACEPOINT_OPEN", 18: "BPF_BTF_LOAD", 28: "BPF_LINK_CREATE"}
+	cloneFlags = []struct {
+		bit  int64
+		name string
+	}{{0x00020000, "CLONE_NEWNS"}, {0x02000000, "CLONE_NEWCGROUP"}, {0x04000000, "CLONE_NEWUTS"}, {0x08000000, "CLONE_NEWIPC"},
+		{0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"}, {0x40000000, "CLONE_NEWNET"}, {0x00000080, "CLONE_NEWTIME"},
+		{0x00000100, "CLONE_VM"}, {0x00000200, "CLONE_FS"}, {0x00000400, "CLONE_FILES"}, {0x00000800, "CLONE_SIGHAND"},
+		{0x00010000, "CLONE_THREAD"}}
+	socketDomains = map[int64]string{1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET", 38: "AF_ALG", 40: "AF_VSOCK"}
+)
+
+func renderFlags(v int64, table []struct {
+	bit  int64
+	name string
+}) string {
+	var parts []string
+	for _, f := range table {
+		if v&f.bit != 0 {
+			parts = append(parts, f.name)
+		}
+	}
+	if len(parts) == 0 {
+		return strconv.FormatInt(v, 10)
+	}
+	return strings.Join(parts, "|")
+}
+
+// modeString renders a permission mode in octal, as Falco does (0755).
+func modeString(m int64) string { return "0" + strconv.FormatInt(m&0o7777, 8) }

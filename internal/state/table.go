@@ -1,0 +1,595 @@
+package state
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/palisade-sec/palisade/internal/container"
+	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
+	"github.com/palisade-sec/palisade/internal/syscalls"
+)
+
+// Options configure a Table.
+type Options struct {
+	ProcRoot  string              // "/proc" unless testing
+	Resolver  *container.Resolver // nil: container ids only, no metadata
+	Hostname  string
+	NativeArc string // syscall table for native records; "" means the host's
+}
+
+// Table is the process, fd, user and container state.
+type Table struct {
+	opts   Options
+	procs  map[uint32]*proc
+	users  *userCache
+	native string
+	// dead holds processes whose exit event is being evaluated; they are
+	// dropped when the next record arrives.
+	dead []uint32
+}
+
+type proc struct {
+	p      *event.Process
+	fds    map[int64]*event.FD
+	mntNS  uint32
+	ctrKey string // container id + runtime, "" on the host
+}
+
+// New makes an empty table; call Bootstrap to load running processes.
+func New(opts Options) *Table {
+	if opts.ProcRoot == "" {
+		opts.ProcRoot = "/proc"
+	}
+	native := opts.NativeArc
+	if native == "" {
+		native = syscalls.Native()
+	}
+	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native}
+}
+
+// Len is the number of processes tracked.
+func (t *Table) Len() int { return len(t.procs) }
+
+// Process returns the tracked process for a host pid.
+func (t *Table) Process(pid uint32) (*event.Process, bool) {
+	p, ok := t.procs[pid]
+	if !ok {
+		return nil, false
+	}
+	return p.p, true
+}
+
+// Apply folds one record into the state and, when the record is an event
+// rules should see, fills e and returns true. e is reset first.
+func (t *Table) Apply(ctx context.Context, r *ebpf.Record, e *event.Event) bool {
+	for _, pid := range t.dead {
+		delete(t.procs, pid)
+	}
+	t.dead = t.dead[:0]
+	*e = event.Event{Time: ebpf.WallTime(r.Time).UnixNano(), CPU: int32(r.CPU), Dir: event.DirExit, Hostname: t.opts.Hostname}
+	switch r.Kind {
+	case ebpf.KindExec:
+		t.exec(ctx, r)
+		return false
+	case ebpf.KindFork:
+		t.fork(ctx, r)
+		return false
+	case ebpf.KindExit:
+		pr := t.get(ctx, r)
+		t.creds(pr, r)
+		if r.Exit != nil && r.Exit.GroupDead {
+			t.dead = append(t.dead, r.PID)
+			e.Type = tProcexit
+			e.Proc = pr.p
+			e.Res, e.HasRes = int64(r.Exit.Code), true
+			return true
+		}
+		return false
+	case ebpf.KindSyscall, ebpf.KindEnter:
+		return t.syscall(ctx, r, e)
+	}
+	return false
+}
+
+var tProcexit = event.TypeOf("procexit")
+
+func (t *Table) syscallName(r *ebpf.Record) string {
+	arch := t.native
+	if r.Compat {
+		arch = "x86"
+	}
+	name, ok := syscalls.Name(arch, r.Nr)
+	if !ok {
+		return "syscall_" + strconv.Itoa(r.Nr)
+	}
+	// 32-bit ABIs name some calls differently; rules use the 64-bit names.
+	switch name {
+	case "setuid32", "setgid32", "setreuid32", "setregid32", "setresuid32", "setresgid32", "chown32", "lchown32", "fchown32", "setfsuid32", "setfsgid32":
+		name = strings.TrimSuffix(name, "32")
+	case "socketcall":
+	}
+	return name
+}
+
+// get returns the process of a record, creating it from /proc (or from the
+// record alone when the process is already gone).
+func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
+	if pr, ok := t.procs[r.PID]; ok {
+		return pr
+	}
+	pr := t.fromProc(ctx, r.PID)
+	if pr == nil {
+		pr = &proc{p: &event.Process{PID: int64(r.PID), TID: int64(r.TID), VPID: int64(r.VPID), VTID: int64(r.VTID), PPID: int64(r.PPID),
+			Name: r.Comm, Exe: r.Comm, LoginUID: -1}, fds: map[int64]*event.FD{}}
+		if parent, ok := t.procs[r.PPID]; ok {
+			pr.p.Parent = parent.p
+			pr.p.Container = parent.p.Container
+			pr.ctrKey = parent.ctrKey
+			pr.p.Cwd = parent.p.Cwd
+		}
+	}
+	pr.mntNS = r.MntNS
+	t.creds(pr, r)
+	t.procs[r.PID] = pr
+	return pr
+}
+
+// creds copies the ids and capabilities every record carries.
+func (t *Table) creds(pr *proc, r *ebpf.Record) {
+	p := pr.p
+	p.TID, p.VTID = int64(r.TID), int64(r.VTID)
+	if r.VPID != 0 {
+		p.VPID = int64(r.VPID)
+	}
+	if int64(r.EUID) != p.UID || p.UserName == "" {
+		p.UID = int64(r.EUID)
+		t.users.fill(p, pr.mntNS, r.PID)
+	}
+	if int64(r.EGID) != p.GID || p.GroupName == "" {
+		p.GID = int64(r.EGID)
+		t.users.fillGroup(p, pr.mntNS, r.PID)
+	}
+	if r.LoginUID == 4294967295 {
+		p.LoginUID = -1
+	} else {
+		p.LoginUID = int64(r.LoginUID)
+	}
+	p.CapEffective, p.CapPermitted = r.CapEffective, r.CapPermitted
+}
+
+func (t *Table) container(ctx context.Context, pr *proc, cgroup string) {
+	id, rt, ok := container.IDFromCgroup(cgroup)
+	if !ok {
+		pr.p.Container, pr.ctrKey = event.Host, ""
+		return
+	}
+	if pr.ctrKey == id+rt && pr.p.Container != nil {
+		return
+	}
+	pr.ctrKey = id + rt
+	if t.opts.Resolver != nil {
+		pr.p.Container = t.opts.Resolver.Get(ctx, id, rt)
+	} else {
+		pr.p.Container = &event.Container{ID: id, Type: rt}
+	}
+}
+
+func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
+	pr := t.get(ctx, r)
+	p := pr.p
+	np := &event.Process{PID: p.PID, TID: int64(r.TID), VPID: int64(r.VPID), VTID: int64(r.VTID), PPID: int64(r.PPID),
+		SID: p.SID, VPGID: p.VPGID, Name: r.Comm, Cwd: p.Cwd, TTY: p.TTY, StartTime: p.StartTime, Parent: p.Parent,
+		Container: p.Container, LoginUID: p.LoginUID, UID: -1, GID: -1, SessionLeaderName: p.SessionLeaderName}
+	if parent, ok := t.procs[r.PPID]; ok && parent != pr {
+		np.Parent = parent.p
+	}
+	if x := r.Exec; x != nil {
+		if len(x.Argv) > 0 {
+			np.Exe, np.Args = x.Argv[0], x.Argv[1:]
+		} else {
+			np.Exe = x.Filename
+		}
+		np.ExePath = x.Exe
+		np.ExeFromMemfd = strings.HasPrefix(x.Exe, "/memfd:")
+		np.TTY = ttyNumber(x.TTY)
+	}
+	if r.Cwd != "" {
+		np.Cwd = r.Cwd
+	}
+	if np.StartTime == 0 {
+		np.StartTime = ebpf.WallTime(r.Time).UnixNano()
+	}
+	pr.p = np
+	pr.mntNS = r.MntNS
+	t.creds(pr, r)
+	if r.Cgroup != "" {
+		t.container(ctx, pr, r.Cgroup)
+	}
+	// Children keep pointing at the old image until they exec; re-point
+	// the ones we track so proc.pname shows the new name.
+	for _, c := range t.procs {
+		if c.p.Parent == p {
+			c.p.Parent = np
+		}
+	}
+	np.EnvString() // Env is not captured by the kernel source; keep it empty, cached.
+}
+
+func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
+	f := r.Fork
+	if f == nil || f.Thread {
+		return
+	}
+	parent := t.get(ctx, r)
+	pp := parent.p
+	child := &event.Process{PID: int64(f.PID), TID: int64(f.TID), VPID: int64(f.VPID), VTID: int64(f.VTID), PPID: pp.PID,
+		SID: pp.SID, VPGID: pp.VPGID, Name: pp.Name, Exe: pp.Exe, ExePath: pp.ExePath, Args: pp.Args, Env: pp.Env,
+		Cwd: pp.Cwd, TTY: pp.TTY, UID: pp.UID, GID: pp.GID, LoginUID: pp.LoginUID, UserName: pp.UserName,
+		UserHome: pp.UserHome, UserShell: pp.UserShell, LoginName: pp.LoginName, GroupName: pp.GroupName,
+		StartTime: ebpf.WallTime(r.Time).UnixNano(), CapPermitted: pp.CapPermitted, CapEffective: pp.CapEffective,
+		CapInheritable: pp.CapInheritable, ExeUpperLayer: pp.ExeUpperLayer, ExeFromMemfd: pp.ExeFromMemfd,
+		SessionLeaderName: pp.SessionLeaderName, Parent: pp, Container: pp.Container}
+	c := &proc{p: child, fds: make(map[int64]*event.FD, len(parent.fds)), mntNS: parent.mntNS, ctrKey: parent.ctrKey}
+	for n, fd := range parent.fds {
+		c.fds[n] = fd
+	}
+	t.procs[f.PID] = c
+	if r.Cgroup != "" {
+		t.container(ctx, c, r.Cgroup)
+	}
+}
+
+// ttyNumber encodes a terminal name as the kernel's tty device number
+// (pts/N is major 136), which is what proc.tty compares.
+func ttyNumber(name string) int64 {
+	switch {
+	case name == "":
+		return 0
+	case strings.HasPrefix(name, "pts/"):
+		n, _ := strconv.Atoi(name[4:])
+		return int64(136<<8 | (n & 0xff) | (n>>8)<<20)
+	case strings.HasPrefix(name, "tty"):
+		n, err := strconv.Atoi(name[3:])
+		if err == nil {
+			return int64(4<<8 | n)
+		}
+	case name == "console":
+		return 5<<8 | 1
+	}
+	return 1
+}
+
+// argInt appends a numeric argument.
+func argInt(e *event.Event, name string, v int64) {
+	e.Args = append(e.Args, event.Arg{Name: name, Str: strconv.FormatInt(v, 10), Int: v, HasInt: true})
+}
+
+func argStr(e *event.Event, name, v string) {
+	e.Args = append(e.Args, event.Arg{Name: name, Str: v})
+}
+
+// syscall translates a syscall record and updates fd state.
+func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) bool {
+	name := t.syscallName(r)
+	pr := t.get(ctx, r)
+	e.Type = event.TypeOf(name)
+	e.Proc = pr.p
+	if r.Kind == ebpf.KindEnter {
+		e.Dir = event.DirEnter
+	} else {
+		e.Res, e.HasRes = r.Ret, true
+	}
+	ret := r.Ret
+	names := argNames[name]
+	pathOr := func(i int) string {
+		if r.Path[i] != "" {
+			return r.Path[i]
+		}
+		return r.Str[i]
+	}
+	for i, n := range names {
+		if n == "" || i >= 6 {
+			continue
+		}
+		v := int64(r.Args[i])
+		switch n {
+		case "name", "path", "filename", "oldpath", "newpath", "linkpath", "dir", "pathname", "new_root", "put_old":
+			argStr(e, n, pathOr(i))
+		case "target", "dev", "type", "uargs":
+			argStr(e, n, r.Str[i])
+		case "flags":
+			switch name {
+			case "open", "openat", "open_by_handle_at":
+				e.Args = append(e.Args, event.Arg{Name: n, Str: event.FormatOpenFlags(v), Int: v, HasInt: true})
+			case "unshare", "clone":
+				e.Args = append(e.Args, event.Arg{Name: n, Str: renderFlags(v, cloneFlags), Int: v, HasInt: true})
+			default:
+				argInt(e, n, v)
+			}
+		case "mode":
+			e.Args = append(e.Args, event.Arg{Name: n, Str: modeString(v), Int: v, HasInt: true})
+		case "request":
+			s := ptraceRequests[v]
+			if s == "" {
+				s = strconv.FormatInt(v, 10)
+			}
+			e.Args = append(e.Args, event.Arg{Name: n, Str: s, Int: v, HasInt: true})
+		case "cmd":
+			if name == "bpf" {
+				s := bpfCmds[v]
+				if s == "" {
+					s = strconv.FormatInt(v, 10)
+				}
+				e.Args = append(e.Args, event.Arg{Name: n, Str: s, Int: v, HasInt: true})
+				continue
+			}
+			argInt(e, n, v)
+		case "domain":
+			s := socketDomains[v]
+			if s == "" {
+				s = strconv.FormatInt(v, 10)
+			}
+			e.Args = append(e.Args, event.Arg{Name: n, Str: s, Int: v, HasInt: true})
+		case "nstype":
+			e.Args = append(e.Args, event.Arg{Name: n, Str: renderFlags(v, cloneFlags), Int: v, HasInt: true})
+		case "addr":
+			if r.Addr != nil {
+				argStr(e, n, addrString(r.Addr))
+			}
+		case "fd", "dirfd", "oldfd", "olddirfd", "newdirfd", "olddir", "newdir", "linkdirfd", "mountfd", "newfd", "group_fd":
+			argInt(e, n, int64(int32(v)))
+		default:
+			argInt(e, n, v)
+		}
+	}
+	fdArg := func(i int) *event.FD {
+		n := int64(int32(r.Args[i]))
+		if fd, ok := pr.fds[n]; ok {
+			return fd
+		}
+		if r.Path[i] != "" {
+			fd := &event.FD{Num: n, Type: event.FDFile, Name: r.Path[i]}
+			pr.fds[n] = fd
+			return fd
+		}
+		if r.Sock != nil {
+			fd := sockFD(n, r.Sock, false)
+			pr.fds[n] = fd
+			return fd
+		}
+		return nil
+	}
+	switch name {
+	case "open", "openat", "openat2", "creat", "open_by_handle_at", "memfd_create", "open_tree":
+		idx := 0
+		switch name {
+		case "openat", "openat2":
+			idx = 1
+		}
+		if ret >= 0 {
+			fd := &event.FD{Num: ret, Type: event.FDFile, Name: r.RetPath}
+			if fd.Name == "" {
+				fd.Name = pathOr(idx)
+			}
+			fd.NameRaw = r.Str[idx]
+			if name == "memfd_create" {
+				fd.Type, fd.Name = event.FDMemfd, "memfd:"+r.Str[0]
+			} else if flagsDirectory(name, r) {
+				fd.Type = event.FDDirectory
+			}
+			pr.fds[ret] = fd
+			e.FD = fd
+			if name != "memfd_create" {
+				e.Args = append([]event.Arg{{Name: "fd", Str: strconv.FormatInt(ret, 10), Int: ret, HasInt: true}}, e.Args...)
+			}
+		} else if name != "memfd_create" {
+			e.FD = &event.FD{Num: -1, Type: event.FDFile, Name: pathOr(idx), NameRaw: r.Str[idx]}
+		}
+	case "close":
+		n := int64(int32(r.Args[0]))
+		e.FD = pr.fds[n]
+		if ret == 0 {
+			delete(pr.fds, n)
+		}
+	case "dup", "dup2", "dup3":
+		if fd, ok := pr.fds[int64(int32(r.Args[0]))]; ok {
+			e.FD = fd
+			if ret >= 0 {
+				cp := resetFD(fd)
+				cp.Num = ret
+				pr.fds[ret] = cp
+			}
+		}
+	case "socket":
+		if ret >= 0 {
+			fd := socketFD(ret, int64(r.Args[0]), int64(r.Args[1]))
+			pr.fds[ret] = fd
+			e.FD = fd
+		}
+	case "connect":
+		n := int64(int32(r.Args[0]))
+		var fd *event.FD
+		if r.Sock != nil && r.Sock.DstIP.IsValid() {
+			fd = sockFD(n, r.Sock, false)
+		} else if r.Addr != nil {
+			fd = addrFD(n, pr.fds[n], r.Addr)
+		}
+		if fd != nil {
+			fd.Connected = ret == 0 || ret == -115 // EINPROGRESS
+			fd.NameChanged = true
+			pr.fds[n] = fd
+			e.FD = fd
+		} else {
+			e.FD = pr.fds[n]
+		}
+	case "accept", "accept4":
+		if ret >= 0 && r.RetSock != nil {
+			fd := sockFD(ret, r.RetSock, true)
+			fd.Connected = true
+			pr.fds[ret] = fd
+			e.FD = fd
+		}
+	case "bind", "listen":
+		n := int64(int32(r.Args[0]))
+		if r.Sock != nil {
+			fd := sockFD(n, r.Sock, true)
+			pr.fds[n] = fd
+			e.FD = fd
+		} else {
+			e.FD = pr.fds[n]
+		}
+	case "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "shutdown":
+		n := int64(int32(r.Args[0]))
+		fd := fdArg(0)
+		if fd != nil && r.Addr != nil && r.Addr.IP.IsValid() && !fd.SIP.IsValid() {
+			fd = addrFD(n, fd, r.Addr)
+			pr.fds[n] = fd
+		}
+		e.FD = fd
+	case "chdir", "fchdir":
+		if ret == 0 && r.Cwd != "" {
+			pr.p.Cwd = r.Cwd
+		}
+	case "execve", "execveat":
+		if ret == 0 {
+			e.Args = e.Args[:0]
+			argStr(e, "filename", pr.p.ExePath)
+		}
+	case "fchmod", "fchown", "setns", "finit_module":
+		e.FD = fdArg(0)
+	case "clone", "fork", "vfork", "clone3":
+		if ret > 0 {
+			argInt(e, "child_pid", ret)
+		}
+	}
+	return true
+}
+
+func flagsDirectory(name string, r *ebpf.Record) bool {
+	var f uint64
+	switch name {
+	case "open":
+		f = r.Args[1]
+	case "openat":
+		f = r.Args[2]
+	default:
+		return false
+	}
+	return f&0x10000 != 0
+}
+
+func resetFD(f *event.FD) *event.FD {
+	return &event.FD{Num: f.Num, Type: f.Type, Name: f.Name, NameRaw: f.NameRaw, L4Proto: f.L4Proto, CIP: f.CIP, SIP: f.SIP,
+		CPort: f.CPort, SPort: f.SPort, IsServer: f.IsServer, Connected: f.Connected, Dev: f.Dev, Ino: f.Ino}
+}
+
+// Socket constants.
+const (
+	afUnix  = 1
+	afInet  = 2
+	afInet6 = 10
+)
+
+func l4proto(sockType int64, proto uint16) string {
+	switch {
+	case proto == 6:
+		return "tcp"
+	case proto == 17:
+		return "udp"
+	case proto == 1 || proto == 58:
+		return "icmp"
+	}
+	switch sockType & 0xf {
+	case 1:
+		return "tcp"
+	case 2:
+		return "udp"
+	case 3:
+		return "raw"
+	}
+	return ""
+}
+
+func socketFD(num, domain, typ int64) *event.FD {
+	fd := &event.FD{Num: num}
+	switch domain {
+	case afInet:
+		fd.Type = event.FDIPv4
+	case afInet6:
+		fd.Type = event.FDIPv6
+	case afUnix:
+		fd.Type = event.FDUnix
+	case 16:
+		fd.Type = event.FDNetlink
+	default:
+		fd.Type = event.FDUnknown
+	}
+	if fd.Type == event.FDIPv4 || fd.Type == event.FDIPv6 {
+		fd.L4Proto = l4proto(typ, 0)
+	}
+	return fd
+}
+
+// sockFD builds an fd from the kernel's socket tuple. Src is the local end;
+// server says the local end is the server (accept, bind, listen).
+func sockFD(num int64, s *ebpf.SockTuple, server bool) *event.FD {
+	fd := &event.FD{Num: num, L4Proto: l4proto(int64(s.Type), s.Proto)}
+	switch s.Family {
+	case afInet:
+		fd.Type = event.FDIPv4
+	case afInet6:
+		fd.Type = event.FDIPv6
+		if s.SrcIP.Is4In6() && s.DstIP.Is4In6() {
+			fd.Type = event.FDIPv4
+		}
+	case afUnix:
+		fd.Type = event.FDUnix
+	}
+	local, remote := s.SrcIP.Unmap(), s.DstIP.Unmap()
+	if server {
+		fd.SIP, fd.SPort, fd.CIP, fd.CPort, fd.IsServer = local, s.SrcPort, remote, s.DstPort, true
+	} else {
+		fd.CIP, fd.CPort, fd.SIP, fd.SPort = local, s.SrcPort, remote, s.DstPort
+	}
+	if fd.IsIP() {
+		fd.Name = netip.AddrPortFrom(fd.CIP, fd.CPort).String() + "->" + netip.AddrPortFrom(fd.SIP, fd.SPort).String()
+	}
+	return fd
+}
+
+// addrFD fills the server side from a user sockaddr (connect without a
+// kernel tuple, UDP sendto).
+func addrFD(num int64, old *event.FD, a *ebpf.SockAddr) *event.FD {
+	fd := &event.FD{Num: num}
+	if old != nil {
+		fd = resetFD(old)
+	}
+	switch a.Family {
+	case afInet:
+		fd.Type = event.FDIPv4
+	case afInet6:
+		fd.Type = event.FDIPv6
+	case afUnix:
+		fd.Type = event.FDUnix
+		fd.Name = a.Path
+		return fd
+	}
+	fd.SIP, fd.SPort = a.IP.Unmap(), a.Port
+	if fd.IsIP() {
+		fd.Name = netip.AddrPortFrom(fd.CIP, fd.CPort).String() + "->" + netip.AddrPortFrom(fd.SIP, fd.SPort).String()
+	}
+	return fd
+}
+
+func addrString(a *ebpf.SockAddr) string {
+	switch a.Family {
+	case afUnix:
+		return a.Path
+	case afInet, afInet6:
+		return netip.AddrPortFrom(a.IP, a.Port).String()
+	}
+	return ""
+}
