@@ -1,0 +1,145 @@
+package state
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
+	"github.com/palisade-sec/palisade/internal/syscalls"
+)
+
+// fakeProc writes a minimal /proc/PID for a process with its own root.
+func fakeProc(t *testing.T, root string, pid int, comm string, ppid int, passwd string) {
+	d := filepath.Join(root, itoa(pid))
+	os.MkdirAll(filepath.Join(d, "root", "etc"), 0o755)
+	os.WriteFile(filepath.Join(d, "stat"), []byte(itoa(pid)+" ("+comm+") S "+itoa(ppid)+" 1 1 0 -1 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n"), 0o644)
+	os.WriteFile(filepath.Join(d, "cmdline"), []byte(comm+"\x00--flag\x00"), 0o644)
+	os.WriteFile(filepath.Join(d, "status"), []byte("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\t0000000000000400\nNSpid:\t"+itoa(pid)+"\n"), 0o644)
+	os.WriteFile(filepath.Join(d, "cgroup"), []byte("0::/user.slice\n"), 0o644)
+	os.WriteFile(filepath.Join(d, "root", "etc", "passwd"), []byte(passwd), 0o644)
+	os.WriteFile(filepath.Join(d, "root", "etc", "group"), []byte("root:x:0:\nweb:x:33:\n"), 0o644)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func nr(t *testing.T, name string) int {
+	n, ok := syscalls.Number("x86_64", name)
+	if !ok {
+		t.Fatalf("no syscall %s", name)
+	}
+	return n
+}
+
+func TestTableLifecycle(t *testing.T) {
+	root := t.TempDir()
+	fakeProc(t, root, 10, "bash", 1, "root:x:0:0:root:/root:/bin/bash\nweb:x:33:33::/var/www:/bin/false\n")
+	tab := New(Options{ProcRoot: root, NativeArc: "x86_64", Hostname: "h"})
+	ctx := context.Background()
+	if err := tab.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := tab.Process(10); !ok || p.Name != "bash" || p.UserName != "root" || p.CapEffective != 0x400 || p.Cmdline() != "bash --flag" {
+		t.Fatalf("bootstrap: %+v", p)
+	}
+	var e event.Event
+	base := ebpf.Record{TID: 10, PID: 10, VTID: 10, VPID: 10, PPID: 1, Comm: "bash", LoginUID: 1000}
+	// fork 11 from 10, then 11 execs cat with euid 33.
+	r := base
+	r.Kind, r.Fork = ebpf.KindFork, &ebpf.ForkInfo{TID: 11, PID: 11, VTID: 11, VPID: 11}
+	if tab.Apply(ctx, &r, &e) {
+		t.Fatal("fork must not be an event")
+	}
+	r = base
+	r.Kind, r.PID, r.TID, r.PPID, r.Comm, r.EUID, r.EGID = ebpf.KindExec, 11, 11, 10, "cat", 33, 33
+	r.Exec = &ebpf.ExecInfo{Filename: "/bin/cat", Argv: []string{"cat", "shadow"}, Exe: "/usr/bin/cat", TTY: "pts/1"}
+	r.Cwd = "/etc"
+	tab.Apply(ctx, &r, &e)
+	p, _ := tab.Process(11)
+	if p.Name != "cat" || p.ExePath != "/usr/bin/cat" || p.Cmdline() != "cat shadow" || p.Parent == nil || p.Parent.Name != "bash" ||
+		p.TTY != 136<<8|1 || p.UserName != "web" || p.GroupName != "web" || p.Cwd != "/etc" {
+		t.Fatalf("exec: %+v user %q", p, p.UserName)
+	}
+	// openat(AT_FDCWD, "shadow") = 3 resolved by the kernel to /etc/shadow.
+	r = base
+	r.Kind, r.PID, r.TID, r.EUID, r.EGID = ebpf.KindSyscall, 11, 11, 33, 33
+	r.Nr, r.Ret = nr(t, "openat"), 3
+	r.Args = [6]uint64{uint64(0xffffff9c), 0, 0x80000, 0}
+	r.Str[1], r.Path[1], r.RetPath = "shadow", "/etc/shadow", "/etc/shadow"
+	if !tab.Apply(ctx, &r, &e) {
+		t.Fatal("openat is an event")
+	}
+	if e.Type.String() != "openat" || e.FD == nil || e.FD.Name != "/etc/shadow" || e.FD.NameRaw != "shadow" || e.FD.Num != 3 || e.Res != 3 {
+		t.Fatalf("openat event: %+v fd %+v", e, e.FD)
+	}
+	if a, ok := e.ArgByName("flags"); !ok || a.Str != "O_RDONLY|O_CLOEXEC" {
+		t.Errorf("flags arg %+v", a)
+	}
+	if a, ok := e.ArgByName("dirfd"); !ok || a.Int != -100 {
+		t.Errorf("dirfd arg %+v", a)
+	}
+	// dup2(3, 7) then close(3): fd 7 still names the file.
+	r.Nr, r.Ret, r.Args = nr(t, "dup2"), 7, [6]uint64{3, 7}
+	r.Str, r.Path, r.RetPath = [6]string{}, [6]string{}, ""
+	tab.Apply(ctx, &r, &e)
+	r.Nr, r.Ret, r.Args = nr(t, "close"), 0, [6]uint64{3}
+	tab.Apply(ctx, &r, &e)
+	if e.FD == nil || e.FD.Name != "/etc/shadow" {
+		t.Errorf("close event fd %+v", e.FD)
+	}
+	r.Nr, r.Ret, r.Args = nr(t, "fchmod"), 0, [6]uint64{7, 0o4755}
+	tab.Apply(ctx, &r, &e)
+	if e.FD == nil || e.FD.Name != "/etc/shadow" {
+		t.Errorf("fd 7 after dup2: %+v", e.FD)
+	}
+	if a, _ := e.ArgByName("mode"); a == nil || a.Str != "04755" {
+		t.Errorf("mode %+v", a)
+	}
+	// connect(5) to 127.0.0.1:8080 from 127.0.0.1:40000.
+	r.Nr, r.Ret, r.Args = nr(t, "connect"), 0, [6]uint64{5}
+	r.Sock = &ebpf.SockTuple{Family: 2, Type: 1, Proto: 6, SrcIP: netip.MustParseAddr("127.0.0.1"), SrcPort: 40000, DstIP: netip.MustParseAddr("127.0.0.1"), DstPort: 8080}
+	tab.Apply(ctx, &r, &e)
+	if e.FD == nil || e.FD.Name != "127.0.0.1:40000->127.0.0.1:8080" || e.FD.SPort != 8080 || e.FD.L4Proto != "tcp" || e.FD.IsServer || !e.FD.Connected {
+		t.Errorf("connect fd %+v", e.FD)
+	}
+	// accept4 on a server socket returns 9 with the client on the remote end.
+	r.Nr, r.Ret, r.Sock = nr(t, "accept4"), 9, nil
+	r.RetSock = &ebpf.SockTuple{Family: 2, Type: 1, Proto: 6, SrcIP: netip.MustParseAddr("10.0.0.1"), SrcPort: 80, DstIP: netip.MustParseAddr("10.0.0.2"), DstPort: 5555}
+	tab.Apply(ctx, &r, &e)
+	if e.FD == nil || !e.FD.IsServer || e.FD.SIP.String() != "10.0.0.1" || e.FD.CPort != 5555 || e.FD.RemoteIP().String() != "10.0.0.2" {
+		t.Errorf("accept fd %+v", e.FD)
+	}
+	// A failed open has fd.num -1 and the attempted path.
+	r.Nr, r.Ret, r.RetSock = nr(t, "open"), -2, nil
+	r.Args = [6]uint64{0, 0x241, 0o644}
+	r.Str[0], r.Path[0] = "nope", "/etc/nope"
+	tab.Apply(ctx, &r, &e)
+	if e.FD == nil || e.FD.Num != -1 || e.FD.Name != "/etc/nope" || !e.Failed() {
+		t.Errorf("failed open: %+v %+v", e, e.FD)
+	}
+	// exit of the whole group is a procexit event, then the process is gone.
+	r = base
+	r.Kind, r.PID, r.TID = ebpf.KindExit, 11, 11
+	r.Exit = &ebpf.ExitInfo{GroupDead: true}
+	if !tab.Apply(ctx, &r, &e) || e.Type.String() != "procexit" || e.Proc.Name != "cat" {
+		t.Fatalf("procexit: %+v", e)
+	}
+	r = base
+	r.Kind, r.Nr, r.Ret = ebpf.KindSyscall, nr(t, "getppid"), 1
+	tab.Apply(ctx, &r, &e)
+	if _, ok := tab.Process(11); ok {
+		t.Error("exited process still tracked")
+	}
+}
+
+func TestTTYNumber(t *testing.T) {
+	for name, want := range map[string]int64{"": 0, "pts/0": 34816, "pts/3": 34819, "tty1": 1025, "console": 1281, "weird": 1} {
+		if got := ttyNumber(name); got != want {
+			t.Errorf("ttyNumber(%q) = %d, want %d", name, got, want)
+		}
+	}
+}
