@@ -277,13 +277,21 @@ static __always_inline void put_item_hdr(__u8 *buf, __u32 off, __u8 type, __u8 a
 	it->len = len;
 }
 
+/*
+ * CAST turns a kernel address into an untrusted BTF pointer: field loads
+ * through it are plain exception-handled loads, not helper calls. The
+ * verifier rewrites bpf_rdonly_cast into a register move.
+ */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
+#define CAST(ptr, type) ((type *)bpf_rdonly_cast((void *)(ptr), bpf_core_type_id_kernel(type)))
+
 struct walk_ctx {
 	__u8 *buf;
-	struct dentry *d;
-	struct vfsmount *vm;
-	struct mount *m;
-	struct dentry *root_d;
-	struct vfsmount *root_m;
+	__u64 d;  /* struct dentry * */
+	__u64 vm; /* struct vfsmount * */
+	__u64 m;  /* struct mount * */
+	__u64 root_d;
+	__u64 root_m;
 	__u32 off;
 	__u8 flags;
 };
@@ -291,30 +299,29 @@ struct walk_ctx {
 static long walk_step(__u64 index, void *arg)
 {
 	struct walk_ctx *w = arg;
-	struct dentry *d = w->d;
-	struct vfsmount *vm = w->vm;
-	struct dentry *mnt_root, *parent;
+	struct dentry *d = CAST(w->d, struct dentry);
+	struct vfsmount *vm = CAST(w->vm, struct vfsmount);
+	__u64 mnt_root, parent;
 	const unsigned char *name;
 	long n;
 	__u32 off;
 
-	if (d == w->root_d && vm == w->root_m) {
+	if (w->d == w->root_d && w->vm == w->root_m) {
 		w->flags = PF_COMPLETE;
 		return 1;
 	}
-	mnt_root = BPF_CORE_READ(vm, mnt_root);
-	parent = BPF_CORE_READ(d, d_parent);
-	if (d == mnt_root || d == parent) {
-		/* Local copy: BPF_CORE_READ on w->m would relocate against walk_ctx. */
-		struct mount *m = w->m;
-		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
-		if (mp == m || !mp) {
+	mnt_root = (__u64)vm->mnt_root;
+	parent = (__u64)d->d_parent;
+	if (w->d == mnt_root || w->d == parent) {
+		struct mount *m = CAST(w->m, struct mount);
+		__u64 mp = (__u64)m->mnt_parent;
+		if (mp == w->m || !mp) {
 			w->flags = PF_COMPLETE | PF_GLOBAL;
 			return 1;
 		}
-		w->d = BPF_CORE_READ(m, mnt_mountpoint);
+		w->d = (__u64)m->mnt_mountpoint;
 		w->m = mp;
-		w->vm = (struct vfsmount *)__builtin_preserve_access_index(&mp->mnt);
+		w->vm = mp + bpf_core_field_offset(struct mount, mnt);
 		return 0;
 	}
 	off = w->off;
@@ -323,7 +330,7 @@ static long walk_step(__u64 index, void *arg)
 		return 1;
 	}
 	off = BOUND(off);
-	name = BPF_CORE_READ(d, d_name.name);
+	name = d->d_name.name;
 	n = bpf_probe_read_kernel_str(w->buf + off, MAX_NAME, name);
 	if (n <= 0) {
 		w->flags = PF_TRUNC;
@@ -336,9 +343,9 @@ static long walk_step(__u64 index, void *arg)
 
 /*
  * put_path appends a path item: one flag byte, then the path's components
- * leaf first, each NUL-terminated. Global, so the verifier checks it once.
+ * leaf first, each NUL-terminated. Static: its callers pass BTF pointers.
  */
-__noinline int put_path(__u64 dentry, __u64 vfsmnt, __u32 off, __u32 tag)
+static __noinline int put_path(__u64 dentry, __u64 vfsmnt, __u32 off, __u32 tag)
 {
 	struct walk_ctx w = {};
 	struct task_struct *task;
@@ -353,11 +360,11 @@ __noinline int put_path(__u64 dentry, __u64 vfsmnt, __u32 off, __u32 tag)
 	start = BOUND(off);
 	task = bpf_get_current_task_btf();
 	w.buf = buf;
-	w.d = (struct dentry *)dentry;
-	w.vm = (struct vfsmount *)vfsmnt;
-	w.m = container_of(w.vm, struct mount, mnt);
-	w.root_d = BPF_CORE_READ(task, fs, root.dentry);
-	w.root_m = BPF_CORE_READ(task, fs, root.mnt);
+	w.d = dentry;
+	w.vm = vfsmnt;
+	w.m = vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	w.root_d = (__u64)task->fs->root.dentry;
+	w.root_m = (__u64)task->fs->root.mnt;
 	w.off = start + sizeof(struct item) + 1;
 	w.flags = PF_TRUNC;
 	bpf_loop(MAX_DEPTH, walk_step, &w, 0);
@@ -377,16 +384,16 @@ static __always_inline struct file *fd_file(struct task_struct *task, __s32 fd)
 
 	if (fd < 0)
 		return NULL;
-	fdt = BPF_CORE_READ(task, files, fdt);
-	max = BPF_CORE_READ(fdt, max_fds);
+	fdt = task->files->fdt;
+	max = fdt->max_fds;
 	if ((unsigned int)fd >= max)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
 
-__noinline int put_tuple(__u64 filep, __u32 off, __u32 tag)
+static __noinline int put_tuple(__u64 filep, __u32 off, __u32 tag)
 {
 	struct file *f = (struct file *)filep;
 	__u8 *buf = scratch_buf();
@@ -431,18 +438,17 @@ __noinline int put_fd(__s32 fd, __u32 off, __u32 arg)
 
 	if (!f)
 		return off;
-	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	f = CAST(f, struct file);
+	mode = f->f_inode->i_mode;
 	if ((mode & S_IFMT_) == S_IFSOCK_)
 		return put_tuple((__u64)f, off, arg);
-	return put_path((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
-			off, IT_FDPATH | (arg << 8));
+	return put_path((__u64)f->f_path.dentry, (__u64)f->f_path.mnt, off, IT_FDPATH | (arg << 8));
 }
 
 __noinline int put_cwd(__u32 off, __u32 tag)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	return put_path((__u64)BPF_CORE_READ(task, fs, pwd.dentry), (__u64)BPF_CORE_READ(task, fs, pwd.mnt),
-			off, tag);
+	return put_path((__u64)task->fs->pwd.dentry, (__u64)task->fs->pwd.mnt, off, tag);
 }
 
 /* put_user_str copies a NUL-terminated user string; returns the new offset. */
