@@ -10,6 +10,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/engine"
+	"github.com/palisade-sec/palisade/internal/audit/harden"
 	"github.com/palisade-sec/palisade/internal/audit/scan"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -25,6 +26,7 @@ func newAuditCmd(s streams) *cobra.Command {
 		format, out, failOn string
 		ignore              []string
 		docker, listChecks  bool
+		fix                 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "audit [PATH...] [--docker]",
@@ -73,6 +75,9 @@ func newAuditCmd(s streams) *cobra.Command {
 					}
 					ign[slug] = true
 				}
+			}
+			if fix {
+				return runFix(s, args, out, docker)
 			}
 			if len(args) == 0 && !docker {
 				return exitf(2, "nothing to audit: give files or directories, or --docker")
@@ -149,7 +154,35 @@ func newAuditCmd(s streams) *cobra.Command {
 	f.StringSliceVar(&ignore, "ignore", nil, "skip these checks (slugs, repeatable or comma-separated)")
 	f.BoolVar(&docker, "docker", false, "audit the live Docker daemon (DOCKER_HOST or the default socket) and all its containers")
 	f.BoolVar(&listChecks, "list-checks", false, "list the checks with their severity and the breakout each one enables")
+	f.BoolVar(&fix, "fix", false, "print the given compose file or manifest with the fixes applied (comments kept)")
 	return cmd
+}
+
+// runFix prints one compose file or manifest with the mechanical fixes applied.
+func runFix(s streams, args []string, out string, docker bool) error {
+	if docker || len(args) != 1 {
+		return exitf(2, "--fix takes exactly one compose file or manifest")
+	}
+	data, err := os.ReadFile(args[0])
+	if err != nil {
+		return exitf(2, "%v", err)
+	}
+	var fixed []byte
+	switch scan.Detect(args[0], data) {
+	case scan.KindCompose:
+		fixed, err = harden.Compose(args[0], data)
+	case scan.KindKube:
+		fixed, err = harden.Manifest(args[0], data)
+	default:
+		return exitf(2, "%s: %v", args[0], harden.ErrNotYAML)
+	}
+	if err != nil {
+		return exitf(2, "%s", audit.Escape(err.Error()))
+	}
+	return writeResult(s.out, out, func(w io.Writer) error {
+		_, err := w.Write(fixed)
+		return err
+	})
 }
 
 // progressReporter draws a progress bar on the terminal f for long runs.

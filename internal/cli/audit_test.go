@@ -137,3 +137,19 @@ func TestAuditListChecks(t *testing.T) {
 		t.Fatalf("code %d rows %d", code, len(rows))
 	}
 }
+
+func TestAuditFix(t *testing.T) {
+	p := filepath.Join(testutil.RepoRoot(t), "internal", "audit", "kube", "testdata", "insecure.yaml")
+	code, out, errs := runAuditCLI(t, "--fix", p)
+	if code != 0 || errs != "" || !strings.Contains(out, "allowPrivilegeEscalation: false") || strings.Contains(out, "hostPID") {
+		t.Fatalf("code %d stderr %q out:\n%s", code, errs, out)
+	}
+	code, _, errs = runAuditCLI(t, "--fix", filepath.Join(auditTree(t), "bundle", "config.json"))
+	if code != 2 || !strings.Contains(errs, "--fix rewrites compose files and Kubernetes manifests only") {
+		t.Errorf("--fix on OCI config: code %d stderr %q", code, errs)
+	}
+	code, _, _ = runAuditCLI(t, "--fix", p, p)
+	if code != 2 {
+		t.Errorf("--fix with two files: code %d", code)
+	}
+}
