@@ -25,10 +25,11 @@ type Output interface {
 // rule produced no fields). encoding/json escapes HTML characters and
 // replaces invalid UTF-8, so the result is always valid JSON.
 func FalcoJSON(a alert.Alert) ([]byte, error) {
-	return json.Marshal(falcoShape(a))
+	return json.Marshal(FalcoShape(a))
 }
 
-func falcoShape(a alert.Alert) alert.Alert {
+// FalcoShape applies FalcoJSON's normalisations to an alert value.
+func FalcoShape(a alert.Alert) alert.Alert {
 	a.Time = a.Time.UTC()
 	if a.Tags == nil {
 		a.Tags = []string{}
