@@ -23,9 +23,9 @@ const followInterval = time.Second
 func newAlertsCmd(s streams) *cobra.Command {
 	var (
 		storeURL, since, until, priority, container, image, format, out string
-		rules                                                            []string
-		follow                                                           bool
-		limit                                                            int
+		rules                                                           []string
+		follow                                                          bool
+		limit                                                           int
 	)
 	cmd := &cobra.Command{
 		Use:   "alerts",
