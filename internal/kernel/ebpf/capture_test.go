@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/palisade-sec/palisade/internal/kernel/ebpf/internal/int80"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
@@ -625,5 +626,50 @@ func TestLeanHeader(t *testing.T) {
 		if r.Lean || r.VPID == 0 || r.PPID == 0 || r.MntNS == 0 {
 			t.Errorf("%s record should carry full identity: lean=%v vpid=%d ppid=%d mntns=%d", name(r), r.Lean, r.VPID, r.PPID, r.MntNS)
 		}
+	}
+}
+
+// A 64-bit process can still make i386 syscalls with int $0x80; numbers
+// then index the i386 table. The filter must select by the compat ABI's own
+// numbers, or a compat call could pass for (or hide behind) a native one.
+func TestCompatSyscalls(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("int $0x80 is x86_64 only")
+	}
+	pid := os.Getpid() // before capture: it is itself a getpid
+	c := startCapture(t, Options{Syscalls: []int{unix.SYS_GETPID}})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := uint32(unix.Gettid())
+	getpid32 := uintptr(nr(t, compatArch, "getpid"))
+	mkdir32 := uintptr(nr(t, compatArch, "mkdir"))
+	if mkdir32 != unix.SYS_GETPID {
+		t.Fatalf("test premise: i386 mkdir is %d, native getpid %d", mkdir32, unix.SYS_GETPID)
+	}
+	if got := int80.Syscall(getpid32, 0, 0, 0); got != uintptr(pid) {
+		t.Fatalf("int80 getpid = %d, want %d", got, pid)
+	}
+	// i386 mkdir(NULL): same number as native getpid, must not be captured.
+	if got := int64(int80.Syscall(mkdir32, 0, 0o755, 0)); got != -int64(unix.EFAULT) {
+		t.Fatalf("int80 mkdir(NULL) = %d, want -EFAULT", got)
+	}
+	unix.Getpid()
+	var mine []*Record
+	for _, r := range c.drain(500 * time.Millisecond) {
+		if r.TID == tid && r.Kind == KindSyscall {
+			mine = append(mine, r)
+		}
+	}
+	if len(mine) != 2 {
+		for _, r := range mine {
+			t.Logf("record: nr=%d compat=%v ret=%d", r.Nr, r.Compat, r.Ret)
+		}
+		t.Fatalf("got %d records from this thread, want the compat and the native getpid", len(mine))
+	}
+	if r := mine[0]; !r.Compat || r.Nr != int(getpid32) || r.Ret != int64(pid) || name(r) != "getpid" {
+		t.Errorf("compat getpid record: compat=%v nr=%d ret=%d name=%s", r.Compat, r.Nr, r.Ret, name(r))
+	}
+	if r := mine[1]; r.Compat || r.Nr != unix.SYS_GETPID {
+		t.Errorf("native getpid record: compat=%v nr=%d", r.Compat, r.Nr)
 	}
 }
