@@ -153,7 +153,7 @@ func mountHits(c *Container, slug string) []hit {
 	var hs []hit
 	for _, m := range c.Mounts {
 		k, why := MountKind(m.HostPath)
-		if k != slug {
+		if k != slug || (m.InProject && k == "sensitive-host-mount") {
 			continue
 		}
 		d := fmt.Sprintf("bind mounts %s (%s) at %s", m.HostPath, why, m.Destination)

@@ -106,6 +106,10 @@ type Mount struct {
 	// File is the file that declares the mount when that is not the
 	// container's (a compose override file).
 	File string
+	// InProject marks a compose bind of a path inside the project directory
+	// (./data): the project's own files, not a sensitive host path even when
+	// the project lives under /etc or /root.
+	InProject bool
 }
 
 // Device is a host device made available to the container.

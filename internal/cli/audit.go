@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/engine"
@@ -198,7 +199,7 @@ func progressReporter(f *os.File) func(done, total int) {
 				progressbar.OptionSetDescription("auditing"),
 				progressbar.OptionShowCount(),
 				progressbar.OptionClearOnFinish(),
-				progressbar.OptionThrottle(100_000_000),
+				progressbar.OptionThrottle(100*time.Millisecond),
 			)
 		}
 		_ = bar.Set(done)

@@ -112,7 +112,9 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 	var out []*audit.Container
 	for _, n := range names {
 		s := proj.Services[n]
-		out = append(out, FromService(&s, docs))
+		c := FromService(&s, docs)
+		markInProject(c, proj.WorkingDir)
+		out = append(out, c)
 	}
 	return out, nil
 }
@@ -147,6 +149,19 @@ func errLine(root *yaml.Node, err error) int {
 		}
 	}
 	return best
+}
+
+// markInProject flags binds strictly inside the project directory.
+func markInProject(c *audit.Container, dir string) {
+	dir = filepath.Clean(dir)
+	if dir == "/" || dir == "." {
+		return
+	}
+	for i := range c.Mounts {
+		if strings.HasPrefix(filepath.Clean(c.Mounts[i].HostPath), dir+"/") {
+			c.Mounts[i].InProject = true
+		}
+	}
 }
 
 // cleanErr shortens absolute paths in compose-go's errors back to what the

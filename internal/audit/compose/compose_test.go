@@ -263,3 +263,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestProjectLocalBinds: ./data in a project under /root or /etc is the
+// project's own directory, not a sensitive host path; ../ escaping it is.
+func TestProjectLocalBinds(t *testing.T) {
+	c := &audit.Container{Source: audit.SourceCompose, DropsAll: true, NoNewPrivileges: true, ReadOnlyRoot: true, MemoryLimit: 1, PidsLimit: 1,
+		Mounts: []audit.Mount{{HostPath: "/root/app/data", Destination: "/data"}, {HostPath: "/root/.ssh", Destination: "/k"}, {HostPath: "/root/app/docker.sock", Destination: "/s"}}}
+	markInProject(c, "/root/app")
+	var got []string
+	for _, f := range audit.Audit(c) {
+		got = append(got, f.Check+" "+f.Detail)
+	}
+	if len(got) != 2 || !strings.Contains(got[0], "runtime-socket-mount") || !strings.Contains(got[1], "/root/.ssh") {
+		t.Fatalf("findings: %q", got)
+	}
+}
