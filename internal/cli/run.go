@@ -79,7 +79,7 @@ func newRunCmd(s streams) *cobra.Command {
 			if !cmd.Flags().Changed("seccomp") && privileged {
 				seccompOpt = "unconfined" // as docker run --privileged
 			}
-			if cfg.Filter, err = runFilter(seccompOpt, set); err != nil {
+			if cfg.Filter, cfg.FilterFlags, err = runFilter(seccompOpt, set); err != nil {
 				return err
 			}
 			path, err := exec.LookPath(args[0])
@@ -144,16 +144,16 @@ func runCaps(add, drop []string, privileged bool) (caps.Set, error) {
 
 // runFilter compiles the --seccomp choice for this host and the container's
 // capabilities (which decide Docker's includes/excludes).
-func runFilter(opt string, set caps.Set) ([]bpf.RawInstruction, error) {
+func runFilter(opt string, set caps.Set) ([]bpf.RawInstruction, uint, error) {
 	var p *seccomp.Profile
 	var err error
 	switch opt {
 	case "unconfined":
-		return nil, nil
+		return nil, 0, nil
 	case "default", "docker-default", "builtin:docker-default":
 		p, err = seccomp.LoadBuiltin("docker-default")
 		if err != nil {
-			return nil, exitf(125, "%v", err)
+			return nil, 0, exitf(125, "%v", err)
 		}
 	default:
 		if p, err = readSeccompProfile(opt); err != nil {
@@ -161,31 +161,43 @@ func runFilter(opt string, set caps.Set) ([]bpf.RawInstruction, error) {
 			if errors.As(err, &ee) {
 				ee.Code = 125
 			}
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	host := syscalls.Native()
 	if host == "" {
-		return nil, exitf(125, "--seccomp: this host's architecture is not supported; use --seccomp unconfined")
+		return nil, 0, exitf(125, "--seccomp: this host's architecture is not supported; use --seccomp unconfined")
 	}
 	kv, err := hostKernel()
 	if err != nil {
-		return nil, exitf(125, "read kernel version: %v", err)
+		return nil, 0, exitf(125, "read kernel version: %v", err)
 	}
 	r, err := seccomp.Resolve(p, seccomp.Env{Arch: host, Caps: set, Kernel: kv})
 	if err != nil {
-		return nil, exitf(125, "%v", err)
+		return nil, 0, exitf(125, "%v", err)
 	}
 	for _, rule := range r.Rules {
 		if rule.Action.Kind() == seccomp.ActNotify {
-			return nil, exitf(125, "%s: SCMP_ACT_NOTIFY needs a notification listener, which palisade run does not provide", rule.Pos)
+			return nil, 0, exitf(125, "%s: SCMP_ACT_NOTIFY needs a notification listener, which palisade run does not provide", rule.Pos)
 		}
 	}
 	prog, err := seccomp.Compile(r, seccomp.Options{})
 	if err != nil {
-		return nil, exitf(125, "compile %s: %v", p.Source, err)
+		return nil, 0, exitf(125, "compile %s: %v", p.Source, err)
 	}
-	return prog.Raw, nil
+	var flags uint
+	for _, f := range r.Flags {
+		switch f {
+		case "SECCOMP_FILTER_FLAG_LOG":
+			flags |= 2
+		case "SECCOMP_FILTER_FLAG_SPEC_ALLOW":
+			flags |= 4
+		case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV":
+			flags |= 32
+		}
+		// TSYNC is moot: the shim is the only thread that execs.
+	}
+	return prog.Raw, flags, nil
 }
 
 // parseRunUser parses UID[:GID].

@@ -32,8 +32,10 @@ type Config struct {
 
 	NoNewPrivs bool `json:"no_new_privs"`
 
-	// Filter is the seccomp program; nil runs unconfined.
-	Filter []bpf.RawInstruction `json:"filter,omitempty"`
+	// Filter is the seccomp program; nil runs unconfined. FilterFlags are
+	// SECCOMP_FILTER_FLAG_* bits for seccomp(2).
+	Filter      []bpf.RawInstruction `json:"filter,omitempty"`
+	FilterFlags uint                 `json:"filter_flags,omitempty"`
 
 	// AppArmor is a profile to switch to at exec.
 	AppArmor string `json:"apparmor,omitempty"`

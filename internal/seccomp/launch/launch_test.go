@@ -7,12 +7,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	mobyseccomp "github.com/moby/profiles/seccomp"
+	"golang.org/x/sys/unix"
+
+	"github.com/palisade-sec/palisade/internal/seccomp"
+	"github.com/palisade-sec/palisade/internal/syscalls"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -350,5 +356,82 @@ func TestRunAppArmorWithoutKernelSupport(t *testing.T) {
 	_, code := run(t, []string{"--apparmor", "docker-default"}, "true")
 	if code != 125 {
 		t.Fatalf("exit %d, want 125 with a clear error", code)
+	}
+}
+
+// The compiled Docker profile, installed by the real kernel, returns the
+// errno the profile's reference evaluation says, including ENOSYS for
+// clone3 (which an unconfined kernel answers with EINVAL for these args).
+func TestRunKernelAgreesWithProfile(t *testing.T) {
+	testutil.RequireRoot(t)
+	_, probe := binaries(t)
+	p, err := seccomp.LoadBuiltin("docker-default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := syscalls.Native()
+	if host != "x86_64" && host != "aarch64" {
+		t.Skip("host arch not covered")
+	}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	var kv mobyseccomp.KernelVersion
+	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &kv.Kernel, &kv.Major)
+	r, err := seccomp.Resolve(p, seccomp.Env{Arch: host, Caps: 0, Kernel: kv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := syscalls.AuditArch(host)
+	calls := []struct {
+		name string
+		args []string
+	}{
+		{"clone3", []string{"0", "0"}},
+		{"keyctl", []string{"0", "0"}},
+		{"bpf", []string{"0", "0", "0"}},
+		{"add_key", []string{"0", "0", "0", "0", "0"}},
+		{"io_uring_setup", []string{"0", "0"}},
+		{"userfaultfd", []string{"0"}},
+		{"unshare", []string{"0"}},
+		{"getpid", nil},
+		{"socket", []string{"40", "1", "0"}}, // AF_VSOCK
+		{"personality", []string{"0xffffffff"}},
+	}
+	for _, c := range calls {
+		nr, ok := syscalls.Number(host, c.name)
+		if !ok {
+			t.Fatalf("no %s", c.name)
+		}
+		var args [6]uint64
+		for i, a := range c.args {
+			v, _ := strconv.ParseUint(a, 0, 64)
+			args[i] = v
+		}
+		want := seccomp.Evaluate(r, seccomp.SeccompData{Nr: uint32(nr), Arch: tok, Args: args}, seccomp.Options{})
+		out, code := run(t, []string{"--cap-drop", "ALL", "--no-new-privileges"}, append([]string{probe, "raw", fmt.Sprint(nr)}, c.args...)...)
+		if code != 0 {
+			t.Fatalf("%s: probe exit %d", c.name, code)
+		}
+		errno, _ := strconv.Atoi(strings.TrimSpace(out))
+		switch {
+		case want.Kind() == seccomp.ActErrno:
+			if errno != int(want.Data()) {
+				t.Errorf("%s: kernel errno %d, profile says %s", c.name, errno, want)
+			}
+		case want.Allows():
+			// The syscall ran; whatever it answered, it was not the filter's
+			// EPERM/ENOSYS unless the kernel itself said so.
+			t.Logf("%s allowed: kernel answered errno %d", c.name, errno)
+		default:
+			t.Fatalf("%s: unexpected action %s", c.name, want)
+		}
+	}
+	// Control: unconfined, clone3(NULL, 0) is EINVAL, not ENOSYS.
+	nr, _ := syscalls.Number(host, "clone3")
+	out, _ := run(t, []string{"--seccomp", "unconfined"}, probe, "raw", fmt.Sprint(nr), "0", "0")
+	if strings.TrimSpace(out) == "38" {
+		t.Fatalf("control: clone3 is ENOSYS even without a filter")
 	}
 }

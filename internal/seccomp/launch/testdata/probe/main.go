@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -47,6 +48,17 @@ func main() {
 		}
 	case "keyctl":
 		_, err = unix.KeyctlJoinSessionKeyring("palisade-probe")
+	case "raw":
+		// raw NR [ARG...]: make a syscall and print its errno (0 on success).
+		var a [6]uintptr
+		nr, _ := strconv.ParseUint(os.Args[2], 0, 64)
+		for i, v := range os.Args[3:] {
+			x, _ := strconv.ParseUint(v, 0, 64)
+			a[i] = uintptr(x)
+		}
+		_, _, errno := unix.Syscall6(uintptr(nr), a[0], a[1], a[2], a[3], a[4], a[5])
+		fmt.Println(int(errno))
+		return
 	case "bind":
 		l, lerr := net.Listen("tcp", "127.0.0.1:"+os.Args[2])
 		if lerr == nil {
