@@ -2,6 +2,7 @@ package ebpf
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -671,5 +673,138 @@ func TestCompatSyscalls(t *testing.T) {
 	}
 	if r := mine[1]; r.Compat || r.Nr != unix.SYS_GETPID {
 		t.Errorf("native getpid record: compat=%v nr=%d", r.Compat, r.Nr)
+	}
+}
+
+// One harmless call per decoded syscall family, from one locked thread, and
+// the fields each record must carry.
+func TestSyscallPayloads(t *testing.T) {
+	c := startCapture(t, Options{})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := uint32(unix.Gettid())
+
+	raw := func(nr uintptr, a ...uintptr) int64 {
+		var args [6]uintptr
+		copy(args[:], a)
+		r, _, errno := unix.Syscall6(nr, args[0], args[1], args[2], args[3], args[4], args[5])
+		if errno != 0 {
+			return -int64(errno)
+		}
+		return int64(r)
+	}
+	str := func(s string) uintptr {
+		b, err := unix.BytePtrFromString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uintptr(unsafe.Pointer(b))
+	}
+	keep := [][]byte{}
+	cstr := func(s string) uintptr {
+		b := append([]byte(s), 0)
+		keep = append(keep, b)
+		return uintptr(unsafe.Pointer(&b[0]))
+	}
+	_ = str
+
+	memfd := raw(unix.SYS_MEMFD_CREATE, cstr("palisade-memfd"), 0)
+	if memfd < 0 {
+		t.Fatalf("memfd_create: %d", memfd)
+	}
+	dupfd := raw(unix.SYS_DUP, uintptr(memfd))
+	raw(unix.SYS_CLOSE, uintptr(dupfd))
+	raw(unix.SYS_CLOSE, uintptr(memfd))
+	raw(unix.SYS_UNSHARE, 1)                             // EINVAL: CSIGNAL bits
+	raw(unix.SYS_SETNS, ^uintptr(0), 0)                  // EBADF
+	raw(unix.SYS_PTRACE, unix.PTRACE_PEEKDATA, 1<<22, 0) // ESRCH
+	raw(unix.SYS_SETUID, 0)
+	raw(unix.SYS_BPF, 9999, 0, 0)                      // EINVAL
+	raw(unix.SYS_PRCTL, unix.PR_GET_DUMPABLE)          // 1
+	raw(unix.SYS_OPEN_BY_HANDLE_AT, ^uintptr(0), 0, 0) // EBADF
+	raw(unix.SYS_FINIT_MODULE, ^uintptr(0), cstr("palisade=1"), 0)
+	raw(unix.SYS_MOUNT, cstr("palisade-src"), cstr("/nonexistent-palisade"), cstr("palisade-fs"), 0, 0)
+	raw(unix.SYS_UMOUNT2, cstr("/nonexistent-palisade"), 0)
+	raw(unix.SYS_KILL, uintptr(os.Getpid()), 0)
+	var hdr unix.CapUserHeader
+	var data [2]unix.CapUserData
+	hdr.Version = unix.LINUX_CAPABILITY_VERSION_3
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		t.Fatal(err)
+	}
+	capset := raw(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])))
+
+	// UDP: a send to a socket bound on loopback.
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	port := rx.LocalAddr().(*net.UDPAddr).Port
+	sfd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sfd)
+	if err := unix.Sendto(sfd, []byte("hi"), 0, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	runtime.KeepAlive(keep)
+
+	by := func(n string, extra func(*Record) bool) func(*Record) bool {
+		return func(r *Record) bool { return r.TID == tid && isCall(r, n) && (extra == nil || extra(r)) }
+	}
+	got := c.expect(t, 5*time.Second,
+		[]string{"memfd_create", "dup", "close", "unshare", "setns", "ptrace", "setuid", "bpf", "prctl",
+			"open_by_handle_at", "finit_module", "mount", "umount2", "kill", "capset", "sendto"},
+		by("memfd_create", nil),
+		by("dup", nil),
+		by("close", func(r *Record) bool { return int64(r.Args[0]) == dupfd }),
+		by("unshare", nil),
+		by("setns", nil),
+		by("ptrace", nil),
+		by("setuid", nil),
+		by("bpf", func(r *Record) bool { return r.Args[0] == 9999 }),
+		by("prctl", func(r *Record) bool { return r.Args[0] == unix.PR_GET_DUMPABLE }),
+		by("open_by_handle_at", nil),
+		by("finit_module", nil),
+		by("mount", nil),
+		by("umount2", nil),
+		by("kill", func(r *Record) bool { return r.Args[1] == 0 }),
+		by("capset", nil),
+		by("sendto", func(r *Record) bool { return r.Sock != nil }),
+	)
+	check := func(what string, ok bool, r *Record) {
+		t.Helper()
+		if !ok {
+			t.Errorf("%s: args=%v ret=%d str=%q path=%q retpath=%q", what, r.Args, r.Ret, r.Str, r.Path, r.RetPath)
+		}
+	}
+	r := got[0]
+	check("memfd_create name and file", r.Str[0] == "palisade-memfd" && r.Ret == memfd && r.RetPath == "/memfd:palisade-memfd", r)
+	r = got[1]
+	check("dup", int64(r.Args[0]) == memfd && r.Ret == dupfd, r)
+	check("close", got[2].Ret == 0, got[2])
+	check("unshare flags", got[3].Args[0] == 1 && got[3].Ret == -int64(unix.EINVAL), got[3])
+	check("setns fd", int32(got[4].Args[0]) == -1 && got[4].Ret == -int64(unix.EBADF), got[4])
+	check("ptrace request+pid", got[5].Args[0] == unix.PTRACE_PEEKDATA && got[5].Args[1] == 1<<22 && got[5].Ret == -int64(unix.ESRCH), got[5])
+	check("setuid", got[6].Args[0] == 0 && got[6].Ret == 0, got[6])
+	check("bpf cmd", got[7].Args[0] == 9999 && got[7].Ret < 0, got[7])
+	check("prctl option", got[8].Ret >= 0, got[8])
+	check("open_by_handle_at", int32(got[9].Args[0]) == -1 && got[9].Ret < 0, got[9])
+	check("finit_module params", got[10].Str[1] == "palisade=1" && got[10].Ret < 0, got[10])
+	r = got[11]
+	check("mount source/target/fstype", r.Str[0] == "palisade-src" && r.Path[1] == "/nonexistent-palisade" && r.Str[2] == "palisade-fs" && r.Ret < 0, r)
+	check("umount2 target", got[12].Path[0] == "/nonexistent-palisade", got[12])
+	check("kill", got[13].Ret == 0, got[13])
+	r = got[14]
+	check("capset data", r.Ret == capset && len(r.Struct) == 24 && binary.LittleEndian.Uint32(r.Struct) == data[0].Effective, r)
+	r = got[15]
+	check("sendto", r.Ret == 2, r)
+	if r.Addr == nil || r.Addr.Port != uint16(port) || r.Addr.IP != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("sendto sockaddr %+v, want 127.0.0.1:%d", r.Addr, port)
+	}
+	if r.Sock.Proto != unix.IPPROTO_UDP || r.Sock.Type != unix.SOCK_DGRAM || r.Sock.SrcPort == 0 {
+		t.Errorf("sendto socket %+v, want a bound UDP socket", r.Sock)
 	}
 }

@@ -54,6 +54,7 @@ enum path_flag {
 	PF_COMPLETE = 1, /* reached the task's root or the global root */
 	PF_TRUNC    = 2, /* ran out of depth or room */
 	PF_GLOBAL   = 4, /* reached the global root, not the task's root */
+	PF_PSEUDO   = 8, /* a pseudo file's name (memfd:, pipe:, anon_inode:) */
 };
 
 enum hdr_flag {
@@ -312,7 +313,14 @@ static long walk_step(__u64 index, void *arg)
 	}
 	mnt_root = (__u64)vm->mnt_root;
 	parent = (__u64)d->d_parent;
-	if (w->d == mnt_root || w->d == parent) {
+	if (w->d == parent && w->d != mnt_root) {
+		/*
+		 * A pseudo file (memfd, pipe, anon inode): its dentry is its own
+		 * parent and not a mount root. Its name is the whole path.
+		 */
+		w->flags = PF_COMPLETE | PF_PSEUDO;
+		parent = 0;
+	} else if (w->d == mnt_root || w->d == parent) {
 		struct mount *m = CAST(w->m, struct mount);
 		__u64 mp = (__u64)m->mnt_parent;
 		if (mp == w->m || !mp) {
@@ -338,7 +346,7 @@ static long walk_step(__u64 index, void *arg)
 	}
 	w->off = off + (__u32)(n & (MAX_NAME * 2 - 1));
 	w->d = parent;
-	return 0;
+	return parent ? 0 : 1;
 }
 
 /*
