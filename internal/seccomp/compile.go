@@ -436,18 +436,68 @@ func (b *builder) tree(n *treeNode, ivs []interval, def Action) target {
 }
 
 // callChecks emits the argument rules of one syscall, tried in order.
+// Runs of one-condition equality rules on the same argument with the same
+// action (Docker's socket-family and personality lists) share one load of
+// each half.
 func (b *builder) callChecks(cp *callPlan, def Action) target {
 	next := actTarget(def)
 	is64 := cp.is64
-	for i := len(cp.rules) - 1; i >= 0; i-- {
+	i := len(cp.rules) - 1
+	for i >= 0 {
 		r := cp.rules[i]
+		if j := eqRunStart(cp.rules, i, is64); j < i {
+			next = b.eqRun(cp.rules[j:i+1], is64, actTarget(r.action), next)
+			i = j - 1
+			continue
+		}
 		t := actTarget(r.action)
-		for j := len(r.conds) - 1; j >= 0; j-- {
-			t = b.cond(r.conds[j], is64, t, next)
+		for k := len(r.conds) - 1; k >= 0; k-- {
+			t = b.cond(r.conds[k], is64, t, next)
 		}
 		next = t
+		i--
 	}
 	return next
+}
+
+// eqRunStart returns the first index of the run of equality rules ending
+// at i that can share loads (i itself when there is none).
+func eqRunStart(rules []condRule, i int, is64 bool) int {
+	single := func(r condRule) (Cond, bool) {
+		if len(r.conds) != 1 || r.conds[0].Op != specs.OpEqualTo {
+			return Cond{}, false
+		}
+		return r.conds[0], true
+	}
+	last, ok := single(rules[i])
+	if !ok {
+		return i
+	}
+	j := i
+	for j > 0 {
+		c, ok := single(rules[j-1])
+		if !ok || rules[j-1].action != rules[i].action || c.Index != last.Index || is64 && c.Value>>32 != last.Value>>32 {
+			break
+		}
+		j--
+	}
+	return j
+}
+
+// eqRun tests arg == v1 || arg == v2 || ... for rules sharing one action,
+// one argument and (on 64-bit arches) one upper half.
+func (b *builder) eqRun(rules []condRule, is64 bool, t, f target) target {
+	c := rules[0].conds[0]
+	lo := offArgs + 8*uint32(c.Index)
+	e := f
+	for k := len(rules) - 1; k >= 0; k-- {
+		e = b.jmpIf(opJeqK, uint32(rules[k].conds[0].Value), t, e)
+	}
+	e = b.load(lo, e)
+	if is64 {
+		e = b.load(lo+4, b.jmpIf(opJeqK, uint32(c.Value>>32), e, f))
+	}
+	return e
 }
 
 func (b *builder) load(word uint32, next target) target {

@@ -114,7 +114,7 @@ func TestTooLong(t *testing.T) {
 	for i := range 1100 {
 		spec.Syscalls = append(spec.Syscalls, &mobyseccomp.Syscall{LinuxSyscall: specs.LinuxSyscall{
 			Names: []string{"ioctl"}, Action: specs.ActAllow,
-			Args: []specs.LinuxSeccompArg{{Index: 1, Op: specs.OpEqualTo, Value: uint64(i) << 20}},
+			Args: []specs.LinuxSeccompArg{{Index: 1, Op: specs.OpEqualTo, Value: uint64(i) << 20}, {Index: 2, Op: specs.OpGreaterThan, Value: uint64(i)}},
 		}})
 	}
 	r := resolveSpec(t, spec, "x86_64")
