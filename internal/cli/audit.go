@@ -30,13 +30,14 @@ func newAuditCmd(s streams) *cobra.Command {
 		fix                 bool
 	)
 	cmd := &cobra.Command{
-		Use:   "audit [PATH...] [--docker]",
+		Use:   "audit [PATH...|-] [--docker]",
 		Short: "Audit breakout vectors and hardening",
 		Long: "Audit container descriptions for breakout vectors: docker inspect JSON,\n" +
 			"compose files, Kubernetes manifests and OCI config.json files (directories\n" +
-			"are walked), and with --docker every container of the live daemon plus the\n" +
-			"daemon's own settings. Each finding names the check, the container and the\n" +
-			"fix in the source's own terms. See docs/audit.md for the checks.\n\n" +
+			"are walked; - reads standard input), and with --docker every container of\n" +
+			"the live daemon plus the daemon's own settings. Each finding names the\n" +
+			"check, the container and the fix in the source's own terms. See\n" +
+			"docs/audit.md for the checks.\n\n" +
 			"Exit status: 0 when the audit ran (findings or not), 1 when --fail-on found\n" +
 			"a finding at or above its severity, 2 when an input could not be audited\n" +
 			"(the other inputs are still audited and reported).\n\n" +
@@ -44,6 +45,8 @@ func newAuditCmd(s streams) *cobra.Command {
 			"above, or the service/container line: # palisade:ignore SLUG[,SLUG]",
 		Example: "  palisade audit deploy/\n" +
 			"  palisade audit compose.yaml -o json\n" +
+			"  docker inspect $(docker ps -q) | palisade audit -\n" +
+			"  kubectl get deploy,ds,sts -A -o yaml | palisade audit - --fail-on critical\n" +
 			"  palisade audit k8s/ -o sarif --out audit.sarif --fail-on high\n" +
 			"  palisade audit --docker --ignore no-memory-limit,no-pids-limit",
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -87,7 +90,7 @@ func newAuditCmd(s streams) *cobra.Command {
 			var findings []audit.Finding
 			var errs []error
 			if len(args) > 0 {
-				opt := scan.Options{}
+				opt := scan.Options{Stdin: s.in}
 				if f, ok := s.err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 					opt.Progress = progressReporter(f)
 				}

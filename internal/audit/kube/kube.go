@@ -191,7 +191,7 @@ func (p *parser) object(js []byte, node *yaml.Node, depth int) ([]*audit.Contain
 			return nil, nil
 		}
 		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
-	case tm.Kind == "Deployment" && group == "apps":
+	case tm.Kind == "Deployment" && (group == "apps" || group == "extensions"):
 		var o appsv1.Deployment
 		if err := decode(&o); err != nil {
 			return nil, err
@@ -203,13 +203,13 @@ func (p *parser) object(js []byte, node *yaml.Node, depth int) ([]*audit.Contain
 			return nil, err
 		}
 		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
-	case tm.Kind == "DaemonSet" && group == "apps":
+	case tm.Kind == "DaemonSet" && (group == "apps" || group == "extensions"):
 		var o appsv1.DaemonSet
 		if err := decode(&o); err != nil {
 			return nil, err
 		}
 		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
-	case tm.Kind == "ReplicaSet" && group == "apps":
+	case tm.Kind == "ReplicaSet" && (group == "apps" || group == "extensions"):
 		var o appsv1.ReplicaSet
 		if err := decode(&o); err != nil {
 			return nil, err

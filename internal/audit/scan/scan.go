@@ -31,6 +31,15 @@ const (
 	KindCompose Kind = "compose"
 	KindKube    Kind = "kubernetes"
 	KindOCI     Kind = "oci"
+	// KindTemplate is a Kubernetes manifest with template markers ({{ }}),
+	// a Helm chart template, which has to be rendered before it can be read.
+	KindTemplate Kind = "template"
+)
+
+// Stdin is the path that names standard input; findings show it as StdinName.
+const (
+	Stdin     = "-"
+	StdinName = "<stdin>"
 )
 
 // MaxFileSize bounds what is read from one file.
@@ -45,6 +54,8 @@ type Options struct {
 	Workers int
 	// ComposeEnv replaces the environment for compose interpolation.
 	ComposeEnv []string
+	// Stdin is read for the path "-".
+	Stdin io.Reader
 }
 
 // Result is the outcome of a scan.
@@ -63,11 +74,18 @@ type job struct {
 	explicit bool
 }
 
-// Detect names the format of a file from its name and content.
+// Detect names the format of a file from its name and content. Standard
+// input (StdinName) is judged by content alone.
 func Detect(name string, data []byte) Kind {
 	ext := strings.ToLower(filepath.Ext(name))
-	switch ext {
-	case ".json":
+	isJSON, isYAML := ext == ".json", ext == ".yaml" || ext == ".yml"
+	if name == StdinName {
+		t := bytes.TrimSpace(data)
+		isJSON = len(t) > 0 && (t[0] == '{' || t[0] == '[')
+		isYAML = !isJSON
+	}
+	switch {
+	case isJSON:
 		switch {
 		case oci.Looks(data):
 			return KindOCI
@@ -76,11 +94,14 @@ func Detect(name string, data []byte) Kind {
 		case kube.Looks(data):
 			return KindKube
 		}
-	case ".yaml", ".yml":
+	case isYAML:
 		if compose.IsComposeName(name) {
 			return KindCompose
 		}
 		if kube.Looks(data) {
+			if bytes.Contains(data, []byte("{{")) {
+				return KindTemplate
+			}
 			return KindKube
 		}
 		if compose.Looks(data) {
@@ -96,6 +117,9 @@ func Detect(name string, data []byte) Kind {
 func Scan(ctx context.Context, paths []string, opt Options) *Result {
 	res := &Result{}
 	jobs, errs := plan(paths)
+	if opt.Stdin == nil {
+		opt.Stdin = os.Stdin
+	}
 	res.Errors = append(res.Errors, errs...)
 	workers := opt.Workers
 	if workers <= 0 {
@@ -159,6 +183,10 @@ func plan(paths []string) ([]job, []error) {
 	var jobs []job
 	var errs []error
 	for _, p := range paths {
+		if p == Stdin {
+			jobs = append(jobs, job{files: []string{Stdin}, explicit: true})
+			continue
+		}
 		st, err := os.Stat(p)
 		if err != nil {
 			errs = append(errs, &audit.InputError{File: p, Err: errors.Unwrap(err)})
@@ -240,8 +268,17 @@ func unwrapPath(err error) error {
 // walked directory that turned out not to be in a known format.
 func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, containers int, counted bool, err error) {
 	file := j.files[0]
-	data, err := readFile(file)
-	if err != nil {
+	var data []byte
+	if file == Stdin {
+		file = StdinName
+		data, err = io.ReadAll(io.LimitReader(opt.Stdin, MaxFileSize+1))
+		if err == nil && len(data) > MaxFileSize {
+			err = fmt.Errorf("larger than %d MiB", MaxFileSize>>20)
+		}
+		if err != nil {
+			return nil, 0, true, &audit.InputError{File: file, Err: err}
+		}
+	} else if data, err = readFile(file); err != nil {
 		return nil, 0, true, err
 	}
 	kind := Detect(file, data)
@@ -250,6 +287,11 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, cont
 	case KindUnknown:
 		if j.explicit {
 			return nil, 0, true, &audit.InputError{File: file, Err: audit.ErrNotRecognized}
+		}
+		return nil, 0, false, nil
+	case KindTemplate:
+		if j.explicit {
+			return nil, 0, true, &audit.InputError{File: file, Err: errors.New("a Helm chart template ({{ }}): render it first, e.g. helm template CHART | palisade audit -")}
 		}
 		return nil, 0, false, nil
 	case KindInspect:
@@ -263,6 +305,9 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, cont
 	case KindKube:
 		cs, err = kube.Parse(file, data)
 	case KindCompose:
+		if file == StdinName {
+			return nil, 0, true, &audit.InputError{File: file, Err: errors.New("compose files are read from disk (relative paths, .env and extends are resolved against their directory): pass the file's path")}
+		}
 		cs, err = compose.Parse(ctx, j.files, compose.Options{Env: opt.ComposeEnv})
 	}
 	// Ignore comments apply in the file a finding points into; one on a

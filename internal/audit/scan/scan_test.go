@@ -32,6 +32,11 @@ func TestDetect(t *testing.T) {
 		{"values.yaml", "replicas: 3\n", KindUnknown},
 		{"package.json", `{"name": "x"}`, KindUnknown},
 		{"README.md", "services:\n", KindUnknown},
+		{"templates/deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n", KindTemplate},
+		{StdinName, "apiVersion: v1\nkind: Pod\n", KindKube},
+		{StdinName, `[{"Id": "x", "HostConfig": {}}]`, KindInspect},
+		{StdinName, `{"apiVersion": "v1", "kind": "List", "items": []}`, KindKube},
+		{StdinName, "services:\n  a: {image: x}\n", KindCompose},
 	}
 	for _, tt := range tests {
 		if got := Detect(tt.name, []byte(tt.data)); got != tt.want {
@@ -230,4 +235,30 @@ func BenchmarkScan1000Manifests(b *testing.B) {
 	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/1000-manifests")
 	b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "manifests/s")
 	b.ReportMetric(float64(findings), "findings")
+}
+
+func TestStdin(t *testing.T) {
+	in := strings.NewReader(`[{"Name": "/from-pipe", "Config": {"User": "1"}, "HostConfig": {"CapDrop": ["ALL"], "SecurityOpt": ["no-new-privileges"], "ReadonlyRootfs": true, "Memory": 1, "PidsLimit": 1, "NetworkMode": "host"}}]`)
+	res := Scan(context.Background(), []string{Stdin}, Options{Stdin: in})
+	if len(res.Errors) != 0 || len(res.Findings) != 1 || res.Findings[0].Check != "host-network" || res.Findings[0].File != StdinName {
+		t.Fatalf("errors %v findings:\n%s", res.Errors, audittest.Brief(res.Findings))
+	}
+	res = Scan(context.Background(), []string{Stdin}, Options{Stdin: strings.NewReader("services:\n  a: {image: x}\n")})
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "<stdin>: compose files are read from disk") {
+		t.Fatalf("compose on stdin: %v", res.Errors)
+	}
+}
+
+func TestHelmTemplates(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "templates"), 0o755)
+	p := filepath.Join(dir, "templates", "deploy.yaml")
+	os.WriteFile(p, []byte("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n"), 0o644)
+	if res := Scan(context.Background(), []string{dir}, Options{}); len(res.Errors) != 0 || res.Files != 0 {
+		t.Errorf("walked Helm template: files %d errors %v", res.Files, res.Errors)
+	}
+	res := Scan(context.Background(), []string{p}, Options{})
+	if len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Error(), "render it first") {
+		t.Errorf("named Helm template: %v", res.Errors)
+	}
 }
