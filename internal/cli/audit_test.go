@@ -158,7 +158,7 @@ func TestAuditStdin(t *testing.T) {
 	var out, errb bytes.Buffer
 	in := strings.NewReader("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec:\n    hostPID: true\n    containers: [{name: c, image: x}]\n")
 	code := Run(context.Background(), []string{"audit", "-", "-o", "json"}, in, &out, &errb)
-	if code != 0 || !strings.Contains(out.String(), `"file": "\\u003cstdin\\u003e"`) || !strings.Contains(out.String(), `"check": "host-pid"`) {
+	if code != 0 || !strings.Contains(out.String(), `"file": "\u003cstdin\u003e"`) || !strings.Contains(out.String(), `"check": "host-pid"`) {
 		t.Fatalf("code %d stderr %q out %s", code, errb.String(), out.String())
 	}
 }
