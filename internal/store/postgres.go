@@ -25,6 +25,7 @@ var postgresDialect = dialect{
 		`CREATE INDEX IF NOT EXISTS palisade_alerts_rule ON palisade_alerts (rule)`,
 	},
 	placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+	multiRow:    true,
 }
 
 // openPostgres connects with pgx. Commits are durable with PostgreSQL's
