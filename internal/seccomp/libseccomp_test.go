@@ -3,8 +3,12 @@
 package seccomp
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -291,4 +295,30 @@ func TestLibseccompAccumulatorBug(t *testing.T) {
 		{"names": ["nanosleep"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 1235055115, "op": "SCMP_CMP_LE"}, {"index": 2, "value": 3998375355, "op": "SCMP_CMP_LT"}]},
 		{"names": ["nanosleep"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2311182900, "op": "SCMP_CMP_GT"}]}]}`,
 		"x86", SeccompData{Nr: 162, Arch: syscalls.AuditArchI386, Args: [6]uint64{2: 0xee525dbb}})
+}
+
+// The committed syscall tables are what the generator produces here.
+func TestLibseccompGeneratedTablesUpToDate(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "tables.go")
+	cmd := exec.Command("go", "run", "./internal/syscalls/gen_tables.go", "-o", out)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("generator: %v\n%s", err, msg)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(root, "internal", "syscalls", "tables_generated.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("internal/syscalls/tables_generated.go is stale: run go generate ./internal/syscalls")
+	}
 }

@@ -28,6 +28,7 @@ import "C"
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"go/format"
 	"log"
@@ -52,6 +53,8 @@ type arch struct {
 const x32Bit = 0x40000000
 
 func main() {
+	out := flag.String("o", "tables_generated.go", "output file")
+	flag.Parse()
 	arches := []arch{
 		{name: "x86_64", token: C.SCMP_ARCH_X86_64, xsys: "amd64"},
 		{name: "x86", token: C.SCMP_ARCH_X86, xsys: "386"},
@@ -182,7 +185,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := os.WriteFile("tables_generated.go", src, 0o644); err != nil {
+	if err := os.WriteFile(*out, src, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
