@@ -17,9 +17,9 @@ import (
 type Observer interface {
 	// Accepted is called once per alert that passed the limiter.
 	Accepted(a *alert.Alert)
-	// Delivered is called when an output delivered a batch; latency is the
-	// time from the oldest alert's event to delivery.
-	Delivered(output string, n int, latency time.Duration)
+	// Delivered is called when an output delivered a batch at time at;
+	// each alert's latency is at minus its event time.
+	Delivered(output string, batch []alert.Alert, at time.Time)
 	Failed(output string, n int)
 	Dropped(output string, n int)
 }
@@ -192,7 +192,7 @@ func (d *Dispatcher) run(s *sink) {
 		}
 		s.delivered.Add(uint64(len(batch)))
 		if d.opts.Observer != nil {
-			d.opts.Observer.Delivered(s.out.Name(), len(batch), time.Since(batch[0].Time))
+			d.opts.Observer.Delivered(s.out.Name(), batch, time.Now())
 		}
 	}
 }

@@ -150,11 +150,11 @@ func (c *countObserver) add(m *map[string]int, k string, n int) {
 	}
 	(*m)[k] += n
 }
-func (c *countObserver) Delivered(o string, n int, _ time.Duration) { c.add(&c.deliv, o, n) }
-func (c *countObserver) Failed(o string, n int)                     { c.add(&c.fails, o, n) }
-func (c *countObserver) Dropped(o string, n int)                    { c.add(&c.drops, o, n) }
-func (c *countObserver) dropped(o string) int                       { c.mu.Lock(); defer c.mu.Unlock(); return c.drops[o] }
-func (c *countObserver) delivered(o string) int                     { c.mu.Lock(); defer c.mu.Unlock(); return c.deliv[o] }
+func (c *countObserver) Delivered(o string, b []alert.Alert, _ time.Time) { c.add(&c.deliv, o, len(b)) }
+func (c *countObserver) Failed(o string, n int)                           { c.add(&c.fails, o, n) }
+func (c *countObserver) Dropped(o string, n int)                          { c.add(&c.drops, o, n) }
+func (c *countObserver) dropped(o string) int                             { c.mu.Lock(); defer c.mu.Unlock(); return c.drops[o] }
+func (c *countObserver) delivered(o string) int                           { c.mu.Lock(); defer c.mu.Unlock(); return c.deliv[o] }
 
 func TestLimiterDedup(t *testing.T) {
 	l := NewLimiter(LimiterConfig{DedupWindow: 10 * time.Second})

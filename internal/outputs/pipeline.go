@@ -136,6 +136,12 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err erro
 	if queue <= 0 {
 		queue = 4096
 	}
+	for _, o := range outs {
+		// Zero series from the start, so rate() and alerts on them work.
+		set.Delivered.With(o.Name())
+		set.Failed.With(o.Name())
+		set.Dropped.With(o.Name())
+	}
 	p.d = NewDispatcher(outs, DispatcherOptions{QueueSize: queue, Limiter: lim, Observer: metricsObserver{set}, Log: env.Stderr})
 	set.Registry.NewGaugeFunc("palisade_output_queue_depth", "Alerts waiting in an output's queue.", []string{"output"}, func() []metrics.Sample {
 		var ss []metrics.Sample
@@ -227,9 +233,14 @@ func (m metricsObserver) Accepted(a *alert.Alert) {
 	m.s.Alerts.With(a.Rule, a.Priority.String()).Inc()
 }
 
-func (m metricsObserver) Delivered(out string, n int, latency time.Duration) {
-	m.s.Delivered.With(out).Add(uint64(n))
-	m.s.Latency.With(out).Observe(latency.Seconds())
+func (m metricsObserver) Delivered(out string, batch []alert.Alert, at time.Time) {
+	m.s.Delivered.With(out).Add(uint64(len(batch)))
+	h := m.s.Latency.With(out)
+	for i := range batch {
+		if !batch[i].Time.IsZero() {
+			h.Observe(at.Sub(batch[i].Time).Seconds())
+		}
+	}
 }
 
 func (m metricsObserver) Failed(out string, n int)  { m.s.Failed.With(out).Add(uint64(n)) }

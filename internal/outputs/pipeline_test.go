@@ -59,7 +59,8 @@ func TestPipelineFromConfig(t *testing.T) {
 		`palisade_output_delivered_total{output="store"} 100`,
 		`palisade_output_delivered_total{output="terminal"} 100`,
 		`palisade_output_delivered_total{output="file"} 100`,
-		`palisade_alert_latency_seconds_count{output="store"}`,
+		`palisade_alert_latency_seconds_count{output="store"} 100`,
+		`palisade_output_dropped_total{output="file"} 0`,
 		`palisade_output_queue_depth{output="store"} 0`,
 	} {
 		if !strings.Contains(string(body), want) {
