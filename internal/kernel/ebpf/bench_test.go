@@ -164,10 +164,12 @@ func BenchmarkSyscallOverhead(b *testing.B) {
 }
 
 // BenchmarkEventRate: captured events per second the source sustains with
-// no drops. Generators on every CPU but one call close(-1) (captured, a
+// no drops. Generators on every CPU call close(-1) (captured, a
 // header-only record) at a paced rate; the rate steps up until a step
-// drops or falls short of its target. Reports the highest clean rate, the
-// reader's CPU per million events and what the unpaced maximum did.
+// drops or the generators cannot reach it. Reports the highest delivered
+// rate with no drops, the reader's CPU per million events and what the
+// unpaced maximum did. On a 2-CPU machine the generators (each event costs
+// a syscall plus the program) are the limit before the source is.
 func BenchmarkEventRate(b *testing.B) {
 	testutil.RequireBPF(b)
 	for range b.N {
@@ -179,10 +181,15 @@ func BenchmarkEventRate(b *testing.B) {
 		for _, target := range []float64{250_000, 500_000, 1_000_000, 1_500_000, 2_000_000} {
 			rate, drops, cpu := generate(s, target, 2*time.Second)
 			b.Logf("target %.0f/s: delivered %.0f/s, drops %d, reader %.2f CPU-s per 1M events", target, rate, drops, cpu)
-			if drops > 0 || rate < 0.95*target {
+			if drops > 0 {
 				break
 			}
-			best, cpuPerM = rate, cpu
+			if rate > best {
+				best, cpuPerM = rate, cpu
+			}
+			if rate < 0.9*target {
+				break // the generators, not the source, are the limit
+			}
 		}
 		rate, drops, cpu := generate(s, 0, 2*time.Second)
 		s.Close()
@@ -200,7 +207,7 @@ func BenchmarkEventRate(b *testing.B) {
 func generate(s *Source, target float64, d time.Duration) (rate float64, drops uint64, cpuPerM float64) {
 	_, drops0, _ := s.Stats()
 	dr := drain(s)
-	workers := max(1, runtime.NumCPU()-1)
+	workers := runtime.NumCPU()
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range workers {
