@@ -106,7 +106,7 @@ var knownEventNames = []string{
 	// process lifecycle
 	"execve", "execveat", "clone", "clone3", "fork", "vfork", "procexit", "exit", "exit_group", "switch",
 	// files
-	"open", "openat", "openat2", "creat", "open_by_handle_at", "close", "close_range", "dup", "dup2", "dup3",
+	"open", "openat", "openat2", "creat", "open_by_handle_at", "name_to_handle_at", "close", "close_range", "dup", "dup2", "dup3",
 	"read", "pread64", "readv", "preadv", "write", "pwrite64", "writev", "pwritev", "sendfile",
 	"unlink", "unlinkat", "rename", "renameat", "renameat2", "mkdir", "mkdirat", "rmdir", "link", "linkat",
 	"symlink", "symlinkat", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "fchownat", "lchown",

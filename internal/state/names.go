@@ -122,5 +122,25 @@ func renderFlags(v int64, table []struct {
 	return strings.Join(parts, "|")
 }
 
+var modeBits = []struct {
+	bit  int64
+	name string
+}{{0o1, "S_IXOTH"}, {0o2, "S_IWOTH"}, {0o4, "S_IROTH"}, {0o10, "S_IXGRP"}, {0o20, "S_IWGRP"}, {0o40, "S_IRGRP"},
+	{0o100, "S_IXUSR"}, {0o200, "S_IWUSR"}, {0o400, "S_IRUSR"}, {0o1000, "S_ISVTX"}, {0o2000, "S_ISGID"}, {0o4000, "S_ISUID"}}
+
+// modeFlags renders a chmod mode as Falco does: S_ flag names joined by '|'.
+func modeFlags(m int64) string {
+	var parts []string
+	for _, b := range modeBits {
+		if m&b.bit != 0 {
+			parts = append(parts, b.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, "|")
+}
+
 // modeString renders a permission mode in octal, as Falco does (0755).
 func modeString(m int64) string { return "0" + strconv.FormatInt(m&0o7777, 8) }

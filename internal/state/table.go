@@ -29,13 +29,23 @@ type Table struct {
 	// dead holds processes whose exit event is being evaluated; they are
 	// dropped when the next record arrives.
 	dead []uint32
+	// created remembers, per container, the paths written, created,
+	// renamed or linked into place since the agent saw the container: an
+	// exec of one of them is drift from the image (proc.is_exe_upper_layer).
+	created map[string]map[string]bool
 }
+
+// maxDriftPaths bounds the files remembered per container as created after
+// it started.
+const maxDriftPaths = 16384
 
 type proc struct {
 	p      *event.Process
 	fds    map[int64]*event.FD
 	mntNS  uint32
 	ctrKey string // container id + runtime, "" on the host
+	// execFilename is the path the last successful exec was given.
+	execFilename string
 }
 
 // New makes an empty table; call Bootstrap to load running processes.
@@ -47,7 +57,7 @@ func New(opts Options) *Table {
 	if native == "" {
 		native = syscalls.Native()
 	}
-	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native}
+	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, created: map[string]map[string]bool{}}
 }
 
 // Len is the number of processes tracked.
@@ -204,9 +214,15 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 	}
 	pr.p = np
 	pr.mntNS = r.MntNS
+	if r.Exec != nil {
+		pr.execFilename = r.Exec.Filename
+	}
 	t.creds(pr, r)
 	if r.Cgroup != "" {
 		t.container(ctx, pr, r.Cgroup)
+	}
+	if pr.ctrKey != "" && t.created[pr.ctrKey][np.ExePath] {
+		np.ExeUpperLayer = true
 	}
 	// Children keep pointing at the old image until they exec; re-point
 	// the ones we track so proc.pname shows the new name.
@@ -271,6 +287,21 @@ func argStr(e *event.Event, name, v string) {
 	e.Args = append(e.Args, event.Arg{Name: name, Str: v})
 }
 
+// noteCreated records a path written or placed in a container.
+func (t *Table) noteCreated(pr *proc, path string) {
+	if pr.ctrKey == "" || path == "" {
+		return
+	}
+	m := t.created[pr.ctrKey]
+	if m == nil {
+		m = map[string]bool{}
+		t.created[pr.ctrKey] = m
+	}
+	if len(m) < maxDriftPaths {
+		m[path] = true
+	}
+}
+
 // syscall translates a syscall record and updates fd state.
 func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) bool {
 	name := t.syscallName(r)
@@ -310,7 +341,12 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 				argInt(e, n, v)
 			}
 		case "mode":
-			e.Args = append(e.Args, event.Arg{Name: n, Str: modeString(v), Int: v, HasInt: true})
+			str := modeString(v)
+			switch name {
+			case "chmod", "fchmod", "fchmodat", "fchmodat2":
+				str = modeFlags(v)
+			}
+			e.Args = append(e.Args, event.Arg{Name: n, Str: str, Int: v, HasInt: true})
 		case "request":
 			s := ptraceRequests[v]
 			if s == "" {
@@ -382,6 +418,9 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			}
 			pr.fds[ret] = fd
 			e.FD = fd
+			if name == "creat" || (name != "memfd_create" && openFlagsOf(name, r)&0x43 != 0) {
+				t.noteCreated(pr, fd.Name)
+			}
 			if name != "memfd_create" {
 				e.Args = append([]event.Arg{{Name: "fd", Str: strconv.FormatInt(ret, 10), Int: ret, HasInt: true}}, e.Args...)
 			}
@@ -449,6 +488,14 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			pr.fds[n] = fd
 		}
 		e.FD = fd
+	case "rename", "renameat", "renameat2", "link", "linkat":
+		if ret == 0 {
+			i := 1
+			if name != "rename" && name != "link" {
+				i = 3
+			}
+			t.noteCreated(pr, pathOr(i))
+		}
 	case "chdir", "fchdir":
 		if ret == 0 && r.Cwd != "" {
 			pr.p.Cwd = r.Cwd
@@ -456,7 +503,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 	case "execve", "execveat":
 		if ret == 0 {
 			e.Args = e.Args[:0]
-			argStr(e, "filename", pr.p.ExePath)
+			argStr(e, "filename", pr.execFilename)
 		}
 	case "fchmod", "fchown", "setns", "finit_module":
 		e.FD = fdArg(0)
@@ -466,6 +513,17 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 	}
 	return true
+}
+
+// openFlagsOf returns the flags argument of an open-family record.
+func openFlagsOf(name string, r *ebpf.Record) uint64 {
+	switch name {
+	case "open":
+		return r.Args[1]
+	case "openat":
+		return r.Args[2]
+	}
+	return 0
 }
 
 func flagsDirectory(name string, r *ebpf.Record) bool {

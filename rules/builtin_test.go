@@ -1,0 +1,279 @@
+package builtinrules_test
+
+import (
+	"encoding/json"
+	"io"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/replay"
+	"github.com/palisade-sec/palisade/internal/rules"
+	builtinrules "github.com/palisade-sec/palisade/rules"
+)
+
+// m is a JSON object in the replay format.
+type m map[string]any
+
+var web = m{"id": "0123456789ab", "name": "web", "image": "nginx:1.25", "image_repository": "nginx", "image_tag": "1.25"}
+
+// proc builds a process; parent may be nil.
+func proc(name string, pid int, parent m, kv ...any) m {
+	p := m{"pid": pid, "vpid": pid, "name": name, "exepath": "/usr/bin/" + name, "uid": 0, "gid": 0, "user": "root"}
+	if parent != nil {
+		p["parent"] = parent
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		p[kv[i].(string)] = kv[i+1]
+	}
+	return p
+}
+
+var shim = m{"pid": 900, "name": "containerd-shim"}
+var shParent = proc("sh", 50, shim)
+
+// ev builds an event; ctr nil means the host.
+func ev(typ string, res int, p m, ctr m, kv ...any) string {
+	e := m{"type": typ, "res": res, "proc": p}
+	if ctr != nil {
+		e["container"] = ctr
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		e[kv[i].(string)] = kv[i+1]
+	}
+	b, _ := json.Marshal(e)
+	return string(b)
+}
+
+func file(num int, name string) m { return m{"num": num, "type": "file", "name": name} }
+
+func open(name string, flags string, p m, ctr m) string {
+	return ev("openat", 3, p, ctr, "args", m{"fd": 3, "dirfd": -100, "name": name, "flags": flags}, "fd", file(3, name))
+}
+
+func connect(sip string, sport int, p m, ctr m) string {
+	return ev("connect", 0, p, ctr, "args", m{"fd": 5}, "fd", m{"num": 5, "type": "ipv4", "l4proto": "tcp", "cip": "172.17.0.2", "cport": 40000, "sip": sip, "sport": sport})
+}
+
+func unixConnect(path string, p m, ctr m) string {
+	return ev("connect", 0, p, ctr, "args", m{"fd": 5, "addr": path}, "fd", m{"num": 5, "type": "unix", "name": path})
+}
+
+func exec(p m, ctr m) string { return ev("execve", 0, p, ctr) }
+
+var cases = []struct {
+	rule      string
+	fire, not []string
+}{
+	{"Terminal shell in container",
+		[]string{exec(proc("bash", 7, shim, "tty", 34816), web)},
+		[]string{exec(proc("bash", 1, shim, "tty", 34816), web), exec(proc("bash", 7, shim), web), exec(proc("bash", 7, nil, "tty", 34816), nil), exec(proc("python", 7, shim, "tty", 34816), web)}},
+	{"Write below binary dir",
+		[]string{open("/usr/bin/evil", "O_WRONLY|O_CREAT", proc("cp", 8, shParent), web),
+			ev("renameat2", 0, proc("mv", 8, shParent), web, "args", m{"olddirfd": -100, "oldpath": "/tmp/x", "newdirfd": -100, "newpath": "/usr/local/bin/x"}),
+			ev("symlinkat", 0, proc("ln", 8, shParent), nil, "args", m{"target": "/tmp/x", "linkdirfd": -100, "linkpath": "/bin/ls2"})},
+		[]string{open("/usr/bin/evil", "O_RDONLY", proc("cat", 8, shParent), web), open("/usr/binx/a", "O_WRONLY", proc("cp", 8, shParent), web),
+			open("/usr/bin/vim", "O_WRONLY|O_CREAT", proc("dpkg", 8, shParent), nil),
+			open("/usr/lib/x.so", "O_WRONLY", proc("cp", 8, proc("apt-get", 7, nil)), nil)}},
+	{"Read sensitive file untrusted",
+		[]string{open("/etc/shadow", "O_RDONLY", proc("cat", 8, shParent), web), open("/root/.ssh/id_ed25519", "O_RDONLY", proc("cat", 8, nil), nil),
+			open("/etc/sudoers.d/90-cloud", "O_RDONLY", proc("less", 8, nil), nil), open("/etc/pam.d/common-auth", "O_RDONLY", proc("python3", 8, nil), nil)},
+		[]string{open("/etc/shadow", "O_RDONLY", proc("sshd", 8, nil), nil), open("/etc/passwd", "O_RDONLY", proc("cat", 8, nil), web),
+			open("/root/.ssh/id_ed25519.pub", "O_RDONLY", proc("cat", 8, nil), nil), open("/etc/shadow", "O_WRONLY", proc("cat", 8, nil), nil)}},
+	{"Unexpected outbound connection destination",
+		[]string{connect("203.0.113.9", 443, proc("curl", 9, shParent), web), connect("10.1.2.3", 80, proc("wget", 9, nil), web)},
+		[]string{connect("127.0.0.1", 8080, proc("curl", 9, nil), web), connect("203.0.113.9", 443, proc("curl", 9, nil), nil)}},
+	{"Container runtime socket access from container",
+		[]string{unixConnect("/var/run/docker.sock", proc("docker", 9, shParent), web), unixConnect("/host/run/containerd/containerd.sock", proc("ctr", 9, nil), web)},
+		[]string{unixConnect("/var/run/docker.sock", proc("docker", 9, nil), nil), unixConnect("/tmp/app.sock", proc("app", 9, nil), web)}},
+	{"Mount in container",
+		[]string{ev("mount", -1, proc("mount", 9, shParent), web, "args", m{"dev": "/dev/sda1", "dir": "/mnt", "type": "ext4"}),
+			ev("umount2", 0, proc("umount", 9, shParent), web, "args", m{"name": "/mnt"})},
+		[]string{ev("mount", 0, proc("runc:[2:INIT]", 1, nil), web, "args", m{"dev": "proc", "dir": "/proc"}), ev("mount", 0, proc("mount", 9, nil), nil)}},
+	{"Cgroup release_agent or notify_on_release write",
+		[]string{open("/tmp/cgrp/release_agent", "O_WRONLY|O_TRUNC", proc("sh", 9, nil), web), open("/sys/fs/cgroup/rdma/x/notify_on_release", "O_WRONLY", proc("sh", 9, nil), nil)},
+		[]string{open("/tmp/cgrp/release_agent", "O_RDONLY", proc("cat", 9, nil), web)}},
+	{"Namespace change in container",
+		[]string{ev("unshare", -1, proc("unshare", 9, shParent), web, "args", m{"flags": m{"str": "CLONE_NEWUSER", "int": 0x10000000}}),
+			ev("setns", 0, proc("nsenter", 9, shParent), web, "args", m{"fd": 3, "nstype": 0})},
+		[]string{ev("unshare", 0, proc("runc", 9, nil), web), ev("unshare", 0, proc("unshare", 9, nil), nil)}},
+	{"Nsenter launched",
+		[]string{exec(proc("nsenter", 9, shParent, "args", []string{"-t", "1", "-m", "sh"}), web), exec(proc("nsenter", 9, nil), nil)},
+		[]string{exec(proc("nsente", 9, nil), nil)}},
+	{"Ptrace attach in container",
+		[]string{ev("ptrace", 0, proc("gdbserver", 9, shParent), web, "args", m{"request": m{"str": "PTRACE_ATTACH", "int": 16}, "pid": 1}),
+			ev("process_vm_writev", 0, proc("inject", 9, nil), web, "args", m{"pid": 1})},
+		[]string{ev("ptrace", 0, proc("inject", 9, nil), web, "args", m{"request": m{"str": "PTRACE_TRACEME", "int": 0}}),
+			ev("ptrace", 0, proc("strace", 9, nil), web, "args", m{"request": m{"str": "PTRACE_ATTACH", "int": 16}}),
+			ev("ptrace", 0, proc("inject", 9, nil), nil, "args", m{"request": m{"str": "PTRACE_ATTACH", "int": 16}})}},
+	{"Kernel module load from container",
+		[]string{ev("finit_module", -1, proc("insmod", 9, shParent), web, "args", m{"fd": 3}), ev("init_module", -1, proc("x", 9, nil), web)},
+		[]string{ev("finit_module", 0, proc("modprobe", 9, nil), nil)}},
+	{"Open by handle in container",
+		[]string{ev("open_by_handle_at", -1, proc("shocker", 9, shParent), web)},
+		[]string{ev("open_by_handle_at", 3, proc("fanotify", 9, nil), nil)}},
+	{"Write below /proc/sys or /sys from container",
+		[]string{open("/proc/sys/net/ipv4/ip_forward", "O_WRONLY", proc("sh", 9, nil), web), open("/sys/class/net/eth0/mtu", "O_WRONLY|O_TRUNC", proc("sh", 9, nil), web)},
+		[]string{open("/proc/sys/net/ipv4/ip_forward", "O_RDONLY", proc("cat", 9, nil), web), open("/proc/sys/net/ipv4/ip_forward", "O_WRONLY", proc("sysctl", 9, nil), nil),
+			open("/proc/sys/net/core/somaxconn", "O_WRONLY", proc("runc:[2:INIT]", 1, nil), web), open("/proc/sysx", "O_WRONLY", proc("sh", 9, nil), web)}},
+	{"Write to core_pattern or sysrq-trigger",
+		[]string{open("/proc/sys/kernel/core_pattern", "O_WRONLY|O_TRUNC", proc("sh", 9, nil), web), open("/proc/sysrq-trigger", "O_WRONLY", proc("bash", 9, nil), nil)},
+		[]string{open("/proc/sys/kernel/core_pattern", "O_WRONLY", proc("systemd-sysctl", 9, nil), nil), open("/proc/sys/kernel/core_pattern", "O_RDONLY", proc("cat", 9, nil), web)}},
+	{"BPF call from container",
+		[]string{ev("bpf", -1, proc("loader", 9, shParent), web, "args", m{"cmd": m{"str": "BPF_PROG_LOAD", "int": 5}})},
+		[]string{ev("bpf", 3, proc("cilium-agent", 9, nil), nil, "args", m{"cmd": m{"str": "BPF_PROG_LOAD", "int": 5}})}},
+	{"Set setuid or setgid bit",
+		[]string{ev("fchmodat", 0, proc("chmod", 9, shParent), web, "args", m{"dirfd": -100, "filename": "/tmp/sh", "mode": m{"str": "S_IXOTH|S_IROTH|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID", "int": 0o4755}}),
+			ev("chmod", 0, proc("chmod", 9, nil), nil, "args", m{"filename": "/tmp/g", "mode": m{"str": "S_IXUSR|S_ISGID", "int": 0o2100}})},
+		[]string{ev("fchmodat", 0, proc("chmod", 9, nil), web, "args", m{"dirfd": -100, "filename": "/tmp/sh", "mode": m{"str": "S_IXUSR|S_IWUSR|S_IRUSR", "int": 0o700}}),
+			ev("fchmodat", 0, proc("chmod", 9, proc("dpkg", 8, nil)), nil, "args", m{"filename": "/usr/bin/sudo", "mode": m{"str": "S_ISUID", "int": 0o4000}}),
+			ev("fchmodat", -1, proc("chmod", 9, nil), web, "args", m{"filename": "/tmp/sh", "mode": m{"str": "S_ISUID", "int": 0o4000}})}},
+	{"Capabilities changed in container",
+		[]string{ev("capset", 0, proc("app", 9, shParent), web)},
+		[]string{ev("capset", 0, proc("runc:[2:INIT]", 1, nil), web), ev("capset", 0, proc("app", 9, nil), nil)}},
+	{"Sudo or su in container",
+		[]string{exec(proc("su", 9, shParent), web), exec(proc("sudo", 9, shParent), web)},
+		[]string{exec(proc("sudo", 9, nil), nil)}},
+	{"Drift detected (exec of a file created in the container)",
+		[]string{exec(proc("x", 9, shParent, "exepath", "/tmp/x", "exe_upper_layer", true), web)},
+		[]string{exec(proc("x", 9, shParent, "exepath", "/bin/x"), web), exec(proc("x", 9, nil, "exe_upper_layer", true), nil)}},
+	{"Fileless or shared-memory execution",
+		[]string{exec(proc("x", 9, shParent, "exepath", "/dev/shm/x"), web), exec(proc("3", 9, nil, "exepath", "/memfd:payload (deleted)", "exe_from_memfd", true), nil)},
+		[]string{exec(proc("x", 9, shParent, "exepath", "/dev/x"), web)}},
+	{"Reverse shell",
+		[]string{ev("dup2", 0, proc("bash", 9, shParent), web, "args", m{"oldfd": 3, "newfd": 0}, "fd", m{"num": 3, "type": "ipv4", "cip": "172.17.0.2", "cport": 40000, "sip": "203.0.113.9", "sport": 4444}),
+			ev("dup3", 1, proc("sh", 9, nil), nil, "args", m{"oldfd": 3, "newfd": 1}, "fd", m{"num": 3, "type": "ipv6", "cip": "::1", "cport": 40000, "sip": "::1", "sport": 4444})},
+		[]string{ev("dup2", 0, proc("bash", 9, nil), web, "args", m{"oldfd": 3, "newfd": 0}, "fd", file(3, "/dev/null")),
+			ev("dup2", 5, proc("bash", 9, nil), web, "args", m{"oldfd": 3, "newfd": 5}, "fd", m{"num": 3, "type": "ipv4", "cip": "1.1.1.1", "sip": "2.2.2.2"})}},
+	{"Crypto-miner pool connection",
+		[]string{connect("198.51.100.7", 3333, proc("xmrig", 9, shParent), web), exec(proc("xmrig", 9, shParent, "args", []string{"-o", "stratum+tcp://pool.example:3333"}), web)},
+		[]string{connect("198.51.100.7", 443, proc("curl", 9, nil), web), connect("127.0.0.1", 3333, proc("app", 9, nil), web)}},
+	{"Package manager in container",
+		[]string{exec(proc("apt-get", 9, shParent, "args", []string{"install", "nmap"}), web), exec(proc("apk", 9, shParent), web)},
+		[]string{exec(proc("apt-get", 9, nil), nil), exec(proc("apk", 1, nil), web)}},
+	{"Write to user database",
+		[]string{open("/etc/passwd", "O_WRONLY|O_APPEND", proc("sh", 9, nil), web), open("/etc/sudoers.d/backdoor", "O_WRONLY|O_CREAT", proc("tee", 9, nil), nil)},
+		[]string{open("/etc/passwd", "O_RDONLY", proc("sh", 9, nil), web), open("/etc/shadow", "O_WRONLY", proc("useradd", 9, nil), nil), open("/etc/group", "O_RDWR", proc("x", 9, proc("dpkg", 8, nil)), nil)}},
+	{"Write to SSH authorized_keys",
+		[]string{open("/root/.ssh/authorized_keys", "O_WRONLY|O_APPEND|O_CREAT", proc("sh", 9, nil), web),
+			ev("rename", 0, proc("mv", 9, nil), nil, "args", m{"oldpath": "/tmp/k", "newpath": "/home/a/.ssh/authorized_keys"})},
+		[]string{open("/root/.ssh/authorized_keys", "O_RDONLY", proc("sshd", 9, nil), nil)}},
+	{"Write to cron",
+		[]string{open("/etc/cron.d/evil", "O_WRONLY|O_CREAT", proc("sh", 9, nil), web), open("/var/spool/cron/crontabs/root", "O_WRONLY", proc("tee", 9, nil), nil)},
+		[]string{open("/var/spool/cron/crontabs/root", "O_WRONLY", proc("crontab", 9, nil), nil), open("/etc/cron.daily/x", "O_RDONLY", proc("run-parts", 9, nil), nil)}},
+	{"Log clearing",
+		[]string{open("/var/log/auth.log", "O_WRONLY|O_TRUNC", proc("sh", 9, nil), nil), ev("truncate", 0, proc("truncate", 9, nil), web, "args", m{"path": "/var/log/nginx/access.log", "length": 0})},
+		[]string{open("/var/log/auth.log", "O_WRONLY|O_APPEND", proc("rsyslogd", 9, nil), nil), open("/var/log/syslog", "O_WRONLY|O_TRUNC", proc("logrotate", 9, nil), nil)}},
+	{"Kubernetes service account token read",
+		[]string{open("/var/run/secrets/kubernetes.io/serviceaccount/token", "O_RDONLY", proc("cat", 9, shParent), web)},
+		[]string{open("/var/run/secrets/kubernetes.io/serviceaccount/token", "O_RDONLY", proc("controller", 9, nil), web)}},
+	{"Contact Kubernetes API server from container",
+		[]string{connect("10.96.0.1", 6443, proc("curl", 9, shParent), web)},
+		[]string{connect("10.96.0.1", 6443, proc("kubectl", 9, nil), web), connect("10.96.0.1", 6443, proc("curl", 9, nil), nil)}},
+	{"Contact cloud metadata service from container",
+		[]string{connect("169.254.169.254", 80, proc("curl", 9, shParent), web)},
+		[]string{connect("169.254.169.254", 80, proc("curl", 9, nil), nil), connect("169.254.169.253", 80, proc("curl", 9, nil), web)}},
+}
+
+func loadBuiltin(t *testing.T, extra ...rules.File) *rules.Ruleset {
+	t.Helper()
+	files := append([]rules.File{{Name: builtinrules.Name, Data: builtinrules.YAML}}, extra...)
+	rs, res := rules.Load(files, rules.Options{Matching: rules.MatchAll, Hostname: "test"})
+	if len(res.Errors) > 0 {
+		t.Fatal(res.Errors)
+	}
+	if len(res.Warnings) > 0 {
+		t.Errorf("built-in rules have warnings: %v", res.Warnings)
+	}
+	return rs
+}
+
+func parse(t *testing.T, line string) *event.Event {
+	t.Helper()
+	e, err := replay.NewReader(strings.NewReader(line), "case").Next()
+	if err != nil && err != io.EOF {
+		t.Fatalf("%v: %s", err, line)
+	}
+	return e
+}
+
+func fired(rs *rules.Ruleset, e *event.Event) []string {
+	var out []string
+	for _, m := range rs.Eval(e, nil) {
+		out = append(out, m.Rule.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestEveryBuiltinRuleFiresAndHasNearMisses(t *testing.T) {
+	rs := loadBuiltin(t)
+	covered := map[string]bool{}
+	for _, tc := range cases {
+		if _, ok := rs.Rule(tc.rule); !ok {
+			t.Errorf("no built-in rule %q", tc.rule)
+			continue
+		}
+		covered[tc.rule] = true
+		if len(tc.fire) == 0 || len(tc.not) == 0 {
+			t.Errorf("%s: needs events that fire it and near-misses", tc.rule)
+		}
+		for _, line := range tc.fire {
+			if got := fired(rs, parse(t, line)); !contains(got, tc.rule) {
+				t.Errorf("%s: did not fire on %s (fired %v)", tc.rule, line, got)
+			}
+		}
+		for _, line := range tc.not {
+			if got := fired(rs, parse(t, line)); contains(got, tc.rule) {
+				t.Errorf("%s: fired on near-miss %s", tc.rule, line)
+			}
+		}
+	}
+	for _, r := range rs.Rules {
+		if !covered[r.Name] {
+			t.Errorf("rule %q has no replay cases", r.Name)
+		}
+	}
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Every rule carries what the issue asks of an alert: MITRE tags, and an
+// output naming the container, the process and its parent, and the user.
+func TestBuiltinRuleShape(t *testing.T) {
+	rs := loadBuiltin(t)
+	for _, r := range rs.Rules {
+		mitre := false
+		for _, tag := range r.Tags {
+			mitre = mitre || strings.HasPrefix(tag, "mitre_") || strings.HasPrefix(tag, "T1")
+		}
+		if !mitre || strings.TrimSpace(r.Desc) == "" {
+			t.Errorf("%s: needs desc and MITRE tags", r.Name)
+		}
+		for _, f := range []string{"%container.id", "%container.name", "%container.image.repository", "%proc.name", "%proc.pname", "%user.name"} {
+			if !strings.Contains(r.Output, f) && !(f == "%proc.name" && strings.Contains(r.Output, "%proc.cmdline")) {
+				t.Errorf("%s: output lacks %s", r.Name, f)
+			}
+		}
+	}
+}
+
+// Loopback is exempt only through the list: replacing it makes loopback
+// connections alert.
+func TestOutboundListOverride(t *testing.T) {
+	over := rules.File{Name: "tune.yaml", Data: []byte("- list: allowed_outbound_destination_networks\n  items: [10.0.0.0/8]\n  override:\n    items: replace\n")}
+	rs := loadBuiltin(t, over)
+	lo := parse(t, connect("127.0.0.1", 8080, proc("curl", 9, nil), web))
+	ten := parse(t, connect("10.1.2.3", 80, proc("curl", 9, nil), web))
+	if !contains(fired(rs, lo), "Unexpected outbound connection destination") || contains(fired(rs, ten), "Unexpected outbound connection destination") {
+		t.Error("override of allowed_outbound_destination_networks not applied")
+	}
+}
