@@ -244,6 +244,27 @@ func Lint(r *Resolved) []Finding {
 				Message: fmt.Sprintf("%s not listed: their syscalls get the bad-arch action (kill) instead of the profile's rules; list them (Docker does) if 32-bit programs must run", strings.Join(missing, " and "))})
 		}
 	}
+	// Names no filtered arch has: typos are caught by Parse, so these are
+	// syscalls of other architectures, or ones this kernel era renamed.
+	for _, rule := range r.Rules {
+		var missing []string
+		for _, name := range rule.Names {
+			found := false
+			for _, arch := range r.Arches {
+				if _, ok := syscalls.Number(arch, name); ok {
+					found = true
+					break
+				}
+			}
+			if !found {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			add(Finding{ID: "not-on-arch", Severity: SevInfo, Arches: r.Arches, Pos: rule.Pos,
+				Message: fmt.Sprintf("%s: no such syscall on %s; the rule does nothing here", strings.Join(missing, ", "), strings.Join(r.Arches, ", "))})
+		}
+	}
 	// Conditional rules with different actions depend on their order.
 	seen := map[string]bool{}
 	for _, arch := range r.Arches {

@@ -204,3 +204,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The OCI form of a resolved profile, read back as a profile, decides
+// every syscall the same way.
+func TestOCIRoundTrip(t *testing.T) {
+	r := dockerDefault(t, "x86_64")
+	oci := r.OCI()
+	data, err := json.Marshal(oci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Parse("oci.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Resolve(p, Env{Arch: "x86_64", Caps: caps.DockerDefault(), Kernel: testKernel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := Diff(r, r2); !d.Empty() {
+		t.Fatalf("OCI form decides differently: %+v", d)
+	}
+	if len(oci.Syscalls) != len(r.Rules) || oci.DefaultAction != specs.ActErrno || *oci.DefaultErrnoRet != 1 {
+		t.Fatalf("OCI form: %d rules, default %s", len(oci.Syscalls), oci.DefaultAction)
+	}
+}

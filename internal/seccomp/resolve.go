@@ -184,3 +184,39 @@ func capsNumber(name string) (int, bool) {
 	}
 	return caps.Number(name)
 }
+
+// OCI returns the resolved profile in the runtime-spec form Docker hands
+// to runc: architectures listed, includes/excludes already applied.
+func (r *Resolved) OCI() specs.LinuxSeccomp {
+	out := specs.LinuxSeccomp{DefaultAction: actionName(r.Default)}
+	if d := r.Default.Data(); r.Default.Kind() == ActErrno || r.Default.Kind() == ActTrace {
+		v := uint(d)
+		out.DefaultErrnoRet = &v
+	}
+	for _, a := range r.Arches {
+		out.Architectures = append(out.Architectures, specs.Arch(syscalls.ScmpName(a)))
+	}
+	for _, f := range r.Flags {
+		out.Flags = append(out.Flags, specs.LinuxSeccompFlag(f))
+	}
+	for _, rule := range r.Rules {
+		call := specs.LinuxSyscall{Names: rule.Names, Action: actionName(rule.Action)}
+		if k := rule.Action.Kind(); k == ActErrno || k == ActTrace {
+			v := uint(rule.Action.Data())
+			call.ErrnoRet = &v
+		}
+		for _, c := range rule.Conds {
+			call.Args = append(call.Args, specs.LinuxSeccompArg{Index: c.Index, Value: c.Value, ValueTwo: c.ValueTwo, Op: c.Op})
+		}
+		out.Syscalls = append(out.Syscalls, call)
+	}
+	return out
+}
+
+func actionName(a Action) specs.LinuxSeccompAction {
+	s := a.String()
+	if i := strings.IndexByte(s, '('); i > 0 {
+		s = s[:i]
+	}
+	return specs.LinuxSeccompAction(s)
+}
