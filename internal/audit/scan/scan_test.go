@@ -262,3 +262,15 @@ func TestHelmTemplates(t *testing.T) {
 		t.Errorf("named Helm template: %v", res.Errors)
 	}
 }
+
+// TestComposeProjectsInParallel loads several compose projects at once (run
+// with -race to check compose-go is used safely from the workers).
+func TestComposeProjectsInParallel(t *testing.T) {
+	res := Scan(context.Background(), []string{"../compose/testdata"}, Options{Workers: 4, ComposeEnv: []string{"HOME=/home/alice"}})
+	if len(res.Errors) != 0 || res.Files != 5 { // four projects and extends/base.yaml on its own
+		t.Fatalf("files %d errors %v", res.Files, res.Errors)
+	}
+	if !audittest.Has(res.Findings, "privileged", 0) || !audittest.Has(res.Findings, "runtime-socket-mount", 0) {
+		t.Errorf("findings:\n%s", audittest.Brief(res.Findings))
+	}
+}
