@@ -145,7 +145,11 @@ func newAuditCmd(s streams) *cobra.Command {
 					}
 				}
 				if n > 0 {
-					return exitf(1, "%d findings at or above %s (--fail-on %s)", n, min, failOn)
+					noun := "findings"
+					if n == 1 {
+						noun = "finding"
+					}
+					return exitf(1, "%d %s at or above %s (--fail-on %s)", n, noun, min, failOn)
 				}
 			}
 			return nil
