@@ -75,7 +75,8 @@ type Record struct {
 	// Str holds user strings read for path and string arguments, as passed.
 	Str [6]string
 	// Path holds absolute paths: for a path argument, the string resolved
-	// against its dirfd or the cwd (the kernel's view of those at exit); for
+	// against its dirfd or the cwd (the kernel's view of those at exit), or
+	// for a relative path an open succeeded on, the opened file's path; for
 	// an fd argument, the file behind it.
 	Path [6]string
 	// RetPath is the file behind a returned fd (the open family): the
@@ -278,15 +279,20 @@ func DecodeRecord(raw []byte, r *Record) error {
 		}
 	}
 	// Path arguments: absolute as given, or joined onto the directory the
-	// kernel resolved for their dirfd / cwd.
+	// kernel resolved for their dirfd / cwd. A relative path whose open
+	// succeeded has no base (the kernel skips that walk): it is the opened
+	// file's path.
 	for i := range 6 {
 		s := r.Str[i]
 		switch {
+		case r.Path[i] != "": // an fd argument's file
 		case s == "" && !haveBase[i]:
 		case strings.HasPrefix(s, "/"):
 			r.Path[i] = path.Clean(s)
 		case haveBase[i] && bases[i] != "":
 			r.Path[i] = path.Join(bases[i], s)
+		case !haveBase[i] && r.RetPath != "" && r.RetSock == nil:
+			r.Path[i] = r.RetPath
 		}
 	}
 	return nil

@@ -81,6 +81,13 @@ func TestDecodeRecord(t *testing.T) {
 			},
 		},
 		{
+			name: "relative path of a successful open is the opened file",
+			raw: newRaw(hdr(KindSyscall, unix.SYS_OPENAT, 3)).
+				item(itStr, 1, cstr("hostname")).
+				item(itFDPath, argRet, pathItem(true, "hostname", "etc")).b,
+			want: func(r *Record) bool { return r.Path[1] == "/etc/hostname" && r.RetPath == "/etc/hostname" },
+		},
+		{
 			name: "dot-dot in a relative path is cleaned",
 			raw: newRaw(hdr(KindSyscall, unix.SYS_UNLINKAT)).
 				item(itStr, 1, cstr("../x")).

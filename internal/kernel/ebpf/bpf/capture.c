@@ -787,13 +787,17 @@ __noinline int payload(__u32 idx, __u32 off)
 
 	for (i = 0; i < 6; i++) {
 		__u64 a = h->args[i];
-		if (c.path_mask & (1 << i)) {
+		if ((c.path_mask & (1 << i)) && !((c.flags & CF_RET_FD) && ret >= 0)) {
 			__s32 dirfd = AT_FDCWD_;
 			__u8 di = c.dirfd[i];
 			if (di < 6)
 				dirfd = (__s32)h->args[di];
 			off = put_path_arg(a, dirfd, off, i);
-		} else if (c.str_mask & (1 << i)) {
+		} else if (c.str_mask & (1 << i) || c.path_mask & (1 << i)) {
+			/*
+			 * Plain strings, and the path of an open that succeeded: the
+			 * opened file's own path (below) makes the base walk redundant.
+			 */
 			off = put_user_str(a, off, IT_STR | (i << 8));
 		}
 		if (c.fd_mask & (1 << i))
