@@ -162,3 +162,23 @@ func TestAuditStdin(t *testing.T) {
 		t.Fatalf("code %d stderr %q out %s", code, errb.String(), out.String())
 	}
 }
+
+func TestAuditProgressBar(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "tty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	short := progressReporter(f)
+	for i := 1; i <= 10; i++ {
+		short(i, 10)
+	}
+	long := progressReporter(f)
+	for i := 1; i <= progressThreshold; i++ {
+		long(i, progressThreshold)
+	}
+	b, _ := os.ReadFile(f.Name())
+	if !strings.Contains(string(b), "auditing") || strings.Contains(string(b), "/10 ") {
+		t.Errorf("progress output %q", b)
+	}
+}
