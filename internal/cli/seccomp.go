@@ -82,9 +82,10 @@ func readSeccompProfile(path string) (*seccomp.Profile, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, exitf(2, "read profile: %v", err)
+		return nil, exitf(2, "read profile: %s", sanitize(err.Error()))
 	}
-	p, err := seccomp.Parse(path, data)
+	// The name shows up in every message and location: keep it inert.
+	p, err := seccomp.Parse(sanitize(path), data)
 	if err != nil {
 		return nil, exitf(2, "%v", err)
 	}

@@ -229,3 +229,19 @@ func TestSeccompDiffAndExplain(t *testing.T) {
 		t.Fatalf("explain mount:\n%s", out)
 	}
 }
+
+func TestSeccompEscapesPaths(t *testing.T) {
+	dir := t.TempDir()
+	evil := filepath.Join(dir, "x\x1b[31m.json")
+	if err := os.WriteFile(evil, []byte(`{"defaultAction": "SCMP_ACT_NOPE"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, errs := seccompCLI(t, "seccomp", "compile", evil)
+	if strings.ContainsRune(errs, 0x1b) || !strings.Contains(errs, `x\x1b[31m.json:1:19`) {
+		t.Fatalf("terminal escape not neutralised: %q", errs)
+	}
+	_, _, errs = seccompCLI(t, "seccomp", "compile", filepath.Join(dir, "missing\x1b.json"))
+	if strings.ContainsRune(errs, 0x1b) {
+		t.Fatalf("terminal escape in read error: %q", errs)
+	}
+}
