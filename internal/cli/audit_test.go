@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -180,5 +183,41 @@ func TestAuditProgressBar(t *testing.T) {
 	b, _ := os.ReadFile(f.Name())
 	if !strings.Contains(string(b), "auditing") || strings.Contains(string(b), "/10 ") {
 		t.Errorf("progress output %q", b)
+	}
+}
+
+// TestAuditDockerCommand runs `palisade audit --docker -o json` end to end
+// against a container started with --pid host and a docker.sock bind.
+func TestAuditDockerCommand(t *testing.T) {
+	testutil.RequireDocker(t)
+	testutil.RequireTool(t, "busybox")
+	if err := audittest.BuildTestImage(); err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("palisade-audit-cli-%d", os.Getpid())
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	out, err := exec.Command("docker", "run", "-d", "--name", name, "--pid", "host",
+		"-v", "/var/run/docker.sock:/var/run/docker.sock", audittest.TestImage).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run: %v: %s", err, out)
+	}
+	code, stdout, stderr := runAuditCLI(t, "--docker", "-o", "json", "--fail-on", "critical")
+	if code != 1 || !strings.Contains(stderr, "--fail-on critical") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	var doc struct {
+		Findings []struct{ Check, Target, Fix string } `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range doc.Findings {
+		if f.Target == "container "+name {
+			got[f.Check] = f.Fix
+		}
+	}
+	if got["host-pid"] != "remove --pid host" || !strings.Contains(got["runtime-socket-mount"], "/var/run/docker.sock") {
+		t.Errorf("findings for %s: %v", name, got)
 	}
 }

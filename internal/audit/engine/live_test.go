@@ -7,49 +7,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/audit"
+	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
-
-const testImage = "palisade-audit-test:busybox"
-
-var buildImage = sync.OnceValue(func() error {
-	bb, err := exec.LookPath("busybox")
-	if err != nil {
-		return fmt.Errorf("busybox (Debian busybox-static) not found: %w", err)
-	}
-	dir, err := os.MkdirTemp("", "palisade-rootfs")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
-		return err
-	}
-	data, err := os.ReadFile(bb)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "bin", "busybox"), data, 0o755); err != nil {
-		return err
-	}
-	for _, a := range []string{"sh", "sleep"} {
-		if err := os.Symlink("busybox", filepath.Join(dir, "bin", a)); err != nil {
-			return err
-		}
-	}
-	cmd := exec.Command("sh", "-c", "tar -C "+dir+" -c . | docker import -c 'CMD [\"/bin/sleep\", \"3600\"]' - "+testImage)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("docker import: %v: %s", err, out)
-	}
-	return nil
-})
 
 func docker(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -64,7 +29,7 @@ func docker(t *testing.T, args ...string) (string, error) {
 func TestLiveDocker(t *testing.T) {
 	testutil.RequireDocker(t)
 	testutil.RequireTool(t, "busybox")
-	if err := buildImage(); err != nil {
+	if err := audittest.BuildTestImage(); err != nil {
 		t.Fatal(err)
 	}
 	prefix := fmt.Sprintf("palisade-audit-%d-", os.Getpid())
@@ -83,7 +48,7 @@ func TestLiveDocker(t *testing.T) {
 	for _, c := range cases {
 		name := prefix + c.name
 		t.Cleanup(func() { docker(t, "rm", "-f", name) })
-		args := append(append([]string{"create", "--name", name}, c.flags...), testImage)
+		args := append(append([]string{"create", "--name", name}, c.flags...), audittest.TestImage)
 		if out, err := docker(t, args...); err != nil {
 			t.Fatalf("docker create %s: %v: %s", c.name, err, out)
 		}
