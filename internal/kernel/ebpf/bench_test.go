@@ -283,6 +283,24 @@ func BenchmarkProgramCost(b *testing.B) {
 		}
 	}
 	for range b.N {
+		// Minimum over rounds: the round least disturbed by other load.
+		best := map[string]float64{}
+		for range 5 {
+			for k, v := range programCostRound(b, perRun, closes, opens) {
+				if old, ok := best[k]; !ok || v < old {
+					best[k] = v
+				}
+			}
+		}
+		b.ReportMetric(best["empty"], "empty-prog-ns/run")
+		for _, k := range []string{"fast-full", "close-full", "close-lean", "openat-full", "openat-lean"} {
+			b.ReportMetric(best[k]-best["empty"], k+"-added-ns/run")
+		}
+	}
+}
+
+func programCostRound(b *testing.B, perRun func(*cebpf.Program, func()) float64, closes, opens func()) map[string]float64 {
+	{
 		p, err := cebpf.NewProgram(&cebpf.ProgramSpec{
 			Type: cebpf.Tracing, AttachType: cebpf.AttachTraceRawTp, AttachTo: "sys_exit", License: "GPL",
 			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
@@ -319,9 +337,7 @@ func BenchmarkProgramCost(b *testing.B) {
 			d.stop()
 			s.Close()
 		}
-		b.ReportMetric(empty, "empty-prog-ns/run")
-		for _, k := range []string{"fast-full", "close-full", "close-lean", "openat-full", "openat-lean"} {
-			b.ReportMetric(cost[k]-empty, k+"-added-ns/run")
-		}
+		cost["empty"] = empty
+		return cost
 	}
 }

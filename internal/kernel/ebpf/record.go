@@ -66,8 +66,8 @@ type Record struct {
 	Nr     int
 	Compat bool
 	// Lean is set on syscall records captured with Options.LeanHeader:
-	// VTID, VPID, PPID, MntNS and PidNS are zero and come from the
-	// process's exec/fork records instead.
+	// VTID, VPID, PPID, MntNS, PidNS and CgroupID are zero and come from
+	// the process's exec/fork records instead.
 	Lean bool
 	Args [6]uint64
 	Ret  int64

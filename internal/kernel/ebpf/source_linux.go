@@ -32,10 +32,11 @@ type Options struct {
 	// sees it; 0 means 10 ms. The kernel wakes the reader early only when
 	// a quarter of the ring is waiting.
 	Latency time.Duration
-	// LeanHeader skips VTID, VPID, PPID, MntNS and PidNS in syscall
-	// records (Record.Lean), about a quarter of a record's kernel cost.
-	// Exec, fork and exit records, and the clone, exec, setns and unshare
-	// families, always carry them, so a process table can fill them in.
+	// LeanHeader skips VTID, VPID, PPID, MntNS, PidNS and CgroupID in
+	// syscall records (Record.Lean), about 40% of a header-only record's
+	// kernel cost. Exec, fork and exit records, and the clone, exec, setns
+	// and unshare families, always carry them, so a process table can fill
+	// them in.
 	LeanHeader bool
 }
 
