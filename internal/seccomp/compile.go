@@ -82,15 +82,7 @@ func Compile(r *Resolved, opt Options) (*Program, error) {
 	}
 	for _, s := range sections {
 		if s.token == syscalls.AuditArchX86_64 {
-			s.intervals = segment(plans["x86_64"], 0, syscalls.X32Bit-1, opt.BadArch)
-			if plans["x32"] != nil {
-				s.intervals = append(s.intervals, segment(plans["x32"], syscalls.X32Bit, 0xffffffff, opt.BadArch)...)
-			} else {
-				// As libseccomp: x32 numbers are a bad arch, but -1 (a
-				// tracer's skipped syscall) is an x86_64 number.
-				s.intervals = append(s.intervals, segment(nil, syscalls.X32Bit, 0xfffffffe, opt.BadArch)...)
-				s.intervals = append(s.intervals, segment(plans["x86_64"], 0xffffffff, 0xffffffff, opt.BadArch)...)
-			}
+			s.intervals = x86Line(plans["x86_64"], plans["x32"], r.Default, opt.BadArch)
 		} else {
 			for _, ap := range plans {
 				if ap.audit == s.token {
@@ -137,6 +129,37 @@ func Compile(r *Resolved, opt Options) (*Program, error) {
 	return p, nil
 }
 
+// x86Line lays out the x86_64 token's number line as runc's ENOSYS stub
+// (which tests bit 30) in front of libseccomp's filter (which tests
+// nr >= bit 30) decide it; see Evaluate.
+func x86Line(x64, x32 *archPlan, def, bad Action) []interval {
+	c := func(lo, hi uint32, a Action) interval { return interval{lo: lo, hi: hi, action: a, weight: 0.001} }
+	out := segment(x64, 0, syscalls.X32Bit-1, bad)
+	if x32 != nil {
+		out = append(out, segment(x32, syscalls.X32Bit, 0x7fffffff, bad)...)
+	} else {
+		out = append(out, c(syscalls.X32Bit, 0x7fffffff, bad))
+	}
+	switch {
+	case x64 != nil && x64.enosys:
+		out = append(out, c(0x80000000, 0xbfffffff, Errno(errnoENOSYS)))
+	case x32 != nil:
+		out = append(out, c(0x80000000, 0xbfffffff, def))
+	default:
+		out = append(out, c(0x80000000, 0xbfffffff, bad))
+	}
+	switch {
+	case x32 != nil && x32.enosys:
+		out = append(out, c(0xc0000000, 0xffffffff, Errno(errnoENOSYS)))
+	case x32 != nil:
+		out = append(out, c(0xc0000000, 0xffffffff, def))
+	default:
+		// -1, a tracer's skipped syscall, stays an x86_64 number.
+		out = append(out, c(0xc0000000, 0xfffffffe, bad), c(0xffffffff, 0xffffffff, def))
+	}
+	return out
+}
+
 // segment lays the plan for one arch over [lo, hi]; a nil plan means the
 // arch is not filtered and the range answers bad. Each interval is weighed
 // by the syscalls it holds: 1 for one allowed with zero arguments, 0.1 for
@@ -166,7 +189,7 @@ func segment(ap *archPlan, lo, hi uint32, bad Action) []interval {
 	if ap.maxNr >= 0 {
 		last = uint64(ap.maxNr)
 	}
-	split := ap.enosys && ap.maxNr >= 0 && lo <= rangeEnd(ap.arch)
+	split := ap.enosys
 	gapW, enosysW := 0.0, 0.0
 	defW := weightOf(ap.def)
 	gap := func(to uint64) { // [cur, to] of numbers the profile does not name

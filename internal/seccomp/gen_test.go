@@ -220,7 +220,7 @@ func probeNumbers(arch string, rng *rand.Rand) []uint32 {
 		base = syscalls.X32Bit
 	}
 	last := uint32(syscalls.List(arch)[len(syscalls.List(arch))-1].Nr)
-	for _, n := range []uint32{base, base + 1, last + 1, last + 2, base + 1023, base + 1024, base + 4096, syscalls.X32Bit - 1, syscalls.X32Bit, syscalls.X32Bit + 1, syscalls.X32Bit + 512, 0x0f0000, 0x0f0005, 0x0f0006, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff} {
+	for _, n := range []uint32{base, base + 1, last + 1, last + 2, base + 1023, base + 1024, base + 4096, syscalls.X32Bit - 1, syscalls.X32Bit, syscalls.X32Bit + 1, syscalls.X32Bit + 512, 0x0f0000, 0x0f0005, 0x0f0006, 0x7fffffff, 0x80000000, 0xbfffffff, 0xc0000000, 0xc0000001, 0xfffffffe, 0xffffffff} {
 		out = append(out, n)
 	}
 	for range 8 {

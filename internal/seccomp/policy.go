@@ -67,11 +67,12 @@ type archPlan struct {
 // denies reports whether an action stops the syscall (ENOSYS replaces
 // only such defaults for unknown numbers).
 func denies(a Action) bool {
+	// runc's list of permissive defaults that get no ENOSYS stub.
 	switch a.Kind() {
-	case ActErrno, ActKillProcess, ActKillThread, ActTrap:
-		return true
+	case ActAllow, ActLog, ActTrace:
+		return false
 	}
-	return false
+	return true
 }
 
 // splitConds applies runc's rule: when one argument index appears in more
@@ -138,6 +139,12 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 			}
 		}
 	}
+	// runc's stub skips an arch whose largest named number is 0.
+	if arch == "x32" {
+		ap.enosys = ap.enosys && ap.maxNr > syscalls.X32Bit
+	} else {
+		ap.enosys = ap.enosys && ap.maxNr > 0
+	}
 	return ap, nil
 }
 
@@ -146,59 +153,56 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 // x32; the kernel reads x32's int arguments from the low half as well.
 func args64(arch string) bool { return arch == "x86_64" || arch == "aarch64" }
 
-// rangeEnd is the last number in the arch's own part of the number line.
-func rangeEnd(arch string) uint32 {
-	if arch == "x86_64" {
-		return syscalls.X32Bit - 1
-	}
-	return 0xffffffff
-}
-
 // Evaluate is the reference interpreter: the action the profile demands for
 // one syscall, computed straight from the rules (not from compiled code).
 //
-// The arch is chosen from d.Arch, with x86_64 numbers from the x32 bit up
-// meaning x32 (as libseccomp decides it; without x32 in the filter, -1 stays
-// an x86_64 number); an arch the profile does not list gets opt.BadArch. A rule
+// The arch is chosen from d.Arch; x86_64 numbers with bit 30 set follow
+// runc's ENOSYS stub and libseccomp (x32 when filtered, else a bad arch
+// except -1, a tracer's skipped call); an arch the profile does not list gets opt.BadArch. A rule
 // whose action equals the default is ignored; an unconditional rule wins
 // over conditional ones; conditional rules are tried in profile order and
 // the first whose conditions all hold decides. On 32-bit arches only the low
 // 32 bits of arguments and operands are compared, as libseccomp does, and
 // SCMP_CMP_MASKED_EQ tests arg & value == valueTwo & value, as libseccomp does.
-// Unnamed numbers above the highest named one get ENOSYS when the default
-// denies (see Options.NoENOSYS).
+// Unnamed numbers above the highest named one get ENOSYS unless the default
+// is ALLOW, LOG or TRACE (runc's stub; see Options.NoENOSYS).
 func Evaluate(r *Resolved, d SeccompData, opt Options) Action {
 	arch := ""
-	hasX32 := slices.Contains(r.Arches, "x32")
 	for _, a := range r.Arches {
-		tok, _ := syscalls.AuditArch(a)
-		if tok != d.Arch {
-			continue
-		}
-		// libseccomp's test is nr >= X32Bit; without x32 in the filter
-		// that range is a bad arch, except -1 (a tracer's skipped call).
-		isX32 := d.Arch == syscalls.AuditArchX86_64 && d.Nr >= syscalls.X32Bit && (hasX32 || d.Nr != 0xffffffff)
-		if (a == "x32") == isX32 {
+		if tok, _ := syscalls.AuditArch(a); tok == d.Arch && a != "x32" {
 			arch = a
 		}
 	}
 	if arch == "" {
 		return opt.BadArch
 	}
+	if arch == "x86_64" && d.Nr >= syscalls.X32Bit {
+		// runc's ENOSYS stub tests bit 30, libseccomp tests nr >= bit 30.
+		hasX32 := slices.Contains(r.Arches, "x32")
+		switch {
+		case d.Nr < 0x80000000 && hasX32:
+			arch = "x32"
+		case d.Nr < 0x80000000:
+			return opt.BadArch
+		case d.Nr < 0xc0000000 && enosysOn(r, "x86_64", opt):
+			return Errno(errnoENOSYS) // bit 30 clear: above every x86_64 number
+		case d.Nr >= 0xc0000000 && hasX32 && enosysOn(r, "x32", opt):
+			return Errno(errnoENOSYS) // bit 30 set: above every x32 number
+		case hasX32:
+			return r.Default // libseccomp's x32 part knows no such number
+		case d.Nr == 0xffffffff:
+			return r.Default // -1, a tracer's skipped syscall, stays x86_64
+		default:
+			return opt.BadArch
+		}
+	}
 	is64 := args64(arch)
 	var uncond *Action
 	var condHit *Action
-	maxNr := int64(-1)
 	for _, rule := range r.Rules {
 		for _, name := range rule.Names {
 			nr, ok := syscalls.Number(arch, name)
-			if !ok {
-				continue
-			}
-			if int64(nr) > maxNr {
-				maxNr = int64(nr)
-			}
-			if uint32(nr) != d.Nr || rule.Action == r.Default {
+			if !ok || uint32(nr) != d.Nr || rule.Action == r.Default {
 				continue
 			}
 			if len(rule.Conds) == 0 {
@@ -233,10 +237,36 @@ func Evaluate(r *Resolved, d SeccompData, opt Options) Action {
 	case condHit != nil:
 		return *condHit
 	}
-	if !opt.NoENOSYS && denies(r.Default) && int64(d.Nr) > maxNr && maxNr >= 0 && d.Nr <= rangeEnd(arch) {
+	if enosysOn(r, arch, opt) && int64(d.Nr) > maxNamed(r, arch) {
 		return Errno(errnoENOSYS)
 	}
 	return r.Default
+}
+
+// maxNamed is the highest number any rule names on arch, -1 for none.
+func maxNamed(r *Resolved, arch string) int64 {
+	maxNr := int64(-1)
+	for _, rule := range r.Rules {
+		for _, name := range rule.Names {
+			if nr, ok := syscalls.Number(arch, name); ok && int64(nr) > maxNr {
+				maxNr = int64(nr)
+			}
+		}
+	}
+	return maxNr
+}
+
+// enosysOn reports whether runc's ENOSYS stub covers arch: the default must
+// deny and the profile must name a syscall above 0 there.
+func enosysOn(r *Resolved, arch string, opt Options) bool {
+	if opt.NoENOSYS || !denies(r.Default) {
+		return false
+	}
+	m := maxNamed(r, arch)
+	if arch == "x32" {
+		return m > syscalls.X32Bit
+	}
+	return m > 0
 }
 
 func condHolds(c Cond, arg uint64, is64 bool) bool {
