@@ -45,7 +45,7 @@ func FromSpec(s *specs.Spec, file string) *audit.Container {
 	c := &audit.Container{
 		Source: audit.SourceOCI,
 		File:   file,
-		Target: "bundle " + filepath.Base(filepath.Dir(filepath.Clean(file))),
+		Target: "bundle " + bundleName(file),
 		Skip:   map[string]bool{"privileged": true},
 	}
 	lx := s.Linux
@@ -150,4 +150,17 @@ func FromSpec(s *specs.Spec, file string) *audit.Container {
 		c.Mounts = append(c.Mounts, am)
 	}
 	return c
+}
+
+// bundleName names a bundle after its directory, resolving "." to the
+// working directory's name.
+func bundleName(file string) string {
+	dir := filepath.Dir(filepath.Clean(file))
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if b := filepath.Base(dir); b != "/" && b != "." {
+		return b
+	}
+	return file
 }
