@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -26,6 +27,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var rf ruleFlags
 	var format, record, out string
 	var duration time.Duration
+	var cpuprofile string
 	cmd := &cobra.Command{
 		Use:   "watch [-r FILE]... [--builtin] [-o text|json] [--record EVENTS.jsonl] [--duration D]",
 		Short: "Live detection: alerts from kernel events (needs root)",
@@ -60,14 +62,27 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 				defer f.Close()
 				w = f
 			}
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return exitf(1, "cpu profile: %v", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return exitf(1, "cpu profile: %v", err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w})
 		},
 	}
 	rf.register(cmd)
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "alert format: text or json (Falco's JSON, one per line)")
 	cmd.Flags().StringVar(&out, "out", "", "append alerts to this file instead of stdout")
-	cmd.Flags().StringVar(&record, "record", "", "also write every captured event to this JSONL file (replay it with palisade replay)")
+	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this JSONL file (replay it with palisade replay)")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
+	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a Go CPU profile of the agent to this file")
+	cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 
@@ -170,7 +185,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		}
 		st.Events++
 		ev.Num = st.Events
-		if rec != nil {
+		if rec != nil && rs.Interested(ev.Type) {
 			if err := rec.Write(&ev); err != nil {
 				return exitf(1, "record: %v", err)
 			}

@@ -110,7 +110,7 @@ func TestDockerInspectLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ID != full[:12] || c.Name != name || c.ImageRepository != "palisade-test" || c.ImageTag != "busybox" ||
+	if c.ID != full[:12] || c.Name != name || c.ImageRepository != "palisade-test" || c.ImageTag != "busybox-2" ||
 		c.Privileged || !c.HasPrivileged || c.Labels["team"] != "blue" || c.StartTime == 0 {
 		t.Errorf("inspect = %+v", c)
 	}

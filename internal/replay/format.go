@@ -360,8 +360,9 @@ func fromEvent(e *event.Event) *jsonEvent {
 	return j
 }
 
-// maxAncestry bounds how many ancestors are written per event.
-const maxAncestry = 16
+// maxAncestry bounds how many ancestors are written per event (Falco's
+// rules look at most 7 up).
+const maxAncestry = 8
 
 func fromProcess(p *event.Process, depth int) *jsonProc {
 	lu := p.LoginUID
@@ -372,6 +373,9 @@ func fromProcess(p *event.Process, depth int) *jsonProc {
 		CapPermitted: p.CapPermitted, CapEffective: p.CapEffective, CapInheritable: p.CapInheritable,
 		ExeUpperLayer: p.ExeUpperLayer, ExeFromMemfd: p.ExeFromMemfd, ExeWritable: p.ExeWritable,
 		SName: p.SessionLeaderName, VPGIDName: p.GroupLeaderName, VPGIDExe: p.GroupLeaderExe, FDTypes: p.FDTypes}
+	if depth > 0 {
+		j.Env = nil // ancestors' environments are never read by rules, and are large
+	}
 	if p.Parent != nil && depth < maxAncestry {
 		j.Parent = fromProcess(p.Parent, depth+1)
 	}

@@ -376,3 +376,17 @@ func (rs *Ruleset) EventTypes() (names []string, any bool) {
 	sort.Strings(names)
 	return names, any
 }
+
+// Interested reports whether any enabled rule can match events of type t;
+// recorders use it to keep only events that can change an alert.
+func (rs *Ruleset) Interested(t event.Type) bool {
+	if int(t) < len(rs.byType) {
+		return len(rs.byType[t]) > 0
+	}
+	for _, cr := range rs.wildcard {
+		if cr.types.has(t) {
+			return true
+		}
+	}
+	return false
+}

@@ -12,13 +12,13 @@ import (
 
 // BusyboxImage is the local test image BusyboxImageFor builds: a
 // busybox-static rootfs imported with `docker import` (there is no registry).
-const BusyboxImage = "palisade-test:busybox"
+const BusyboxImage = "palisade-test:busybox-2"
 
 var imageMu sync.Mutex
 
 // RequireBusyboxImage needs Docker and the busybox-static binary, and makes
-// sure BusyboxImage exists (building it once). Applets: sh, cat, ls, sleep,
-// id, echo, touch, cp, mount, nc, wget, chmod, true.
+// sure BusyboxImage exists (building it once), with every applet busybox
+// lists linked under /bin and a root user in /etc/passwd.
 func RequireBusyboxImage(t testing.TB) string {
 	t.Helper()
 	RequireDocker(t)
@@ -41,7 +41,14 @@ func RequireBusyboxImage(t testing.TB) string {
 	if err := os.WriteFile(filepath.Join(root, "bin", "busybox"), data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, app := range []string{"sh", "cat", "ls", "sleep", "id", "echo", "touch", "cp", "mount", "nc", "wget", "chmod", "true", "hostname"} {
+	list, err := exec.Command(bb, "--list").Output()
+	if err != nil {
+		t.Fatalf("busybox --list: %v", err)
+	}
+	for _, app := range strings.Fields(string(list)) {
+		if app == "busybox" || strings.ContainsAny(app, "/[") {
+			continue
+		}
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", app)); err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +65,7 @@ func RequireBusyboxImage(t testing.TB) string {
 
 // BashImage is BusyboxImage plus the host's /bin/bash and the libraries it
 // links, for tests that need a real bash inside a container.
-const BashImage = "palisade-test:bash"
+const BashImage = "palisade-test:bash-2"
 
 // RequireBashImage needs Docker, busybox-static and the host's bash, and
 // makes sure BashImage exists.

@@ -1,0 +1,118 @@
+// Command attacker performs single attack steps inside a test container,
+// each a real syscall an intruder would make. Built by the scenario tests.
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: attacker STEP [ARGS]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "ptrace":
+		err = ptraceAttach()
+	case "bpf":
+		err = bpfLoad()
+	case "module":
+		err = moduleLoad()
+	case "handle":
+		err = openByHandle()
+	case "capset":
+		err = capset()
+	case "memfd":
+		err = memfdExec()
+	case "unix":
+		var c net.Conn
+		c, err = net.Dial("unix", os.Args[2])
+		if c != nil {
+			c.Close()
+		}
+	default:
+		err = fmt.Errorf("unknown step %q", os.Args[1])
+	}
+	if err != nil {
+		// Attempts that the kernel refuses are the point; report and succeed.
+		fmt.Fprintln(os.Stderr, os.Args[1]+":", err)
+	}
+}
+
+func ptraceAttach() error {
+	cmd := exec.Command("/bin/sleep", "5")
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer cmd.Process.Kill()
+	time.Sleep(50 * time.Millisecond)
+	return unix.PtraceAttach(cmd.Process.Pid)
+}
+
+func bpfLoad() error {
+	// BPF_PROG_LOAD of "r0 = 0; exit" as a socket filter.
+	insns := [2]uint64{0x00000000000000b7, 0x0000000000000095}
+	license := []byte("GPL\x00")
+	attr := struct {
+		progType, insnCnt uint32
+		insns, license    uint64
+	}{1, 2, uint64(uintptr(unsafe.Pointer(&insns[0]))), uint64(uintptr(unsafe.Pointer(&license[0])))}
+	_, _, e := unix.Syscall(unix.SYS_BPF, 5, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func moduleLoad() error {
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.FinitModule(int(f.Fd()), "", 0)
+}
+
+func openByHandle() error {
+	h := unix.NewFileHandle(1, []byte{2, 0, 0, 0, 0, 0, 0, 0})
+	fd, err := unix.OpenByHandleAt(unix.AT_FDCWD, h, unix.O_RDONLY)
+	if err == nil {
+		unix.Close(fd)
+	}
+	return err
+}
+
+func capset() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return err
+	}
+	data[0].Effective = 0
+	return unix.Capset(&hdr, &data[0])
+}
+
+func memfdExec() error {
+	fd, err := unix.MemfdCreate("payload", 0)
+	if err != nil {
+		return err
+	}
+	bin, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		return err
+	}
+	if _, err := unix.Write(fd, bin); err != nil {
+		return err
+	}
+	path := fmt.Sprintf("/proc/self/fd/%d", fd)
+	return syscall.Exec(path, []string{"true"}, nil)
+}
