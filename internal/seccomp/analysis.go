@@ -225,10 +225,12 @@ func Lint(r *Resolved) []Finding {
 		}
 	}
 	if slices.Contains(r.Arches, "x86") {
+		// socketcall(SYS_SOCKET, args) hides the family behind a pointer.
 		if d, ok := Decide(r, "x86", "socket"); ok && d.Conditional {
-			if sc, ok := Decide(r, "x86", "socketcall"); ok && sc.MayAllow {
-				add(Finding{ID: "compat-arch-bypass", Severity: SevLow, Syscall: "socketcall", Arches: []string{"x86"}, Pos: posOf(sc),
-					Message: "socket() arguments are filtered but socketcall() is allowed on x86: its arguments sit behind a pointer, so i386 programs can create any socket family"})
+			sc, _ := syscalls.Number("x86", "socketcall")
+			if Evaluate(r, SeccompData{Nr: uint32(sc), Arch: syscalls.AuditArchI386, Args: [6]uint64{1}}, Options{}).Allows() {
+				add(Finding{ID: "compat-arch-bypass", Severity: SevLow, Syscall: "socketcall", Arches: []string{"x86"}, Pos: posOf(d),
+					Message: "socket() arguments are filtered but socketcall(SYS_SOCKET) is allowed on x86: its arguments sit behind a pointer, so i386 programs can create any socket family"})
 			}
 		}
 	}

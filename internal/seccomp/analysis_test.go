@@ -68,6 +68,14 @@ func TestLint(t *testing.T) {
 				{"names": ["socketcall"], "action": "SCMP_ACT_ALLOW"}]}`,
 			want: []string{"low compat-arch-bypass socketcall"},
 		},
+		{
+			// libseccomp (and so Docker) turns socket(AF_INET) into
+			// socketcall(SYS_SOCKET, *) on x86, which no rule can narrow.
+			name: "socket filter implies an open socketcall on x86",
+			src: `{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], "syscalls": [
+				{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}`,
+			want: []string{"low compat-arch-bypass socketcall"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

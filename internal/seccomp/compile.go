@@ -215,7 +215,7 @@ func segment(ap *archPlan, lo, hi uint32, bad Action) []interval {
 			continue
 		}
 		sl := &ap.slots[i]
-		if !sl.set {
+		if !sl.set || split && uint64(nr) > last {
 			if split && uint64(nr) > last {
 				enosysW += 0.1
 			} else {

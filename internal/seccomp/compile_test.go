@@ -107,6 +107,41 @@ func TestEveryOpAndAction(t *testing.T) {
 	}
 }
 
+// On x86 a rule for a socket- or ipc-family name also covers the
+// multiplexer with the call number in arg0, as libseccomp does.
+func TestX86Multiplexers(t *testing.T) {
+	src := `{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], "syscalls": [
+		{"names": ["read", "write", "exit_group", "close", "openat", "mmap2", "fstat64", "getdents64"], "action": "SCMP_ACT_ALLOW"},
+		{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 1, "op": "SCMP_CMP_EQ"}]},
+		{"names": ["shmget"], "action": "SCMP_ACT_KILL_PROCESS"}]}`
+	_, r := resolveText(t, src, "x86_64")
+	prog := mustCompile(t, r, Options{})
+	sc := uint32(mustNumber(t, "x86", "socketcall"))
+	ipc := uint32(mustNumber(t, "x86", "ipc"))
+	tests := []struct {
+		nr   uint32
+		args [6]uint64
+		want Action
+	}{
+		{sc, [6]uint64{1, 1}, ActAllow},      // SYS_SOCKET; arg0's own condition is replaced, arg1 kept
+		{sc, [6]uint64{1, 0}, Errno(1)},      // arg1 condition still applies (to the pointer)
+		{sc, [6]uint64{2, 1}, Errno(1)},      // SYS_BIND is not covered
+		{ipc, [6]uint64{23}, ActKillProcess}, // SHMGET
+		{ipc, [6]uint64{22}, Errno(1)},       // SHMDT
+		{359, [6]uint64{2, 1}, Errno(38)},    // socket itself: above every counted number, runc's stub says ENOSYS
+	}
+	for _, tt := range tests {
+		d := SeccompData{Nr: tt.nr, Arch: auditOf(t, "x86"), Args: tt.args}
+		got, _, err := Run(prog.Raw, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tt.want || Evaluate(r, d, Options{}) != tt.want {
+			t.Errorf("nr %d args %v: compiled %s, reference %s, want %s", tt.nr, tt.args, got, Evaluate(r, d, Options{}), tt.want)
+		}
+	}
+}
+
 func TestTooLong(t *testing.T) {
 	var spec mobyseccomp.Seccomp
 	spec.DefaultAction = specs.ActErrno

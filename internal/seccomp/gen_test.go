@@ -358,6 +358,11 @@ func dependsOnArgs(r *Resolved, arch string, tok uint32, nr uint32) bool {
 					cond = true
 				}
 			}
+			if mux, _, ok := multiplexed(arch, n); ok {
+				if x, ok := syscalls.Number(arch, mux); ok && uint32(x) == nr {
+					cond = true // the call number in arg0 is always checked
+				}
+			}
 		}
 	}
 	return cond && !uncond

@@ -29,12 +29,14 @@ func init() {
 		if theirs, ok := libseccompref.Number(arch, name); !ok || theirs != ours {
 			return false
 		}
-		// libseccomp rewrites socket(2)- and ipc(2)-family names into the
-		// multiplexed socketcall/ipc calls on x86 (pseudo numbers < 0);
-		// Palisade filters the direct syscalls only. Keep them out.
+		// Pseudo numbers above -10000 are libseccomp's multiplexed names
+		// (socket and ipc families on x86); Palisade models those, and must
+		// know every one libseccomp has.
 		for _, a := range syscalls.Arches() {
-			if n, ok := libseccompref.Number(a, name); ok && n < 0 {
-				return false
+			if n, ok := libseccompref.Number(a, name); ok && n < 0 && n > -10000 {
+				if _, _, modelled := multiplexed(a, name); !modelled {
+					return false
+				}
 			}
 		}
 		return true
@@ -111,6 +113,26 @@ func crossCheck(t *testing.T, r *Resolved, ours, theirs []bpf.RawInstruction, rn
 		}
 	}
 	return compared, skipped
+}
+
+// Every name libseccomp multiplexes on x86 is modelled with its call number.
+func TestLibseccompMultiplexedNames(t *testing.T) {
+	for _, name := range syscalls.AllNames() {
+		n, ok := libseccompref.Number("x86", name)
+		_, call, modelled := multiplexed("x86", name)
+		switch {
+		case ok && n < 0 && n > -200:
+			if !modelled || uint64(-n-100) != call {
+				t.Errorf("%s: libseccomp socketcall pseudo %d, palisade call %d modelled %v", name, n, call, modelled)
+			}
+		case ok && n <= -200 && n > -10000:
+			if !modelled || uint64(-n-200) != call {
+				t.Errorf("%s: libseccomp ipc pseudo %d, palisade call %d modelled %v", name, n, call, modelled)
+			}
+		case modelled:
+			t.Errorf("%s: palisade multiplexes it, libseccomp says %d %v", name, n, ok)
+		}
+	}
 }
 
 func TestLibseccompTablesAgree(t *testing.T) {

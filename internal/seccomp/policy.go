@@ -106,36 +106,57 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 		list: list, slots: make([]slot, len(list))}
 	is64 := args64(arch)
 	lookup := syscalls.Slots(arch)
-	for ri, rule := range r.Rules {
-		for _, name := range rule.Names {
-			i, ok := lookup[name]
-			if !ok {
-				continue // not on this arch: runc skips it
+	addTo := func(i int, ri int, rule Rule, name string, split [][]Cond) error {
+		sl := &ap.slots[i]
+		sl.set = true
+		if split == nil {
+			if sl.hasUncond && sl.uncond != rule.Action {
+				return fmt.Errorf("%s: syscall %s is %s here but %s at %s", rule.Pos, name, rule.Action, sl.uncond, r.Rules[sl.uncondRule].Pos)
 			}
-			if nr := int64(list[i].Nr); nr > ap.maxNr {
-				ap.maxNr = nr
+			if !sl.hasUncond {
+				sl.hasUncond, sl.uncond, sl.uncondRule = true, rule.Action, int32(ri)
+			}
+			return nil
+		}
+		if sl.cond == 0 {
+			ap.conds = append(ap.conds, callPlan{is64: is64})
+			sl.cond = int32(len(ap.conds))
+		}
+		cp := &ap.conds[sl.cond-1]
+		for _, conds := range split {
+			cp.rules = append(cp.rules, condRule{action: rule.Action, conds: conds, entry: rule.Entry})
+		}
+		return nil
+	}
+	for ri, rule := range r.Rules {
+		var split [][]Cond
+		if len(rule.Conds) > 0 {
+			split = splitConds(rule.Conds)
+		}
+		for _, name := range rule.Names {
+			mux, call, muxed := multiplexed(arch, name)
+			i, ok := lookup[name]
+			if ok && !muxed {
+				// runc sizes its ENOSYS stub with libseccomp's numbers,
+				// which are negative for multiplexed names.
+				if nr := int64(list[i].Nr); nr > ap.maxNr {
+					ap.maxNr = nr
+				}
 			}
 			if rule.Action == r.Default {
 				continue // libseccomp refuses these; runc skips them
 			}
-			sl := &ap.slots[i]
-			sl.set = true
-			if len(rule.Conds) == 0 {
-				if sl.hasUncond && sl.uncond != rule.Action {
-					return nil, fmt.Errorf("%s: syscall %s is %s here but %s at %s", rule.Pos, name, rule.Action, sl.uncond, r.Rules[sl.uncondRule].Pos)
+			if ok {
+				if err := addTo(i, ri, rule, name, split); err != nil {
+					return nil, err
 				}
-				if !sl.hasUncond {
-					sl.hasUncond, sl.uncond, sl.uncondRule = true, rule.Action, int32(ri)
+			}
+			if muxed {
+				if mi, ok := lookup[mux]; ok {
+					if err := addTo(mi, ri, rule, mux, muxConds(split, call)); err != nil {
+						return nil, err
+					}
 				}
-				continue
-			}
-			if sl.cond == 0 {
-				ap.conds = append(ap.conds, callPlan{is64: is64})
-				sl.cond = int32(len(ap.conds))
-			}
-			cp := &ap.conds[sl.cond-1]
-			for _, conds := range splitConds(rule.Conds) {
-				cp.rules = append(cp.rules, condRule{action: rule.Action, conds: conds, entry: rule.Entry})
 			}
 		}
 	}
@@ -146,6 +167,57 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 		ap.enosys = ap.enosys && ap.maxNr > 0
 	}
 	return ap, nil
+}
+
+// socketcallCalls and ipcCalls are the call numbers of the socket(2) and
+// ipc(2) families (linux/net.h, linux/ipc.h).
+var (
+	socketcallCalls = map[string]uint64{
+		"socket": 1, "bind": 2, "connect": 3, "listen": 4, "accept": 5, "getsockname": 6, "getpeername": 7,
+		"socketpair": 8, "send": 9, "recv": 10, "sendto": 11, "recvfrom": 12, "shutdown": 13, "setsockopt": 14,
+		"getsockopt": 15, "sendmsg": 16, "recvmsg": 17, "accept4": 18, "recvmmsg": 19, "sendmmsg": 20,
+	}
+	ipcCalls = map[string]uint64{
+		"semop": 1, "semget": 2, "semctl": 3, "semtimedop": 4, "msgsnd": 11, "msgrcv": 12, "msgget": 13,
+		"msgctl": 14, "shmat": 21, "shmdt": 22, "shmget": 23, "shmctl": 24,
+	}
+)
+
+// multiplexed reports whether libseccomp also applies a rule for name to a
+// multiplexer on arch: on x86 the socket and ipc families are reachable
+// through socketcall(2) and ipc(2) with the call number in arg0.
+func multiplexed(arch, name string) (string, uint64, bool) {
+	if arch != "x86" {
+		return "", 0, false
+	}
+	if c, ok := socketcallCalls[name]; ok {
+		return "socketcall", c, true
+	}
+	if c, ok := ipcCalls[name]; ok {
+		return "ipc", c, true
+	}
+	return "", 0, false
+}
+
+// muxConds rewrites a rule's conditions for the multiplexer the way
+// libseccomp does: arg0 must be the call number (conditions on arg0 are
+// dropped), the other conditions stay as they are.
+func muxConds(split [][]Cond, call uint64) [][]Cond {
+	callCond := Cond{Index: 0, Op: specs.OpEqualTo, Value: call}
+	if split == nil {
+		return [][]Cond{{callCond}}
+	}
+	out := make([][]Cond, 0, len(split))
+	for _, conds := range split {
+		c := []Cond{callCond}
+		for _, x := range conds {
+			if x.Index != 0 {
+				c = append(c, x)
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // args64 reports whether arguments are compared as 64-bit values.
@@ -196,37 +268,55 @@ func Evaluate(r *Resolved, d SeccompData, opt Options) Action {
 			return opt.BadArch
 		}
 	}
+	// runc's stub runs before the filter: a number above every counted one
+	// is ENOSYS even if a rule names it (x86's multiplexed names are not
+	// counted, so on x86 glibc falls back from socket() to socketcall()).
+	if enosysOn(r, arch, opt) && int64(d.Nr) > maxNamed(r, arch) {
+		return Errno(errnoENOSYS)
+	}
 	is64 := args64(arch)
 	var uncond *Action
 	var condHit *Action
-	for _, rule := range r.Rules {
-		for _, name := range rule.Names {
-			nr, ok := syscalls.Number(arch, name)
-			if !ok || uint32(nr) != d.Nr || rule.Action == r.Default {
-				continue
+	consider := func(action Action, groups [][]Cond) {
+		if groups == nil {
+			if uncond == nil {
+				uncond = &action
 			}
-			if len(rule.Conds) == 0 {
-				if uncond == nil {
-					a := rule.Action
-					uncond = &a
-				}
-				continue
-			}
-			if condHit != nil {
-				continue
-			}
-			for _, conds := range splitConds(rule.Conds) {
-				all := true
-				for _, c := range conds {
-					if !condHolds(c, d.Args[c.Index], is64) {
-						all = false
-						break
-					}
-				}
-				if all {
-					a := rule.Action
-					condHit = &a
+			return
+		}
+		if condHit != nil {
+			return
+		}
+		for _, conds := range groups {
+			all := true
+			for _, c := range conds {
+				if !condHolds(c, d.Args[c.Index], is64) {
+					all = false
 					break
+				}
+			}
+			if all {
+				condHit = &action
+				return
+			}
+		}
+	}
+	for _, rule := range r.Rules {
+		if rule.Action == r.Default {
+			continue
+		}
+		var groups [][]Cond
+		if len(rule.Conds) > 0 {
+			groups = splitConds(rule.Conds)
+		}
+		for _, name := range rule.Names {
+			if nr, ok := syscalls.Number(arch, name); ok && uint32(nr) == d.Nr {
+				consider(rule.Action, groups)
+			}
+			// On x86 libseccomp also filters the multiplexed form.
+			if mux, call, ok := multiplexed(arch, name); ok {
+				if nr, ok := syscalls.Number(arch, mux); ok && uint32(nr) == d.Nr {
+					consider(rule.Action, muxConds(groups, call))
 				}
 			}
 		}
@@ -237,9 +327,6 @@ func Evaluate(r *Resolved, d SeccompData, opt Options) Action {
 	case condHit != nil:
 		return *condHit
 	}
-	if enosysOn(r, arch, opt) && int64(d.Nr) > maxNamed(r, arch) {
-		return Errno(errnoENOSYS)
-	}
 	return r.Default
 }
 
@@ -248,6 +335,9 @@ func maxNamed(r *Resolved, arch string) int64 {
 	maxNr := int64(-1)
 	for _, rule := range r.Rules {
 		for _, name := range rule.Names {
+			if _, _, muxed := multiplexed(arch, name); muxed {
+				continue // negative in libseccomp, so runc's stub ignores it
+			}
 			if nr, ok := syscalls.Number(arch, name); ok && int64(nr) > maxNr {
 				maxNr = int64(nr)
 			}
