@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/palisade-sec/palisade/internal/audit"
+	"github.com/palisade-sec/palisade/internal/audit/jsonpos"
 )
 
 // Looks reports whether data looks like docker inspect output: a JSON object,
@@ -35,14 +36,75 @@ func Parse(file string, data []byte) ([]*audit.Container, error) {
 	if len(items) == 0 {
 		return nil, &audit.InputError{File: file, Err: errors.New("no containers in docker inspect output")}
 	}
+	ix := jsonpos.Build(data)
 	out := make([]*audit.Container, 0, len(items))
 	for i := range items {
 		if items[i].HostConfig == nil {
 			return nil, &audit.InputError{File: file, Err: fmt.Errorf("element %d has no HostConfig: not docker inspect output for a container", i)}
 		}
-		out = append(out, FromInspect(&items[i], file))
+		c := FromInspect(&items[i], file)
+		locate(c, &items[i], ix, jsonpos.Prefix(data, i))
+		out = append(out, c)
 	}
 	return out, nil
+}
+
+// locate fills in the lines of the keys the checks read.
+func locate(c *audit.Container, r *container.InspectResponse, ix jsonpos.Index, p string) {
+	c.Line = ix.Line("", p)
+	if c.Line == 0 {
+		c.Line = 1
+	}
+	hc := func(keys ...string) int {
+		for i := range keys {
+			keys[i] = "HostConfig." + keys[i]
+		}
+		return ix.Line(p, append(keys, "HostConfig")...)
+	}
+	c.Lines = map[audit.Field]int{
+		audit.FieldPrivileged:      hc("Privileged"),
+		audit.FieldCapAdd:          hc("CapAdd"),
+		audit.FieldCapDrop:         hc("CapDrop"),
+		audit.FieldSeccomp:         hc("SecurityOpt"),
+		audit.FieldAppArmor:        ix.Line(p, "AppArmorProfile", "HostConfig.SecurityOpt"),
+		audit.FieldSELinux:         hc("SecurityOpt"),
+		audit.FieldNoNewPrivileges: hc("SecurityOpt"),
+		audit.FieldUser:            ix.Line(p, "Config.User", "Config"),
+		audit.FieldHostPID:         hc("PidMode"),
+		audit.FieldHostNetwork:     hc("NetworkMode"),
+		audit.FieldHostIPC:         hc("IpcMode"),
+		audit.FieldHostUTS:         hc("UTSMode"),
+		audit.FieldHostUserns:      hc("UsernsMode"),
+		audit.FieldReadOnlyRoot:    hc("ReadonlyRootfs"),
+		audit.FieldMemory:          hc("Memory"),
+		audit.FieldPids:            hc("PidsLimit"),
+		audit.FieldProcMount:       hc("SecurityOpt"),
+	}
+	if c.UnmaskedProc != "" && strings.HasPrefix(c.UnmaskedProc, "MaskedPaths") {
+		c.Lines[audit.FieldProcMount] = hc("MaskedPaths")
+	}
+	n := 0
+	for i := range r.HostConfig.Devices {
+		c.Devices[n].Line = hc(fmt.Sprintf("Devices.%d", i), "Devices")
+		n++
+	}
+	for i := range r.HostConfig.DeviceCgroupRules {
+		c.Devices[n].Line = hc(fmt.Sprintf("DeviceCgroupRules.%d", i), "DeviceCgroupRules")
+		n++
+	}
+	if len(r.Mounts) > 0 {
+		for i := range c.Mounts {
+			c.Mounts[i].Line = ix.Line(p, fmt.Sprintf("Mounts.%d", i), "Mounts")
+		}
+		return
+	}
+	for i := range c.Mounts {
+		if i < len(r.HostConfig.Binds) {
+			c.Mounts[i].Line = hc(fmt.Sprintf("Binds.%d", i), "Binds")
+		} else {
+			c.Mounts[i].Line = hc(fmt.Sprintf("Mounts.%d", i-len(r.HostConfig.Binds)), "Mounts")
+		}
+	}
 }
 
 // FromInspect normalizes one inspect response. file is "" for the live daemon.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path"
 	"path/filepath"
 	"sort"
@@ -11,6 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/palisade-sec/palisade/internal/audit"
+	"github.com/palisade-sec/palisade/internal/audit/jsonpos"
 )
 
 // Looks reports whether data looks like an OCI runtime config.
@@ -37,7 +39,66 @@ func Parse(file string, data []byte) (*audit.Container, error) {
 	if s.Version == "" {
 		return nil, &audit.InputError{File: file, Err: errors.New("no ociVersion: not an OCI runtime config")}
 	}
-	return FromSpec(&s, file), nil
+	c := FromSpec(&s, file)
+	locate(c, &s, jsonpos.Build(data))
+	return c, nil
+}
+
+// locate fills in the lines of the keys the checks read.
+func locate(c *audit.Container, s *specs.Spec, ix jsonpos.Index) {
+	c.Line = 1
+	caps := ix.Line("", "process.capabilities", "process")
+	ns := ix.Line("", "linux.namespaces", "linux")
+	c.Lines = map[audit.Field]int{
+		audit.FieldCapAdd:          caps,
+		audit.FieldCapDrop:         caps,
+		audit.FieldSeccomp:         ix.Line("", "linux.seccomp", "linux"),
+		audit.FieldSecurity:        ix.Line("", "linux.seccomp", "linux"),
+		audit.FieldAppArmor:        ix.Line("", "process.apparmorProfile", "process"),
+		audit.FieldSELinux:         ix.Line("", "process.selinuxLabel", "process"),
+		audit.FieldNoNewPrivileges: ix.Line("", "process.noNewPrivileges", "process"),
+		audit.FieldUser:            ix.Line("", "process.user.uid", "process.user", "process"),
+		audit.FieldHostPID:         ns,
+		audit.FieldHostNetwork:     ns,
+		audit.FieldHostIPC:         ns,
+		audit.FieldHostUTS:         ns,
+		audit.FieldHostUserns:      ns,
+		audit.FieldReadOnlyRoot:    ix.Line("", "root.readonly", "root"),
+		audit.FieldMemory:          ix.Line("", "linux.resources.memory.limit", "linux.resources.memory", "linux.resources", "linux"),
+		audit.FieldPids:            ix.Line("", "linux.resources.pids.limit", "linux.resources.pids", "linux.resources", "linux"),
+		audit.FieldProcMount:       ix.Line("", "linux.maskedPaths", "linux"),
+	}
+	for i := range c.Mounts {
+		c.Mounts[i].Line = ix.Line("", fmt.Sprintf("mounts.%d", i), "mounts")
+	}
+	if c.RootPropagation != "" {
+		c.Line = ix.Line("", "linux.rootfsPropagation", "linux")
+	}
+	// Devices were collected from linux.devices (the non-standard ones) then
+	// linux.resources.devices; match them back by what they name.
+	n := 0
+	if s.Linux != nil {
+		if r := s.Linux.Resources; r != nil {
+			for i, d := range r.Devices {
+				if d.Allow && (d.Type == "" || d.Type == "a") && d.Major == nil && d.Minor == nil {
+					for j := range c.Devices {
+						if strings.HasPrefix(c.Devices[j].Host, "every device") {
+							c.Devices[j].Line = ix.Line("", fmt.Sprintf("linux.resources.devices.%d", i))
+						}
+					}
+				}
+			}
+		}
+		for i, d := range s.Linux.Devices {
+			for j := n; j < len(c.Devices); j++ {
+				if c.Devices[j].Host == d.Path {
+					c.Devices[j].Line = ix.Line("", fmt.Sprintf("linux.devices.%d", i))
+					n = j + 1
+					break
+				}
+			}
+		}
+	}
 }
 
 // FromSpec normalizes a runtime spec.
