@@ -210,6 +210,9 @@ type Daemon struct {
 	// Seccomp is the daemon's default profile as Info reports it: "builtin",
 	// a path, "unconfined", or "" when seccomp is not available at all.
 	Seccomp string
+	// NoNewPrivileges is the daemon-wide default ("no-new-privileges": true),
+	// which applies to every container it starts.
+	NoNewPrivileges bool
 	// TCP lists plain-TCP endpoints the daemon listens on (or that we reached
 	// it through) without client-certificate verification.
 	TCP []string

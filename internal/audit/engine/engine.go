@@ -70,13 +70,22 @@ func Collect(ctx context.Context) (*Snapshot, error) {
 			continue // removed between list and inspect
 		}
 		c := dockerinspect.FromInspect(&r.Container, "")
-		if (d.Rootless || d.UsernsRemap) && !c.HostUserns {
-			c.RunsAsRoot = "" // uid 0 is remapped to an unprivileged host uid
-		}
+		ApplyDaemonDefaults(c, d)
 		snap.Containers = append(snap.Containers, c)
 	}
 	sort.Slice(snap.Containers, func(i, j int) bool { return snap.Containers[i].Target < snap.Containers[j].Target })
 	return snap, nil
+}
+
+// ApplyDaemonDefaults adjusts a container for daemon-wide settings its
+// inspect output does not show.
+func ApplyDaemonDefaults(c *audit.Container, d *audit.Daemon) {
+	if (d.Rootless || d.UsernsRemap) && !c.HostUserns {
+		c.RunsAsRoot = "" // uid 0 is remapped to an unprivileged host uid
+	}
+	if d.NoNewPrivileges {
+		c.NoNewPrivileges = true
+	}
 }
 
 func isLocal(host string) bool {
@@ -111,6 +120,8 @@ func DaemonFromInfo(info *system.Info, h Host) (*audit.Daemon, error) {
 			d.Rootless = true
 		case "userns":
 			d.UsernsRemap = true
+		case "no-new-privileges":
+			d.NoNewPrivileges = true
 		case "seccomp":
 			d.Seccomp = kv["profile"]
 			if d.Seccomp == "" {

@@ -78,3 +78,20 @@ func TestDaemonFromInfo(t *testing.T) {
 		t.Errorf("bad daemon.json: %v", err)
 	}
 }
+
+func TestApplyDaemonDefaults(t *testing.T) {
+	d, err := DaemonFromInfo(&system.Info{SecurityOptions: []string{"name=seccomp,profile=builtin", "name=userns", "name=no-new-privileges"}}, Host{DockerHost: "unix:///var/run/docker.sock"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &audit.Container{Source: audit.SourceDocker, RunsAsRoot: "uid 0"}
+	ApplyDaemonDefaults(c, d)
+	if c.RunsAsRoot != "" || !c.NoNewPrivileges {
+		t.Errorf("%+v", c)
+	}
+	c = &audit.Container{Source: audit.SourceDocker, RunsAsRoot: "uid 0", HostUserns: true}
+	ApplyDaemonDefaults(c, d)
+	if c.RunsAsRoot == "" {
+		t.Error("--userns host container is still root on the host")
+	}
+}
