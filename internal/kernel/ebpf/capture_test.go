@@ -39,9 +39,10 @@ func startCapture(t *testing.T, opts Options) *capture {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	// The goal is 0.5 s (typically 40-100 ms here); the bound leaves room
-	// for a CI machine whose two cores are shared with other builds.
-	if d := time.Since(start); d > 2*time.Second {
+	// The goal is 0.5 s (40-110 ms on this machine when it is quiet; the
+	// figure is reported by capstat and doctor). The bound only catches a
+	// hang: with two cores shared by a dozen builds, loading took 1.8 s.
+	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Open took %v, want capture ready within 0.5 s", d)
 	} else {
 		t.Logf("Open: ready in %v", d)
@@ -806,5 +807,30 @@ func TestSyscallPayloads(t *testing.T) {
 	}
 	if r.Sock.Proto != unix.IPPROTO_UDP || r.Sock.Type != unix.SOCK_DGRAM || r.Sock.SrcPort == 0 {
 		t.Errorf("sendto socket %+v, want a bound UDP socket", r.Sock)
+	}
+}
+
+// exit_group never returns, so it is captured at sys_enter; that program is
+// attached only while such a syscall is selected.
+func TestEnterOnlySyscalls(t *testing.T) {
+	c := startCapture(t, Options{Syscalls: []int{unix.SYS_EXIT_GROUP}})
+	if c.s.enter == nil {
+		t.Fatal("sys_enter not attached with exit_group selected")
+	}
+	cmd := exec.Command("sh", "-c", "exit 7")
+	if err := cmd.Run(); err == nil {
+		t.Fatal("sh -c 'exit 7' succeeded")
+	}
+	child := uint32(cmd.Process.Pid)
+	r := c.expect(t, 3*time.Second, []string{"exit_group(7) entry"},
+		func(r *Record) bool { return r.Kind == KindEnter && r.PID == child })[0]
+	if name(r) != "exit_group" || r.Args[0] != 7 {
+		t.Errorf("enter record %s(%d), want exit_group(7)", name(r), r.Args[0])
+	}
+	if err := c.s.SetSyscalls(DefaultSyscalls()); err != nil {
+		t.Fatal(err)
+	}
+	if c.s.enter != nil {
+		t.Error("sys_enter still attached after exit_group was deselected")
 	}
 }
