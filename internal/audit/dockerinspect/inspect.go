@@ -141,6 +141,12 @@ func FromInspect(r *container.InspectResponse, file string) *audit.Container {
 	c.HostPID = hc.PidMode.IsHost()
 	c.HostNetwork = hc.NetworkMode.IsHost()
 	c.HostIPC = hc.IpcMode.IsHost()
+	// dockerd itself adds label=disable to privileged containers and those
+	// sharing the host's PID or IPC namespace; that is reported as those
+	// settings, with their fixes, not as an option to remove.
+	if (hc.Privileged || c.HostPID || c.HostIPC) && strings.HasSuffix(c.SELinuxDisabled, "(label=disable)") {
+		c.SELinuxDisabled = ""
+	}
 	c.HostUTS = hc.UTSMode.IsHost()
 	c.ReadOnlyRoot = hc.ReadonlyRootfs
 	c.MemoryLimit = hc.Memory

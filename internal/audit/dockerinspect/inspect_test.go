@@ -114,6 +114,22 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestDaemonAddedLabelDisable: dockerd adds label=disable with --pid host;
+// only host-pid is reported.
+func TestDaemonAddedLabelDisable(t *testing.T) {
+	m := hardened(t)
+	hc(m)["PidMode"] = "host"
+	hc(m)["SecurityOpt"] = []any{"no-new-privileges", "label=disable"}
+	b, _ := json.Marshal(m)
+	cs, err := Parse("i.json", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := audittest.AuditAll(cs, nil); len(fs) != 1 || fs[0].Check != "host-pid" {
+		t.Fatalf("findings:\n%s", audittest.Brief(fs))
+	}
+}
+
 func TestBindFallback(t *testing.T) {
 	// Hand-written dumps may carry only HostConfig.Binds.
 	doc := `{"Name": "/x", "Config": {"User": "1"}, "HostConfig": {"Binds": ["/etc:/e:ro,rshared", "vol:/data"], "CapDrop": ["ALL"]}}`
