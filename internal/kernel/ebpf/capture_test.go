@@ -834,3 +834,15 @@ func TestEnterOnlySyscalls(t *testing.T) {
 		t.Error("sys_enter still attached after exit_group was deselected")
 	}
 }
+
+func TestLongArgvIsTruncated(t *testing.T) {
+	c := startCapture(t, Options{Syscalls: []int{}})
+	long := strings.Repeat("x", 3000)
+	cmd := run(t, "/bin/echo", long, long)
+	pid := uint32(cmd.Process.Pid)
+	r := c.expect(t, 3*time.Second, []string{"exec of echo with 6 KB of argv"},
+		func(r *Record) bool { return r.Kind == KindExec && r.PID == pid })[0]
+	if !r.Truncated || len(r.Exec.Argv) != 3 || r.Exec.Argv[1] != long || !strings.HasPrefix(long, r.Exec.Argv[2]) {
+		t.Errorf("argv of %d strings, truncated=%v", len(r.Exec.Argv), r.Truncated)
+	}
+}

@@ -258,6 +258,9 @@ func DecodeRecord(raw []byte, r *Record) error {
 			r.exec().Exe = r.joinPath(p)
 		case itArgv:
 			r.exec().Argv = splitArgv(p)
+			if arg == 1 {
+				r.Truncated = true
+			}
 		case itFilename:
 			r.exec().Filename = cString(p)
 		case itTTY:

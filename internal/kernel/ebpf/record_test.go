@@ -141,6 +141,11 @@ func TestDecodeRecord(t *testing.T) {
 			},
 		},
 		{
+			name: "argv longer than the copy is marked truncated",
+			raw:  newRaw(hdr(KindExec, 0)).item(itArgv, 1, []byte("a\x00b")).b,
+			want: func(r *Record) bool { return r.Truncated && len(r.Exec.Argv) == 2 },
+		},
+		{
 			name: "fork and exit items",
 			raw: newRaw(hdr(KindFork, 0)).
 				item(itFork, 0xff, func() []byte {

@@ -923,8 +923,9 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	mm = BPF_CORE_READ(p, mm);
 	start = BPF_CORE_READ(mm, arg_start);
 	end = BPF_CORE_READ(mm, arg_end);
+	/* arg 1 marks an argument area longer than the 4 KiB copied. */
 	if (end > start)
-		off = put_user_bytes(start, end - start, off, IT_ARGV | (ARG_NONE << 8));
+		off = put_user_bytes(start, end - start, off, IT_ARGV | ((end - start >= MAX_STR ? 1 : ARG_NONE) << 8));
 	exe = BPF_CORE_READ(mm, exe_file);
 	if (exe)
 		off = put_path((__u64)BPF_CORE_READ(exe, f_path.dentry), (__u64)BPF_CORE_READ(exe, f_path.mnt),
