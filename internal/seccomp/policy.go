@@ -109,6 +109,9 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 	addTo := func(i int, ri int, rule Rule, name string, split [][]Cond) error {
 		sl := &ap.slots[i]
 		sl.set = true
+		if split != nil && sl.hasUncond {
+			return nil // an unconditional rule already decides it
+		}
 		if split == nil {
 			if sl.hasUncond && sl.uncond != rule.Action {
 				return fmt.Errorf("%s: syscall %s is %s here but %s at %s", rule.Pos, name, rule.Action, sl.uncond, r.Rules[sl.uncondRule].Pos)
@@ -152,7 +155,7 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 				}
 			}
 			if muxed {
-				if mi, ok := lookup[mux]; ok {
+				if mi, ok := lookup[mux]; ok && !ap.slots[mi].hasUncond {
 					if err := addTo(mi, ri, rule, mux, muxConds(split, call)); err != nil {
 						return nil, err
 					}
