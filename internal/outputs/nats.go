@@ -58,7 +58,7 @@ func NewNATSOutput(cfg NATSConfig) (*NATSOutput, error) {
 		cfg.Timeout = 5 * time.Second
 	}
 	opts := []nats.Option{nats.Name("palisade"), nats.Timeout(cfg.Timeout), nats.MaxReconnects(-1),
-		nats.RetryOnFailedConnect(true), nats.ReconnectBufSize(8 << 20)}
+		nats.RetryOnFailedConnect(true), nats.ReconnectBufSize(8 << 20), nats.DrainTimeout(cfg.Timeout)}
 	if cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
 	}
