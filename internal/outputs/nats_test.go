@@ -119,3 +119,28 @@ func TestNATSJetStreamWhenAStreamCoversTheSubject(t *testing.T) {
 		t.Fatalf("stored %v", body)
 	}
 }
+
+func TestNATSServerGoneDoesNotHang(t *testing.T) {
+	opts := &server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	o, err := NewNATSOutput(NATSConfig{URL: s.ClientURL(), Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown()
+	start := time.Now()
+	// The publish may fail or sit in the reconnect buffer; either way the
+	// output must give up within its timeout rather than hold the worker.
+	o.Write(context.Background(), []alert.Alert{testAlert(1)})
+	o.Close()
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("write+close with the server gone took %v", el)
+	}
+}
