@@ -39,28 +39,48 @@ func Decide(r *Resolved, arch, name string) (Decision, bool) {
 	tok, _ := syscalls.AuditArch(arch)
 	d := Decision{Arch: arch, Syscall: name, Nr: nr}
 	d.Action = Evaluate(r, SeccompData{Nr: uint32(nr), Arch: tok}, Options{})
+	if enosysOn(r, arch, Options{}) && int64(nr) > maxNamed(r, arch) {
+		d.Summary = d.Action.String() // runc's stub answers before any rule
+		return d, true
+	}
 	var uncond *Rule
 	var conds []string
-	for i := range r.Rules {
-		rule := &r.Rules[i]
-		if !slices.Contains(rule.Names, name) || rule.Action == r.Default {
-			continue
-		}
-		d.Rules = append(d.Rules, i)
-		if len(rule.Conds) == 0 {
-			if uncond == nil {
-				uncond = rule
-			}
-			continue
-		}
-		for _, cs := range splitConds(rule.Conds) {
+	addConds := func(rule *Rule, groups [][]Cond, via string) {
+		for _, cs := range groups {
 			var parts []string
 			for _, c := range cs {
 				parts = append(parts, c.String())
 			}
-			conds = append(conds, fmt.Sprintf("%s if %s", rule.Action, strings.Join(parts, " && ")))
+			conds = append(conds, fmt.Sprintf("%s if %s%s", rule.Action, strings.Join(parts, " && "), via))
 			if rule.Action.Allows() {
 				d.MayAllow = true
+			}
+		}
+	}
+	for i := range r.Rules {
+		rule := &r.Rules[i]
+		if rule.Action == r.Default {
+			continue
+		}
+		var groups [][]Cond
+		if len(rule.Conds) > 0 {
+			groups = splitConds(rule.Conds)
+		}
+		if slices.Contains(rule.Names, name) {
+			d.Rules = append(d.Rules, i)
+			if groups == nil {
+				if uncond == nil {
+					uncond = rule
+				}
+			} else {
+				addConds(rule, groups, "")
+			}
+		}
+		// x86's socketcall/ipc also carry the rules of their families.
+		for _, n := range rule.Names {
+			if mux, call, ok := multiplexed(arch, n); ok && mux == name {
+				d.Rules = append(d.Rules, i)
+				addConds(rule, muxConds(groups, call), " (from "+n+")")
 			}
 		}
 	}
@@ -70,9 +90,7 @@ func Decide(r *Resolved, arch, name string) (Decision, bool) {
 		d.MayAllow = uncond.Action.Allows()
 	case len(conds) > 0:
 		d.Conditional = true
-		fallback := Evaluate(r, SeccompData{Nr: uint32(nr), Arch: tok}, Options{})
-		// The fallback is the default (conditions never force ENOSYS).
-		fallback = r.Default
+		fallback := r.Default
 		d.Summary = strings.Join(conds, "; ") + "; else " + fallback.String()
 		d.MayAllow = d.MayAllow || fallback.Allows()
 	default:
@@ -226,7 +244,7 @@ func Lint(r *Resolved) []Finding {
 	}
 	if slices.Contains(r.Arches, "x86") {
 		// socketcall(SYS_SOCKET, args) hides the family behind a pointer.
-		if d, ok := Decide(r, "x86", "socket"); ok && d.Conditional {
+		if d, ok := Decide(r, r.Arches[0], "socket"); ok && d.Conditional {
 			sc, _ := syscalls.Number("x86", "socketcall")
 			if Evaluate(r, SeccompData{Nr: uint32(sc), Arch: syscalls.AuditArchI386, Args: [6]uint64{1}}, Options{}).Allows() {
 				add(Finding{ID: "compat-arch-bypass", Severity: SevLow, Syscall: "socketcall", Arches: []string{"x86"}, Pos: posOf(d),
