@@ -268,3 +268,55 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+func TestSkipIfUnknownFilter(t *testing.T) {
+	rs, res := load(t, `
+- rule: future
+  desc: d
+  output: o
+  priority: info
+  skip-if-unknown-filter: true
+  condition: evt.type = openat and proc.future_field = x
+- rule: now
+  desc: d
+  output: o
+  priority: info
+  condition: evt.type = openat
+`)
+	if len(res.Errors) > 0 {
+		t.Fatal(res.Errors)
+	}
+	found := false
+	for _, w := range res.Warnings {
+		found = found || strings.Contains(w.Msg, "rule skipped: skip-if-unknown-filter")
+	}
+	if !found {
+		t.Errorf("no skip warning: %v", res.Warnings)
+	}
+	evs := parseEvents(t, evOpenShadow)
+	if m := rs.Eval(evs[0], nil); len(m) != 1 || m[0].Rule.Name != "now" {
+		t.Errorf("matches %v", m)
+	}
+	// Without the flag the same rule is an error.
+	_, res = load(t, "- rule: future\n  desc: d\n  output: o\n  priority: info\n  condition: evt.type = openat and proc.future_field = x\n")
+	if len(res.Errors) != 1 {
+		t.Errorf("errors = %v", res.Errors)
+	}
+}
+
+func TestPluginAlternativesAndEngineVersion(t *testing.T) {
+	_, res := load(t, `
+- required_engine_version: 0.50.0
+- required_plugin_versions:
+  - name: container
+    version: 0.4.0
+  - name: k8smeta
+    version: 0.1.0
+    alternatives:
+      - name: container
+        version: 0.1.0
+`)
+	if len(res.Errors) > 0 {
+		t.Errorf("errors: %v", res.Errors)
+	}
+}
