@@ -505,6 +505,55 @@ func Explain(p *Profile, env Env, arch, name string, args [6]uint64) (*Explanati
 		}
 		ex.Rules = append(ex.Rules, note)
 	}
+	// On x86, rules for socket- and ipc-family names also reach the
+	// multiplexer with the call number in arg0.
+	var muxNotes []RuleNote
+	if c == "x86" && (name == "socketcall" || name == "ipc") {
+		for _, rule := range r.Rules {
+			for _, n := range rule.Names {
+				mux, call, ok := multiplexed(c, n)
+				if !ok || mux != name || rule.Action == r.Default {
+					continue
+				}
+				var groups [][]Cond
+				if len(rule.Conds) > 0 {
+					groups = splitConds(rule.Conds)
+				}
+				match := false
+				var parts []string
+				for _, cs := range muxConds(groups, call) {
+					all := true
+					var ps []string
+					for _, x := range cs {
+						ps = append(ps, x.String())
+						all = all && condHolds(x, args[x.Index], false)
+					}
+					parts = append(parts, strings.Join(ps, " && "))
+					match = match || all
+				}
+				note := RuleNote{Location: rule.Pos.String(), Action: rule.Action.String(), Conds: strings.Join(parts, " || ")}
+				note.Status = fmt.Sprintf("rule for %s, applied to %s as libseccomp does", n, name)
+				if match && !decided && !hasUncond {
+					note.Status += ": decides"
+					decided = true
+					ex.Location = note.Location
+					ex.Reason = fmt.Sprintf("a rule for %s, which libseccomp also applies to %s (call number in arg0)", n, name)
+				}
+				muxNotes = append(muxNotes, note)
+			}
+		}
+	}
+	ex.Rules = append(ex.Rules, muxNotes...)
+	if enosysOn(r, c, Options{}) && int64(nr) > maxNamed(r, c) {
+		for i := range ex.Rules {
+			if strings.HasPrefix(ex.Rules[i].Status, "decides") {
+				ex.Rules[i].Status = "would decide, but runc's ENOSYS stub answers first"
+			}
+		}
+		decided = true
+		ex.Location = ""
+		ex.Reason = "the number is above every syscall the profile names on this arch: runc's stub answers ENOSYS before any rule, so libc falls back"
+	}
 	if !decided {
 		if act == Errno(errnoENOSYS) && act != r.Default {
 			ex.Reason = "no rule applies and the number is above every syscall the profile names: ENOSYS, so libc falls back"

@@ -155,3 +155,24 @@ func TestExplainShadowing(t *testing.T) {
 		t.Fatalf("typo: %v", err)
 	}
 }
+
+func TestExplainMultiplexer(t *testing.T) {
+	p, _ := resolveText(t, `{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], "syscalls": [
+		{"names": ["read", "write", "getdents64"], "action": "SCMP_ACT_ALLOW"},
+		{"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}]}`, "x86_64")
+	env := Env{Arch: "x86_64", Caps: caps.DockerDefault(), Kernel: testKernel}
+	ex, err := Explain(p, env, "x86", "socketcall", [6]uint64{1, 0xdeadbeef})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Action != "SCMP_ACT_ALLOW" || !strings.Contains(ex.Reason, "libseccomp also applies to socketcall") || ex.Location != "t.json:3:3" {
+		t.Fatalf("%+v", ex)
+	}
+	ex, err = Explain(p, env, "x86", "socket", [6]uint64{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Action != "SCMP_ACT_ERRNO(38)" || !strings.Contains(ex.Reason, "runc's stub answers ENOSYS") {
+		t.Fatalf("%+v", ex)
+	}
+}
