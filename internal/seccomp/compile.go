@@ -27,7 +27,7 @@ const (
 type Program struct {
 	Raw    []bpf.RawInstruction
 	Arches []string
-	// Trees is the number of leaves (number ranges) searched per arch token.
+	// Leaves is the number of number ranges each arch's search tree tells apart.
 	Leaves map[string]int
 }
 
@@ -439,8 +439,7 @@ func (b *builder) jmpIf(op uint16, val uint32, t, f target) target {
 // seq emits a straight-line instruction that continues at next.
 func (b *builder) seq(ins bpf.RawInstruction, next target) target {
 	if next.isAct || next.pos != len(b.rev)-1 {
-		next = b.place(next)
-		_ = next
+		b.place(next) // the instruction falls through to it
 	}
 	return posTarget(b.emit(ins))
 }
@@ -600,38 +599,4 @@ func (b *builder) maskedHalf(word, mask, want uint32, t, f target) target {
 		return b.load(word, b.jmpIf(opJsetK, mask, t, f))
 	}
 	return b.load(word, b.seq(bpf.RawInstruction{Op: opAndK, K: mask}, b.jmpIf(opJeqK, want, t, f)))
-}
-
-// balancedTree splits each range of intervals where the weights on either
-// side are closest to equal: within two comparisons of the optimum for any
-// weights, in O(n log n).
-func balancedTree(ivs []interval) *treeNode {
-	prefix := make([]float64, len(ivs)+1)
-	for i, iv := range ivs {
-		prefix[i+1] = prefix[i] + iv.weight
-	}
-	var build func(i, j int) *treeNode
-	build = func(i, j int) *treeNode {
-		if i == j {
-			return &treeNode{leaf: i}
-		}
-		// Smallest k in [i, j-1] with left weight >= half, then pick the
-		// better of k and k-1.
-		half := (prefix[i] + prefix[j+1]) / 2
-		lo, hi := i, j-1
-		for lo < hi {
-			m := (lo + hi) / 2
-			if prefix[m+1] >= half {
-				hi = m
-			} else {
-				lo = m + 1
-			}
-		}
-		k := lo
-		if k > i && half-prefix[k] < prefix[k+1]-half {
-			k--
-		}
-		return &treeNode{split: ivs[k+1].lo, left: build(i, k), right: build(k+1, j)}
-	}
-	return build(0, len(ivs)-1)
 }
