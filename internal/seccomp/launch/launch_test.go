@@ -1,8 +1,10 @@
 package launch_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -17,6 +19,7 @@ import (
 	mobyseccomp "github.com/moby/profiles/seccomp"
 	"golang.org/x/sys/unix"
 
+	"github.com/palisade-sec/palisade/internal/caps"
 	"github.com/palisade-sec/palisade/internal/seccomp"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 	"github.com/palisade-sec/palisade/internal/testutil"
@@ -433,5 +436,121 @@ func TestRunKernelAgreesWithProfile(t *testing.T) {
 	out, _ := run(t, []string{"--seccomp", "unconfined"}, probe, "raw", fmt.Sprint(nr), "0", "0")
 	if strings.TrimSpace(out) == "38" {
 		t.Fatalf("control: clone3 is ENOSYS even without a filter")
+	}
+}
+
+// Random profiles installed by the real kernel: every call the reference
+// evaluator answers with an errno gets exactly that errno from the kernel,
+// and calls it allows never get one of the profile's errnos. Rules target
+// syscalls the Go runtime does not need, with 64-bit argument conditions.
+func TestRunRandomProfilesInKernel(t *testing.T) {
+	testutil.RequireRoot(t)
+	_, probe := binaries(t)
+	host := syscalls.Native()
+	if host != "x86_64" && host != "aarch64" {
+		t.Skip("host arch not covered")
+	}
+	targets := []string{"getcpu", "getpgid", "getsid", "sysinfo", "times", "getrusage", "getpriority", "ioprio_get"}
+	ops := []string{"SCMP_CMP_EQ", "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_GT", "SCMP_CMP_GE", "SCMP_CMP_MASKED_EQ"}
+	values := []uint64{0, 1, 7, 0xffffffff, 0x100000000, 0x100000007, 0xffffffff00000000, 0x8000000000000000, 0xffffffffffffffff}
+	rng := rand.New(rand.NewPCG(42, 7))
+	pick := func() uint64 { return values[rng.IntN(len(values))] }
+	dir := t.TempDir()
+	denied, allowed := 0, 0
+	for round := range 8 {
+		type arg struct {
+			Index    uint   `json:"index"`
+			Value    uint64 `json:"value"`
+			ValueTwo uint64 `json:"valueTwo,omitempty"`
+			Op       string `json:"op"`
+		}
+		type call struct {
+			Names    []string `json:"names"`
+			Action   string   `json:"action"`
+			ErrnoRet *uint    `json:"errnoRet,omitempty"`
+			Args     []arg    `json:"args,omitempty"`
+		}
+		prof := struct {
+			DefaultAction string `json:"defaultAction"`
+			Syscalls      []call `json:"syscalls"`
+		}{DefaultAction: "SCMP_ACT_ALLOW"}
+		for _, name := range targets {
+			for range rng.IntN(3) {
+				errno := uint(100 + rng.IntN(30))
+				c := call{Names: []string{name}, Action: "SCMP_ACT_ERRNO", ErrnoRet: &errno}
+				for range rng.IntN(3) {
+					a := arg{Index: uint(rng.IntN(3)), Op: ops[rng.IntN(len(ops))], Value: pick()}
+					if a.Op == "SCMP_CMP_MASKED_EQ" {
+						a.ValueTwo = pick()
+					}
+					c.Args = append(c.Args, a)
+				}
+				prof.Syscalls = append(prof.Syscalls, c)
+			}
+		}
+		data, err := json.Marshal(prof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("p%d.json", round))
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := seccomp.Parse(path, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var uts unix.Utsname
+		_ = unix.Uname(&uts)
+		var kv mobyseccomp.KernelVersion
+		fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &kv.Kernel, &kv.Major)
+		r, err := seccomp.Resolve(p, seccomp.Env{Arch: host, Caps: caps.DockerDefault(), Kernel: kv})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := syscalls.AuditArch(host)
+		var specs []string
+		var wants []seccomp.Action
+		for _, name := range targets {
+			nr, _ := syscalls.Number(host, name)
+			for range 6 {
+				var a [6]uint64
+				for i := range 3 {
+					a[i] = pick()
+					if rng.IntN(3) == 0 {
+						a[i] ^= 1
+					}
+				}
+				specs = append(specs, fmt.Sprintf("%d,%d,%d,%d,0,0,0", nr, a[0], a[1], a[2]))
+				wants = append(wants, seccomp.Evaluate(r, seccomp.SeccompData{Nr: uint32(nr), Arch: tok, Args: a}, seccomp.Options{}))
+			}
+		}
+		out, code := run(t, []string{"--seccomp", path, "--no-new-privileges"}, append([]string{probe, "raw-batch"}, specs...)...)
+		if code != 0 {
+			t.Fatalf("round %d: probe exit %d", round, code)
+		}
+		lines := strings.Fields(out)
+		if len(lines) != len(specs) {
+			t.Fatalf("round %d: %d answers for %d calls", round, len(lines), len(specs))
+		}
+		for i, l := range lines {
+			got, _ := strconv.Atoi(l)
+			want := wants[i]
+			if want.Kind() == seccomp.ActErrno {
+				denied++
+			} else {
+				allowed++
+			}
+			if want.Kind() == seccomp.ActErrno && got != int(want.Data()) {
+				t.Errorf("round %d call %s: kernel errno %d, profile says %s", round, specs[i], got, want)
+			}
+			if want.Allows() && got >= 100 && got < 130 {
+				t.Errorf("round %d call %s: kernel errno %d, profile allows it", round, specs[i], got)
+			}
+		}
+	}
+	t.Logf("%d calls denied with the profile's errno, %d allowed, as the reference says", denied, allowed)
+	if denied < 20 || allowed < 20 {
+		t.Fatalf("random profiles too one-sided: %d denied, %d allowed", denied, allowed)
 	}
 }

@@ -59,6 +59,18 @@ func main() {
 		_, _, errno := unix.Syscall6(uintptr(nr), a[0], a[1], a[2], a[3], a[4], a[5])
 		fmt.Println(int(errno))
 		return
+	case "raw-batch":
+		// raw-batch NR,A0,...,A5 ...: one line of errno per call.
+		for _, spec := range os.Args[2:] {
+			var v [7]uintptr
+			for i, f := range strings.Split(spec, ",") {
+				x, _ := strconv.ParseUint(f, 0, 64)
+				v[i] = uintptr(x)
+			}
+			_, _, errno := unix.Syscall6(v[0], v[1], v[2], v[3], v[4], v[5], v[6])
+			fmt.Println(int(errno))
+		}
+		return
 	case "bind":
 		l, lerr := net.Listen("tcp", "127.0.0.1:"+os.Args[2])
 		if lerr == nil {
