@@ -20,7 +20,7 @@ import (
 // random port, in a temporary directory, as user nobody when the test runs
 // as root (PostgreSQL refuses to run as root). It needs Debian's postgresql
 // package; strict CI fails without it.
-func startPostgres(t *testing.T) string {
+func startPostgres(t testing.TB) string {
 	t.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
 	sort.Strings(bins)
@@ -95,4 +95,27 @@ func TestPostgres(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// BenchmarkPostgresInsert measures batched inserts (512 alerts per
+// transaction, multi-row INSERT) into a local throwaway cluster.
+func BenchmarkPostgresInsert(b *testing.B) {
+	url := startPostgres(b)
+	s, err := Open(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	batch := benchBatch()
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		for j := range batch {
+			batch[j].Time = base.Add(time.Duration(i*len(batch)+j) * time.Millisecond)
+		}
+		if err := s.Insert(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(batch))/time.Since(start).Seconds(), "alerts/s")
 }

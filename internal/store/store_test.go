@@ -314,15 +314,9 @@ func BenchmarkSQLiteInsert(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	batch := make([]alert.Alert, 512)
-	for i := range batch {
-		batch[i] = mkAlert(i, "Terminal shell in container", alert.Notice, "web", "nginx")
-		batch[i].Output = "A shell was spawned in a container with an attached terminal (user=root user_loginuid=-1 container_id=3f2a1b container_name=web shell=bash parent=runc cmdline=bash -i terminal=34816)"
-		batch[i].OutputFields["proc.cmdline"] = "bash -i"
-		batch[i].OutputFields["user.name"] = "root"
-	}
+	batch := benchBatch()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for i := 0; i < b.N; i++ {
 		// Alerts arrive in time order, as they do from watch.
 		for j := range batch {
@@ -333,4 +327,27 @@ func BenchmarkSQLiteInsert(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(batch))/time.Since(start).Seconds(), "alerts/s")
+	// The machine is shared; alerts per CPU-second is what one free core
+	// would sustain.
+	b.ReportMetric(float64(b.N*len(batch))/(cpuTime()-cpu0).Seconds(), "alerts/cpu-s")
+}
+
+// cpuTime is this process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchBatch is 512 alerts shaped like a real Falco "Terminal shell in
+// container" alert.
+func benchBatch() []alert.Alert {
+	batch := make([]alert.Alert, 512)
+	for i := range batch {
+		batch[i] = mkAlert(i, "Terminal shell in container", alert.Notice, "web", "nginx")
+		batch[i].Output = "A shell was spawned in a container with an attached terminal (user=root user_loginuid=-1 container_id=3f2a1b container_name=web shell=bash parent=runc cmdline=bash -i terminal=34816)"
+		batch[i].OutputFields["proc.cmdline"] = "bash -i"
+		batch[i].OutputFields["user.name"] = "root"
+	}
+	return batch
 }
