@@ -113,7 +113,7 @@ func newRunCmd(s streams) *cobra.Command {
 	f.BoolVar(&privileged, "privileged", false, "every capability and no seccomp filter, as docker run --privileged")
 	f.BoolVar(&nnp, "no-new-privileges", false, "set no_new_privs: setuid binaries and file capabilities grant nothing")
 	f.StringVar(&seccompOpt, "seccomp", "default", "seccomp profile: default (Docker's), unconfined, or a profile file")
-	f.StringVar(&user, "user", "", "run as UID[:GID] (numeric; the GID defaults to the user's from /etc/passwd, else 0)")
+	f.StringVar(&user, "user", "", "run as USER[:GROUP] (names or numbers; the group defaults to the user's, else 0)")
 	f.BoolVar(&userns, "userns", false, "new user namespace: root inside is uid/gid 100000 outside (65536 ids)")
 	f.StringVar(&aa, "apparmor", "", "AppArmor profile to switch to at exec (needs AppArmor in the kernel)")
 	f.IntVar(&shimFD, launch.ShimFlag, 0, "internal: run as the launch shim reading its config from this fd")
@@ -200,38 +200,72 @@ func runFilter(opt string, set caps.Set) ([]bpf.RawInstruction, uint, error) {
 	return prog.Raw, flags, nil
 }
 
-// parseRunUser parses UID[:GID].
+// parseRunUser parses USER[:GROUP], each a number or a name from
+// /etc/passwd and /etc/group. Without GROUP the user's primary group is
+// used (0 for a numeric user /etc/passwd does not know, as Docker does).
 func parseRunUser(s string) (int, int, error) {
 	us, gs, hasGID := strings.Cut(s, ":")
-	uid, err := strconv.ParseUint(us, 10, 31)
+	uid, gid, err := lookupUser(us)
 	if err != nil {
-		return 0, 0, fmt.Errorf("want a numeric UID[:GID], got %q", s)
+		return 0, 0, err
 	}
 	if hasGID {
-		gid, err := strconv.ParseUint(gs, 10, 31)
-		if err != nil {
-			return 0, 0, fmt.Errorf("want a numeric UID[:GID], got %q", s)
+		if gid, err = lookupGroup(gs); err != nil {
+			return 0, 0, err
 		}
-		return int(uid), int(gid), nil
 	}
-	return int(uid), primaryGID(int(uid)), nil
+	return uid, gid, nil
 }
 
-// primaryGID looks the user up in /etc/passwd; 0 when absent, as Docker does.
-func primaryGID(uid int) int {
-	f, err := os.Open("/etc/passwd")
+// passwdField finds the line of an /etc/passwd-format file whose field
+// key (0: name, 2: id) equals want.
+func passwdField(path string, key int, want string) []string {
+	f, err := os.Open(path)
 	if err != nil {
-		return 0
+		return nil
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Split(sc.Text(), ":")
-		if len(fields) >= 4 && fields[2] == strconv.Itoa(uid) {
-			if g, err := strconv.Atoi(fields[3]); err == nil {
-				return g
-			}
+		if len(fields) >= 4 && fields[key] == want {
+			return fields
 		}
 	}
-	return 0
+	return nil
+}
+
+func lookupUser(u string) (int, int, error) {
+	if n, err := strconv.ParseUint(u, 10, 31); err == nil {
+		gid := 0
+		if f := passwdField("/etc/passwd", 2, u); f != nil {
+			gid, _ = strconv.Atoi(f[3])
+		}
+		return int(n), gid, nil
+	}
+	f := passwdField("/etc/passwd", 0, u)
+	if f == nil {
+		return 0, 0, fmt.Errorf("no user %s in /etc/passwd", strconvQuoteIfNeeded(u))
+	}
+	uid, err1 := strconv.Atoi(f[2])
+	gid, err2 := strconv.Atoi(f[3])
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("bad /etc/passwd entry for %s", strconvQuoteIfNeeded(u))
+	}
+	return uid, gid, nil
+}
+
+func lookupGroup(g string) (int, error) {
+	if n, err := strconv.ParseUint(g, 10, 31); err == nil {
+		return int(n), nil
+	}
+	f := passwdField("/etc/group", 0, g)
+	if f == nil {
+		return 0, fmt.Errorf("no group %s in /etc/group", strconvQuoteIfNeeded(g))
+	}
+	gid, err := strconv.Atoi(f[2])
+	if err != nil {
+		return 0, fmt.Errorf("bad /etc/group entry for %s", strconvQuoteIfNeeded(g))
+	}
+	return gid, nil
 }
