@@ -32,6 +32,7 @@ type compiler struct {
 	expanding    map[string]bool
 	warnings     ErrorList
 	unknownTypes map[string]bool
+	noReorder    bool
 }
 
 // expand returns n with macros replaced by their (expanded) conditions and
@@ -301,7 +302,20 @@ func transform(t *Transform, x fields.Extractor) (fields.Extractor, error) {
 	return out, nil
 }
 
+// checkCounter, when set (by tests, before compiling), counts every check
+// evaluation: a machine-independent measure of evaluation work.
+var checkCounter *int64
+
 func (c *compiler) compileCheck(ch *Check) (matcher, error) {
+	m, err := c.compileCheckInner(ch)
+	if err != nil || checkCounter == nil {
+		return m, err
+	}
+	n := checkCounter
+	return func(e *event.Event) bool { *n++; return m(e) }, nil
+}
+
+func (c *compiler) compileCheckInner(ch *Check) (matcher, error) {
 	if f, ok := ch.Left.(*FieldRef); ok && f.Name == "evt.type" && !f.HasArg {
 		if m, ok, err := c.compileEvtType(ch); ok || err != nil {
 			return m, err

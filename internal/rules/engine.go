@@ -24,7 +24,10 @@ const (
 // Options tune loading.
 type Options struct {
 	Matching Matching
-	Hostname string // for alerts; os.Hostname() when empty
+	// NoReorder keeps conjuncts in written order (for measuring the
+	// reordering; results are the same either way).
+	NoReorder bool
+	Hostname  string // for alerts; os.Hostname() when empty
 }
 
 // Result is what loading reports besides the ruleset.
@@ -57,7 +60,7 @@ func Load(files []File, opts Options) (*Ruleset, *Result) {
 }
 
 func (l *loader) build(opts Options) (*Ruleset, *Result) {
-	c := &compiler{l: l, expanding: map[string]bool{}, unknownTypes: map[string]bool{}}
+	c := &compiler{l: l, expanding: map[string]bool{}, unknownTypes: map[string]bool{}, noReorder: opts.NoReorder}
 	rs := &Ruleset{Rules: l.ruleOrder, Macros: l.macroOrder, Lists: l.listOrder, matching: opts.Matching, hostname: opts.Hostname}
 	if rs.hostname == "" {
 		rs.hostname, _ = os.Hostname()
@@ -132,7 +135,11 @@ func (c *compiler) compileRule(r *Rule) (*compiledRule, error) {
 	c.warnUnknownTypes(expanded)
 	// Compile with the evt.type conjuncts removed: the per-type index
 	// already guarantees them for every event the rule is offered.
-	m, err := c.compile(stripTypeChecks(expanded))
+	body := stripTypeChecks(expanded)
+	if !c.noReorder && body != nil {
+		body = orderConjuncts(body)
+	}
+	m, err := c.compile(body)
 	if err != nil {
 		return nil, err
 	}
