@@ -130,7 +130,7 @@ func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
 
 // rowArgs are the insertCols values of one alert.
 func rowArgs(a *alert.Alert) ([]any, error) {
-	doc, err := json.Marshal(a)
+	doc, err := encodeDoc(make([]byte, 0, 1024), a)
 	if err != nil {
 		return nil, fmt.Errorf("encode alert: %w", err)
 	}
