@@ -108,6 +108,7 @@ func newRunCmd(s streams) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
+	f.SetInterspersed(false) // flags stop at CMD, so CMD's own flags pass through
 	f.StringSliceVar(&capDrop, "cap-drop", nil, "capabilities to drop (names, or ALL)")
 	f.StringSliceVar(&capAdd, "cap-add", nil, "capabilities to add (names, or ALL)")
 	f.BoolVar(&privileged, "privileged", false, "every capability and no seccomp filter, as docker run --privileged")
