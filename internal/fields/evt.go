@@ -98,19 +98,23 @@ func init() {
 	})
 	num("evt.rawres", "raw return value (negative errno on failure)", func(e *event.Event) (int64, bool) { return e.Res, e.HasRes })
 	boolean("evt.failed", "true if the syscall returned an error", func(e *event.Event) (bool, bool) { return e.Failed(), e.HasRes })
-	boolean("evt.is_open_read", "true for opens of a file for reading", func(e *event.Event) (bool, bool) {
+	boolI("evt.is_open_read", "true for opens of a file for reading", func(e *event.Event, _ int) (int64, bool) {
 		if !isOpen(e) {
-			return false, true
+			return 0, true
 		}
-		f, ok := openFlags(e)
-		return ok && (f&oAccMode == 0 || f&oAccMode == oRdwr), true
+		if f, ok := openFlags(e); ok && (f&oAccMode == 0 || f&oAccMode == oRdwr) {
+			return 1, true
+		}
+		return 0, true
 	})
-	boolean("evt.is_open_write", "true for opens of a file for writing", func(e *event.Event) (bool, bool) {
+	boolI("evt.is_open_write", "true for opens of a file for writing", func(e *event.Event, _ int) (int64, bool) {
 		if !isOpen(e) {
-			return false, true
+			return 0, true
 		}
-		f, ok := openFlags(e)
-		return ok && (f&oAccMode == oWronly || f&oAccMode == oRdwr), true
+		if f, ok := openFlags(e); ok && (f&oAccMode == oWronly || f&oAccMode == oRdwr) {
+			return 1, true
+		}
+		return 0, true
 	})
 	boolean("evt.is_open_create", "true for opens that create the file (O_CREAT, creat)", func(e *event.Event) (bool, bool) {
 		if !isOpen(e) {

@@ -68,7 +68,12 @@ func init() {
 		return e.FD.Num, true
 	})
 	fdStr("fd.type", "fd type: file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify, timerfd, netlink, bpf, userfaultfd, io_uring, memfd, pidfd", func(f *event.FD) (string, bool) { return nonEmpty(f.Type.String()) })
-	fdStr("fd.typechar", "fd type as one character: f file, d directory, 4 ipv4, 6 ipv6, u unix, p pipe, e event, s signalfd, l eventpoll, i inotify, t timerfd, n netlink, b bpf, r io_uring, m memfd", func(f *event.FD) (string, bool) { return nonEmpty(f.Type.Char()) })
+	strI("fd.typechar", "fd type as one character: f file, d directory, 4 ipv4, 6 ipv6, u unix, p pipe, e event, s signalfd, l eventpoll, i inotify, t timerfd, n netlink, b bpf, r io_uring, m memfd", func(e *event.Event, _ int) (string, bool) {
+		if e.FD == nil {
+			return "", false
+		}
+		return nonEmpty(e.FD.Type.Char())
+	})
 	strI("fd.name", "full name: absolute path for files, cip:cport->sip:sport for sockets", func(e *event.Event, _ int) (string, bool) {
 		if e.FD == nil || e.FD.Name == "" {
 			return "", false
@@ -81,7 +86,12 @@ func init() {
 		}
 		return nonEmpty(f.Name)
 	})
-	fdStr("fd.directory", "directory of a file (the path itself for a directory)", func(f *event.FD) (string, bool) { return nonEmpty(f.Directory()) })
+	strI("fd.directory", "directory of a file (the path itself for a directory)", func(e *event.Event, _ int) (string, bool) {
+		if e.FD == nil {
+			return "", false
+		}
+		return nonEmpty(e.FD.Directory())
+	})
 	fdStr("fd.filename", "last element of a file's path", func(f *event.FD) (string, bool) { return nonEmpty(f.Filename()) })
 	fdStr("fd.l4proto", "transport protocol of a socket: tcp, udp, icmp, raw", func(f *event.FD) (string, bool) { return nonEmpty(f.L4Proto) })
 	fdStr("fd.sockfamily", "socket family: ip or unix", func(f *event.FD) (string, bool) {

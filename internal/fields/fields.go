@@ -263,6 +263,11 @@ func boolean(name, desc string, fn func(e *event.Event) (bool, bool)) {
 	}})
 }
 
+// boolI registers a boolean extractor called directly (hot fields).
+func boolI(name, desc string, fn func(e *event.Event, i int) (int64, bool)) {
+	numI(name, desc, Bool, fn)
+}
+
 func ip(name, desc string, kind Kind, fn func(e *event.Event) (netip.Addr, bool)) {
 	register(&Field{Name: name, Kind: kind, Desc: desc, make: func(string, int) Extractor {
 		return Extractor{IP: func(e *event.Event, _ int) (netip.Addr, bool) { return fn(e) }}

@@ -495,6 +495,9 @@ func strCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, 
 		}
 		return strMatch(x, func(s string) bool { return s != v }), nil
 	case "contains":
+		if !x.Multi {
+			return func(e *event.Event) bool { s, ok := get(e, 0); return ok && strings.Contains(s, v) }, nil
+		}
 		return strMatch(x, func(s string) bool { return strings.Contains(s, v) }), nil
 	case "icontains":
 		lv := strings.ToLower(v)
@@ -505,6 +508,9 @@ func strCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, 
 		}
 		return strMatch(x, func(s string) bool { return strings.HasPrefix(s, v) }), nil
 	case "endswith":
+		if !x.Multi {
+			return func(e *event.Event) bool { s, ok := get(e, 0); return ok && strings.HasSuffix(s, v) }, nil
+		}
 		return strMatch(x, func(s string) bool { return strings.HasSuffix(s, v) }), nil
 	case "bcontains", "bstartswith":
 		b, err := hex.DecodeString(strings.ReplaceAll(v, " ", ""))
@@ -532,6 +538,20 @@ func strCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, 
 			for i, v := range vals {
 				list[i] = v.Text
 			}
+			if !x.Multi {
+				return func(e *event.Event) bool {
+					s, ok := get(e, 0)
+					if !ok {
+						return false
+					}
+					for _, v := range list {
+						if s == v {
+							return true
+						}
+					}
+					return false
+				}, nil
+			}
 			return strMatch(x, func(s string) bool {
 				for _, v := range list {
 					if s == v {
@@ -545,11 +565,24 @@ func strCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, 
 		for _, v := range vals {
 			set[v.Text] = struct{}{}
 		}
+		if !x.Multi {
+			return func(e *event.Event) bool {
+				s, ok := get(e, 0)
+				if !ok {
+					return false
+				}
+				_, hit := set[s]
+				return hit
+			}, nil
+		}
 		return strMatch(x, func(s string) bool { _, ok := set[s]; return ok }), nil
 	case "pmatch":
 		t := newPathTrie()
 		for _, v := range vals {
 			t.add(v.Text)
+		}
+		if !x.Multi {
+			return func(e *event.Event) bool { s, ok := get(e, 0); return ok && t.match(s) }, nil
 		}
 		return strMatch(x, t.match), nil
 	}
