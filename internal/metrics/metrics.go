@@ -146,6 +146,19 @@ func (r *Registry) NewGaugeFunc(name, help string, labels []string, fn func() []
 	})
 }
 
+// NewCounterFunc registers a counter family whose samples fn reads at
+// scrape time from counters kept elsewhere; fn must only ever grow.
+func (r *Registry) NewCounterFunc(name, help string, labels []string, fn func() []Sample) {
+	r.add(name, help, "counter", func(w *bufio.Writer, n string) {
+		for _, s := range fn() {
+			if len(s.Labels) != len(labels) {
+				continue
+			}
+			fmt.Fprintf(w, "%s%s %s\n", n, labelString(labels, s.Labels), formatFloat(s.Value))
+		}
+	})
+}
+
 // vec is the label-set → child map shared by the Vec types.
 type vec[T any] struct {
 	labels []string

@@ -90,6 +90,12 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err erro
 			}
 		}
 		outs = append(outs, w)
+		set.Registry.NewGaugeFunc("palisade_webhook_spool_alerts", "Alerts waiting in the webhook's on-disk spool.", nil,
+			func() []metrics.Sample { return []metrics.Sample{{Value: float64(w.Spooled())}} })
+		set.Registry.NewCounterFunc("palisade_webhook_sent_total", "Alerts the webhook endpoint accepted.", nil,
+			func() []metrics.Sample { return []metrics.Sample{{Value: float64(w.Sent())}} })
+		set.Registry.NewCounterFunc("palisade_webhook_spool_dropped_total", "Alerts dropped because the webhook spool was full.", nil,
+			func() []metrics.Sample { return []metrics.Sample{{Value: float64(w.SpoolDropped())}} })
 	}
 	if o.Program != nil {
 		pr, err := NewProgramOutput(*o.Program)
@@ -185,7 +191,8 @@ func (p *Pipeline) MetricsAddr() string {
 func (p *Pipeline) health() error {
 	var errs []error
 	for _, s := range p.d.sinks {
-		if s.failing.Load() {
+		f, ok := s.out.(interface{ Failing() bool })
+		if s.failing.Load() || (ok && f.Failing()) {
 			errs = append(errs, fmt.Errorf("output %s is failing", s.out.Name()))
 		}
 	}

@@ -185,3 +185,44 @@ func TestPipelineChild(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+func TestPipelineHealthAndWebhookMetrics(t *testing.T) {
+	dir := t.TempDir()
+	p, err := FromConfig(context.Background(), Config{
+		Outputs: OutputsConfig{Webhook: &WebhookConfig{URL: "http://127.0.0.1:1/", SpoolDir: filepath.Join(dir, "spool")}},
+		Store:   StoreConfig{URL: "none"},
+		Metrics: MetricsConfig{Address: "127.0.0.1:0"},
+	}, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(time.Second)
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + p.MetricsAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz before any alert: %d %q", code, body)
+	}
+	for i := 0; i < 3; i++ {
+		p.Send(testAlert(i))
+	}
+	if !waitFor(t, 10*time.Second, func() bool { code, _ := get("/healthz"); return code == 503 }) {
+		t.Fatal("healthz stayed ok with the webhook down")
+	}
+	_, body := get("/healthz")
+	if !strings.Contains(body, "output webhook is failing") {
+		t.Errorf("healthz body %q", body)
+	}
+	_, m := get("/metrics")
+	for _, want := range []string{"palisade_webhook_spool_alerts 3\n", "palisade_webhook_sent_total 0\n", `palisade_output_delivered_total{output="webhook"} 3`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

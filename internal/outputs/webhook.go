@@ -55,6 +55,8 @@ type WebhookOutput struct {
 	closeMu sync.Once
 	// rejected counts spooled alerts the endpoint refused with a 4xx.
 	rejected atomic.Uint64
+	sent     atomic.Uint64
+	failing  atomic.Bool // the latest post failed for a reason worth retrying
 	// OnReject, if set before the first Write, is called from the sender
 	// for each alert the endpoint refused.
 	OnReject func(err error)
@@ -128,6 +130,13 @@ func (o *WebhookOutput) Spooled() int { return o.spool.Len() }
 
 // SpoolDropped reports alerts dropped because the spool was full.
 func (o *WebhookOutput) SpoolDropped() uint64 { return o.spool.Dropped() }
+
+// Sent reports alerts the endpoint accepted.
+func (o *WebhookOutput) Sent() uint64 { return o.sent.Load() }
+
+// Failing reports whether the latest attempt to reach the endpoint failed
+// (it is down, hung or answering 5xx); alerts are piling up in the spool.
+func (o *WebhookOutput) Failing() bool { return o.failing.Load() }
 
 // Rejected reports spooled alerts the endpoint later refused with a 4xx.
 func (o *WebhookOutput) Rejected() uint64 { return o.rejected.Load() }
@@ -220,7 +229,10 @@ func (o *WebhookOutput) resend() {
 			if err == nil || errors.As(err, &perm) {
 				// Delivered, or rejected for good: a rejected body would
 				// block the queue forever, so it leaves the spool.
-				if err != nil {
+				o.failing.Store(false)
+				if err == nil {
+					o.sent.Add(1)
+				} else {
 					o.rejected.Add(1)
 					if o.OnReject != nil {
 						o.OnReject(err)
@@ -233,6 +245,7 @@ func (o *WebhookOutput) resend() {
 			if ctx.Err() != nil {
 				return
 			}
+			o.failing.Store(true)
 			timer.Reset(backoff)
 			backoff = min(backoff*2, o.cfg.MaxBackoff)
 			break

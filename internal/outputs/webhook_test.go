@@ -141,8 +141,8 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		d.Send(testAlert(i))
 	}
-	if !waitFor(t, 10*time.Second, func() bool { return w.Spooled() == 20 }) {
-		t.Fatalf("spooled %d of 20 while down", w.Spooled())
+	if !waitFor(t, 10*time.Second, func() bool { return w.Spooled() == 20 && w.Failing() }) {
+		t.Fatalf("spooled %d of 20 while down, failing=%v", w.Spooled(), w.Failing())
 	}
 	time.Sleep(5 * time.Second)
 
@@ -163,8 +163,8 @@ func TestWebhookOutageLosesNothing(t *testing.T) {
 			t.Fatalf("body %d = %v, out of order", i, b["output"])
 		}
 	}
-	if w.Spooled() != 0 {
-		t.Fatalf("%d left in spool", w.Spooled())
+	if w.Spooled() != 0 || w.Sent() != 20 || w.Failing() {
+		t.Fatalf("after recovery: %d left in spool, %d sent, failing=%v", w.Spooled(), w.Sent(), w.Failing())
 	}
 	d.Close(time.Second)
 	if st := d.Stats()[0]; st.Dropped != 0 || st.Failed != 0 {
