@@ -21,6 +21,8 @@ vet:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/rules/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/seccomp/
+	CGO_ENABLED=1 $(GO) test -tags libseccomp -run '^$$' -bench LibseccompVsPalisade ./internal/seccomp/
 
 generate:
 	$(GO) generate ./...
