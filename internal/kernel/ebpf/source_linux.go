@@ -20,8 +20,9 @@ import (
 // Options configure Open.
 type Options struct {
 	// Syscalls are the native syscall numbers to capture; nil means
-	// DefaultSyscalls(). Every other syscall leaves the kernel program
-	// after one array lookup.
+	// DefaultSyscalls(), an empty slice none (exec, fork and exit records
+	// still flow). Every other syscall leaves the kernel program after one
+	// bitmap test.
 	Syscalls []int
 	// RingBufferBytes is the ring buffer size: a power of two, at least
 	// one page. 0 means 8 MiB (about 45 ms of 1M events/s).
