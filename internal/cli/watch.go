@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/container"
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
+	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/replay"
 	"github.com/palisade-sec/palisade/internal/rules"
 	"github.com/palisade-sec/palisade/internal/state"
@@ -28,6 +28,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var format, record, out string
 	var duration time.Duration
 	var cpuprofile string
+	var df outputs.Flags
 	cmd := &cobra.Command{
 		Use:   "watch [-r FILE]... [--builtin] [-o text|json] [--record EVENTS.jsonl] [--duration D]",
 		Short: "Live detection: alerts from kernel events (needs root)",
@@ -62,6 +63,13 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 				defer f.Close()
 				w = f
 			}
+			cfg, err := df.Config(cmd.Flags())
+			if err != nil {
+				return exitf(2, "%v", err)
+			}
+			if cmd.Flags().Changed("output") || cfg.Outputs.Terminal.Format == "" {
+				cfg.Outputs.Terminal.Format = format
+			}
 			if cpuprofile != "" {
 				f, err := os.Create(cpuprofile)
 				if err != nil {
@@ -73,7 +81,7 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 				}
 				defer pprof.StopCPUProfile()
 			}
-			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w})
+			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg})
 		},
 	}
 	rf.register(cmd)
@@ -82,14 +90,16 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this JSONL file (replay it with palisade replay)")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a Go CPU profile of the agent to this file")
+	df.Register(cmd.Flags())
 	cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 
 type watchOptions struct {
-	format string
-	record string
-	out    io.Writer
+	format   string
+	record   string
+	out      io.Writer
+	delivery outputs.Config
 }
 
 type watchStats struct {
@@ -159,31 +169,51 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		defer recFile.Close()
 		rec = replay.NewWriter(recFile)
 	}
+	pipe, err := outputs.FromConfig(ctx, o.delivery, outputs.Env{Stdout: o.out, Stderr: s.err})
+	if err != nil {
+		return exitf(1, "alert delivery: %v", err)
+	}
+	pipeClosed := false
+	closePipe := func() error {
+		if pipeClosed {
+			return nil
+		}
+		pipeClosed = true
+		return pipe.Close(5 * time.Second)
+	}
+	defer closePipe()
 	n := len(nrs)
 	if nrs == nil {
 		n = len(ebpf.DefaultSyscalls())
 	}
 	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes known\n", rs.Counts().EnabledRules, n, table.Len())
 
-	bw := bufio.NewWriter(o.out)
 	var st watchStats
 	var r ebpf.Record
 	var ev event.Event
 	matches := make([]rules.Match, 0, 8)
-	lastFlush := time.Now()
+	lastStats := time.Now()
+	var reportedDrops uint64
 	for {
 		err := src.ReadInto(ctx, &r)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, ebpf.ErrClosed) {
 				break
 			}
-			bw.Flush()
 			return exitf(1, "capture: %v", err)
+		}
+		if time.Since(lastStats) > time.Second {
+			if _, drops, err := src.Stats(); err == nil && drops > reportedDrops {
+				pipe.Metrics.EventsDropped.Add(drops - reportedDrops)
+				reportedDrops = drops
+			}
+			lastStats = time.Now()
 		}
 		if !table.Apply(ctx, &r, &ev) {
 			continue
 		}
 		st.Events++
+		pipe.Metrics.Events.Inc()
 		ev.Num = st.Events
 		if rec != nil && rs.Interested(ev.Type) {
 			if err := rec.Write(&ev); err != nil {
@@ -193,16 +223,12 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		matches = rs.Eval(&ev, matches[:0])
 		for _, m := range matches {
 			st.Alerts++
-			if err := writeAlert(bw, rs.Alert(m, &ev), o.format); err != nil {
-				return err
-			}
-		}
-		if len(matches) > 0 || time.Since(lastFlush) > 100*time.Millisecond {
-			bw.Flush()
-			lastFlush = time.Now()
+			pipe.Send(rs.Alert(m, &ev))
 		}
 	}
-	bw.Flush()
+	if err := closePipe(); err != nil {
+		fmt.Fprintf(s.err, "palisade: warning: alert delivery: %v\n", err)
+	}
 	if rec != nil {
 		if err := rec.Flush(); err != nil {
 			return exitf(1, "record: %v", err)
@@ -210,6 +236,9 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	}
 	if _, drops, err := src.Stats(); err == nil {
 		st.Drops = drops
+		if drops > reportedDrops {
+			pipe.Metrics.EventsDropped.Add(drops - reportedDrops)
+		}
 	}
 	if o.format == "json" {
 		b, _ := json.Marshal(st)

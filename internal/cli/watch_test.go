@@ -108,6 +108,7 @@ func TestWatchLive(t *testing.T) {
 	rulesFile := filepath.Join(dir, "live.yaml")
 	os.WriteFile(rulesFile, []byte(strings.Replace(liveRules, "PORT", fmt.Sprint(port), 1)), 0o644)
 	recFile := filepath.Join(dir, "session.jsonl")
+	dbFile := filepath.Join(dir, "alerts.db")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -115,7 +116,7 @@ func TestWatchLive(t *testing.T) {
 	done := make(chan int)
 	start := time.Now()
 	go func() {
-		done <- Run(ctx, []string{"watch", "-r", rulesFile, "-o", "json", "--record", recFile}, strings.NewReader(""), &stdout, &stderr)
+		done <- Run(ctx, []string{"watch", "-r", rulesFile, "-o", "json", "--record", recFile, "--store", "sqlite:" + dbFile, "--metrics", "127.0.0.1:0"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 	for !strings.Contains(stderr.String(), "watching:") {
 		select {
@@ -200,8 +201,20 @@ func TestWatchLive(t *testing.T) {
 		t.Errorf("summary %q: %v", lines[len(lines)-1], err)
 	}
 
+	// Every alert reached the store, queryable with palisade alerts.
+	code, out, errs := run(t, "", "alerts", "--store", "sqlite:"+dbFile, "-o", "json")
+	if code != 0 {
+		t.Fatalf("alerts: %s", errs)
+	}
+	var stored struct {
+		Alerts []liveAlert `json:"alerts"`
+	}
+	if err := json.Unmarshal([]byte(out), &stored); err != nil || len(stored.Alerts) != len(alerts) {
+		t.Errorf("store holds %d alerts, watch printed %d (%v)", len(stored.Alerts), len(alerts), err)
+	}
+
 	// The recorded session replays to the same alerts.
-	code, out, errs := run(t, "", "replay", "-r", rulesFile, "-o", "json", recFile)
+	code, out, errs = run(t, "", "replay", "-r", rulesFile, "-o", "json", recFile)
 	if code != 0 {
 		t.Fatalf("replay: %s", errs)
 	}

@@ -26,7 +26,7 @@ func TestFalcoRulesOnScenarios(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Run(ctx, []string{"watch", "--all-matches", "-o", "json",
+		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--all-matches", "-o", "json",
 			"-r", filepath.Join(dir, "falco_rules.yaml"), "-r", filepath.Join(dir, "falco-incubating_rules.yaml"),
 			"-r", filepath.Join(dir, "falco-sandbox_rules.yaml")}, strings.NewReader(""), &stdout, &stderr)
 	}()
