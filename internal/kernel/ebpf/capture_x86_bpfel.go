@@ -8,92 +8,9 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
-	"structs"
 
 	"github.com/cilium/ebpf"
 )
-
-type captureEventHdr struct {
-	_        structs.HostLayout
-	Ts       uint64
-	CgroupId uint64
-	CapEff   uint64
-	CapPrm   uint64
-	Args     [6]uint64
-	Ret      int64
-	Kind     uint32
-	Nr       uint32
-	Cpu      uint32
-	Flags    uint32
-	Tid      uint32
-	Pid      uint32
-	Vtid     uint32
-	Vpid     uint32
-	Ppid     uint32
-	Uid      uint32
-	Gid      uint32
-	Euid     uint32
-	Egid     uint32
-	Loginuid uint32
-	Mntns    uint32
-	Pidns    uint32
-	Comm     [16]int8
-}
-
-type captureExitInfo struct {
-	_         structs.HostLayout
-	Code      int32
-	GroupDead uint32
-}
-
-type captureForkInfo struct {
-	_     structs.HostLayout
-	Tid   uint32
-	Pid   uint32
-	Vtid  uint32
-	Vpid  uint32
-	Flags uint32
-	Pad   uint32
-}
-
-type captureItem struct {
-	_    structs.HostLayout
-	Type uint8
-	Arg  uint8
-	Len  uint16
-}
-
-type captureScConf struct {
-	_          structs.HostLayout
-	On         uint8
-	Flags      uint8
-	PathMask   uint8
-	StrMask    uint8
-	FdMask     uint8
-	AddrArg    uint8
-	AddrlenArg uint8
-	StructArg  uint8
-	StructLen  uint8
-	Dirfd      [6]uint8
-	Pad        uint8
-}
-
-type captureScratchBuf struct {
-	_ structs.HostLayout
-	B [16384]uint8
-}
-
-type captureTuple struct {
-	_      structs.HostLayout
-	Family uint16
-	Type   uint16
-	Proto  uint16
-	Sport  uint16
-	Dport  uint16
-	Pad    uint16
-	Saddr  [16]uint8
-	Daddr  [16]uint8
-}
 
 // Names of all BPF objects in the ELF.
 //

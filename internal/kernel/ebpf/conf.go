@@ -167,8 +167,8 @@ var argSpecs = map[string]argSpec{
 }
 
 // conf turns an argSpec into the kernel's descriptor.
-func (s argSpec) conf() captureScConf {
-	c := captureScConf{On: 1, Flags: s.flags, AddrArg: argNone, AddrlenArg: argNone, StructArg: argNone}
+func (s argSpec) conf() scConf {
+	c := scConf{On: 1, Flags: s.flags, AddrArg: argNone, AddrlenArg: argNone, StructArg: argNone}
 	for i := range c.Dirfd {
 		c.Dirfd[i] = argNone
 	}
@@ -225,8 +225,8 @@ func DefaultSyscalls() []int {
 // syscall numbers. Each selected syscall is also selected in the 32-bit
 // compat ABI under the same name (or its 32-bit-uid "...32" variant), so
 // int 0x80 cannot slip past the filter.
-func buildConfs(native []int) ([numSlots]captureScConf, error) {
-	var t [numSlots]captureScConf
+func buildConfs(native []int) ([numSlots]scConf, error) {
+	var t [numSlots]scConf
 	for _, nr := range native {
 		if nr < 0 || nr >= compatBase {
 			return t, fmt.Errorf("syscall number %d out of range [0,%d)", nr, compatBase)
@@ -251,7 +251,7 @@ func buildConfs(native []int) ([numSlots]captureScConf, error) {
 
 // filterBits is the kernel's fast filter for a descriptor table: bit nr is
 // set when nr is selected in either ABI.
-func filterBits(t *[numSlots]captureScConf) [compatBase / 64]uint64 {
+func filterBits(t *[numSlots]scConf) [compatBase / 64]uint64 {
 	var bits [compatBase / 64]uint64
 	for i := range compatBase {
 		if t[i].On != 0 || t[compatBase+i].On != 0 {

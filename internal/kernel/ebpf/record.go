@@ -167,7 +167,7 @@ const (
 	pfComplete = 1
 )
 
-const hdrSize = int(unsafe.Sizeof(captureEventHdr{}))
+const hdrSize = int(unsafe.Sizeof(eventHdr{}))
 
 // ErrShortRecord means a ring-buffer sample was smaller than its header or
 // an item ran past the sample's end.
@@ -179,9 +179,10 @@ func DecodeRecord(raw []byte, r *Record) error {
 	if len(raw) < hdrSize {
 		return fmt.Errorf("decode record: %w (%d bytes, header is %d)", ErrShortRecord, len(raw), hdrSize)
 	}
-	// The ring holds the kernel's little-endian struct; a copy is all the
-	// decoding the header needs on the only architecture generated (amd64).
-	h := *(*captureEventHdr)(unsafe.Pointer(&raw[0]))
+	// The ring holds the kernel's struct in host (little-endian) order: a
+	// byte copy into an aligned value is all the decoding the header needs.
+	var h eventHdr
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&h)), hdrSize), raw[:hdrSize])
 	*r = Record{
 		Kind:         Kind(h.Kind),
 		Time:         h.Ts,
@@ -268,13 +269,13 @@ func DecodeRecord(raw []byte, r *Record) error {
 		case itCgroup:
 			r.Cgroup = r.joinPath(p)
 		case itFork:
-			var fi captureForkInfo
+			var fi rawFork
 			if _, err := binary.Decode(p, binary.LittleEndian, &fi); err != nil {
 				return fmt.Errorf("decode fork item: %w", err)
 			}
 			r.Fork = &ForkInfo{TID: fi.Tid, PID: fi.Pid, VTID: fi.Vtid, VPID: fi.Vpid, Thread: fi.Flags&1 != 0}
 		case itExit:
-			var ei captureExitInfo
+			var ei rawExit
 			if _, err := binary.Decode(p, binary.LittleEndian, &ei); err != nil {
 				return fmt.Errorf("decode exit item: %w", err)
 			}
@@ -336,7 +337,7 @@ func (r *Record) joinPath(p []byte) string {
 }
 
 func decodeTuple(p []byte) (*SockTuple, error) {
-	var t captureTuple
+	var t rawTuple
 	if _, err := binary.Decode(p, binary.LittleEndian, &t); err != nil {
 		return nil, fmt.Errorf("decode socket tuple: %w", err)
 	}
@@ -407,7 +408,6 @@ func cString(p []byte) string {
 	return string(p)
 }
 
-func commString(c *[16]int8) string {
-	b := (*[16]byte)(unsafe.Pointer(c))
-	return cString(b[:])
+func commString(c *[16]byte) string {
+	return cString(c[:])
 }

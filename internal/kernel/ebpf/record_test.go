@@ -1,21 +1,19 @@
 package ebpf
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"net/netip"
 	"reflect"
 	"testing"
 
-	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 )
 
 // rawRecord builds ring-buffer samples the way bpf/capture.c lays them out.
 type rawRecord struct{ b []byte }
 
-func newRaw(h captureEventHdr) *rawRecord {
+func newRaw(h eventHdr) *rawRecord {
 	b, err := binary.Append(nil, binary.LittleEndian, &h)
 	if err != nil {
 		panic(err)
@@ -48,15 +46,18 @@ func pathItem(complete bool, leafFirst ...string) []byte {
 
 func cstr(s string) []byte { return append([]byte(s), 0) }
 
-func hdr(kind Kind, nr int, args ...uint64) captureEventHdr {
-	h := captureEventHdr{Kind: uint32(kind), Nr: uint32(nr), Tid: 10, Pid: 10, Vtid: 1, Vpid: 1, Ppid: 2, Ts: 123}
+// hdr builds a header; the decoder does not interpret syscall numbers, so
+// tests use x86_64's (openat 257, unlinkat 263, mkdir 83, chdir 80,
+// connect 42, accept4 288) on every architecture.
+func hdr(kind Kind, nr int, args ...uint64) eventHdr {
+	h := eventHdr{Kind: uint32(kind), Nr: uint32(nr), Tid: 10, Pid: 10, Vtid: 1, Vpid: 1, Ppid: 2, Ts: 123}
 	copy(h.Args[:], args)
-	copy(h.Comm[:], []int8{'c', 'a', 't'})
+	copy(h.Comm[:], "cat")
 	return h
 }
 
 func tupleBytes(fam uint16, src, dst netip.Addr, sport, dport uint16) []byte {
-	t := captureTuple{Family: fam, Type: unix.SOCK_STREAM, Proto: unix.IPPROTO_TCP, Sport: sport, Dport: dport}
+	t := rawTuple{Family: fam, Type: unix.SOCK_STREAM, Proto: unix.IPPROTO_TCP, Sport: sport, Dport: dport}
 	copy(t.Saddr[:], src.AsSlice())
 	copy(t.Daddr[:], dst.AsSlice())
 	b, _ := binary.Append(nil, binary.LittleEndian, &t)
@@ -72,7 +73,7 @@ func TestDecodeRecord(t *testing.T) {
 	}{
 		{
 			name: "relative openat joined onto the dirfd's directory",
-			raw: newRaw(hdr(KindSyscall, unix.SYS_OPENAT, 3, 0, 0)).
+			raw: newRaw(hdr(KindSyscall, 257, 3, 0, 0)).
 				item(itStr, 1, cstr("shadow")).
 				item(itBase, 1, pathItem(true, "etc")).
 				item(itFDPath, argRet, pathItem(true, "shadow", "etc")).b,
@@ -82,36 +83,36 @@ func TestDecodeRecord(t *testing.T) {
 		},
 		{
 			name: "relative path of a successful open is the opened file",
-			raw: newRaw(hdr(KindSyscall, unix.SYS_OPENAT, 3)).
+			raw: newRaw(hdr(KindSyscall, 257, 3)).
 				item(itStr, 1, cstr("hostname")).
 				item(itFDPath, argRet, pathItem(true, "hostname", "etc")).b,
 			want: func(r *Record) bool { return r.Path[1] == "/etc/hostname" && r.RetPath == "/etc/hostname" },
 		},
 		{
 			name: "dot-dot in a relative path is cleaned",
-			raw: newRaw(hdr(KindSyscall, unix.SYS_UNLINKAT)).
+			raw: newRaw(hdr(KindSyscall, 263)).
 				item(itStr, 1, cstr("../x")).
 				item(itBase, 1, pathItem(true, "b", "a")).b,
 			want: func(r *Record) bool { return r.Path[1] == "/a/x" },
 		},
 		{
 			name: "absolute path needs no base",
-			raw:  newRaw(hdr(KindSyscall, unix.SYS_MKDIR)).item(itStr, 0, cstr("/tmp//d/")).b,
+			raw:  newRaw(hdr(KindSyscall, 83)).item(itStr, 0, cstr("/tmp//d/")).b,
 			want: func(r *Record) bool { return r.Path[0] == "/tmp/d" },
 		},
 		{
 			name: "root directory",
-			raw:  newRaw(hdr(KindSyscall, unix.SYS_CHDIR)).item(itCwd, 0xff, pathItem(true)).b,
+			raw:  newRaw(hdr(KindSyscall, 80)).item(itCwd, 0xff, pathItem(true)).b,
 			want: func(r *Record) bool { return r.Cwd == "/" },
 		},
 		{
 			name: "incomplete walk marks the record truncated",
-			raw:  newRaw(hdr(KindSyscall, unix.SYS_OPENAT)).item(itFDPath, argRet, pathItem(false, "c", "b")).b,
+			raw:  newRaw(hdr(KindSyscall, 257)).item(itFDPath, argRet, pathItem(false, "c", "b")).b,
 			want: func(r *Record) bool { return r.Truncated && r.RetPath == "/b/c" },
 		},
 		{
 			name: "connect tuple and sockaddr",
-			raw: newRaw(hdr(KindSyscall, unix.SYS_CONNECT, 5)).
+			raw: newRaw(hdr(KindSyscall, 42, 5)).
 				item(itTuple, 0, tupleBytes(unix.AF_INET, lo, lo, 40000, 8080)).
 				item(itAddr, 1, []byte{2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}).b,
 			want: func(r *Record) bool {
@@ -121,7 +122,7 @@ func TestDecodeRecord(t *testing.T) {
 		},
 		{
 			name: "accept tuple of the returned socket",
-			raw: newRaw(hdr(KindSyscall, unix.SYS_ACCEPT4)).
+			raw: newRaw(hdr(KindSyscall, 288)).
 				item(itTuple, argRet, tupleBytes(unix.AF_INET6, netip.IPv6Loopback(), netip.IPv6Loopback(), 8080, 40000)).b,
 			want: func(r *Record) bool {
 				return r.RetSock != nil && r.RetSock.SrcIP == netip.IPv6Loopback() && r.RetSock.DstPort == 40000 && r.Sock == nil
@@ -149,7 +150,7 @@ func TestDecodeRecord(t *testing.T) {
 			name: "fork and exit items",
 			raw: newRaw(hdr(KindFork, 0)).
 				item(itFork, 0xff, func() []byte {
-					b, _ := binary.Append(nil, binary.LittleEndian, &captureForkInfo{Tid: 11, Pid: 10, Vtid: 2, Vpid: 1, Flags: 1})
+					b, _ := binary.Append(nil, binary.LittleEndian, &rawFork{Tid: 11, Pid: 10, Vtid: 2, Vpid: 1, Flags: 1})
 					return b
 				}()).
 				item(itExit, 0xff, []byte{0, 3, 0, 0, 1, 0, 0, 0}).b,
@@ -219,9 +220,9 @@ func TestDecodeSockAddr(t *testing.T) {
 }
 
 func FuzzDecodeRecord(f *testing.F) {
-	f.Add(newRaw(hdr(KindSyscall, unix.SYS_OPENAT)).item(itStr, 1, cstr("x")).item(itBase, 1, pathItem(true, "etc")).b)
+	f.Add(newRaw(hdr(KindSyscall, 257)).item(itStr, 1, cstr("x")).item(itBase, 1, pathItem(true, "etc")).b)
 	f.Add(newRaw(hdr(KindExec, 0)).item(itArgv, 0xff, []byte("a\x00b")).b)
-	f.Add(newRaw(hdr(KindSyscall, unix.SYS_CONNECT)).item(itTuple, 0, make([]byte, 10)).b)
+	f.Add(newRaw(hdr(KindSyscall, 42)).item(itTuple, 0, make([]byte, 10)).b)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var r Record
 		if err := DecodeRecord(raw, &r); err != nil {
@@ -233,48 +234,4 @@ func FuzzDecodeRecord(f *testing.F) {
 			}
 		}
 	})
-}
-
-// The C enums and the Go constants must agree; read the C side from the
-// committed object's BTF.
-func TestCConstantsMatchGo(t *testing.T) {
-	spec, err := loadCapture()
-	if err != nil {
-		t.Fatal(err)
-	}
-	enums := map[string]map[string]uint64{}
-	for _, name := range []string{"rec_kind", "item_type", "conf_flag", "path_flag", "hdr_flag", "cgroup_mode"} {
-		var e *btf.Enum
-		if err := spec.Types.TypeByName(name, &e); err != nil {
-			t.Fatalf("enum %s: %v", name, err)
-		}
-		enums[name] = map[string]uint64{}
-		for _, v := range e.Values {
-			enums[name][v.Name] = v.Value
-		}
-	}
-	want := map[string]map[string]uint64{
-		"rec_kind": {"KIND_SYSCALL": uint64(KindSyscall), "KIND_ENTER": uint64(KindEnter), "KIND_EXEC": uint64(KindExec),
-			"KIND_FORK": uint64(KindFork), "KIND_EXIT": uint64(KindExit)},
-		"item_type": {"IT_STR": itStr, "IT_BASE": itBase, "IT_FDPATH": itFDPath, "IT_TUPLE": itTuple, "IT_ADDR": itAddr,
-			"IT_STRUCT": itStruct, "IT_CWD": itCwd, "IT_EXE": itExe, "IT_ARGV": itArgv, "IT_FILENAME": itFilename,
-			"IT_TTY": itTTY, "IT_FORK": itFork, "IT_EXIT": itExit, "IT_CGROUP": itCgroup},
-		"conf_flag":   {"CF_RET_FD": cfRetFD, "CF_CWD": cfCwd, "CF_ENTER": cfEnter, "CF_ZERO_ON_OK": cfZeroOnOK, "CF_ADDRLEN_PTR": cfAddrlenPtr, "CF_FULL_ID": cfFullID},
-		"path_flag":   {"PF_COMPLETE": pfComplete, "PF_TRUNC": 2, "PF_GLOBAL": 4, "PF_PSEUDO": 8},
-		"hdr_flag":    {"HF_COMPAT": hfCompat, "HF_LEAN": hfLean},
-		"cgroup_mode": {"CGROUP_NONE": 0, "CGROUP_V2": 1, "CGROUP_V1": 2},
-	}
-	if !reflect.DeepEqual(enums, want) {
-		t.Errorf("C enums %v\ndiffer from Go %v", enums, want)
-	}
-	var s *btf.Struct
-	if err := spec.Types.TypeByName("event_hdr", &s); err != nil {
-		t.Fatal(err)
-	}
-	if int(s.Size) != hdrSize {
-		t.Errorf("event_hdr is %d bytes in C, %d in Go", s.Size, hdrSize)
-	}
-	if !bytes.Equal([]byte(spec.Programs["sys_exit"].AttachTo), []byte("sys_exit")) {
-		t.Errorf("sys_exit attaches to %q", spec.Programs["sys_exit"].AttachTo)
-	}
 }

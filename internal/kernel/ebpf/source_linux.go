@@ -1,3 +1,5 @@
+//go:build amd64
+
 package ebpf
 
 import (
@@ -18,30 +20,6 @@ import (
 	"github.com/palisade-sec/palisade/internal/kernel"
 )
 
-// Options configure Open.
-type Options struct {
-	// Syscalls are the native syscall numbers to capture; nil means
-	// DefaultSyscalls(), an empty slice none (exec, fork and exit records
-	// still flow). Every other syscall leaves the kernel program after one
-	// bitmap test.
-	Syscalls []int
-	// RingBufferBytes is the ring buffer size: a power of two, at least
-	// one page. 0 means 8 MiB (about 45 ms of 1M events/s).
-	RingBufferBytes int
-	// IgnoreSelf drops events caused by this process (the agent itself).
-	IgnoreSelf bool
-	// Latency bounds how long a record may wait in the ring before Read
-	// sees it; 0 means 10 ms. The kernel wakes the reader early only when
-	// a quarter of the ring is waiting.
-	Latency time.Duration
-	// LeanHeader skips VTID, VPID, PPID, MntNS, PidNS and CgroupID in
-	// syscall records (Record.Lean), about 40% of a header-only record's
-	// kernel cost. Exec, fork and exit records, and the clone, exec, setns
-	// and unshare families, always carry them, so a process table can fill
-	// them in.
-	LeanHeader bool
-}
-
 // Source is a running capture. Read it from one goroutine; Stats,
 // SetSyscalls and Close are safe to call from others.
 type Source struct {
@@ -57,9 +35,6 @@ type Source struct {
 	doneCtx context.Context
 	stopCtx func() bool
 }
-
-// ErrClosed is returned by Read after Close.
-var ErrClosed = errors.New("event source closed")
 
 // Open loads the programs, sets the syscall filter and attaches to the
 // tracepoints. Capture starts when Open returns.
@@ -289,16 +264,4 @@ func cgroupMode() uint32 {
 		return 1
 	}
 	return 2
-}
-
-var bootOffset = sync.OnceValue(func() int64 {
-	var rt, bt unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_REALTIME, &rt)
-	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &bt)
-	return rt.Nano() - bt.Nano()
-})
-
-// WallTime converts a Record's CLOCK_BOOTTIME stamp to wall-clock time.
-func WallTime(boot uint64) time.Time {
-	return time.Unix(0, int64(boot)+bootOffset())
 }

@@ -1,0 +1,33 @@
+package ebpf
+
+import (
+	"errors"
+	"time"
+)
+
+// Options configure Open.
+type Options struct {
+	// Syscalls are the native syscall numbers to capture; nil means
+	// DefaultSyscalls(), an empty slice none (exec, fork and exit records
+	// still flow). Every other syscall leaves the kernel program after one
+	// bitmap test.
+	Syscalls []int
+	// RingBufferBytes is the ring buffer size: a power of two, at least
+	// one page. 0 means 8 MiB (about 45 ms of 1M events/s).
+	RingBufferBytes int
+	// IgnoreSelf drops events caused by this process (the agent itself).
+	IgnoreSelf bool
+	// Latency bounds how long a record may wait in the ring before Read
+	// sees it; 0 means 10 ms. The kernel wakes the reader early only when
+	// a quarter of the ring is waiting.
+	Latency time.Duration
+	// LeanHeader skips VTID, VPID, PPID, MntNS, PidNS and CgroupID in
+	// syscall records (Record.Lean), about 40% of a header-only record's
+	// kernel cost. Exec, fork and exit records, and the clone, exec, setns
+	// and unshare families, always carry them, so a process table can fill
+	// them in.
+	LeanHeader bool
+}
+
+// ErrClosed is returned by Read after Close.
+var ErrClosed = errors.New("event source closed")
