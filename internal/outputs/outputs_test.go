@@ -36,6 +36,11 @@ func TestTextLine(t *testing.T) {
 	if got, want := FormatTextLine(a, false), "2026-11-27T04:00:00.123456789Z Warning [Terminal shell] shell in web\n"; got != want {
 		t.Errorf("text = %q, want %q", got, want)
 	}
+	falco := a
+	falco.Output = "04:00:00.123456789: Warning shell in web\x1b[2J"
+	if got, want := FormatTextLine(falco, false), "04:00:00.123456789: Warning shell in web\\x1b[2J [Terminal shell]\n"; got != want {
+		t.Errorf("Falco-shaped text line = %q, want %q", got, want)
+	}
 	if got := FormatTextLine(a, true); !strings.Contains(got, "\x1b[33mWarning\x1b[0m") {
 		t.Errorf("coloured text = %q", got)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,6 +72,12 @@ func FormatTextLine(a alert.Alert, color bool) string {
 		pri = priorityColor(a.Priority) + pri + "\x1b[0m"
 	}
 	line := ts + " " + pri + " [" + EscapeText(a.Rule) + "] " + EscapeText(a.Output)
+	// Falco-shaped outputs already start with "15:04:05.000000000: Priority ";
+	// print those as Falco does, with the rule name after them.
+	if prefix := a.Time.UTC().Format("15:04:05.000000000") + ": " + a.Priority.String() + " "; strings.HasPrefix(a.Output, prefix) {
+		rest := EscapeText(strings.TrimPrefix(a.Output, prefix))
+		line = prefix[:len(prefix)-len(a.Priority.String())-1] + pri + " " + rest + " [" + EscapeText(a.Rule) + "]"
+	}
 	if n, ok := a.OutputFields[MergedField]; ok {
 		line += fmt.Sprintf(" (merged %v alerts)", n)
 	}
