@@ -396,25 +396,32 @@ func TestForkAndExit(t *testing.T) {
 }
 
 func TestSyscallFilter(t *testing.T) {
-	c := startCapture(t, Options{Syscalls: []int{unix.SYS_GETPID}})
+	// getppid and getpgid: syscalls the Go runtime never makes itself
+	// (it calls getpid, for signals, on any thread).
+	c := startCapture(t, Options{Syscalls: []int{unix.SYS_GETPPID}})
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	tid := uint32(unix.Gettid())
 	burst := func() {
 		for range 50 {
-			unix.Getpid()
 			unix.Getppid()
+			unix.Getpgid(0)
 		}
 	}
-	count := func(recs []*Record) (getpid, getppid, other int) {
+	// count returns the selected call's records from this thread, the
+	// unselected call's records from anyone (the filter is system-wide, so
+	// none may exist), and any other record from this thread.
+	count := func(recs []*Record, selected, unselected int, after uint64) (sel, unsel, other int) {
 		for _, r := range recs {
 			switch {
 			case r.Kind != KindSyscall:
-			case r.Nr == unix.SYS_GETPPID:
-				getppid++ // unselected: no process may produce it
+			case r.Nr == unselected:
+				if r.Time > after {
+					unsel++
+				}
 			case r.TID != tid:
-			case r.Nr == unix.SYS_GETPID:
-				getpid++
+			case r.Nr == selected:
+				sel++
 			default:
 				other++
 			}
@@ -422,11 +429,11 @@ func TestSyscallFilter(t *testing.T) {
 		return
 	}
 	burst()
-	a, b, o := count(c.drain(500 * time.Millisecond))
+	a, b, o := count(c.drain(500*time.Millisecond), unix.SYS_GETPPID, unix.SYS_GETPGID, 0)
 	if a != 50 || b != 0 || o != 0 {
-		t.Errorf("filter {getpid}: saw getpid=%d getppid=%d other=%d, want 50/0/0", a, b, o)
+		t.Errorf("filter {getppid}: saw getppid=%d getpgid=%d other=%d, want 50/0/0", a, b, o)
 	}
-	if err := c.s.SetSyscalls([]int{unix.SYS_GETPPID}); err != nil {
+	if err := c.s.SetSyscalls([]int{unix.SYS_GETPGID}); err != nil {
 		t.Fatal(err)
 	}
 	// Records other processes wrote before the switch may still be queued.
@@ -434,20 +441,10 @@ func TestSyscallFilter(t *testing.T) {
 	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
 		t.Fatal(err)
 	}
-	switched := uint64(ts.Nano())
 	burst()
-	recs := c.drain(500 * time.Millisecond)
-	n := 0
-	for _, r := range recs {
-		if r.Kind == KindSyscall && r.Nr == unix.SYS_GETPID && r.Time > switched {
-			t.Fatalf("getpid captured after it was deselected: %+v", r)
-		}
-		if r.Kind == KindSyscall && r.Nr == unix.SYS_GETPPID && r.TID == tid {
-			n++
-		}
-	}
-	if n != 50 {
-		t.Errorf("filter {getppid}: saw %d getppid from this thread, want 50", n)
+	a, b, o = count(c.drain(500*time.Millisecond), unix.SYS_GETPGID, unix.SYS_GETPPID, uint64(ts.Nano()))
+	if a != 50 || b != 0 || o != 0 {
+		t.Errorf("filter {getpgid}: saw getpgid=%d getppid=%d other=%d, want 50/0/0", a, b, o)
 	}
 	events, drops, err := c.s.Stats()
 	if err != nil {
@@ -641,24 +638,25 @@ func TestCompatSyscalls(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("int $0x80 is x86_64 only")
 	}
-	pid := os.Getpid() // before capture: it is itself a getpid
-	c := startCapture(t, Options{Syscalls: []int{unix.SYS_GETPID}})
+	uid := uint32(os.Getuid())
+	// getuid: the Go runtime never calls it on its own.
+	c := startCapture(t, Options{Syscalls: []int{unix.SYS_GETUID}})
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	tid := uint32(unix.Gettid())
-	getpid32 := uintptr(nr(t, compatArch, "getpid"))
-	mkdir32 := uintptr(nr(t, compatArch, "mkdir"))
-	if mkdir32 != unix.SYS_GETPID {
-		t.Fatalf("test premise: i386 mkdir is %d, native getpid %d", mkdir32, unix.SYS_GETPID)
+	getuid32 := uintptr(nr(t, compatArch, "getuid32"))
+	socketcall := uintptr(nr(t, compatArch, "socketcall"))
+	if socketcall != unix.SYS_GETUID {
+		t.Fatalf("test premise: i386 socketcall is %d, native getuid %d", socketcall, unix.SYS_GETUID)
 	}
-	if got := int80.Syscall(getpid32, 0, 0, 0); got != uintptr(pid) {
-		t.Fatalf("int80 getpid = %d, want %d", got, pid)
+	if got := int80.Syscall(getuid32, 0, 0, 0); got != uintptr(uid) {
+		t.Fatalf("int80 getuid32 = %d, want %d", got, uid)
 	}
-	// i386 mkdir(NULL): same number as native getpid, must not be captured.
-	if got := int64(int80.Syscall(mkdir32, 0, 0o755, 0)); got != -int64(unix.EFAULT) {
-		t.Fatalf("int80 mkdir(NULL) = %d, want -EFAULT", got)
+	// i386 socketcall(0, NULL): same number as native getuid, must not be captured.
+	if got := int64(int80.Syscall(socketcall, 0, 0, 0)); got >= 0 {
+		t.Fatalf("int80 socketcall(0, NULL) = %d, want an error", got)
 	}
-	unix.Getpid()
+	unix.Getuid()
 	var mine []*Record
 	for _, r := range c.drain(500 * time.Millisecond) {
 		if r.TID == tid && r.Kind == KindSyscall {
@@ -669,13 +667,13 @@ func TestCompatSyscalls(t *testing.T) {
 		for _, r := range mine {
 			t.Logf("record: nr=%d compat=%v ret=%d", r.Nr, r.Compat, r.Ret)
 		}
-		t.Fatalf("got %d records from this thread, want the compat and the native getpid", len(mine))
+		t.Fatalf("got %d records from this thread, want the compat and the native getuid", len(mine))
 	}
-	if r := mine[0]; !r.Compat || r.Nr != int(getpid32) || r.Ret != int64(pid) || name(r) != "getpid" {
-		t.Errorf("compat getpid record: compat=%v nr=%d ret=%d name=%s", r.Compat, r.Nr, r.Ret, name(r))
+	if r := mine[0]; !r.Compat || r.Nr != int(getuid32) || r.Ret != int64(uid) || name(r) != "getuid32" {
+		t.Errorf("compat getuid32 record: compat=%v nr=%d ret=%d name=%s", r.Compat, r.Nr, r.Ret, name(r))
 	}
-	if r := mine[1]; r.Compat || r.Nr != unix.SYS_GETPID {
-		t.Errorf("native getpid record: compat=%v nr=%d", r.Compat, r.Nr)
+	if r := mine[1]; r.Compat || r.Nr != unix.SYS_GETUID {
+		t.Errorf("native getuid record: compat=%v nr=%d", r.Compat, r.Nr)
 	}
 }
 
