@@ -205,9 +205,18 @@ func andMatcher(ms []matcher) matcher {
 	case 3:
 		a, b, c := ms[0], ms[1], ms[2]
 		return func(e *event.Event) bool { return a(e) && b(e) && c(e) }
+	case 4:
+		a, b, c, d := ms[0], ms[1], ms[2], ms[3]
+		return func(e *event.Event) bool { return a(e) && b(e) && c(e) && d(e) }
 	}
+	// Longer chains: the first terms decide almost every event, so call
+	// them directly and loop only over the rest.
+	a, b, rest := ms[0], ms[1], ms[2:]
 	return func(e *event.Event) bool {
-		for _, m := range ms {
+		if !a(e) || !b(e) {
+			return false
+		}
+		for _, m := range rest {
 			if !m(e) {
 				return false
 			}
