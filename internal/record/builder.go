@@ -1,0 +1,373 @@
+package record
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
+	"github.com/palisade-sec/palisade/internal/syscalls"
+)
+
+// ArgFilters are the syscalls whose argument values a Recording keeps, the
+// ones Docker's default profile filters on: socket (arg0, the family),
+// clone and clone3 (the namespace flags only), unshare (arg0) and
+// personality (arg0).
+var ArgFilters = []string{"socket", "clone", "clone3", "unshare", "personality"}
+
+// NamespaceFlags are the clone flags that create namespaces (CLONE_NEWNS,
+// CLONE_NEWCGROUP ... CLONE_NEWNET), the mask Docker's profile tests.
+const NamespaceFlags = 0x7e020000
+
+// Open flags (x86, asm-generic).
+const (
+	oAccMode   = 0x3
+	oCreat     = 0x40
+	oTrunc     = 0x200
+	oDirectory = 0x10000
+	sockFlags  = 0x800 | 0x80000 // SOCK_NONBLOCK | SOCK_CLOEXEC
+	eInProgres = -115
+)
+
+// Builder accumulates kernel records into a Recording. It keeps no pointer
+// into the records it is given, so a caller may reuse one Record.
+type Builder struct {
+	rec   *Recording
+	creds map[uint32][4]uint32 // tid -> uid, euid, gid, egid last seen
+	sets  struct {
+		read, write, create, exec map[string]bool
+		uids, gids                map[uint32]bool
+		unnamed                   map[string]map[int]bool
+		args                      map[string]map[uint64]bool
+	}
+	procs map[uint32]bool
+}
+
+// NewBuilder starts an empty recording.
+func NewBuilder() *Builder {
+	b := &Builder{rec: New(), creds: map[uint32][4]uint32{}, procs: map[uint32]bool{}}
+	b.sets.read, b.sets.write, b.sets.create, b.sets.exec = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+	b.sets.uids, b.sets.gids = map[uint32]bool{}, map[uint32]bool{}
+	b.sets.unnamed = map[string]map[int]bool{}
+	b.sets.args = map[string]map[uint64]bool{}
+	return b
+}
+
+// Calls returns how many syscalls have been added so far.
+func (b *Builder) Calls() (total uint64, distinct int) {
+	for _, m := range b.rec.Syscalls {
+		for _, c := range m {
+			total += c
+		}
+		distinct += len(m)
+	}
+	return total, distinct
+}
+
+// Add takes one record of the workload.
+func (b *Builder) Add(r *ebpf.Record) {
+	b.procs[r.PID] = true
+	b.sets.uids[r.EUID] = true
+	b.sets.gids[r.EGID] = true
+	prev, havePrev := b.creds[r.TID]
+	defer func() { b.creds[r.TID] = [4]uint32{r.UID, r.EUID, r.GID, r.EGID} }()
+	switch r.Kind {
+	case ebpf.KindExec:
+		if r.Exec != nil && r.Exec.Exe != "" {
+			b.sets.exec[r.Exec.Exe] = true
+		}
+		return
+	case ebpf.KindFork:
+		if r.Fork != nil {
+			b.procs[r.Fork.PID] = true
+			b.creds[r.Fork.TID] = [4]uint32{r.UID, r.EUID, r.GID, r.EGID}
+		}
+		return
+	case ebpf.KindExit:
+		delete(b.creds, r.TID)
+		return
+	case ebpf.KindSyscall, ebpf.KindEnter:
+	default:
+		return
+	}
+	arch := "x86_64"
+	if r.Compat {
+		arch = "x86"
+	}
+	name, ok := syscalls.Name(arch, r.Nr)
+	if !ok {
+		if b.sets.unnamed[arch] == nil {
+			b.sets.unnamed[arch] = map[int]bool{}
+		}
+		b.sets.unnamed[arch][r.Nr] = true
+		return
+	}
+	if b.rec.Syscalls[arch] == nil {
+		b.rec.Syscalls[arch] = map[string]uint64{}
+	}
+	b.rec.Syscalls[arch][name]++
+	if r.Kind != ebpf.KindSyscall {
+		return
+	}
+	base := strings.TrimSuffix(name, "32") // setuid32 and friends on x86
+	ok0 := r.Ret == 0
+	switch base {
+	case "open", "openat", "openat2", "creat":
+		if r.Ret < 0 || r.RetPath == "" {
+			return
+		}
+		var flags uint64
+		switch base {
+		case "open":
+			flags = r.Args[1]
+		case "openat":
+			flags = r.Args[2]
+		case "openat2":
+			if len(r.Struct) >= 8 {
+				flags = binary.LittleEndian.Uint64(r.Struct)
+			}
+		case "creat":
+			flags = oCreat | 1 | oTrunc
+		}
+		b.file(r.RetPath, flags)
+	case "mkdir", "mknod", "rmdir", "unlink", "chmod", "chown", "lchown", "truncate":
+		if ok0 {
+			b.pathChange(base, r.Path[0])
+		}
+	case "mkdirat", "mknodat", "unlinkat", "fchmodat", "fchmodat2", "fchownat":
+		if ok0 {
+			b.pathChange(base, r.Path[1])
+		}
+	case "fchmod", "fchown":
+		if ok0 {
+			b.add(b.sets.write, r.Path[0])
+		}
+	case "symlink", "link":
+		if ok0 {
+			b.add(b.sets.create, r.Path[1])
+		}
+	case "symlinkat":
+		if ok0 {
+			b.add(b.sets.create, r.Path[2])
+		}
+	case "linkat":
+		if ok0 {
+			b.add(b.sets.create, r.Path[3])
+		}
+	case "rename":
+		if ok0 {
+			b.add(b.sets.write, r.Path[0])
+			b.add(b.sets.create, r.Path[1])
+		}
+	case "renameat", "renameat2":
+		if ok0 {
+			b.add(b.sets.write, r.Path[1])
+			b.add(b.sets.create, r.Path[3])
+		}
+	case "socket", "socketpair":
+		if r.Ret >= 0 {
+			d, t, p := int(int32(r.Args[0])), int(int32(r.Args[1]))&^sockFlags, int(int32(r.Args[2]))
+			b.rec.Sockets = append(b.rec.Sockets, Socket{Family: FamilyName(d), Domain: d, Type: t, Protocol: p})
+		}
+		if base == "socket" {
+			b.arg("socket", r.Args[0]&0xffffffff)
+		}
+	case "bind":
+		if ok0 && r.Addr != nil {
+			e := endpoint(r.Addr, r.Sock)
+			b.rec.Bind = append(b.rec.Bind, e)
+			if (r.Addr.Family == 2 || r.Addr.Family == 10) && r.Addr.Port > 0 && r.Addr.Port < 1024 {
+				b.infer("NET_BIND_SERVICE", fmt.Sprintf("bind %s port %d as uid %d (needed unless net.ipv4.ip_unprivileged_port_start <= %d, as Docker sets it in containers)", e.Family, e.Port, r.EUID, e.Port))
+			}
+		}
+	case "listen":
+		if ok0 && r.Sock != nil {
+			e := Endpoint{Family: FamilyName(int(r.Sock.Family)), Proto: proto(r.Sock)}
+			if r.Sock.SrcIP.IsValid() {
+				e.IP, e.Port = r.Sock.SrcIP.String(), r.Sock.SrcPort
+			}
+			b.rec.Listen = append(b.rec.Listen, e)
+		}
+	case "connect":
+		if (ok0 || r.Ret == eInProgres) && r.Addr != nil {
+			b.rec.Connect = append(b.rec.Connect, endpoint(r.Addr, r.Sock))
+		}
+	case "sendto":
+		if r.Ret >= 0 && r.Addr != nil {
+			b.rec.Connect = append(b.rec.Connect, endpoint(r.Addr, r.Sock))
+		}
+	case "clone":
+		b.arg("clone", r.Args[0]&NamespaceFlags)
+	case "clone3":
+		if len(r.Struct) >= 8 {
+			b.arg("clone3", binary.LittleEndian.Uint64(r.Struct)&NamespaceFlags)
+		}
+	case "unshare", "personality":
+		b.arg(base, r.Args[0]&0xffffffff)
+	case "setuid", "setreuid", "setresuid", "setgid", "setregid", "setresgid", "setfsuid", "setfsgid", "setgroups":
+		b.idChange(base, r, prev, havePrev)
+	}
+}
+
+func (b *Builder) add(set map[string]bool, p string) {
+	if p != "" {
+		set[p] = true
+	}
+}
+
+func (b *Builder) arg(name string, v uint64) {
+	if b.sets.args[name] == nil {
+		b.sets.args[name] = map[uint64]bool{}
+	}
+	b.sets.args[name][v] = true
+}
+
+func (b *Builder) infer(capName, evidence string) {
+	b.rec.Caps.Inferred = addCap(b.rec.Caps.Inferred, capName, evidence)
+}
+
+func (b *Builder) file(p string, flags uint64) {
+	if flags&oDirectory != 0 && !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	switch flags & oAccMode {
+	case 0:
+		b.sets.read[p] = true
+	default:
+		b.sets.write[p] = true
+	}
+	if flags&oCreat != 0 {
+		b.sets.create[p] = true
+	}
+}
+
+func (b *Builder) pathChange(call, p string) {
+	switch call {
+	case "mkdir", "mkdirat", "mknod", "mknodat":
+		b.add(b.sets.create, p)
+	default:
+		b.add(b.sets.write, p)
+	}
+}
+
+// idChange records a credential change; a successful one that moves to an
+// id the caller did not already have (real or effective) needed SETUID or
+// SETGID, and setgroups always needs SETGID.
+func (b *Builder) idChange(call string, r *ebpf.Record, prev [4]uint32, havePrev bool) {
+	n := map[string]int{"setuid": 1, "setgid": 1, "setfsuid": 1, "setfsgid": 1, "setreuid": 2, "setregid": 2, "setresuid": 3, "setresgid": 3, "setgroups": 1}[call]
+	c := IDChange{Syscall: call, OK: r.Ret == 0, To: [2]uint32{r.UID, r.EUID}}
+	for i := range n {
+		c.Args = append(c.Args, int64(int32(r.Args[i])))
+	}
+	isGID := strings.Contains(call, "gid") || call == "setgroups"
+	if isGID {
+		c.To = [2]uint32{r.GID, r.EGID}
+	}
+	if havePrev {
+		if isGID {
+			c.From = [2]uint32{prev[2], prev[3]}
+		} else {
+			c.From = [2]uint32{prev[0], prev[1]}
+		}
+	}
+	if call == "setfsuid" || call == "setfsgid" {
+		c.OK = r.Ret >= 0 // returns the previous fsid, success or not
+	}
+	b.rec.IDChanges = append(b.rec.IDChanges, c)
+	if !c.OK || call == "setfsuid" || call == "setfsgid" {
+		return
+	}
+	capName := "SETUID"
+	if isGID {
+		capName = "SETGID"
+	}
+	if call == "setgroups" {
+		b.infer(capName, fmt.Sprintf("setgroups(%d groups) succeeded", c.Args[0]))
+		return
+	}
+	if !havePrev {
+		return
+	}
+	for _, a := range c.Args {
+		if a == -1 || uint32(a) == c.From[0] || uint32(a) == c.From[1] {
+			continue
+		}
+		b.infer(capName, fmt.Sprintf("%s%v succeeded from %d/%d (real/effective)", call, c.Args, c.From[0], c.From[1]))
+		return
+	}
+}
+
+// Recording returns the recording so far (sorted); the Builder stays usable.
+func (b *Builder) Recording() *Recording {
+	r := b.rec
+	r.Files = Files{Read: keys(b.sets.read), Write: keys(b.sets.write), Create: keys(b.sets.create), Exec: keys(b.sets.exec)}
+	r.Executables = keys(b.sets.exec)
+	r.UIDs, r.GIDs = keys(b.sets.uids), keys(b.sets.gids)
+	r.Unnamed = nil
+	for a, m := range b.sets.unnamed {
+		if r.Unnamed == nil {
+			r.Unnamed = map[string][]int{}
+		}
+		r.Unnamed[a] = keys(m)
+	}
+	r.Args = nil
+	for n, m := range b.sets.args {
+		if r.Args == nil {
+			r.Args = map[string][]uint64{}
+		}
+		r.Args[n] = keys(m)
+	}
+	r.Processes = len(b.procs)
+	r.normalize()
+	return r
+}
+
+func keys[T ordered](m map[T]bool) []T {
+	out := make([]T, 0, len(m))
+	for k, v := range m {
+		if v {
+			out = append(out, k)
+		}
+	}
+	return union(out, nil)
+}
+
+func endpoint(a *ebpf.SockAddr, s *ebpf.SockTuple) Endpoint {
+	e := Endpoint{Family: FamilyName(int(a.Family)), Proto: proto(s)}
+	switch {
+	case a.IP.IsValid():
+		e.IP, e.Port = a.IP.String(), a.Port
+	case a.Path != "":
+		e.Path = a.Path
+	}
+	return e
+}
+
+func proto(s *ebpf.SockTuple) string {
+	if s == nil || (s.Family != 2 && s.Family != 10) {
+		return ""
+	}
+	switch s.Type {
+	case 1:
+		return "tcp"
+	case 2:
+		return "udp"
+	case 3:
+		return "raw"
+	}
+	return ""
+}
+
+var familyNames = map[int]string{
+	0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK",
+	17: "AF_PACKET", 38: "AF_ALG", 40: "AF_VSOCK", 4: "AF_IPX", 5: "AF_APPLETALK",
+	9: "AF_X25", 15: "AF_KEY", 29: "AF_CAN", 31: "AF_BLUETOOTH", 44: "AF_XDP",
+}
+
+// FamilyName is the AF_ name of a socket domain (AF_<n> when unknown).
+func FamilyName(d int) string {
+	if n, ok := familyNames[d]; ok {
+		return n
+	}
+	return fmt.Sprintf("AF_%d", d)
+}

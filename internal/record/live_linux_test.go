@@ -1,0 +1,139 @@
+package record
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
+
+// TestMain lets the test binary act as a recorded workload: with
+// PALISADE_RECORD_HELPER=connect:ADDR it connects to ADDR and exits.
+func TestMain(m *testing.M) {
+	if v := os.Getenv("PALISADE_RECORD_HELPER"); v != "" {
+		os.Exit(helper(v))
+	}
+	os.Exit(m.Run())
+}
+
+func helper(v string) int {
+	if addr, ok := cutPrefix(v, "connect:"); ok {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		c.Write([]byte("hello"))
+		c.Close()
+		return 0
+	}
+	return 2
+}
+
+func cutPrefix(s, p string) (string, bool) {
+	if len(s) >= len(p) && s[:len(p)] == p {
+		return s[len(p):], true
+	}
+	return "", false
+}
+
+func liveRecord(t *testing.T, env []string, argv ...string) *Recording {
+	t.Helper()
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	for _, e := range env {
+		k, v, _ := cutEnv(e)
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Live(ctx, Options{Command: argv, Stdout: os.Stderr, Stderr: os.Stderr})
+	if err != nil {
+		t.Fatalf("Live: %v", err)
+	}
+	if res.ExitCode != 0 {
+		t.Fatalf("%v exited %d", argv, res.ExitCode)
+	}
+	r := res.Recording
+	if r.Lost > 0 {
+		t.Logf("%d records lost host-wide", r.Lost)
+	}
+	if len(r.Sources) != 1 || r.Sources[0].Ended != "exited" {
+		t.Errorf("sources: %+v, want one that ended with the command", r.Sources)
+	}
+	return r
+}
+
+func cutEnv(e string) (string, string, bool) {
+	for i := range e {
+		if e[i] == '=' {
+			return e[:i], e[i+1:], true
+		}
+	}
+	return e, "", false
+}
+
+func TestLiveShell(t *testing.T) {
+	r := liveRecord(t, nil, "sh", "-c", "cat /etc/hostname >/dev/null; ls /tmp >/dev/null")
+	for _, name := range []string{"openat", "execve", "read", "write", "exit_group"} {
+		if r.Syscalls["x86_64"][name] == 0 {
+			t.Errorf("syscall %s not recorded: %v", name, r.SyscallNames("x86_64"))
+		}
+	}
+	if !slices.Contains(r.Files.Read, "/etc/hostname") {
+		t.Errorf("/etc/hostname not in files read: %v", r.Files.Read)
+	}
+	if !slices.Contains(r.Files.Read, "/tmp/") {
+		t.Errorf("/tmp/ (listed by ls) not in files read: %v", r.Files.Read)
+	}
+	for _, exe := range []string{"cat", "ls"} {
+		found := false
+		for _, e := range r.Executables {
+			found = found || len(e) > len(exe) && e[len(e)-len(exe)-1:] == "/"+exe
+		}
+		if !found {
+			t.Errorf("%s not in executables: %v", exe, r.Executables)
+		}
+	}
+	if r.Processes < 3 {
+		t.Errorf("processes %d, want sh, cat and ls", r.Processes)
+	}
+}
+
+func TestLiveLoopbackConnect(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := liveRecord(t, []string{"PALISADE_RECORD_HELPER=connect:" + ln.Addr().String()}, exe)
+	want := Endpoint{Family: "AF_INET", Proto: "tcp", IP: "127.0.0.1", Port: uint16(port)}
+	if !slices.Contains(r.Connect, want) {
+		t.Errorf("connect destinations %+v lack %+v", r.Connect, want)
+	}
+	if !slices.ContainsFunc(r.Sockets, func(s Socket) bool { return s.Domain == 2 && s.Type == 1 }) {
+		t.Errorf("sockets %+v lack AF_INET SOCK_STREAM", r.Sockets)
+	}
+	if r.Syscalls["x86_64"]["connect"] == 0 {
+		t.Errorf("connect not among syscalls")
+	}
+}

@@ -1,0 +1,347 @@
+package record
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Version is the Recording format this package writes and reads.
+const Version = 1
+
+// Recording is what one or more observed runs of a workload did.
+type Recording struct {
+	Version int `json:"version"`
+	// Sources are the runs this recording covers (several after Merge).
+	Sources []Source `json:"sources"`
+	// Syscalls counts calls by arch ("x86_64", "x86" for the 32-bit compat
+	// ABI) and name, failed calls included: a profile that refused a call
+	// the workload expected to fail would still change its behaviour.
+	Syscalls map[string]map[string]uint64 `json:"syscalls"`
+	// Unnamed are syscall numbers with no name in the arch's table.
+	Unnamed map[string][]int `json:"unnamed_syscalls,omitempty"`
+	// Args are argument values seen for the syscalls a profile filters on
+	// (see ArgFilters).
+	Args  map[string][]uint64 `json:"args,omitempty"`
+	Files Files               `json:"files"`
+	// Executables are the programs run (the kernel's path of the image).
+	Executables []string   `json:"executables"`
+	Sockets     []Socket   `json:"sockets"`
+	Bind        []Endpoint `json:"bind"`
+	Listen      []Endpoint `json:"listen"`
+	Connect     []Endpoint `json:"connect"`
+	// UIDs and GIDs are the effective ids the workload ran with.
+	UIDs      []uint32     `json:"uids"`
+	GIDs      []uint32     `json:"gids"`
+	IDChanges []IDChange   `json:"id_changes"`
+	Caps      Capabilities `json:"capabilities"`
+	// Processes is how many processes were followed.
+	Processes int `json:"processes"`
+	// Lost counts kernel records dropped (ring buffer full) while recording:
+	// when it is not 0 the recording may miss syscalls.
+	Lost uint64 `json:"lost_records"`
+}
+
+// Source is one recorded run.
+type Source struct {
+	Command   []string `json:"command,omitempty"`
+	Container string   `json:"container,omitempty"`
+	Kernel    string   `json:"kernel,omitempty"`
+	Start     string   `json:"start"` // RFC 3339
+	End       string   `json:"end"`
+	// Ended says why recording stopped: exited, duration, interrupted.
+	Ended    string `json:"ended"`
+	ExitCode *int   `json:"exit_code,omitempty"`
+}
+
+// Files are absolute paths; a directory that was opened for listing ends
+// in "/".
+type Files struct {
+	Read   []string `json:"read"`
+	Write  []string `json:"write"`
+	Create []string `json:"create"`
+	Exec   []string `json:"exec"`
+}
+
+// Socket is a socket(2) or socketpair(2) call that succeeded. Type has
+// SOCK_NONBLOCK and SOCK_CLOEXEC cleared.
+type Socket struct {
+	Family   string `json:"family"`
+	Domain   int    `json:"domain"`
+	Type     int    `json:"type"`
+	Protocol int    `json:"protocol"`
+}
+
+// Endpoint is an address the workload bound, listened on or connected to.
+type Endpoint struct {
+	Family string `json:"family"`
+	Proto  string `json:"proto,omitempty"` // tcp, udp when known
+	IP     string `json:"ip,omitempty"`
+	Port   uint16 `json:"port,omitempty"`
+	Path   string `json:"path,omitempty"` // AF_UNIX
+}
+
+// IDChange is a credential-changing call (setuid family, setgroups).
+type IDChange struct {
+	Syscall string    `json:"syscall"`
+	Args    []int64   `json:"args"`
+	OK      bool      `json:"ok"`
+	From    [2]uint32 `json:"from"` // uid, euid before the call (as last seen)
+	To      [2]uint32 `json:"to"`   // uid, euid after it
+}
+
+// Capabilities are what the recording knows of the capabilities the
+// workload needed.
+type Capabilities struct {
+	// Collected is true only when capability checks (cap_capable) were
+	// recorded; Needed is then complete.
+	Collected bool   `json:"collected"`
+	Reason    string `json:"reason,omitempty"`
+	// Inferred are capabilities the syscalls alone prove were used.
+	Inferred []InferredCap `json:"inferred"`
+}
+
+// InferredCap is one capability and the calls that needed it.
+type InferredCap struct {
+	Name     string   `json:"name"` // Docker spelling: NET_BIND_SERVICE
+	Evidence []string `json:"evidence"`
+}
+
+// NotCollectedReason is why Caps.Collected is false today.
+const NotCollectedReason = "capability checks are not recorded: the event source does not capture the capability:cap_capable tracepoint yet; only capabilities proven by syscalls (privileged ports, uid/gid changes, setgroups) are listed, so the capability set is partial"
+
+// New returns an empty Recording of the current version.
+func New() *Recording {
+	return &Recording{
+		Version:  Version,
+		Syscalls: map[string]map[string]uint64{},
+		Caps:     Capabilities{Reason: NotCollectedReason},
+	}
+}
+
+// Arches returns the architectures the recording saw calls on, x86_64 first.
+func (r *Recording) Arches() []string {
+	var out []string
+	for a, m := range r.Syscalls {
+		if len(m) > 0 {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if (out[i] == "x86_64") != (out[j] == "x86_64") {
+			return out[i] == "x86_64"
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+// SyscallNames returns the sorted names seen on arch.
+func (r *Recording) SyscallNames(arch string) []string {
+	var out []string
+	for n := range r.Syscalls[arch] {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Merge unions recordings: counts add up, every set is the union, sources
+// are concatenated. A capability set is collected only if every input's was.
+func Merge(recs ...*Recording) *Recording {
+	out := New()
+	if len(recs) > 0 {
+		out.Caps.Collected = true
+		out.Caps.Reason = ""
+	}
+	for _, r := range recs {
+		out.Sources = append(out.Sources, r.Sources...)
+		for arch, m := range r.Syscalls {
+			if out.Syscalls[arch] == nil {
+				out.Syscalls[arch] = map[string]uint64{}
+			}
+			for n, c := range m {
+				out.Syscalls[arch][n] += c
+			}
+		}
+		for arch, l := range r.Unnamed {
+			if out.Unnamed == nil {
+				out.Unnamed = map[string][]int{}
+			}
+			out.Unnamed[arch] = union(out.Unnamed[arch], l)
+		}
+		for n, l := range r.Args {
+			if out.Args == nil {
+				out.Args = map[string][]uint64{}
+			}
+			out.Args[n] = union(out.Args[n], l)
+		}
+		out.Files.Read = union(out.Files.Read, r.Files.Read)
+		out.Files.Write = union(out.Files.Write, r.Files.Write)
+		out.Files.Create = union(out.Files.Create, r.Files.Create)
+		out.Files.Exec = union(out.Files.Exec, r.Files.Exec)
+		out.Executables = union(out.Executables, r.Executables)
+		out.Sockets = unionBy(out.Sockets, r.Sockets, socketKey)
+		out.Bind = unionBy(out.Bind, r.Bind, endpointKey)
+		out.Listen = unionBy(out.Listen, r.Listen, endpointKey)
+		out.Connect = unionBy(out.Connect, r.Connect, endpointKey)
+		out.UIDs = union(out.UIDs, r.UIDs)
+		out.GIDs = union(out.GIDs, r.GIDs)
+		out.IDChanges = unionBy(out.IDChanges, r.IDChanges, func(c IDChange) string { return fmt.Sprint(c) })
+		if !r.Caps.Collected {
+			out.Caps.Collected = false
+			out.Caps.Reason = r.Caps.Reason
+		}
+		for _, c := range r.Caps.Inferred {
+			out.Caps.Inferred = addCap(out.Caps.Inferred, c.Name, c.Evidence...)
+		}
+		out.Processes += r.Processes
+		out.Lost += r.Lost
+	}
+	out.normalize()
+	return out
+}
+
+func addCap(list []InferredCap, name string, evidence ...string) []InferredCap {
+	for i := range list {
+		if list[i].Name == name {
+			list[i].Evidence = union(list[i].Evidence, evidence)
+			return list
+		}
+	}
+	return append(list, InferredCap{Name: name, Evidence: union(nil, evidence)})
+}
+
+// normalize sorts every set so equal recordings encode to equal bytes, and
+// turns nil lists into empty ones so the JSON always has every key.
+func (r *Recording) normalize() {
+	for _, p := range []*[]string{&r.Files.Read, &r.Files.Write, &r.Files.Create, &r.Files.Exec, &r.Executables} {
+		*p = union(*p, nil)
+	}
+	for a, l := range r.Unnamed {
+		r.Unnamed[a] = union(l, nil)
+	}
+	for n, l := range r.Args {
+		r.Args[n] = union(l, nil)
+	}
+	r.UIDs, r.GIDs = union(r.UIDs, nil), union(r.GIDs, nil)
+	r.Sockets = unionBy(r.Sockets, nil, socketKey)
+	r.Bind = unionBy(r.Bind, nil, endpointKey)
+	r.Listen = unionBy(r.Listen, nil, endpointKey)
+	r.Connect = unionBy(r.Connect, nil, endpointKey)
+	if r.IDChanges == nil {
+		r.IDChanges = []IDChange{}
+	}
+	if r.Sources == nil {
+		r.Sources = []Source{}
+	}
+	sort.Slice(r.Caps.Inferred, func(i, j int) bool { return r.Caps.Inferred[i].Name < r.Caps.Inferred[j].Name })
+	if r.Caps.Inferred == nil {
+		r.Caps.Inferred = []InferredCap{}
+	}
+}
+
+func socketKey(s Socket) string { return fmt.Sprintf("%05d/%05d/%05d", s.Domain, s.Type, s.Protocol) }
+func endpointKey(e Endpoint) string {
+	return fmt.Sprintf("%s/%s/%s/%05d/%s", e.Family, e.Proto, e.IP, e.Port, e.Path)
+}
+
+type ordered interface {
+	~string | ~int | ~uint32 | ~uint64
+}
+
+// union returns the sorted set of a and b (never nil).
+func union[T ordered](a, b []T) []T {
+	out := append(append(make([]T, 0, len(a)+len(b)), a...), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func unionBy[T any](a, b []T, key func(T) string) []T {
+	seen := map[string]T{}
+	for _, l := range [][]T{a, b} {
+		for _, v := range l {
+			seen[key(v)] = v
+		}
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]T, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, seen[k])
+	}
+	return out
+}
+
+// Marshal encodes the recording as indented JSON with a final newline.
+func (r *Recording) Marshal() ([]byte, error) {
+	r.normalize()
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode recording: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Parse reads a recording; name is used in errors, which carry
+// name:line:col where the JSON says where.
+func Parse(name string, data []byte) (*Recording, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	r := &Recording{}
+	if err := dec.Decode(r); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			l, c := lineCol(data, se.Offset)
+			return nil, fmt.Errorf("%s:%d:%d: %s", name, l, c, se.Error())
+		case errors.As(err, &te):
+			l, c := lineCol(data, te.Offset)
+			return nil, fmt.Errorf("%s:%d:%d: %s: want %s, got %s", name, l, c, te.Field, te.Type, te.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return nil, fmt.Errorf("%s: %s (is this a palisade recording?)", name, strings.TrimPrefix(err.Error(), "json: "))
+		case errors.Is(err, io.EOF):
+			return nil, fmt.Errorf("%s: empty file, not a recording", name)
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if dec.More() {
+		l, c := lineCol(data, dec.InputOffset())
+		return nil, fmt.Errorf("%s:%d:%d: data after the recording", name, l, c)
+	}
+	if r.Version != Version {
+		return nil, fmt.Errorf("%s: recording version %d, this palisade reads version %d", name, r.Version, Version)
+	}
+	if r.Syscalls == nil {
+		return nil, fmt.Errorf("%s: no \"syscalls\" object: not a palisade recording", name)
+	}
+	for arch := range r.Syscalls {
+		if arch != "x86_64" && arch != "x86" && arch != "x32" && arch != "aarch64" && arch != "arm" {
+			return nil, fmt.Errorf("%s: syscalls: unknown architecture %q", name, arch)
+		}
+	}
+	r.normalize()
+	return r, nil
+}
+
+func lineCol(data []byte, off int64) (int, int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	if off < 0 {
+		off = 0
+	}
+	pre := data[:off]
+	line := bytes.Count(pre, []byte{'\n'}) + 1
+	col := int(off) - bytes.LastIndexByte(pre, '\n')
+	return line, col
+}
