@@ -32,7 +32,8 @@ type Table struct {
 	// created remembers, per container, the paths written, created,
 	// renamed or linked into place since the agent saw the container: an
 	// exec of one of them is drift from the image (proc.is_exe_upper_layer).
-	created map[string]map[string]bool
+	created   map[string]map[string]bool
+	flagNames map[int64]string
 }
 
 // maxDriftPaths bounds the files remembered per container as created after
@@ -46,6 +47,10 @@ type proc struct {
 	ctrKey string // container id + runtime, "" on the host
 	// execFilename is the path the last successful exec was given.
 	execFilename string
+	// namedUID/namedGID are the ids whose names were last looked up, so a
+	// uid with no name is not looked up again on every event.
+	namedUID, namedGID int64
+	named              bool
 }
 
 // New makes an empty table; call Bootstrap to load running processes.
@@ -57,7 +62,7 @@ func New(opts Options) *Table {
 	if native == "" {
 		native = syscalls.Native()
 	}
-	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, created: map[string]map[string]bool{}}
+	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, created: map[string]map[string]bool{}, flagNames: map[int64]string{}}
 }
 
 // Len is the number of processes tracked.
@@ -79,7 +84,8 @@ func (t *Table) Apply(ctx context.Context, r *ebpf.Record, e *event.Event) bool 
 		delete(t.procs, pid)
 	}
 	t.dead = t.dead[:0]
-	*e = event.Event{Time: ebpf.WallTime(r.Time).UnixNano(), CPU: int32(r.CPU), Dir: event.DirExit, Hostname: t.opts.Hostname}
+	args := e.Args[:0] // reuse the argument slice across events
+	*e = event.Event{Time: ebpf.WallTime(r.Time).UnixNano(), CPU: int32(r.CPU), Dir: event.DirExit, Hostname: t.opts.Hostname, Args: args}
 	switch r.Kind {
 	case ebpf.KindExec:
 		t.exec(ctx, r)
@@ -154,14 +160,14 @@ func (t *Table) creds(pr *proc, r *ebpf.Record) {
 	if r.VPID != 0 {
 		p.VPID = int64(r.VPID)
 	}
-	if int64(r.EUID) != p.UID || p.UserName == "" {
-		p.UID = int64(r.EUID)
+	p.UID, p.GID = int64(r.EUID), int64(r.EGID)
+	if !pr.named || pr.namedUID != p.UID {
 		t.users.fill(p, pr.mntNS, r.PID)
 	}
-	if int64(r.EGID) != p.GID || p.GroupName == "" {
-		p.GID = int64(r.EGID)
+	if !pr.named || pr.namedGID != p.GID {
 		t.users.fillGroup(p, pr.mntNS, r.PID)
 	}
+	pr.named, pr.namedUID, pr.namedGID = true, p.UID, p.GID
 	if r.LoginUID == 4294967295 {
 		p.LoginUID = -1
 	} else {
@@ -214,6 +220,7 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 	}
 	pr.p = np
 	pr.mntNS = r.MntNS
+	pr.named = false
 	if r.Exec != nil {
 		pr.execFilename = r.Exec.Filename
 	}
@@ -248,7 +255,8 @@ func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
 		StartTime: ebpf.WallTime(r.Time).UnixNano(), CapPermitted: pp.CapPermitted, CapEffective: pp.CapEffective,
 		CapInheritable: pp.CapInheritable, ExeUpperLayer: pp.ExeUpperLayer, ExeFromMemfd: pp.ExeFromMemfd,
 		SessionLeaderName: pp.SessionLeaderName, Parent: pp, Container: pp.Container}
-	c := &proc{p: child, fds: make(map[int64]*event.FD, len(parent.fds)), mntNS: parent.mntNS, ctrKey: parent.ctrKey}
+	c := &proc{p: child, fds: make(map[int64]*event.FD, len(parent.fds)), mntNS: parent.mntNS, ctrKey: parent.ctrKey,
+		named: parent.named, namedUID: parent.namedUID, namedGID: parent.namedGID}
 	for n, fd := range parent.fds {
 		c.fds[n] = fd
 	}
@@ -278,13 +286,42 @@ func ttyNumber(name string) int64 {
 	return 1
 }
 
+// smallInts are the decimal renderings of small numbers, which most
+// arguments (fds, flags, ids) are: rendering them allocates nothing.
+var smallInts = func() [4096]string {
+	var t [4096]string
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
+
+func itoa(v int64) string {
+	if v >= 0 && v < int64(len(smallInts)) {
+		return smallInts[v]
+	}
+	return strconv.FormatInt(v, 10)
+}
+
 // argInt appends a numeric argument.
 func argInt(e *event.Event, name string, v int64) {
-	e.Args = append(e.Args, event.Arg{Name: name, Str: strconv.FormatInt(v, 10), Int: v, HasInt: true})
+	e.Args = append(e.Args, event.Arg{Name: name, Str: itoa(v), Int: v, HasInt: true})
 }
 
 func argStr(e *event.Event, name, v string) {
 	e.Args = append(e.Args, event.Arg{Name: name, Str: v})
+}
+
+// openFlags renders open flags, caching the few distinct values a host uses.
+func (t *Table) openFlags(v int64) string {
+	if s, ok := t.flagNames[v]; ok {
+		return s
+	}
+	s := event.FormatOpenFlags(v)
+	if len(t.flagNames) < 1024 {
+		t.flagNames[v] = s
+	}
+	return s
 }
 
 // noteCreated records a path written or placed in a container.
@@ -334,7 +371,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		case "flags":
 			switch name {
 			case "open", "openat", "open_by_handle_at":
-				e.Args = append(e.Args, event.Arg{Name: n, Str: event.FormatOpenFlags(v), Int: v, HasInt: true})
+				e.Args = append(e.Args, event.Arg{Name: n, Str: t.openFlags(v), Int: v, HasInt: true})
 			case "unshare", "clone":
 				e.Args = append(e.Args, event.Arg{Name: n, Str: renderFlags(v, cloneFlags), Int: v, HasInt: true})
 			default:
@@ -422,7 +459,9 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 				t.noteCreated(pr, fd.Name)
 			}
 			if name != "memfd_create" {
-				e.Args = append([]event.Arg{{Name: "fd", Str: strconv.FormatInt(ret, 10), Int: ret, HasInt: true}}, e.Args...)
+				e.Args = append(e.Args, event.Arg{})
+				copy(e.Args[1:], e.Args)
+				e.Args[0] = event.Arg{Name: "fd", Str: itoa(ret), Int: ret, HasInt: true}
 			}
 		} else if name != "memfd_create" {
 			e.FD = &event.FD{Num: -1, Type: event.FDFile, Name: pathOr(idx), NameRaw: r.Str[idx]}

@@ -15,17 +15,15 @@ import (
 
 // fakeProc writes a minimal /proc/PID for a process with its own root.
 func fakeProc(t *testing.T, root string, pid int, comm string, ppid int, passwd string) {
-	d := filepath.Join(root, itoa(pid))
+	d := filepath.Join(root, strconv.Itoa(pid))
 	os.MkdirAll(filepath.Join(d, "root", "etc"), 0o755)
-	os.WriteFile(filepath.Join(d, "stat"), []byte(itoa(pid)+" ("+comm+") S "+itoa(ppid)+" 1 1 0 -1 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n"), 0o644)
+	os.WriteFile(filepath.Join(d, "stat"), []byte(strconv.Itoa(pid)+" ("+comm+") S "+strconv.Itoa(ppid)+" 1 1 0 -1 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n"), 0o644)
 	os.WriteFile(filepath.Join(d, "cmdline"), []byte(comm+"\x00--flag\x00"), 0o644)
-	os.WriteFile(filepath.Join(d, "status"), []byte("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\t0000000000000400\nNSpid:\t"+itoa(pid)+"\n"), 0o644)
+	os.WriteFile(filepath.Join(d, "status"), []byte("Uid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nCapEff:\t0000000000000400\nNSpid:\t"+strconv.Itoa(pid)+"\n"), 0o644)
 	os.WriteFile(filepath.Join(d, "cgroup"), []byte("0::/user.slice\n"), 0o644)
 	os.WriteFile(filepath.Join(d, "root", "etc", "passwd"), []byte(passwd), 0o644)
 	os.WriteFile(filepath.Join(d, "root", "etc", "group"), []byte("root:x:0:\nweb:x:33:\n"), 0o644)
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 func nr(t *testing.T, name string) int {
 	n, ok := syscalls.Number("x86_64", name)
