@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/bits"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,23 +15,36 @@ import (
 
 	"github.com/moby/sys/capability"
 	"github.com/palisade-sec/palisade/internal/apparmor"
+	"github.com/palisade-sec/palisade/internal/confine"
 	"github.com/palisade-sec/palisade/internal/selinux"
 	"github.com/spf13/cobra"
 )
 
 func newInspectCmd(s streams) *cobra.Command {
-	var format, out string
+	var format, out, probeSyscall string
 	var pid int
+	var noProbe bool
 	cmd := &cobra.Command{
 		Use:   "inspect",
 		Short: "Show what confines this process (or --pid N)",
 		Long: "Reports what confines a process: user and group ids, the five capability\n" +
 			"sets by name, no_new_privs, seccomp mode and filter count, AppArmor profile,\n" +
 			"SELinux mode and label, user-namespace mapping, cgroup, and whether it\n" +
-			"runs inside a container (with the evidence). Reads /proc and /sys only.",
+			"runs inside a container (with the evidence). Then the breakout paths open\n" +
+			"from here, as findings named like `palisade audit` checks: host mounts,\n" +
+			"reachable runtime sockets, writable /proc/sys and cgroup release_agent,\n" +
+			"dangerous capabilities, and a probe of dangerous syscalls (each run in a\n" +
+			"child process with arguments that make it fail harmlessly) telling a\n" +
+			"seccomp block, ENOSYS and a seccomp kill apart. See docs/inspect.md.",
 		Example: "  palisade inspect\n  palisade inspect -o json --pid 1\n  docker run --rm -v $(command -v palisade):/palisade:ro IMAGE /palisade inspect",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if probeSyscall != "" {
+				if err := confine.ProbeChild(probeSyscall, s.out); err != nil {
+					return exitf(3, "probe: %v", err)
+				}
+				return nil
+			}
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
@@ -40,6 +55,10 @@ func newInspectCmd(s streams) *cobra.Command {
 			if err != nil {
 				return exitf(1, "inspect: %v", err)
 			}
+			if pid == 0 {
+				c.checkLive(cmd.Context(), !noProbe)
+			}
+			confine.SortFindings(c.Findings)
 			return writeResult(s.out, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, c)
@@ -50,7 +69,10 @@ func newInspectCmd(s streams) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&out, "out", "", "write the report to this file (default stdout)")
-	cmd.Flags().IntVar(&pid, "pid", 0, "inspect this process instead of palisade itself")
+	cmd.Flags().IntVar(&pid, "pid", 0, "inspect this process instead of palisade itself (no probes, socket or write checks)")
+	cmd.Flags().BoolVar(&noProbe, "no-probe", false, "skip the syscall probes")
+	cmd.Flags().StringVar(&probeSyscall, "probe-syscall", "", "run one syscall probe (the probe child)")
+	cmd.Flags().MarkHidden("probe-syscall")
 	return cmd
 }
 
@@ -69,6 +91,15 @@ type inspectReport struct {
 	UserNS       inspectUserNS    `json:"user_namespace"`
 	Cgroups      []inspectCgroup  `json:"cgroups"`
 	Container    inspectContainer `json:"container"`
+	// Findings are the open breakout paths, worst first.
+	Findings []confine.Finding `json:"findings"`
+	// Probes, Sockets and Writable are checks made from palisade's own
+	// process; they are empty with --pid (and Probes with --no-probe).
+	Probes   []confine.ProbeResult `json:"probes"`
+	Sockets  []confine.SocketCheck `json:"sockets"`
+	Writable []confine.WriteCheck  `json:"writable"`
+	// releaseAgents are the cgroup v1 release_agent files mountinfo shows.
+	releaseAgents []string
 }
 
 type inspectIDs struct {
@@ -187,7 +218,71 @@ func inspectProcess(root string, pid int) (*inspectReport, error) {
 		c.Cgroups = inspectParseCgroups(string(b))
 	}
 	c.Container = inspectDetectContainer(root, c.Cgroups)
+
+	c.Findings = confine.PostureFindings(confine.Posture{
+		EffectiveUID: c.UID.Effective, NoNewPrivs: c.NoNewPrivs, SeccompMode: c.Seccomp.Mode,
+		AppArmorInKernel: c.AppArmor.InKernel, AppArmorProfile: c.AppArmor.Profile,
+		SELinuxEnabled: c.SELinux.Enabled(), SELinuxLabel: c.SELinux.Label,
+		InitialUserNS: c.UserNS.Initial,
+		Effective:     c.Capabilities.Effective.Names, Permitted: c.Capabilities.Permitted.Names,
+		Bounding: c.Capabilities.Bounding.Names,
+	})
+	mi := filepath.Join(procDir, "mountinfo")
+	if b, err := os.ReadFile(mi); err == nil {
+		mounts, err := confine.ParseMountinfo(filepath.Join("/proc", proc, "mountinfo"), string(b))
+		if err != nil {
+			return nil, err
+		}
+		c.Findings = append(c.Findings, confine.MountFindings(mounts)...)
+		c.releaseAgents = confine.ReleaseAgentPaths(mounts)
+	}
+	c.Probes, c.Sockets, c.Writable = []confine.ProbeResult{}, []confine.SocketCheck{}, []confine.WriteCheck{}
 	return c, nil
+}
+
+// inspectProbeEnv makes a test binary act as the probe child (see
+// inspect_test.go's TestMain); the palisade binary uses --probe-syscall.
+const inspectProbeEnv = "PALISADE_INSPECT_PROBE_SYSCALL"
+
+// inspectProbeCommand re-executes palisade as a probe child, so a seccomp
+// kill ends the child, not inspect.
+func inspectProbeCommand(ctx context.Context, name string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/proc/self/exe"
+	}
+	cmd := exec.CommandContext(ctx, exe, "inspect", "--probe-syscall", name)
+	cmd.Env = append(os.Environ(), inspectProbeEnv+"="+name)
+	return cmd
+}
+
+// checkLive makes the checks that act from this process: runtime sockets,
+// write access to /proc/sys and release_agent files, and the syscall probes.
+func (c *inspectReport) checkLive(ctx context.Context, probe bool) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	c.Sockets = confine.ReachSockets(confine.RuntimeSocketPaths)
+	procSys := confine.OpenableForWrite(confine.ProcSysPaths)
+	agents := confine.OpenableForWrite(c.releaseAgents)
+	c.Writable = append(append([]confine.WriteCheck{}, procSys...), agents...)
+	c.Findings = append(c.Findings, confine.SocketFindings(c.Sockets)...)
+	c.Findings = append(c.Findings, confine.WriteFindings(procSys, agents)...)
+	if probe {
+		filtered := c.Seccomp.Mode != "disabled"
+		c.Probes = confine.RunProbes(ctx, inspectProbeCommand, confine.Env{Filtered: filtered, Effective: c.Capabilities.Effective.Names, Kernel: confine.KernelRelease()})
+	}
+}
+
+// inspectSafeText keeps a sentence readable but Go-quotes it when it holds
+// control characters (paths in findings come from the mount table).
+func inspectSafeText(s string) string {
+	for _, r := range s {
+		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func inspectLastCap(root string) int {
@@ -516,6 +611,53 @@ func (c *inspectReport) writeText(w io.Writer) error {
 	row("container", "%s", verdict)
 	for _, e := range c.Container.Evidence {
 		row("", "- %s", e) // the attacker-controlled parts are already %q-quoted
+	}
+	for i, sc := range c.Sockets {
+		k := ""
+		if i == 0 {
+			k = "runtime socket"
+		}
+		if sc.Connected {
+			row(k, "%s: accepts connections", termSafe(sc.Path))
+		} else {
+			row(k, "%s: %s", termSafe(sc.Path), inspectSafeText(sc.Error))
+		}
+	}
+	for i, wc := range c.Writable {
+		k := ""
+		if i == 0 {
+			k = "write access"
+		}
+		if wc.Writable {
+			row(k, "%s: opens for writing", termSafe(wc.Path))
+		} else {
+			row(k, "%s: %s", termSafe(wc.Path), inspectSafeText(wc.Error))
+		}
+	}
+	if len(c.Probes) > 0 {
+		row("syscall probes", "%s", map[bool]string{
+			true:  "(seccomp filter in force: blocked/enosys/killed are its answers)",
+			false: "(no seccomp filter: every errno is the kernel's own)",
+		}[c.Seccomp.Mode != "disabled"])
+		for _, p := range c.Probes {
+			line := fmt.Sprintf("%-18s %-8s %s", p.Syscall, p.Result, p.ErrnoName)
+			if p.Note != "" {
+				line += " (" + inspectSafeText(p.Note) + ")"
+			}
+			row("", "%s", strings.TrimRight(line, " "))
+		}
+	}
+	if len(c.Findings) == 0 {
+		row("findings", "none")
+	} else {
+		row("findings", "%d", len(c.Findings))
+	}
+	for _, f := range c.Findings {
+		fmt.Fprintf(&b, "  %-8s %s: %s\n", strings.ToUpper(f.Severity.String()), f.Check, f.Title)
+		fmt.Fprintf(&b, "           %s\n", inspectSafeText(f.Detail))
+		if f.Fix != "" {
+			fmt.Fprintf(&b, "           fix: %s\n", inspectSafeText(f.Fix))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

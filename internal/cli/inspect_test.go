@@ -16,9 +16,23 @@ import (
 	"time"
 
 	"github.com/moby/sys/capability"
+	"github.com/palisade-sec/palisade/internal/confine"
 	"github.com/palisade-sec/palisade/internal/testutil"
 	"golang.org/x/sys/unix"
 )
+
+// TestMain lets this test binary act as inspect's probe child: the
+// in-process CLI tests re-execute os.Executable(), which is the test binary.
+func TestMain(m *testing.M) {
+	if name := os.Getenv(inspectProbeEnv); name != "" {
+		if err := confine.ProbeChild(name, os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 func writeInspectFakeFile(t *testing.T, root, rel, content string) {
 	t.Helper()
@@ -317,5 +331,139 @@ func TestInspectCLI(t *testing.T) {
 	code, stdout, _ = runAppArmorCLI(t, "inspect", "-o", "json", "--pid", "1")
 	if code != 0 || decodeInspect(t, []byte(stdout)).PID != 1 {
 		t.Fatalf("--pid 1: code %d %s", code, stdout)
+	}
+}
+
+func inspectSlugs(c inspectReport) map[string][]string {
+	out := map[string][]string{}
+	for _, f := range c.Findings {
+		out[f.Check] = append(out[f.Check], f.Detail)
+	}
+	return out
+}
+
+func inspectProbeMap(c inspectReport) map[string]confine.ProbeResult {
+	out := map[string]confine.ProbeResult{}
+	for _, p := range c.Probes {
+		out[p.Syscall] = p
+	}
+	return out
+}
+
+// runInspectContainer runs the static palisade binary in a busybox
+// container with the given docker run flags and decodes inspect -o json.
+func runInspectContainer(t *testing.T, flags ...string) inspectReport {
+	t.Helper()
+	image := testutil.RequireBusyboxImage(t)
+	bin := staticPalisadeBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	args := append([]string{"run", "--rm", "--network", "none", "-v", bin + ":/palisade:ro"}, flags...)
+	args = append(args, image, "/palisade", "inspect", "-o", "json")
+	run := exec.CommandContext(ctx, "docker", args...)
+	var stderr bytes.Buffer
+	run.Stderr = &stderr
+	out, err := run.Output()
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return decodeInspect(t, out)
+}
+
+// TestInspectMisconfiguredVsHardened is the must-show: inspect run
+// inside a misconfigured container (runtime socket, host /, CAP_SYS_ADMIN,
+// no seccomp, unmasked /proc) and inside a hardened one reports the
+// difference, and the syscall probes tell seccomp's EPERM from the kernel's.
+func TestInspectMisconfiguredVsHardened(t *testing.T) {
+	testutil.RequireRoot(t)
+	bad := runInspectContainer(t, "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", "/:/host:ro",
+		"--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", "--security-opt", "systempaths=unconfined")
+	good := runInspectContainer(t, "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--read-only", "--user", "65534:65534")
+	bs, gs := inspectSlugs(bad), inspectSlugs(good)
+	t.Logf("misconfigured: %v", bs)
+	t.Logf("hardened: %v", gs)
+
+	for _, slug := range []string{"runtime-socket-mount", "host-root-mount", "dangerous-capability", "seccomp-unconfined",
+		"no-new-privileges-missing", "runs-as-root", "unmasked-proc", "writable-root-fs"} {
+		if len(bs[slug]) == 0 {
+			t.Errorf("misconfigured: no %s finding", slug)
+		}
+		if len(gs[slug]) != 0 {
+			t.Errorf("hardened: unexpected %s finding %v", slug, gs[slug])
+		}
+	}
+	// The socket is found twice: as a bind in the mount table and by connecting.
+	joined := strings.Join(bs["runtime-socket-mount"], "|")
+	if !strings.Contains(joined, "/var/run/docker.sock accepts connections") || !strings.Contains(joined, "is mounted at /var/run/docker.sock") {
+		t.Errorf("socket findings: %v", bs["runtime-socket-mount"])
+	}
+	if !strings.Contains(strings.Join(bs["host-root-mount"], "|"), "mounted at /host read-only") {
+		t.Errorf("host-root-mount: %v", bs["host-root-mount"])
+	}
+	if !strings.Contains(strings.Join(bs["dangerous-capability"], "|"), "CAP_SYS_ADMIN is in the effective, permitted and bounding sets") {
+		t.Errorf("dangerous-capability: %v", bs["dangerous-capability"])
+	}
+	if !strings.Contains(strings.Join(bs["unmasked-proc"], "|"), "/proc/sys/kernel/core_pattern") {
+		t.Errorf("unmasked-proc: %v", bs["unmasked-proc"])
+	}
+	// Docker 20.10's read-only bind is not recursive: the host's cgroup v1
+	// hierarchies under /host stay writable, release_agent included.
+	if len(bs[confine.ReleaseAgentCheck]) == 0 {
+		t.Errorf("misconfigured: no %s finding under the /host bind", confine.ReleaseAgentCheck)
+	}
+	if len(gs) != 1 || len(gs["host-userns"]) != 1 {
+		t.Errorf("hardened container findings %v, want only host-userns (no userns-remap on this daemon)", gs)
+	}
+
+	bp, gp := inspectProbeMap(bad), inspectProbeMap(good)
+	if len(bp) != len(confine.Probes) || len(gp) != len(confine.Probes) {
+		t.Fatalf("probe tables: %d and %d rows, want %d", len(bp), len(gp), len(confine.Probes))
+	}
+	// No filter: with CAP_SYS_ADMIN the kernel runs mount and unshare and
+	// rejects the bad arguments.
+	for _, name := range []string{"mount", "unshare", "setns", "bpf"} {
+		if r := bp[name]; r.Result != confine.ResultAllowed {
+			t.Errorf("misconfigured %s: %+v, want allowed", name, r)
+		}
+	}
+	for _, r := range bad.Probes {
+		if r.Result == confine.ResultBlocked || r.Result == confine.ResultKilled || r.Result == confine.ResultError {
+			t.Errorf("misconfigured (no filter) %s: %+v", r.Syscall, r)
+		}
+	}
+	// Docker's default profile answers EPERM for these without CAP_SYS_ADMIN.
+	for _, name := range []string{"mount", "umount2", "unshare", "setns", "bpf", "keyctl", "add_key", "open_by_handle_at"} {
+		if r := gp[name]; r.Result != confine.ResultBlocked || r.ErrnoName != "EPERM" {
+			t.Errorf("hardened %s: %+v, want blocked EPERM", name, r)
+		}
+	}
+	if r := gp["personality"]; r.Result != confine.ResultAllowed {
+		t.Errorf("hardened personality query: %+v", r)
+	}
+	if r := gp["ptrace"]; r.Result != confine.ResultAllowed || r.ErrnoName != "ESRCH" {
+		t.Errorf("hardened ptrace: %+v (Docker allows ptrace on kernels >= 4.8)", r)
+	}
+}
+
+// TestInspectProbeArgumentsFailInKernel runs the probes with no capabilities
+// and no seccomp filter: every call must reach the kernel and fail on its
+// arguments (or be absent from this kernel), so an EPERM under a filter is
+// the filter's. init_module and kexec_load are the exceptions the probe
+// table marks: the kernel checks their capability first.
+func TestInspectProbeArgumentsFailInKernel(t *testing.T) {
+	testutil.RequireRoot(t)
+	c := runInspectContainer(t, "--cap-drop", "ALL", "--security-opt", "seccomp=unconfined", "--user", "65534:65534")
+	if c.Seccomp.Mode != "disabled" || len(c.Probes) != len(confine.Probes) {
+		t.Fatalf("seccomp %+v, %d probes", c.Seccomp, len(c.Probes))
+	}
+	for _, r := range c.Probes {
+		p, _ := confine.LookupProbe(r.Syscall)
+		switch {
+		case r.Result == confine.ResultAllowed && r.Note == "":
+		case r.Result == confine.ResultENOSYS && (r.Syscall == "init_module" || r.Syscall == "kexec_load"):
+		case r.Result == confine.ResultDenied && p.CapGate != "" && (r.Syscall == "init_module" || r.Syscall == "kexec_load"):
+		default:
+			t.Errorf("%s: %+v, want the kernel's own argument error", r.Syscall, r)
+		}
 	}
 }

@@ -10,31 +10,35 @@ func TestClassify(t *testing.T) {
 	mount, _ := LookupProbe("mount")
 	kexec, _ := LookupProbe("kexec_load")
 	pers, _ := LookupProbe("personality")
+	obh, _ := LookupProbe("open_by_handle_at")
 	for _, tc := range []struct {
 		name     string
 		p        Probe
 		o        Outcome
 		filtered bool
 		caps     []string
+		kernel   string
 		want     string
 		note     string
 	}{
-		{"kernel ran it", mount, Outcome{Errno: syscall.EFAULT}, true, nil, ResultAllowed, ""},
-		{"filter EPERM", mount, Outcome{Errno: syscall.EPERM}, true, nil, ResultBlocked, ""},
-		{"no filter EPERM is a capability", mount, Outcome{Errno: syscall.EPERM}, false, nil, ResultDenied, "no seccomp filter"},
-		{"filter ENOSYS", mount, Outcome{Errno: syscall.ENOSYS}, true, nil, ResultENOSYS, ""},
-		{"kernel lacks it", kexec, Outcome{Errno: syscall.ENOSYS}, false, nil, ResultENOSYS, "kernel lacks"},
-		{"filter own errno", mount, Outcome{Errno: syscall.EACCES + 100}, true, nil, ResultBlocked, "its own errno"},
-		{"killed", mount, Outcome{Killed: true, Note: "killed by SIGSYS"}, true, nil, ResultKilled, "SIGSYS"},
-		{"cap-gated EPERM without cap", kexec, Outcome{Errno: syscall.EPERM}, true, []string{"chown"}, ResultUnclear, "CAP_SYS_BOOT"},
-		{"cap-gated EPERM with cap", kexec, Outcome{Errno: syscall.EPERM}, true, []string{"sys_boot"}, ResultBlocked, ""},
-		{"cap-gated EPERM unfiltered", kexec, Outcome{Errno: syscall.EPERM}, false, nil, ResultDenied, "requires CAP_SYS_BOOT"},
-		{"query succeeds", pers, Outcome{}, true, nil, ResultAllowed, ""},
-		{"unexpected success", mount, Outcome{}, true, nil, ResultAllowed, "unexpected success"},
-		{"child failed", mount, Outcome{Failed: true, Note: "x"}, true, nil, ResultError, "x"},
+		{"kernel ran it", mount, Outcome{Errno: syscall.EFAULT}, true, nil, "", ResultAllowed, ""},
+		{"filter EPERM", mount, Outcome{Errno: syscall.EPERM}, true, nil, "", ResultBlocked, ""},
+		{"no filter EPERM is a capability", mount, Outcome{Errno: syscall.EPERM}, false, nil, "", ResultDenied, "no seccomp filter"},
+		{"filter ENOSYS", mount, Outcome{Errno: syscall.ENOSYS}, true, nil, "", ResultENOSYS, ""},
+		{"kernel lacks it", kexec, Outcome{Errno: syscall.ENOSYS}, false, nil, "", ResultENOSYS, "kernel lacks"},
+		{"filter own errno", mount, Outcome{Errno: syscall.EACCES + 100}, true, nil, "", ResultBlocked, "its own errno"},
+		{"killed", mount, Outcome{Killed: true, Note: "killed by SIGSYS"}, true, nil, "", ResultKilled, "SIGSYS"},
+		{"cap-gated EPERM without cap", kexec, Outcome{Errno: syscall.EPERM}, true, []string{"chown"}, "", ResultUnclear, "CAP_SYS_BOOT"},
+		{"cap-gated EPERM with cap", kexec, Outcome{Errno: syscall.EPERM}, true, []string{"sys_boot"}, "", ResultBlocked, ""},
+		{"cap-gated EPERM unfiltered", kexec, Outcome{Errno: syscall.EPERM}, false, nil, "", ResultDenied, "requires CAP_SYS_BOOT"},
+		{"gate gone on new kernel", obh, Outcome{Errno: syscall.EPERM}, true, nil, "6.18.0-1-amd64", ResultBlocked, ""},
+		{"gate on old kernel", obh, Outcome{Errno: syscall.EPERM}, true, nil, "5.15.0", ResultUnclear, "CAP_DAC_READ_SEARCH"},
+		{"query succeeds", pers, Outcome{}, true, nil, "", ResultAllowed, ""},
+		{"unexpected success", mount, Outcome{}, true, nil, "", ResultAllowed, "unexpected success"},
+		{"child failed", mount, Outcome{Failed: true, Note: "x"}, true, nil, "", ResultError, "x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := Classify(tc.p, tc.o, tc.filtered, tc.caps)
+			r := Classify(tc.p, tc.o, Env{Filtered: tc.filtered, Effective: tc.caps, Kernel: tc.kernel})
 			if r.Result != tc.want || (tc.note == "" && r.Note != "") || !strings.Contains(r.Note, tc.note) {
 				t.Errorf("%+v, want %s with note %q", r, tc.want, tc.note)
 			}
@@ -116,5 +120,16 @@ func TestWriteFindings(t *testing.T) {
 		[]WriteCheck{{Path: "/sys/fs/cgroup/memory/release_agent", Writable: true}})
 	if got := slugs(fs); got != "unmasked-proc "+ReleaseAgentCheck {
 		t.Errorf("%q", got)
+	}
+}
+
+func TestKernelBefore(t *testing.T) {
+	for _, tc := range []struct {
+		rel, v string
+		want   bool
+	}{{"6.18.0-1-amd64", "6.9", false}, {"6.8.12", "6.9", true}, {"5.10.0", "5.11", true}, {"6.9", "6.9", false}, {"junk", "6.9", true}, {"10.1", "6.9", false}} {
+		if got := kernelBefore(tc.rel, tc.v); got != tc.want {
+			t.Errorf("kernelBefore(%q, %q) = %v", tc.rel, tc.v, got)
+		}
 	}
 }

@@ -22,6 +22,9 @@ type Probe struct {
 	// arguments; without it the kernel itself returns EPERM, which a
 	// seccomp filter's EPERM cannot be told apart from.
 	CapGate string
+	// CapGateUntil, when set, is the first kernel ("6.9") that checks the
+	// arguments before the capability; from it on the gate does not apply.
+	CapGateUntil string
 }
 
 // Probes are run in this order. Each call's arguments are invalid in a way
@@ -57,10 +60,10 @@ var Probes = []Probe{
 		Expect: []syscall.Errno{syscall.EFAULT}},
 	{Syscall: "userfaultfd", Args: `userfaultfd(UFFD_USER_MODE_ONLY|0x40000000)`,
 		Why:    "unknown flag bit: EINVAL (user-mode-only passes the vm.unprivileged_userfaultfd gate on 5.11+)",
-		Expect: []syscall.Errno{syscall.EINVAL}, CapGate: "sys_ptrace"},
+		Expect: []syscall.Errno{syscall.EINVAL}, CapGate: "sys_ptrace", CapGateUntil: "5.11"},
 	{Syscall: "open_by_handle_at", Args: `open_by_handle_at(-1, (void *)1, 0)`,
 		Why:    "the handle is an unmapped address: EFAULT (kernels before 6.9 check CAP_DAC_READ_SEARCH first)",
-		Expect: []syscall.Errno{syscall.EFAULT, syscall.EBADF}, CapGate: "dac_read_search"},
+		Expect: []syscall.Errno{syscall.EFAULT, syscall.EBADF}, CapGate: "dac_read_search", CapGateUntil: "6.9"},
 	{Syscall: "init_module", Args: `init_module(NULL, 0, "")`,
 		Why:    "a zero-length image is rejected (ENOEXEC) or not readable (EFAULT) before anything loads; the kernel checks CAP_SYS_MODULE first",
 		Expect: []syscall.Errno{syscall.ENOEXEC, syscall.EFAULT, syscall.EINVAL}, CapGate: "sys_module"},
@@ -120,11 +123,54 @@ type ProbeResult struct {
 	Note      string `json:"note,omitempty"`
 }
 
-// Classify turns a probe's outcome into a result. filtered says whether a
-// seccomp filter (or strict mode) is in force; effective are the effective
-// capability names. Without a filter no errno can come from seccomp, so an
-// EPERM there is a capability or LSM denial ("denied"), never "blocked".
-func Classify(p Probe, o Outcome, filtered bool, effective []string) ProbeResult {
+// Env is what classification needs to know about the probing process.
+type Env struct {
+	// Filtered is true when a seccomp filter (or strict mode) is in force.
+	Filtered bool
+	// Effective are the effective capability names.
+	Effective []string
+	// Kernel is the running kernel's release (uname -r); "" means old.
+	Kernel string
+}
+
+// gated reports whether the kernel's own capability check comes before the
+// probe's arguments are looked at, and the capability is not held.
+func (e Env) gated(p Probe) bool {
+	if p.CapGate == "" || contains(e.Effective, p.CapGate) {
+		return false
+	}
+	return p.CapGateUntil == "" || kernelBefore(e.Kernel, p.CapGateUntil)
+}
+
+// kernelBefore compares "major.minor" prefixes of kernel releases.
+func kernelBefore(release, version string) bool {
+	parse := func(s string) (int, int, bool) {
+		a, rest, _ := strings.Cut(s, ".")
+		b := rest
+		for i, r := range rest {
+			if r < '0' || r > '9' {
+				b = rest[:i]
+				break
+			}
+		}
+		x, err1 := strconv.Atoi(a)
+		y, err2 := strconv.Atoi(b)
+		return x, y, err1 == nil && err2 == nil
+	}
+	rx, ry, ok := parse(release)
+	vx, vy, _ := parse(version)
+	if !ok {
+		return true
+	}
+	return rx < vx || (rx == vx && ry < vy)
+}
+
+// Classify turns a probe's outcome into a result. Without a filter no errno
+// can come from seccomp, so an EPERM there is a capability, sysctl or LSM
+// denial ("denied"), never "blocked". Under a filter, an EPERM for a call the
+// kernel gates on a capability not held is "unclear".
+func Classify(p Probe, o Outcome, env Env) ProbeResult {
+	filtered := env.Filtered
 	r := ProbeResult{Syscall: p.Syscall, Errno: int(o.Errno), Note: o.Note}
 	if o.Errno != 0 {
 		r.ErrnoName = ErrnoName(o.Errno)
@@ -160,13 +206,13 @@ func Classify(p Probe, o Outcome, filtered bool, effective []string) ProbeResult
 	case !filtered && eperm:
 		r.Result = ResultDenied
 		r.Note = "no seccomp filter: a capability, sysctl or LSM check refused"
-		if p.CapGate != "" && !contains(effective, p.CapGate) {
+		if env.gated(p) {
 			r.Note = "no seccomp filter: the kernel requires CAP_" + strings.ToUpper(p.CapGate)
 		}
 	case !filtered:
 		r.Result = ResultAllowed
 		r.Note = "no seccomp filter; unexpected errno from the kernel"
-	case eperm && p.CapGate != "" && !contains(effective, p.CapGate):
+	case eperm && env.gated(p):
 		r.Result = ResultUnclear
 		r.Note = "the filter or the kernel's own CAP_" + strings.ToUpper(p.CapGate) + " check (not held) refused"
 	case eperm:

@@ -154,10 +154,10 @@ func firstLine(s string) string {
 }
 
 // RunProbes runs every probe, one child each, and classifies the results.
-func RunProbes(ctx context.Context, command func(ctx context.Context, name string) *exec.Cmd, filtered bool, effective []string) []ProbeResult {
+func RunProbes(ctx context.Context, command func(ctx context.Context, name string) *exec.Cmd, env Env) []ProbeResult {
 	out := make([]ProbeResult, 0, len(Probes))
 	for _, p := range Probes {
-		out = append(out, Classify(p, RunProbe(ctx, command, p.Syscall), filtered, effective))
+		out = append(out, Classify(p, RunProbe(ctx, command, p.Syscall), env))
 	}
 	return out
 }
@@ -208,4 +208,13 @@ func OpenableForWrite(paths []string) []WriteCheck {
 		out = append(out, c)
 	}
 	return out
+}
+
+// KernelRelease is uname -r.
+func KernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
 }
