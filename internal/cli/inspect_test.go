@@ -467,3 +467,66 @@ func TestInspectProbeArgumentsFailInKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectSeccompActions runs inspect under a seccomp profile that
+// answers each probed call a different way — kill the process, trap, kill
+// the thread, ENOSYS, EACCES — and checks inspect survives and names each.
+func TestInspectSeccompActions(t *testing.T) {
+	testutil.RequireRoot(t)
+	profile := filepath.Join(t.TempDir(), "profile.json")
+	os.WriteFile(profile, []byte(`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+	{"names": ["mount"], "action": "SCMP_ACT_KILL_PROCESS"},
+	{"names": ["unshare"], "action": "SCMP_ACT_TRAP"},
+	{"names": ["kexec_load"], "action": "SCMP_ACT_KILL"},
+	{"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+	{"names": ["add_key"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+	{"names": ["bpf"], "action": "SCMP_ACT_ERRNO", "errnoRet": 5}
+]}`), 0o644)
+	c := runInspectContainer(t, "--cap-drop", "ALL", "--security-opt", "seccomp="+profile, "--user", "65534:65534")
+	if c.Seccomp.Mode != "filter" {
+		t.Fatalf("seccomp %+v", c.Seccomp)
+	}
+	p := inspectProbeMap(c)
+	for name, want := range map[string]string{
+		"mount": "killed", "unshare": "killed", "kexec_load": "killed", "setns": "enosys",
+		"add_key": "blocked", "bpf": "blocked", "ptrace": "allowed", "clone3": "allowed", "personality": "allowed",
+	} {
+		if p[name].Result != want {
+			t.Errorf("%s: %+v, want %s", name, p[name], want)
+		}
+	}
+	if !strings.Contains(p["mount"].Note, "killed by SIGSYS") || !strings.Contains(p["unshare"].Note, "trap") || !strings.Contains(p["kexec_load"].Note, "hung") {
+		t.Errorf("kill notes: %q %q %q", p["mount"].Note, p["unshare"].Note, p["kexec_load"].Note)
+	}
+	if p["bpf"].ErrnoName != "EIO" || !strings.Contains(p["bpf"].Note, "own errno") {
+		t.Errorf("bpf: %+v", p["bpf"])
+	}
+}
+
+// TestInspectFakeMountinfo reads findings from a fake mount table whose
+// mount point carries a newline and an escape sequence (the kernel writes
+// them as octal escapes); the text output must not pass them through.
+func TestInspectFakeMountinfo(t *testing.T) {
+	root := t.TempDir()
+	writeInspectFakeFile(t, root, "proc/self/status", "Name:\tsh\nPid:\t1\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nGroups:\t\n"+
+		"CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n"+
+		"NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n")
+	writeInspectFakeFile(t, root, "proc/self/mountinfo", "1 0 0:40 / / ro - overlay overlay rw\n"+
+		"2 1 8:1 /etc /x\\012\\033[31mred ro - ext4 /dev/sda1 rw\n")
+	c, err := inspectProcess(root, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Findings) != 1 || c.Findings[0].Check != "sensitive-host-mount" {
+		t.Fatalf("findings %+v", c.Findings)
+	}
+	var text bytes.Buffer
+	c.writeText(&text)
+	if strings.Contains(text.String(), "\x1b") || !strings.Contains(text.String(), `mounted at /x\n\x1b[31mred read-only"`) {
+		t.Errorf("text output:\n%s", text.String())
+	}
+	writeInspectFakeFile(t, root, "proc/self/mountinfo", "1 0 0:40 / /\n")
+	if _, err := inspectProcess(root, 0); err == nil || !strings.HasPrefix(err.Error(), "/proc/self/mountinfo:1: want at least 6 fields") {
+		t.Errorf("bad mountinfo: %v", err)
+	}
+}

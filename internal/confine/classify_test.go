@@ -117,9 +117,12 @@ func TestPostureFindings(t *testing.T) {
 
 func TestWriteFindings(t *testing.T) {
 	fs := WriteFindings([]WriteCheck{{Path: "/proc/sys/kernel/core_pattern", Writable: true}, {Path: "/proc/sysrq-trigger", Error: "read-only file system"}},
-		[]WriteCheck{{Path: "/sys/fs/cgroup/memory/release_agent", Writable: true}})
+		[]WriteCheck{{Path: "/sys/fs/cgroup/memory/release_agent", Writable: true}, {Path: "/sys/fs/cgroup/pids/release_agent", Writable: true}, {Path: "/x/release_agent"}})
 	if got := slugs(fs); got != "unmasked-proc "+ReleaseAgentCheck {
 		t.Errorf("%q", got)
+	}
+	if want := "2 release_agent files (/sys/fs/cgroup/memory/release_agent, /sys/fs/cgroup/pids/release_agent) can be opened for writing"; !strings.HasPrefix(fs[1].Detail, want) {
+		t.Errorf("%q", fs[1].Detail)
 	}
 }
 

@@ -176,7 +176,9 @@ func PostureFindings(p Posture) []Finding {
 		out = append(out, auditFinding("runs-as-root", "effective uid 0 in the host's user namespace: root here is root on the host", ""))
 	}
 	if p.InitialUserNS {
-		out = append(out, auditFinding("host-userns", "uid_map and gid_map are the identity map: ids here are the host's ids", ""))
+		f := auditFinding("host-userns", "uid_map and gid_map are the identity map: ids here are the host's ids", "")
+		f.Fix += ", and if the daemon maps no user namespaces at all, enable them (dockerd --userns-remap=default) or run Docker rootless"
+		out = append(out, f)
 	}
 	has := func(set []string, c string) bool {
 		for _, s := range set {
@@ -290,15 +292,24 @@ func WriteFindings(procSys, releaseAgents []WriteCheck) []Finding {
 			out = append(out, auditFinding("unmasked-proc", c.Path+" can be opened for writing", ""))
 		}
 	}
+	var agents []string
 	for _, c := range releaseAgents {
 		if c.Writable {
-			out = append(out, Finding{
-				Check: ReleaseAgentCheck, Severity: audit.SeverityCritical,
-				Title:  "cgroup release_agent writable",
-				Detail: c.Path + " can be opened for writing: the host kernel runs the program it names as root when a cgroup empties",
-				Fix:    "do not mount cgroup v1 hierarchies read-write into the container (drop --privileged and CAP_SYS_ADMIN), or move the host to cgroup v2",
-			})
+			agents = append(agents, c.Path)
 		}
+	}
+	if len(agents) > 0 {
+		what := agents[0] + " can"
+		if len(agents) > 1 {
+			what = fmt.Sprintf("%d release_agent files (%s) can", len(agents), strings.Join(agents, ", "))
+		}
+		out = append(out, Finding{
+			Check: ReleaseAgentCheck, Severity: audit.SeverityCritical,
+			Title:  "cgroup release_agent writable",
+			Detail: what + " be opened for writing: the host kernel runs the program named there as root when a cgroup empties",
+			Fix: "do not bind the host's cgroup v1 hierarchies (or its /, whose submounts a :ro bind leaves writable before Docker 25) into the container, " +
+				"drop --privileged and CAP_SYS_ADMIN, or move the host to cgroup v2, which has no release_agent",
+		})
 	}
 	return out
 }

@@ -114,7 +114,7 @@ func ProbeChild(name string, w io.Writer) error {
 
 // ProbeTimeout bounds one probe child; a child whose calling thread a
 // filter killed (SECCOMP_RET_KILL_THREAD) hangs and is reported as killed.
-var ProbeTimeout = 10 * time.Second
+var ProbeTimeout = 5 * time.Second
 
 // RunProbe runs one probe in the child that command makes and reports how
 // it ended.
