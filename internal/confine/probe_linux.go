@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 	"unsafe"
@@ -153,12 +155,22 @@ func firstLine(s string) string {
 	return s
 }
 
-// RunProbes runs every probe, one child each, and classifies the results.
+// RunProbes runs every probe, one child each (a few at a time), and
+// classifies the results in the order of Probes.
 func RunProbes(ctx context.Context, command func(ctx context.Context, name string) *exec.Cmd, env Env) []ProbeResult {
-	out := make([]ProbeResult, 0, len(Probes))
-	for _, p := range Probes {
-		out = append(out, Classify(p, RunProbe(ctx, command, p.Syscall), env))
+	out := make([]ProbeResult, len(Probes))
+	sem := make(chan struct{}, max(2, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for i, p := range Probes {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			out[i] = Classify(p, RunProbe(ctx, command, p.Syscall), env)
+			<-sem
+		}()
 	}
+	wg.Wait()
 	return out
 }
 
