@@ -219,14 +219,14 @@ func inspectProcess(root string, pid int) (*inspectReport, error) {
 	}
 	c.Container = inspectDetectContainer(root, c.Cgroups)
 
-	c.Findings = confine.PostureFindings(confine.Posture{
+	c.Findings = append([]confine.Finding{}, confine.PostureFindings(confine.Posture{
 		EffectiveUID: c.UID.Effective, NoNewPrivs: c.NoNewPrivs, SeccompMode: c.Seccomp.Mode,
 		AppArmorInKernel: c.AppArmor.InKernel, AppArmorProfile: c.AppArmor.Profile,
 		SELinuxEnabled: c.SELinux.Enabled(), SELinuxLabel: c.SELinux.Label,
 		InitialUserNS: c.UserNS.Initial,
 		Effective:     c.Capabilities.Effective.Names, Permitted: c.Capabilities.Permitted.Names,
 		Bounding: c.Capabilities.Bounding.Names,
-	})
+	})...)
 	mi := filepath.Join(procDir, "mountinfo")
 	if b, err := os.ReadFile(mi); err == nil {
 		mounts, err := confine.ParseMountinfo(filepath.Join("/proc", proc, "mountinfo"), string(b))

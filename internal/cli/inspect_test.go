@@ -379,6 +379,14 @@ func TestInspectMisconfiguredVsHardened(t *testing.T) {
 	bad := runInspectContainer(t, "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", "/:/host:ro",
 		"--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", "--security-opt", "systempaths=unconfined")
 	good := runInspectContainer(t, "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--read-only", "--user", "65534:65534")
+	if good.Sockets == nil || good.Writable == nil || good.Findings == nil || good.Probes == nil {
+		t.Errorf("hardened: an empty list came out as null: %+v %+v", good.Sockets, good.Writable)
+	}
+	for _, f := range append(bad.Findings, good.Findings...) {
+		if f.Check == "" || f.Severity == 0 || f.Title == "" || f.Detail == "" || f.Fix == "" {
+			t.Errorf("incomplete finding %+v", f)
+		}
+	}
 	bs, gs := inspectSlugs(bad), inspectSlugs(good)
 	t.Logf("misconfigured: %v", bs)
 	t.Logf("hardened: %v", gs)

@@ -177,7 +177,7 @@ func RunProbes(ctx context.Context, command func(ctx context.Context, name strin
 // ReachSockets connects to each path that exists as a socket and closes
 // the connection at once; connecting sends nothing.
 func ReachSockets(paths []string) []SocketCheck {
-	var out []SocketCheck
+	out := []SocketCheck{}
 	for _, p := range paths {
 		var st unix.Stat_t
 		if err := unix.Stat(p, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
@@ -204,7 +204,7 @@ func ReachSockets(paths []string) []SocketCheck {
 // OpenableForWrite opens each existing path write-only and closes it
 // without writing (for /proc/sys and cgroup files only write(2) acts).
 func OpenableForWrite(paths []string) []WriteCheck {
-	var out []WriteCheck
+	out := []WriteCheck{}
 	for _, p := range paths {
 		if err := unix.Lstat(p, new(unix.Stat_t)); err != nil {
 			continue
