@@ -13,10 +13,8 @@ type Follower struct {
 	root uint32 // launch mode: the command's pid
 	// procs are followed processes; false until the process has exec'd
 	// (the launched child runs the recorder's fork code before its exec).
-	procs map[uint32]bool
-	// container mode
-	containerID string
-	cgroups     map[uint64]bool
+	procs       map[uint32]bool
+	containerID string // container mode
 	seen        int
 }
 
@@ -28,13 +26,17 @@ func FollowChild(root uint32) *Follower {
 	return &Follower{root: root, procs: map[uint32]bool{root: false}, seen: 1}
 }
 
-// FollowContainer follows every process in the cgroups of container id
-// (a full or short Docker id); cgroupIDs are the ones known at the start.
-func FollowContainer(id string, cgroupIDs ...uint64) *Follower {
-	f := &Follower{containerID: id, cgroups: map[uint64]bool{}, procs: map[uint32]bool{}}
-	for _, c := range cgroupIDs {
-		f.cgroups[c] = true
+// FollowContainer follows the processes of container id (a full or short
+// Docker id): pids are the ones in it when recording starts; processes that
+// exec or fork inside its cgroup later (docker exec) join, as do children
+// of followed processes. Matching is by pid and cgroup path, so it works on
+// cgroup v1 hosts, where cgroup ids cannot tell containers apart.
+func FollowContainer(id string, pids ...uint32) *Follower {
+	f := &Follower{containerID: id, procs: map[uint32]bool{}}
+	for _, p := range pids {
+		f.procs[p] = true
 	}
+	f.seen = len(f.procs)
 	return f
 }
 
@@ -76,26 +78,28 @@ func (f *Follower) Follow(r *ebpf.Record) bool {
 }
 
 func (f *Follower) followContainer(r *ebpf.Record) bool {
-	if (r.Kind == ebpf.KindExec || r.Kind == ebpf.KindFork) && r.Cgroup != "" {
-		if id, _, ok := container.IDFromCgroup(r.Cgroup); ok && sameContainer(id, f.containerID) {
-			f.cgroups[r.CgroupID] = true
+	if _, ok := f.procs[r.PID]; !ok {
+		if r.Kind != ebpf.KindExec && r.Kind != ebpf.KindFork || r.Cgroup == "" {
+			return false
 		}
-	}
-	if !f.cgroups[r.CgroupID] {
-		return false
-	}
-	if _, ok := f.procs[r.PID]; !ok && r.Kind != ebpf.KindExit {
+		if id, _, ok := container.IDFromCgroup(r.Cgroup); !ok || !sameContainer(id, f.containerID) {
+			return false
+		}
 		f.procs[r.PID] = true
 		f.seen++
 	}
-	if r.Kind == ebpf.KindFork && r.Fork != nil && !r.Fork.Thread {
-		if _, ok := f.procs[r.Fork.PID]; !ok {
-			f.procs[r.Fork.PID] = true
-			f.seen++
+	switch r.Kind {
+	case ebpf.KindFork:
+		if r.Fork != nil && !r.Fork.Thread {
+			if _, ok := f.procs[r.Fork.PID]; !ok {
+				f.procs[r.Fork.PID] = true
+				f.seen++
+			}
 		}
-	}
-	if r.Kind == ebpf.KindExit && r.Exit != nil && r.Exit.GroupDead {
-		delete(f.procs, r.PID)
+	case ebpf.KindExit:
+		if r.Exit != nil && r.Exit.GroupDead {
+			delete(f.procs, r.PID)
+		}
 	}
 	return true
 }

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -76,14 +75,12 @@ func Live(ctx context.Context, opts Options) (*Result, error) {
 	src0 := Source{Start: time.Now().UTC().Format(time.RFC3339Nano), Kernel: kernelRelease()}
 	var follow *Follower
 	var cmd *exec.Cmd
-	var cgroupDir string
 	if opts.ContainerID != "" {
-		ids, dir, err := containerCgroups(opts.ContainerID)
+		pids, err := containerPids(opts.ContainerID)
 		if err != nil {
 			return nil, err
 		}
-		cgroupDir = dir
-		follow = FollowContainer(opts.ContainerID, ids...)
+		follow = FollowContainer(opts.ContainerID, pids...)
 		src0.Container = opts.ContainerID
 		if opts.ContainerName != "" {
 			src0.Container = opts.ContainerName + " (" + opts.ContainerID + ")"
@@ -112,22 +109,6 @@ func Live(ctx context.Context, opts Options) (*Result, error) {
 			_ = cmd.Wait()
 			exitCode = waitCode(cmd.ProcessState)
 			close(exited)
-		}()
-	} else if cgroupDir != "" {
-		go func() { // a container has stopped when its cgroup is gone
-			t := time.NewTicker(500 * time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-runCtx.Done():
-					return
-				case <-t.C:
-					if _, err := os.Stat(cgroupDir); err != nil {
-						close(exited)
-						return
-					}
-				}
-			}
 		}()
 	}
 
@@ -168,10 +149,14 @@ func Live(ctx context.Context, opts Options) (*Result, error) {
 			calls.Store(n)
 			procs.Store(uint64(follow.Seen()))
 		}
-		if cmd != nil && follow.Live() == 0 {
-			select {
-			case <-exited:
-			case <-time.After(2 * time.Second): // the exit record came before wait returned
+		if follow.Live() == 0 { // the whole tree (or every process of the container) exited
+			if cmd != nil {
+				select {
+				case <-exited:
+				case <-time.After(2 * time.Second): // the exit record came before wait returned
+				}
+			} else {
+				close(exited)
 			}
 			break
 		}
@@ -250,45 +235,28 @@ func kernelRelease() string {
 	return unix.ByteSliceToString(u.Release[:])
 }
 
-// containerCgroups finds the cgroup v2 directories of the processes of
-// container id now, and returns their ids (the directory inode, as the
-// kernel reports cgroup ids) and the first directory.
-func containerCgroups(id string) ([]uint64, string, error) {
+// containerPids lists the processes now in container id's cgroup.
+func containerPids(id string) ([]uint32, error) {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return nil, "", fmt.Errorf("list processes: %w", err)
+		return nil, fmt.Errorf("list processes: %w", err)
 	}
-	seen := map[string]bool{}
-	var ids []uint64
-	var first string
+	var pids []uint32
 	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
+		pid, err := strconv.ParseUint(e.Name(), 10, 32)
+		if err != nil {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cgroup"))
 		if err != nil {
 			continue
 		}
-		cid, _, ok := container.IDFromProcCgroup(string(data))
-		if !ok || !sameContainer(cid, id) {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if p, ok := strings.CutPrefix(line, "0::"); ok && !seen[p] {
-				seen[p] = true
-				dir := filepath.Join("/sys/fs/cgroup", p)
-				var st unix.Stat_t
-				if unix.Stat(dir, &st) == nil {
-					ids = append(ids, st.Ino)
-					if first == "" {
-						first = dir
-					}
-				}
-			}
+		if cid, _, ok := container.IDFromProcCgroup(string(data)); ok && sameContainer(cid, id) {
+			pids = append(pids, uint32(pid))
 		}
 	}
-	if len(ids) == 0 {
-		return nil, "", fmt.Errorf("container %s: no running process found in a cgroup v2 of it (is it running?)", id)
+	if len(pids) == 0 {
+		return nil, fmt.Errorf("container %s: no process of it is running", id)
 	}
-	return ids, first, nil
+	return pids, nil
 }

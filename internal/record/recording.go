@@ -30,11 +30,14 @@ type Recording struct {
 	Args  map[string][]uint64 `json:"args,omitempty"`
 	Files Files               `json:"files"`
 	// Executables are the programs run (the kernel's path of the image).
-	Executables []string   `json:"executables"`
-	Sockets     []Socket   `json:"sockets"`
-	Bind        []Endpoint `json:"bind"`
-	Listen      []Endpoint `json:"listen"`
-	Connect     []Endpoint `json:"connect"`
+	Executables []string `json:"executables"`
+	// SetIDExec are programs whose exec changed the uid or gid (setuid or
+	// setgid files): no-new-privileges would stop that change.
+	SetIDExec []string   `json:"setid_exec"`
+	Sockets   []Socket   `json:"sockets"`
+	Bind      []Endpoint `json:"bind"`
+	Listen    []Endpoint `json:"listen"`
+	Connect   []Endpoint `json:"connect"`
 	// UIDs and GIDs are the effective ids the workload ran with.
 	UIDs      []uint32     `json:"uids"`
 	GIDs      []uint32     `json:"gids"`
@@ -186,6 +189,7 @@ func Merge(recs ...*Recording) *Recording {
 		out.Files.Create = union(out.Files.Create, r.Files.Create)
 		out.Files.Exec = union(out.Files.Exec, r.Files.Exec)
 		out.Executables = union(out.Executables, r.Executables)
+		out.SetIDExec = union(out.SetIDExec, r.SetIDExec)
 		out.Sockets = unionBy(out.Sockets, r.Sockets, socketKey)
 		out.Bind = unionBy(out.Bind, r.Bind, endpointKey)
 		out.Listen = unionBy(out.Listen, r.Listen, endpointKey)
@@ -220,7 +224,7 @@ func addCap(list []InferredCap, name string, evidence ...string) []InferredCap {
 // normalize sorts every set so equal recordings encode to equal bytes, and
 // turns nil lists into empty ones so the JSON always has every key.
 func (r *Recording) normalize() {
-	for _, p := range []*[]string{&r.Files.Read, &r.Files.Write, &r.Files.Create, &r.Files.Exec, &r.Executables} {
+	for _, p := range []*[]string{&r.Files.Read, &r.Files.Write, &r.Files.Create, &r.Files.Exec, &r.Executables, &r.SetIDExec} {
 		*p = union(*p, nil)
 	}
 	for a, l := range r.Unnamed {

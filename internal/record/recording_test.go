@@ -132,8 +132,9 @@ func TestBuilderGolden(t *testing.T) {
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, Nr: nr(t, "setgroups"), Args: [6]uint64{1}, Ret: 0},
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Nr: nr(t, "setresuid"), Args: [6]uint64{33, 33, 33}, Ret: 0},
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Nr: nr(t, "setuid"), Args: [6]uint64{33}, Ret: 0},
-		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Compat: true, Nr: 102, Ret: 0}, // socketcall
-		{Kind: ebpf.KindSyscall, PID: child, TID: child, Nr: 499, Ret: -38},                                // no name
+		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Compat: true, Nr: 102, Ret: 0},          // socketcall
+		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Nr: 499, Ret: -38},                      // no name
+		{Kind: ebpf.KindExec, PID: child, TID: child, UID: 33, EUID: 0, Exec: &ebpf.ExecInfo{Exe: "/usr/bin/sudo"}}, // setuid root
 		{Kind: ebpf.KindExit, PID: child, TID: child, Exit: &ebpf.ExitInfo{GroupDead: true}},
 		// someone else's process
 		{Kind: ebpf.KindSyscall, PID: 999, TID: 999, Nr: nr(t, "ptrace")},
@@ -178,19 +179,26 @@ func TestBuilderGolden(t *testing.T) {
 
 func TestFollowContainer(t *testing.T) {
 	const id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	f := FollowContainer(id[:12], 7)
+	f := FollowContainer(id[:12], 1)
 	recs := []ebpf.Record{
-		{Kind: ebpf.KindSyscall, PID: 1, CgroupID: 7},
-		{Kind: ebpf.KindSyscall, PID: 2, CgroupID: 8},
-		{Kind: ebpf.KindExec, PID: 3, CgroupID: 9, Cgroup: "/system.slice/docker-" + id + ".scope"},
-		{Kind: ebpf.KindSyscall, PID: 3, CgroupID: 9},
-		{Kind: ebpf.KindExec, PID: 4, CgroupID: 10, Cgroup: "/user.slice/session-1.scope"},
+		{Kind: ebpf.KindSyscall, PID: 1},
+		{Kind: ebpf.KindSyscall, PID: 2},
+		{Kind: ebpf.KindFork, PID: 1, Fork: &ebpf.ForkInfo{PID: 5, TID: 5}},
+		{Kind: ebpf.KindSyscall, PID: 5},
+		{Kind: ebpf.KindExec, PID: 3, Cgroup: "/docker/" + id}, // docker exec joins
+		{Kind: ebpf.KindSyscall, PID: 3},
+		{Kind: ebpf.KindExec, PID: 4, Cgroup: "/user.slice/session-1.scope"}, // host process
+		{Kind: ebpf.KindSyscall, PID: 4},
+		{Kind: ebpf.KindExit, PID: 5, Exit: &ebpf.ExitInfo{GroupDead: true}},
 	}
-	want := []bool{true, false, true, true, false}
+	want := []bool{true, false, true, true, true, true, false, false, true}
 	for i := range recs {
 		if got := f.Follow(&recs[i]); got != want[i] {
 			t.Errorf("record %d: follow %v, want %v", i, got, want[i])
 		}
+	}
+	if f.Live() != 2 || f.Seen() != 3 {
+		t.Errorf("live %d seen %d, want 2 and 3", f.Live(), f.Seen())
 	}
 }
 
