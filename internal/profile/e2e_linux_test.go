@@ -1,0 +1,267 @@
+package profile_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
+	"github.com/palisade-sec/palisade/internal/profile"
+	"github.com/palisade-sec/palisade/internal/record"
+	"github.com/palisade-sec/palisade/internal/syscalls"
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// palisade builds the binary once per test run.
+func palisade(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "palisade-profile-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "palisade")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/palisade")
+		cmd.Dir = testutil.RepoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build palisade: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func run(t *testing.T, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	r := result{stdout: o.String(), stderr: e.String()}
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.code = ee.ExitCode()
+		} else {
+			t.Fatalf("%s %v: %v", name, args, err)
+		}
+	}
+	return r
+}
+
+func must(t *testing.T, r result, what string) result {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("%s: exit %d\nstdout: %s\nstderr: %s", what, r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// TestRecordedProfileUnderPalisadeRun is the proof: a workload recorded
+// with palisade record runs again under the seccomp profile generated from
+// that recording, with all capabilities dropped and no_new_privs; a
+// syscall the recording never saw (unshare) is refused with EPERM by the
+// filter (the control run shows the same call succeeds without it).
+func TestRecordedProfileUnderPalisadeRun(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	bb := testutil.RequireTool(t, "busybox")
+	bin := palisade(t)
+	dir := t.TempDir()
+	work := fmt.Sprintf("cat /etc/hostname; ls %[1]s >/dev/null; echo data > %[1]s/out; cat %[1]s/out", dir)
+	rec, prof := filepath.Join(dir, "rec.json"), filepath.Join(dir, "seccomp.json")
+
+	must(t, run(t, bin, "record", "--out", rec, "--", bb, "sh", "-c", work), "record")
+	g := must(t, run(t, bin, "profile", "seccomp", rec, "--runtime", "palisade-run", "--out", prof), "profile")
+	t.Logf("profile: %s", strings.TrimSpace(g.stderr))
+
+	host, _ := os.Hostname()
+	r := must(t, run(t, bin, "run", "--cap-drop", "ALL", "--no-new-privileges", "--seccomp", prof, "--", bb, "sh", "-c", work), "run under the generated profile")
+	if !strings.Contains(r.stdout, host) || !strings.Contains(r.stdout, "data") {
+		t.Errorf("workload output under the profile: %q, want the hostname and data", r.stdout)
+	}
+
+	// Control: with every capability and no filter, unshare -U works.
+	must(t, run(t, bin, "run", "--privileged", "--", bb, "unshare", "-U", "true"), "control: unshare -U without a filter")
+	// Under the generated filter (still every capability, so only seccomp
+	// can refuse it) the workload works and unshare is refused with EPERM.
+	r = run(t, bin, "run", "--privileged", "--seccomp", prof, "--", bb, "sh", "-c", work+"; "+bb+" unshare -U true")
+	if r.code == 0 || !strings.Contains(r.stderr, "unshare(0x10000000): Operation not permitted") {
+		t.Errorf("unshare under the generated profile: exit %d, stderr %q; want EPERM", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "data") {
+		t.Errorf("the recorded part of the workload failed: %q", r.stdout)
+	}
+	// A filter made without the launcher's own calls stops the launch:
+	// the runtime set is needed, not decoration.
+	bare := filepath.Join(dir, "bare.json")
+	must(t, run(t, bin, "profile", "seccomp", rec, "--runtime", "none", "--out", bare), "profile --runtime none")
+	r = run(t, bin, "run", "--privileged", "--seccomp", bare, "--", bb, "true")
+	if r.code == 0 {
+		t.Errorf("a profile without palisade run's post-filter calls started the command; runtime set unnecessary?")
+	}
+}
+
+// runcPostFilterCalls records a docker run and returns the calls runc
+// init's filtered thread makes from prctl(PR_SET_SECCOMP)/seccomp(SET_MODE_FILTER)
+// up to the exec of the container's program.
+func runcPostFilterCalls(t *testing.T, img string, dockerArgs ...string) []string {
+	t.Helper()
+	src, err := ebpf.Open(ebpf.Options{Syscalls: record.AllSyscalls(), IgnoreSelf: true, RingBufferBytes: 128 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	done := make(chan struct{})
+	var out []byte
+	var runErr error
+	go func() {
+		args := append(append([]string{"run", "--rm"}, dockerArgs...), img, "/bin/true")
+		out, runErr = exec.Command("docker", args...).CombinedOutput()
+		close(done)
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-done
+		time.Sleep(time.Second)
+		cancel()
+	}()
+	filtered := map[uint32]bool{} // tids that installed the filter
+	calls := map[string]bool{}
+	execs := 0
+	var r ebpf.Record
+	for src.ReadInto(ctx, &r) == nil {
+		switch r.Kind {
+		case ebpf.KindSyscall:
+			if !filtered[r.TID] && r.Comm != "runc:[2:INIT]" {
+				continue
+			}
+			arch := "x86_64"
+			if r.Compat {
+				arch = "x86"
+			}
+			name, _ := syscalls.Name(arch, r.Nr)
+			if filtered[r.TID] {
+				calls[name] = true
+			} else if r.Ret >= 0 && (name == "prctl" && r.Args[0] == 22 && r.Args[1] == 2 || name == "seccomp" && r.Args[0] == 1) {
+				filtered[r.TID] = true
+			}
+		case ebpf.KindExec:
+			if filtered[r.TID] {
+				delete(filtered, r.TID)
+				execs++
+			}
+		}
+	}
+	if runErr != nil {
+		t.Fatalf("docker run: %v\n%s", runErr, out)
+	}
+	if _, drops, _ := src.Stats(); drops > 0 {
+		t.Logf("%d records lost host-wide", drops)
+	}
+	if execs == 0 {
+		t.Fatalf("saw no runc init thread install a filter and exec")
+	}
+	var names []string
+	for n := range calls {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TestRuncCallsAfterSeccomp measures what runc needs after its filter is
+// installed and checks the runc runtime set covers it.
+func TestRuncCallsAfterSeccomp(t *testing.T) {
+	testutil.RequireBPF(t)
+	img := testutil.RequireBusyboxImage(t)
+	want, _ := profile.RuntimeCalls("runc")
+	for _, args := range [][]string{nil, {"--security-opt", "no-new-privileges"}} {
+		got := runcPostFilterCalls(t, img, args...)
+		t.Logf("docker run %v: runc calls after the filter: %v", args, got)
+		for _, c := range got {
+			if c != "execve" && !slices.Contains(want, c) {
+				t.Errorf("docker run %v: runc called %s after installing the filter; add it to the runc set", args, c)
+			}
+		}
+	}
+}
+
+// TestRecordedContainerUnderDocker records a running container by its
+// cgroup, generates the profile and runs the same work in a new container
+// under it with Docker itself: the work succeeds, unshare is refused even
+// with CAP_SYS_ADMIN (and succeeds without the filter).
+func TestRecordedContainerUnderDocker(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	img := testutil.RequireBusyboxImage(t)
+	bin := palisade(t)
+	dir := t.TempDir()
+	work := "cat /etc/passwd >/dev/null; ls /tmp >/dev/null; echo data > /tmp/out; cat /tmp/out"
+	name := fmt.Sprintf("palisade-record-test-%d", os.Getpid())
+	must(t, run(t, "docker", "run", "-d", "--name", name, img, "sh", "-c", "sleep 5; "+work+"; sleep 1"), "docker run -d")
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	rec, prof := filepath.Join(dir, "rec.json"), filepath.Join(dir, "seccomp.json")
+	r := must(t, run(t, bin, "record", "--container", name, "--duration", "60s", "--out", rec), "record --container")
+	t.Logf("record: %s", strings.TrimSpace(r.stderr))
+	data, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recd, err := record.Parse(rec, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recd.Sources[0].Ended != "exited" {
+		t.Errorf("recording ended %q, want exited (the container stopped)", recd.Sources[0].Ended)
+	}
+	if !slices.Contains(recd.Files.Read, "/etc/passwd") || !slices.Contains(recd.Files.Write, "/tmp/out") {
+		t.Errorf("files read %v / written %v: want /etc/passwd and /tmp/out", recd.Files.Read, recd.Files.Write)
+	}
+	g := must(t, run(t, bin, "profile", "seccomp", rec, "--out", prof), "profile seccomp")
+	t.Logf("profile: %s", strings.TrimSpace(g.stderr))
+
+	r = must(t, run(t, "docker", "run", "--rm", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--security-opt", "seccomp="+prof, img, "sh", "-c", work), "docker run under the generated profile")
+	if strings.TrimSpace(r.stdout) != "data" {
+		t.Errorf("output %q, want data", r.stdout)
+	}
+	must(t, run(t, "docker", "run", "--rm", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", img, "unshare", "-U", "true"), "control: unshare without a filter")
+	r = run(t, "docker", "run", "--rm", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp="+prof, img, "sh", "-c", work+"; unshare -U true")
+	if r.code == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
+		t.Errorf("unshare under the generated profile: exit %d, stderr %q; want EPERM", r.code, r.stderr)
+	}
+}
