@@ -47,6 +47,24 @@ func newRecordCmd(s streams) *cobra.Command {
 				if containerArg != "" || duration != 0 {
 					return exitf(2, "--merge takes recordings only (no --container or --duration)")
 				}
+				// Flags stop at the first argument (for CMD's sake), so
+				// --out may follow the recordings here.
+				var files []string
+				for i := 0; i < len(args); i++ {
+					switch a := args[i]; {
+					case a == "--out" || a == "-out":
+						if i+1 >= len(args) {
+							return exitf(2, "--out needs a file name")
+						}
+						out = args[i+1]
+						i++
+					case strings.HasPrefix(a, "--out="):
+						out = strings.TrimPrefix(a, "--out=")
+					default:
+						files = append(files, a)
+					}
+				}
+				args = files
 				if len(args) == 0 {
 					return exitf(2, "--merge needs at least one recording: palisade record --merge A.json B.json [--out C.json]")
 				}

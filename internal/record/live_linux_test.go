@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -135,5 +137,47 @@ func TestLiveLoopbackConnect(t *testing.T) {
 	}
 	if r.Syscalls["x86_64"]["connect"] == 0 {
 		t.Errorf("connect not among syscalls")
+	}
+}
+
+// TestLiveEnds checks the ways a recording of a command stops early: the
+// duration, and cancellation (Ctrl-C); the command is stopped with
+// SIGTERM and the recording is still returned.
+func TestLiveEnds(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	for _, tt := range []struct {
+		name   string
+		dur    time.Duration
+		cancel time.Duration
+		ended  string
+	}{
+		{"duration", time.Second, 0, "duration"},
+		{"interrupted", 0, time.Second, "interrupted"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.cancel > 0 {
+				time.AfterFunc(tt.cancel, cancel)
+			}
+			start := time.Now()
+			res, err := Live(ctx, Options{Command: []string{"sleep", "30"}, Duration: tt.dur})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("took %v", d)
+			}
+			r := res.Recording
+			if r.Sources[0].Ended != tt.ended || res.ExitCode != 128+15 {
+				t.Errorf("ended %q exit %d, want %q and 143 (SIGTERM)", r.Sources[0].Ended, res.ExitCode, tt.ended)
+			}
+			sleep, _ := exec.LookPath("sleep")
+			sleep, _ = filepath.EvalSymlinks(sleep)
+			if r.Syscalls["x86_64"]["execve"] == 0 || !slices.Contains(r.Executables, sleep) {
+				t.Errorf("the part before the end is missing: %v %v", r.SyscallNames("x86_64"), r.Executables)
+			}
+		})
 	}
 }

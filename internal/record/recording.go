@@ -315,6 +315,9 @@ func Parse(name string, data []byte) (*Recording, error) {
 			return nil, fmt.Errorf("%s: %s (is this a palisade recording?)", name, strings.TrimPrefix(err.Error(), "json: "))
 		case errors.Is(err, io.EOF):
 			return nil, fmt.Errorf("%s: empty file, not a recording", name)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			l, c := lineCol(data, int64(len(data)))
+			return nil, fmt.Errorf("%s:%d:%d: unexpected end of file", name, l, c)
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

@@ -93,6 +93,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown", "{\"version\": 1, \"syscals\": {}}", "r.json: unknown field \"syscals\""},
 		{"version", "{\"version\": 7, \"syscalls\": {}}", "r.json: recording version 7, this palisade reads version 1"},
 		{"empty", "", "r.json: empty file"},
+		{"truncated", "{\n  \"version\": 1,\n", "r.json:3:1: unexpected end of file"},
 		{"not a recording", "{\"version\": 1}", "not a palisade recording"},
 		{"arch", "{\"version\": 1, \"syscalls\": {\"vax\": {}}}", "unknown architecture \"vax\""},
 		{"trailing", "{\"version\": 1, \"syscalls\": {}} {}", "r.json:1:32: data after the recording"},
