@@ -12,6 +12,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/fields"
+	"github.com/palisade-sec/palisade/internal/spelling"
 )
 
 // matcher is a compiled condition.
@@ -143,25 +144,7 @@ func suggestName[T any](name string, m map[string]T) string {
 	return ""
 }
 
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func editDistance(a, b string) int { return spelling.Distance(a, b) }
 
 // compile turns an expanded AST into a matcher.
 func (c *compiler) compile(n Node) (matcher, error) {

@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/palisade-sec/palisade/internal/caps"
+	"github.com/palisade-sec/palisade/internal/spelling"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
 
@@ -227,25 +228,7 @@ func suggest(s string, choices []string) string {
 	return fmt.Sprintf(" (did you mean %s?)", best)
 }
 
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func editDistance(a, b string) int { return spelling.Distance(a, b) }
 
 // Parse reads a Docker seccomp profile and validates it. name is used in
 // error messages. Every problem found is returned as an ErrorList.
