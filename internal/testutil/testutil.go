@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -101,4 +102,25 @@ func FalcoRulesDir(t testing.TB) string {
 		missing(t, "Falco's rule files not found at %s", d)
 	}
 	return d
+}
+
+// SyncBuffer is a bytes.Buffer that one goroutine may write (a command's
+// stdout or stderr) while a test polls it from another.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns everything written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
