@@ -102,39 +102,20 @@ func (p *parser) parseExpr() (Node, error) {
 		return nil, err
 	}
 	defer func() { p.depth-- }()
-	p.blank()
-	start := p.pos
-	first, err := p.parseAnd()
-	if err != nil {
-		return nil, err
-	}
-	terms := []Node{first}
-	for {
-		save := p.pos
-		p.blank()
-		if !p.keyword("or") {
-			p.pos = save
-			break
-		}
-		t, err := p.parseAnd()
-		if err != nil {
-			return nil, err
-		}
-		terms = append(terms, t)
-	}
-	if len(terms) == 1 {
-		return first, nil
-	}
-	return &BoolExpr{at: p.at(start), Op: "or", Terms: terms}, nil
+	return p.parseChain("or", p.parseAnd)
 }
 
 // parseAnd parses
 //
 //	AndExpr ::= NotExpr ('and' NotExpr)*
-func (p *parser) parseAnd() (Node, error) {
+func (p *parser) parseAnd() (Node, error) { return p.parseChain("and", p.parseNot) }
+
+// parseChain parses one or more terms joined by the keyword op; a single
+// term is returned as it is.
+func (p *parser) parseChain(op string, term func() (Node, error)) (Node, error) {
 	p.blank()
 	start := p.pos
-	first, err := p.parseNot()
+	first, err := term()
 	if err != nil {
 		return nil, err
 	}
@@ -142,11 +123,11 @@ func (p *parser) parseAnd() (Node, error) {
 	for {
 		save := p.pos
 		p.blank()
-		if !p.keyword("and") {
+		if !p.keyword(op) {
 			p.pos = save
 			break
 		}
-		t, err := p.parseNot()
+		t, err := term()
 		if err != nil {
 			return nil, err
 		}
@@ -155,7 +136,7 @@ func (p *parser) parseAnd() (Node, error) {
 	if len(terms) == 1 {
 		return first, nil
 	}
-	return &BoolExpr{at: p.at(start), Op: "and", Terms: terms}, nil
+	return &BoolExpr{at: p.at(start), Op: op, Terms: terms}, nil
 }
 
 // parseNot parses
