@@ -34,6 +34,9 @@ type Options struct {
 	Duration time.Duration
 	// Progress, when set, gets a one-line status every second.
 	Progress io.Writer
+	// Ready, when set, is called once capture is running and the workload
+	// is launched or found (a test can start driving the workload then).
+	Ready func()
 }
 
 // Result is a finished recording plus how it ended.
@@ -112,6 +115,9 @@ func Live(ctx context.Context, opts Options) (*Result, error) {
 		}()
 	}
 
+	if opts.Ready != nil {
+		opts.Ready()
+	}
 	b := NewBuilder()
 	var calls, procs atomic.Uint64
 	if opts.Progress != nil {

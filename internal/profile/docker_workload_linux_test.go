@@ -1,0 +1,183 @@
+package profile_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palisade-sec/palisade/internal/profile"
+	"github.com/palisade-sec/palisade/internal/record"
+	"github.com/palisade-sec/palisade/internal/seccomp"
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
+
+// workloadImage builds an image with the test workload (a Go HTTP server
+// and a breakout probe, testdata/workload) on the busybox test image.
+func workloadImage(t *testing.T) string {
+	t.Helper()
+	base := testutil.RequireBusyboxImage(t)
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "workload"), "./internal/profile/testdata/workload")
+	build.Dir = testutil.RepoRoot(t)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build workload: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nCOPY workload /workload\n"), 0o644)
+	img := fmt.Sprintf("palisade-test:profile-workload-%d", os.Getpid())
+	must(t, run(t, "docker", "build", "-q", "-t", img, dir), "docker build")
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", img).Run() })
+	return img
+}
+
+// The container waits for /tmp/go before starting the server, so the
+// recording sees the server from its exec on.
+const serverCmd = "while [ ! -e /tmp/go ]; do sleep 0.1; done; exec /workload serve :8080"
+
+func containerIP(t *testing.T, name string) string {
+	t.Helper()
+	r := must(t, run(t, "docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name), "docker inspect")
+	return strings.TrimSpace(r.stdout)
+}
+
+// functional is the workload's functional test: the server answers with
+// the container's hostname, several times.
+func functional(t *testing.T, name string) error {
+	t.Helper()
+	url := "http://" + containerIP(t, name) + ":8080/hello"
+	deadline := time.Now().Add(20 * time.Second)
+	var last error
+	for ok := 0; ok < 5; {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("server at %s: %v", url, last)
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			last = err
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "hello from ") {
+			return fmt.Errorf("GET %s: %d %q", url, resp.StatusCode, body)
+		}
+		ok++
+	}
+	return nil
+}
+
+func breakoutResults(t *testing.T, args ...string) map[string]string {
+	t.Helper()
+	r := must(t, run(t, "docker", args...), "breakout")
+	out := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// TestGoServerInDocker records a Go HTTP server in a container while its
+// functional test runs, generates the seccomp profile and docker flags,
+// runs it again hardened with Docker (the functional test passes), and
+// runs a breakout suite inside the hardened container: every attempt is
+// refused with EPERM, while most of the suite succeeds in an unconfined
+// container with SYS_ADMIN, NET_RAW and SYS_PTRACE (so the suite is live).
+func TestGoServerInDocker(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	img := workloadImage(t)
+	dir := t.TempDir()
+	name := fmt.Sprintf("palisade-profile-rec-%d", os.Getpid())
+	must(t, run(t, "docker", "run", "-d", "--name", name, img, "sh", "-c", serverCmd), "docker run")
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	id := strings.TrimSpace(must(t, run(t, "docker", "inspect", "-f", "{{.Id}}", name), "inspect").stdout)
+
+	ready := make(chan struct{})
+	type liveResult struct {
+		res *record.Result
+		err error
+	}
+	done := make(chan liveResult, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		res, err := record.Live(ctx, record.Options{ContainerID: id, ContainerName: name, Ready: func() { close(ready) }})
+		done <- liveResult{res, err}
+	}()
+	select {
+	case <-ready:
+	case lr := <-done:
+		t.Fatalf("record: %v", lr.err)
+	}
+	must(t, run(t, "docker", "exec", name, "touch", "/tmp/go"), "start the server")
+	if err := functional(t, name); err != nil {
+		t.Fatalf("functional test while recording: %v", err)
+	}
+	must(t, run(t, "docker", "kill", name), "docker kill")
+	lr := <-done
+	if lr.err != nil {
+		t.Fatal(lr.err)
+	}
+	rec := lr.res.Recording
+	if rec.Sources[0].Ended != "exited" {
+		t.Errorf("recording ended %q, want exited", rec.Sources[0].Ended)
+	}
+	data, _ := rec.Marshal()
+	os.WriteFile(filepath.Join(dir, "rec.json"), data, 0o644)
+
+	res, err := profile.Seccomp(rec, "runc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chk, err := profile.SeccompJSON(res, seccomp.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof := filepath.Join(dir, "seccomp.json")
+	os.WriteFile(prof, chk.JSON, 0o644)
+	dd, _ := profile.DockerDefaultAllowed(seccomp.Env{})
+	st := profile.Derive(rec, prof, "")
+	flags := st.DockerFlags()
+	t.Logf("go-http-server: %d syscalls allowed with zero args (Docker default %d), %d capabilities (Docker default 14): %s", chk.Allowed, dd, len(st.CapAdd), strings.Join(flags, " "))
+	if chk.Allowed > 100 {
+		t.Errorf("%d syscalls allowed: the recording is not least-privilege", chk.Allowed)
+	}
+
+	hard := name + "-hardened"
+	args := append(append([]string{"run", "-d", "--name", hard}, flags...), img, "sh", "-c", serverCmd)
+	must(t, run(t, "docker", args...), "docker run with the generated flags")
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", hard).Run() })
+	must(t, run(t, "docker", "exec", hard, "touch", "/tmp/go"), "start the hardened server")
+	if err := functional(t, hard); err != nil {
+		logs, _ := exec.Command("docker", "logs", hard).CombinedOutput()
+		t.Fatalf("functional test under the generated profile: %v\n%s", err, logs)
+	}
+
+	got := breakoutResults(t, "exec", "-e", "PALISADE_BREAKOUT_IN_CONTAINER=1", hard, "/workload", "breakout")
+	// Control: SYS_ADMIN, NET_RAW and SYS_PTRACE without a filter (not
+	// --privileged: a host whose bounding set lacks a capability cannot
+	// start privileged containers).
+	control := breakoutResults(t, "run", "--rm", "--cap-add", "SYS_ADMIN", "--cap-add", "NET_RAW", "--cap-add", "SYS_PTRACE",
+		"--security-opt", "seccomp=unconfined", "-e", "PALISADE_BREAKOUT_IN_CONTAINER=1", img, "/workload", "breakout")
+	t.Logf("breakout errnos: hardened %v, control %v", got, control)
+	for _, a := range []string{"mount", "unshare", "ptrace", "finit_module", "chmod_setuid", "raw_socket", "open_by_handle_at", "keyctl", "bpf"} {
+		if got[a] != "1" {
+			t.Errorf("%s in the hardened container: errno %q, want 1 (EPERM)", a, got[a])
+		}
+	}
+	for _, a := range []string{"mount", "unshare", "chmod_setuid", "raw_socket", "keyctl", "bpf"} {
+		if control[a] != "0" {
+			t.Errorf("control: %s failed (errno %s) with the capability and no filter: the probe is broken", a, control[a])
+		}
+	}
+}
