@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"time"
@@ -155,7 +156,13 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		}
 	}
 	table := state.New(state.Options{Resolver: resolver, Hostname: host})
-	if err := table.Bootstrap(ctx); err != nil {
+	// Reading /proc for thousands of processes makes short-lived garbage;
+	// collect it eagerly so it does not set the agent's peak memory.
+	gc := debug.SetGCPercent(20)
+	err = table.Bootstrap(ctx)
+	debug.SetGCPercent(gc)
+	debug.FreeOSMemory()
+	if err != nil {
 		return exitf(1, "read /proc: %v", err)
 	}
 

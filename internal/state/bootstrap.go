@@ -94,9 +94,10 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 	p.ExePath = strings.TrimSuffix(p.ExePath, " (deleted)")
 	p.ExeFromMemfd = strings.HasPrefix(p.ExePath, "/memfd:")
 	p.Cwd, _ = os.Readlink(filepath.Join(dir, "cwd"))
-	if b, err := os.ReadFile(filepath.Join(dir, "environ")); err == nil && len(b) > 0 {
-		p.Env = strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
-	}
+	// The environment is not kept: the kernel source does not capture it for
+	// new processes, so keeping it only for old ones would make proc.env
+	// rules depend on when the agent started (and it is most of a process's
+	// memory).
 	if b, err := os.ReadFile(filepath.Join(dir, "loginuid")); err == nil {
 		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n != 4294967295 {
 			p.LoginUID = n
