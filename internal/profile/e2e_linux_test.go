@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -263,5 +264,62 @@ func TestRecordedContainerUnderDocker(t *testing.T) {
 	r = run(t, "docker", "run", "--rm", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp="+prof, img, "sh", "-c", work+"; unshare -U true")
 	if r.code == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
 		t.Errorf("unshare under the generated profile: exit %d, stderr %q; want EPERM", r.code, r.stderr)
+	}
+}
+
+// TestRecordedCapabilityUnderPalisadeRun: a web server on a privileged
+// port, recorded; the recording proves NET_BIND_SERVICE (the host's
+// ip_unprivileged_port_start is above the port), and the workload runs
+// under palisade run with --cap-drop ALL --cap-add <recorded caps>
+// --no-new-privileges --seccomp <generated>, but fails when the recorded
+// capability is withheld.
+func TestRecordedCapabilityUnderPalisadeRun(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	bb := testutil.RequireTool(t, "busybox")
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+	if err != nil {
+		t.Skipf("no ip_unprivileged_port_start: %v", err)
+	}
+	var start int
+	fmt.Sscan(string(data), &start)
+	port := 0
+	for p := min(start, 1024) - 1; p > 900; p-- {
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p)); err == nil {
+			ln.Close()
+			port = p
+			break
+		}
+	}
+	if port == 0 {
+		t.Skipf("no free privileged port below %d", start)
+	}
+	bin := palisade(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("palisade-served\n"), 0o644)
+	work := fmt.Sprintf("%[1]s httpd -f -p 127.0.0.1:%[2]d -h %[3]s & pid=$!; sleep 0.5; %[1]s wget -q -O - http://127.0.0.1:%[2]d/index.html; r=$?; kill $pid; exit $r", bb, port, dir)
+	rec, prof := filepath.Join(dir, "rec.json"), filepath.Join(dir, "seccomp.json")
+	must(t, run(t, bin, "record", "--out", rec, "--", bb, "sh", "-c", work), "record")
+	must(t, run(t, bin, "profile", "seccomp", rec, "--runtime", "palisade-run", "--out", prof), "profile seccomp")
+	c := must(t, run(t, bin, "profile", "caps", rec), "profile caps")
+	capsList := strings.Fields(c.stdout)
+	if !slices.Contains(capsList, "NET_BIND_SERVICE") {
+		t.Fatalf("recorded caps %v lack NET_BIND_SERVICE (bind to port %d)", capsList, port)
+	}
+	args := []string{"run", "--cap-drop", "ALL"}
+	for _, c := range capsList {
+		args = append(args, "--cap-add", c)
+	}
+	args = append(args, "--no-new-privileges", "--seccomp", prof, "--", bb, "sh", "-c", work)
+	r := must(t, run(t, bin, args...), "run with the recorded capabilities and profile")
+	if !strings.Contains(r.stdout, "palisade-served") {
+		t.Errorf("served %q", r.stdout)
+	}
+	r = run(t, bin, "run", "--cap-drop", "ALL", "--no-new-privileges", "--seccomp", prof, "--", bb, "sh", "-c", work)
+	if r.code == 0 || strings.Contains(r.stdout, "palisade-served") {
+		t.Errorf("without NET_BIND_SERVICE the server still served (exit %d, %q)", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stderr, "ermission denied") {
+		t.Errorf("without NET_BIND_SERVICE: stderr %q, want the bind refusal", r.stderr)
 	}
 }
