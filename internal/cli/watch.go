@@ -135,7 +135,9 @@ func captureSet(rs *rules.Ruleset) []int {
 
 func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions) error {
 	nrs := captureSet(rs)
-	src, err := ebpf.Open(ebpf.Options{Syscalls: nrs, IgnoreSelf: true})
+	// Lean headers: syscall records skip the namespace ids and cgroup id,
+	// which the process table already has from exec and fork records.
+	src, err := ebpf.Open(ebpf.Options{Syscalls: nrs, IgnoreSelf: true, LeanHeader: true})
 	if err != nil {
 		return exitf(1, "start capture: %v", err)
 	}

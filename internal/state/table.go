@@ -156,7 +156,12 @@ func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
 // creds copies the ids and capabilities every record carries.
 func (t *Table) creds(pr *proc, r *ebpf.Record) {
 	p := pr.p
-	p.TID, p.VTID = int64(r.TID), int64(r.VTID)
+	// Lean syscall records carry no namespace-local ids; keep what exec
+	// and fork records said.
+	p.TID = int64(r.TID)
+	if r.VTID != 0 {
+		p.VTID = int64(r.VTID)
+	}
 	if r.VPID != 0 {
 		p.VPID = int64(r.VPID)
 	}
