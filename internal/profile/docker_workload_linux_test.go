@@ -37,21 +37,17 @@ func workloadImage(t *testing.T) string {
 	return img
 }
 
-// The container waits for /tmp/go before starting the server, so the
-// recording sees the server from its exec on.
-const serverCmd = "while [ ! -e /tmp/go ]; do sleep 0.1; done; exec /workload serve :8080"
-
 func containerIP(t *testing.T, name string) string {
 	t.Helper()
 	r := must(t, run(t, "docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name), "docker inspect")
 	return strings.TrimSpace(r.stdout)
 }
 
-// functional is the workload's functional test: the server answers with
-// the container's hostname, several times.
-func functional(t *testing.T, name string) error {
+// functional is a workload's functional test: GET path five times, each
+// answer 200 with a body starting with want.
+func functional(t *testing.T, name, path, want string) error {
 	t.Helper()
-	url := "http://" + containerIP(t, name) + ":8080/hello"
+	url := "http://" + containerIP(t, name) + ":8080" + path
 	deadline := time.Now().Add(20 * time.Second)
 	var last error
 	for ok := 0; ok < 5; {
@@ -66,7 +62,7 @@ func functional(t *testing.T, name string) error {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "hello from ") {
+		if resp.StatusCode != 200 || !strings.HasPrefix(string(body), want) {
 			return fmt.Errorf("GET %s: %d %q", url, resp.StatusCode, body)
 		}
 		ok++
@@ -86,19 +82,34 @@ func breakoutResults(t *testing.T, args ...string) map[string]string {
 	return out
 }
 
-// TestGoServerInDocker records a Go HTTP server in a container while its
-// functional test runs, generates the seccomp profile and docker flags,
-// runs it again hardened with Docker (the functional test passes), and
-// runs a breakout suite inside the hardened container: every attempt is
-// refused with EPERM, while most of the suite succeeds in an unconfined
-// container with SYS_ADMIN, NET_RAW and SYS_PTRACE (so the suite is live).
-func TestGoServerInDocker(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireBPF(t)
-	img := workloadImage(t)
+// server is one containerized workload for recordHardenRun.
+type server struct {
+	name, image string
+	env         []string // -e VAR=VALUE for both runs
+	cmd         string   // the server, exec'd once /tmp/go exists
+	path, want  string   // functional test: GET path answers want...
+	breakout    bool     // run the breakout probe (/workload breakout) inside
+}
+
+// recordHardenRun records srv in a container while its functional test
+// runs, generates the seccomp profile and docker flags, runs it again
+// hardened with Docker (the functional test must pass), and with
+// srv.breakout runs the breakout suite inside the hardened container:
+// every attempt must get EPERM, while the same suite mostly succeeds in an
+// unconfined container with SYS_ADMIN, NET_RAW and SYS_PTRACE (so the
+// suite is live). It returns the syscalls allowed and capabilities added.
+func recordHardenRun(t *testing.T, srv server) (allowed, capsAdded int) {
+	t.Helper()
 	dir := t.TempDir()
-	name := fmt.Sprintf("palisade-profile-rec-%d", os.Getpid())
-	must(t, run(t, "docker", "run", "-d", "--name", name, img, "sh", "-c", serverCmd), "docker run")
+	name := fmt.Sprintf("palisade-profile-%s-%d", srv.name, os.Getpid())
+	var envArgs []string
+	for _, e := range srv.env {
+		envArgs = append(envArgs, "-e", e)
+	}
+	// The container waits for /tmp/go before starting the server, so the
+	// recording sees the server from its exec on.
+	shCmd := "while [ ! -e /tmp/go ]; do sleep 0.1; done; exec " + srv.cmd
+	must(t, run(t, "docker", append(append([]string{"run", "-d", "--name", name}, envArgs...), srv.image, "sh", "-c", shCmd)...), "docker run")
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
 	id := strings.TrimSpace(must(t, run(t, "docker", "inspect", "-f", "{{.Id}}", name), "inspect").stdout)
 
@@ -120,7 +131,7 @@ func TestGoServerInDocker(t *testing.T) {
 		t.Fatalf("record: %v", lr.err)
 	}
 	must(t, run(t, "docker", "exec", name, "touch", "/tmp/go"), "start the server")
-	if err := functional(t, name); err != nil {
+	if err := functional(t, name, srv.path, srv.want); err != nil {
 		t.Fatalf("functional test while recording: %v", err)
 	}
 	must(t, run(t, "docker", "kill", name), "docker kill")
@@ -148,27 +159,29 @@ func TestGoServerInDocker(t *testing.T) {
 	dd, _ := profile.DockerDefaultAllowed(seccomp.Env{})
 	st := profile.Derive(rec, prof, "")
 	flags := st.DockerFlags()
-	t.Logf("go-http-server: %d syscalls allowed with zero args (Docker default %d), %d capabilities (Docker default 14): %s", chk.Allowed, dd, len(st.CapAdd), strings.Join(flags, " "))
+	t.Logf("%s: %d syscalls allowed with zero args (Docker default %d counted the same way), %d capabilities (Docker default 14): %s", srv.name, chk.Allowed, dd, len(st.CapAdd), strings.Join(flags, " "))
 	if chk.Allowed > 100 {
 		t.Errorf("%d syscalls allowed: the recording is not least-privilege", chk.Allowed)
 	}
 
 	hard := name + "-hardened"
-	args := append(append([]string{"run", "-d", "--name", hard}, flags...), img, "sh", "-c", serverCmd)
+	args := append(append(append([]string{"run", "-d", "--name", hard}, flags...), envArgs...), srv.image, "sh", "-c", shCmd)
 	must(t, run(t, "docker", args...), "docker run with the generated flags")
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", hard).Run() })
 	must(t, run(t, "docker", "exec", hard, "touch", "/tmp/go"), "start the hardened server")
-	if err := functional(t, hard); err != nil {
+	if err := functional(t, hard, srv.path, srv.want); err != nil {
 		logs, _ := exec.Command("docker", "logs", hard).CombinedOutput()
 		t.Fatalf("functional test under the generated profile: %v\n%s", err, logs)
 	}
-
+	if !srv.breakout {
+		return chk.Allowed, len(st.CapAdd)
+	}
 	got := breakoutResults(t, "exec", "-e", "PALISADE_BREAKOUT_IN_CONTAINER=1", hard, "/workload", "breakout")
 	// Control: SYS_ADMIN, NET_RAW and SYS_PTRACE without a filter (not
 	// --privileged: a host whose bounding set lacks a capability cannot
 	// start privileged containers).
 	control := breakoutResults(t, "run", "--rm", "--cap-add", "SYS_ADMIN", "--cap-add", "NET_RAW", "--cap-add", "SYS_PTRACE",
-		"--security-opt", "seccomp=unconfined", "-e", "PALISADE_BREAKOUT_IN_CONTAINER=1", img, "/workload", "breakout")
+		"--security-opt", "seccomp=unconfined", "-e", "PALISADE_BREAKOUT_IN_CONTAINER=1", srv.image, "/workload", "breakout")
 	t.Logf("breakout errnos: hardened %v, control %v", got, control)
 	for _, a := range []string{"mount", "unshare", "ptrace", "finit_module", "chmod_setuid", "raw_socket", "open_by_handle_at", "keyctl", "bpf"} {
 		if got[a] != "1" {
@@ -180,4 +193,54 @@ func TestGoServerInDocker(t *testing.T) {
 			t.Errorf("control: %s failed (errno %s) with the capability and no filter: the probe is broken", a, control[a])
 		}
 	}
+	return chk.Allowed, len(st.CapAdd)
+}
+
+// TestGoServerInDocker: a Go HTTP server (testdata/workload), with the
+// breakout suite inside the hardened container.
+func TestGoServerInDocker(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	img := workloadImage(t)
+	recordHardenRun(t, server{name: "go-http", image: img, cmd: "/workload serve :8080", path: "/hello", want: "hello from ", breakout: true})
+}
+
+// TestPythonServerInDocker: Debian's python3.11 (the host's package files,
+// copied into an image) serving a directory with http.server.
+func TestPythonServerInDocker(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	// Debian's interpreter, not a pyenv shim that PATH may find first.
+	py := "/usr/bin/python3.11"
+	if _, err := os.Stat(py); err != nil {
+		if testutil.Strict() {
+			t.Fatalf("%s: %v (Debian package python3.11-minimal)", py, err)
+		}
+		t.Skipf("%s: %v", py, err)
+	}
+	base := testutil.RequireBusyboxImage(t)
+	files := []string{py, "/usr/lib/python3.11"}
+	ldd := must(t, run(t, "ldd", py), "ldd")
+	for _, f := range strings.Fields(ldd.stdout) {
+		if strings.HasPrefix(f, "/") {
+			files = append(files, f)
+		}
+	}
+	dir := t.TempDir()
+	rootfs := filepath.Join(dir, "rootfs")
+	os.Mkdir(rootfs, 0o755)
+	tarArgs := []string{"-C", "/", "-chf", "-", "--exclude=/usr/lib/python3.11/test", "--exclude=__pycache__"}
+	for _, f := range files {
+		tarArgs = append(tarArgs, strings.TrimPrefix(f, "/"))
+	}
+	pack := exec.Command("sh", append([]string{"-c", `tar "$@" | tar -C "$0" -xf -`, rootfs}, tarArgs...)...)
+	if out, err := pack.CombinedOutput(); err != nil {
+		t.Fatalf("copy python into a rootfs: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nCOPY rootfs/ /\n"), 0o644)
+	img := fmt.Sprintf("palisade-test:profile-python-%d", os.Getpid())
+	must(t, run(t, "docker", "build", "-q", "-t", img, dir), "docker build")
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", img).Run() })
+	recordHardenRun(t, server{name: "python-http", image: img, env: []string{"PYTHONDONTWRITEBYTECODE=1"},
+		cmd: py + " -m http.server 8080 --directory /etc", path: "/hostname", want: ""})
 }
