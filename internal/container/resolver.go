@@ -28,8 +28,8 @@ type Resolver struct {
 }
 
 type entry struct {
-	c       *event.Container
-	failed  time.Time // zero when c is complete
+	c      *event.Container
+	failed time.Time // zero when c is complete
 }
 
 // NewResolver makes a resolver over lookup (which may be nil: then only ids
