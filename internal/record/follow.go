@@ -27,9 +27,10 @@ func FollowChild(root uint32) *Follower {
 }
 
 // FollowContainer follows the processes of container id (a full or short
-// Docker id): pids are the ones in it when recording starts; processes that
-// exec or fork inside its cgroup later (docker exec) join, as do children
-// of followed processes. Matching is by pid and cgroup path, so it works on
+// Docker id): pids are the ones in it when recording starts; programs
+// exec'd inside its cgroup later (docker exec) join from their exec on, and
+// children of followed processes join at once. The runtime's own processes
+// (runc init, until it execs the program) are left out. Matching is by pid and cgroup path, so it works on
 // cgroup v1 hosts, where cgroup ids cannot tell containers apart.
 func FollowContainer(id string, pids ...uint32) *Follower {
 	f := &Follower{containerID: id, procs: map[uint32]bool{}}
@@ -78,22 +79,47 @@ func (f *Follower) Follow(r *ebpf.Record) bool {
 }
 
 func (f *Follower) followContainer(r *ebpf.Record) bool {
-	if _, ok := f.procs[r.PID]; !ok {
-		if r.Kind != ebpf.KindExec && r.Kind != ebpf.KindFork || r.Cgroup == "" {
+	execd, ok := f.procs[r.PID]
+	if !ok {
+		if r.Cgroup == "" {
 			return false
 		}
 		if id, _, ok := container.IDFromCgroup(r.Cgroup); !ok || !sameContainer(id, f.containerID) {
 			return false
 		}
-		f.procs[r.PID] = true
-		f.seen++
+		switch {
+		case r.Kind == ebpf.KindExec:
+			// A program started in the container (docker exec): its own
+			// calls from the exec on.
+			f.procs[r.PID] = true
+			f.seen++
+			return true
+		case r.Kind == ebpf.KindFork && r.Fork != nil && !r.Fork.Thread:
+			// Forked inside the cgroup by a process that is not the
+			// workload: the runtime (runc init joining for docker exec).
+			// Its calls before the exec are runc's, made before the
+			// seccomp filter exists; following them would put keyctl,
+			// setns and friends in the profile.
+			if _, known := f.procs[r.Fork.PID]; !known {
+				f.procs[r.Fork.PID] = false
+			}
+		}
+		return false
 	}
 	switch r.Kind {
+	case ebpf.KindExec:
+		if !execd {
+			f.procs[r.PID] = true
+			f.seen++
+		}
+		return true
 	case ebpf.KindFork:
 		if r.Fork != nil && !r.Fork.Thread {
-			if _, ok := f.procs[r.Fork.PID]; !ok {
-				f.procs[r.Fork.PID] = true
-				f.seen++
+			if _, known := f.procs[r.Fork.PID]; !known {
+				f.procs[r.Fork.PID] = execd
+				if execd {
+					f.seen++
+				}
 			}
 		}
 	case ebpf.KindExit:
@@ -101,7 +127,7 @@ func (f *Follower) followContainer(r *ebpf.Record) bool {
 			delete(f.procs, r.PID)
 		}
 	}
-	return true
+	return execd
 }
 
 // sameContainer compares ids that may be short (12 hex digits) or full.

@@ -180,26 +180,35 @@ func TestBuilderGolden(t *testing.T) {
 
 func TestFollowContainer(t *testing.T) {
 	const id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	cg := "/docker/" + id
 	f := FollowContainer(id[:12], 1)
-	recs := []ebpf.Record{
-		{Kind: ebpf.KindSyscall, PID: 1},
-		{Kind: ebpf.KindSyscall, PID: 2},
-		{Kind: ebpf.KindFork, PID: 1, Fork: &ebpf.ForkInfo{PID: 5, TID: 5}},
-		{Kind: ebpf.KindSyscall, PID: 5},
-		{Kind: ebpf.KindExec, PID: 3, Cgroup: "/docker/" + id}, // docker exec joins
-		{Kind: ebpf.KindSyscall, PID: 3},
-		{Kind: ebpf.KindExec, PID: 4, Cgroup: "/user.slice/session-1.scope"}, // host process
-		{Kind: ebpf.KindSyscall, PID: 4},
-		{Kind: ebpf.KindExit, PID: 5, Exit: &ebpf.ExitInfo{GroupDead: true}},
+	recs := []struct {
+		r    ebpf.Record
+		want bool
+	}{
+		{ebpf.Record{Kind: ebpf.KindSyscall, PID: 1}, true},
+		{ebpf.Record{Kind: ebpf.KindSyscall, PID: 2}, false},
+		{ebpf.Record{Kind: ebpf.KindFork, PID: 1, Cgroup: cg, Fork: &ebpf.ForkInfo{PID: 5, TID: 5}}, true},
+		{ebpf.Record{Kind: ebpf.KindSyscall, PID: 5}, true},          // the workload's child, before any exec
+		{ebpf.Record{Kind: ebpf.KindExec, PID: 3, Cgroup: cg}, true}, // docker exec'd program
+		{ebpf.Record{Kind: ebpf.KindSyscall, PID: 3}, true},
+		// runc init for docker exec: forked in the cgroup by runc, not the workload
+		{ebpf.Record{Kind: ebpf.KindFork, PID: 6, Comm: "runc:[1:CHILD]", Cgroup: cg, Fork: &ebpf.ForkInfo{PID: 7, TID: 7}}, false},
+		{ebpf.Record{Kind: ebpf.KindSyscall, PID: 6, Comm: "runc:[1:CHILD]"}, false},
+		{ebpf.Record{Kind: ebpf.KindSyscall, PID: 7, Comm: "runc:[2:INIT]"}, false}, // keyctl, setns...
+		{ebpf.Record{Kind: ebpf.KindExec, PID: 7, Cgroup: cg}, true},
+		{ebpf.Record{Kind: ebpf.KindSyscall, PID: 7}, true},
+		{ebpf.Record{Kind: ebpf.KindExec, PID: 4, Cgroup: "/user.slice/session-1.scope"}, false}, // host process
+		{ebpf.Record{Kind: ebpf.KindSyscall, PID: 4}, false},
+		{ebpf.Record{Kind: ebpf.KindExit, PID: 5, Exit: &ebpf.ExitInfo{GroupDead: true}}, true},
 	}
-	want := []bool{true, false, true, true, true, true, false, false, true}
 	for i := range recs {
-		if got := f.Follow(&recs[i]); got != want[i] {
-			t.Errorf("record %d: follow %v, want %v", i, got, want[i])
+		if got := f.Follow(&recs[i].r); got != recs[i].want {
+			t.Errorf("record %d (%v pid %d %s): follow %v, want %v", i, recs[i].r.Kind, recs[i].r.PID, recs[i].r.Comm, got, recs[i].want)
 		}
 	}
-	if f.Live() != 2 || f.Seen() != 3 {
-		t.Errorf("live %d seen %d, want 2 and 3", f.Live(), f.Seen())
+	if f.Live() != 3 || f.Seen() != 4 {
+		t.Errorf("live %d seen %d, want 3 (1, 3, 7) and 4", f.Live(), f.Seen())
 	}
 }
 
