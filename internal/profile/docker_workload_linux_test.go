@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/palisade-sec/palisade/internal/profile"
 	"github.com/palisade-sec/palisade/internal/record"
@@ -55,29 +58,56 @@ func containerIP(t *testing.T, name string) string {
 	return strings.TrimSpace(r.stdout)
 }
 
-// functional is a workload's functional test: GET path five times, each
-// answer 200 with a body starting with want.
-func functional(t *testing.T, name, path, want string) error {
-	t.Helper()
-	url := "http://" + containerIP(t, name) + ":8080" + path
-	deadline := time.Now().Add(20 * time.Second)
-	var last error
-	for ok := 0; ok < 5; {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("server at %s: %v", url, last)
-		}
-		resp, err := http.Get(url)
+// httpCheck is a functional test: GET path answers 200 with a body that
+// starts with want.
+func httpCheck(path, want string) func(addr string) error {
+	return func(addr string) error {
+		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
-			last = err
-			time.Sleep(100 * time.Millisecond)
-			continue
+			return err
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.HasPrefix(string(body), want) {
-			return fmt.Errorf("GET %s: %d %q", url, resp.StatusCode, body)
+			return fmt.Errorf("GET %s: %d %q", path, resp.StatusCode, body)
 		}
-		ok++
+		return nil
+	}
+}
+
+// redisCheck is redis's functional test: PING, SET, GET over RESP.
+func redisCheck(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("PING\r\nSET palisade k1\r\nGET palisade\r\nQUIT\r\n")); err != nil {
+		return err
+	}
+	got, _ := io.ReadAll(c)
+	if want := "+PONG\r\n+OK\r\n$2\r\nk1\r\n+OK\r\n"; string(got) != want {
+		return fmt.Errorf("redis answered %q, want %q", got, want)
+	}
+	return nil
+}
+
+// functional runs a server's check five times (retrying while it starts).
+func functional(t *testing.T, name string, check func(addr string) error) error {
+	t.Helper()
+	addr := containerIP(t, name) + ":8080"
+	deadline := time.Now().Add(20 * time.Second)
+	for ok := 0; ok < 5; {
+		err := check(addr)
+		if err == nil {
+			ok++
+			continue
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: %v", addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	return nil
 }
@@ -97,10 +127,10 @@ func breakoutResults(t *testing.T, args ...string) map[string]string {
 // server is one containerized workload for recordHardenRun.
 type server struct {
 	name, image string
-	env         []string // -e VAR=VALUE for both runs
-	cmd         string   // the server, exec'd once /tmp/go exists
-	path, want  string   // functional test: GET path answers want...
-	breakout    bool     // run the breakout probe (/breakout) inside
+	env         []string                // -e VAR=VALUE for both runs
+	cmd         string                  // the server, exec'd once /tmp/go exists
+	check       func(addr string) error // functional test against IP:8080
+	breakout    bool                    // run the breakout probe (/breakout) inside
 }
 
 // recordHardenRun records srv in a container while its functional test
@@ -143,7 +173,7 @@ func recordHardenRun(t *testing.T, srv server) (allowed, capsAdded int) {
 		t.Fatalf("record: %v", lr.err)
 	}
 	must(t, run(t, "docker", "exec", name, "touch", "/tmp/go"), "start the server")
-	if err := functional(t, name, srv.path, srv.want); err != nil {
+	if err := functional(t, name, srv.check); err != nil {
 		t.Fatalf("functional test while recording: %v", err)
 	}
 	must(t, run(t, "docker", "kill", name), "docker kill")
@@ -165,17 +195,21 @@ func recordHardenRun(t *testing.T, srv server) (allowed, capsAdded int) {
 		}
 	}
 
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	env := seccomp.Env{} // this host's kernel, as palisade profile uses
+	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &env.Kernel.Kernel, &env.Kernel.Major)
 	res, err := profile.Seccomp(rec, "runc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	chk, err := profile.SeccompJSON(res, seccomp.Env{})
+	chk, err := profile.SeccompJSON(res, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	prof := filepath.Join(dir, "seccomp.json")
 	os.WriteFile(prof, chk.JSON, 0o644)
-	dd, _ := profile.DockerDefaultAllowed(seccomp.Env{})
+	dd, _ := profile.DockerDefaultAllowed(env)
 	st := profile.Derive(rec, prof, "")
 	flags := st.DockerFlags()
 	t.Logf("%s: %d syscalls allowed with zero args (Docker default %d counted the same way), %d capabilities (Docker default 14): %s", srv.name, chk.Allowed, dd, len(st.CapAdd), strings.Join(flags, " "))
@@ -188,7 +222,7 @@ func recordHardenRun(t *testing.T, srv server) (allowed, capsAdded int) {
 	must(t, run(t, "docker", args...), "docker run with the generated flags")
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", hard).Run() })
 	must(t, run(t, "docker", "exec", hard, "touch", "/tmp/go"), "start the hardened server")
-	if err := functional(t, hard, srv.path, srv.want); err != nil {
+	if err := functional(t, hard, srv.check); err != nil {
 		logs, _ := exec.Command("docker", "logs", hard).CombinedOutput()
 		t.Fatalf("functional test under the generated profile: %v\n%s", err, logs)
 	}
@@ -220,28 +254,29 @@ func TestGoServerInDocker(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireBPF(t)
 	img := workloadImage(t)
-	recordHardenRun(t, server{name: "go-http", image: img, cmd: "/workload serve :8080", path: "/hello", want: "hello from ", breakout: true})
+	recordHardenRun(t, server{name: "go-http", image: img, cmd: "/workload serve :8080", check: httpCheck("/hello", "hello from "), breakout: true})
 }
 
-// TestPythonServerInDocker: Debian's python3.11 (the host's package files,
-// copied into an image) serving a directory with http.server.
-func TestPythonServerInDocker(t *testing.T) {
-	testutil.RequireRoot(t)
-	testutil.RequireBPF(t)
-	// Debian's interpreter, not a pyenv shim that PATH may find first.
-	py := "/usr/bin/python3.11"
-	if _, err := os.Stat(py); err != nil {
-		if testutil.Strict() {
-			t.Fatalf("%s: %v (Debian package python3.11-minimal)", py, err)
-		}
-		t.Skipf("%s: %v", py, err)
-	}
+// hostFilesImage builds an image from this host's Debian package files:
+// the busybox test image plus bins with their shared libraries (from ldd),
+// the trees in extra, links (name -> target) and the breakout probe.
+func hostFilesImage(t *testing.T, name string, bins, extra []string, links map[string]string) string {
+	t.Helper()
 	base := testutil.RequireBusyboxImage(t)
-	files := []string{py, "/usr/lib/python3.11"}
-	ldd := must(t, run(t, "ldd", py), "ldd")
-	for _, f := range strings.Fields(ldd.stdout) {
-		if strings.HasPrefix(f, "/") {
-			files = append(files, f)
+	files := append([]string(nil), extra...)
+	for _, b := range bins {
+		if _, err := os.Stat(b); err != nil {
+			if testutil.Strict() {
+				t.Fatalf("%s: %v (install its Debian package)", b, err)
+			}
+			t.Skipf("%s: %v", b, err)
+		}
+		files = append(files, b)
+		ldd := must(t, run(t, "ldd", b), "ldd "+b)
+		for _, f := range strings.Fields(ldd.stdout) {
+			if strings.HasPrefix(f, "/") {
+				files = append(files, f)
+			}
 		}
 	}
 	dir := t.TempDir()
@@ -253,13 +288,41 @@ func TestPythonServerInDocker(t *testing.T) {
 	}
 	pack := exec.Command("sh", append([]string{"-c", `tar "$@" | tar -C "$0" -xf -`, rootfs}, tarArgs...)...)
 	if out, err := pack.CombinedOutput(); err != nil {
-		t.Fatalf("copy python into a rootfs: %v\n%s", err, out)
+		t.Fatalf("copy host files into a rootfs: %v\n%s", err, out)
+	}
+	for l, target := range links {
+		if err := os.Symlink(target, filepath.Join(rootfs, l)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	breakoutProbe(t, dir)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nCOPY rootfs/ /\nCOPY breakout /breakout\n"), 0o644)
-	img := fmt.Sprintf("palisade-test:profile-python-%d", os.Getpid())
+	img := fmt.Sprintf("palisade-test:profile-%s-%d", name, os.Getpid())
 	must(t, run(t, "docker", "build", "-q", "-t", img, dir), "docker build")
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", img).Run() })
+	return img
+}
+
+// TestPythonServerInDocker: Debian's python3.11 (package python3.11-minimal
+// and libpython3.11-stdlib, copied from this host) serving /etc with
+// http.server.
+func TestPythonServerInDocker(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	// Debian's interpreter, not a pyenv shim that PATH may find first.
+	py := "/usr/bin/python3.11"
+	img := hostFilesImage(t, "python", []string{py}, []string{"/usr/lib/python3.11"}, nil)
 	recordHardenRun(t, server{name: "python-http", image: img, env: []string{"PYTHONDONTWRITEBYTECODE=1"},
-		cmd: py + " -m http.server 8080 --directory /etc", path: "/hostname", want: "", breakout: true})
+		cmd: py + " -m http.server 8080 --directory /etc", check: httpCheck("/hostname", ""), breakout: true})
+}
+
+// TestRedisInDocker: Debian's redis (package redis-tools, whose
+// redis-check-rdb is the server when called redis-server), with a RESP
+// functional test.
+func TestRedisInDocker(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	img := hostFilesImage(t, "redis", []string{"/usr/bin/redis-check-rdb"}, nil, map[string]string{"usr/bin/redis-server": "redis-check-rdb"})
+	recordHardenRun(t, server{name: "redis", image: img,
+		cmd: "/usr/bin/redis-server --port 8080 --save '' --appendonly no --protected-mode no", check: redisCheck, breakout: true})
 }
