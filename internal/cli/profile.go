@@ -28,7 +28,8 @@ func newProfileCmd(s streams) *cobra.Command {
 		Long: "Turn a recording (palisade record) into least-privilege settings. KIND is:\n" +
 			"  seccomp   Docker JSON profile: default EPERM, the arches seen, the recorded\n" +
 			"            syscalls sorted, socket/clone/unshare/personality argument\n" +
-			"            filters, plus what --runtime (runc, palisade-run, none) calls\n" +
+			"            filters, plus what --runtime (runc, runc-nnp for containers\n" +
+			"            run with no-new-privileges, palisade-run, none) calls\n" +
 			"            after installing the filter; validated by palisade's compiler\n" +
 			"  caps      capabilities to add after dropping all (-o json: {\"cap_add\":[...]})\n" +
 			"  apparmor  an AppArmor profile; how paths were globbed goes to stderr\n" +
@@ -173,7 +174,7 @@ func newProfileCmd(s streams) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&out, "out", "", "write to this file (atomically) instead of stdout")
 	f.StringVarP(&format, "output", "o", "text", "output format: text or json")
-	f.StringVar(&runtime, "runtime", "runc", "seccomp: the launcher whose post-filter calls to allow: runc (docker), palisade-run, none")
+	f.StringVar(&runtime, "runtime", "runc", "seccomp: the launcher whose post-filter calls to allow: runc (docker), runc-nnp (docker with no-new-privileges), palisade-run, none")
 	f.StringVar(&seccompFile, "seccomp-file", "seccomp.json", "docker/compose/k8s: the seccomp profile path the settings refer to")
 	f.StringVar(&name, "name", "", "apparmor profile name (default palisade-<program>)")
 	f.BoolVar(&withAppArmor, "apparmor", false, "docker/compose/k8s: also apply the AppArmor profile --name")

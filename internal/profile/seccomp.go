@@ -16,7 +16,7 @@ import (
 
 // Runtimes name the launchers whose calls after the filter is installed a
 // profile must also allow, or the workload never starts.
-var Runtimes = []string{"runc", "palisade-run", "none"}
+var Runtimes = []string{"runc", "runc-nnp", "palisade-run", "none"}
 
 // runtimeCalls are those calls. runc: measured by TestRuncCallsAfterSeccomp
 // (runc 1.1.5 under Docker 20.10, the calls of runc init's filtered thread
@@ -34,6 +34,14 @@ var runtimeCalls = map[string][]string{
 		"newfstatat", "openat", "prctl", "read", "setgid", "setgroups", "setuid", "write",
 		// Go runtime on the filtered thread
 		"rt_sigreturn", "sched_yield", "nanosleep", "tgkill", "gettid", "epoll_pwait", "mmap", "munmap", "madvise", "clone",
+	},
+	// runc-nnp: runc with no-new-privileges, where it installs the filter
+	// as late as it can (measured the same way), plus rt_sigreturn,
+	// sched_yield and nanosleep for the Go runtime on that thread. Only
+	// valid for containers started with no-new-privileges.
+	"runc-nnp": {
+		"close", "epoll_ctl", "execve", "fstatfs", "futex", "getdents64", "getpid", "openat", "write",
+		"rt_sigreturn", "sched_yield", "nanosleep",
 	},
 	"palisade-run": {
 		"execve", "prctl", "capget", "capset", "setgroups", "setresgid", "setresuid",
