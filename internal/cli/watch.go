@@ -202,7 +202,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	var ev event.Event
 	matches := make([]rules.Match, 0, 8)
 	lastStats := time.Now()
-	var reportedDrops uint64
+	var reportedDrops, records uint64
 	for {
 		err := src.ReadInto(ctx, &r)
 		if err != nil {
@@ -211,7 +211,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 			}
 			return exitf(1, "capture: %v", err)
 		}
-		if time.Since(lastStats) > time.Second {
+		if records++; records%4096 == 0 && time.Since(lastStats) > time.Second {
 			if _, drops, err := src.Stats(); err == nil && drops > reportedDrops {
 				pipe.Metrics.EventsDropped.Add(drops - reportedDrops)
 				reportedDrops = drops

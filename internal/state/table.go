@@ -34,6 +34,7 @@ type Table struct {
 	// exec of one of them is drift from the image (proc.is_exe_upper_layer).
 	created   map[string]map[string]bool
 	flagNames map[int64]string
+	scCache   [2][1024]*scInfo // by ABI (native, compat) and number
 }
 
 // maxDriftPaths bounds the files remembered per container as created after
@@ -111,6 +112,33 @@ func (t *Table) Apply(ctx context.Context, r *ebpf.Record, e *event.Event) bool 
 }
 
 var tProcexit = event.TypeOf("procexit")
+
+// scInfo is what the table needs to know about one syscall number,
+// computed once: its name, event type and argument names.
+type scInfo struct {
+	name  string
+	typ   event.Type
+	names []string
+}
+
+// syscallInfo returns the cached description of a record's syscall.
+func (t *Table) syscallInfo(r *ebpf.Record) *scInfo {
+	abi := 0
+	if r.Compat {
+		abi = 1
+	}
+	if r.Nr >= 0 && r.Nr < len(t.scCache[abi]) {
+		if c := t.scCache[abi][r.Nr]; c != nil {
+			return c
+		}
+	}
+	name := t.syscallName(r)
+	c := &scInfo{name: name, typ: event.TypeOf(name), names: argNames[name]}
+	if r.Nr >= 0 && r.Nr < len(t.scCache[abi]) {
+		t.scCache[abi][r.Nr] = c
+	}
+	return c
+}
 
 func (t *Table) syscallName(r *ebpf.Record) string {
 	arch := t.native
@@ -346,9 +374,10 @@ func (t *Table) noteCreated(pr *proc, path string) {
 
 // syscall translates a syscall record and updates fd state.
 func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) bool {
-	name := t.syscallName(r)
+	info := t.syscallInfo(r)
+	name := info.name
 	pr := t.get(ctx, r)
-	e.Type = event.TypeOf(name)
+	e.Type = info.typ
 	e.Proc = pr.p
 	if r.Kind == ebpf.KindEnter {
 		e.Dir = event.DirEnter
@@ -356,7 +385,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		e.Res, e.HasRes = r.Ret, true
 	}
 	ret := r.Ret
-	names := argNames[name]
+	names := info.names
 	pathOr := func(i int) string {
 		if r.Path[i] != "" {
 			return r.Path[i]
