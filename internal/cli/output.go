@@ -7,6 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // writeResult renders with fn into memory and then writes the bytes to path
@@ -71,4 +74,16 @@ func checkFormat(format string, allowed ...string) error {
 		}
 	}
 	return exitf(2, "unknown output format %q (want one of %v)", format, allowed)
+}
+
+// addResultFlags registers the -o and --out flags every results command
+// takes: the format (first of formats by default) and the file to write
+// (stdout when empty; files are replaced atomically by writeResult).
+func addResultFlags(cmd *cobra.Command, format, out *string, formats ...string) {
+	help := formats[0]
+	if n := len(formats); n > 1 {
+		help = strings.Join(formats[:n-1], ", ") + " or " + formats[n-1]
+	}
+	cmd.Flags().StringVarP(format, "output", "o", formats[0], "output format: "+help)
+	cmd.Flags().StringVar(out, "out", "", "write to this file instead of stdout")
 }

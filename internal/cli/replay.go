@@ -62,8 +62,7 @@ func newReplayCmd(s streams) *cobra.Command {
 		},
 	}
 	rf.register(cmd)
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "alert format: text (one line per alert) or json (Falco's JSON, one per line)")
-	cmd.Flags().StringVar(&out, "out", "", "write alerts to this file instead of stdout")
+	addResultFlags(cmd, &format, &out, "text", "json")
 	return cmd
 }
 

@@ -86,8 +86,7 @@ func newRulesValidateCmd(s streams) *cobra.Command {
 		},
 	}
 	rf.register(cmd)
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
-	cmd.Flags().StringVar(&out, "out", "", "write the report to this file instead of stdout")
+	addResultFlags(cmd, &format, &out, "text", "json")
 	return cmd
 }
 
@@ -133,8 +132,7 @@ func newRulesListCmd(s streams) *cobra.Command {
 		},
 	}
 	rf.register(cmd)
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
-	cmd.Flags().StringVar(&out, "out", "", "write the list to this file instead of stdout")
+	addResultFlags(cmd, &format, &out, "text", "json")
 	return cmd
 }
 
@@ -178,8 +176,7 @@ func newRulesExplainCmd(s streams) *cobra.Command {
 		},
 	}
 	rf.register(cmd)
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
-	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
+	addResultFlags(cmd, &format, &out, "text", "json")
 	return cmd
 }
 

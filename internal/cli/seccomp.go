@@ -224,8 +224,7 @@ func newSeccompCompileCmd(s streams) *cobra.Command {
 		},
 	}
 	pf.register(cmd, true)
-	cmd.Flags().StringVarP(&format, "output", "o", "asm", "output format: asm, raw or json")
-	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
+	addResultFlags(cmd, &format, &out, "asm", "raw", "json")
 	return cmd
 }
 
@@ -377,8 +376,7 @@ func newSeccompEvalCmd(s streams) *cobra.Command {
 	for i := range argv {
 		cmd.Flags().StringVar(&argv[i], fmt.Sprintf("arg%d", i), "", fmt.Sprintf("argument %d (decimal, 0x hex or negative)", i))
 	}
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
-	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
+	addResultFlags(cmd, &format, &out, "text", "json")
 	return cmd
 }
 
@@ -430,8 +428,7 @@ func newSeccompStatsCmd(s streams) *cobra.Command {
 		},
 	}
 	pf.register(cmd, true)
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
-	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
+	addResultFlags(cmd, &format, &out, "text", "json")
 	return cmd
 }
 
@@ -516,8 +513,7 @@ func newSeccompLintCmd(s streams) *cobra.Command {
 		},
 	}
 	pf.register(cmd, true)
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text, json or sarif")
-	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
+	addResultFlags(cmd, &format, &out, "text", "json", "sarif")
 	cmd.Flags().StringVar(&failOn, "fail-on", "high", "exit 1 when a finding reaches this severity (high, medium, low, info, never)")
 	return cmd
 }
@@ -636,8 +632,7 @@ func newSeccompDiffCmd(s streams) *cobra.Command {
 	cmd.Flags().StringVar(&pf.arch, "arch", "", "host architecture (default this host's)")
 	cmd.Flags().StringVar(&pf.capList, "caps", "", "container capabilities (default Docker's 14)")
 	cmd.Flags().StringVar(&pf.kernel, "kernel", "", "kernel version for minKernel (default this host's)")
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
-	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
+	addResultFlags(cmd, &format, &out, "text", "json")
 	return cmd
 }
 
@@ -720,7 +715,6 @@ func newSeccompExplainCmd(s streams) *cobra.Command {
 	for i := range argv {
 		cmd.Flags().StringVar(&argv[i], fmt.Sprintf("arg%d", i), "", fmt.Sprintf("argument %d", i))
 	}
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
-	cmd.Flags().StringVar(&out, "out", "", "write to this file instead of stdout")
+	addResultFlags(cmd, &format, &out, "text", "json")
 	return cmd
 }
