@@ -9,6 +9,7 @@
 // Everything here is pure: a Recording in, bytes out. Each generated
 // seccomp profile is parsed, resolved and compiled by internal/seccomp
 // before it is returned, so a profile that would not load is never
-// written. Capabilities are only as complete as the recording: while
-// capability checks are not recorded the set is marked partial.
+// written. Capabilities are the recording's needed set (checked and
+// granted by the kernel, or proven by syscalls); a recording without
+// capability checks (kernel before 6.15) gives a set marked partial.
 package profile

@@ -328,6 +328,10 @@ func TestRecordedCapabilityUnderPalisadeRun(t *testing.T) {
 	if !slices.Contains(capsList, "NET_BIND_SERVICE") {
 		t.Fatalf("recorded caps %v lack NET_BIND_SERVICE (bind to port %d)", capsList, port)
 	}
+	// The kernel's own check, not only the bind inference.
+	if !strings.Contains(c.stderr, "NET_BIND_SERVICE: checked by the kernel, granted") {
+		t.Errorf("NET_BIND_SERVICE not among the kernel's granted checks: %s", c.stderr)
+	}
 	args := []string{"run", "--cap-drop", "ALL"}
 	for _, c := range capsList {
 		args = append(args, "--cap-add", c)
@@ -343,5 +347,53 @@ func TestRecordedCapabilityUnderPalisadeRun(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "ermission denied") {
 		t.Errorf("without NET_BIND_SERVICE: stderr %q, want the bind refusal", r.stderr)
+	}
+}
+
+// TestRecordedChownCapability: root chowning a file it does not own makes
+// the kernel check CAP_CHOWN; profile caps adds it from that check alone
+// (no syscall inference covers chown), and the command runs under
+// palisade run with it but fails without it.
+func TestRecordedChownCapability(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	bb := testutil.RequireTool(t, "busybox")
+	bin := palisade(t)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "owned")
+	reset := func() {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(f, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reset()
+	rec := filepath.Join(dir, "rec.json")
+	must(t, run(t, bin, "record", "--out", rec, "--", bb, "chown", "1234:1234", f), "record")
+	c := must(t, run(t, bin, "profile", "caps", rec), "profile caps")
+	capsList := strings.Fields(c.stdout)
+	if !slices.Contains(capsList, "CHOWN") {
+		t.Fatalf("recorded caps %v lack CHOWN; evidence: %s", capsList, c.stderr)
+	}
+	if strings.Contains(c.stderr, "partial") {
+		t.Errorf("caps still marked partial: %s", c.stderr)
+	}
+	j := must(t, run(t, bin, "profile", "caps", "-o", "json", rec), "profile caps -o json")
+	if !strings.Contains(j.stdout, `"collected": true`) || !strings.Contains(j.stdout, `"partial": false`) {
+		t.Errorf("caps json: %s", j.stdout)
+	}
+	reset()
+	args := []string{"run", "--cap-drop", "ALL"}
+	for _, c := range capsList {
+		args = append(args, "--cap-add", c)
+	}
+	args = append(args, "--no-new-privileges", "--", bb, "chown", "1234:1234", f)
+	must(t, run(t, bin, args...), "chown with the recorded capabilities")
+	reset()
+	r := run(t, bin, "run", "--cap-drop", "ALL", "--no-new-privileges", "--", bb, "chown", "1234:1234", f)
+	if r.code == 0 {
+		t.Errorf("chown without CHOWN succeeded")
 	}
 }

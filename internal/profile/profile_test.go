@@ -258,3 +258,36 @@ func TestAppArmorFromRecording(t *testing.T) {
 		t.Errorf("apparmor_parser rejects the profile: %v", err)
 	}
 }
+
+func TestCapsCollected(t *testing.T) {
+	r := record.New()
+	r.Syscalls["x86_64"] = map[string]uint64{"fchownat": 1}
+	r.Caps = record.Capabilities{Collected: true, Source: record.CapSource,
+		Inferred: []record.InferredCap{{Name: "NET_BIND_SERVICE", Evidence: []string{"bind 80"}}},
+		Checked: []record.CheckedCap{
+			{Name: "CHOWN", Granted: 2, Needed: true},
+			{Name: "NET_BIND_SERVICE", Granted: 1, Needed: true},
+			{Name: "SYS_ADMIN", Granted: 9, Note: record.SysAdminProbe},
+			{Name: "SYS_NICE", Denied: 1},
+		}}
+	c := Caps(r)
+	if !reflect.DeepEqual(c.CapAdd, []string{"CHOWN", "NET_BIND_SERVICE"}) {
+		t.Errorf("cap_add %v, want [CHOWN NET_BIND_SERVICE]", c.CapAdd)
+	}
+	if !c.Collected || c.Partial || c.Reason != "" || c.Source != record.CapSource {
+		t.Errorf("collected caps must not be partial: %+v", c)
+	}
+	ev := strings.Join(c.Evidence, "\n")
+	for _, want := range []string{"CHOWN: checked by the kernel, granted 2, denied 0", "SYS_ADMIN: checked by the kernel, granted 9, denied 0; not added", "SYS_NICE: checked by the kernel, granted 0, denied 1; not added: never granted"} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("evidence lacks %q:\n%s", want, ev)
+		}
+	}
+	s := Derive(r, "p.json", "")
+	if slices.ContainsFunc(s.Notes, func(n string) bool { return strings.Contains(n, "partial") }) {
+		t.Errorf("collected caps noted as partial: %v", s.Notes)
+	}
+	if f := s.DockerFlags(); !slices.Contains(f, "--cap-add=CHOWN") || slices.Contains(f, "--cap-add=SYS_ADMIN") {
+		t.Errorf("docker flags %v, want CHOWN and not SYS_ADMIN", f)
+	}
+}

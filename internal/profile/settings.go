@@ -17,22 +17,43 @@ import (
 type CapsResult struct {
 	// CapAdd are Docker names (no CAP_ prefix), sorted.
 	CapAdd []string `json:"cap_add"`
-	// Collected is false while capability checks are not recorded: CapAdd
+	// Collected is false when capability checks were not recorded: CapAdd
 	// then holds only what syscalls proved and may be too small.
-	Collected bool     `json:"collected"`
-	Partial   bool     `json:"partial"`
-	Reason    string   `json:"reason,omitempty"`
-	Evidence  []string `json:"evidence,omitempty"`
+	Collected bool `json:"collected"`
+	// Source is where the checks came from when Collected.
+	Source   string   `json:"source,omitempty"`
+	Partial  bool     `json:"partial"`
+	Reason   string   `json:"reason,omitempty"`
+	Evidence []string `json:"evidence,omitempty"`
 }
 
-// Caps derives the capabilities to add after --cap-drop=ALL.
+// Caps derives the capabilities to add after --cap-drop=ALL: those the
+// syscalls prove and, when checks were recorded, those the kernel checked
+// and granted (record.CheckedCap.Needed). Checks that were only denied
+// are left out: the workload ran without them.
 func Caps(r *record.Recording) CapsResult {
-	res := CapsResult{CapAdd: []string{}, Collected: r.Caps.Collected, Partial: !r.Caps.Collected, Reason: r.Caps.Reason}
+	res := CapsResult{CapAdd: r.Caps.Needed(), Collected: r.Caps.Collected, Partial: !r.Caps.Collected, Reason: r.Caps.Reason}
+	if res.CapAdd == nil {
+		res.CapAdd = []string{}
+	}
+	if r.Caps.Collected {
+		res.Source = r.Caps.Source
+	}
 	for _, c := range r.Caps.Inferred {
-		res.CapAdd = append(res.CapAdd, c.Name)
 		for _, e := range c.Evidence {
 			res.Evidence = append(res.Evidence, c.Name+": "+e)
 		}
+	}
+	for _, c := range r.Caps.Checked {
+		e := fmt.Sprintf("%s: checked by the kernel, granted %d, denied %d", c.Name, c.Granted, c.Denied)
+		switch {
+		case c.Needed:
+		case c.Note != "":
+			e += "; not added: " + c.Note
+		default:
+			e += "; not added: never granted, the workload ran without it"
+		}
+		res.Evidence = append(res.Evidence, e)
 	}
 	return res
 }
@@ -71,9 +92,7 @@ func AppArmor(r *record.Recording, name string) ([]byte, *apparmor.Derivation, e
 	for _, s := range r.Sockets {
 		obs.Sockets = append(obs.Sockets, apparmor.Socket{Domain: s.Domain, Type: s.Type, Protocol: s.Protocol})
 	}
-	for _, c := range r.Caps.Inferred {
-		obs.Capabilities = append(obs.Capabilities, c.Name)
-	}
+	obs.Capabilities = r.Caps.Needed()
 	spec, d, err := apparmor.FromObserved(name, obs)
 	if err != nil {
 		return nil, nil, err
@@ -161,6 +180,8 @@ func Derive(r *record.Recording, seccompFile, apparmorName string) Settings {
 	case len(r.UIDs) == 0:
 	case !root && len(r.GIDs) > 0:
 		s.User = fmt.Sprintf("%d:%d", r.UIDs[0], r.GIDs[0])
+	case root && c.Collected:
+		s.Notes = append(s.Notes, "--user not set: the workload ran as root (capability checks are recorded, but root's ownership of files is not a capability)")
 	case root:
 		s.Notes = append(s.Notes, "--user not set: the workload ran as root, and without recorded capability checks palisade cannot tell whether root was needed")
 	}

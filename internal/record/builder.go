@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/palisade-sec/palisade/internal/caps"
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
@@ -89,6 +90,9 @@ func (b *Builder) Add(r *ebpf.Record) {
 		return
 	case ebpf.KindExit:
 		delete(b.creds, r.TID)
+		return
+	case ebpf.KindCap:
+		b.capCheck(r)
 		return
 	case ebpf.KindSyscall, ebpf.KindEnter:
 	default:
@@ -208,9 +212,38 @@ func (b *Builder) Add(r *ebpf.Record) {
 		}
 	case "unshare", "personality":
 		b.arg(base, r.Args[0]&0xffffffff)
+	case "mount", "umount2", "umount", "pivot_root", "sethostname", "setdomainname":
+		if ok0 {
+			b.infer("SYS_ADMIN", fmt.Sprintf("%s succeeded", base))
+		}
 	case "setuid", "setreuid", "setresuid", "setgid", "setregid", "setresgid", "setfsuid", "setfsgid", "setgroups":
 		b.idChange(base, r, prev, havePrev)
 	}
+}
+
+// capCheck counts a capability check. Checks made on credentials other
+// than the task's own (overlayfs acting as its mounter, access(2)) are
+// left out: they say nothing of what the workload holds.
+func (b *Builder) capCheck(r *ebpf.Record) {
+	if r.Cap == nil || r.Cap.Override {
+		return
+	}
+	name, ok := caps.Name(r.Cap.Cap)
+	if !ok {
+		name = fmt.Sprintf("CAP_%d", r.Cap.Cap)
+	}
+	name = strings.TrimPrefix(name, "CAP_")
+	if r.Cap.Granted {
+		b.rec.Caps.Checked = addChecked(b.rec.Caps.Checked, name, 1, 0)
+	} else {
+		b.rec.Caps.Checked = addChecked(b.rec.Caps.Checked, name, 0, 1)
+	}
+}
+
+// CapsCollected marks the recording's capability checks as collected
+// from source (the event source captured every check).
+func (b *Builder) CapsCollected(source string) {
+	b.rec.Caps.Collected, b.rec.Caps.Source, b.rec.Caps.Reason = true, source, ""
 }
 
 func (b *Builder) add(set map[string]bool, p string) {

@@ -9,8 +9,10 @@
 // file:line:col errors. The live edge (live_linux.go) opens the eBPF source,
 // launches a command or follows a container's cgroup, and feeds the Builder.
 //
-// It does not record capability checks: the capability:cap_capable
-// tracepoint is not captured by the event source yet, so a Recording says
-// "collected": false and lists only the capabilities its syscalls prove.
-// Profiles are derived elsewhere (internal/profile).
+// Capability checks come from the capability:cap_capable tracepoint
+// (Linux 6.15+): the followed processes' own checks after their exec, per
+// capability, granted or denied; SYS_ADMIN is needed only when a syscall
+// proves it (the kernel probes it on every mmap). On older kernels a
+// Recording says "collected": false and lists only the capabilities its
+// syscalls prove. Profiles are derived elsewhere (internal/profile).
 package record

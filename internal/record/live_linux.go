@@ -68,7 +68,14 @@ func Live(ctx context.Context, opts Options) (*Result, error) {
 	if (len(opts.Command) == 0) == (opts.ContainerID == "") {
 		return nil, errors.New("record: give a command or a container, not both or neither")
 	}
-	src, err := ebpf.Open(ebpf.Options{Syscalls: AllSyscalls(), IgnoreSelf: true, RingBufferBytes: 64 << 20})
+	// Capability checks need Linux 6.15+; without them the recording says
+	// its capability set is partial.
+	srcOpts := ebpf.Options{Syscalls: AllSyscalls(), IgnoreSelf: true, RingBufferBytes: 64 << 20, Capabilities: true}
+	src, err := ebpf.Open(srcOpts)
+	if errors.Is(err, ebpf.ErrNoCapTracepoint) {
+		srcOpts.Capabilities = false
+		src, err = ebpf.Open(srcOpts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open kernel event source: %w", err)
 	}
@@ -119,6 +126,9 @@ func Live(ctx context.Context, opts Options) (*Result, error) {
 		opts.Ready()
 	}
 	b := NewBuilder()
+	if srcOpts.Capabilities {
+		b.CapsCollected(CapSource)
+	}
 	var calls, procs atomic.Uint64
 	if opts.Progress != nil {
 		go progress(runCtx, opts.Progress, src, &calls, &procs, drops0)

@@ -181,3 +181,27 @@ func TestLiveEnds(t *testing.T) {
 		})
 	}
 }
+
+// Root chowning a file to another user makes the kernel check CAP_CHOWN;
+// the recording has it checked, granted and needed.
+func TestLiveCapabilityChecks(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "owned")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(f, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	r := liveRecord(t, nil, "chown", "1234:1234", f)
+	if !r.Caps.Collected || r.Caps.Source != CapSource {
+		t.Fatalf("caps not collected on this kernel: %+v", r.Caps)
+	}
+	i := slices.IndexFunc(r.Caps.Checked, func(c CheckedCap) bool { return c.Name == "CHOWN" })
+	if i < 0 || r.Caps.Checked[i].Granted == 0 || !r.Caps.Checked[i].Needed {
+		t.Fatalf("CHOWN not checked and granted: %+v", r.Caps.Checked)
+	}
+	if !slices.Contains(r.Caps.Needed(), "CHOWN") {
+		t.Errorf("needed %v lacks CHOWN", r.Caps.Needed())
+	}
+	t.Logf("checked: %+v", r.Caps.Checked)
+}

@@ -103,10 +103,67 @@ type IDChange struct {
 type Capabilities struct {
 	// Collected is true only when capability checks (cap_capable) were
 	// recorded; Needed is then complete.
-	Collected bool   `json:"collected"`
-	Reason    string `json:"reason,omitempty"`
+	Collected bool `json:"collected"`
+	// Source says where Checked came from when Collected.
+	Source string `json:"source,omitempty"`
+	Reason string `json:"reason,omitempty"`
 	// Inferred are capabilities the syscalls alone prove were used.
 	Inferred []InferredCap `json:"inferred"`
+	// Checked are the capability checks the kernel made for the followed
+	// processes (after their exec), by capability, when Collected.
+	Checked []CheckedCap `json:"checked,omitempty"`
+}
+
+// CheckedCap counts the kernel's checks of one capability.
+type CheckedCap struct {
+	Name    string `json:"name"` // Docker spelling: CHOWN
+	Granted uint64 `json:"granted"`
+	Denied  uint64 `json:"denied"`
+	// Needed: granted at least once, and not a check the kernel makes
+	// whatever the workload needs (see SysAdminProbe).
+	Needed bool   `json:"needed"`
+	Note   string `json:"note,omitempty"`
+}
+
+// CapSource is Capabilities.Source for checks from the kernel.
+const CapSource = "capability:cap_capable tracepoint"
+
+// SysAdminProbe is why granted SYS_ADMIN checks alone do not make it
+// needed.
+const SysAdminProbe = "the kernel checks SYS_ADMIN (noaudit) on every mmap, brk and exec to size overcommit and the tracepoint cannot tell that probe from a real need; only a successful mount, umount2, pivot_root, sethostname or setdomainname proves it"
+
+// Needed returns the capabilities the recording shows the workload
+// needed (Docker names, sorted): the inferred ones and, when checks were
+// collected, those checked, granted and needed.
+func (c Capabilities) Needed() []string {
+	var out []string
+	for _, i := range c.Inferred {
+		out = append(out, i.Name)
+	}
+	for _, k := range c.Checked {
+		if k.Needed {
+			out = append(out, k.Name)
+		}
+	}
+	return union(out, nil)
+}
+
+// addChecked adds n granted or denied checks of capability name.
+func addChecked(list []CheckedCap, name string, granted, denied uint64) []CheckedCap {
+	i := slices.IndexFunc(list, func(c CheckedCap) bool { return c.Name == name })
+	if i < 0 {
+		list = append(list, CheckedCap{Name: name})
+		i = len(list) - 1
+	}
+	c := &list[i]
+	c.Granted += granted
+	c.Denied += denied
+	c.Needed = c.Granted > 0 && name != "SYS_ADMIN"
+	c.Note = ""
+	if name == "SYS_ADMIN" && c.Granted > 0 {
+		c.Note = SysAdminProbe
+	}
+	return list
 }
 
 // InferredCap is one capability and the calls that needed it.
@@ -116,7 +173,7 @@ type InferredCap struct {
 }
 
 // NotCollectedReason is why Caps.Collected is false today.
-const NotCollectedReason = "capability checks are not recorded: the event source does not capture the capability:cap_capable tracepoint yet; only capabilities proven by syscalls (privileged ports, uid/gid changes, setgroups) are listed, so the capability set is partial"
+const NotCollectedReason = "capability checks were not recorded (the capability:cap_capable tracepoint needs Linux 6.15 or later); only capabilities proven by syscalls (privileged ports, uid/gid changes, setgroups, mount) are listed, so the capability set is partial"
 
 // New returns an empty Recording of the current version.
 func New() *Recording {
@@ -200,12 +257,20 @@ func Merge(recs ...*Recording) *Recording {
 		if !r.Caps.Collected {
 			out.Caps.Collected = false
 			out.Caps.Reason = r.Caps.Reason
+		} else if out.Caps.Source == "" {
+			out.Caps.Source = r.Caps.Source
 		}
 		for _, c := range r.Caps.Inferred {
 			out.Caps.Inferred = addCap(out.Caps.Inferred, c.Name, c.Evidence...)
 		}
+		for _, c := range r.Caps.Checked {
+			out.Caps.Checked = addChecked(out.Caps.Checked, c.Name, c.Granted, c.Denied)
+		}
 		out.Processes += r.Processes
 		out.Lost += r.Lost
+	}
+	if !out.Caps.Collected {
+		out.Caps.Source = ""
 	}
 	out.normalize()
 	return out
@@ -248,6 +313,7 @@ func (r *Recording) normalize() {
 	if r.Caps.Inferred == nil {
 		r.Caps.Inferred = []InferredCap{}
 	}
+	sort.Slice(r.Caps.Checked, func(i, j int) bool { return r.Caps.Checked[i].Name < r.Caps.Checked[j].Name })
 }
 
 func socketKey(s Socket) string { return fmt.Sprintf("%05d/%05d/%05d", s.Domain, s.Type, s.Protocol) }

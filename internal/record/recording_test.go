@@ -234,3 +234,69 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Capability checks: only the followed processes' own checks after their
+// exec count; denied-only and override-credential checks are not needed,
+// nor is SYS_ADMIN on checks alone (the overcommit probe).
+func TestBuilderCapChecks(t *testing.T) {
+	const root = 200
+	capRec := func(c int, granted, override bool) ebpf.Record {
+		return ebpf.Record{Kind: ebpf.KindCap, PID: root, TID: root, Cap: &ebpf.CapInfo{Cap: c, Granted: granted, Override: override}}
+	}
+	recs := []ebpf.Record{
+		capRec(12, true, false), // NET_ADMIN before the exec: the launcher's
+		{Kind: ebpf.KindExec, PID: root, TID: root, Exec: &ebpf.ExecInfo{Exe: "/bin/chown"}},
+		capRec(0, true, false),  // CHOWN granted
+		capRec(0, true, false),  // twice
+		capRec(21, true, false), // SYS_ADMIN granted: the mmap probe
+		capRec(22, false, false),
+		capRec(1, true, true), // DAC_OVERRIDE on overlayfs's mounter credentials
+		{Kind: ebpf.KindCap, PID: 999, TID: 999, Cap: &ebpf.CapInfo{Cap: 2, Granted: true}}, // someone else
+	}
+	f := FollowChild(root)
+	b := NewBuilder()
+	b.CapsCollected(CapSource)
+	for i := range recs {
+		if f.Follow(&recs[i]) {
+			b.Add(&recs[i])
+		}
+	}
+	c := b.Recording().Caps
+	want := []CheckedCap{
+		{Name: "CHOWN", Granted: 2, Needed: true},
+		{Name: "SYS_ADMIN", Granted: 1, Note: SysAdminProbe},
+		{Name: "SYS_BOOT", Denied: 1},
+	}
+	if !reflect.DeepEqual(c.Checked, want) {
+		t.Errorf("checked %+v\nwant %+v", c.Checked, want)
+	}
+	if !c.Collected || c.Source != CapSource || c.Reason != "" {
+		t.Errorf("caps collected %v source %q reason %q, want collected from %q", c.Collected, c.Source, c.Reason, CapSource)
+	}
+	if got := c.Needed(); !reflect.DeepEqual(got, []string{"CHOWN"}) {
+		t.Errorf("needed %v, want [CHOWN]", got)
+	}
+
+	// A successful mount proves SYS_ADMIN.
+	b.Add(&ebpf.Record{Kind: ebpf.KindSyscall, PID: root, TID: root, Nr: nr(t, "mount"), Ret: 0})
+	if got := b.Recording().Caps.Needed(); !reflect.DeepEqual(got, []string{"CHOWN", "SYS_ADMIN"}) {
+		t.Errorf("needed after mount %v, want [CHOWN SYS_ADMIN]", got)
+	}
+
+	// Merge keeps counts, and a recording without checks makes the
+	// merge partial again.
+	r := b.Recording()
+	m := Merge(r, r)
+	if m.Caps.Checked[0].Granted != 4 || !m.Caps.Collected || m.Caps.Source != CapSource {
+		t.Errorf("merge of two collected: %+v", m.Caps)
+	}
+	m = Merge(r, New())
+	if m.Caps.Collected || m.Caps.Source != "" || m.Caps.Reason != NotCollectedReason {
+		t.Errorf("merge with an uncollected recording: %+v", m.Caps)
+	}
+	// Old recordings (no source, no checked) still parse.
+	old := []byte(`{"version":1,"sources":[],"syscalls":{"x86_64":{"read":1}},"files":{"read":[],"write":[],"create":[],"exec":[]},"executables":[],"setid_exec":[],"sockets":[],"bind":[],"listen":[],"connect":[],"uids":[0],"gids":[0],"id_changes":[],"capabilities":{"collected":false,"reason":"x","inferred":[]},"processes":1,"lost_records":0}`)
+	if p, err := Parse("old.json", old); err != nil || p.Caps.Collected || len(p.Caps.Checked) != 0 {
+		t.Errorf("old recording: %v %+v", err, p)
+	}
+}

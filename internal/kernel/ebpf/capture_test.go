@@ -846,3 +846,55 @@ func TestLongArgvIsTruncated(t *testing.T) {
 		t.Errorf("argv of %d strings, truncated=%v", len(r.Exec.Argv), r.Truncated)
 	}
 }
+
+// A child binding 127.0.0.1:80 makes the kernel check CAP_NET_BIND_SERVICE
+// (10); the check is recorded, granted, with the child's pid. Without
+// Options.Capabilities no cap record flows.
+func TestCapabilityChecks(t *testing.T) {
+	bind := func(t *testing.T) uint32 {
+		t.Helper()
+		// The child is this test binary, re-run as TestCapBindHelper.
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCapBindHelper$")
+		cmd.Env = append(os.Environ(), "PALISADE_CAP_BIND=127.0.0.1:80")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("bind helper: %v\n%s", err, out)
+		}
+		return uint32(cmd.Process.Pid)
+	}
+	t.Run("on", func(t *testing.T) {
+		testutil.RequireRoot(t)
+		c := startCapture(t, Options{Syscalls: []int{}, Capabilities: true})
+		pid := bind(t)
+		got := c.expect(t, 3*time.Second, []string{fmt.Sprintf("CAP_NET_BIND_SERVICE check by pid %d", pid)},
+			func(r *Record) bool { return r.Kind == KindCap && r.PID == pid && r.Cap != nil && r.Cap.Cap == 10 })
+		if cr := got[0].Cap; !cr.Granted || cr.Ret != 0 || cr.TargetNS == 0 || cr.CapableNS == 0 || cr.Override {
+			t.Errorf("cap record %+v, want granted in a namespace, on the task's own credentials", cr)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		testutil.RequireRoot(t)
+		c := startCapture(t, Options{Syscalls: []int{}})
+		pid := bind(t)
+		c.expect(t, 3*time.Second, []string{"exit of the binder"},
+			func(r *Record) bool { return r.Kind == KindExit && r.PID == pid })
+		for _, r := range append(c.seen, c.drain(200*time.Millisecond)...) {
+			if r.Kind == KindCap {
+				t.Fatalf("cap record without Options.Capabilities: %+v", r.Cap)
+			}
+		}
+	})
+}
+
+// TestCapBindHelper binds the address in PALISADE_CAP_BIND (the child of
+// TestCapabilityChecks); it does nothing otherwise.
+func TestCapBindHelper(t *testing.T) {
+	addr := os.Getenv("PALISADE_CAP_BIND")
+	if addr == "" {
+		return
+	}
+	ln, err := net.Listen("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+}

@@ -20,6 +20,7 @@ const (
 	captureMapEvents            = "events"
 	captureMapScConfs           = "sc_confs"
 	captureMapScratch           = "scratch"
+	captureProgCapCapable       = "cap_capable"
 	captureProgSchedProcessExec = "sched_process_exec"
 	captureProgSchedProcessExit = "sched_process_exit"
 	captureProgSchedProcessFork = "sched_process_fork"
@@ -85,6 +86,7 @@ type captureSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureProgramSpecs struct {
+	CapCapable       *ebpf.ProgramSpec `ebpf:"cap_capable"`
 	SchedProcessExec *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.ProgramSpec `ebpf:"sched_process_fork"`
@@ -185,6 +187,7 @@ type captureVariables struct {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type capturePrograms struct {
+	CapCapable       *ebpf.Program `ebpf:"cap_capable"`
 	SchedProcessExec *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.Program `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.Program `ebpf:"sched_process_fork"`
@@ -194,6 +197,7 @@ type capturePrograms struct {
 
 func (p *capturePrograms) Close() error {
 	return _CaptureClose(
+		p.CapCapable,
 		p.SchedProcessExec,
 		p.SchedProcessExit,
 		p.SchedProcessFork,

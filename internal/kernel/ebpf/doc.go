@@ -1,7 +1,8 @@
 // Package ebpf is Palisade's kernel event source: CO-RE eBPF programs on
 // tracepoints only (tp_btf sys_exit, sys_enter on demand, and
-// sched_process_exec/fork/exit) that write one Record per selected syscall
-// or process event to a BPF ring buffer. An in-kernel descriptor table keyed
+// sched_process_exec/fork/exit, and capability:cap_capable when asked) that
+// write one Record per selected syscall, process event or capability check
+// to a BPF ring buffer. An in-kernel descriptor table keyed
 // by syscall number both filters (unselected syscalls exit after one array
 // lookup) and says which arguments to resolve: paths are taken from the
 // kernel's own objects at syscall exit (the opened file, the dirfd, the cwd),

@@ -30,7 +30,7 @@ func TestCConstantsMatchGo(t *testing.T) {
 	}
 	want := map[string]map[string]uint64{
 		"rec_kind": {"KIND_SYSCALL": uint64(KindSyscall), "KIND_ENTER": uint64(KindEnter), "KIND_EXEC": uint64(KindExec),
-			"KIND_FORK": uint64(KindFork), "KIND_EXIT": uint64(KindExit)},
+			"KIND_FORK": uint64(KindFork), "KIND_EXIT": uint64(KindExit), "KIND_CAP": uint64(KindCap)},
 		"item_type": {"IT_STR": itStr, "IT_BASE": itBase, "IT_FDPATH": itFDPath, "IT_TUPLE": itTuple, "IT_ADDR": itAddr,
 			"IT_STRUCT": itStruct, "IT_CWD": itCwd, "IT_EXE": itExe, "IT_ARGV": itArgv, "IT_FILENAME": itFilename,
 			"IT_TTY": itTTY, "IT_FORK": itFork, "IT_EXIT": itExit, "IT_CGROUP": itCgroup},

@@ -27,7 +27,16 @@ type Options struct {
 	// and unshare families, always carry them, so a process table can fill
 	// them in.
 	LeanHeader bool
+	// Capabilities attaches the capability:cap_capable tracepoint (Linux
+	// 6.15+): one KindCap record per capability check made by any task.
+	// It fires on every check in the system, so it is off by default and
+	// Open fails with ErrNoCapTracepoint on older kernels.
+	Capabilities bool
 }
+
+// ErrNoCapTracepoint means Options.Capabilities was asked of a kernel
+// without the capability:cap_capable tracepoint (added in Linux 6.15).
+var ErrNoCapTracepoint = errors.New("capability checks need the capability:cap_capable tracepoint (Linux 6.15+)")
 
 // ErrClosed is returned by Read after Close.
 var ErrClosed = errors.New("event source closed")

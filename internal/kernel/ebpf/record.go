@@ -21,6 +21,7 @@ const (
 	KindExec    Kind = 3 // sched_process_exec: a new program image
 	KindFork    Kind = 4 // sched_process_fork: a new task
 	KindExit    Kind = 5 // sched_process_exit: a task ended
+	KindCap     Kind = 6 // capability:cap_capable: a capability was checked (Options.Capabilities)
 )
 
 func (k Kind) String() string {
@@ -35,6 +36,8 @@ func (k Kind) String() string {
 		return "fork"
 	case KindExit:
 		return "exit"
+	case KindCap:
+		return "cap"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -96,6 +99,7 @@ type Record struct {
 	Exec *ExecInfo
 	Fork *ForkInfo
 	Exit *ExitInfo
+	Cap  *CapInfo
 
 	// Truncated is set when a path or string did not fit or its walk did
 	// not reach a root; the affected value is a suffix of the truth.
@@ -108,6 +112,25 @@ type ExecInfo struct {
 	Argv     []string // from the new image's argument area, at most 4 KiB
 	Exe      string   // absolute path of the executable file
 	TTY      string   // controlling terminal name, "" if none
+}
+
+// CapInfo is one capability check (capability:cap_capable), made on behalf
+// of the record's task. The tracepoint carries no audit option, so a
+// noaudit probe (ns_capable_noaudit) is indistinguishable from a check the
+// caller needs; consumers weigh that.
+type CapInfo struct {
+	Cap     int  // capability number (CAP_CHOWN = 0 ... CAP_CHECKPOINT_RESTORE = 40)
+	Granted bool // cap_capable returned 0
+	Ret     int  // cap_capable's result: 0, or -EPERM
+	// TargetNS is the inode of the user namespace the check was made
+	// against; CapableNS that of the namespace where the kernel's walk up
+	// from the target ended (the granting one when Granted).
+	TargetNS, CapableNS uint32
+	// Override is set when the checked credentials were not the task's
+	// own (real_cred): overlayfs acting with its mounter's credentials,
+	// access(2) with the real ids, another task's or an opener's
+	// credentials. Such a check says nothing of what the task holds.
+	Override bool
 }
 
 // ForkInfo names the new task.
@@ -208,6 +231,14 @@ func DecodeRecord(raw []byte, r *Record) error {
 		Lean:         h.Flags&hfLean != 0,
 		Args:         h.Args,
 		Ret:          h.Ret,
+	}
+	if r.Kind == KindCap {
+		// The header carries the whole check: nr is the capability, ret
+		// the result, args[0:2] the namespaces.
+		r.Cap = &CapInfo{Cap: int(h.Nr), Granted: h.Ret == 0, Ret: int(h.Ret),
+			TargetNS: uint32(h.Args[0]), CapableNS: uint32(h.Args[1]), Override: h.Args[2] != 0}
+		r.Nr = 0
+		return nil
 	}
 	var bases [6]string
 	var haveBase [6]bool

@@ -235,3 +235,34 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeCapRecord(t *testing.T) {
+	tests := []struct {
+		name string
+		cap  int
+		ret  int64
+		ns   [3]uint64
+		want CapInfo
+	}{
+		{"granted in the initial namespace", 10, 0, [3]uint64{4026531837, 4026531837, 0},
+			CapInfo{Cap: 10, Granted: true, TargetNS: 4026531837, CapableNS: 4026531837}},
+		{"denied, on override credentials", 21, -int64(unix.EPERM), [3]uint64{4026532200, 0, 1},
+			CapInfo{Cap: 21, Ret: -int(unix.EPERM), TargetNS: 4026532200, Override: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := hdr(KindCap, tt.cap, tt.ns[:]...)
+			h.Ret = tt.ret
+			var r Record
+			if err := DecodeRecord(newRaw(h).b, &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Kind != KindCap || r.Kind.String() != "cap" || r.Cap == nil || *r.Cap != tt.want {
+				t.Fatalf("decoded %v %+v, want cap %+v", r.Kind, r.Cap, tt.want)
+			}
+			if r.Nr != 0 || r.PID != 10 || r.Comm != "cat" {
+				t.Errorf("header: nr %d pid %d comm %q, want 0, 10, cat", r.Nr, r.PID, r.Comm)
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	cebpf "github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
@@ -23,9 +24,12 @@ import (
 // Source is a running capture. Read it from one goroutine; Stats,
 // SetSyscalls and Close are safe to call from others.
 type Source struct {
-	objs  captureObjects
+	objs  sourceObjects
 	links []link.Link
-	rd    *ringbuf.Reader
+	// capProg is cap_capable, loaded and attached only for
+	// Options.Capabilities.
+	capProg *cebpf.Program
+	rd      *ringbuf.Reader
 
 	mu    sync.Mutex // guards enter and the descriptor table
 	enter link.Link
@@ -75,12 +79,28 @@ func Open(opts Options) (*Source, error) {
 	if s.latency <= 0 {
 		s.latency = 10 * time.Millisecond
 	}
-	if err := spec.LoadAndAssign(&s.objs, nil); err != nil {
+	// LoadAndAssign loads only the programs its target names: cap_capable
+	// is loaded (and its tracepoint needed) only when asked for.
+	var target any = &s.objs
+	var withCaps struct {
+		sourceObjects
+		CapCapable *cebpf.Program `ebpf:"cap_capable"`
+	}
+	if opts.Capabilities {
+		if err := checkCapTracepoint(); err != nil {
+			return nil, err
+		}
+		target = &withCaps
+	}
+	if err := spec.LoadAndAssign(target, nil); err != nil {
 		var ve *cebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("load capture programs (verifier): %w\n%+v", err, ve)
 		}
 		return nil, fmt.Errorf("load capture programs: %w", err)
+	}
+	if opts.Capabilities {
+		s.objs, s.capProg = withCaps.sourceObjects, withCaps.CapCapable
 	}
 	nrs := opts.Syscalls
 	if nrs == nil {
@@ -108,7 +128,11 @@ func Open(opts Options) (*Source, error) {
 
 // attach links the always-on programs to their tracepoints.
 func (s *Source) attach() error {
-	for _, p := range []*cebpf.Program{s.objs.SysExit, s.objs.SchedProcessExec, s.objs.SchedProcessFork, s.objs.SchedProcessExit} {
+	progs := []*cebpf.Program{s.objs.SysExit, s.objs.SchedProcessExec, s.objs.SchedProcessFork, s.objs.SchedProcessExit}
+	if s.capProg != nil {
+		progs = append(progs, s.capProg)
+	}
+	for _, p := range progs {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
 		if err != nil {
 			return fmt.Errorf("attach %s: %w", p, err)
@@ -253,7 +277,47 @@ func (s *Source) Close() error {
 		errs = append(errs, s.rd.Close())
 	}
 	errs = append(errs, s.objs.Close())
+	if s.capProg != nil {
+		errs = append(errs, s.capProg.Close())
+		s.capProg = nil
+	}
 	return errors.Join(errs...)
+}
+
+// sourceObjects is captureObjects without the on-demand cap_capable
+// program, which Open loads only for Options.Capabilities.
+type sourceObjects struct {
+	captureMaps
+	captureVariables
+	SchedProcessExec *cebpf.Program `ebpf:"sched_process_exec"`
+	SchedProcessExit *cebpf.Program `ebpf:"sched_process_exit"`
+	SchedProcessFork *cebpf.Program `ebpf:"sched_process_fork"`
+	SysEnter         *cebpf.Program `ebpf:"sys_enter"`
+	SysExit          *cebpf.Program `ebpf:"sys_exit"`
+}
+
+func (o *sourceObjects) Close() error {
+	errs := []error{o.captureMaps.Close()}
+	for _, p := range []*cebpf.Program{o.SchedProcessExec, o.SchedProcessExit, o.SchedProcessFork, o.SysEnter, o.SysExit} {
+		if p != nil {
+			errs = append(errs, p.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkCapTracepoint reports ErrNoCapTracepoint when the kernel's BTF has
+// no capability:cap_capable tracepoint.
+func checkCapTracepoint() error {
+	ks, err := btf.LoadKernelSpec()
+	if err != nil {
+		return fmt.Errorf("read kernel BTF: %w", err)
+	}
+	var tp *btf.Typedef
+	if err := ks.TypeByName("btf_trace_cap_capable", &tp); err != nil {
+		return fmt.Errorf("%w: %v", ErrNoCapTracepoint, err)
+	}
+	return nil
 }
 
 // cgroupMode picks the cgroup path exec and fork records carry: the

@@ -48,6 +48,7 @@ enum rec_kind {
 	KIND_EXEC    = 3,
 	KIND_FORK    = 4,
 	KIND_EXIT    = 5,
+	KIND_CAP     = 6, /* capability:cap_capable (nr = capability, ret = result) */
 };
 
 enum path_flag {
@@ -1003,6 +1004,48 @@ int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
 	ei->group_dead = group_dead;
 	put_item_hdr(buf, off, IT_EXIT, ARG_NONE, sizeof(*ei));
 	off += sizeof(struct item) + sizeof(*ei);
+	submit(buf, off);
+	return 0;
+}
+
+/* ---- capability checks --------------------------------------------------- */
+
+/*
+ * capability:cap_capable (Linux 6.15+) fires on every capability check the
+ * commoncap LSM answers, granted or not, so this program is attached only
+ * when the agent asks for capability records. The header's nr is the
+ * capability, ret the result (0 granted, -EPERM denied); args[0] and
+ * args[1] are the inode numbers of the target user namespace and of the
+ * namespace where the kernel's walk ended (the granting one on success);
+ * args[2] is 1 when the checked credentials are not the task's own
+ * (real_cred): override_creds (overlayfs acting as its mounter, access(2)
+ * with the real ids) or another task's or an opener's credentials. The tracepoint carries no
+ * audit option: noaudit probes (ns_capable_noaudit, has_capability_noaudit)
+ * look like any other check, and so does the CAP_SYS_ADMIN probe
+ * cap_vm_enough_memory makes on every mmap, brk and exec.
+ */
+SEC("tp_btf/cap_capable")
+int BPF_PROG(cap_capable, const struct cred *cred, struct user_namespace *target_ns,
+	     const struct user_namespace *capable_ns, int cap, int ret)
+{
+	struct event_hdr *h;
+	__u8 *buf;
+	__u32 off;
+
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+		return 0;
+	buf = scratch_buf();
+	if (!buf)
+		return 0;
+	off = fill_hdr(KIND_CAP, cap, 0);
+	h = (struct event_hdr *)buf;
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	if (target_ns)
+		h->args[0] = BPF_CORE_READ(target_ns, ns.inum);
+	if (capable_ns)
+		h->args[1] = BPF_CORE_READ(capable_ns, ns.inum);
+	h->args[2] = (__u64)cred != (__u64)bpf_get_current_task_btf()->real_cred;
+	h->ret = ret;
 	submit(buf, off);
 	return 0;
 }
