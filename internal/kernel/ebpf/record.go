@@ -119,9 +119,9 @@ type ExecInfo struct {
 // noaudit probe (ns_capable_noaudit) is indistinguishable from a check the
 // caller needs; consumers weigh that.
 type CapInfo struct {
-	Cap     int  // capability number (CAP_CHOWN = 0 ... CAP_CHECKPOINT_RESTORE = 40)
-	Granted bool // cap_capable returned 0
-	Ret     int  // cap_capable's result: 0, or -EPERM
+	Cap     int   // capability number (CAP_CHOWN = 0 ... CAP_CHECKPOINT_RESTORE = 40)
+	Granted bool  // cap_capable returned 0
+	Ret     int64 // cap_capable's result: 0, or -EPERM
 	// TargetNS is the inode of the user namespace the check was made
 	// against; CapableNS that of the namespace where the kernel's walk up
 	// from the target ended (the granting one when Granted).
@@ -235,7 +235,7 @@ func DecodeRecord(raw []byte, r *Record) error {
 	if r.Kind == KindCap {
 		// The header carries the whole check: nr is the capability, ret
 		// the result, args[0:2] the namespaces.
-		r.Cap = &CapInfo{Cap: int(h.Nr), Granted: h.Ret == 0, Ret: int(h.Ret),
+		r.Cap = &CapInfo{Cap: int(h.Nr), Granted: h.Ret == 0, Ret: h.Ret,
 			TargetNS: uint32(h.Args[0]), CapableNS: uint32(h.Args[1]), Override: h.Args[2] != 0}
 		r.Nr = 0
 		return nil

@@ -223,10 +223,14 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(newRaw(hdr(KindSyscall, 257)).item(itStr, 1, cstr("x")).item(itBase, 1, pathItem(true, "etc")).b)
 	f.Add(newRaw(hdr(KindExec, 0)).item(itArgv, 0xff, []byte("a\x00b")).b)
 	f.Add(newRaw(hdr(KindSyscall, 42)).item(itTuple, 0, make([]byte, 10)).b)
+	f.Add(newRaw(hdr(KindCap, 10, 4026531837, 4026531837, 0)).b)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var r Record
 		if err := DecodeRecord(raw, &r); err != nil {
 			return
+		}
+		if (r.Kind == KindCap) != (r.Cap != nil) || (r.Cap != nil && r.Cap.Granted != (r.Cap.Ret == 0)) {
+			t.Fatalf("kind %v with cap %+v from %x", r.Kind, r.Cap, raw)
 		}
 		for _, p := range append(r.Path[:], r.RetPath, r.Cwd) {
 			if p != "" && p[0] != '/' {
@@ -247,7 +251,7 @@ func TestDecodeCapRecord(t *testing.T) {
 		{"granted in the initial namespace", 10, 0, [3]uint64{4026531837, 4026531837, 0},
 			CapInfo{Cap: 10, Granted: true, TargetNS: 4026531837, CapableNS: 4026531837}},
 		{"denied, on override credentials", 21, -int64(unix.EPERM), [3]uint64{4026532200, 0, 1},
-			CapInfo{Cap: 21, Ret: -int(unix.EPERM), TargetNS: 4026532200, Override: true}},
+			CapInfo{Cap: 21, Ret: -int64(unix.EPERM), TargetNS: 4026532200, Override: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
