@@ -35,8 +35,9 @@ func newRecordCmd(s streams) *cobra.Command {
 			"whole process tree until the tree exits, --duration passes or Ctrl-C.\n" +
 			"With --container, every process in the container's cgroup is recorded\n" +
 			"until it stops, --duration passes or Ctrl-C. --merge unions recordings.\n\n" +
-			"Capability checks are not recorded yet (no cap_capable capture): the\n" +
-			"recording lists only capabilities its syscalls prove and says so.\n" +
+			"Capability checks come from the capability:cap_capable tracepoint (Linux\n" +
+			"6.15+); on older kernels the recording lists only the capabilities its\n" +
+			"syscalls prove and says so.\n" +
 			"Needs root and eBPF. The recording goes to --out (default recording.json;\n" +
 			"with --merge, stdout). See docs/record.md.",
 		Example: "  palisade record --out web.json -- python3 -m http.server 8080\n" +
@@ -171,5 +172,13 @@ func summarizeRecording(w io.Writer, r *record.Recording, out string) {
 	if r.Lost > 0 {
 		fmt.Fprintf(w, "palisade: warning: %d kernel records were lost (ring buffer full; host-wide count): the recording may miss syscalls, record again on a quieter host\n", r.Lost)
 	}
-	fmt.Fprintln(w, "palisade: capabilities: checks not collected on this build (no cap_capable capture); only capabilities proven by syscalls are listed (partial)")
+	if r.Caps.Collected {
+		needed := strings.Join(r.Caps.Needed(), ",")
+		if needed == "" {
+			needed = "none"
+		}
+		fmt.Fprintf(w, "palisade: capabilities: %d checked by the kernel (%s); needed: %s\n", len(r.Caps.Checked), r.Caps.Source, needed)
+	} else {
+		fmt.Fprintf(w, "palisade: capabilities: partial: %s\n", r.Caps.Reason)
+	}
 }
