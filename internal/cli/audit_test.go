@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -189,15 +188,11 @@ func TestAuditProgressBar(t *testing.T) {
 // TestAuditDockerCommand runs `palisade audit --docker -o json` end to end
 // against a container started with --pid host and a docker.sock bind.
 func TestAuditDockerCommand(t *testing.T) {
-	testutil.RequireDocker(t)
-	testutil.RequireTool(t, "busybox")
-	if err := audittest.BuildTestImage(); err != nil {
-		t.Fatal(err)
-	}
+	img := testutil.RequireBusyboxImage(t)
 	name := fmt.Sprintf("palisade-audit-cli-%d", os.Getpid())
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
 	out, err := exec.Command("docker", "run", "-d", "--name", name, "--pid", "host",
-		"-v", "/var/run/docker.sock:/var/run/docker.sock", audittest.TestImage).CombinedOutput()
+		"-v", "/var/run/docker.sock:/var/run/docker.sock", img).CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker run: %v: %s", err, out)
 	}

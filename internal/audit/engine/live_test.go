@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/audit"
-	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -27,11 +26,7 @@ func docker(t *testing.T, args ...string) (string, error) {
 // TestLiveDocker starts containers with known breakout vectors and a
 // hardened one, and checks what Collect finds for each.
 func TestLiveDocker(t *testing.T) {
-	testutil.RequireDocker(t)
-	testutil.RequireTool(t, "busybox")
-	if err := audittest.BuildTestImage(); err != nil {
-		t.Fatal(err)
-	}
+	img := testutil.RequireBusyboxImage(t)
 	prefix := fmt.Sprintf("palisade-audit-%d-", os.Getpid())
 	cases := []struct {
 		name  string
@@ -48,7 +43,7 @@ func TestLiveDocker(t *testing.T) {
 	for _, c := range cases {
 		name := prefix + c.name
 		t.Cleanup(func() { docker(t, "rm", "-f", name) })
-		args := append(append([]string{"create", "--name", name}, c.flags...), audittest.TestImage)
+		args := append(append([]string{"create", "--name", name}, c.flags...), img)
 		if out, err := docker(t, args...); err != nil {
 			t.Fatalf("docker create %s: %v: %s", c.name, err, out)
 		}

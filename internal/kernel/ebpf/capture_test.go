@@ -538,45 +538,11 @@ func TestSockAddrIsNetip(t *testing.T) {
 	}
 }
 
-const testImage = "palisade-kernel-test:busybox"
-
-// ensureImage imports a busybox-static rootfs as testImage once.
-func ensureImage(t *testing.T) {
-	t.Helper()
-	if exec.Command("docker", "image", "inspect", testImage).Run() == nil {
-		return
-	}
-	bb := testutil.RequireTool(t, "busybox")
-	root := t.TempDir()
-	for _, d := range []string{"bin", "etc", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(bb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "bin/busybox"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, app := range []string{"sh", "cat", "ls", "sleep"} {
-		if err := os.Symlink("busybox", filepath.Join(root, "bin", app)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command("sh", "-c", "tar -C '"+root+"' -c . | docker import - "+testImage)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("docker import: %v\n%s", err, out)
-	}
-}
-
 func TestContainerExecAndOpen(t *testing.T) {
-	testutil.RequireDocker(t)
-	ensureImage(t)
+	img := testutil.RequireBusyboxImage(t)
 	c := startCapture(t, Options{})
 	cid := filepath.Join(t.TempDir(), "cid")
-	run(t, "docker", "run", "--rm", "--cidfile", cid, testImage, "/bin/cat", "/etc/hostname")
+	run(t, "docker", "run", "--rm", "--cidfile", cid, img, "/bin/cat", "/etc/hostname")
 	b, err := os.ReadFile(cid)
 	if err != nil {
 		t.Fatal(err)
