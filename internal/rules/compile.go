@@ -553,21 +553,14 @@ func strCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, 
 				return false
 			}), nil
 		}
-		set := make(map[string]struct{}, len(vals))
-		for _, v := range vals {
-			set[v.Text] = struct{}{}
-		}
+		set := newStringSet(vals)
 		if !x.Multi {
 			return func(e *event.Event) bool {
 				s, ok := get(e, 0)
-				if !ok {
-					return false
-				}
-				_, hit := set[s]
-				return hit
+				return ok && set.has(s)
 			}, nil
 		}
-		return strMatch(x, func(s string) bool { _, ok := set[s]; return ok }), nil
+		return strMatch(x, set.has), nil
 	case "pmatch":
 		t := newPathTrie()
 		for _, v := range vals {
@@ -579,6 +572,39 @@ func strCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, 
 		return strMatch(x, t.match), nil
 	}
 	return nil, errorf("operator %s is not supported for string field %s", ch.Op, ch.Left.String())
+}
+
+// stringSet is a hash set with a cheap prefilter: most values a rule meets
+// are not in its list, and a (length, first byte) bitmap rejects most of
+// them without hashing.
+type stringSet struct {
+	m     map[string]struct{}
+	first [256]uint64 // bit n set: some member has this first byte and length n (n < 64; 63 = longer)
+	empty bool
+}
+
+func newStringSet(vals []*Value) *stringSet {
+	s := &stringSet{m: make(map[string]struct{}, len(vals))}
+	for _, v := range vals {
+		s.m[v.Text] = struct{}{}
+		if v.Text == "" {
+			s.empty = true
+			continue
+		}
+		s.first[v.Text[0]] |= 1 << min(len(v.Text), 63)
+	}
+	return s
+}
+
+func (s *stringSet) has(v string) bool {
+	if v == "" {
+		return s.empty
+	}
+	if s.first[v[0]]&(1<<min(len(v), 63)) == 0 {
+		return false
+	}
+	_, ok := s.m[v]
+	return ok
 }
 
 // containsFold reports whether s contains lowerSub, ignoring ASCII case,
