@@ -351,15 +351,21 @@ func (r *Record) joinPath(p []byte) string {
 	if flags&pfComplete == 0 {
 		r.Truncated = true
 	}
-	comps := bytes.Split(bytes.TrimSuffix(p[1:], []byte{0}), []byte{0})
+	// Components are stored leaf first: walk them from the end, without
+	// splitting into a slice (this runs for every path of every record).
+	body := bytes.TrimSuffix(p[1:], []byte{0})
 	var b strings.Builder
-	for i := len(comps) - 1; i >= 0; i-- {
-		c := comps[i]
-		if len(c) == 0 || (len(c) == 1 && c[0] == '/') {
-			continue
+	b.Grow(len(body) + 1)
+	for end := len(body); end >= 0; {
+		i := bytes.LastIndexByte(body[:end], 0)
+		if c := body[i+1 : end]; len(c) > 0 && !(len(c) == 1 && c[0] == '/') {
+			b.WriteByte('/')
+			b.Write(c)
 		}
-		b.WriteByte('/')
-		b.Write(c)
+		if i < 0 {
+			break
+		}
+		end = i
 	}
 	if b.Len() == 0 {
 		return "/"
