@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -452,6 +453,13 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			argInt(e, n, v)
 		}
 	}
+	if name == "openat2" && len(r.Struct) >= 16 {
+		// struct open_how { u64 flags; u64 mode; u64 resolve; }
+		flags := int64(binary.LittleEndian.Uint64(r.Struct[0:8]))
+		mode := int64(binary.LittleEndian.Uint64(r.Struct[8:16]))
+		e.Args = append(e.Args, event.Arg{Name: "flags", Str: t.openFlags(flags), Int: flags, HasInt: true},
+			event.Arg{Name: "mode", Str: modeString(mode), Int: mode, HasInt: true})
+	}
 	fdArg := func(i int) *event.FD {
 		n := int64(int32(r.Args[i]))
 		if fd, ok := pr.fds[n]; ok {
@@ -595,6 +603,10 @@ func openFlagsOf(name string, r *ebpf.Record) uint64 {
 		return r.Args[1]
 	case "openat":
 		return r.Args[2]
+	case "openat2":
+		if len(r.Struct) >= 8 {
+			return binary.LittleEndian.Uint64(r.Struct[0:8])
+		}
 	}
 	return 0
 }

@@ -80,6 +80,15 @@ func TestTableLifecycle(t *testing.T) {
 	if a, ok := e.ArgByName("dirfd"); !ok || a.Int != -100 {
 		t.Errorf("dirfd arg %+v", a)
 	}
+	// openat2 carries its flags in struct open_how.
+	r2 := r
+	r2.Nr, r2.Ret = nr(t, "openat2"), 4
+	r2.Struct = []byte{0x41, 0, 0, 0, 0, 0, 0, 0, 0xa4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	r2.RetPath = "/etc/new"
+	tab.Apply(ctx, &r2, &e)
+	if a, ok := e.ArgByName("flags"); !ok || a.Str != "O_WRONLY|O_CREAT" || e.FD == nil || e.FD.Name != "/etc/new" {
+		t.Errorf("openat2: flags %+v fd %+v", a, e.FD)
+	}
 	// dup2(3, 7) then close(3): fd 7 still names the file.
 	r.Nr, r.Ret, r.Args = nr(t, "dup2"), 7, [6]uint64{3, 7}
 	r.Str, r.Path, r.RetPath = [6]string{}, [6]string{}, ""
