@@ -29,6 +29,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var format, record, out string
 	var duration time.Duration
 	var cpuprofile string
+	var ringMiB int
 	var df outputs.Flags
 	cmd := &cobra.Command{
 		Use:   "watch [-r FILE]... [--builtin] [-o text|json] [--record EVENTS.jsonl] [--duration D]",
@@ -82,7 +83,10 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 				}
 				defer pprof.StopCPUProfile()
 			}
-			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg})
+			if ringMiB < 1 || ringMiB > 1024 || ringMiB&(ringMiB-1) != 0 {
+				return exitf(2, "--ring-buffer %d: want a power of two between 1 and 1024 (MiB)", ringMiB)
+			}
+			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg, ringBytes: ringMiB << 20})
 		},
 	}
 	rf.register(cmd)
@@ -91,16 +95,18 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this JSONL file (replay it with palisade replay)")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a Go CPU profile of the agent to this file")
+	cmd.Flags().IntVar(&ringMiB, "ring-buffer", 8, "kernel ring buffer size in MiB (a power of two): larger absorbs longer bursts, smaller uses less memory (it is mapped twice)")
 	df.Register(cmd.Flags())
 	cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 
 type watchOptions struct {
-	format   string
-	record   string
-	out      io.Writer
-	delivery outputs.Config
+	format    string
+	record    string
+	out       io.Writer
+	delivery  outputs.Config
+	ringBytes int
 }
 
 type watchStats struct {
@@ -137,7 +143,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	nrs := captureSet(rs)
 	// Lean headers: syscall records skip the namespace ids and cgroup id,
 	// which the process table already has from exec and fork records.
-	src, err := ebpf.Open(ebpf.Options{Syscalls: nrs, IgnoreSelf: true, LeanHeader: true})
+	src, err := ebpf.Open(ebpf.Options{Syscalls: nrs, IgnoreSelf: true, LeanHeader: true, RingBufferBytes: o.ringBytes})
 	if err != nil {
 		return exitf(1, "start capture: %v", err)
 	}

@@ -214,6 +214,13 @@ func TestWatchLive(t *testing.T) {
 	}
 }
 
+func TestWatchRingBufferFlag(t *testing.T) {
+	code, _, errs := run(t, "", "watch", "--ring-buffer", "3")
+	if code != 2 || !strings.Contains(errs, "--ring-buffer 3: want a power of two") {
+		t.Errorf("exit %d: %q", code, errs)
+	}
+}
+
 func TestWatchNeedsRules(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(f, []byte("- rule: r\n"), 0o644)
