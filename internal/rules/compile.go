@@ -822,15 +822,7 @@ func fieldCompare(ch *Check, x, y fields.Extractor) (matcher, error) {
 		default:
 			return nil, errorf("operator %s cannot compare two string fields", ch.Op)
 		}
-		gx, gy := x.Str, y.Str
-		return func(e *event.Event) bool {
-			a, ok := gx(e, 0)
-			if !ok {
-				return false
-			}
-			b, ok := gy(e, 0)
-			return ok && pred(a, b)
-		}, nil
+		return compareFields(x.Str, y.Str, pred), nil
 	case x.Int != nil:
 		var pred func(a, b int64) bool
 		switch ch.Op {
@@ -849,15 +841,7 @@ func fieldCompare(ch *Check, x, y fields.Extractor) (matcher, error) {
 		default:
 			return nil, errorf("operator %s cannot compare two numeric fields", ch.Op)
 		}
-		gx, gy := x.Int, y.Int
-		return func(e *event.Event) bool {
-			a, ok := gx(e, 0)
-			if !ok {
-				return false
-			}
-			b, ok := gy(e, 0)
-			return ok && pred(a, b)
-		}, nil
+		return compareFields(x.Int, y.Int, pred), nil
 	default:
 		if ch.Op != "=" && ch.Op != "==" && ch.Op != "!=" {
 			return nil, errorf("operator %s cannot compare two IP fields", ch.Op)
@@ -872,6 +856,19 @@ func fieldCompare(ch *Check, x, y fields.Extractor) (matcher, error) {
 			b, ok := gy(e, 0)
 			return ok && (a == b) != neg
 		}, nil
+	}
+}
+
+// compareFields matches when both fields have a value and pred holds for
+// them.
+func compareFields[T any](gx, gy func(*event.Event, int) (T, bool), pred func(a, b T) bool) matcher {
+	return func(e *event.Event) bool {
+		a, ok := gx(e, 0)
+		if !ok {
+			return false
+		}
+		b, ok := gy(e, 0)
+		return ok && pred(a, b)
 	}
 }
 
