@@ -1,0 +1,271 @@
+// Command agentbench measures what `palisade watch` costs the rest of the
+// machine, side by side in one run: a getppid loop and an open+close loop are
+// timed with the agent off and on, alternating, for several rounds; the
+// agent's CPU time for the events it handled (its idle CPU subtracted), its
+// resident memory idle and under load, and the drops it reported.
+//
+//	sudo go run ./internal/kernel/ebpf/cmd/agentbench -bin ./bin/palisade -- \
+//	    --store none --metrics none -r ../shared/falco-rules/falco_rules.yaml
+//
+// Everything after -- is passed to `palisade watch`.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	bin := flag.String("bin", "./bin/palisade", "palisade binary")
+	rounds := flag.Int("rounds", 3, "off/on rounds")
+	ppids := flag.Int("getppid", 3_000_000, "getppid calls per round")
+	opens := flag.Int("open", 300_000, "open+close pairs per round")
+	idle := flag.Duration("idle", 5*time.Second, "idle time measured for the agent's baseline CPU and RSS")
+	procs := flag.Int("procs", 0, "also measure RSS with this many extra live processes (sleep)")
+	flag.Parse()
+	args := flag.Args()
+	if err := run(*bin, args, *rounds, *ppids, *opens, *idle, *procs); err != nil {
+		fmt.Fprintln(os.Stderr, "agentbench:", err)
+		os.Exit(1)
+	}
+}
+
+type agent struct {
+	cmd     *exec.Cmd
+	stderr  bytes.Buffer
+	ready   time.Duration
+	summary map[string]uint64
+}
+
+func startAgent(bin string, args []string) (*agent, error) {
+	a := &agent{}
+	full := append([]string{"watch", "-o", "json", "--out", os.DevNull}, args...)
+	a.cmd = exec.Command(bin, full...)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	a.cmd.Stderr = pw
+	a.cmd.Stdout = nil
+	start := time.Now()
+	if err := a.cmd.Start(); err != nil {
+		return nil, err
+	}
+	pw.Close()
+	sc := bufio.NewScanner(pr)
+	readyc := make(chan error, 1)
+	go func() {
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			a.stderr.WriteString(line + "\n")
+			if !sent && strings.Contains(line, "watching:") {
+				readyc <- nil
+				sent = true
+			}
+			if strings.HasPrefix(line, "{") {
+				var m map[string]uint64
+				if json.Unmarshal([]byte(line), &m) == nil {
+					a.summary = m
+				}
+			}
+		}
+		if !sent {
+			readyc <- fmt.Errorf("agent exited before ready")
+		}
+	}()
+	select {
+	case err := <-readyc:
+		if err != nil {
+			a.cmd.Wait()
+			return nil, fmt.Errorf("%v: %s", err, a.stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		a.cmd.Process.Kill()
+		return nil, fmt.Errorf("agent not ready after 20 s")
+	}
+	a.ready = time.Since(start)
+	return a, nil
+}
+
+func (a *agent) stop() error {
+	a.cmd.Process.Signal(syscall.SIGINT)
+	err := a.cmd.Wait()
+	time.Sleep(50 * time.Millisecond)
+	return err
+}
+
+// cpu returns the process's user+system CPU so far.
+func cpu(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	u, _ := strconv.ParseUint(f[11], 10, 64)
+	k, _ := strconv.ParseUint(f[12], 10, 64)
+	return time.Duration(u+k) * time.Second / 100
+}
+
+// rss returns the process's resident set and its peak, in MB.
+func rss(pid int) (now, peak float64) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			now = v / 1000
+		case "VmHWM:":
+			peak = v / 1000
+		}
+	}
+	return
+}
+
+func loops(ppids, opens int) (ppidNS, openNS float64) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	t := time.Now()
+	for i := 0; i < ppids; i++ {
+		unix.Getppid()
+	}
+	ppidNS = float64(time.Since(t).Nanoseconds()) / float64(ppids)
+	path := []byte("/etc/hostname\x00")
+	t = time.Now()
+	for i := 0; i < opens; i++ {
+		fd, _, e := unix.Syscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafePtr(path)), unix.O_RDONLY, 0, 0, 0)
+		if e == 0 {
+			unix.Syscall(unix.SYS_CLOSE, fd, 0, 0)
+		}
+	}
+	openNS = float64(time.Since(t).Nanoseconds()) / float64(opens)
+	return
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration, procs int) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root (eBPF)")
+	}
+	loops(ppids/10, opens/10) // warm up
+	var offP, offO, onP, onO, cpuPerM, readies []float64
+	var idleRSS, loadRSS float64
+	var events, drops uint64
+	for r := 0; r < rounds; r++ {
+		p, o := loops(ppids, opens)
+		offP, offO = append(offP, p), append(offO, o)
+
+		a, err := startAgent(bin, args)
+		if err != nil {
+			return err
+		}
+		readies = append(readies, a.ready.Seconds())
+		pid := a.cmd.Process.Pid
+		c0 := cpu(pid)
+		time.Sleep(idle)
+		c1 := cpu(pid)
+		if now, _ := rss(pid); r == 0 || now > idleRSS {
+			idleRSS = now
+		}
+		t0 := time.Now()
+		p, o = loops(ppids, opens)
+		busy := time.Since(t0)
+		time.Sleep(500 * time.Millisecond) // let the agent drain
+		c2 := cpu(pid)
+		_, peak := rss(pid)
+		if peak > loadRSS {
+			loadRSS = peak
+		}
+		onP, onO = append(onP, p), append(onO, o)
+		if err := a.stop(); err != nil && a.summary == nil {
+			return fmt.Errorf("agent: %v: %s", err, a.stderr.String())
+		}
+		ev := a.summary["events"]
+		events += ev
+		drops += a.summary["drops"]
+		idlePerSec := float64(c1-c0) / float64(idle)
+		work := float64(c2-c1) - idlePerSec*float64(busy+500*time.Millisecond)
+		if ev > 0 {
+			cpuPerM = append(cpuPerM, work/1e9/(float64(ev)/1e6))
+		}
+		fmt.Fprintf(os.Stderr, "round %d: off %.0f / %.0f ns, on %.0f / %.0f ns, %d events, %d drops, agent %.2f CPU-s/M, rss idle %.1f MB peak %.1f MB\n",
+			r+1, offP[r], offO[r], onP[r], onO[r], ev, a.summary["drops"], cpuPerM[len(cpuPerM)-1], idleRSS, peak)
+	}
+	fmt.Printf("getppid ns: off %.0f on %.0f added %+.0f (medians of %d rounds)\n", median(offP), median(onP), median(onP)-median(offP), rounds)
+	fmt.Printf("open+close ns: off %.0f on %.0f added %+.0f\n", median(offO), median(onO), median(onO)-median(offO))
+	fmt.Printf("agent CPU per million events: %.2f CPU-s (median)\n", median(cpuPerM))
+	fmt.Printf("agent RSS: idle %.1f MB, peak under load %.1f MB\n", idleRSS, loadRSS)
+	fmt.Printf("start to ready: %.2f s (median)\n", median(readies))
+	fmt.Printf("events %d, drops %d\n", events, drops)
+	if procs > 0 {
+		return manyProcs(bin, args, procs)
+	}
+	return nil
+}
+
+// manyProcs starts procs sleeping processes, then the agent, and reports its
+// resident memory once it has bootstrapped them and after each has exec'd.
+func manyProcs(bin string, args []string, procs int) error {
+	var kids []*exec.Cmd
+	defer func() {
+		for _, k := range kids {
+			k.Process.Kill()
+			k.Wait()
+		}
+	}()
+	for i := 0; i < procs/2; i++ {
+		k := exec.Command("sleep", "3600")
+		if err := k.Start(); err != nil {
+			return err
+		}
+		kids = append(kids, k)
+	}
+	a, err := startAgent(bin, args)
+	if err != nil {
+		return err
+	}
+	pid := a.cmd.Process.Pid
+	for i := procs / 2; i < procs; i++ {
+		k := exec.Command("sleep", "3600")
+		if err := k.Start(); err != nil {
+			return err
+		}
+		kids = append(kids, k)
+	}
+	time.Sleep(3 * time.Second)
+	now, peak := rss(pid)
+	a.stop()
+	fmt.Printf("agent RSS with %d extra live processes (half started before, half after the agent): %.1f MB now, %.1f MB peak\n", procs, now, peak)
+	return nil
+}
+
+func unsafePtr(b []byte) unsafe.Pointer { return unsafe.Pointer(&b[0]) }
+
+var atFDCWD = func() uintptr { v := int64(unix.AT_FDCWD); return uintptr(v) }()
