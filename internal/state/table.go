@@ -35,6 +35,7 @@ type Table struct {
 	// exec of one of them is drift from the image (proc.is_exe_upper_layer).
 	created   map[string]map[string]bool
 	flagNames map[int64]string
+	modeNames map[int64]string
 	scCache   [2][1024]*scInfo // by ABI (native, compat) and number
 }
 
@@ -64,7 +65,7 @@ func New(opts Options) *Table {
 	if native == "" {
 		native = syscalls.Native()
 	}
-	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, created: map[string]map[string]bool{}, flagNames: map[int64]string{}}
+	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, created: map[string]map[string]bool{}, flagNames: map[int64]string{}, modeNames: map[int64]string{}}
 }
 
 // Len is the number of processes tracked.
@@ -334,6 +335,9 @@ func itoa(v int64) string {
 	if v >= 0 && v < int64(len(smallInts)) {
 		return smallInts[v]
 	}
+	if v == -100 { // AT_FDCWD, the dirfd of most *at calls
+		return "-100"
+	}
 	return strconv.FormatInt(v, 10)
 }
 
@@ -344,6 +348,18 @@ func argInt(e *event.Event, name string, v int64) {
 
 func argStr(e *event.Event, name, v string) {
 	e.Args = append(e.Args, event.Arg{Name: name, Str: v})
+}
+
+// modeString renders a permission mode, caching the values a host uses.
+func (t *Table) modeString(v int64) string {
+	if s, ok := t.modeNames[v]; ok {
+		return s
+	}
+	s := modeString(v)
+	if len(t.modeNames) < 1024 {
+		t.modeNames[v] = s
+	}
+	return s
 }
 
 // openFlags renders open flags, caching the few distinct values a host uses.
@@ -413,7 +429,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 				argInt(e, n, v)
 			}
 		case "mode":
-			str := modeString(v)
+			str := t.modeString(v)
 			switch name {
 			case "chmod", "fchmod", "fchmodat", "fchmodat2":
 				str = modeFlags(v)
@@ -458,7 +474,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		flags := int64(binary.LittleEndian.Uint64(r.Struct[0:8]))
 		mode := int64(binary.LittleEndian.Uint64(r.Struct[8:16]))
 		e.Args = append(e.Args, event.Arg{Name: "flags", Str: t.openFlags(flags), Int: flags, HasInt: true},
-			event.Arg{Name: "mode", Str: modeString(mode), Int: mode, HasInt: true})
+			event.Arg{Name: "mode", Str: t.modeString(mode), Int: mode, HasInt: true})
 	}
 	fdArg := func(i int) *event.FD {
 		n := int64(int32(r.Args[i]))

@@ -199,6 +199,102 @@ var ErrShortRecord = errors.New("short record")
 // DecodeRecord parses one ring-buffer sample into r. It is pure: every
 // byte comes from raw, so it can be fuzzed and tested without a kernel.
 func DecodeRecord(raw []byte, r *Record) error {
+	return (*Decoder)(nil).Decode(raw, r)
+}
+
+// Decoder decodes records like DecodeRecord, but reuses the strings of
+// recently seen names and paths instead of allocating them again: a host
+// opens the same few thousand files and runs the same few hundred commands,
+// so most strings in a record were already seen. The caches are bounded and
+// start over when full. A Decoder is not safe for concurrent use; the zero
+// value is ready, and a nil *Decoder decodes without caching.
+type Decoder struct {
+	strs  map[string]string
+	paths map[string]cachedPath
+	joins map[[2]string]string
+}
+
+type cachedPath struct {
+	s     string
+	trunc bool
+}
+
+// decoderCacheMax bounds each cache; at most a few hundred KB.
+const decoderCacheMax = 4096
+
+// str returns p up to its first NUL as a string, shared with earlier equal
+// strings.
+func (d *Decoder) str(p []byte) string {
+	if i := bytes.IndexByte(p, 0); i >= 0 {
+		p = p[:i]
+	}
+	if d == nil || len(p) > 256 {
+		return string(p)
+	}
+	if s, ok := d.strs[string(p)]; ok {
+		return s
+	}
+	if d.strs == nil || len(d.strs) >= decoderCacheMax {
+		d.strs = make(map[string]string, 256)
+	}
+	s := string(p)
+	d.strs[s] = s
+	return s
+}
+
+// path decodes a path item, caching by the item's bytes.
+func (d *Decoder) path(r *Record, p []byte) string {
+	if d == nil || len(p) > 512 {
+		return r.joinPath(p)
+	}
+	if c, ok := d.paths[string(p)]; ok {
+		if c.trunc {
+			r.Truncated = true
+		}
+		return c.s
+	}
+	was := r.Truncated
+	r.Truncated = false
+	s := r.joinPath(p)
+	if d.paths == nil || len(d.paths) >= decoderCacheMax {
+		d.paths = make(map[string]cachedPath, 256)
+	}
+	d.paths[string(p)] = cachedPath{s, r.Truncated}
+	r.Truncated = r.Truncated || was
+	return s
+}
+
+// clean is path.Clean(s) for an absolute s, cached.
+func (d *Decoder) clean(s string) string {
+	return d.join("", s)
+}
+
+// join is path.Join(base, s), or path.Clean(s) when base is empty, cached.
+func (d *Decoder) join(base, s string) string {
+	if d == nil || len(s) > 256 {
+		return joinOrClean(base, s)
+	}
+	k := [2]string{base, s}
+	if v, ok := d.joins[k]; ok {
+		return v
+	}
+	v := joinOrClean(base, s)
+	if d.joins == nil || len(d.joins) >= decoderCacheMax {
+		d.joins = make(map[[2]string]string, 256)
+	}
+	d.joins[k] = v
+	return v
+}
+
+func joinOrClean(base, s string) string {
+	if base == "" {
+		return path.Clean(s)
+	}
+	return path.Join(base, s)
+}
+
+// Decode parses one ring-buffer sample into r; see DecodeRecord.
+func (d *Decoder) Decode(raw []byte, r *Record) error {
 	if len(raw) < hdrSize {
 		return fmt.Errorf("decode record: %w (%d bytes, header is %d)", ErrShortRecord, len(raw), hdrSize)
 	}
@@ -225,7 +321,7 @@ func DecodeRecord(raw []byte, r *Record) error {
 		CgroupID:     h.CgroupId,
 		MntNS:        h.Mntns,
 		PidNS:        h.Pidns,
-		Comm:         commString(&h.Comm),
+		Comm:         d.str(h.Comm[:]),
 		Nr:           int(h.Nr),
 		Compat:       h.Flags&hfCompat != 0,
 		Lean:         h.Flags&hfLean != 0,
@@ -258,17 +354,17 @@ func DecodeRecord(raw []byte, r *Record) error {
 		switch typ {
 		case itStr:
 			if arg < 6 {
-				r.Str[arg] = cString(p)
+				r.Str[arg] = d.str(p)
 			}
 		case itBase:
 			if arg < 6 {
-				bases[arg], haveBase[arg] = r.joinPath(p), true
+				bases[arg], haveBase[arg] = d.path(r, p), true
 			}
 		case itFDPath:
 			if arg == argRet {
-				r.RetPath = r.joinPath(p)
+				r.RetPath = d.path(r, p)
 			} else if arg < 6 {
-				r.Path[arg] = r.joinPath(p)
+				r.Path[arg] = d.path(r, p)
 			}
 		case itTuple:
 			t, err := decodeTuple(p)
@@ -285,20 +381,20 @@ func DecodeRecord(raw []byte, r *Record) error {
 		case itStruct:
 			r.Struct = bytes.Clone(p)
 		case itCwd:
-			r.Cwd = r.joinPath(p)
+			r.Cwd = d.path(r, p)
 		case itExe:
-			r.exec().Exe = r.joinPath(p)
+			r.exec().Exe = d.path(r, p)
 		case itArgv:
 			r.exec().Argv = splitArgv(p)
 			if arg == 1 {
 				r.Truncated = true
 			}
 		case itFilename:
-			r.exec().Filename = cString(p)
+			r.exec().Filename = d.str(p)
 		case itTTY:
-			r.exec().TTY = cString(p)
+			r.exec().TTY = d.str(p)
 		case itCgroup:
-			r.Cgroup = r.joinPath(p)
+			r.Cgroup = d.path(r, p)
 		case itFork:
 			var fi rawFork
 			if _, err := binary.Decode(p, binary.LittleEndian, &fi); err != nil {
@@ -323,9 +419,9 @@ func DecodeRecord(raw []byte, r *Record) error {
 		case r.Path[i] != "": // an fd argument's file
 		case s == "" && !haveBase[i]:
 		case strings.HasPrefix(s, "/"):
-			r.Path[i] = path.Clean(s)
+			r.Path[i] = d.clean(s)
 		case haveBase[i] && bases[i] != "":
-			r.Path[i] = path.Join(bases[i], s)
+			r.Path[i] = d.join(bases[i], s)
 		case !haveBase[i] && r.RetPath != "" && r.RetSock == nil:
 			r.Path[i] = r.RetPath
 		}
@@ -443,8 +539,4 @@ func cString(p []byte) string {
 		p = p[:i]
 	}
 	return string(p)
-}
-
-func commString(c *[16]byte) string {
-	return cString(c[:])
 }

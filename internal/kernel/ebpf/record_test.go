@@ -187,6 +187,41 @@ func TestDecodeRecord(t *testing.T) {
 			}
 		})
 	}
+	// A caching Decoder gives the same records, whether a string is new to
+	// it or reused (each case is decoded twice, after all the others).
+	var d Decoder
+	for round := range 2 {
+		for _, tc := range tests {
+			var r, plain Record
+			if err := d.Decode(tc.raw, &r); err != nil {
+				t.Fatal(err)
+			}
+			DecodeRecord(tc.raw, &plain)
+			if !tc.want(&r) || !reflect.DeepEqual(r, plain) {
+				t.Errorf("round %d, %s: cached decoder gave %+v, want %+v", round, tc.name, r, plain)
+			}
+		}
+	}
+}
+
+// The cache must not carry one record's truncation into another whose path
+// bytes differ only in the completeness flag.
+func TestDecoderTruncationNotShared(t *testing.T) {
+	var d Decoder
+	full := newRaw(hdr(KindSyscall, 257)).item(itFDPath, argRet, pathItem(true, "c", "b")).b
+	cut := newRaw(hdr(KindSyscall, 257)).item(itFDPath, argRet, pathItem(false, "c", "b")).b
+	for _, tc := range []struct {
+		raw   []byte
+		trunc bool
+	}{{full, false}, {cut, true}, {full, false}, {cut, true}} {
+		var r Record
+		if err := d.Decode(tc.raw, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Truncated != tc.trunc || r.RetPath != "/b/c" {
+			t.Errorf("truncated %v path %q, want %v /b/c", r.Truncated, r.RetPath, tc.trunc)
+		}
+	}
 }
 
 func TestDecodeRecordErrors(t *testing.T) {
@@ -219,15 +254,21 @@ func TestDecodeSockAddr(t *testing.T) {
 	}
 }
 
+var fuzzDecoder Decoder
+
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add(newRaw(hdr(KindSyscall, 257)).item(itStr, 1, cstr("x")).item(itBase, 1, pathItem(true, "etc")).b)
 	f.Add(newRaw(hdr(KindExec, 0)).item(itArgv, 0xff, []byte("a\x00b")).b)
 	f.Add(newRaw(hdr(KindSyscall, 42)).item(itTuple, 0, make([]byte, 10)).b)
 	f.Add(newRaw(hdr(KindCap, 10, 4026531837, 4026531837, 0)).b)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		var r Record
+		var r, again Record
 		if err := DecodeRecord(raw, &r); err != nil {
 			return
+		}
+		fuzzDecoder.Decode(raw, &again)
+		if !reflect.DeepEqual(r, again) {
+			t.Fatalf("cached decoder gave %+v, want %+v from %x", again, r, raw)
 		}
 		if (r.Kind == KindCap) != (r.Cap != nil) || (r.Cap != nil && r.Cap.Granted != (r.Cap.Ret == 0)) {
 			t.Fatalf("kind %v with cap %+v from %x", r.Kind, r.Cap, raw)

@@ -35,6 +35,7 @@ type Source struct {
 	enter link.Link
 
 	rec     ringbuf.Record
+	dec     Decoder
 	latency time.Duration
 	doneCtx context.Context
 	stopCtx func() bool
@@ -241,7 +242,7 @@ func (s *Source) ReadInto(ctx context.Context, r *Record) error {
 			}
 			return fmt.Errorf("read ring buffer: %w", err)
 		}
-		return DecodeRecord(s.rec.RawSample, r)
+		return s.dec.Decode(s.rec.RawSample, r)
 	}
 }
 
