@@ -4,8 +4,10 @@ package ebpf
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -320,7 +322,7 @@ func programCostRound(b *testing.B, perRun func(*cebpf.Program, func()) float64,
 
 		cost := map[string]float64{}
 		for _, lean := range []bool{false, true} {
-			s, err := Open(Options{Syscalls: []int{}, LeanHeader: lean})
+			s, err := Open(Options{Syscalls: []int{}, LeanHeader: lean, RingBufferBytes: benchRing()})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -342,4 +344,11 @@ func programCostRound(b *testing.B, perRun func(*cebpf.Program, func()) float64,
 		cost["empty"] = empty
 		return cost
 	}
+}
+
+// benchRing is the ring size the cost benchmarks use: PALISADE_BENCH_RING_KB,
+// else the default.
+func benchRing() int {
+	kb, _ := strconv.Atoi(os.Getenv("PALISADE_BENCH_RING_KB"))
+	return kb << 10
 }
