@@ -163,7 +163,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 			defer d.Close()
 		}
 	}
-	table := state.New(state.Options{Resolver: resolver, Hostname: host})
+	table := state.New(state.Options{Resolver: resolver, Hostname: host, Interested: rs.Interested})
 	// Reading /proc for thousands of processes makes short-lived garbage;
 	// collect it eagerly so it does not set the agent's peak memory.
 	gc := debug.SetGCPercent(20)

@@ -19,6 +19,12 @@ type Options struct {
 	Resolver  *container.Resolver // nil: container ids only, no metadata
 	Hostname  string
 	NativeArc string // syscall table for native records; "" means the host's
+	// Interested, when set, names the event types whose arguments are
+	// needed (the rules' types). Other syscall events still update the
+	// state and carry their type, process and fd, but their arguments are
+	// not rendered: most of a busy host's events are state-only, such as
+	// close.
+	Interested func(event.Type) bool
 }
 
 // Table is the process, fd, user and container state.
@@ -36,6 +42,10 @@ type Table struct {
 	created   map[string]map[string]bool
 	flagNames map[int64]string
 	modeNames map[int64]string
+	// last is the process of the previous record: most records come in
+	// runs from one process.
+	last    *proc
+	lastPID uint32
 	scCache   [2][1024]*scInfo // by ABI (native, compat) and number
 }
 
@@ -85,6 +95,9 @@ func (t *Table) Process(pid uint32) (*event.Process, bool) {
 func (t *Table) Apply(ctx context.Context, r *ebpf.Record, e *event.Event) bool {
 	for _, pid := range t.dead {
 		delete(t.procs, pid)
+	}
+	if len(t.dead) > 0 {
+		t.last = nil
 	}
 	t.dead = t.dead[:0]
 	args := e.Args[:0] // reuse the argument slice across events
@@ -163,7 +176,11 @@ func (t *Table) syscallName(r *ebpf.Record) string {
 // get returns the process of a record, creating it from /proc (or from the
 // record alone when the process is already gone).
 func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
+	if pr := t.last; pr != nil && t.lastPID == r.PID {
+		return pr
+	}
 	if pr, ok := t.procs[r.PID]; ok {
+		t.last, t.lastPID = pr, r.PID
 		return pr
 	}
 	pr := t.fromProc(ctx, r.PID)
@@ -180,6 +197,7 @@ func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
 	pr.mntNS = r.MntNS
 	t.creds(pr, r)
 	t.procs[r.PID] = pr
+	t.last, t.lastPID = pr, r.PID
 	return pr
 }
 
@@ -296,6 +314,9 @@ func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
 		c.fds[n] = fd
 	}
 	t.procs[f.PID] = c
+	if t.lastPID == f.PID {
+		t.last = nil // a reused pid whose exit was not seen
+	}
 	if r.Cgroup != "" {
 		t.container(ctx, c, r.Cgroup)
 	}
@@ -394,6 +415,12 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 	info := t.syscallInfo(r)
 	name := info.name
 	pr := t.get(ctx, r)
+	if p := pr.p; int64(r.TID) != p.TID || int64(r.EUID) != p.UID || int64(r.EGID) != p.GID ||
+		r.CapEffective != p.CapEffective || r.CapPermitted != p.CapPermitted {
+		// Another thread, or the ids changed (setuid, capset): thread.tid
+		// and user.* follow the thread that made this call.
+		t.creds(pr, r)
+	}
 	e.Type = info.typ
 	e.Proc = pr.p
 	if r.Kind == ebpf.KindEnter {
@@ -408,6 +435,12 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			return r.Path[i]
 		}
 		return r.Str[i]
+	}
+	if t.opts.Interested != nil && !t.opts.Interested(info.typ) {
+		names = nil // no rule reads this type's arguments
+	} else if ret >= 0 && r.Kind != ebpf.KindEnter && returnsFD(name) {
+		// The open family's first argument is the new fd.
+		e.Args = append(e.Args, event.Arg{Name: "fd", Str: itoa(ret), Int: ret, HasInt: true})
 	}
 	for i, n := range names {
 		if n == "" || i >= 6 {
@@ -516,11 +549,6 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			if name == "creat" || (name != "memfd_create" && openFlagsOf(name, r)&0x43 != 0) {
 				t.noteCreated(pr, fd.Name)
 			}
-			if name != "memfd_create" {
-				e.Args = append(e.Args, event.Arg{})
-				copy(e.Args[1:], e.Args)
-				e.Args[0] = event.Arg{Name: "fd", Str: itoa(ret), Int: ret, HasInt: true}
-			}
 		} else if name != "memfd_create" {
 			e.FD = &event.FD{Num: -1, Type: event.FDFile, Name: pathOr(idx), NameRaw: r.Str[idx]}
 		}
@@ -610,6 +638,16 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 	}
 	return true
+}
+
+// returnsFD says whether a syscall's events list the fd it returned as their
+// first argument (the open family, as Falco does).
+func returnsFD(name string) bool {
+	switch name {
+	case "open", "openat", "openat2", "creat", "open_by_handle_at", "open_tree":
+		return true
+	}
+	return false
 }
 
 // openFlagsOf returns the flags argument of an open-family record.

@@ -150,3 +150,59 @@ func TestTTYNumber(t *testing.T) {
 		}
 	}
 }
+
+// A syscall record from another thread, or after setuid, updates the
+// process's thread id and user.
+func TestTableCredsFollowRecords(t *testing.T) {
+	root := t.TempDir()
+	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\nweb:x:33:33::/var/www:/bin/false\n")
+	tab := New(Options{ProcRoot: root, NativeArc: "x86_64"})
+	ctx := context.Background()
+	if err := tab.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var e event.Event
+	r := ebpf.Record{Kind: ebpf.KindSyscall, TID: 10, PID: 10, Comm: "app", Nr: nr(t, "setuid"), Args: [6]uint64{33}, CapEffective: 0x400}
+	tab.Apply(ctx, &r, &e)
+	if e.Proc.UID != 0 || e.Proc.UserName != "root" {
+		t.Fatalf("before setuid: uid %d user %q", e.Proc.UID, e.Proc.UserName)
+	}
+	r.Nr, r.TID, r.EUID, r.EGID, r.Args = nr(t, "close"), 12, 33, 33, [6]uint64{5}
+	tab.Apply(ctx, &r, &e)
+	if e.Proc.UID != 33 || e.Proc.UserName != "web" || e.Proc.TID != 12 || e.Proc.GroupName != "web" {
+		t.Errorf("after setuid on thread 12: tid %d uid %d user %q group %q", e.Proc.TID, e.Proc.UID, e.Proc.UserName, e.Proc.GroupName)
+	}
+}
+
+// With Options.Interested, events of other types keep their fd state but
+// skip argument rendering; interesting ones list the new fd first.
+func TestTableInterested(t *testing.T) {
+	root := t.TempDir()
+	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\n")
+	openat := event.TypeOf("openat")
+	tab := New(Options{ProcRoot: root, NativeArc: "x86_64", Interested: func(ty event.Type) bool { return ty == openat }})
+	ctx := context.Background()
+	tab.Bootstrap(ctx)
+	var e event.Event
+	r := ebpf.Record{Kind: ebpf.KindSyscall, TID: 10, PID: 10, Comm: "app", Nr: nr(t, "openat"), Ret: 4,
+		Args: [6]uint64{uint64(0xffffff9c), 0, 0}}
+	r.Str[1], r.Path[1], r.RetPath = "/etc/passwd", "/etc/passwd", "/etc/passwd"
+	tab.Apply(ctx, &r, &e)
+	if len(e.Args) != 5 || e.Args[0].Name != "fd" || e.Args[0].Int != 4 || e.Args[1].Name != "dirfd" {
+		t.Fatalf("openat args %+v", e.Args)
+	}
+	r = ebpf.Record{Kind: ebpf.KindSyscall, TID: 10, PID: 10, Comm: "app", Nr: nr(t, "dup2"), Ret: 9, Args: [6]uint64{4, 9}}
+	if !tab.Apply(ctx, &r, &e) || len(e.Args) != 0 || e.FD == nil || e.FD.Name != "/etc/passwd" {
+		t.Fatalf("dup2: args %+v fd %+v", e.Args, e.FD)
+	}
+	r.Nr, r.Ret, r.Args = nr(t, "close"), 0, [6]uint64{4}
+	tab.Apply(ctx, &r, &e)
+	r.Nr, r.Ret, r.Args = nr(t, "close"), 0, [6]uint64{9}
+	tab.Apply(ctx, &r, &e)
+	if e.FD == nil || e.FD.Name != "/etc/passwd" || len(e.Args) != 0 {
+		t.Errorf("close of the dup: fd %+v args %+v", e.FD, e.Args)
+	}
+	if p, _ := tab.Process(10); p == nil {
+		t.Fatal("process gone")
+	}
+}

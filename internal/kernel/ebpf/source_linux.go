@@ -14,7 +14,6 @@ import (
 	cebpf "github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
@@ -29,13 +28,13 @@ type Source struct {
 	// capProg is cap_capable, loaded and attached only for
 	// Options.Capabilities.
 	capProg *cebpf.Program
-	rd      *ringbuf.Reader
+	rd      *ring
 
 	mu    sync.Mutex // guards enter and the descriptor table
 	enter link.Link
 
-	rec     ringbuf.Record
 	dec     Decoder
+	reads   uint32
 	latency time.Duration
 	doneCtx context.Context
 	stopCtx func() bool
@@ -111,7 +110,7 @@ func Open(opts Options) (*Source, error) {
 		s.Close()
 		return nil, err
 	}
-	s.rd, err = ringbuf.NewReader(s.objs.Events)
+	s.rd, err = newRing(s.objs.Events.FD(), int(s.objs.Events.MaxEntries()))
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open ring buffer reader: %w", err)
@@ -210,39 +209,43 @@ func (s *Source) Read(ctx context.Context) (*Record, error) {
 
 // ReadInto is Read without the allocation of a Record.
 func (s *Source) ReadInto(ctx context.Context, r *Record) error {
-	if s.rd == nil {
+	rg := s.rd
+	if rg == nil {
 		return ErrClosed
 	}
+	rg.mu.Lock()
+	defer rg.mu.Unlock()
 	if ctx != s.doneCtx {
 		// Wake a blocked read when ctx ends; registered once per context.
 		if s.stopCtx != nil {
 			s.stopCtx()
 		}
-		rd := s.rd
 		s.doneCtx = ctx
-		s.stopCtx = context.AfterFunc(ctx, func() { rd.SetDeadline(time.Unix(1, 0)) })
-		rd.SetDeadline(time.Now().Add(s.latency))
+		s.stopCtx = context.AfterFunc(ctx, rg.wakeup)
 	}
 	for {
+		if rg.closed.Load() {
+			return ErrClosed
+		}
+		// A busy ring never waits, so look at ctx now and then.
+		if s.reads++; s.reads%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if raw := rg.next(); raw != nil {
+			return s.dec.Decode(raw, r)
+		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.rd.ReadInto(&s.rec); err != nil {
-			switch {
-			case errors.Is(err, ringbuf.ErrClosed):
+		// Records written without a wakeup are read on the next poll tick.
+		if err := rg.wait(s.latency); err != nil {
+			if errors.Is(err, errRingClosed) {
 				return ErrClosed
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				// The poll tick: records written without a wakeup are
-				// read on the next pass.
-				if cerr := ctx.Err(); cerr != nil {
-					return cerr
-				}
-				s.rd.SetDeadline(time.Now().Add(s.latency))
-				continue
 			}
 			return fmt.Errorf("read ring buffer: %w", err)
 		}
-		return s.dec.Decode(s.rec.RawSample, r)
 	}
 }
 
@@ -275,7 +278,7 @@ func (s *Source) Close() error {
 		s.enter = nil
 	}
 	if s.rd != nil {
-		errs = append(errs, s.rd.Close())
+		errs = append(errs, s.rd.close())
 	}
 	errs = append(errs, s.objs.Close())
 	if s.capProg != nil {
