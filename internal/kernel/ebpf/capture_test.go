@@ -752,6 +752,16 @@ func TestSyscallPayloads(t *testing.T) {
 	r = got[1]
 	check("dup", int64(r.Args[0]) == memfd && r.Ret == dupfd, r)
 	check("close", got[2].Ret == 0, got[2])
+	// dup and close need only their numbers: minimal records, no identity.
+	for _, r := range []*Record{got[1], got[2]} {
+		if !r.Minimal || r.PID != uint32(os.Getpid()) || r.TID != tid || r.Time == 0 || r.Comm != "" || r.CapEffective != 0 {
+			t.Errorf("%s: minimal=%v pid=%d tid=%d time=%d comm=%q caps=%x; want a minimal record of %d/%d",
+				name(r), r.Minimal, r.PID, r.TID, r.Time, r.Comm, r.CapEffective, os.Getpid(), tid)
+		}
+	}
+	if r := got[0]; r.Minimal || r.Comm == "" {
+		t.Errorf("memfd_create: minimal=%v comm=%q; want a full header", r.Minimal, r.Comm)
+	}
 	check("unshare flags", got[3].Args[0] == 1 && got[3].Ret == -int64(unix.EINVAL), got[3])
 	check("setns fd", int32(got[4].Args[0]) == -1 && got[4].Ret == -int64(unix.EBADF), got[4])
 	check("ptrace request+pid", got[5].Args[0] == unix.PTRACE_PEEKDATA && got[5].Args[1] == 1<<22 && got[5].Ret == -int64(unix.ESRCH), got[5])

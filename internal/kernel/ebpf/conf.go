@@ -15,6 +15,7 @@ const (
 	cfZeroOnOK   = 8
 	cfAddrlenPtr = 16
 	cfFullID     = 32
+	cfMin        = 64
 
 	argNone = 0xff
 	cwd     = -1 // a path argument without a dirfd resolves against the cwd
@@ -43,6 +44,9 @@ func spec(f func(*argSpec)) argSpec {
 
 func generic() argSpec { return spec(nil) }
 
+// minimal records carry no identity beyond tid and pid (cfMin).
+func minimal() argSpec { return spec(func(s *argSpec) { s.flags = cfMin }) }
+
 func paths(p map[int]int, flags uint8) argSpec {
 	return spec(func(s *argSpec) { s.paths, s.flags = p, flags })
 }
@@ -70,12 +74,13 @@ var argSpecs = map[string]argSpec{
 	"open_by_handle_at": spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfRetFD }),
 	"name_to_handle_at": paths(map[int]int{1: 0}, 0),
 
-	// close and dup family: fd numbers are in the arguments and result.
-	"close":       generic(),
-	"close_range": generic(),
-	"dup":         generic(),
-	"dup2":        generic(),
-	"dup3":        generic(),
+	// close and dup family: fd numbers are in the arguments and result,
+	// and nothing else is needed: minimal records (Record.Minimal).
+	"close":       minimal(),
+	"close_range": minimal(),
+	"dup":         minimal(),
+	"dup2":        minimal(),
+	"dup3":        minimal(),
 	"fcntl":       generic(),
 
 	// sockets

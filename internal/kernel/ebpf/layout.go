@@ -6,11 +6,9 @@ package ebpf
 // against the BTF of the committed object.
 
 // eventHdr mirrors struct event_hdr.
+// A minimal record (hfMin) is the header up to Pid only (minHdrSize bytes).
 type eventHdr struct {
 	Ts       uint64
-	CgroupId uint64
-	CapEff   uint64
-	CapPrm   uint64
 	Args     [6]uint64
 	Ret      int64
 	Kind     uint32
@@ -19,6 +17,9 @@ type eventHdr struct {
 	Flags    uint32
 	Tid      uint32
 	Pid      uint32
+	CgroupId uint64
+	CapEff   uint64
+	CapPrm   uint64
 	Vtid     uint32
 	Vpid     uint32
 	Ppid     uint32

@@ -72,8 +72,13 @@ type Record struct {
 	// VTID, VPID, PPID, MntNS, PidNS and CgroupID are zero and come from
 	// the process's exec/fork records instead.
 	Lean bool
-	Args [6]uint64
-	Ret  int64
+	// Minimal is set on the records of syscalls that need nothing but
+	// their numbers (close, close_range and the dup family): only Time,
+	// CPU, TID, PID, Nr, Compat, Args and Ret are set; ids, creds and comm
+	// are zero.
+	Minimal bool
+	Args    [6]uint64
+	Ret     int64
 
 	// Str holds user strings read for path and string arguments, as passed.
 	Str [6]string
@@ -186,11 +191,18 @@ const (
 
 	hfCompat = 1
 	hfLean   = 2
+	hfMin    = 4
 
 	pfComplete = 1
 )
 
-const hdrSize = int(unsafe.Sizeof(eventHdr{}))
+const (
+	hdrSize    = int(unsafe.Sizeof(eventHdr{}))
+	minHdrSize = int(unsafe.Offsetof(eventHdr{}.CgroupId))
+	// flagsOff is where the header flags are, inside a minimal record too.
+	flagsOff = int(unsafe.Offsetof(eventHdr{}.Flags))
+	kindOff  = int(unsafe.Offsetof(eventHdr{}.Kind))
+)
 
 // ErrShortRecord means a ring-buffer sample was smaller than its header or
 // an item ran past the sample's end.
@@ -295,6 +307,10 @@ func joinOrClean(base, s string) string {
 
 // Decode parses one ring-buffer sample into r; see DecodeRecord.
 func (d *Decoder) Decode(raw []byte, r *Record) error {
+	if len(raw) >= minHdrSize && binary.LittleEndian.Uint32(raw[flagsOff:])&hfMin != 0 &&
+		Kind(binary.LittleEndian.Uint32(raw[kindOff:])) == KindSyscall {
+		return decodeMin(raw, r)
+	}
 	if len(raw) < hdrSize {
 		return fmt.Errorf("decode record: %w (%d bytes, header is %d)", ErrShortRecord, len(raw), hdrSize)
 	}
@@ -425,6 +441,27 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		case !haveBase[i] && r.RetPath != "" && r.RetSock == nil:
 			r.Path[i] = r.RetPath
 		}
+	}
+	return nil
+}
+
+// decodeMin decodes a minimal record: the header's leading fields only, and
+// no items. Only syscall records are minimal.
+func decodeMin(raw []byte, r *Record) error {
+	var h eventHdr
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&h)), minHdrSize), raw[:minHdrSize])
+	*r = Record{
+		Kind:    Kind(h.Kind),
+		Time:    h.Ts,
+		CPU:     h.Cpu,
+		TID:     h.Tid,
+		PID:     h.Pid,
+		Nr:      int(h.Nr),
+		Compat:  h.Flags&hfCompat != 0,
+		Lean:    h.Flags&hfLean != 0,
+		Minimal: true,
+		Args:    h.Args,
+		Ret:     h.Ret,
 	}
 	return nil
 }

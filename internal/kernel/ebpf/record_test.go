@@ -224,6 +224,28 @@ func TestDecoderTruncationNotShared(t *testing.T) {
 	}
 }
 
+// A minimal record is the header's leading fields only.
+func TestDecodeMinimalRecord(t *testing.T) {
+	h := hdr(KindSyscall, 3, 7)
+	h.Flags, h.Ret, h.Cpu, h.Uid, h.CapEff = hfMin|hfCompat, -9, 1, 1000, 1
+	raw := newRaw(h).b
+	for _, n := range []int{minHdrSize, hdrSize} {
+		var r Record
+		if err := DecodeRecord(raw[:n], &r); err != nil {
+			t.Fatal(err)
+		}
+		want := Record{Kind: KindSyscall, Time: 123, CPU: 1, TID: 10, PID: 10, Nr: 3, Compat: true, Minimal: true,
+			Args: [6]uint64{7}, Ret: -9}
+		if !reflect.DeepEqual(r, want) {
+			t.Errorf("%d bytes: got %+v, want %+v", n, r, want)
+		}
+	}
+	var r Record
+	if err := DecodeRecord(raw[:minHdrSize-1], &r); !errors.Is(err, ErrShortRecord) {
+		t.Errorf("a minimal record cut short: %v, want ErrShortRecord", err)
+	}
+}
+
 func TestDecodeRecordErrors(t *testing.T) {
 	full := newRaw(hdr(KindSyscall, 1)).item(itStr, 0, cstr("abcdef")).b
 	for _, raw := range [][]byte{nil, full[:hdrSize-1], full[:len(full)-2]} {
@@ -261,6 +283,9 @@ func FuzzDecodeRecord(f *testing.F) {
 	f.Add(newRaw(hdr(KindExec, 0)).item(itArgv, 0xff, []byte("a\x00b")).b)
 	f.Add(newRaw(hdr(KindSyscall, 42)).item(itTuple, 0, make([]byte, 10)).b)
 	f.Add(newRaw(hdr(KindCap, 10, 4026531837, 4026531837, 0)).b)
+	minimal := hdr(KindSyscall, 3, 4)
+	minimal.Flags = hfMin
+	f.Add(newRaw(minimal).b[:minHdrSize])
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var r, again Record
 		if err := DecodeRecord(raw, &r); err != nil {

@@ -61,6 +61,7 @@ enum path_flag {
 enum hdr_flag {
 	HF_COMPAT = 1,
 	HF_LEAN   = 2, /* vtid, vpid, ppid, mntns, pidns, cgroup_id not read */
+	HF_MIN    = 4, /* a short record: only the fields before cgroup_id */
 };
 
 enum item_type {
@@ -90,6 +91,7 @@ enum conf_flag {
 	CF_ZERO_ON_OK  = 8, /* registers are reset on success (execve) */
 	CF_ADDRLEN_PTR = 16,/* addrlen_arg is a pointer to socklen_t */
 	CF_FULL_ID     = 32,/* always read the full identity (lean_header) */
+	CF_MIN         = 64,/* a minimal record: ts, ids, nr, args, ret (HF_MIN) */
 };
 
 struct sc_conf {
@@ -106,11 +108,12 @@ struct sc_conf {
 	__u8 pad;
 };
 
+/*
+ * The fields up to pid are the whole of a minimal (HF_MIN) record, which is
+ * MIN_HDR_SIZE bytes long; every other record has the full header.
+ */
 struct event_hdr {
 	__u64 ts;
-	__u64 cgroup_id;
-	__u64 cap_eff;
-	__u64 cap_prm;
 	__u64 args[6];
 	__s64 ret;
 	__u32 kind;
@@ -119,6 +122,9 @@ struct event_hdr {
 	__u32 flags;
 	__u32 tid;
 	__u32 pid;
+	__u64 cgroup_id;
+	__u64 cap_eff;
+	__u64 cap_prm;
 	__u32 vtid;
 	__u32 vpid;
 	__u32 ppid;
@@ -131,6 +137,8 @@ struct event_hdr {
 	__u32 pidns;
 	char comm[16];
 };
+
+#define MIN_HDR_SIZE __builtin_offsetof(struct event_hdr, cgroup_id)
 
 struct item {
 	__u8 type;
@@ -340,13 +348,25 @@ static long walk_step(__u64 index, void *arg)
 		return 1;
 	}
 	off = BOUND(off);
+	/*
+	 * The name's length is known: one plain copy of it and its NUL is
+	 * cheaper than a string copy that tests every byte. A rename racing
+	 * the walk can pair a name with another's length; the NUL written
+	 * after it keeps the components apart.
+	 */
 	name = d->d_name.name;
-	n = bpf_probe_read_kernel_str(w->buf + off, MAX_NAME, name);
-	if (n <= 0) {
+	n = d->d_name.len;
+	if (n == 0 || n >= MAX_NAME) {
 		w->flags = PF_TRUNC;
 		return 1;
 	}
-	w->off = off + (__u32)(n & (MAX_NAME * 2 - 1));
+	n &= MAX_NAME - 1;
+	if (bpf_probe_read_kernel(w->buf + off, n, name) < 0) {
+		w->flags = PF_TRUNC;
+		return 1;
+	}
+	w->buf[BOUND(off + n)] = 0;
+	w->off = off + n + 1;
 	w->d = parent;
 	return parent ? 0 : 1;
 }
@@ -389,7 +409,6 @@ static __always_inline struct file *fd_file(struct task_struct *task, __s32 fd)
 {
 	struct fdtable *fdt;
 	struct file **fds;
-	struct file *f = NULL;
 	unsigned int max;
 
 	if (fd < 0)
@@ -399,8 +418,8 @@ static __always_inline struct file *fd_file(struct task_struct *task, __s32 fd)
 	if ((unsigned int)fd >= max)
 		return NULL;
 	fds = fdt->fd;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
+	/* A direct load of fds[fd]: the slot read through a one-pointer struct. */
+	return (struct file *)CAST(&fds[fd], struct list_head)->next;
 }
 
 static __noinline int put_tuple(__u64 filep, __u32 off, __u32 tag)
@@ -643,30 +662,27 @@ __noinline int put_cgroup(__u32 off)
  * than bpf_probe_read_kernel for each field. Only pid->numbers[level],
  * a variable offset, needs the helper.
  */
-static __always_inline struct upid task_upid(struct task_struct *task)
+static __always_inline struct upid *task_upid(struct task_struct *task)
 {
-	struct upid u = {};
 	struct pid *p = task->thread_pid;
 	unsigned int level = p->level;
 
-	bpf_probe_read_kernel(&u, sizeof(u), (void *)p + bpf_core_field_offset(struct pid, numbers) +
-						   (level & 63) * bpf_core_type_size(struct upid));
-	return u;
+	return CAST((void *)p + bpf_core_field_offset(struct pid, numbers) +
+		    (level & 63) * bpf_core_type_size(struct upid), struct upid);
 }
 
 static __always_inline void task_vids(struct task_struct *task, __u32 *vtid, __u32 *vpid, __u32 *pidns)
 {
 	struct task_struct *leader = task->group_leader;
-	struct upid u = task_upid(task);
+	struct upid *u = task_upid(task);
 
-	*vtid = u.nr;
-	*pidns = BPF_CORE_READ(u.ns, ns.inum);
+	*vtid = u->nr;
+	*pidns = u->ns->ns.inum;
 	if (leader == task) {
-		*vpid = u.nr;
+		*vpid = *vtid;
 		return;
 	}
-	u = task_upid(leader);
-	*vpid = u.nr;
+	*vpid = task_upid(leader)->nr;
 }
 
 /* fill_hdr writes the record header for the current task into scratch. */
@@ -692,7 +708,8 @@ __noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
 		h->vtid = h->vpid = h->pidns = h->ppid = h->mntns = 0;
 		h->cgroup_id = 0;
 	} else {
-		h->cgroup_id = bpf_get_current_cgroup_id();
+		/* What bpf_get_current_cgroup_id returns, without the call. */
+		h->cgroup_id = task->cgroups->dfl_cgrp->kn->id;
 		task_vids(task, &h->vtid, &h->vpid, &h->pidns);
 		h->ppid = task->real_parent->tgid;
 		h->mntns = task->nsproxy->mnt_ns->ns.inum;
@@ -712,25 +729,44 @@ __noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
 	return sizeof(struct event_hdr);
 }
 
+/*
+ * Wake the reader only once a batch has built up: a wakeup per record costs
+ * more than the record. The reader also polls every few ms, so a lone
+ * record is never stuck. The fill level is asked every WAKEUP_EVERY records
+ * a CPU writes (the query touches the consumer's cache line), so a wakeup
+ * comes at most that many records late.
+ */
+#define WAKEUP_EVERY 16
+
+static __always_inline __u64 wakeup_flags(__u64 *written)
+{
+	if (written && (*written & (WAKEUP_EVERY - 1)) == 0 &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline __u64 *counter(__u32 which)
+{
+	return bpf_map_lookup_elem(&counters, &which);
+}
+
 static __always_inline void submit(__u8 *buf, __u32 size)
 {
+	__u64 *written;
+
 	if (size < sizeof(struct event_hdr) || size >= SCRATCH_SIZE)
 		return;
 	/* The mask restates the bound in a form the verifier tracks. */
 	barrier_var(size);
 	size &= SCRATCH_SIZE - 1;
-	/*
-	 * Wake the reader only once a batch has built up: a wakeup per record
-	 * costs more than the record. The reader also polls every few ms, so a
-	 * lone record is never stuck.
-	 */
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, buf, size, flags) == 0)
-		count(0);
-	else
+	written = counter(0);
+	if (bpf_ringbuf_output(&events, buf, size, wakeup_flags(written)) == 0) {
+		if (written)
+			(*written)++;
+	} else {
 		count(1);
+	}
 }
 
 /* ---- syscalls ------------------------------------------------------------ */
@@ -770,6 +806,37 @@ static __always_inline struct sc_conf *lookup_conf(__u64 nr, bool *compat, __u32
 	*compat = task->thread_info.status & TS_COMPAT_;
 	*idx = (__u32)nr + (*compat ? COMPAT_BASE : 0);
 	return bpf_map_lookup_elem(&sc_confs, idx);
+}
+
+/*
+ * submit_min writes a minimal record (HF_MIN) straight into the ring: no
+ * scratch copy, no credentials, comm or namespace reads.
+ */
+static __always_inline void submit_min(struct pt_regs *regs, long ret, __u32 nr, bool compat)
+{
+	__u64 *written = counter(0);
+	__u64 pt = bpf_get_current_pid_tgid();
+	struct event_hdr *h;
+	int i;
+
+	h = bpf_ringbuf_reserve(&events, MIN_HDR_SIZE, 0);
+	if (!h) {
+		count(1);
+		return;
+	}
+	h->ts = bpf_ktime_get_boot_ns();
+	for (i = 0; i < 6; i++)
+		h->args[i] = sc_arg(regs, i, compat);
+	h->ret = ret;
+	h->kind = KIND_SYSCALL;
+	h->nr = nr;
+	h->cpu = bpf_get_smp_processor_id();
+	h->flags = HF_MIN | (compat ? HF_COMPAT : 0);
+	h->tid = (__u32)pt;
+	h->pid = pt >> 32;
+	bpf_ringbuf_submit(h, wakeup_flags(written));
+	if (written)
+		(*written)++;
 }
 
 /* payload is split from the program body so that it is verified once. */
@@ -849,6 +916,10 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
 		return 0;
+	if (c->flags & CF_MIN) {
+		submit_min(regs, ret, nr, compat);
+		return 0;
+	}
 	buf = scratch_buf();
 	if (!buf)
 		return 0;
