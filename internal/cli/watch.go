@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
@@ -28,7 +29,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var rf ruleFlags
 	var format, record, out string
 	var duration time.Duration
-	var cpuprofile string
+	var cpuprofile, memprofile string
 	var ringMiB int
 	var df outputs.Flags
 	cmd := &cobra.Command{
@@ -83,6 +84,14 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 				}
 				defer pprof.StopCPUProfile()
 			}
+			if memprofile != "" {
+				defer func() {
+					if f, err := os.Create(memprofile); err == nil {
+						pprof.Lookup("heap").WriteTo(f, 0)
+						f.Close()
+					}
+				}()
+			}
 			if ringMiB < 1 || ringMiB > 1024 || ringMiB&(ringMiB-1) != 0 {
 				return exitf(2, "--ring-buffer %d: want a power of two between 1 and 1024 (MiB)", ringMiB)
 			}
@@ -95,9 +104,11 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this JSONL file (replay it with palisade replay)")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a Go CPU profile of the agent to this file")
-	cmd.Flags().IntVar(&ringMiB, "ring-buffer", 8, "kernel ring buffer size in MiB (a power of two): larger absorbs longer bursts, smaller uses less memory (it is mapped twice)")
+	cmd.Flags().IntVar(&ringMiB, "ring-buffer", 4, "kernel ring buffer size in MiB (a power of two): larger absorbs longer bursts, smaller uses less memory (it is mapped twice)")
 	df.Register(cmd.Flags())
 	cmd.Flags().MarkHidden("cpuprofile")
+	cmd.Flags().StringVar(&memprofile, "memprofile", "", "write a Go heap profile of the agent to this file on exit")
+	cmd.Flags().MarkHidden("memprofile")
 	return cmd
 }
 
@@ -113,6 +124,24 @@ type watchStats struct {
 	Events uint64 `json:"events"`
 	Drops  uint64 `json:"drops"`
 	Alerts uint64 `json:"alerts"`
+}
+
+// memoryHeadroom is how far the Go heap may grow past what the agent
+// holds after bootstrap before the collector works harder.
+const memoryHeadroom = 16 << 20
+
+// setMemoryLimit sets a soft limit on the agent's Go memory: what it holds
+// after bootstrap plus memoryHeadroom. Without it, a burst of events lets
+// garbage grow the heap to twice its live size, and the resident memory
+// stays there. GOMEMLIMIT in the environment takes precedence. Near the
+// limit the collector runs more often; the runtime caps what it may spend.
+func setMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	debug.SetMemoryLimit(int64(ms.Sys-ms.HeapReleased) + memoryHeadroom)
 }
 
 // stateSyscalls are captured whatever the rules need: they keep the
@@ -173,6 +202,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	if err != nil {
 		return exitf(1, "read /proc: %v", err)
 	}
+	setMemoryLimit()
 
 	var rec *replay.Writer
 	var recFile *os.File

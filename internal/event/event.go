@@ -213,40 +213,37 @@ type FD struct {
 	Connected   bool
 	NameChanged bool
 	Dev, Ino    uint64
-
-	dirOnce  sync.Once
-	dir, fil string
 }
 
 // Directory is Falco's fd.directory: the directory of a file path, or the
-// path itself when the fd is a directory.
+// path itself when the fd is a directory. It is a substring of Name,
+// computed on each call (no allocation, no per-fd cache to keep).
 func (f *FD) Directory() string {
-	f.dirOnce.Do(f.splitName)
-	return f.dir
+	d, _ := f.splitName()
+	return d
 }
 
 // Filename is Falco's fd.filename: the last path element of a file.
 func (f *FD) Filename() string {
-	f.dirOnce.Do(f.splitName)
-	return f.fil
+	_, n := f.splitName()
+	return n
 }
 
-func (f *FD) splitName() {
+func (f *FD) splitName() (dir, file string) {
 	if f.Type == FDDirectory {
-		f.dir = f.Name
-		return
+		return f.Name, ""
 	}
 	if f.Type != FDFile && f.Type != FDMemfd {
-		return
+		return "", ""
 	}
 	i := strings.LastIndexByte(f.Name, '/')
 	switch {
 	case i < 0:
-		f.fil = f.Name
+		return "", f.Name
 	case i == 0:
-		f.dir, f.fil = "/", f.Name[1:]
+		return "/", f.Name[1:]
 	default:
-		f.dir, f.fil = f.Name[:i], f.Name[i+1:]
+		return f.Name[:i], f.Name[i+1:]
 	}
 }
 

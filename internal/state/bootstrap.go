@@ -74,7 +74,7 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 	if open < 0 || close < open {
 		return nil
 	}
-	p.Name = s[open+1 : close]
+	p.Name = t.intern(s[open+1 : close])
 	f := strings.Fields(s[close+1:])
 	if len(f) > 19 {
 		p.PPID, _ = strconv.ParseInt(f[1], 10, 64)
@@ -86,14 +86,18 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(b) > 0 {
 		argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		for i := range argv {
+			argv[i] = t.intern(argv[i])
+		}
 		p.Exe, p.Args = argv[0], argv[1:]
 	} else {
 		p.Exe = p.Name
 	}
 	p.ExePath, _ = os.Readlink(filepath.Join(dir, "exe"))
-	p.ExePath = strings.TrimSuffix(p.ExePath, " (deleted)")
+	p.ExePath = t.intern(strings.TrimSuffix(p.ExePath, " (deleted)"))
 	p.ExeFromMemfd = strings.HasPrefix(p.ExePath, "/memfd:")
 	p.Cwd, _ = os.Readlink(filepath.Join(dir, "cwd"))
+	p.Cwd = t.intern(p.Cwd)
 	// The environment is not kept: the kernel source does not capture it for
 	// new processes, so keeping it only for old ones would make proc.env
 	// rules depend on when the agent started (and it is most of a process's
@@ -169,7 +173,7 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 			if err != nil {
 				continue
 			}
-			fd := &event.FD{Num: n, Name: target}
+			fd := &event.FD{Num: n, Name: t.intern(target)}
 			switch {
 			case strings.HasPrefix(target, "/"):
 				fd.Type = event.FDFile
@@ -197,4 +201,25 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 		}
 	}
 	return pr
+}
+
+// maxInterned bounds the strings the table shares between processes.
+const maxInterned = 1 << 16
+
+// intern returns s, or an equal string already held: a host runs many
+// copies of the same programs, with the same names, paths, arguments and
+// descriptors, and a copy of each per process is most of the table's
+// memory. It also detaches s from the larger buffer it may be cut from.
+func (t *Table) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := t.strs[s]; ok {
+		return v
+	}
+	s = strings.Clone(s)
+	if len(t.strs) < maxInterned {
+		t.strs[s] = s
+	}
+	return s
 }

@@ -46,6 +46,7 @@ type Table struct {
 	// runs from one process.
 	last    *proc
 	lastPID uint32
+	strs    map[string]string // see intern
 	scCache   [2][1024]*scInfo // by ABI (native, compat) and number
 }
 
@@ -75,7 +76,7 @@ func New(opts Options) *Table {
 	if native == "" {
 		native = syscalls.Native()
 	}
-	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, created: map[string]map[string]bool{}, flagNames: map[int64]string{}, modeNames: map[int64]string{}}
+	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, created: map[string]map[string]bool{}, flagNames: map[int64]string{}, modeNames: map[int64]string{}, strs: map[string]string{}}
 }
 
 // Len is the number of processes tracked.
