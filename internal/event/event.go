@@ -213,6 +213,9 @@ type FD struct {
 	Connected   bool
 	NameChanged bool
 	Dev, Ino    uint64
+	// Shared is the state table's bookkeeping: the FD is in more than one
+	// process's table (inherited across fork), so it is never recycled.
+	Shared bool
 }
 
 // Directory is Falco's fd.directory: the directory of a file path, or the

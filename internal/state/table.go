@@ -47,6 +47,7 @@ type Table struct {
 	last    *proc
 	lastPID uint32
 	strs    map[string]string // see intern
+	freeFDs []*event.FD       // closed FDs no other table holds, for reuse
 	scCache   [2][1024]*scInfo // by ABI (native, compat) and number
 }
 
@@ -76,7 +77,7 @@ func New(opts Options) *Table {
 	if native == "" {
 		native = syscalls.Native()
 	}
-	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, created: map[string]map[string]bool{}, flagNames: map[int64]string{}, modeNames: map[int64]string{}, strs: map[string]string{}}
+	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, created: map[string]map[string]bool{}, flagNames: map[int64]string{}, modeNames: map[int64]string{}, strs: map[string]string{}, freeFDs: make([]*event.FD, 0, 64)}
 }
 
 // Len is the number of processes tracked.
@@ -312,6 +313,7 @@ func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
 	c := &proc{p: child, fds: make(map[int64]*event.FD, len(parent.fds)), mntNS: parent.mntNS, ctrKey: parent.ctrKey,
 		named: parent.named, namedUID: parent.namedUID, namedGID: parent.namedGID}
 	for n, fd := range parent.fds {
+		fd.Shared = true
 		c.fds[n] = fd
 	}
 	t.procs[f.PID] = c
@@ -535,7 +537,8 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			idx = 1
 		}
 		if ret >= 0 {
-			fd := &event.FD{Num: ret, Type: event.FDFile, Name: r.RetPath}
+			fd := t.newFD()
+			fd.Num, fd.Type, fd.Name = ret, event.FDFile, r.RetPath
 			if fd.Name == "" {
 				fd.Name = pathOr(idx)
 			}
@@ -555,9 +558,15 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 	case "close":
 		n := int64(int32(r.Args[0]))
-		e.FD = pr.fds[n]
+		fd := pr.fds[n]
+		e.FD = fd
 		if ret == 0 {
 			delete(pr.fds, n)
+			if fd != nil && !fd.Shared && len(t.freeFDs) < cap(t.freeFDs) {
+				// Only this table held it; the close event is evaluated
+				// before the next record can reuse it.
+				t.freeFDs = append(t.freeFDs, fd)
+			}
 		}
 	case "dup", "dup2", "dup3":
 		if fd, ok := pr.fds[int64(int32(r.Args[0]))]; ok {
@@ -639,6 +648,18 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 	}
 	return true
+}
+
+// newFD returns a zeroed FD, recycled from a closed one when there is one:
+// a busy host opens and closes files far more often than it keeps them.
+func (t *Table) newFD() *event.FD {
+	if n := len(t.freeFDs); n > 0 {
+		fd := t.freeFDs[n-1]
+		t.freeFDs = t.freeFDs[:n-1]
+		*fd = event.FD{}
+		return fd
+	}
+	return &event.FD{}
 }
 
 // returnsFD says whether a syscall's events list the fd it returned as their

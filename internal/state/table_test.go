@@ -206,3 +206,54 @@ func TestTableInterested(t *testing.T) {
 		t.Fatal("process gone")
 	}
 }
+
+// A closed FD is recycled for the next open only when no other process's
+// table holds it: after a fork, the child's close and reopen must not
+// rename the parent's descriptor.
+func TestTableFDRecyclingAfterFork(t *testing.T) {
+	root := t.TempDir()
+	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\n")
+	tab := New(Options{ProcRoot: root, NativeArc: "x86_64"})
+	ctx := context.Background()
+	tab.Bootstrap(ctx)
+	var e event.Event
+	open := func(pid uint32, fd int64, path string) {
+		r := ebpf.Record{Kind: ebpf.KindSyscall, TID: pid, PID: pid, Comm: "app", Nr: nr(t, "openat"), Ret: fd,
+			Args: [6]uint64{uint64(0xffffff9c)}}
+		r.Str[1], r.Path[1], r.RetPath = path, path, path
+		tab.Apply(ctx, &r, &e)
+	}
+	closeFD := func(pid uint32, fd int64) {
+		r := ebpf.Record{Kind: ebpf.KindSyscall, TID: pid, PID: pid, Comm: "app", Nr: nr(t, "close"), Args: [6]uint64{uint64(fd)}}
+		tab.Apply(ctx, &r, &e)
+	}
+	fdName := func(pid uint32, fd int64) string {
+		r := ebpf.Record{Kind: ebpf.KindSyscall, TID: pid, PID: pid, Comm: "app", Nr: nr(t, "fchmod"), Args: [6]uint64{uint64(fd)}}
+		tab.Apply(ctx, &r, &e)
+		if e.FD == nil {
+			return ""
+		}
+		return e.FD.Name
+	}
+	open(10, 3, "/a")
+	r := ebpf.Record{Kind: ebpf.KindFork, TID: 10, PID: 10, Comm: "app", Fork: &ebpf.ForkInfo{TID: 11, PID: 11}}
+	tab.Apply(ctx, &r, &e)
+	closeFD(11, 3)
+	open(11, 3, "/b")
+	if got := fdName(10, 3); got != "/a" {
+		t.Errorf("parent's fd 3 after the child's close and reopen: %q, want /a", got)
+	}
+	if got := fdName(11, 3); got != "/b" {
+		t.Errorf("child's fd 3: %q, want /b", got)
+	}
+	// Unshared: closed, recycled, and the new open is right.
+	open(10, 4, "/c")
+	closeFD(10, 4)
+	open(10, 5, "/d")
+	if got := fdName(10, 5); got != "/d" {
+		t.Errorf("fd 5 on a recycled FD: %q, want /d", got)
+	}
+	if got := fdName(10, 4); got != "" {
+		t.Errorf("closed fd 4 still known as %q", got)
+	}
+}
