@@ -874,3 +874,44 @@ func TestCapBindHelper(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// Path components of every length the walk copies differently: short names
+// as words, longer ones with a helper, across the 40-byte inline-name size,
+// and a renamed directory whose name went from long to short.
+func TestPathComponentLengths(t *testing.T) {
+	c := startCapture(t, Options{})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := filepath.Join(base, strings.Repeat("l", 120))
+	if err := os.Mkdir(long, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	renamed := filepath.Join(base, "r")
+	if err := os.Rename(long, renamed); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(renamed, "a", strings.Repeat("b", 7), strings.Repeat("c", 8), strings.Repeat("d", 31),
+		strings.Repeat("e", 32), strings.Repeat("f", 39), strings.Repeat("g", 40), strings.Repeat("h", 41), strings.Repeat("i", 255))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "x")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(file, unix.O_RDONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	tid := uint32(unix.Gettid())
+	got := c.expect(t, 3*time.Second, []string{"openat of the deep file"},
+		func(r *Record) bool { return isCall(r, "openat") && r.TID == tid && r.Str[1] == file && r.Ret >= 0 })
+	if r := got[0]; r.RetPath != file || r.Truncated {
+		t.Errorf("RetPath %q (truncated %v), want %q", r.RetPath, r.Truncated, file)
+	}
+}
