@@ -239,14 +239,9 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	matches := make([]rules.Match, 0, 8)
 	lastStats := time.Now()
 	var reportedDrops, records uint64
-	for {
-		err := src.ReadInto(ctx, &r)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ebpf.ErrClosed) {
-				break
-			}
-			return exitf(1, "capture: %v", err)
-		}
+	// handle applies one record to the state and evaluates the event.
+	var failure error
+	handle := func(r *ebpf.Record) error {
 		if records++; records%4096 == 0 && time.Since(lastStats) > time.Second {
 			if _, drops, err := src.Stats(); err == nil && drops > reportedDrops {
 				pipe.Metrics.EventsDropped.Add(drops - reportedDrops)
@@ -254,21 +249,35 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 			}
 			lastStats = time.Now()
 		}
-		if !table.Apply(ctx, &r, &ev) {
-			continue
+		if !table.Apply(ctx, r, &ev) {
+			return nil
 		}
 		st.Events++
 		pipe.Metrics.Events.Inc()
 		ev.Num = st.Events
 		if rec != nil && rs.Interested(ev.Type) {
 			if err := rec.Write(&ev); err != nil {
-				return exitf(1, "record: %v", err)
+				failure = fmt.Errorf("record: %w", err)
+				return failure
 			}
 		}
 		matches = rs.Eval(&ev, matches[:0])
 		for _, m := range matches {
 			st.Alerts++
 			pipe.Send(rs.Alert(m, &ev))
+		}
+		return nil
+	}
+	for {
+		err := src.ReadBatch(ctx, &r, handle)
+		if failure != nil {
+			return exitf(1, "%v", failure)
+		}
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, ebpf.ErrClosed) {
+				break
+			}
+			return exitf(1, "capture: %v", err)
 		}
 	}
 	if err := closePipe(); err != nil {

@@ -48,7 +48,7 @@ type Table struct {
 	lastPID uint32
 	strs    map[string]string // see intern
 	freeFDs []*event.FD       // closed FDs no other table holds, for reuse
-	scCache   [2][1024]*scInfo // by ABI (native, compat) and number
+	scCache [2][1024]*scInfo  // by ABI (native, compat) and number
 }
 
 // maxDriftPaths bounds the files remembered per container as created after
@@ -196,8 +196,12 @@ func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
 			pr.p.Cwd = parent.p.Cwd
 		}
 	}
-	pr.mntNS = r.MntNS
-	t.creds(pr, r)
+	if r.MntNS != 0 { // lean and minimal records carry none
+		pr.mntNS = r.MntNS
+	}
+	if !r.Minimal {
+		t.creds(pr, r)
+	}
 	t.procs[r.PID] = pr
 	t.last, t.lastPID = pr, r.PID
 	return pr
@@ -418,7 +422,9 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 	info := t.syscallInfo(r)
 	name := info.name
 	pr := t.get(ctx, r)
-	if p := pr.p; int64(r.TID) != p.TID || int64(r.EUID) != p.UID || int64(r.EGID) != p.GID ||
+	if p := pr.p; r.Minimal {
+		p.TID = int64(r.TID) // minimal records carry no ids or creds
+	} else if int64(r.TID) != p.TID || int64(r.EUID) != p.UID || int64(r.EGID) != p.GID ||
 		r.CapEffective != p.CapEffective || r.CapPermitted != p.CapPermitted {
 		// Another thread, or the ids changed (setuid, capset): thread.tid
 		// and user.* follow the thread that made this call.

@@ -257,3 +257,28 @@ func TestTableFDRecyclingAfterFork(t *testing.T) {
 		t.Errorf("closed fd 4 still known as %q", got)
 	}
 }
+
+// Minimal records (close, dup) carry no creds: they must not reset the
+// process's user, but they do name the thread.
+func TestTableMinimalRecordKeepsCreds(t *testing.T) {
+	root := t.TempDir()
+	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\nweb:x:33:33::/var/www:/bin/false\n")
+	tab := New(Options{ProcRoot: root, NativeArc: "x86_64"})
+	ctx := context.Background()
+	tab.Bootstrap(ctx)
+	var e event.Event
+	r := ebpf.Record{Kind: ebpf.KindSyscall, TID: 10, PID: 10, Comm: "app", Nr: nr(t, "openat"), EUID: 33, EGID: 33}
+	tab.Apply(ctx, &r, &e)
+	r = ebpf.Record{Kind: ebpf.KindSyscall, TID: 13, PID: 10, Nr: nr(t, "close"), Args: [6]uint64{3}, Minimal: true}
+	tab.Apply(ctx, &r, &e)
+	if e.Proc.UID != 33 || e.Proc.UserName != "web" || e.Proc.TID != 13 || e.Proc.Name != "app" {
+		t.Errorf("after a minimal record: uid %d user %q tid %d name %q", e.Proc.UID, e.Proc.UserName, e.Proc.TID, e.Proc.Name)
+	}
+	// A process first seen through a minimal record is read from /proc.
+	fakeProc(t, root, 20, "late", 1, "root:x:0:0:root:/root:/bin/bash\n")
+	r = ebpf.Record{Kind: ebpf.KindSyscall, TID: 20, PID: 20, Nr: nr(t, "close"), Minimal: true}
+	tab.Apply(ctx, &r, &e)
+	if e.Proc.Name != "late" || e.Proc.CapEffective != 0x400 || e.Proc.UserName != "root" {
+		t.Errorf("new process from a minimal record: %+v", e.Proc)
+	}
+}

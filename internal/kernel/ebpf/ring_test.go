@@ -21,6 +21,16 @@ import (
 // every record read decodes, arrives in order, and that read + dropped
 // accounts for every record written.
 func TestRingWrapsInOrder(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		name := "ReadInto"
+		if batch {
+			name = "ReadBatch"
+		}
+		t.Run(name, func(t *testing.T) { ringWrapsInOrder(t, batch) })
+	}
+}
+
+func ringWrapsInOrder(t *testing.T, batch bool) {
 	testutil.RequireBPF(t)
 	s, err := Open(Options{Syscalls: []int{unix.SYS_CLOSE}, RingBufferBytes: 4 * os.Getpagesize()})
 	if err != nil {
@@ -42,17 +52,10 @@ func TestRingWrapsInOrder(t *testing.T) {
 		var res result
 		last := int64(1)
 		var r Record
-		for {
-			if err := s.ReadInto(ctx, &r); err != nil {
-				if !errors.Is(err, context.Canceled) {
-					res.err = err
-				}
-				done <- res
-				return
-			}
+		check := func(r *Record) error {
 			fd := int64(int32(r.Args[0]))
 			if int(r.PID) != me || r.Nr != unix.SYS_CLOSE || fd > base || fd <= base-n {
-				continue
+				return nil
 			}
 			res.got++
 			seen.Add(1)
@@ -60,6 +63,22 @@ func TestRingWrapsInOrder(t *testing.T) {
 				res.outOfOrder++
 			}
 			last = fd
+			return nil
+		}
+		for {
+			var err error
+			if batch {
+				err = s.ReadBatch(ctx, &r, check)
+			} else if err = s.ReadInto(ctx, &r); err == nil {
+				check(&r)
+			}
+			if err != nil {
+				if !errors.Is(err, context.Canceled) {
+					res.err = err
+				}
+				done <- res
+				return
+			}
 		}
 	}()
 	runtime.LockOSThread()

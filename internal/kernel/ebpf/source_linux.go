@@ -249,6 +249,43 @@ func (s *Source) ReadInto(ctx context.Context, r *Record) error {
 	}
 }
 
+// maxBatch bounds the records one ReadBatch hands over, so that a
+// flooded ring still lets the caller look at its context now and then.
+const maxBatch = 4096
+
+// ReadBatch waits for at least one record, then decodes each record ready
+// (up to a few thousand) into r and calls fn with it. It is ReadInto for a
+// busy reader: the ring is locked and the context checked once per batch,
+// not once per record. r is reused for every record; fn must not keep it.
+// An error from fn ends the batch and is returned.
+func (s *Source) ReadBatch(ctx context.Context, r *Record, fn func(*Record) error) error {
+	if err := s.ReadInto(ctx, r); err != nil {
+		return err
+	}
+	if err := fn(r); err != nil {
+		return err
+	}
+	rg := s.rd
+	rg.mu.Lock()
+	defer rg.mu.Unlock()
+	for range maxBatch - 1 {
+		if rg.closed.Load() {
+			return nil // the next call reports ErrClosed
+		}
+		raw := rg.next()
+		if raw == nil {
+			return nil
+		}
+		if err := s.dec.Decode(raw, r); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Stats returns the records written to the ring buffer and those dropped
 // because it was full, summed over CPUs since Open.
 func (s *Source) Stats() (events, drops uint64, err error) {

@@ -26,6 +26,9 @@ func (s *Source) Read(context.Context) (*Record, error) { return nil, errPlatfor
 // ReadInto fails on this platform.
 func (s *Source) ReadInto(context.Context, *Record) error { return errPlatform }
 
+// ReadBatch fails on this platform.
+func (s *Source) ReadBatch(context.Context, *Record, func(*Record) error) error { return errPlatform }
+
 // Stats reports nothing on this platform.
 func (s *Source) Stats() (events, drops uint64, err error) { return 0, 0, errPlatform }
 
