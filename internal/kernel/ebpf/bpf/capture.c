@@ -703,18 +703,13 @@ static __always_inline void task_vids(struct task_struct *task, __u32 *vtid, __u
 	*vpid = task_upid(leader)->nr;
 }
 
-/* fill_hdr writes the record header for the current task into scratch. */
-__noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
+/* fill_hdr_at writes the record header for the current task at h. */
+static __always_inline void fill_hdr_at(struct event_hdr *h, __u32 kind, __u32 nr, __u32 flags)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u8 *buf = scratch_buf();
-	struct event_hdr *h;
 	const struct cred *cred;
 	__u64 pt = bpf_get_current_pid_tgid();
 
-	if (!buf)
-		return 0;
-	h = (struct event_hdr *)buf;
 	h->ts = bpf_ktime_get_boot_ns();
 	h->kind = kind;
 	h->nr = nr;
@@ -744,6 +739,16 @@ __noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
 	else
 		h->loginuid = (__u32)-1;
 	__builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
+}
+
+/* fill_hdr writes the record header for the current task into scratch. */
+__noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
+{
+	__u8 *buf = scratch_buf();
+
+	if (!buf)
+		return 0;
+	fill_hdr_at((struct event_hdr *)buf, kind, nr, flags);
 	return sizeof(struct event_hdr);
 }
 
@@ -857,6 +862,37 @@ static __always_inline void submit_min(struct pt_regs *regs, long ret, __u32 nr,
 		(*written)++;
 }
 
+/*
+ * submit_hdr writes a header-only record straight into the ring, without
+ * the scratch copy.
+ */
+static __always_inline void submit_hdr(struct pt_regs *regs, long ret, __u32 nr, bool compat, __u32 flags)
+{
+	__u64 *written = counter(0);
+	struct event_hdr *h;
+	int i;
+
+	h = bpf_ringbuf_reserve(&events, sizeof(struct event_hdr), 0);
+	if (!h) {
+		count(1);
+		return;
+	}
+	fill_hdr_at(h, KIND_SYSCALL, nr, flags);
+	for (i = 0; i < 6; i++)
+		h->args[i] = sc_arg(regs, i, compat);
+	h->ret = ret;
+	bpf_ringbuf_submit(h, wakeup_flags(written));
+	if (written)
+		(*written)++;
+}
+
+/* has_items says whether a syscall's records carry anything after the header. */
+static __always_inline bool has_items(struct sc_conf *c)
+{
+	return (c->path_mask | c->str_mask | c->fd_mask) || c->addr_arg < 6 ||
+	       (c->struct_arg < 6 && c->struct_len) || (c->flags & (CF_RET_FD | CF_CWD));
+}
+
 /* payload is split from the program body so that it is verified once. */
 __noinline int payload(__u32 idx, __u32 off)
 {
@@ -925,7 +961,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	struct event_hdr *h;
 	bool compat = false;
 	__u8 *buf;
-	__u32 off, idx = 0;
+	__u32 off, hflags, idx = 0;
 	__u64 nr = regs->orig_ax;
 	int i;
 
@@ -938,11 +974,15 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		submit_min(regs, ret, nr, compat);
 		return 0;
 	}
+	hflags = (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0);
+	if (!has_items(c) && !(c->flags & CF_ZERO_ON_OK)) {
+		submit_hdr(regs, ret, nr, compat, hflags);
+		return 0;
+	}
 	buf = scratch_buf();
 	if (!buf)
 		return 0;
-	off = fill_hdr(KIND_SYSCALL, nr,
-		       (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0));
+	off = fill_hdr(KIND_SYSCALL, nr, hflags);
 	h = (struct event_hdr *)buf;
 	h->ret = ret;
 	if ((c->flags & CF_ZERO_ON_OK) && ret == 0) {
