@@ -81,7 +81,7 @@ var argSpecs = map[string]argSpec{
 	"dup":         minimal(),
 	"dup2":        minimal(),
 	"dup3":        minimal(),
-	"fcntl":       generic(),
+	"fcntl":       minimal(),
 
 	// sockets
 	"socket":     generic(),

@@ -73,9 +73,9 @@ type Record struct {
 	// the process's exec/fork records instead.
 	Lean bool
 	// Minimal is set on the records of syscalls that need nothing but
-	// their numbers (close, close_range and the dup family): only Time,
-	// CPU, TID, PID, Nr, Compat, Args and Ret are set; ids, creds and comm
-	// are zero.
+	// their numbers (close, close_range, fcntl and the dup family): only
+	// Time, CPU, TID, PID, Nr, Compat, Args and Ret are set; ids, creds and
+	// comm are zero.
 	Minimal bool
 	Args    [6]uint64
 	Ret     int64
