@@ -14,9 +14,11 @@
 //  * Paths come from the kernel's own objects at exit (the opened struct
 //    file, the dirfd's file, the task's cwd), walked dentry by dentry up to
 //    the task's root, crossing mounts.
-//  * Events are built in a per-CPU scratch buffer as a fixed header followed
-//    by TLV items, then copied into the ring buffer. A failed copy is counted
-//    in a per-CPU drop counter.
+//  * Events with items are built in a per-CPU scratch buffer as a fixed
+//    header followed by TLV items, then copied into the ring buffer; records
+//    of a fixed size (a header alone, or the minimal record of fd-only
+//    syscalls) are written straight into the ring. A record that does not
+//    fit is counted in a per-CPU drop counter.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -831,22 +833,39 @@ static __always_inline struct sc_conf *lookup_conf(__u64 nr, bool *compat, __u32
 	return bpf_map_lookup_elem(&sc_confs, idx);
 }
 
+/* reserve_rec reserves a fixed-size record in the ring, counting a drop when it is full. */
+static __always_inline void *reserve_rec(__u32 size)
+{
+	void *r = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!r)
+		count(1);
+	return r;
+}
+
+/* commit_rec submits a record from reserve_rec. */
+static __always_inline void commit_rec(void *r)
+{
+	__u64 *written = counter(0);
+
+	bpf_ringbuf_submit(r, wakeup_flags(written));
+	if (written)
+		(*written)++;
+}
+
 /*
  * submit_min writes a minimal record (HF_MIN) straight into the ring: no
  * scratch copy, no credentials, comm or namespace reads.
  */
 static __always_inline void submit_min(struct pt_regs *regs, long ret, __u32 nr, bool compat)
 {
-	__u64 *written = counter(0);
 	__u64 pt = bpf_get_current_pid_tgid();
 	struct event_hdr *h;
 	int i;
 
-	h = bpf_ringbuf_reserve(&events, MIN_HDR_SIZE, 0);
-	if (!h) {
-		count(1);
+	h = reserve_rec(MIN_HDR_SIZE);
+	if (!h)
 		return;
-	}
 	h->ts = bpf_ktime_get_boot_ns();
 	for (i = 0; i < 6; i++)
 		h->args[i] = sc_arg(regs, i, compat);
@@ -857,33 +876,27 @@ static __always_inline void submit_min(struct pt_regs *regs, long ret, __u32 nr,
 	h->flags = HF_MIN | (compat ? HF_COMPAT : 0);
 	h->tid = (__u32)pt;
 	h->pid = pt >> 32;
-	bpf_ringbuf_submit(h, wakeup_flags(written));
-	if (written)
-		(*written)++;
+	commit_rec(h);
 }
 
 /*
  * submit_hdr writes a header-only record straight into the ring, without
  * the scratch copy.
  */
-static __always_inline void submit_hdr(struct pt_regs *regs, long ret, __u32 nr, bool compat, __u32 flags)
+static __always_inline void submit_hdr(__u32 kind, struct pt_regs *regs, long ret, __u32 nr, bool compat,
+				       __u32 flags)
 {
-	__u64 *written = counter(0);
 	struct event_hdr *h;
 	int i;
 
-	h = bpf_ringbuf_reserve(&events, sizeof(struct event_hdr), 0);
-	if (!h) {
-		count(1);
+	h = reserve_rec(sizeof(struct event_hdr));
+	if (!h)
 		return;
-	}
-	fill_hdr_at(h, KIND_SYSCALL, nr, flags);
+	fill_hdr_at(h, kind, nr, flags);
 	for (i = 0; i < 6; i++)
 		h->args[i] = sc_arg(regs, i, compat);
 	h->ret = ret;
-	bpf_ringbuf_submit(h, wakeup_flags(written));
-	if (written)
-		(*written)++;
+	commit_rec(h);
 }
 
 /* has_items says whether a syscall's records carry anything after the header. */
@@ -976,7 +989,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	}
 	hflags = (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0);
 	if (!has_items(c) && !(c->flags & CF_ZERO_ON_OK)) {
-		submit_hdr(regs, ret, nr, compat, hflags);
+		submit_hdr(KIND_SYSCALL, regs, ret, nr, compat, hflags);
 		return 0;
 	}
 	buf = scratch_buf();
@@ -1003,27 +1016,16 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
 	struct sc_conf *c;
-	struct event_hdr *h;
 	bool compat = false;
-	__u8 *buf;
-	__u32 off, idx = 0;
-	int i;
+	__u32 idx = 0;
 
 	c = lookup_conf(id, &compat, &idx);
 	if (!c || !c->on || !(c->flags & CF_ENTER))
 		return 0;
 	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
 		return 0;
-	buf = scratch_buf();
-	if (!buf)
-		return 0;
-	off = fill_hdr(KIND_ENTER, id,
-		       (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0));
-	h = (struct event_hdr *)buf;
-	h->ret = 0;
-	for (i = 0; i < 6; i++)
-		h->args[i] = sc_arg(regs, i, compat);
-	submit(buf, off);
+	submit_hdr(KIND_ENTER, regs, 0, id, compat,
+		   (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0));
 	return 0;
 }
 
@@ -1158,16 +1160,14 @@ int BPF_PROG(cap_capable, const struct cred *cred, struct user_namespace *target
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
 	struct event_hdr *h;
-	__u8 *buf;
-	__u32 off;
 
 	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
 		return 0;
-	buf = scratch_buf();
-	if (!buf)
+	/* A header-only record, straight into the ring like submit_hdr's. */
+	h = reserve_rec(sizeof(struct event_hdr));
+	if (!h)
 		return 0;
-	off = fill_hdr(KIND_CAP, cap, 0);
-	h = (struct event_hdr *)buf;
+	fill_hdr_at(h, KIND_CAP, cap, 0);
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	if (target_ns)
 		h->args[0] = BPF_CORE_READ(target_ns, ns.inum);
@@ -1175,6 +1175,6 @@ int BPF_PROG(cap_capable, const struct cred *cred, struct user_namespace *target
 		h->args[1] = BPF_CORE_READ(capable_ns, ns.inum);
 	h->args[2] = (__u64)cred != (__u64)bpf_get_current_task_btf()->real_cred;
 	h->ret = ret;
-	submit(buf, off);
+	commit_rec(h);
 	return 0;
 }
