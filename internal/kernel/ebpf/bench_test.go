@@ -253,10 +253,10 @@ func generate(s *Source, target float64, d time.Duration) (rate float64, drops u
 // BenchmarkProgramCost reads the kernel's own accounting of the sys_exit
 // program (BPF_STATS_RUN_TIME): ns per run of an empty program (the
 // accounting's own cost on this machine, subtracted from the rest), of the
-// fast path (syscall not selected), and of a captured close (header-only
-// record, full and lean header) and openat (path string, dirfd/cwd and the
-// opened file's path walk). Immune to scheduling noise, unlike wall-clock
-// loops.
+// fast path (syscall not selected), and of a captured close (a minimal
+// record), getpid (a header-only record, full and lean header) and openat
+// (path string and the opened file's path walk). Immune to scheduling
+// noise, unlike wall-clock loops.
 func BenchmarkProgramCost(b *testing.B) {
 	testutil.RequireBPF(b)
 	stats, err := cebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
@@ -278,6 +278,11 @@ func BenchmarkProgramCost(b *testing.B) {
 			unix.Close(-1)
 		}
 	}
+	getpids := func() {
+		for range 200_000 {
+			unix.Getpid()
+		}
+	}
 	opens := func() {
 		for range 100_000 {
 			fd, err := unix.Open("/etc/hostname", unix.O_RDONLY, 0)
@@ -290,20 +295,20 @@ func BenchmarkProgramCost(b *testing.B) {
 		// Minimum over rounds: the round least disturbed by other load.
 		best := map[string]float64{}
 		for range 5 {
-			for k, v := range programCostRound(b, perRun, closes, opens) {
+			for k, v := range programCostRound(b, perRun, closes, getpids, opens) {
 				if old, ok := best[k]; !ok || v < old {
 					best[k] = v
 				}
 			}
 		}
 		b.ReportMetric(best["empty"], "empty-prog-ns/run")
-		for _, k := range []string{"fast-full", "close-full", "close-lean", "openat-full", "openat-lean"} {
+		for _, k := range []string{"fast-full", "close-full", "close-lean", "getpid-full", "getpid-lean", "openat-full", "openat-lean"} {
 			b.ReportMetric(best[k]-best["empty"], k+"-added-ns/run")
 		}
 	}
 }
 
-func programCostRound(b *testing.B, perRun func(*cebpf.Program, func()) float64, closes, opens func()) map[string]float64 {
+func programCostRound(b *testing.B, perRun func(*cebpf.Program, func()) float64, closes, getpids, opens func()) map[string]float64 {
 	{
 		p, err := cebpf.NewProgram(&cebpf.ProgramSpec{
 			Type: cebpf.Tracing, AttachType: cebpf.AttachTraceRawTp, AttachTo: "sys_exit", License: "GPL",
@@ -334,6 +339,8 @@ func programCostRound(b *testing.B, perRun func(*cebpf.Program, func()) float64,
 			cost["fast"+sfx] = perRun(s.objs.SysExit, closes)
 			s.SetSyscalls([]int{unix.SYS_CLOSE})
 			cost["close"+sfx] = perRun(s.objs.SysExit, closes)
+			s.SetSyscalls([]int{unix.SYS_GETPID})
+			cost["getpid"+sfx] = perRun(s.objs.SysExit, getpids)
 			s.SetSyscalls([]int{unix.SYS_OPENAT})
 			// Half the runs are the unselected close on the fast path.
 			both := perRun(s.objs.SysExit, opens)
