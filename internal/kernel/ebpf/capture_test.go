@@ -915,3 +915,46 @@ func TestPathComponentLengths(t *testing.T) {
 		t.Errorf("RetPath %q (truncated %v), want %q", r.RetPath, r.Truncated, file)
 	}
 }
+
+// Records are written without waking the reader until a quarter of the ring
+// is waiting; then the reader must wake at once, not on its poll tick.
+func TestFullRingWakesReader(t *testing.T) {
+	testutil.RequireBPF(t)
+	s, err := Open(Options{Syscalls: []int{unix.SYS_GETPID}, RingBufferBytes: 64 << 10, Latency: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pid := uint32(os.Getpid())
+	mine := make(chan time.Time, 1)
+	go func() {
+		var r Record
+		for s.ReadInto(ctx, &r) == nil {
+			if isCall(&r, "getpid") && r.PID == pid {
+				select {
+				case mine <- time.Now():
+				default:
+				}
+			}
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // the reader drains what is there, then sleeps
+	select {
+	case <-mine: // os.Getpid's own record
+	default:
+	}
+	runtime.LockOSThread()
+	start := time.Now()
+	for range 200 { // about 35 KB of records: past the 16 KB mark
+		unix.Getpid()
+	}
+	runtime.UnlockOSThread()
+	select {
+	case at := <-mine:
+		t.Logf("reader woke %v after the first record", at.Sub(start))
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader did not wake within 5 s of a quarter of the ring filling (poll tick is 20 s)")
+	}
+}

@@ -198,10 +198,13 @@ struct {
 	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
-/* counters[0] = events written, counters[1] = events dropped (ring full). */
+/*
+ * counters[0] = events written, counters[1] = events dropped (ring full),
+ * counters[2] = when this CPU last forced a wakeup (boot-clock ns).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
+	__uint(max_entries, 3);
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
@@ -754,26 +757,37 @@ __noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
 	return sizeof(struct event_hdr);
 }
 
+static __always_inline __u64 *counter(__u32 which)
+{
+	return bpf_map_lookup_elem(&counters, &which);
+}
+
 /*
  * Wake the reader only once a batch has built up: a wakeup per record costs
  * more than the record. The reader also polls every few ms, so a lone
  * record is never stuck. The fill level is asked every WAKEUP_EVERY records
  * a CPU writes (the query touches the consumer's cache line), so a wakeup
- * comes at most that many records late.
+ * comes at most that many records late. A CPU forces a wakeup at most once
+ * per WAKEUP_GAP_NS: while the reader is behind, the ring stays above the
+ * mark, and a wakeup (a self-IPI, a VM exit on a virtual machine) every
+ * WAKEUP_EVERY records doubled the cost of each record (measured with a
+ * paused reader) without waking it any sooner.
  */
-#define WAKEUP_EVERY 16
+#define WAKEUP_EVERY  16
+#define WAKEUP_GAP_NS 1000000
 
-static __always_inline __u64 wakeup_flags(__u64 *written)
+static __always_inline __u64 wakeup_flags(__u64 *written, __u64 now)
 {
-	if (written && (*written & (WAKEUP_EVERY - 1)) == 0 &&
-	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		return BPF_RB_FORCE_WAKEUP;
-	return BPF_RB_NO_WAKEUP;
-}
+	__u64 *last;
 
-static __always_inline __u64 *counter(__u32 which)
-{
-	return bpf_map_lookup_elem(&counters, &which);
+	if (!written || (*written & (WAKEUP_EVERY - 1)) != 0 ||
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	last = counter(2);
+	if (!last || now - *last < WAKEUP_GAP_NS)
+		return BPF_RB_NO_WAKEUP;
+	*last = now;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void submit(__u8 *buf, __u32 size)
@@ -786,7 +800,7 @@ static __always_inline void submit(__u8 *buf, __u32 size)
 	barrier_var(size);
 	size &= SCRATCH_SIZE - 1;
 	written = counter(0);
-	if (bpf_ringbuf_output(&events, buf, size, wakeup_flags(written)) == 0) {
+	if (bpf_ringbuf_output(&events, buf, size, wakeup_flags(written, ((struct event_hdr *)buf)->ts)) == 0) {
 		if (written)
 			(*written)++;
 	} else {
@@ -844,11 +858,11 @@ static __always_inline void *reserve_rec(__u32 size)
 }
 
 /* commit_rec submits a record from reserve_rec. */
-static __always_inline void commit_rec(void *r)
+static __always_inline void commit_rec(struct event_hdr *r)
 {
 	__u64 *written = counter(0);
 
-	bpf_ringbuf_submit(r, wakeup_flags(written));
+	bpf_ringbuf_submit(r, wakeup_flags(written, r->ts));
 	if (written)
 		(*written)++;
 }
