@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
 	"time"
@@ -126,22 +127,49 @@ type watchStats struct {
 	Alerts uint64 `json:"alerts"`
 }
 
-// memoryHeadroom is how far the Go heap may grow past what the agent
-// holds after bootstrap before the collector works harder.
+// memoryHeadroom is how much garbage the Go heap may hold on top of its
+// live data before the collector runs.
 const memoryHeadroom = 16 << 20
 
-// setMemoryLimit sets a soft limit on the agent's Go memory: what it holds
-// after bootstrap plus memoryHeadroom. Without it, a burst of events lets
-// garbage grow the heap to twice its live size, and the resident memory
-// stays there. GOMEMLIMIT in the environment takes precedence. Near the
-// limit the collector runs more often; the runtime caps what it may spend.
-func setMemoryLimit() {
+// memLimit keeps a soft limit on the agent's Go memory: what it held
+// after start-up, plus the live heap, plus memoryHeadroom. Without it, a
+// burst of events lets garbage grow the heap to twice its live size, and
+// the resident memory stays there. The limit follows the live heap (the
+// process table grows with the host), so the collector never runs more
+// than once per memoryHeadroom allocated. GOMEMLIMIT in the environment
+// takes precedence.
+type memLimit struct {
+	base    int64
+	samples []metrics.Sample
+	set     int64
+}
+
+func newMemLimit() *memLimit {
 	if os.Getenv("GOMEMLIMIT") != "" {
-		return
+		return nil
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	debug.SetMemoryLimit(int64(ms.Sys-ms.HeapReleased) + memoryHeadroom)
+	m := &memLimit{base: int64(ms.Sys - ms.HeapReleased), samples: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	m.update()
+	return m
+}
+
+// update moves the limit with the live heap; call it now and then.
+func (m *memLimit) update() {
+	if m == nil {
+		return
+	}
+	metrics.Read(m.samples)
+	var live int64
+	if m.samples[0].Value.Kind() == metrics.KindUint64 {
+		live = int64(m.samples[0].Value.Uint64())
+	}
+	limit := m.base + live + memoryHeadroom
+	if d := limit - m.set; d > 1<<20 || d < -(1<<20) {
+		debug.SetMemoryLimit(limit)
+		m.set = limit
+	}
 }
 
 // stateSyscalls are captured whatever the rules need: they keep the
@@ -192,7 +220,9 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 			defer d.Close()
 		}
 	}
-	table := state.New(state.Options{Resolver: resolver, Hostname: host, Interested: rs.Interested})
+	// Lazy: a process is read from /proc on its first record, so start-up
+	// time and memory follow the processes that do something.
+	table := state.New(state.Options{Resolver: resolver, Hostname: host, Interested: rs.Interested, Lazy: true})
 	// Reading /proc for thousands of processes makes short-lived garbage;
 	// collect it eagerly so it does not set the agent's peak memory.
 	gc := debug.SetGCPercent(20)
@@ -202,7 +232,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	if err != nil {
 		return exitf(1, "read /proc: %v", err)
 	}
-	setMemoryLimit()
+	mem := newMemLimit()
 
 	var rec *replay.Writer
 	var recFile *os.File
@@ -231,7 +261,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	if nrs == nil {
 		n = len(ebpf.DefaultSyscalls())
 	}
-	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes known\n", rs.Counts().EnabledRules, n, table.Len())
+	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, n, table.Running())
 
 	var st watchStats
 	var r ebpf.Record
@@ -247,6 +277,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 				pipe.Metrics.EventsDropped.Add(drops - reportedDrops)
 				reportedDrops = drops
 			}
+			mem.update()
 			lastStats = time.Now()
 		}
 		if !table.Apply(ctx, r, &ev) {

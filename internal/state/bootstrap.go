@@ -14,11 +14,22 @@ import (
 )
 
 // Bootstrap loads every running process from /proc, with its fds, so
-// events from processes started before the agent have full context.
+// events from processes started before the agent have full context. With
+// Options.Lazy it only counts them (Running): each is then read from /proc
+// on its first record, with its ancestors.
 func (t *Table) Bootstrap(ctx context.Context) error {
 	ents, err := os.ReadDir(t.opts.ProcRoot)
 	if err != nil {
 		return err
+	}
+	if t.opts.Lazy {
+		t.running = 0
+		for _, e := range ents {
+			if _, err := strconv.ParseUint(e.Name(), 10, 32); err == nil {
+				t.running++
+			}
+		}
+		return nil
 	}
 	var pids []uint32
 	for _, e := range ents {
@@ -34,6 +45,7 @@ func (t *Table) Bootstrap(ctx context.Context) error {
 			pids = append(pids, uint32(n))
 		}
 	}
+	t.running = len(pids)
 	// Link parents once everyone is loaded.
 	for _, pid := range pids {
 		pr := t.procs[pid]
@@ -43,6 +55,37 @@ func (t *Table) Bootstrap(ctx context.Context) error {
 	}
 	return nil
 }
+
+// maxAncestors bounds how far load follows parents up the tree.
+const maxAncestors = 64
+
+// load reads pid from /proc into the table and links its parent, loading
+// that the same way when the table does not hold it yet.
+func (t *Table) load(ctx context.Context, pid uint32, depth int) *proc {
+	pr := t.fromProc(ctx, pid)
+	if pr == nil {
+		return nil
+	}
+	t.procs[pid] = pr
+	if t.lastPID == pid {
+		t.last = nil
+	}
+	ppid := uint32(pr.p.PPID)
+	if ppid == 0 || ppid == pid || depth >= maxAncestors {
+		return pr
+	}
+	parent, ok := t.procs[ppid]
+	if !ok {
+		parent = t.load(ctx, ppid, depth+1)
+	}
+	if parent != nil {
+		pr.p.Parent = parent.p
+	}
+	return pr
+}
+
+// Running is how many processes were running at Bootstrap.
+func (t *Table) Running() int { return t.running }
 
 var bootTime = func() int64 {
 	b, err := os.ReadFile("/proc/stat")

@@ -25,6 +25,10 @@ type Options struct {
 	// not rendered: most of a busy host's events are state-only, such as
 	// close.
 	Interested func(event.Type) bool
+	// Lazy makes Bootstrap only count the running processes: each is read
+	// from /proc on its first record instead. Start-up time and memory
+	// then follow the processes that do something, not all that exist.
+	Lazy bool
 }
 
 // Table is the process, fd, user and container state.
@@ -48,6 +52,7 @@ type Table struct {
 	lastPID uint32
 	strs    map[string]string // see intern
 	freeFDs []*event.FD       // closed FDs no other table holds, for reuse
+	running int               // processes running at Bootstrap
 	scCache [2][1024]*scInfo  // by ABI (native, compat) and number
 }
 
@@ -185,7 +190,7 @@ func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
 		t.last, t.lastPID = pr, r.PID
 		return pr
 	}
-	pr := t.fromProc(ctx, r.PID)
+	pr := t.load(ctx, r.PID, 0)
 	if pr == nil {
 		pr = &proc{p: &event.Process{PID: int64(r.PID), TID: int64(r.TID), VPID: int64(r.VPID), VTID: int64(r.VTID), PPID: int64(r.PPID),
 			Name: r.Comm, Exe: r.Comm, LoginUID: -1}, fds: map[int64]*event.FD{}}

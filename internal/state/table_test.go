@@ -282,3 +282,32 @@ func TestTableMinimalRecordKeepsCreds(t *testing.T) {
 		t.Errorf("new process from a minimal record: %+v", e.Proc)
 	}
 }
+
+// With Options.Lazy, Bootstrap only counts processes; a process is read
+// from /proc on its first record, with its ancestors linked.
+func TestTableLazy(t *testing.T) {
+	root := t.TempDir()
+	fakeProc(t, root, 1, "init", 0, "root:x:0:0:root:/root:/bin/bash\n")
+	fakeProc(t, root, 10, "bash", 1, "root:x:0:0:root:/root:/bin/bash\n")
+	fakeProc(t, root, 12, "cat", 10, "root:x:0:0:root:/root:/bin/bash\n")
+	fakeProc(t, root, 13, "idle", 1, "root:x:0:0:root:/root:/bin/bash\n")
+	tab := New(Options{ProcRoot: root, NativeArc: "x86_64", Lazy: true})
+	ctx := context.Background()
+	if err := tab.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if tab.Running() != 4 || tab.Len() != 0 {
+		t.Fatalf("lazy bootstrap: running %d, loaded %d; want 4, 0", tab.Running(), tab.Len())
+	}
+	var e event.Event
+	r := ebpf.Record{Kind: ebpf.KindSyscall, TID: 12, PID: 12, PPID: 10, Comm: "cat", Nr: nr(t, "openat"), Ret: 3}
+	r.Str[1], r.Path[1], r.RetPath = "/etc/shadow", "/etc/shadow", "/etc/shadow"
+	tab.Apply(ctx, &r, &e)
+	p := e.Proc
+	if p.Name != "cat" || p.Parent == nil || p.Parent.Name != "bash" || p.Parent.Parent == nil || p.Parent.Parent.Name != "init" {
+		t.Fatalf("lazy load of 12: %+v parent %+v", p, p.Parent)
+	}
+	if tab.Len() != 3 {
+		t.Errorf("loaded %d processes, want 3 (cat and its ancestors, not idle)", tab.Len())
+	}
+}
