@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Syscall is one entry of an architecture's table.
@@ -88,30 +89,34 @@ type index struct {
 	names  []string
 }
 
-var indexes = func() map[string]*index {
-	out := make(map[string]*index, len(tables))
+// indexes builds each architecture's lookup maps on first use: a process
+// usually needs one or two of the five tables.
+var indexes = func() map[string]func() *index {
+	out := make(map[string]func() *index, len(tables))
 	for arch, list := range tables {
-		ix := &index{byName: make(map[string]int, len(list)), slot: make(map[string]int, len(list)), byNr: make(map[int]string, len(list)), list: list}
-		for i, s := range list {
-			ix.slot[s.Name] = i
-			ix.byName[s.Name] = s.Nr
-			ix.byNr[s.Nr] = s.Name
-			ix.names = append(ix.names, s.Name)
-		}
-		out[arch] = ix
+		out[arch] = sync.OnceValue(func() *index {
+			ix := &index{byName: make(map[string]int, len(list)), slot: make(map[string]int, len(list)), byNr: make(map[int]string, len(list)), list: list}
+			for i, s := range list {
+				ix.slot[s.Name] = i
+				ix.byName[s.Name] = s.Nr
+				ix.byNr[s.Nr] = s.Name
+				ix.names = append(ix.names, s.Name)
+			}
+			return ix
+		})
 	}
 	return out
 }()
 
 func lookup(arch string) *index {
 	if ix, ok := indexes[arch]; ok {
-		return ix
+		return ix()
 	}
 	c, ok := Canonical(arch)
 	if !ok {
 		return nil
 	}
-	return indexes[c]
+	return indexes[c]()
 }
 
 // Number returns the syscall number of name on arch.
@@ -153,9 +158,18 @@ func Names(arch string) []string {
 
 // Known reports whether name is a syscall on at least one architecture.
 func Known(name string) bool {
-	for _, ix := range indexes {
+	if ix := lookup(Native()); ix != nil {
 		if _, ok := ix.byName[name]; ok {
 			return true
+		}
+	}
+	// Other architectures are scanned rather than indexed, so that asking
+	// does not build their tables.
+	for _, list := range tables {
+		for _, s := range list {
+			if s.Name == name {
+				return true
+			}
 		}
 	}
 	return false
@@ -165,8 +179,9 @@ func Known(name string) bool {
 func AllNames() []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, ix := range indexes {
-		for _, n := range ix.names {
+	for _, list := range tables {
+		for _, s := range list {
+			n := s.Name
 			if !seen[n] {
 				seen[n] = true
 				out = append(out, n)
