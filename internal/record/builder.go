@@ -69,17 +69,23 @@ func (b *Builder) Calls() (total uint64, distinct int) {
 // Add takes one record of the workload.
 func (b *Builder) Add(r *ebpf.Record) {
 	b.procs[r.PID] = true
-	b.sets.uids[r.EUID] = true
-	b.sets.gids[r.EGID] = true
-	prev, havePrev := b.creds[r.TID]
-	defer func() { b.creds[r.TID] = [4]uint32{r.UID, r.EUID, r.GID, r.EGID} }()
+	var prev [4]uint32
+	var havePrev bool
+	if !r.Minimal {
+		// Minimal records (close, dup, fcntl) carry no ids.
+		b.sets.uids[r.EUID] = true
+		b.sets.gids[r.EGID] = true
+		prev, havePrev = b.creds[r.TID]
+		defer func() { b.creds[r.TID] = [4]uint32{r.UID, r.EUID, r.GID, r.EGID} }()
+		if r.Kind == ebpf.KindExec && r.Exec != nil && r.Exec.Exe != "" && havePrev &&
+			(r.EUID != prev[1] || r.EGID != prev[3]) && (r.EUID != r.UID || r.EGID != r.GID) {
+			b.sets.setid[r.Exec.Exe] = true
+		}
+	}
 	switch r.Kind {
 	case ebpf.KindExec:
 		if r.Exec != nil && r.Exec.Exe != "" {
 			b.sets.exec[r.Exec.Exe] = true
-			if havePrev && (r.EUID != prev[1] || r.EGID != prev[3]) && (r.EUID != r.UID || r.EGID != r.GID) {
-				b.sets.setid[r.Exec.Exe] = true
-			}
 		}
 		return
 	case ebpf.KindFork:

@@ -135,6 +135,7 @@ func TestBuilderGolden(t *testing.T) {
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Nr: nr(t, "setuid"), Args: [6]uint64{33}, Ret: 0},
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Compat: true, Nr: 102, Ret: 0},          // socketcall
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Nr: 499, Ret: -38},                      // no name
+		{Kind: ebpf.KindSyscall, PID: child, TID: child, Nr: nr(t, "close"), Args: [6]uint64{3}, Minimal: true},     // no ids: must not reset the thread's creds
 		{Kind: ebpf.KindExec, PID: child, TID: child, UID: 33, EUID: 0, Exec: &ebpf.ExecInfo{Exe: "/usr/bin/sudo"}}, // setuid root
 		{Kind: ebpf.KindExit, PID: child, TID: child, Exit: &ebpf.ExitInfo{GroupDead: true}},
 		// someone else's process
