@@ -224,11 +224,26 @@ type Decoder struct {
 	strs  map[string]string
 	paths map[string]cachedPath
 	joins map[[2]string]string
+	// Small direct-mapped caches in front of the maps: comparing a few
+	// bytes against one slot is cheaper than hashing into a map, and runs
+	// of records from one process repeat the same names.
+	recentStr  [64]string
+	recentPath [64]cachedPath
 }
 
 type cachedPath struct {
+	key   string // the item's bytes (recentPath only)
 	s     string
 	trunc bool
+}
+
+// recentSlot picks a slot of the direct-mapped caches from a few bytes of p.
+func recentSlot(p []byte) int {
+	n := len(p)
+	if n == 0 {
+		return 0
+	}
+	return int((uint(n)*31 ^ uint(p[0])*7 ^ uint(p[n-1])*131 ^ uint(p[n/2])*17) & 63)
 }
 
 // decoderCacheMax bounds each cache; at most a few hundred KB.
@@ -243,7 +258,12 @@ func (d *Decoder) str(p []byte) string {
 	if d == nil || len(p) > 256 {
 		return string(p)
 	}
+	slot := &d.recentStr[recentSlot(p)]
+	if *slot == string(p) && len(p) > 0 {
+		return *slot
+	}
 	if s, ok := d.strs[string(p)]; ok {
+		*slot = s
 		return s
 	}
 	if d.strs == nil || len(d.strs) >= decoderCacheMax {
@@ -251,6 +271,7 @@ func (d *Decoder) str(p []byte) string {
 	}
 	s := string(p)
 	d.strs[s] = s
+	*slot = s
 	return s
 }
 
@@ -259,10 +280,18 @@ func (d *Decoder) path(r *Record, p []byte) string {
 	if d == nil || len(p) > 512 {
 		return r.joinPath(p)
 	}
+	slot := &d.recentPath[recentSlot(p)]
+	if slot.key == string(p) && len(p) > 0 {
+		if slot.trunc {
+			r.Truncated = true
+		}
+		return slot.s
+	}
 	if c, ok := d.paths[string(p)]; ok {
 		if c.trunc {
 			r.Truncated = true
 		}
+		*slot = c
 		return c.s
 	}
 	was := r.Truncated
@@ -271,7 +300,9 @@ func (d *Decoder) path(r *Record, p []byte) string {
 	if d.paths == nil || len(d.paths) >= decoderCacheMax {
 		d.paths = make(map[string]cachedPath, 256)
 	}
-	d.paths[string(p)] = cachedPath{s, r.Truncated}
+	c := cachedPath{key: string(p), s: s, trunc: r.Truncated}
+	d.paths[c.key] = c
+	*slot = c
 	r.Truncated = r.Truncated || was
 	return s
 }
