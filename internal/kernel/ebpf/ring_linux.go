@@ -35,6 +35,7 @@ type ring struct {
 	prodPos *uint64
 
 	pos       uint64 // next record to read
+	prod      uint64 // the producer position last read
 	published uint64 // what the kernel was last told
 	epfd      int
 	wake      int // eventfd: Close and context ends write it
@@ -99,8 +100,13 @@ func newRing(mapFD int, size int) (*ring, error) {
 // call of next, publish or wait.
 func (r *ring) next() []byte {
 	for {
-		if r.pos >= atomic.LoadUint64(r.prodPos) {
-			return nil
+		if r.pos >= r.prod {
+			// Read the producer's position only when the records known
+			// to be there are used up: each read pulls its cache line
+			// away from the CPU writing records.
+			if r.prod = atomic.LoadUint64(r.prodPos); r.pos >= r.prod {
+				return nil
+			}
 		}
 		hdr := atomic.LoadUint32((*uint32)(unsafe.Pointer(&r.data[r.pos&r.mask])))
 		if hdr&rbBusyBit != 0 {

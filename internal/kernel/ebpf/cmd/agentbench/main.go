@@ -177,7 +177,7 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 	loops(ppids/10, opens/10) // warm up
 	var offP, offO, onP, onO, cpuPerM, readies []float64
 	var idleRSS, loadRSS float64
-	var idleCPU []float64
+	var idleCPU, cpuAllPerM []float64
 	var events, drops uint64
 	for r := 0; r < rounds; r++ {
 		p, o := loops(ppids, opens)
@@ -211,21 +211,23 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 		ev := a.summary["events"]
 		events += ev
 		drops += a.summary["drops"]
-		// All the agent's CPU from start to stop, the idle period included,
-		// over the events it handled: an upper bound that stays right when
-		// other load on the machine makes the idle period busy too.
-		_ = busy
-		work := float64(c2 - c0)
-		idleCPU = append(idleCPU, float64(c1-c0)/float64(idle))
+		// The agent's CPU while the loops ran (and it drained), less what
+		// it spends idle over the same time; and, as an upper bound that
+		// stays right when other load makes the idle period busy too, all
+		// its CPU from start to stop (start-up included).
+		idleRate := float64(c1-c0) / float64(idle)
+		idleCPU = append(idleCPU, idleRate)
+		work := float64(c2-c1) - idleRate*float64(busy+500*time.Millisecond)
 		if ev > 0 {
 			cpuPerM = append(cpuPerM, work/1e9/(float64(ev)/1e6))
+			cpuAllPerM = append(cpuAllPerM, float64(c2)/1e9/(float64(ev)/1e6))
 		}
 		fmt.Fprintf(os.Stderr, "round %d: off %.0f / %.0f ns, on %.0f / %.0f ns, %d events, %d drops, agent %.2f CPU-s/M, rss idle %.1f MB peak %.1f MB\n",
 			r+1, offP[r], offO[r], onP[r], onO[r], ev, a.summary["drops"], cpuPerM[len(cpuPerM)-1], idleRSS, peak)
 	}
 	fmt.Printf("getppid ns: off %.0f on %.0f added %+.0f (medians of %d rounds)\n", median(offP), median(onP), median(onP)-median(offP), rounds)
 	fmt.Printf("open+close ns: off %.0f on %.0f added %+.0f\n", median(offO), median(onO), median(onO)-median(offO))
-	fmt.Printf("agent CPU per million events: %.2f CPU-s (median; all its CPU from start to stop over the events it handled)\n", median(cpuPerM))
+	fmt.Printf("agent CPU per million events: %.2f CPU-s while handling them (median); %.2f counting all its CPU from start to stop\n", median(cpuPerM), median(cpuAllPerM))
 	fmt.Printf("agent CPU while idle: %.3f CPU-s per second\n", median(idleCPU))
 	fmt.Printf("agent RSS: idle %.1f MB, peak under load %.1f MB\n", idleRSS, loadRSS)
 	fmt.Printf("start to ready: %.2f s (median)\n", median(readies))
