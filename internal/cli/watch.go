@@ -105,7 +105,7 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this JSONL file (replay it with palisade replay)")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a Go CPU profile of the agent to this file")
-	cmd.Flags().IntVar(&ringMiB, "ring-buffer", 4, "kernel ring buffer size in MiB (a power of two): larger absorbs longer bursts, smaller uses less memory (it is mapped twice)")
+	cmd.Flags().IntVar(&ringMiB, "ring-buffer", 2, "kernel ring buffer size in MiB (a power of two): larger absorbs longer bursts, smaller uses less memory (it is mapped twice)")
 	df.Register(cmd.Flags())
 	cmd.Flags().MarkHidden("cpuprofile")
 	cmd.Flags().StringVar(&memprofile, "memprofile", "", "write a Go heap profile of the agent to this file on exit")

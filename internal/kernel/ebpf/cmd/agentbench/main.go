@@ -36,8 +36,16 @@ func main() {
 	opens := flag.Int("open", 300_000, "open+close pairs per round")
 	idle := flag.Duration("idle", 5*time.Second, "idle time measured for the agent's baseline CPU and RSS")
 	procs := flag.Int("procs", 0, "also measure RSS with this many extra live processes (sleep)")
+	rates := flag.String("rates", "", "instead: comma-separated event rates (per second) to hold for 3 s each with open+close pairs from every CPU; reports drops per rate")
 	flag.Parse()
 	args := flag.Args()
+	if *rates != "" {
+		if err := rateRun(*bin, args, *rates); err != nil {
+			fmt.Fprintln(os.Stderr, "agentbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*bin, args, *rounds, *ppids, *opens, *idle, *procs); err != nil {
 		fmt.Fprintln(os.Stderr, "agentbench:", err)
 		os.Exit(1)
@@ -277,3 +285,63 @@ func manyProcs(bin string, args []string, procs int) error {
 func unsafePtr(b []byte) unsafe.Pointer { return unsafe.Pointer(&b[0]) }
 
 var atFDCWD = func() uintptr { v := int64(unix.AT_FDCWD); return uintptr(v) }()
+
+// rateRun holds each target event rate for 3 s against a fresh agent: every
+// CPU runs a paced loop of open+close pairs (two captured events each).
+func rateRun(bin string, args []string, rates string) error {
+	for _, f := range strings.Split(rates, ",") {
+		target, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return fmt.Errorf("rate %q: %v", f, err)
+		}
+		a, err := startAgent(bin, args)
+		if err != nil {
+			return err
+		}
+		pid := a.cmd.Process.Pid
+		c0 := cpu(pid)
+		d := 3 * time.Second
+		workers := runtime.NumCPU()
+		done := make(chan int, workers)
+		start := time.Now()
+		for range workers {
+			go func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				path := []byte("/etc/hostname\x00")
+				per := target / 2 / float64(workers) // pairs per second per worker
+				sent := 0
+				for {
+					el := time.Since(start)
+					if el >= d {
+						done <- sent
+						return
+					}
+					if float64(sent) >= per*el.Seconds() {
+						time.Sleep(50 * time.Microsecond)
+						continue
+					}
+					for range 64 {
+						fd, _, e := unix.Syscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafePtr(path)), unix.O_RDONLY, 0, 0, 0)
+						if e == 0 {
+							unix.Syscall(unix.SYS_CLOSE, fd, 0, 0)
+						}
+					}
+					sent += 64
+				}
+			}()
+		}
+		pairs := 0
+		for range workers {
+			pairs += <-done
+		}
+		el := time.Since(start)
+		time.Sleep(500 * time.Millisecond)
+		c1 := cpu(pid)
+		_, peak := rss(pid)
+		a.stop()
+		fmt.Printf("target %.0f events/s: generated %.0f/s, agent saw %d events, %d drops, agent %.2f CPU-s/s, peak RSS %.1f MB\n",
+			target, float64(2*pairs)/el.Seconds(), a.summary["events"], a.summary["drops"], float64(c1-c0)/float64(el+500*time.Millisecond), peak)
+	}
+	return nil
+}
