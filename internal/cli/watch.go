@@ -129,7 +129,7 @@ type watchStats struct {
 
 // memoryHeadroom is how much garbage the Go heap may hold on top of its
 // live data before the collector runs.
-const memoryHeadroom = 16 << 20
+const memoryHeadroom = 8 << 20
 
 // memLimit keeps a soft limit on the agent's Go memory: what it held
 // after start-up, plus the live heap, plus memoryHeadroom. Without it, a

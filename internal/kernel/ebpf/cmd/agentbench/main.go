@@ -246,39 +246,53 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 	return nil
 }
 
-// manyProcs starts procs sleeping processes, then the agent, and reports its
-// resident memory once it has bootstrapped them and after each has exec'd.
+// manyProcs reports the agent's resident memory with procs extra live
+// processes: started before the agent (it reads a process from /proc on its
+// first record; these sleep), and started after it (each is tracked from its
+// fork and exec records, the table's full cost).
 func manyProcs(bin string, args []string, procs int) error {
-	var kids []*exec.Cmd
-	defer func() {
+	for _, before := range []bool{true, false} {
+		var kids []*exec.Cmd
+		spawn := func() error {
+			for i := 0; i < procs; i++ {
+				k := exec.Command("sleep", "3600")
+				if err := k.Start(); err != nil {
+					return err
+				}
+				kids = append(kids, k)
+			}
+			return nil
+		}
+		var a *agent
+		var err error
+		if before {
+			err = spawn()
+		}
+		if err == nil {
+			a, err = startAgent(bin, args)
+		}
+		if err == nil && !before {
+			err = spawn()
+		}
+		if err == nil {
+			time.Sleep(3 * time.Second)
+			now, peak := rss(a.cmd.Process.Pid)
+			a.stop()
+			when := "after"
+			if before {
+				when = "before"
+			}
+			fmt.Printf("agent RSS with %d live processes started %s it: %.1f MB now, %.1f MB peak (ready in %.2f s)\n", procs, when, now, peak, a.ready.Seconds())
+		}
 		for _, k := range kids {
 			k.Process.Kill()
 			k.Wait()
 		}
-	}()
-	for i := 0; i < procs/2; i++ {
-		k := exec.Command("sleep", "3600")
-		if err := k.Start(); err != nil {
+		if err != nil {
 			return err
 		}
-		kids = append(kids, k)
+		time.Sleep(2 * time.Second)
 	}
-	a, err := startAgent(bin, args)
-	if err != nil {
-		return err
-	}
-	pid := a.cmd.Process.Pid
-	for i := procs / 2; i < procs; i++ {
-		k := exec.Command("sleep", "3600")
-		if err := k.Start(); err != nil {
-			return err
-		}
-		kids = append(kids, k)
-	}
-	time.Sleep(3 * time.Second)
-	now, peak := rss(pid)
-	a.stop()
-	fmt.Printf("agent RSS with %d extra live processes (half started before, half after the agent): %.1f MB now, %.1f MB peak\n", procs, now, peak)
 	return nil
 }
 
