@@ -12,9 +12,11 @@ import (
 	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/palisade-sec/palisade/internal/container"
 	"github.com/palisade-sec/palisade/internal/event"
@@ -31,7 +33,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var format, record, out string
 	var duration time.Duration
 	var cpuprofile, memprofile string
-	var ringMiB int
+	var ringMiB, nice int
 	var df outputs.Flags
 	cmd := &cobra.Command{
 		Use:   "watch [-r FILE]... [--builtin] [-o text|json] [--record EVENTS.jsonl] [--duration D]",
@@ -96,7 +98,10 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 			if ringMiB < 1 || ringMiB > 1024 || ringMiB&(ringMiB-1) != 0 {
 				return exitf(2, "--ring-buffer %d: want a power of two between 1 and 1024 (MiB)", ringMiB)
 			}
-			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg, ringBytes: ringMiB << 20})
+			if nice < -20 || nice > 19 {
+				return exitf(2, "--nice %d: want a nice value between -20 and 19", nice)
+			}
+			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg, ringBytes: ringMiB << 20, nice: nice})
 		},
 	}
 	rf.register(cmd)
@@ -106,6 +111,7 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a Go CPU profile of the agent to this file")
 	cmd.Flags().IntVar(&ringMiB, "ring-buffer", 2, "kernel ring buffer size in MiB (a power of two): larger absorbs longer bursts, smaller uses less memory (it is mapped twice)")
+	cmd.Flags().IntVar(&nice, "nice", -10, "scheduling priority (nice value) of the agent's threads: an agent not scheduled in time drops events when the host's CPUs are busy; 0 keeps the inherited priority")
 	df.Register(cmd.Flags())
 	cmd.Flags().MarkHidden("cpuprofile")
 	cmd.Flags().StringVar(&memprofile, "memprofile", "", "write a Go heap profile of the agent to this file on exit")
@@ -119,6 +125,7 @@ type watchOptions struct {
 	out       io.Writer
 	delivery  outputs.Config
 	ringBytes int
+	nice      int
 }
 
 type watchStats struct {
@@ -172,6 +179,26 @@ func (m *memLimit) update() {
 	}
 }
 
+// setNice sets the nice value of every thread of the agent (on Linux the
+// nice value is per thread; threads started later inherit it from the
+// thread that starts them).
+func setNice(n int) error {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.Setpriority(unix.PRIO_PROCESS, tid, n); err != nil && !errors.Is(err, unix.ESRCH) {
+			return err
+		}
+	}
+	return nil
+}
+
 // stateSyscalls are captured whatever the rules need: they keep the
 // process and fd tables true.
 var stateSyscalls = []string{"execve", "execveat", "clone", "clone3", "fork", "vfork", "open", "openat", "openat2", "creat",
@@ -205,6 +232,11 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		return exitf(1, "start capture: %v", err)
 	}
 	defer src.Close()
+	if o.nice != 0 {
+		if err := setNice(o.nice); err != nil {
+			fmt.Fprintf(s.err, "palisade: warning: --nice %d: %v; the agent keeps its priority and may drop events on a busy host\n", o.nice, err)
+		}
+	}
 
 	host, _ := os.Hostname()
 	var resolver *container.Resolver
