@@ -190,7 +190,7 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 			}
 		}
 	}
-	pr := &proc{p: p, fds: map[int64]*event.FD{}, mntNS: mntNS, named: true, namedUID: p.UID, namedGID: p.GID}
+	pr := &proc{p: p, mntNS: mntNS, named: true, namedUID: p.UID, namedGID: p.GID}
 	t.users.fill(p, mntNS, pid)
 	t.users.fillGroup(p, mntNS, pid)
 	if b, err := os.ReadFile(filepath.Join(dir, "cgroup")); err == nil {
@@ -240,7 +240,7 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 			default:
 				continue
 			}
-			pr.fds[n] = fd
+			pr.fds.set(n, fd)
 		}
 	}
 	return pr

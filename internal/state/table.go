@@ -62,7 +62,7 @@ const maxDriftPaths = 16384
 
 type proc struct {
 	p      *event.Process
-	fds    map[int64]*event.FD
+	fds    fdTable
 	mntNS  uint32
 	ctrKey string // container id + runtime, "" on the host
 	// execFilename is the path the last successful exec was given.
@@ -193,7 +193,7 @@ func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
 	pr := t.load(ctx, r.PID, 0)
 	if pr == nil {
 		pr = &proc{p: &event.Process{PID: int64(r.PID), TID: int64(r.TID), VPID: int64(r.VPID), VTID: int64(r.VTID), PPID: int64(r.PPID),
-			Name: r.Comm, Exe: r.Comm, LoginUID: -1}, fds: map[int64]*event.FD{}}
+			Name: r.Comm, Exe: r.Comm, LoginUID: -1}}
 		if parent, ok := t.procs[r.PPID]; ok {
 			pr.p.Parent = parent.p
 			pr.p.Container = parent.p.Container
@@ -319,12 +319,9 @@ func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
 		StartTime: ebpf.WallTime(r.Time).UnixNano(), CapPermitted: pp.CapPermitted, CapEffective: pp.CapEffective,
 		CapInheritable: pp.CapInheritable, ExeUpperLayer: pp.ExeUpperLayer, ExeFromMemfd: pp.ExeFromMemfd,
 		SessionLeaderName: pp.SessionLeaderName, Parent: pp, Container: pp.Container}
-	c := &proc{p: child, fds: make(map[int64]*event.FD, len(parent.fds)), mntNS: parent.mntNS, ctrKey: parent.ctrKey,
+	c := &proc{p: child, fds: parent.fds.clone(), mntNS: parent.mntNS, ctrKey: parent.ctrKey,
 		named: parent.named, namedUID: parent.namedUID, namedGID: parent.namedGID}
-	for n, fd := range parent.fds {
-		fd.Shared = true
-		c.fds[n] = fd
-	}
+	parent.fds.each(func(_ int64, fd *event.FD) { fd.Shared = true })
 	t.procs[f.PID] = c
 	if t.lastPID == f.PID {
 		t.last = nil // a reused pid whose exit was not seen
@@ -525,17 +522,17 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 	}
 	fdArg := func(i int) *event.FD {
 		n := int64(int32(r.Args[i]))
-		if fd, ok := pr.fds[n]; ok {
+		if fd, ok := pr.fds.get(n); ok {
 			return fd
 		}
 		if r.Path[i] != "" {
 			fd := &event.FD{Num: n, Type: event.FDFile, Name: r.Path[i]}
-			pr.fds[n] = fd
+			pr.fds.set(n, fd)
 			return fd
 		}
 		if r.Sock != nil {
 			fd := sockFD(n, r.Sock, false)
-			pr.fds[n] = fd
+			pr.fds.set(n, fd)
 			return fd
 		}
 		return nil
@@ -559,7 +556,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			} else if flagsDirectory(name, r) {
 				fd.Type = event.FDDirectory
 			}
-			pr.fds[ret] = fd
+			pr.fds.set(ret, fd)
 			e.FD = fd
 			if name == "creat" || (name != "memfd_create" && openFlagsOf(name, r)&0x43 != 0) {
 				t.noteCreated(pr, fd.Name)
@@ -569,10 +566,10 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 	case "close":
 		n := int64(int32(r.Args[0]))
-		fd := pr.fds[n]
+		fd := pr.fds.lookup(n)
 		e.FD = fd
 		if ret == 0 {
-			delete(pr.fds, n)
+			pr.fds.del(n)
 			if fd != nil && !fd.Shared && len(t.freeFDs) < cap(t.freeFDs) {
 				// Only this table held it; the close event is evaluated
 				// before the next record can reuse it.
@@ -580,18 +577,18 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			}
 		}
 	case "dup", "dup2", "dup3":
-		if fd, ok := pr.fds[int64(int32(r.Args[0]))]; ok {
+		if fd, ok := pr.fds.get(int64(int32(r.Args[0]))); ok {
 			e.FD = fd
 			if ret >= 0 {
 				cp := resetFD(fd)
 				cp.Num = ret
-				pr.fds[ret] = cp
+				pr.fds.set(ret, cp)
 			}
 		}
 	case "socket":
 		if ret >= 0 {
 			fd := socketFD(ret, int64(r.Args[0]), int64(r.Args[1]))
-			pr.fds[ret] = fd
+			pr.fds.set(ret, fd)
 			e.FD = fd
 		}
 	case "connect":
@@ -600,38 +597,38 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		if r.Sock != nil && r.Sock.DstIP.IsValid() {
 			fd = sockFD(n, r.Sock, false)
 		} else if r.Addr != nil {
-			fd = addrFD(n, pr.fds[n], r.Addr)
+			fd = addrFD(n, pr.fds.lookup(n), r.Addr)
 		}
 		if fd != nil {
 			fd.Connected = ret == 0 || ret == -115 // EINPROGRESS
 			fd.NameChanged = true
-			pr.fds[n] = fd
+			pr.fds.set(n, fd)
 			e.FD = fd
 		} else {
-			e.FD = pr.fds[n]
+			e.FD = pr.fds.lookup(n)
 		}
 	case "accept", "accept4":
 		if ret >= 0 && r.RetSock != nil {
 			fd := sockFD(ret, r.RetSock, true)
 			fd.Connected = true
-			pr.fds[ret] = fd
+			pr.fds.set(ret, fd)
 			e.FD = fd
 		}
 	case "bind", "listen":
 		n := int64(int32(r.Args[0]))
 		if r.Sock != nil {
 			fd := sockFD(n, r.Sock, true)
-			pr.fds[n] = fd
+			pr.fds.set(n, fd)
 			e.FD = fd
 		} else {
-			e.FD = pr.fds[n]
+			e.FD = pr.fds.lookup(n)
 		}
 	case "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "shutdown":
 		n := int64(int32(r.Args[0]))
 		fd := fdArg(0)
 		if fd != nil && r.Addr != nil && r.Addr.IP.IsValid() && !fd.SIP.IsValid() {
 			fd = addrFD(n, fd, r.Addr)
-			pr.fds[n] = fd
+			pr.fds.set(n, fd)
 		}
 		e.FD = fd
 	case "rename", "renameat", "renameat2", "link", "linkat":

@@ -229,6 +229,9 @@ type Decoder struct {
 	// of records from one process repeat the same names.
 	recentStr  [64]string
 	recentPath [64]cachedPath
+	// the previous record's comm
+	lastComm    [16]byte
+	lastCommStr string
 }
 
 type cachedPath struct {
@@ -307,9 +310,54 @@ func (d *Decoder) path(r *Record, p []byte) string {
 	return s
 }
 
-// clean is path.Clean(s) for an absolute s, cached.
+// clean is path.Clean(s) for an absolute s, cached. Most paths are
+// already clean and are returned as they are, without a lookup.
 func (d *Decoder) clean(s string) string {
+	if isClean(s) {
+		return s
+	}
 	return d.join("", s)
+}
+
+// isClean reports whether the absolute path s is its own path.Clean: no
+// empty, "." or ".." element and no trailing slash.
+func isClean(s string) bool {
+	if s == "/" {
+		return true
+	}
+	if len(s) < 2 || s[0] != '/' || s[len(s)-1] == '/' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '/' {
+			continue
+		}
+		// s[i+1:] starts an element: it must not be empty, "." or "..".
+		rest := s[i+1:]
+		switch {
+		case len(rest) == 0 || rest[0] == '/':
+			return false
+		case rest[0] == '.' && (len(rest) == 1 || rest[1] == '/'):
+			return false
+		case len(rest) >= 2 && rest[0] == '.' && rest[1] == '.' && (len(rest) == 2 || rest[2] == '/'):
+			return false
+		}
+	}
+	return true
+}
+
+// comm returns the task name, reusing the previous record's string when
+// the bytes are the same (runs of records come from one task).
+func (d *Decoder) comm(c *[16]byte) string {
+	if d == nil {
+		return d.str(c[:])
+	}
+	if *c == d.lastComm && d.lastCommStr != "" {
+		return d.lastCommStr
+	}
+	s := d.str(c[:])
+	d.lastComm, d.lastCommStr = *c, s
+	return s
 }
 
 // join is path.Join(base, s), or path.Clean(s) when base is empty, cached.
@@ -368,7 +416,7 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		CgroupID:     h.CgroupId,
 		MntNS:        h.Mntns,
 		PidNS:        h.Pidns,
-		Comm:         d.str(h.Comm[:]),
+		Comm:         d.comm(&h.Comm),
 		Nr:           int(h.Nr),
 		Compat:       h.Flags&hfCompat != 0,
 		Lean:         h.Flags&hfLean != 0,

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"path"
 	"reflect"
 	"testing"
 
@@ -335,4 +336,26 @@ func TestDecodeCapRecord(t *testing.T) {
 			}
 		})
 	}
+}
+
+// isClean must agree with path.Clean on every absolute path.
+func TestIsClean(t *testing.T) {
+	for _, s := range []string{"/", "/a", "/a/b", "/a/b/", "//a", "/a//b", "/./a", "/a/.", "/a/..", "/../a", "/a/../b",
+		"/.a", "/a.", "/..a", "/a..", "/a/.b/c", "/a/b..c", "/...", "/a/...", "/.", "/.."} {
+		if got, want := isClean(s), path.Clean(s) == s; got != want {
+			t.Errorf("isClean(%q) = %v, path.Clean gives %q", s, got, path.Clean(s))
+		}
+	}
+}
+
+func FuzzIsClean(f *testing.F) {
+	f.Add("/a/./b")
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) == 0 || s[0] != '/' {
+			return
+		}
+		if got, want := isClean(s), path.Clean(s) == s; got != want {
+			t.Fatalf("isClean(%q) = %v, path.Clean gives %q", s, got, path.Clean(s))
+		}
+	})
 }

@@ -1,0 +1,105 @@
+package state
+
+import "github.com/palisade-sec/palisade/internal/event"
+
+// lowFDs is how many descriptor numbers an fdTable keeps in a slice; the
+// rest (rare: a process with hundreds of files open) go in a map.
+const lowFDs = 256
+
+// fdTable is a process's open descriptors by number. Descriptors are small
+// numbers (the kernel hands out the lowest free one), so most live in a
+// slice indexed by number: cheaper than a map to look up, set and clear on
+// every open and close, and smaller for a process with a few files open.
+type fdTable struct {
+	low  []*event.FD
+	high map[int64]*event.FD
+	n    int
+}
+
+func (t *fdTable) get(n int64) (*event.FD, bool) {
+	if n >= 0 && n < int64(len(t.low)) {
+		fd := t.low[n]
+		return fd, fd != nil
+	}
+	if n < lowFDs && n >= 0 {
+		return nil, false
+	}
+	fd, ok := t.high[n]
+	return fd, ok
+}
+
+func (t *fdTable) set(n int64, fd *event.FD) {
+	if fd == nil {
+		t.del(n)
+		return
+	}
+	if n >= 0 && n < lowFDs {
+		if n >= int64(len(t.low)) {
+			grown := make([]*event.FD, max(n+1, min(2*int64(len(t.low)), lowFDs), 8))
+			copy(grown, t.low)
+			t.low = grown
+		}
+		if t.low[n] == nil {
+			t.n++
+		}
+		t.low[n] = fd
+		return
+	}
+	if t.high == nil {
+		t.high = map[int64]*event.FD{}
+	}
+	if _, ok := t.high[n]; !ok {
+		t.n++
+	}
+	t.high[n] = fd
+}
+
+func (t *fdTable) del(n int64) {
+	if n >= 0 && n < int64(len(t.low)) {
+		if t.low[n] != nil {
+			t.low[n] = nil
+			t.n--
+		}
+		return
+	}
+	if _, ok := t.high[n]; ok {
+		delete(t.high, n)
+		t.n--
+	}
+}
+
+// len is how many descriptors are open.
+func (t *fdTable) len() int { return t.n }
+
+// each calls f for every open descriptor.
+func (t *fdTable) each(f func(int64, *event.FD)) {
+	for i, fd := range t.low {
+		if fd != nil {
+			f(int64(i), fd)
+		}
+	}
+	for n, fd := range t.high {
+		f(n, fd)
+	}
+}
+
+// clone copies the table (the FDs themselves are shared).
+func (t *fdTable) clone() fdTable {
+	c := fdTable{n: t.n}
+	if len(t.low) > 0 {
+		c.low = append([]*event.FD(nil), t.low...)
+	}
+	if len(t.high) > 0 {
+		c.high = make(map[int64]*event.FD, len(t.high))
+		for n, fd := range t.high {
+			c.high[n] = fd
+		}
+	}
+	return c
+}
+
+// lookup is get without the found flag (nil when absent).
+func (t *fdTable) lookup(n int64) *event.FD {
+	fd, _ := t.get(n)
+	return fd
+}
