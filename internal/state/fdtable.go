@@ -3,8 +3,9 @@ package state
 import "github.com/palisade-sec/palisade/internal/event"
 
 // lowFDs is how many descriptor numbers an fdTable keeps in a slice; the
-// rest (rare: a process with hundreds of files open) go in a map.
-const lowFDs = 256
+// rest go in a map (a shell's fd 255, a server with many connections), so a
+// child that inherits one high descriptor does not get a large slice.
+const lowFDs = 64
 
 // fdTable is a process's open descriptors by number. Descriptors are small
 // numbers (the kernel hands out the lowest free one), so most live in a
@@ -86,8 +87,14 @@ func (t *fdTable) each(f func(int64, *event.FD)) {
 // clone copies the table (the FDs themselves are shared).
 func (t *fdTable) clone() fdTable {
 	c := fdTable{n: t.n}
-	if len(t.low) > 0 {
-		c.low = append([]*event.FD(nil), t.low...)
+	// Copy up to the highest open descriptor only: a parent that once had
+	// many files open must not give every child a table that size.
+	top := len(t.low)
+	for top > 0 && t.low[top-1] == nil {
+		top--
+	}
+	if top > 0 {
+		c.low = append(make([]*event.FD, 0, top), t.low[:top]...)
 	}
 	if len(t.high) > 0 {
 		c.high = make(map[int64]*event.FD, len(t.high))

@@ -13,7 +13,7 @@ func TestFDTableMatchesMap(t *testing.T) {
 	var tab fdTable
 	want := map[int64]*event.FD{}
 	rng := rand.New(rand.NewPCG(1, 2))
-	nums := []int64{-1, 0, 1, 2, 3, 7, 63, 255, 256, 257, 1000, 1 << 20}
+	nums := []int64{-1, 0, 1, 2, 3, 7, 63, 64, 65, 255, 256, 257, 1000, 1 << 20}
 	for step := range 5000 {
 		n := nums[rng.IntN(len(nums))]
 		switch rng.IntN(3) {
@@ -52,5 +52,21 @@ func TestFDTableMatchesMap(t *testing.T) {
 		if seen != len(want) {
 			t.Fatalf("each visited %d, want %d", seen, len(want))
 		}
+	}
+}
+
+// A clone holds no more slots than the highest open descriptor needs.
+func TestFDTableCloneTrims(t *testing.T) {
+	var tab fdTable
+	for n := range int64(60) {
+		tab.set(n, &event.FD{Num: n})
+	}
+	for n := int64(3); n < 60; n++ {
+		tab.del(n)
+	}
+	tab.set(255, &event.FD{Num: 255}) // a shell's script descriptor
+	c := tab.clone()
+	if cap(c.low) > 3 || c.len() != 4 || c.lookup(255) == nil {
+		t.Errorf("clone of fds 0-2 and 255: %d slots, len %d", cap(c.low), c.len())
 	}
 }
