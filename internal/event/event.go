@@ -216,6 +216,9 @@ type FD struct {
 	// Shared is the state table's bookkeeping: the FD is in more than one
 	// process's table (inherited across fork), so it is never recycled.
 	Shared bool
+	// CloseOnExec: the descriptor was opened with O_CLOEXEC (or marked so
+	// with fcntl); an exec closes it.
+	CloseOnExec bool
 }
 
 // Directory is Falco's fd.directory: the directory of a file path, or the

@@ -284,6 +284,16 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 	}
 	pr.p = np
 	pr.mntNS = r.MntNS
+	// The exec closed the descriptors marked close-on-exec.
+	var closing []int64
+	pr.fds.each(func(n int64, fd *event.FD) {
+		if fd.CloseOnExec {
+			closing = append(closing, n)
+		}
+	})
+	for _, n := range closing {
+		pr.fds.del(n)
+	}
 	pr.named = false
 	if r.Exec != nil {
 		pr.execFilename = r.Exec.Filename
@@ -547,6 +557,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		if ret >= 0 {
 			fd := t.newFD()
 			fd.Num, fd.Type, fd.Name = ret, event.FDFile, r.RetPath
+			fd.CloseOnExec = openFlagsOf(name, r)&oCloexec != 0 || (name == "memfd_create" && r.Args[1]&1 != 0)
 			if fd.Name == "" {
 				fd.Name = pathOr(idx)
 			}
@@ -582,12 +593,35 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			if ret >= 0 {
 				cp := resetFD(fd)
 				cp.Num = ret
+				cp.CloseOnExec = name == "dup3" && r.Args[2]&oCloexec != 0
 				pr.fds.set(ret, cp)
 			}
+		}
+	case "fcntl":
+		n := int64(int32(r.Args[0]))
+		fd, ok := pr.fds.get(n)
+		e.FD = fd
+		if !ok || ret < 0 {
+			break
+		}
+		switch r.Args[1] {
+		case fSetFD:
+			if fd.Shared { // the flag is per table: do not change the other's
+				fd = resetFD(fd)
+				fd.Num = n
+				pr.fds.set(n, fd)
+			}
+			fd.CloseOnExec = r.Args[2]&1 != 0
+		case fDupFD, fDupFDCloexec:
+			cp := resetFD(fd)
+			cp.Num = ret
+			cp.CloseOnExec = r.Args[1] == fDupFDCloexec
+			pr.fds.set(ret, cp)
 		}
 	case "socket":
 		if ret >= 0 {
 			fd := socketFD(ret, int64(r.Args[0]), int64(r.Args[1]))
+			fd.CloseOnExec = r.Args[1]&oCloexec != 0 // SOCK_CLOEXEC
 			pr.fds.set(ret, fd)
 			e.FD = fd
 		}
@@ -611,6 +645,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		if ret >= 0 && r.RetSock != nil {
 			fd := sockFD(ret, r.RetSock, true)
 			fd.Connected = true
+			fd.CloseOnExec = name == "accept4" && r.Args[3]&oCloexec != 0
 			pr.fds.set(ret, fd)
 			e.FD = fd
 		}
@@ -669,6 +704,14 @@ func (t *Table) newFD() *event.FD {
 	}
 	return &event.FD{}
 }
+
+// Flag values (x86_64 and the generic ABI; SOCK_CLOEXEC equals O_CLOEXEC).
+const (
+	oCloexec      = 0o2000000
+	fDupFD        = 0
+	fSetFD        = 2
+	fDupFDCloexec = 1030
+)
 
 // returnsFD says whether a syscall's events list the fd it returned as their
 // first argument (the open family, as Falco does).

@@ -311,3 +311,49 @@ func TestTableLazy(t *testing.T) {
 		t.Errorf("loaded %d processes, want 3 (cat and its ancestors, not idle)", tab.Len())
 	}
 }
+
+// An exec closes the descriptors opened or marked close-on-exec, and only
+// those; marking one in a child leaves the parent's alone.
+func TestTableCloseOnExec(t *testing.T) {
+	root := t.TempDir()
+	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\n")
+	tab := New(Options{ProcRoot: root, NativeArc: "x86_64"})
+	ctx := context.Background()
+	tab.Bootstrap(ctx)
+	var e event.Event
+	apply := func(r ebpf.Record) {
+		r.Kind, r.Comm = ebpf.KindSyscall, "app"
+		if r.TID == 0 {
+			r.TID = r.PID
+		}
+		tab.Apply(ctx, &r, &e)
+	}
+	open := func(pid uint32, fd int64, path string, flags uint64) {
+		r := ebpf.Record{PID: pid, Nr: nr(t, "openat"), Ret: fd, Args: [6]uint64{uint64(0xffffff9c), 0, flags}}
+		r.Str[1], r.Path[1], r.RetPath = path, path, path
+		apply(r)
+	}
+	has := func(pid uint32, fd int64) bool {
+		apply(ebpf.Record{PID: pid, Nr: nr(t, "fchmod"), Args: [6]uint64{uint64(fd)}})
+		return e.FD != nil
+	}
+	open(10, 5, "/cloexec", 0x80000)
+	open(10, 6, "/inherited", 0)
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "socket"), Ret: 7, Args: [6]uint64{2, 1 | 0x80000}})
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "dup3"), Ret: 8, Args: [6]uint64{6, 8, 0x80000}})
+	// fork 11; the child marks fd 6 close-on-exec with fcntl(F_SETFD).
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindFork, PID: 10, TID: 10, Comm: "app", Fork: &ebpf.ForkInfo{PID: 11, TID: 11}}, &e)
+	apply(ebpf.Record{PID: 11, Nr: nr(t, "fcntl"), Args: [6]uint64{6, 2, 1}, Minimal: true})
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 11, TID: 11, Comm: "x", Exec: &ebpf.ExecInfo{Filename: "/bin/x", Argv: []string{"x"}}}, &e)
+	for fd, want := range map[int64]bool{5: false, 6: false, 7: false, 8: false} {
+		if got := has(11, fd); got != want {
+			t.Errorf("child after exec: fd %d open %v, want %v", fd, got, want)
+		}
+	}
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 10, TID: 10, Comm: "y", Exec: &ebpf.ExecInfo{Filename: "/bin/y", Argv: []string{"y"}}}, &e)
+	for fd, want := range map[int64]bool{5: false, 6: true, 7: false, 8: false} {
+		if got := has(10, fd); got != want {
+			t.Errorf("parent after exec: fd %d open %v, want %v", fd, got, want)
+		}
+	}
+}
