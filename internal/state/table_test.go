@@ -154,13 +154,7 @@ func TestTTYNumber(t *testing.T) {
 // A syscall record from another thread, or after setuid, updates the
 // process's thread id and user.
 func TestTableCredsFollowRecords(t *testing.T) {
-	root := t.TempDir()
-	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\nweb:x:33:33::/var/www:/bin/false\n")
-	tab := New(Options{ProcRoot: root, NativeArc: "x86_64"})
-	ctx := context.Background()
-	if err := tab.Bootstrap(ctx); err != nil {
-		t.Fatal(err)
-	}
+	tab, _, ctx := appTable(t, "root:x:0:0:root:/root:/bin/bash\nweb:x:33:33::/var/www:/bin/false\n")
 	var e event.Event
 	r := ebpf.Record{Kind: ebpf.KindSyscall, TID: 10, PID: 10, Comm: "app", Nr: nr(t, "setuid"), Args: [6]uint64{33}, CapEffective: 0x400}
 	tab.Apply(ctx, &r, &e)
@@ -211,16 +205,10 @@ func TestTableInterested(t *testing.T) {
 // table holds it: after a fork, the child's close and reopen must not
 // rename the parent's descriptor.
 func TestTableFDRecyclingAfterFork(t *testing.T) {
-	root := t.TempDir()
-	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\n")
-	tab := New(Options{ProcRoot: root, NativeArc: "x86_64"})
-	ctx := context.Background()
-	tab.Bootstrap(ctx)
+	tab, _, ctx := appTable(t, "root:x:0:0:root:/root:/bin/bash\n")
 	var e event.Event
 	open := func(pid uint32, fd int64, path string) {
-		r := ebpf.Record{Kind: ebpf.KindSyscall, TID: pid, PID: pid, Comm: "app", Nr: nr(t, "openat"), Ret: fd,
-			Args: [6]uint64{uint64(0xffffff9c)}}
-		r.Str[1], r.Path[1], r.RetPath = path, path, path
+		r := openRecord(t, pid, fd, path, 0)
 		tab.Apply(ctx, &r, &e)
 	}
 	closeFD := func(pid uint32, fd int64) {
@@ -261,11 +249,7 @@ func TestTableFDRecyclingAfterFork(t *testing.T) {
 // Minimal records (close, dup) carry no creds: they must not reset the
 // process's user, but they do name the thread.
 func TestTableMinimalRecordKeepsCreds(t *testing.T) {
-	root := t.TempDir()
-	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\nweb:x:33:33::/var/www:/bin/false\n")
-	tab := New(Options{ProcRoot: root, NativeArc: "x86_64"})
-	ctx := context.Background()
-	tab.Bootstrap(ctx)
+	tab, root, ctx := appTable(t, "root:x:0:0:root:/root:/bin/bash\nweb:x:33:33::/var/www:/bin/false\n")
 	var e event.Event
 	r := ebpf.Record{Kind: ebpf.KindSyscall, TID: 10, PID: 10, Comm: "app", Nr: nr(t, "openat"), EUID: 33, EGID: 33}
 	tab.Apply(ctx, &r, &e)
@@ -315,11 +299,7 @@ func TestTableLazy(t *testing.T) {
 // An exec closes the descriptors opened or marked close-on-exec, and only
 // those; marking one in a child leaves the parent's alone.
 func TestTableCloseOnExec(t *testing.T) {
-	root := t.TempDir()
-	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\n")
-	tab := New(Options{ProcRoot: root, NativeArc: "x86_64"})
-	ctx := context.Background()
-	tab.Bootstrap(ctx)
+	tab, _, ctx := appTable(t, "root:x:0:0:root:/root:/bin/bash\n")
 	var e event.Event
 	apply := func(r ebpf.Record) {
 		r.Kind, r.Comm = ebpf.KindSyscall, "app"
@@ -328,11 +308,7 @@ func TestTableCloseOnExec(t *testing.T) {
 		}
 		tab.Apply(ctx, &r, &e)
 	}
-	open := func(pid uint32, fd int64, path string, flags uint64) {
-		r := ebpf.Record{PID: pid, Nr: nr(t, "openat"), Ret: fd, Args: [6]uint64{uint64(0xffffff9c), 0, flags}}
-		r.Str[1], r.Path[1], r.RetPath = path, path, path
-		apply(r)
-	}
+	open := func(pid uint32, fd int64, path string, flags uint64) { apply(openRecord(t, pid, fd, path, flags)) }
 	has := func(pid uint32, fd int64) bool {
 		apply(ebpf.Record{PID: pid, Nr: nr(t, "fchmod"), Args: [6]uint64{uint64(fd)}})
 		return e.FD != nil
@@ -356,4 +332,26 @@ func TestTableCloseOnExec(t *testing.T) {
 			t.Errorf("parent after exec: fd %d open %v, want %v", fd, got, want)
 		}
 	}
+}
+
+// appTable is a table over a fake /proc holding one process, pid 10 "app",
+// with the given /etc/passwd, bootstrapped.
+func appTable(t *testing.T, passwd string) (*Table, string, context.Context) {
+	t.Helper()
+	root := t.TempDir()
+	fakeProc(t, root, 10, "app", 1, passwd)
+	tab := New(Options{ProcRoot: root, NativeArc: "x86_64"})
+	ctx := context.Background()
+	if err := tab.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return tab, root, ctx
+}
+
+// openRecord is a successful openat(AT_FDCWD, path, flags) = fd by pid.
+func openRecord(t *testing.T, pid uint32, fd int64, path string, flags uint64) ebpf.Record {
+	r := ebpf.Record{Kind: ebpf.KindSyscall, TID: pid, PID: pid, Comm: "app", Nr: nr(t, "openat"), Ret: fd,
+		Args: [6]uint64{uint64(0xffffff9c), 0, flags}}
+	r.Str[1], r.Path[1], r.RetPath = path, path, path
+	return r
 }
