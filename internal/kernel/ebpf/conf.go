@@ -16,6 +16,7 @@ const (
 	cfAddrlenPtr = 16
 	cfFullID     = 32
 	cfMin        = 64
+	cfMsghdr     = 128
 
 	argNone = 0xff
 	cwd     = -1 // a path argument without a dirfd resolves against the cwd
@@ -93,9 +94,9 @@ var argSpecs = map[string]argSpec{
 	"accept4":    spec(func(s *argSpec) { s.flags = cfRetFD }),
 	"sendto":     spec(func(s *argSpec) { s.fds, s.addr, s.addrlen = []int{0}, 4, 5 }),
 	"recvfrom":   spec(func(s *argSpec) { s.fds, s.addr, s.addrlen, s.flags = []int{0}, 4, 5, cfAddrlenPtr }),
-	"sendmsg":    spec(func(s *argSpec) { s.fds = []int{0} }),
-	"sendmmsg":   spec(func(s *argSpec) { s.fds = []int{0} }),
-	"recvmsg":    spec(func(s *argSpec) { s.fds = []int{0} }),
+	"sendmsg":    spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfMsghdr }),
+	"sendmmsg":   spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfMsghdr }),
+	"recvmsg":    spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfMsghdr }),
 	"shutdown":   spec(func(s *argSpec) { s.fds = []int{0} }),
 
 	// file system changes

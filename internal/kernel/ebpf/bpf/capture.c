@@ -94,6 +94,7 @@ enum conf_flag {
 	CF_ADDRLEN_PTR = 16,/* addrlen_arg is a pointer to socklen_t */
 	CF_FULL_ID     = 32,/* always read the full identity (lean_header) */
 	CF_MIN         = 64,/* a minimal record: ts, ids, nr, args, ret (HF_MIN) */
+	CF_MSGHDR      = 128,/* args[1] is a struct (user_)msghdr: copy its msg_name */
 };
 
 struct sc_conf {
@@ -967,6 +968,27 @@ __noinline int payload(__u32 idx, __u32 off)
 				len = la;
 		}
 		off = put_user_bytes(h->args[c.addr_arg], len, off, IT_ADDR | (c.addr_arg << 8));
+	}
+	if (c.flags & CF_MSGHDR) {
+		/*
+		 * sendmsg/recvmsg (and the first message of sendmmsg/recvmmsg):
+		 * the address is msg_name, msg_namelen bytes; the compat msghdr
+		 * has 4-byte pointers. After recvmsg the kernel has written the
+		 * sender's address there.
+		 */
+		__u64 mp = h->args[1], name = 0;
+		__s32 nlen = 0;
+		if (h->flags & HF_COMPAT) {
+			__u32 n32 = 0;
+			bpf_probe_read_user(&n32, sizeof(n32), (void *)mp);
+			bpf_probe_read_user(&nlen, sizeof(nlen), (void *)(mp + 4));
+			name = n32;
+		} else {
+			bpf_probe_read_user(&name, sizeof(name), (void *)mp);
+			bpf_probe_read_user(&nlen, sizeof(nlen), (void *)(mp + 8));
+		}
+		if (name && nlen > 0)
+			off = put_user_bytes(name, nlen < MAX_ADDR ? nlen : MAX_ADDR, off, IT_ADDR | (1 << 8));
 	}
 	if (c.struct_arg < 6 && c.struct_len > 0) {
 		__u32 len = c.struct_len;
