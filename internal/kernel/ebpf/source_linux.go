@@ -209,12 +209,54 @@ func (s *Source) Read(ctx context.Context) (*Record, error) {
 
 // ReadInto is Read without the allocation of a Record.
 func (s *Source) ReadInto(ctx context.Context, r *Record) error {
+	return s.ReadBatch(ctx, r, nil)
+}
+
+// maxBatch bounds the records one ReadBatch hands over, so that a
+// flooded ring still lets the caller look at its context now and then.
+const maxBatch = 4096
+
+// ReadBatch waits for at least one record, then decodes each record ready
+// (up to a few thousand) into r and calls fn with it. It is ReadInto for a
+// busy reader: the ring is locked and the context checked once per batch,
+// not once per record. r is reused for every record; fn must not keep it.
+// An error from fn ends the batch and is returned. With a nil fn it reads
+// one record into r (ReadInto).
+func (s *Source) ReadBatch(ctx context.Context, r *Record, fn func(*Record) error) error {
 	rg := s.rd
 	if rg == nil {
 		return ErrClosed
 	}
 	rg.mu.Lock()
 	defer rg.mu.Unlock()
+	if err := s.readLocked(ctx, r); err != nil || fn == nil {
+		return err
+	}
+	if err := fn(r); err != nil {
+		return err
+	}
+	for range maxBatch - 1 {
+		if rg.closed.Load() {
+			return nil // the next call reports ErrClosed
+		}
+		raw := rg.next()
+		if raw == nil {
+			return nil
+		}
+		if err := s.dec.Decode(raw, r); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readLocked waits for the next record and decodes it into r; the caller
+// holds the ring's lock.
+func (s *Source) readLocked(ctx context.Context, r *Record) error {
+	rg := s.rd
 	if ctx != s.doneCtx {
 		// Wake a blocked read when ctx ends; registered once per context.
 		if s.stopCtx != nil {
@@ -247,43 +289,6 @@ func (s *Source) ReadInto(ctx context.Context, r *Record) error {
 			return fmt.Errorf("read ring buffer: %w", err)
 		}
 	}
-}
-
-// maxBatch bounds the records one ReadBatch hands over, so that a
-// flooded ring still lets the caller look at its context now and then.
-const maxBatch = 4096
-
-// ReadBatch waits for at least one record, then decodes each record ready
-// (up to a few thousand) into r and calls fn with it. It is ReadInto for a
-// busy reader: the ring is locked and the context checked once per batch,
-// not once per record. r is reused for every record; fn must not keep it.
-// An error from fn ends the batch and is returned.
-func (s *Source) ReadBatch(ctx context.Context, r *Record, fn func(*Record) error) error {
-	if err := s.ReadInto(ctx, r); err != nil {
-		return err
-	}
-	if err := fn(r); err != nil {
-		return err
-	}
-	rg := s.rd
-	rg.mu.Lock()
-	defer rg.mu.Unlock()
-	for range maxBatch - 1 {
-		if rg.closed.Load() {
-			return nil // the next call reports ErrClosed
-		}
-		raw := rg.next()
-		if raw == nil {
-			return nil
-		}
-		if err := s.dec.Decode(raw, r); err != nil {
-			return err
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Stats returns the records written to the ring buffer and those dropped
