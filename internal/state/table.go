@@ -141,6 +141,10 @@ type scInfo struct {
 	name  string
 	typ   event.Type
 	names []string
+	// skipArgs: no rule reads this type's arguments (Options.Interested).
+	skipArgs bool
+	// retFD: the returned fd is the events' first argument.
+	retFD bool
 }
 
 // syscallInfo returns the cached description of a record's syscall.
@@ -155,7 +159,8 @@ func (t *Table) syscallInfo(r *ebpf.Record) *scInfo {
 		}
 	}
 	name := t.syscallName(r)
-	c := &scInfo{name: name, typ: event.TypeOf(name), names: argNames[name]}
+	c := &scInfo{name: name, typ: event.TypeOf(name), names: argNames[name], retFD: returnsFD(name)}
+	c.skipArgs = t.opts.Interested != nil && !t.opts.Interested(c.typ)
 	if r.Nr >= 0 && r.Nr < len(t.scCache[abi]) {
 		t.scCache[abi][r.Nr] = c
 	}
@@ -457,9 +462,9 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 		return r.Str[i]
 	}
-	if t.opts.Interested != nil && !t.opts.Interested(info.typ) {
+	if info.skipArgs {
 		names = nil // no rule reads this type's arguments
-	} else if ret >= 0 && r.Kind != ebpf.KindEnter && returnsFD(name) {
+	} else if ret >= 0 && r.Kind != ebpf.KindEnter && info.retFD {
 		// The open family's first argument is the new fd.
 		e.Args = append(e.Args, event.Arg{Name: "fd", Str: itoa(ret), Int: ret, HasInt: true})
 	}
