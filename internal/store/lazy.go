@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -21,14 +20,12 @@ func OpenLazy(ctx context.Context, url string) (Store, error) {
 	if !strings.HasPrefix(url, "sqlite:") {
 		return Open(ctx, url)
 	}
-	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
-	if path == "" {
-		return nil, fmt.Errorf("%w %q: sqlite: needs a path (sqlite:/var/lib/palisade/alerts.db)", ErrBadURL, url)
+	path, err := sqlitePath(url)
+	if err != nil {
+		return nil, err
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("open store %s: %w", path, err)
-		}
+	if err := makeDir(path); err != nil {
+		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o640)
 	if err != nil {

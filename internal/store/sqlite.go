@@ -32,10 +32,8 @@ var sqliteDialect = dialect{
 // transaction is on disk before Insert returns, and readers (palisade
 // alerts --follow) never block the writer.
 func openSQLite(ctx context.Context, path string) (Store, error) {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("open store %s: %w", path, err)
-		}
+	if err := makeDir(path); err != nil {
+		return nil, err
 	}
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(0)"} {
@@ -56,4 +54,14 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// makeDir creates the directory an SQLite store file goes in.
+func makeDir(path string) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("open store %s: %w", path, err)
+		}
+	}
+	return nil
 }

@@ -62,15 +62,24 @@ var ErrBadURL = errors.New("bad store URL")
 func Open(ctx context.Context, url string) (Store, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
-		if path == "" {
-			return nil, fmt.Errorf("%w %q: sqlite: needs a path (sqlite:/var/lib/palisade/alerts.db)", ErrBadURL, url)
+		path, err := sqlitePath(url)
+		if err != nil {
+			return nil, err
 		}
 		return openSQLite(ctx, path)
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		return openPostgres(ctx, url)
 	}
 	return nil, fmt.Errorf("%w %q (want sqlite:PATH or postgres://...)", ErrBadURL, url)
+}
+
+// sqlitePath is the file a sqlite: URL names.
+func sqlitePath(url string) (string, error) {
+	path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+	if path == "" {
+		return "", fmt.Errorf("%w %q: sqlite: needs a path (sqlite:/var/lib/palisade/alerts.db)", ErrBadURL, url)
+	}
+	return path, nil
 }
 
 // Redact hides a password in a store URL for messages.
