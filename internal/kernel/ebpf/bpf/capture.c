@@ -504,19 +504,22 @@ __noinline int put_cwd(__u32 off, __u32 tag)
 	return put_path((__u64)task->fs->pwd.dentry, (__u64)task->fs->pwd.mnt, off, tag);
 }
 
-/* put_user_str copies a NUL-terminated user string; returns the new offset. */
-__noinline int put_user_str(__u64 uptr, __u32 off, __u32 tag)
+/* put_str copies a NUL-terminated string from user or kernel memory. */
+static __always_inline int put_str(__u64 ptr, __u32 off, __u32 tag, bool user)
 {
 	__u8 *buf = scratch_buf();
 	long n;
 
-	if (!buf || !uptr)
+	if (!buf || !ptr)
 		return off;
 	off = align4(off);
 	if (off >= MAX_OFF)
 		return off;
 	off = BOUND(off);
-	n = bpf_probe_read_user_str(buf + off + sizeof(struct item), MAX_STR, (void *)uptr);
+	if (user)
+		n = bpf_probe_read_user_str(buf + off + sizeof(struct item), MAX_STR, (void *)ptr);
+	else
+		n = bpf_probe_read_kernel_str(buf + off + sizeof(struct item), MAX_STR, (void *)ptr);
 	if (n <= 0)
 		return off;
 	n &= MAX_STR * 2 - 1;
@@ -524,23 +527,15 @@ __noinline int put_user_str(__u64 uptr, __u32 off, __u32 tag)
 	return off + sizeof(struct item) + n;
 }
 
+/* put_user_str copies a NUL-terminated user string; returns the new offset. */
+__noinline int put_user_str(__u64 uptr, __u32 off, __u32 tag)
+{
+	return put_str(uptr, off, tag, true);
+}
+
 __noinline int put_kernel_str(__u64 kptr, __u32 off, __u32 tag)
 {
-	__u8 *buf = scratch_buf();
-	long n;
-
-	if (!buf || !kptr)
-		return off;
-	off = align4(off);
-	if (off >= MAX_OFF)
-		return off;
-	off = BOUND(off);
-	n = bpf_probe_read_kernel_str(buf + off + sizeof(struct item), MAX_STR, (void *)kptr);
-	if (n <= 0)
-		return off;
-	n &= MAX_STR * 2 - 1;
-	put_item_hdr(buf, off, tag & 0xff, (tag >> 8) & 0xff, n);
-	return off + sizeof(struct item) + n;
+	return put_str(kptr, off, tag, false);
 }
 
 /* put_user_bytes copies len (< 4096) bytes of user memory. */
