@@ -446,8 +446,13 @@ func existsMatcher(x fields.Extractor) matcher {
 // strMatch applies pred to the field's value (any value, for multi fields);
 // a missing value never matches.
 func strMatch(x fields.Extractor, pred func(string) bool) matcher {
-	get := x.Str
-	if x.Multi {
+	return anyMatch(x.Multi, x.Str, pred)
+}
+
+// anyMatch applies pred to the value get returns (to any of them, for a
+// multi-valued field); a missing value never matches.
+func anyMatch[T any](multi bool, get func(*event.Event, int) (T, bool), pred func(T) bool) matcher {
+	if multi {
 		return func(e *event.Event) bool {
 			for i := 0; ; i++ {
 				v, ok := get(e, i)
@@ -713,20 +718,7 @@ func intCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, 
 	default:
 		return nil, errorf("operator %s is not supported for %s field %s", ch.Op, x.Kind, ch.Left.String())
 	}
-	if x.Multi {
-		return func(e *event.Event) bool {
-			for i := 0; ; i++ {
-				v, ok := get(e, i)
-				if !ok {
-					return false
-				}
-				if pred(v) {
-					return true
-				}
-			}
-		}, nil
-	}
-	return func(e *event.Event) bool { v, ok := get(e, 0); return ok && pred(v) }, nil
+	return anyMatch(x.Multi, get, pred), nil
 }
 
 func parsePrefix(s string) (netip.Prefix, bool) {
