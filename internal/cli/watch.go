@@ -255,11 +255,9 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	// Lazy: a process is read from /proc on its first record, so start-up
 	// time and memory follow the processes that do something.
 	table := state.New(state.Options{Resolver: resolver, Hostname: host, Interested: rs.Interested, Lazy: true})
-	// Reading /proc for thousands of processes makes short-lived garbage;
-	// collect it eagerly so it does not set the agent's peak memory.
-	gc := debug.SetGCPercent(20)
-	err = table.Bootstrap(ctx)
-	debug.SetGCPercent(gc)
+	err = table.Bootstrap(ctx) // lazy: counts the processes only
+	// Start-up garbage goes back to the OS before the memory limit is
+	// based on what the agent holds.
 	debug.FreeOSMemory()
 	if err != nil {
 		return exitf(1, "read /proc: %v", err)
