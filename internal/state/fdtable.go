@@ -84,6 +84,22 @@ func (t *fdTable) each(f func(int64, *event.FD)) {
 	}
 }
 
+// deleteIf removes every descriptor drop says to.
+func (t *fdTable) deleteIf(drop func(*event.FD) bool) {
+	for i, fd := range t.low {
+		if fd != nil && drop(fd) {
+			t.low[i] = nil
+			t.n--
+		}
+	}
+	for n, fd := range t.high {
+		if drop(fd) {
+			delete(t.high, n)
+			t.n--
+		}
+	}
+}
+
 // clone copies the table (the FDs themselves are shared).
 func (t *fdTable) clone() fdTable {
 	c := fdTable{n: t.n}

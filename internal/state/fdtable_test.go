@@ -25,6 +25,15 @@ func TestFDTableMatchesMap(t *testing.T) {
 			tab.del(n)
 			delete(want, n)
 		}
+		if step%700 == 0 {
+			even := func(fd *event.FD) bool { return fd.Num%2 == 0 }
+			tab.deleteIf(even)
+			for k, fd := range want {
+				if even(fd) {
+					delete(want, k)
+				}
+			}
+		}
 		if step%500 == 0 {
 			c := tab.clone()
 			tab.set(3, &event.FD{Num: 3}) // the clone must not see it

@@ -290,15 +290,7 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 	pr.p = np
 	pr.mntNS = r.MntNS
 	// The exec closed the descriptors marked close-on-exec.
-	var closing []int64
-	pr.fds.each(func(n int64, fd *event.FD) {
-		if fd.CloseOnExec {
-			closing = append(closing, n)
-		}
-	})
-	for _, n := range closing {
-		pr.fds.del(n)
-	}
+	pr.fds.deleteIf(func(fd *event.FD) bool { return fd.CloseOnExec })
 	pr.named = false
 	if r.Exec != nil {
 		pr.execFilename = r.Exec.Filename
@@ -396,25 +388,19 @@ func argStr(e *event.Event, name, v string) {
 }
 
 // modeString renders a permission mode, caching the values a host uses.
-func (t *Table) modeString(v int64) string {
-	if s, ok := t.modeNames[v]; ok {
-		return s
-	}
-	s := modeString(v)
-	if len(t.modeNames) < 1024 {
-		t.modeNames[v] = s
-	}
-	return s
-}
+func (t *Table) modeString(v int64) string { return cachedRender(t.modeNames, v, modeString) }
 
 // openFlags renders open flags, caching the few distinct values a host uses.
-func (t *Table) openFlags(v int64) string {
-	if s, ok := t.flagNames[v]; ok {
+func (t *Table) openFlags(v int64) string { return cachedRender(t.flagNames, v, event.FormatOpenFlags) }
+
+// cachedRender returns render(v), kept in cache (up to 1024 values).
+func cachedRender(cache map[int64]string, v int64, render func(int64) string) string {
+	if s, ok := cache[v]; ok {
 		return s
 	}
-	s := event.FormatOpenFlags(v)
-	if len(t.flagNames) < 1024 {
-		t.flagNames[v] = s
+	s := render(v)
+	if len(cache) < 1024 {
+		cache[v] = s
 	}
 	return s
 }
