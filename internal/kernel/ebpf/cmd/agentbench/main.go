@@ -27,6 +27,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/palisade-sec/palisade/internal/kernel/ebpf/cmd/internal/procstat"
 )
 
 func main() {
@@ -118,38 +120,12 @@ func (a *agent) stop() error {
 }
 
 // cpu returns the process's user+system CPU so far.
-func cpu(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	u, _ := strconv.ParseUint(f[11], 10, 64)
-	k, _ := strconv.ParseUint(f[12], 10, 64)
-	return time.Duration(u+k) * time.Second / 100
-}
+func cpu(pid int) time.Duration { return procstat.CPU(pid) }
 
 // rss returns the process's resident set and its peak, in MB.
 func rss(pid int) (now, peak float64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 2 {
-			continue
-		}
-		v, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			now = v / 1000
-		case "VmHWM:":
-			peak = v / 1000
-		}
-	}
-	return
+	n, p := procstat.Memory(strconv.Itoa(pid))
+	return n / 1000, p / 1000
 }
 
 func loops(ppids, opens int) (ppidNS, openNS float64) {

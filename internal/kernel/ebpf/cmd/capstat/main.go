@@ -8,17 +8,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
+	"github.com/palisade-sec/palisade/internal/kernel/ebpf/cmd/internal/procstat"
 )
 
 type report struct {
@@ -64,35 +62,9 @@ func run(d time.Duration, ringMB int, lean bool) error {
 	if err != nil {
 		return err
 	}
-	rep.RSSMB, rep.PeakRSSMB = memory()
+	rss, peak := procstat.Memory("self")
+	rep.RSSMB, rep.PeakRSSMB = rss/1024, peak/1024
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
-}
-
-// memory reads VmRSS and VmHWM from /proc/self/status, in MiB.
-func memory() (rss, peak float64) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-		if err != nil {
-			continue
-		}
-		switch k {
-		case "VmRSS":
-			rss = kb / 1024
-		case "VmHWM":
-			peak = kb / 1024
-		}
-	}
-	return rss, peak
 }
