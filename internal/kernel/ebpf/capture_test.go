@@ -702,17 +702,7 @@ func TestSyscallPayloads(t *testing.T) {
 	capset := raw(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])))
 
 	// UDP: a send to a socket bound on loopback.
-	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close()
-	port := rx.LocalAddr().(*net.UDPAddr).Port
-	sfd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(sfd)
+	_, port, sfd := udpPair(t)
 	if err := unix.Sendto(sfd, []byte("hi"), 0, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -957,4 +947,21 @@ func TestFullRingWakesReader(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the reader did not wake within 5 s of a quarter of the ring filling (poll tick is 20 s)")
 	}
+}
+
+// udpPair returns a UDP receiver on a loopback port and an unconnected UDP
+// socket to send to it from; both close when the test ends.
+func udpPair(t *testing.T) (rx *net.UDPConn, port int, sfd int) {
+	t.Helper()
+	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rx.Close() })
+	sfd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(sfd) })
+	return rx, rx.LocalAddr().(*net.UDPAddr).Port, sfd
 }

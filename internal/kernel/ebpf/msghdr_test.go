@@ -3,7 +3,6 @@
 package ebpf
 
 import (
-	"net"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -20,17 +19,7 @@ func TestMsghdrAddresses(t *testing.T) {
 	tid := uint32(unix.Gettid())
 	c := startCapture(t, Options{Syscalls: []int{unix.SYS_SENDMSG, unix.SYS_RECVMSG}})
 
-	rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close()
-	port := rx.LocalAddr().(*net.UDPAddr).Port
-	sfd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(sfd)
+	rx, port, sfd := udpPair(t)
 	if err := unix.Bind(sfd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		t.Fatal(err)
 	}
