@@ -116,10 +116,17 @@ func (b *Builder) Add(r *ebpf.Record) {
 		b.sets.unnamed[arch][r.Nr] = true
 		return
 	}
-	if b.rec.Syscalls[arch] == nil {
-		b.rec.Syscalls[arch] = map[string]uint64{}
+	// A socket call made through i386 socketcall(2) is named natively (its
+	// arguments are that call's), but what the workload's seccomp profile
+	// must allow is socketcall itself, in the 32-bit ABI.
+	counted, countArch := name, arch
+	if r.Socketcall {
+		counted, countArch = "socketcall", "x86"
 	}
-	b.rec.Syscalls[arch][name]++
+	if b.rec.Syscalls[countArch] == nil {
+		b.rec.Syscalls[countArch] = map[string]uint64{}
+	}
+	b.rec.Syscalls[countArch][counted]++
 	if r.Kind != ebpf.KindSyscall {
 		return
 	}

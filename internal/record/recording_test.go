@@ -133,7 +133,10 @@ func TestBuilderGolden(t *testing.T) {
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, Nr: nr(t, "setgroups"), Args: [6]uint64{1}, Ret: 0},
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Nr: nr(t, "setresuid"), Args: [6]uint64{33, 33, 33}, Ret: 0},
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Nr: nr(t, "setuid"), Args: [6]uint64{33}, Ret: 0},
-		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Compat: true, Nr: 102, Ret: 0},          // socketcall
+		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Compat: true, Nr: 102, Ret: 0}, // socketcall
+		// a connect made through socketcall: the profile must allow socketcall, the network list gets the peer
+		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Socketcall: true, Nr: nr(t, "connect"), Ret: 0,
+			Addr: &ebpf.SockAddr{Family: 2, IP: netip.MustParseAddr("10.0.0.8"), Port: 53}, Sock: &ebpf.SockTuple{Family: 2, Type: 2}},
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Nr: 499, Ret: -38},                      // no name
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, Nr: nr(t, "close"), Args: [6]uint64{3}, Minimal: true},     // no ids: must not reset the thread's creds
 		{Kind: ebpf.KindExec, PID: child, TID: child, UID: 33, EUID: 0, Exec: &ebpf.ExecInfo{Exe: "/usr/bin/sudo"}}, // setuid root

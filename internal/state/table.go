@@ -180,7 +180,6 @@ func (t *Table) syscallName(r *ebpf.Record) string {
 	switch name {
 	case "setuid32", "setgid32", "setreuid32", "setregid32", "setresuid32", "setresgid32", "chown32", "lchown32", "fchown32", "setfsuid32", "setfsgid32":
 		name = strings.TrimSuffix(name, "32")
-	case "socketcall":
 	}
 	return name
 }

@@ -127,6 +127,19 @@ func (c *capture) drain(d time.Duration) []*Record {
 	}
 }
 
+// requireInt80 skips a test of the 32-bit ABI where no process can make a
+// 32-bit syscall: then there is nothing to capture. That is a fact about the
+// kernel, not a missing privilege, so it skips in strict mode too.
+func requireInt80(t *testing.T) {
+	t.Helper()
+	if runtime.GOARCH != "amd64" {
+		t.Skip("int $0x80 is x86_64 only")
+	}
+	if ok, why := int80.Available(); !ok {
+		t.Skip(why)
+	}
+}
+
 func name(r *Record) string {
 	if r.Kind != KindSyscall && r.Kind != KindEnter {
 		return r.Kind.String()
@@ -601,9 +614,7 @@ func TestLeanHeader(t *testing.T) {
 // then index the i386 table. The filter must select by the compat ABI's own
 // numbers, or a compat call could pass for (or hide behind) a native one.
 func TestCompatSyscalls(t *testing.T) {
-	if runtime.GOARCH != "amd64" {
-		t.Skip("int $0x80 is x86_64 only")
-	}
+	requireInt80(t)
 	uid := uint32(os.Getuid())
 	// getuid: the Go runtime never calls it on its own.
 	c := startCapture(t, Options{Syscalls: []int{unix.SYS_GETUID}})
@@ -964,4 +975,110 @@ func udpPair(t *testing.T) (rx *net.UDPConn, port int, sfd int) {
 	}
 	t.Cleanup(func() { unix.Close(sfd) })
 	return rx, rx.LocalAddr().(*net.UDPAddr).Port, sfd
+}
+
+// A 32-bit process can reach every socket call through the i386
+// socketcall(2) multiplexer. The capture must see socket, connect and send
+// made that way as the calls they are, with their arguments, the
+// connected tuple and the destination address, or a 32-bit binary could
+// connect out unseen.
+func TestSocketcall(t *testing.T) {
+	requireInt80(t)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	server := ln.Addr().(*net.TCPAddr).AddrPort()
+
+	// int $0x80 passes 32-bit pointers: the argument words, the sockaddr
+	// and the data live in a page below 2 GiB.
+	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_32BIT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	base := uintptr(unsafe.Pointer(&mem[0]))
+	if base >= 1<<32 {
+		t.Fatalf("MAP_32BIT page at %#x", base)
+	}
+	words := func(off int, w ...uint32) uintptr {
+		for i, v := range w {
+			binary.LittleEndian.PutUint32(mem[off+4*i:], v)
+		}
+		return base + uintptr(off)
+	}
+	// struct sockaddr_in at 256, the data at 512.
+	binary.LittleEndian.PutUint16(mem[256:], unix.AF_INET)
+	binary.BigEndian.PutUint16(mem[258:], server.Port())
+	copy(mem[260:264], []byte{127, 0, 0, 1})
+	copy(mem[512:], "hi")
+
+	const sysSocket, sysConnect, sysSend = 1, 3, 9 // linux/net.h
+	socketcall := uintptr(nr(t, compatArch, "socketcall"))
+	c := startCapture(t, Options{Syscalls: []int{unix.SYS_SOCKET, unix.SYS_CONNECT, unix.SYS_SENDTO}})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := uint32(unix.Gettid())
+
+	fd := int32(int80.Syscall(socketcall, sysSocket, words(0, unix.AF_INET, unix.SOCK_STREAM, 0), 0))
+	if fd < 0 {
+		t.Fatalf("socketcall(SYS_SOCKET) = %d", fd)
+	}
+	defer unix.Close(int(fd))
+	if r := int32(int80.Syscall(socketcall, sysConnect, words(32, uint32(fd), uint32(base)+256, 16), 0)); r != 0 {
+		t.Fatalf("socketcall(SYS_CONNECT) = %d", r)
+	}
+	if r := int32(int80.Syscall(socketcall, sysSend, words(64, uint32(fd), uint32(base)+512, 2, 0), 0)); r != 2 {
+		t.Fatalf("socketcall(SYS_SEND) = %d", r)
+	}
+	// A call number socketcall does not have: no record.
+	if r := int32(int80.Syscall(socketcall, 99, words(96, 0, 0, 0), 0)); r >= 0 {
+		t.Fatalf("socketcall(99) = %d, want an error", r)
+	}
+
+	var mine []*Record
+	for _, r := range c.drain(500 * time.Millisecond) {
+		if r.TID == tid && r.Kind == KindSyscall && r.Socketcall {
+			mine = append(mine, r)
+		}
+	}
+	want := []string{"socket", "connect", "sendto"}
+	if len(mine) != len(want) {
+		for _, r := range mine {
+			t.Logf("record: nr=%d %s ret=%d args=%v", r.Nr, name(r), r.Ret, r.Args[:4])
+		}
+		t.Fatalf("got %d socketcall records from this thread, want %v", len(mine), want)
+	}
+	for i, r := range mine {
+		if name(r) != want[i] || r.Compat {
+			t.Errorf("record %d: %s (compat %v), want %s named natively", i, name(r), r.Compat, want[i])
+		}
+	}
+	so, co, se := mine[0], mine[1], mine[2]
+	if so.Ret != int64(fd) || so.Args[0] != unix.AF_INET || so.Args[1] != unix.SOCK_STREAM {
+		t.Errorf("socket record: ret=%d args=%v", so.Ret, so.Args[:3])
+	}
+	if co.Ret != 0 || co.Args[0] != uint64(fd) || co.Args[1] != uint64(base)+256 || co.Args[2] != 16 {
+		t.Errorf("connect record: ret=%d args=%v", co.Ret, co.Args[:3])
+	}
+	ip := server.Addr()
+	if co.Addr == nil || co.Addr.IP != ip || co.Addr.Port != server.Port() {
+		t.Errorf("connect sockaddr = %+v, want %v", co.Addr, server)
+	}
+	if co.Sock == nil || co.Sock.DstIP != ip || co.Sock.DstPort != server.Port() || co.Sock.Proto != unix.IPPROTO_TCP {
+		t.Errorf("connect tuple = %+v, want TCP to %v", co.Sock, server)
+	}
+	// send is sendto without an address: the unused words are zero.
+	if se.Ret != 2 || se.Args[0] != uint64(fd) || se.Args[2] != 2 || se.Args[4] != 0 || se.Args[5] != 0 {
+		t.Errorf("send record: ret=%d args=%v", se.Ret, se.Args)
+	}
+	if se.Sock == nil || se.Sock.DstPort != server.Port() {
+		t.Errorf("send tuple = %+v, want the connected socket", se.Sock)
+	}
 }

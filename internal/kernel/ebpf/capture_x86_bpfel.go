@@ -30,7 +30,9 @@ const (
 	captureVarIgnoreTgid        = "ignore_tgid"
 	captureVarLeanHeader        = "lean_header"
 	captureVarScBits            = "sc_bits"
+	captureVarSocketcallNr      = "socketcall_nr"
 	captureVarUnusedCflag       = "unused_cflag"
+	captureVarUnusedCflag2      = "unused_cflag2"
 	captureVarUnusedCgmode      = "unused_cgmode"
 	captureVarUnusedExit        = "unused_exit"
 	captureVarUnusedFork        = "unused_fork"
@@ -112,7 +114,9 @@ type captureVariableSpecs struct {
 	IgnoreTgid   *ebpf.VariableSpec `ebpf:"ignore_tgid"`
 	LeanHeader   *ebpf.VariableSpec `ebpf:"lean_header"`
 	ScBits       *ebpf.VariableSpec `ebpf:"sc_bits"`
+	SocketcallNr *ebpf.VariableSpec `ebpf:"socketcall_nr"`
 	UnusedCflag  *ebpf.VariableSpec `ebpf:"unused_cflag"`
+	UnusedCflag2 *ebpf.VariableSpec `ebpf:"unused_cflag2"`
 	UnusedCgmode *ebpf.VariableSpec `ebpf:"unused_cgmode"`
 	UnusedExit   *ebpf.VariableSpec `ebpf:"unused_exit"`
 	UnusedFork   *ebpf.VariableSpec `ebpf:"unused_fork"`
@@ -169,7 +173,9 @@ type captureVariables struct {
 	IgnoreTgid   *ebpf.Variable `ebpf:"ignore_tgid"`
 	LeanHeader   *ebpf.Variable `ebpf:"lean_header"`
 	ScBits       *ebpf.Variable `ebpf:"sc_bits"`
+	SocketcallNr *ebpf.Variable `ebpf:"socketcall_nr"`
 	UnusedCflag  *ebpf.Variable `ebpf:"unused_cflag"`
+	UnusedCflag2 *ebpf.Variable `ebpf:"unused_cflag2"`
 	UnusedCgmode *ebpf.Variable `ebpf:"unused_cgmode"`
 	UnusedExit   *ebpf.Variable `ebpf:"unused_exit"`
 	UnusedFork   *ebpf.Variable `ebpf:"unused_fork"`

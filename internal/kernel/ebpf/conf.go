@@ -18,6 +18,8 @@ const (
 	cfMin        = 64
 	cfMsghdr     = 128
 
+	cf2Socketcall = 1 // enum conf_flag2
+
 	argNone = 0xff
 	cwd     = -1 // a path argument without a dirfd resolves against the cwd
 )
@@ -252,7 +254,38 @@ func buildConfs(native []int) ([numSlots]scConf, error) {
 			}
 		}
 	}
+	// i386 socketcall(2) multiplexes the socket calls: select it when any
+	// of them is, so that the kernel decodes it as the call it stands for.
+	for _, nr := range socketcallTable() {
+		if nr != 0 && t[nr].On != 0 {
+			if cnr, ok := syscalls.Number(compatArch, "socketcall"); ok && cnr < compatBase {
+				t[compatBase+cnr] = scConf{On: 1, Flags2: cf2Socketcall, AddrArg: argNone, AddrlenArg: argNone,
+					StructArg: argNone, Dirfd: [6]uint8{argNone, argNone, argNone, argNone, argNone, argNone}}
+			}
+			break
+		}
+	}
 	return t, nil
+}
+
+// socketcallCalls names the call behind each socketcall(2) call number
+// (SYS_SOCKET = 1 .. SYS_SENDMMSG = 20, linux/net.h); send and recv are
+// sendto and recvfrom without an address, as the kernel runs them.
+var socketcallCalls = [...]string{1: "socket", "bind", "connect", "listen", "accept", "getsockname",
+	"getpeername", "socketpair", "sendto", "recvfrom", "sendto", "recvfrom", "shutdown", "setsockopt",
+	"getsockopt", "sendmsg", "recvmsg", "accept4", "recvmmsg", "sendmmsg"}
+
+// socketcallTable is the kernel's socketcall_nr: the native number of the
+// call behind each socketcall(2) call number.
+// It has the kernel array's 32 slots; those past SYS_SENDMMSG stay 0.
+func socketcallTable() [32]uint16 {
+	var t [32]uint16
+	for i, name := range socketcallCalls {
+		if nr, ok := syscalls.Number(nativeArch, name); ok && name != "" {
+			t[i] = uint16(nr)
+		}
+	}
+	return t
 }
 
 // filterBits is the kernel's fast filter for a descriptor table: bit nr is

@@ -28,9 +28,10 @@ func TestBuildConfs(t *testing.T) {
 	for _, c := range table {
 		on += int(c.On)
 	}
-	// openat, setuid and connect natively; openat, setuid, setuid32 and connect in compat.
-	if on != 7 {
-		t.Errorf("%d slots on, want 7", on)
+	// openat, setuid and connect natively; openat, setuid, setuid32,
+	// connect and socketcall (for connect) in compat.
+	if on != 8 {
+		t.Errorf("%d slots on, want 8", on)
 	}
 	o := table[openat]
 	if o.PathMask != 1<<1 || o.Dirfd[1] != 0 || o.Flags&cfRetFD == 0 || o.AddrArg != argNone || o.StructArg != argNone {
@@ -85,5 +86,55 @@ func TestDefaultSyscalls(t *testing.T) {
 	}
 	if slices.Contains(d, nr(t, nativeArch, "exit_group")) {
 		t.Error("default set has exit_group; sched_process_exit covers it without a sys_enter program")
+	}
+}
+
+// i386 socketcall(2) is selected, as a multiplexer, exactly when one of
+// the socket calls it stands for is; the kernel's table maps each call
+// number to the native call.
+func TestSocketcallConf(t *testing.T) {
+	sc := compatBase + nr(t, compatArch, "socketcall")
+	for _, tt := range []struct {
+		native []string
+		want   bool
+	}{
+		{[]string{"connect"}, true},
+		{[]string{"sendto"}, true},
+		{[]string{"openat", "getuid"}, false}, // native getuid has socketcall's i386 number
+		{nil, false},
+	} {
+		var nrs []int
+		for _, n := range tt.native {
+			nrs = append(nrs, nr(t, nativeArch, n))
+		}
+		table, err := buildConfs(nrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := table[sc]
+		if got := c.On != 0 && c.Flags2&cf2Socketcall != 0; got != tt.want {
+			t.Errorf("%v selected: socketcall slot %+v, want selected=%v", tt.native, c, tt.want)
+		}
+		if tt.want && (c.Flags != 0 || c.PathMask|c.StrMask|c.FdMask != 0 || c.AddrArg != argNone || c.StructArg != argNone) {
+			t.Errorf("socketcall slot %+v: it must read nothing of its own", c)
+		}
+		if bits := filterBits(&table); tt.want && bits[(sc-compatBase)/64]&(1<<((sc-compatBase)%64)) == 0 {
+			t.Error("socketcall selected but its filter bit is clear")
+		}
+	}
+	tab := socketcallTable()
+	for call, name := range map[int]string{1: "socket", 3: "connect", 5: "accept", 9: "sendto", 10: "recvfrom",
+		11: "sendto", 12: "recvfrom", 16: "sendmsg", 18: "accept4", 20: "sendmmsg"} {
+		if got := int(tab[call]); got != nr(t, nativeArch, name) {
+			t.Errorf("socketcall call %d -> %d, want native %s (%d)", call, got, name, nr(t, nativeArch, name))
+		}
+	}
+	for call := range tab {
+		if (call == 0 || call > 20) && tab[call] != 0 {
+			t.Errorf("socketcall call %d mapped to %d: no such call", call, tab[call])
+		}
+		if call >= 1 && call <= 20 && tab[call] == 0 {
+			t.Errorf("socketcall call %d unmapped", call)
+		}
 	}
 }

@@ -45,7 +45,7 @@ type scConf struct {
 	StructArg  uint8
 	StructLen  uint8
 	Dirfd      [6]uint8
-	Pad        uint8
+	Flags2     uint8
 }
 
 // rawTuple mirrors struct tuple.

@@ -18,7 +18,7 @@ func TestCConstantsMatchGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	enums := map[string]map[string]uint64{}
-	for _, name := range []string{"rec_kind", "item_type", "conf_flag", "path_flag", "hdr_flag", "cgroup_mode"} {
+	for _, name := range []string{"rec_kind", "item_type", "conf_flag", "conf_flag2", "path_flag", "hdr_flag", "cgroup_mode"} {
 		var e *btf.Enum
 		if err := spec.Types.TypeByName(name, &e); err != nil {
 			t.Fatalf("enum %s: %v", name, err)
@@ -36,7 +36,8 @@ func TestCConstantsMatchGo(t *testing.T) {
 			"IT_TTY": itTTY, "IT_FORK": itFork, "IT_EXIT": itExit, "IT_CGROUP": itCgroup},
 		"conf_flag":   {"CF_RET_FD": cfRetFD, "CF_CWD": cfCwd, "CF_ENTER": cfEnter, "CF_ZERO_ON_OK": cfZeroOnOK, "CF_ADDRLEN_PTR": cfAddrlenPtr, "CF_FULL_ID": cfFullID, "CF_MIN": cfMin, "CF_MSGHDR": cfMsghdr},
 		"path_flag":   {"PF_COMPLETE": pfComplete, "PF_TRUNC": 2, "PF_GLOBAL": 4, "PF_PSEUDO": 8},
-		"hdr_flag":    {"HF_COMPAT": hfCompat, "HF_LEAN": hfLean, "HF_MIN": hfMin},
+		"conf_flag2":  {"CF2_SOCKETCALL": cf2Socketcall},
+		"hdr_flag":    {"HF_COMPAT": hfCompat, "HF_LEAN": hfLean, "HF_MIN": hfMin, "HF_SOCKETCALL": hfSocketcall},
 		"cgroup_mode": {"CGROUP_NONE": 0, "CGROUP_V2": 1, "CGROUP_V1": 2},
 	}
 	if !reflect.DeepEqual(enums, want) {

@@ -68,6 +68,11 @@ type Record struct {
 	// true). Set for KindSyscall and KindEnter.
 	Nr     int
 	Compat bool
+	// Socketcall is set when a 32-bit process made the call through the
+	// i386 socketcall(2) multiplexer: Nr is then the native (x86_64) number
+	// of the call it stood for (sendto for send, recvfrom for recv),
+	// Compat is false, and Args are that call's arguments, unpacked.
+	Socketcall bool
 	// Lean is set on syscall records captured with Options.LeanHeader:
 	// VTID, VPID, PPID, MntNS, PidNS and CgroupID are zero and come from
 	// the process's exec/fork records instead.
@@ -192,6 +197,10 @@ const (
 	hfCompat = 1
 	hfLean   = 2
 	hfMin    = 4
+	// hfSocketcall: an i386 socketcall(2), recorded as the call it stands
+	// for; Nr is that call's native number (hfCompat is set too, for the
+	// kernel's own use).
+	hfSocketcall = 8
 
 	pfComplete = 1
 )
@@ -418,7 +427,8 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		PidNS:        h.Pidns,
 		Comm:         d.comm(&h.Comm),
 		Nr:           int(h.Nr),
-		Compat:       h.Flags&hfCompat != 0,
+		Compat:       h.Flags&(hfCompat|hfSocketcall) == hfCompat,
+		Socketcall:   h.Flags&hfSocketcall != 0,
 		Lean:         h.Flags&hfLean != 0,
 		Args:         h.Args,
 		Ret:          h.Ret,

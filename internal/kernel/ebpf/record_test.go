@@ -359,3 +359,26 @@ func FuzzIsClean(f *testing.F) {
 		}
 	})
 }
+
+// A socketcall record is the native call it stood for: not Compat, with
+// Socketcall set. A plain compat record stays Compat.
+func TestDecodeSocketcallRecord(t *testing.T) {
+	for _, tt := range []struct {
+		flags              uint32
+		compat, socketcall bool
+	}{
+		{hfCompat | hfSocketcall, false, true},
+		{hfCompat, true, false},
+		{0, false, false},
+	} {
+		h := hdr(KindSyscall, unix.SYS_CONNECT, 3, 0x1000, 16)
+		h.Flags = tt.flags
+		var r Record
+		if err := DecodeRecord(newRaw(h).b, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Compat != tt.compat || r.Socketcall != tt.socketcall || r.Nr != unix.SYS_CONNECT {
+			t.Errorf("flags %#x: compat=%v socketcall=%v nr=%d, want %v %v %d", tt.flags, r.Compat, r.Socketcall, r.Nr, tt.compat, tt.socketcall, unix.SYS_CONNECT)
+		}
+	}
+}

@@ -70,6 +70,9 @@ func Open(opts Options) (*Source, error) {
 	if err := spec.Variables[captureVarWakeupBytes].Set(uint64(spec.Maps[captureMapEvents].MaxEntries / 4)); err != nil {
 		return nil, fmt.Errorf("set wakeup_bytes: %w", err)
 	}
+	if err := spec.Variables[captureVarSocketcallNr].Set(socketcallTable()); err != nil {
+		return nil, fmt.Errorf("set socketcall_nr: %w", err)
+	}
 	if opts.LeanHeader {
 		if err := spec.Variables[captureVarLeanHeader].Set(uint32(1)); err != nil {
 			return nil, fmt.Errorf("set lean_header: %w", err)

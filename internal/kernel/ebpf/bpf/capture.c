@@ -64,6 +64,7 @@ enum hdr_flag {
 	HF_COMPAT = 1,
 	HF_LEAN   = 2, /* vtid, vpid, ppid, mntns, pidns, cgroup_id not read */
 	HF_MIN    = 4, /* a short record: only the fields before cgroup_id */
+	HF_SOCKETCALL = 8, /* made through socketcall(2); nr is the native equivalent */
 };
 
 enum item_type {
@@ -97,6 +98,10 @@ enum conf_flag {
 	CF_MSGHDR      = 128,/* args[1] is a struct (user_)msghdr: copy its msg_name */
 };
 
+enum conf_flag2 {
+	CF2_SOCKETCALL = 1, /* i386 socketcall(2): decode the call it multiplexes */
+};
+
 struct sc_conf {
 	__u8 on;
 	__u8 flags;
@@ -108,7 +113,7 @@ struct sc_conf {
 	__u8 struct_arg;
 	__u8 struct_len;
 	__u8 dirfd[6];
-	__u8 pad;
+	__u8 flags2;
 };
 
 /*
@@ -183,6 +188,7 @@ const struct exit_info *unused_exit __attribute__((unused));
 const enum rec_kind *unused_kind __attribute__((unused));
 const enum item_type *unused_itype __attribute__((unused));
 const enum conf_flag *unused_cflag __attribute__((unused));
+const enum conf_flag2 *unused_cflag2 __attribute__((unused));
 const enum path_flag *unused_pflag __attribute__((unused));
 const enum hdr_flag *unused_hflag __attribute__((unused));
 const enum cgroup_mode *unused_cgmode __attribute__((unused));
@@ -256,6 +262,20 @@ volatile const __u64 wakeup_bytes = 4 << 20;
  * loads (no helper call) the saving is small: a few ns of an openat record.
  */
 volatile const __u32 lean_header = 0;
+
+/*
+ * Set at load time: for each socketcall(2) call number (SYS_SOCKET = 1 ..
+ * SYS_SENDMMSG = 20), the native x86_64 number of the call it stands for
+ * (send and recv are sendto and recvfrom without an address), 0 for none.
+ */
+#define NR_SOCKETCALLS   21
+#define SOCKETCALL_SLOTS 32 /* a power of two, so that a mask bounds the index */
+volatile const __u16 socketcall_nr[SOCKETCALL_SLOTS];
+
+/* How many 32-bit argument words each socketcall(2) call reads (net/socket.c's nargs). */
+static const __u8 socketcall_nargs[SOCKETCALL_SLOTS] = {
+	0, 3, 3, 3, 2, 3, 3, 3, 4, 4, 4, 6, 6, 2, 5, 5, 3, 3, 4, 5, 4,
+};
 
 /*
  * Items start below MAX_OFF. BOUND restates that as a mask the verifier can
@@ -998,6 +1018,58 @@ __noinline int payload(__u32 idx, __u32 off)
 	return off;
 }
 
+/*
+ * socketcall_rec writes the record of an i386 socketcall(2) as the call it
+ * multiplexes: the native number of that call (HF_SOCKETCALL), its
+ * arguments unpacked from the 32-bit words at argp, and that call's items
+ * (addresses, tuples), so that a 32-bit process cannot connect or accept
+ * unseen by going through the multiplexer. HF_COMPAT stays set: a msghdr
+ * is still in the compat layout.
+ */
+__noinline int socketcall_rec(__u32 call, __u32 argp, long ret, __u32 hflags)
+{
+	__u32 a[6] = {};
+	struct sc_conf *c;
+	struct event_hdr *h;
+	__u32 idx, n, off;
+	__u8 *buf;
+	int i;
+
+	if (call == 0 || call >= NR_SOCKETCALLS)
+		return 0;
+	barrier_var(call);
+	call &= SOCKETCALL_SLOTS - 1;
+	idx = socketcall_nr[call];
+	if (idx == 0 || idx >= COMPAT_BASE)
+		return 0;
+	c = bpf_map_lookup_elem(&sc_confs, &idx);
+	if (!c || !c->on)
+		return 0;
+	if (lean_header && !(c->flags & CF_FULL_ID))
+		hflags |= HF_LEAN;
+	n = socketcall_nargs[call] * 4;
+	if (n < 8 || n > sizeof(a))
+		return 0;
+	barrier_var(n);
+	n &= 31;
+	if (n > sizeof(a))
+		n = sizeof(a);
+	/* A bad pointer failed the call with EFAULT; its record keeps zero arguments. */
+	if (bpf_probe_read_user(a, n, (void *)(__u64)argp) < 0)
+		__builtin_memset(a, 0, sizeof(a));
+	buf = scratch_buf();
+	if (!buf)
+		return 0;
+	off = fill_hdr(KIND_SYSCALL, idx, hflags | HF_SOCKETCALL);
+	h = (struct event_hdr *)buf;
+	h->ret = ret;
+	for (i = 0; i < 6; i++)
+		h->args[i] = a[i];
+	off = payload(idx, off);
+	submit(buf, off);
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -1018,6 +1090,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		submit_min(regs, ret, nr, compat);
 		return 0;
 	}
+	if (c->flags2 & CF2_SOCKETCALL)
+		return socketcall_rec((__u32)regs->bx, (__u32)regs->cx, ret, HF_COMPAT);
 	hflags = (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0);
 	if (!has_items(c) && !(c->flags & CF_ZERO_ON_OK)) {
 		submit_hdr(KIND_SYSCALL, regs, ret, nr, compat, hflags);
