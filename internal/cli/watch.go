@@ -200,9 +200,12 @@ func setNice(n int) error {
 }
 
 // stateSyscalls are captured whatever the rules need: they keep the
-// process and fd tables true.
+// process and fd tables true. Every call that creates, closes or marks a
+// descriptor close-on-exec is here (fcntl's F_DUPFD and F_SETFD,
+// close_range), or a later event could name a descriptor's old file.
 var stateSyscalls = []string{"execve", "execveat", "clone", "clone3", "fork", "vfork", "open", "openat", "openat2", "creat",
-	"close", "dup", "dup2", "dup3", "socket", "connect", "accept", "accept4", "bind", "chdir", "fchdir"}
+	"open_by_handle_at", "open_tree", "memfd_create", "close", "close_range", "dup", "dup2", "dup3", "fcntl",
+	"socket", "connect", "accept", "accept4", "bind", "chdir", "fchdir"}
 
 // captureSet maps the rules' event types to native syscall numbers.
 func captureSet(rs *rules.Ruleset) []int {

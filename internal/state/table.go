@@ -577,6 +577,32 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 				t.freeFDs = append(t.freeFDs, fd)
 			}
 		}
+	case "close_range":
+		// close_range(first, last, flags): every descriptor in [first,
+		// last] is closed, or with CLOSE_RANGE_CLOEXEC marked close-on-exec.
+		// (CLOSE_RANGE_UNSHARE unshares the table first: the same here.)
+		if ret != 0 {
+			break
+		}
+		first, last := int64(uint32(r.Args[0])), int64(uint32(r.Args[1]))
+		if r.Args[2]&closeRangeCloexec != 0 {
+			var marked []*event.FD
+			pr.fds.each(func(n int64, fd *event.FD) {
+				if n >= first && n <= last && !fd.CloseOnExec {
+					if fd.Shared { // the flag is per table: do not change the other's
+						fd = resetFD(fd)
+						fd.Num = n
+					}
+					fd.CloseOnExec = true
+					marked = append(marked, fd)
+				}
+			})
+			for _, fd := range marked {
+				pr.fds.set(fd.Num, fd)
+			}
+			break
+		}
+		pr.fds.deleteIf(func(fd *event.FD) bool { return fd.Num >= first && fd.Num <= last })
 	case "dup", "dup2", "dup3":
 		if fd, ok := pr.fds.get(int64(int32(r.Args[0]))); ok {
 			e.FD = fd
@@ -697,10 +723,12 @@ func (t *Table) newFD() *event.FD {
 
 // Flag values (x86_64 and the generic ABI; SOCK_CLOEXEC equals O_CLOEXEC).
 const (
-	oCloexec      = 0o2000000
-	fDupFD        = 0
-	fSetFD        = 2
-	fDupFDCloexec = 1030
+	oCloexec = 0o2000000
+	fDupFD   = 0
+	fSetFD   = 2
+	// closeRangeCloexec is close_range(2)'s CLOSE_RANGE_CLOEXEC.
+	closeRangeCloexec = 4
+	fDupFDCloexec     = 1030
 )
 
 // returnsFD says whether a syscall's events list the fd it returned as their

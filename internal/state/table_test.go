@@ -355,3 +355,55 @@ func openRecord(t *testing.T, pid uint32, fd int64, path string, flags uint64) e
 	r.Str[1], r.Path[1], r.RetPath = path, path, path
 	return r
 }
+
+// close_range closes a range of descriptors, or with CLOSE_RANGE_CLOEXEC
+// marks them close-on-exec (in this table only: a forked parent keeps its
+// own). A failed call changes nothing.
+func TestTableCloseRange(t *testing.T) {
+	tab, _, ctx := appTable(t, "root:x:0:0:root:/root:/bin/bash\n")
+	var e event.Event
+	apply := func(r ebpf.Record) {
+		r.Kind, r.Comm = ebpf.KindSyscall, "app"
+		if r.TID == 0 {
+			r.TID = r.PID
+		}
+		tab.Apply(ctx, &r, &e)
+	}
+	has := func(pid uint32, fd int64) bool {
+		apply(ebpf.Record{PID: pid, Nr: nr(t, "fchmod"), Args: [6]uint64{uint64(fd)}})
+		return e.FD != nil
+	}
+	for _, fd := range []int64{3, 4, 5, 9, 100} {
+		apply(openRecord(t, 10, fd, "/f", 0))
+	}
+	closeRange := nr(t, "close_range")
+	apply(ebpf.Record{PID: 10, Nr: closeRange, Ret: -22, Args: [6]uint64{3, 200}, Minimal: true}) // EINVAL: nothing
+	apply(ebpf.Record{PID: 10, Nr: closeRange, Args: [6]uint64{4, 9}, Minimal: true})
+	for fd, want := range map[int64]bool{3: true, 4: false, 5: false, 9: false, 100: true} {
+		if got := has(10, fd); got != want {
+			t.Errorf("after close_range(4, 9): fd %d open %v, want %v", fd, got, want)
+		}
+	}
+	// The child marks everything from 3 up close-on-exec, then execs.
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindFork, PID: 10, TID: 10, Comm: "app", Fork: &ebpf.ForkInfo{PID: 11, TID: 11}}, &e)
+	apply(ebpf.Record{PID: 11, Nr: closeRange, Args: [6]uint64{3, 0xffffffff, closeRangeCloexec}, Minimal: true})
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 11, TID: 11, Comm: "x", Exec: &ebpf.ExecInfo{Filename: "/bin/x", Argv: []string{"x"}}}, &e)
+	for _, fd := range []int64{3, 100} {
+		if has(11, fd) {
+			t.Errorf("child after CLOSE_RANGE_CLOEXEC and exec: fd %d still open", fd)
+		}
+	}
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 10, TID: 10, Comm: "y", Exec: &ebpf.ExecInfo{Filename: "/bin/y", Argv: []string{"y"}}}, &e)
+	for _, fd := range []int64{3, 100} {
+		if !has(10, fd) {
+			t.Errorf("parent after its own exec: fd %d closed by the child's close_range", fd)
+		}
+	}
+	// close_range(0, ~0U) closes everything.
+	apply(ebpf.Record{PID: 10, Nr: closeRange, Args: [6]uint64{0, 0xffffffff}, Minimal: true})
+	for _, fd := range []int64{3, 100} {
+		if has(10, fd) {
+			t.Errorf("after close_range(0, ~0U): fd %d open", fd)
+		}
+	}
+}
