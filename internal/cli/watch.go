@@ -265,6 +265,11 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	if err != nil {
 		return exitf(1, "read /proc: %v", err)
 	}
+	// Likewise the code pages only start-up ran (every package's
+	// initialisers): those the agent uses come back on first touch.
+	if _, err := releaseExecutablePages(); err != nil {
+		fmt.Fprintf(s.err, "palisade: warning: release start-up pages: %v\n", err)
+	}
 	mem := newMemLimit()
 
 	var rec *replay.Writer
