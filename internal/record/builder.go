@@ -116,12 +116,16 @@ func (b *Builder) Add(r *ebpf.Record) {
 		b.sets.unnamed[arch][r.Nr] = true
 		return
 	}
-	// A socket call made through i386 socketcall(2) is named natively (its
-	// arguments are that call's), but what the workload's seccomp profile
-	// must allow is socketcall itself, in the 32-bit ABI.
+	// A socket call made through i386 socketcall(2), or any call made
+	// through the x32 ABI, is named natively (its arguments are that
+	// call's), but what the workload's seccomp profile must allow is
+	// socketcall itself in the 32-bit ABI, or the call in the x32 ABI.
 	counted, countArch := name, arch
-	if r.Socketcall {
+	switch {
+	case r.Socketcall:
 		counted, countArch = "socketcall", "x86"
+	case r.X32:
+		countArch = "x32"
 	}
 	if b.rec.Syscalls[countArch] == nil {
 		b.rec.Syscalls[countArch] = map[string]uint64{}

@@ -137,6 +137,8 @@ func TestBuilderGolden(t *testing.T) {
 		// a connect made through socketcall: the profile must allow socketcall, the network list gets the peer
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Socketcall: true, Nr: nr(t, "connect"), Ret: 0,
 			Addr: &ebpf.SockAddr{Family: 2, IP: netip.MustParseAddr("10.0.0.8"), Port: 53}, Sock: &ebpf.SockTuple{Family: 2, Type: 2}},
+		// an x32 openat: counted in the x32 ABI, its file read like any other
+		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, X32: true, Nr: nr(t, "openat"), Args: [6]uint64{0, 0, 0}, Ret: 5, RetPath: "/etc/x32.conf"},
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, UID: 33, EUID: 33, Nr: 499, Ret: -38},                      // no name
 		{Kind: ebpf.KindSyscall, PID: child, TID: child, Nr: nr(t, "close"), Args: [6]uint64{3}, Minimal: true},     // no ids: must not reset the thread's creds
 		{Kind: ebpf.KindExec, PID: child, TID: child, UID: 33, EUID: 0, Exec: &ebpf.ExecInfo{Exe: "/usr/bin/sudo"}}, // setuid root

@@ -1082,3 +1082,51 @@ func TestSocketcall(t *testing.T) {
 		t.Errorf("send tuple = %+v, want the connected socket", se.Sock)
 	}
 }
+
+// x32 syscalls are x86_64 syscalls with bit 30 set in the number. The
+// capture records them as the native call (Record.X32), so that setting
+// the bit hides nothing. Kernels without x32 enabled (most, this one
+// too) answer ENOSYS, and the attempt is still recorded with its path;
+// where x32 is enabled the open succeeds and the opened file is resolved.
+func TestX32Syscalls(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("x32 is an x86_64 ABI")
+	}
+	c := startCapture(t, Options{Syscalls: []int{unix.SYS_OPENAT, unix.SYS_EXECVE}})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := uint32(unix.Gettid())
+	x32 := uintptr(syscalls.X32Bit)
+	atFDCWD := unix.AT_FDCWD
+	path, _ := unix.BytePtrFromString("/etc/hostname")
+	exe, _ := unix.BytePtrFromString("/nonexistent/x32-exec")
+	fd, _, e1 := unix.Syscall6(x32|unix.SYS_OPENAT, uintptr(atFDCWD), uintptr(unsafe.Pointer(path)), unix.O_RDONLY, 0, 0, 0)
+	if e1 == 0 {
+		defer unix.Close(int(fd))
+	}
+	execveX32 := uintptr(nr(t, "x32", "execve")) // 520 | bit 30: the x32-specific entry point
+	_, _, e2 := unix.Syscall(execveX32, uintptr(unsafe.Pointer(exe)), 0, 0)
+	if e2 == 0 {
+		t.Fatal("x32 execve of a missing file succeeded")
+	}
+	t.Logf("x32 openat: fd %d errno %v; x32 execve: errno %v", int(fd), e1, e2)
+
+	got := c.expect(t, 3*time.Second, []string{"x32 openat", "x32 execve"},
+		func(r *Record) bool { return r.TID == tid && r.X32 && isCall(r, "openat") },
+		func(r *Record) bool { return r.TID == tid && r.X32 && isCall(r, "execve") },
+	)
+	op, ex := got[0], got[1]
+	if op.Compat || op.Str[1] != "/etc/hostname" || int(int32(op.Args[0])) != atFDCWD {
+		t.Errorf("x32 openat record: compat=%v str=%q args=%v", op.Compat, op.Str[1], op.Args[:3])
+	}
+	if e1 == 0 {
+		if op.Ret != int64(fd) || op.RetPath != "/etc/hostname" {
+			t.Errorf("x32 openat record: ret %d path %q, want %d /etc/hostname", op.Ret, op.RetPath, fd)
+		}
+	} else if op.Ret != -int64(e1) || op.Path[1] != "/etc/hostname" {
+		t.Errorf("x32 openat record: ret %d path %q, want -%d (%v) and /etc/hostname", op.Ret, op.Path[1], int(e1), e1)
+	}
+	if ex.Compat || ex.Ret != -int64(e2) || ex.Str[0] != "/nonexistent/x32-exec" {
+		t.Errorf("x32 execve record: compat=%v ret=%d str=%q, want ret -%d and the path", ex.Compat, ex.Ret, ex.Str[0], int(e2))
+	}
+}

@@ -44,6 +44,7 @@ const (
 	captureVarUnusedPflag       = "unused_pflag"
 	captureVarUnusedTuple       = "unused_tuple"
 	captureVarWakeupBytes       = "wakeup_bytes"
+	captureVarX32Nr             = "x32_nr"
 )
 
 // loadCapture returns the embedded CollectionSpec for capture.
@@ -128,6 +129,7 @@ type captureVariableSpecs struct {
 	UnusedPflag  *ebpf.VariableSpec `ebpf:"unused_pflag"`
 	UnusedTuple  *ebpf.VariableSpec `ebpf:"unused_tuple"`
 	WakeupBytes  *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	X32Nr        *ebpf.VariableSpec `ebpf:"x32_nr"`
 }
 
 // captureObjects contains all objects after they have been loaded into the kernel.
@@ -187,6 +189,7 @@ type captureVariables struct {
 	UnusedPflag  *ebpf.Variable `ebpf:"unused_pflag"`
 	UnusedTuple  *ebpf.Variable `ebpf:"unused_tuple"`
 	WakeupBytes  *ebpf.Variable `ebpf:"wakeup_bytes"`
+	X32Nr        *ebpf.Variable `ebpf:"x32_nr"`
 }
 
 // capturePrograms contains all programs after they have been loaded into the kernel.

@@ -275,6 +275,23 @@ var socketcallCalls = [...]string{1: "socket", "bind", "connect", "listen", "acc
 	"getpeername", "socketpair", "sendto", "recvfrom", "sendto", "recvfrom", "shutdown", "setsockopt",
 	"getsockopt", "sendmsg", "recvmsg", "accept4", "recvmmsg", "sendmmsg"}
 
+// x32Table is the kernel's x32_nr: for x32 syscall number 512 + i (the
+// x32-specific entry points), the native number of the call of the same
+// name; 0 where there is none. It has the kernel array's 64 slots.
+func x32Table() [64]uint16 {
+	var t [64]uint16
+	for i := range t {
+		name, ok := syscalls.Name("x32", syscalls.X32Bit|(compatBase+i))
+		if !ok {
+			continue
+		}
+		if nr, ok := syscalls.Number(nativeArch, name); ok {
+			t[i] = uint16(nr)
+		}
+	}
+	return t
+}
+
 // socketcallTable is the kernel's socketcall_nr: the native number of the
 // call behind each socketcall(2) call number.
 // It has the kernel array's 32 slots; those past SYS_SENDMMSG stay 0.

@@ -138,3 +138,18 @@ func TestSocketcallConf(t *testing.T) {
 		}
 	}
 }
+
+// The x32-specific numbers (512 on) map to the native call of the same name.
+func TestX32Table(t *testing.T) {
+	tab := x32Table()
+	for i, name := range map[int]string{0: "rt_sigaction", 6: "sendmsg", 8: "execve", 9: "ptrace", 33: "execveat", 35: "pwritev2"} {
+		if got := int(tab[i]); got != nr(t, nativeArch, name) {
+			t.Errorf("x32 %d -> %d, want native %s (%d)", compatBase+i, got, name, nr(t, nativeArch, name))
+		}
+	}
+	for i := 36; i < len(tab); i++ {
+		if tab[i] != 0 {
+			t.Errorf("x32 %d -> %d: no such x32 call", compatBase+i, tab[i])
+		}
+	}
+}

@@ -73,6 +73,10 @@ type Record struct {
 	// of the call it stood for (sendto for send, recvfrom for recv),
 	// Compat is false, and Args are that call's arguments, unpacked.
 	Socketcall bool
+	// X32 is set when the call was made through the x32 ABI (bit 30 of
+	// the number set): Nr is the native number of the same call, Compat is
+	// false.
+	X32 bool
 	// Lean is set on syscall records captured with Options.LeanHeader:
 	// VTID, VPID, PPID, MntNS, PidNS and CgroupID are zero and come from
 	// the process's exec/fork records instead.
@@ -201,6 +205,10 @@ const (
 	// for; Nr is that call's native number (hfCompat is set too, for the
 	// kernel's own use).
 	hfSocketcall = 8
+	// hfX32: an x32 syscall, recorded as the native call it stands for
+	// (hfCompat is set on the x32-specific entry points, for the kernel's
+	// own use: they take compat struct layouts).
+	hfX32 = 16
 
 	pfComplete = 1
 )
@@ -427,8 +435,9 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		PidNS:        h.Pidns,
 		Comm:         d.comm(&h.Comm),
 		Nr:           int(h.Nr),
-		Compat:       h.Flags&(hfCompat|hfSocketcall) == hfCompat,
+		Compat:       h.Flags&(hfCompat|hfSocketcall|hfX32) == hfCompat,
 		Socketcall:   h.Flags&hfSocketcall != 0,
+		X32:          h.Flags&hfX32 != 0,
 		Lean:         h.Flags&hfLean != 0,
 		Args:         h.Args,
 		Ret:          h.Ret,

@@ -73,6 +73,9 @@ func Open(opts Options) (*Source, error) {
 	if err := spec.Variables[captureVarSocketcallNr].Set(socketcallTable()); err != nil {
 		return nil, fmt.Errorf("set socketcall_nr: %w", err)
 	}
+	if err := spec.Variables[captureVarX32Nr].Set(x32Table()); err != nil {
+		return nil, fmt.Errorf("set x32_nr: %w", err)
+	}
 	if opts.LeanHeader {
 		if err := spec.Variables[captureVarLeanHeader].Set(uint32(1)); err != nil {
 			return nil, fmt.Errorf("set lean_header: %w", err)

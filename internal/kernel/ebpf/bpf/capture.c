@@ -65,6 +65,7 @@ enum hdr_flag {
 	HF_LEAN   = 2, /* vtid, vpid, ppid, mntns, pidns, cgroup_id not read */
 	HF_MIN    = 4, /* a short record: only the fields before cgroup_id */
 	HF_SOCKETCALL = 8, /* made through socketcall(2); nr is the native equivalent */
+	HF_X32        = 16, /* an x32 syscall; nr is the native equivalent */
 };
 
 enum item_type {
@@ -271,6 +272,17 @@ volatile const __u32 lean_header = 0;
 #define NR_SOCKETCALLS   21
 #define SOCKETCALL_SLOTS 32 /* a power of two, so that a mask bounds the index */
 volatile const __u16 socketcall_nr[SOCKETCALL_SLOTS];
+
+/*
+ * x32 syscalls are x86_64 syscalls with bit 30 set in the number: below
+ * 512 the native numbering, from 512 the x32-specific entry points of
+ * calls whose structs differ. Set at load time: for x32 number 512 + i,
+ * the native number of the same call, 0 for none.
+ */
+#define X32_BIT   0x40000000ULL
+#define X32_BASE  512
+#define X32_SLOTS 64
+volatile const __u16 x32_nr[X32_SLOTS];
 
 /* How many 32-bit argument words each socketcall(2) call reads (net/socket.c's nargs). */
 static const __u8 socketcall_nargs[SOCKETCALL_SLOTS] = {
@@ -1070,6 +1082,58 @@ __noinline int socketcall_rec(__u32 call, __u32 argp, long ret, __u32 hflags)
 	return 0;
 }
 
+/*
+ * x32_rec writes the record of an x32 syscall as the native call it
+ * stands for (HF_X32), so that a process on a kernel with x32 enabled
+ * cannot open, connect or exec unseen by setting bit 30 of the number.
+ * Arguments are in the native registers (x32 pointers are zero-extended);
+ * the x32-specific entry points use the compat struct layouts, so their
+ * records keep HF_COMPAT for the msghdr reader.
+ */
+static __noinline int x32_rec(struct pt_regs *regs, long ret, __u64 nr)
+{
+	__u32 n = (__u32)(nr & ~X32_BIT), hflags = HF_X32;
+	struct sc_conf *c;
+	struct event_hdr *h;
+	__u32 off, idx;
+	__u8 *buf;
+	int i;
+
+	if (n >= X32_BASE) {
+		if (n >= X32_BASE + X32_SLOTS)
+			return 0;
+		n = x32_nr[(n - X32_BASE) & (X32_SLOTS - 1)];
+		hflags |= HF_COMPAT;
+	}
+	if (n == 0 || n >= COMPAT_BASE)
+		return 0;
+	idx = n;
+	c = bpf_map_lookup_elem(&sc_confs, &idx);
+	if (!c || !c->on)
+		return 0;
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+		return 0;
+	if (lean_header && !(c->flags & CF_FULL_ID))
+		hflags |= HF_LEAN;
+	buf = scratch_buf();
+	if (!buf)
+		return 0;
+	off = fill_hdr(KIND_SYSCALL, n, hflags);
+	h = (struct event_hdr *)buf;
+	h->ret = ret;
+	if ((c->flags & CF_ZERO_ON_OK) && ret == 0) {
+		for (i = 0; i < 6; i++)
+			h->args[i] = 0;
+		submit(buf, off);
+		return 0;
+	}
+	for (i = 0; i < 6; i++)
+		h->args[i] = sc_arg(regs, i, false);
+	off = payload(idx, off);
+	submit(buf, off);
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -1081,6 +1145,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	__u64 nr = regs->orig_ax;
 	int i;
 
+	if (nr >= COMPAT_BASE)
+		return (nr & X32_BIT) ? x32_rec(regs, ret, nr) : 0;
 	c = lookup_conf(nr, &compat, &idx);
 	if (!c || !c->on)
 		return 0;
