@@ -299,34 +299,22 @@ func TestTableLazy(t *testing.T) {
 // An exec closes the descriptors opened or marked close-on-exec, and only
 // those; marking one in a child leaves the parent's alone.
 func TestTableCloseOnExec(t *testing.T) {
-	tab, _, ctx := appTable(t, "root:x:0:0:root:/root:/bin/bash\n")
-	var e event.Event
-	apply := func(r ebpf.Record) {
-		r.Kind, r.Comm = ebpf.KindSyscall, "app"
-		if r.TID == 0 {
-			r.TID = r.PID
-		}
-		tab.Apply(ctx, &r, &e)
-	}
+	tab, ctx, e, apply, has := fdHarness(t)
 	open := func(pid uint32, fd int64, path string, flags uint64) { apply(openRecord(t, pid, fd, path, flags)) }
-	has := func(pid uint32, fd int64) bool {
-		apply(ebpf.Record{PID: pid, Nr: nr(t, "fchmod"), Args: [6]uint64{uint64(fd)}})
-		return e.FD != nil
-	}
 	open(10, 5, "/cloexec", 0x80000)
 	open(10, 6, "/inherited", 0)
 	apply(ebpf.Record{PID: 10, Nr: nr(t, "socket"), Ret: 7, Args: [6]uint64{2, 1 | 0x80000}})
 	apply(ebpf.Record{PID: 10, Nr: nr(t, "dup3"), Ret: 8, Args: [6]uint64{6, 8, 0x80000}})
 	// fork 11; the child marks fd 6 close-on-exec with fcntl(F_SETFD).
-	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindFork, PID: 10, TID: 10, Comm: "app", Fork: &ebpf.ForkInfo{PID: 11, TID: 11}}, &e)
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindFork, PID: 10, TID: 10, Comm: "app", Fork: &ebpf.ForkInfo{PID: 11, TID: 11}}, e)
 	apply(ebpf.Record{PID: 11, Nr: nr(t, "fcntl"), Args: [6]uint64{6, 2, 1}, Minimal: true})
-	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 11, TID: 11, Comm: "x", Exec: &ebpf.ExecInfo{Filename: "/bin/x", Argv: []string{"x"}}}, &e)
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 11, TID: 11, Comm: "x", Exec: &ebpf.ExecInfo{Filename: "/bin/x", Argv: []string{"x"}}}, e)
 	for fd, want := range map[int64]bool{5: false, 6: false, 7: false, 8: false} {
 		if got := has(11, fd); got != want {
 			t.Errorf("child after exec: fd %d open %v, want %v", fd, got, want)
 		}
 	}
-	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 10, TID: 10, Comm: "y", Exec: &ebpf.ExecInfo{Filename: "/bin/y", Argv: []string{"y"}}}, &e)
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 10, TID: 10, Comm: "y", Exec: &ebpf.ExecInfo{Filename: "/bin/y", Argv: []string{"y"}}}, e)
 	for fd, want := range map[int64]bool{5: false, 6: true, 7: false, 8: false} {
 		if got := has(10, fd); got != want {
 			t.Errorf("parent after exec: fd %d open %v, want %v", fd, got, want)
@@ -360,19 +348,7 @@ func openRecord(t *testing.T, pid uint32, fd int64, path string, flags uint64) e
 // marks them close-on-exec (in this table only: a forked parent keeps its
 // own). A failed call changes nothing.
 func TestTableCloseRange(t *testing.T) {
-	tab, _, ctx := appTable(t, "root:x:0:0:root:/root:/bin/bash\n")
-	var e event.Event
-	apply := func(r ebpf.Record) {
-		r.Kind, r.Comm = ebpf.KindSyscall, "app"
-		if r.TID == 0 {
-			r.TID = r.PID
-		}
-		tab.Apply(ctx, &r, &e)
-	}
-	has := func(pid uint32, fd int64) bool {
-		apply(ebpf.Record{PID: pid, Nr: nr(t, "fchmod"), Args: [6]uint64{uint64(fd)}})
-		return e.FD != nil
-	}
+	tab, ctx, e, apply, has := fdHarness(t)
 	for _, fd := range []int64{3, 4, 5, 9, 100} {
 		apply(openRecord(t, 10, fd, "/f", 0))
 	}
@@ -385,15 +361,15 @@ func TestTableCloseRange(t *testing.T) {
 		}
 	}
 	// The child marks everything from 3 up close-on-exec, then execs.
-	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindFork, PID: 10, TID: 10, Comm: "app", Fork: &ebpf.ForkInfo{PID: 11, TID: 11}}, &e)
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindFork, PID: 10, TID: 10, Comm: "app", Fork: &ebpf.ForkInfo{PID: 11, TID: 11}}, e)
 	apply(ebpf.Record{PID: 11, Nr: closeRange, Args: [6]uint64{3, 0xffffffff, closeRangeCloexec}, Minimal: true})
-	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 11, TID: 11, Comm: "x", Exec: &ebpf.ExecInfo{Filename: "/bin/x", Argv: []string{"x"}}}, &e)
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 11, TID: 11, Comm: "x", Exec: &ebpf.ExecInfo{Filename: "/bin/x", Argv: []string{"x"}}}, e)
 	for _, fd := range []int64{3, 100} {
 		if has(11, fd) {
 			t.Errorf("child after CLOSE_RANGE_CLOEXEC and exec: fd %d still open", fd)
 		}
 	}
-	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 10, TID: 10, Comm: "y", Exec: &ebpf.ExecInfo{Filename: "/bin/y", Argv: []string{"y"}}}, &e)
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 10, TID: 10, Comm: "y", Exec: &ebpf.ExecInfo{Filename: "/bin/y", Argv: []string{"y"}}}, e)
 	for _, fd := range []int64{3, 100} {
 		if !has(10, fd) {
 			t.Errorf("parent after its own exec: fd %d closed by the child's close_range", fd)
@@ -406,4 +382,25 @@ func TestTableCloseRange(t *testing.T) {
 			t.Errorf("after close_range(0, ~0U): fd %d open", fd)
 		}
 	}
+}
+
+// fdHarness is an appTable with helpers for fd-table tests: apply runs a
+// syscall record of "app" (tid = pid unless set) into the shared event e,
+// has says whether pid's table holds fd (an fchmod on it finds the file).
+func fdHarness(t *testing.T) (tab *Table, ctx context.Context, e *event.Event, apply func(ebpf.Record), has func(uint32, int64) bool) {
+	t.Helper()
+	tab, _, ctx = appTable(t, "root:x:0:0:root:/root:/bin/bash\n")
+	e = &event.Event{}
+	apply = func(r ebpf.Record) {
+		r.Kind, r.Comm = ebpf.KindSyscall, "app"
+		if r.TID == 0 {
+			r.TID = r.PID
+		}
+		tab.Apply(ctx, &r, e)
+	}
+	has = func(pid uint32, fd int64) bool {
+		apply(ebpf.Record{PID: pid, Nr: nr(t, "fchmod"), Args: [6]uint64{uint64(fd)}})
+		return e.FD != nil
+	}
+	return tab, ctx, e, apply, has
 }

@@ -1083,6 +1083,37 @@ __noinline int socketcall_rec(__u32 call, __u32 argp, long ret, __u32 hflags)
 }
 
 /*
+ * scratch_rec builds a syscall record with items in scratch and submits
+ * it: the header, the arguments from the saved registers (in the compat
+ * ABI's registers when compat), the descriptor's items.
+ */
+static __always_inline void scratch_rec(struct pt_regs *regs, long ret, __u32 nr, __u32 idx, bool compat,
+					__u32 hflags, __u8 cflags)
+{
+	struct event_hdr *h;
+	__u8 *buf = scratch_buf();
+	__u32 off;
+	int i;
+
+	if (!buf)
+		return;
+	off = fill_hdr(KIND_SYSCALL, nr, hflags);
+	h = (struct event_hdr *)buf;
+	h->ret = ret;
+	if ((cflags & CF_ZERO_ON_OK) && ret == 0) {
+		/* A successful execve reset the registers; the exec record has the data. */
+		for (i = 0; i < 6; i++)
+			h->args[i] = 0;
+		submit(buf, off);
+		return;
+	}
+	for (i = 0; i < 6; i++)
+		h->args[i] = sc_arg(regs, i, compat);
+	off = payload(idx, off);
+	submit(buf, off);
+}
+
+/*
  * x32_rec writes the record of an x32 syscall as the native call it
  * stands for (HF_X32), so that a process on a kernel with x32 enabled
  * cannot open, connect or exec unseen by setting bit 30 of the number.
@@ -1094,10 +1125,7 @@ static __noinline int x32_rec(struct pt_regs *regs, long ret, __u64 nr)
 {
 	__u32 n = (__u32)(nr & ~X32_BIT), hflags = HF_X32;
 	struct sc_conf *c;
-	struct event_hdr *h;
-	__u32 off, idx;
-	__u8 *buf;
-	int i;
+	__u32 idx;
 
 	if (n >= X32_BASE) {
 		if (n >= X32_BASE + X32_SLOTS)
@@ -1115,22 +1143,7 @@ static __noinline int x32_rec(struct pt_regs *regs, long ret, __u64 nr)
 		return 0;
 	if (lean_header && !(c->flags & CF_FULL_ID))
 		hflags |= HF_LEAN;
-	buf = scratch_buf();
-	if (!buf)
-		return 0;
-	off = fill_hdr(KIND_SYSCALL, n, hflags);
-	h = (struct event_hdr *)buf;
-	h->ret = ret;
-	if ((c->flags & CF_ZERO_ON_OK) && ret == 0) {
-		for (i = 0; i < 6; i++)
-			h->args[i] = 0;
-		submit(buf, off);
-		return 0;
-	}
-	for (i = 0; i < 6; i++)
-		h->args[i] = sc_arg(regs, i, false);
-	off = payload(idx, off);
-	submit(buf, off);
+	scratch_rec(regs, ret, n, idx, false, hflags, c->flags);
 	return 0;
 }
 
@@ -1138,12 +1151,9 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	struct sc_conf *c;
-	struct event_hdr *h;
 	bool compat = false;
-	__u8 *buf;
-	__u32 off, hflags, idx = 0;
+	__u32 hflags, idx = 0;
 	__u64 nr = regs->orig_ax;
-	int i;
 
 	if (nr >= COMPAT_BASE)
 		return (nr & X32_BIT) ? x32_rec(regs, ret, nr) : 0;
@@ -1163,23 +1173,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		submit_hdr(KIND_SYSCALL, regs, ret, nr, compat, hflags);
 		return 0;
 	}
-	buf = scratch_buf();
-	if (!buf)
-		return 0;
-	off = fill_hdr(KIND_SYSCALL, nr, hflags);
-	h = (struct event_hdr *)buf;
-	h->ret = ret;
-	if ((c->flags & CF_ZERO_ON_OK) && ret == 0) {
-		/* A successful execve reset the registers; the exec record has the data. */
-		for (i = 0; i < 6; i++)
-			h->args[i] = 0;
-		submit(buf, off);
-		return 0;
-	}
-	for (i = 0; i < 6; i++)
-		h->args[i] = sc_arg(regs, i, compat);
-	off = payload(idx, off);
-	submit(buf, off);
+	scratch_rec(regs, ret, nr, idx, compat, hflags, c->flags);
 	return 0;
 }
 
