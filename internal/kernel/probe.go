@@ -300,5 +300,6 @@ var Checks = sync.OnceValue(func() []Check {
 		Tracefs(),
 		Lockdown(),
 		CgroupVersion(),
+		SyscallABIs(),
 	}
 })

@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/palisade-sec/palisade/internal/kernel/ebpf/internal/int80"
+	"github.com/palisade-sec/palisade/internal/kernel/abi"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
@@ -135,8 +135,8 @@ func requireInt80(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("int $0x80 is x86_64 only")
 	}
-	if ok, why := int80.Available(); !ok {
-		t.Skip(why)
+	if ok, why := abi.IA32(); !ok {
+		t.Skip("this kernel takes no 32-bit syscalls (booted with ia32_emulation=off, or under a hypervisor without them): int $0x80: " + why)
 	}
 }
 
@@ -626,11 +626,11 @@ func TestCompatSyscalls(t *testing.T) {
 	if socketcall != unix.SYS_GETUID {
 		t.Fatalf("test premise: i386 socketcall is %d, native getuid %d", socketcall, unix.SYS_GETUID)
 	}
-	if got := int80.Syscall(getuid32, 0, 0, 0); got != uintptr(uid) {
+	if got := abi.Int80(getuid32, 0, 0, 0); got != uintptr(uid) {
 		t.Fatalf("int80 getuid32 = %d, want %d", got, uid)
 	}
 	// i386 socketcall(0, NULL): same number as native getuid, must not be captured.
-	if got := int64(int80.Syscall(socketcall, 0, 0, 0)); got >= 0 {
+	if got := int64(abi.Int80(socketcall, 0, 0, 0)); got >= 0 {
 		t.Fatalf("int80 socketcall(0, NULL) = %d, want an error", got)
 	}
 	unix.Getuid()
@@ -1026,19 +1026,19 @@ func TestSocketcall(t *testing.T) {
 	defer runtime.UnlockOSThread()
 	tid := uint32(unix.Gettid())
 
-	fd := int32(int80.Syscall(socketcall, sysSocket, words(0, unix.AF_INET, unix.SOCK_STREAM, 0), 0))
+	fd := int32(abi.Int80(socketcall, sysSocket, words(0, unix.AF_INET, unix.SOCK_STREAM, 0), 0))
 	if fd < 0 {
 		t.Fatalf("socketcall(SYS_SOCKET) = %d", fd)
 	}
 	defer unix.Close(int(fd))
-	if r := int32(int80.Syscall(socketcall, sysConnect, words(32, uint32(fd), uint32(base)+256, 16), 0)); r != 0 {
+	if r := int32(abi.Int80(socketcall, sysConnect, words(32, uint32(fd), uint32(base)+256, 16), 0)); r != 0 {
 		t.Fatalf("socketcall(SYS_CONNECT) = %d", r)
 	}
-	if r := int32(int80.Syscall(socketcall, sysSend, words(64, uint32(fd), uint32(base)+512, 2, 0), 0)); r != 2 {
+	if r := int32(abi.Int80(socketcall, sysSend, words(64, uint32(fd), uint32(base)+512, 2, 0), 0)); r != 2 {
 		t.Fatalf("socketcall(SYS_SEND) = %d", r)
 	}
 	// A call number socketcall does not have: no record.
-	if r := int32(int80.Syscall(socketcall, 99, words(96, 0, 0, 0), 0)); r >= 0 {
+	if r := int32(abi.Int80(socketcall, 99, words(96, 0, 0, 0), 0)); r >= 0 {
 		t.Fatalf("socketcall(99) = %d, want an error", r)
 	}
 

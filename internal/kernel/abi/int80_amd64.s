@@ -1,7 +1,7 @@
 #include "textflag.h"
 
-// func Syscall(nr, a1, a2, a3 uintptr) uintptr
-TEXT ·Syscall(SB),NOSPLIT,$0-40
+// func Int80(nr, a1, a2, a3 uintptr) uintptr
+TEXT ·Int80(SB),NOSPLIT,$0-40
 	MOVQ nr+0(FP), AX
 	MOVQ a1+8(FP), BX
 	MOVQ a2+16(FP), CX

@@ -1,0 +1,44 @@
+package abi
+
+import (
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// The x32 answer from the child matches an x32 call made here (safe in a
+// test process: no seccomp filter kills it).
+func TestX32MatchesDirectCall(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("x86_64 only")
+	}
+	_, _, e := unix.RawSyscall(x32Bit|unix.SYS_GETPID, 0, 0, 0)
+	direct := e != unix.ENOSYS
+	ok, why := X32()
+	t.Logf("x32: direct call errno %v; probe %v %q", e, ok, why)
+	if ok != direct {
+		t.Errorf("probe says x32 %v (%s), a direct call says %v", ok, why, direct)
+	}
+	if !ok && why != "ENOSYS" {
+		t.Errorf("x32 refused with %q, want ENOSYS", why)
+	}
+}
+
+// The i386 probe answers either way without killing this process, and
+// when it says yes, int $0x80 works here too.
+func TestIA32Probe(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("x86_64 only")
+	}
+	ok, why := IA32()
+	t.Logf("i386: %v %q", ok, why)
+	if !ok && why == "" {
+		t.Error("refused without a reason")
+	}
+	if ok {
+		if got := Int80(getuid32, 0, 0, 0); got != uintptr(unix.Getuid()) {
+			t.Errorf("int $0x80 getuid32 = %d, want %d", got, unix.Getuid())
+		}
+	}
+}
