@@ -1196,26 +1196,56 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 
 /* ---- process lifecycle --------------------------------------------------- */
 
+/*
+ * proc_rec starts a process record (exec, fork, exit) in scratch: the
+ * header with zero arguments and result. It returns the scratch buffer, or
+ * NULL, and the record's size so far in *off.
+ */
+static __always_inline __u8 *proc_rec(__u32 kind, __u32 *off)
+{
+	struct event_hdr *h;
+	__u8 *buf;
+
+	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+		return NULL;
+	buf = scratch_buf();
+	if (!buf)
+		return NULL;
+	*off = fill_hdr(kind, 0, 0);
+	h = (struct event_hdr *)buf;
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	h->ret = 0;
+	return buf;
+}
+
+/*
+ * item_room aligns *off for a fixed-size item and returns where its
+ * payload goes (after the item header), or NULL when there is no room.
+ */
+static __always_inline void *item_room(__u8 *buf, __u32 *off)
+{
+	__u32 o = align4(*off);
+
+	if (o >= MAX_OFF)
+		return NULL;
+	o = BOUND(o);
+	*off = o;
+	return buf + o + sizeof(struct item);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	struct event_hdr *h;
 	struct mm_struct *mm;
 	struct file *exe;
 	__u8 *buf;
-	__u32 off;
+	__u32 off = 0;
 	__u64 start, end;
 
-	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
-		return 0;
-	buf = scratch_buf();
+	buf = proc_rec(KIND_EXEC, &off);
 	if (!buf)
 		return 0;
-	off = fill_hdr(KIND_EXEC, 0, 0);
-	h = (struct event_hdr *)buf;
-	__builtin_memset(h->args, 0, sizeof(h->args));
-	h->args[0] = old_pid;
-	h->ret = 0;
+	((struct event_hdr *)buf)->args[0] = old_pid;
 	off = put_kernel_str((__u64)BPF_CORE_READ(bprm, filename), off, IT_FILENAME | (ARG_NONE << 8));
 	mm = BPF_CORE_READ(p, mm);
 	start = BPF_CORE_READ(mm, arg_start);
@@ -1242,26 +1272,17 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct event_hdr *h;
 	struct fork_info *fi;
 	__u8 *buf;
-	__u32 off;
+	__u32 off = 0;
 	__u32 pidns;
 
-	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
-		return 0;
-	buf = scratch_buf();
+	buf = proc_rec(KIND_FORK, &off);
 	if (!buf)
 		return 0;
-	off = fill_hdr(KIND_FORK, 0, 0);
-	h = (struct event_hdr *)buf;
-	__builtin_memset(h->args, 0, sizeof(h->args));
-	h->ret = 0;
-	off = align4(off);
-	if (off >= MAX_OFF)
+	fi = item_room(buf, &off);
+	if (!fi)
 		return 0;
-	off = BOUND(off);
-	fi = (struct fork_info *)(buf + off + sizeof(struct item));
 	fi->tid = BPF_CORE_READ(child, pid);
 	fi->pid = BPF_CORE_READ(child, tgid);
 	task_vids(child, &fi->vtid, &fi->vpid, &pidns);
@@ -1277,25 +1298,16 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
 {
-	struct event_hdr *h;
 	struct exit_info *ei;
 	__u8 *buf;
-	__u32 off;
+	__u32 off = 0;
 
-	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
-		return 0;
-	buf = scratch_buf();
+	buf = proc_rec(KIND_EXIT, &off);
 	if (!buf)
 		return 0;
-	off = fill_hdr(KIND_EXIT, 0, 0);
-	h = (struct event_hdr *)buf;
-	__builtin_memset(h->args, 0, sizeof(h->args));
-	h->ret = 0;
-	off = align4(off);
-	if (off >= MAX_OFF)
+	ei = item_room(buf, &off);
+	if (!ei)
 		return 0;
-	off = BOUND(off);
-	ei = (struct exit_info *)(buf + off + sizeof(struct item));
 	ei->code = BPF_CORE_READ(p, exit_code);
 	ei->group_dead = group_dead;
 	put_item_hdr(buf, off, IT_EXIT, ARG_NONE, sizeof(*ei));
