@@ -253,6 +253,12 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		} else {
 			resolver = container.NewResolver(d)
 			defer d.Close()
+			// Inspect containers as they are created, so that one that
+			// runs and is removed before its first record is read still
+			// has a name and an image.
+			fctx, stop := context.WithCancel(ctx)
+			defer stop()
+			go resolver.Follow(fctx, d)
 		}
 	}
 	// Lazy: a process is read from /proc on its first record, so start-up

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,5 +123,119 @@ func TestDockerInspectLive(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("docker.sock mount missing: %+v", c.Mounts)
+	}
+}
+
+// engine is a fake Docker: containers by full id, a feed of their creation
+// and destruction, and an inspect that finds only those still there.
+type engine struct {
+	mu         sync.Mutex
+	containers map[string]string // full id -> name
+	events     chan [2]string    // {"create"|"destroy", id}
+}
+
+func (e *engine) Inspect(ctx context.Context, id string) (*event.Container, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for full, name := range e.containers {
+		if strings.HasPrefix(full, id) {
+			return &event.Container{ID: full[:12], Name: name}, nil
+		}
+	}
+	return nil, errors.New("no such container: " + id)
+}
+
+func (e *engine) Watch(ctx context.Context, created, destroyed func(id string)) error {
+	for {
+		select {
+		case ev := <-e.events:
+			if ev[0] == "create" {
+				created(ev[1])
+			} else {
+				destroyed(ev[1])
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// A container created, run and removed before the agent's first lookup
+// still resolves through Follow; a destroyed one is dropped after linger.
+func TestResolverFollow(t *testing.T) {
+	full := strings.Repeat("ab", 32)
+	e := &engine{containers: map[string]string{full: "short-lived"}, events: make(chan [2]string)}
+	r := NewResolver(e)
+	r.linger = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { r.Follow(ctx, e); close(done) }()
+	e.events <- [2]string{"create", full}
+	e.events <- [2]string{"create", strings.Repeat("cd", 32)} // gone before its inspect: not cached
+	e.mu.Lock()
+	delete(e.containers, full) // docker run --rm: removed before the agent looks
+	e.mu.Unlock()
+	if c := r.Get(ctx, full[:12], "docker"); c.Name != "short-lived" || c.ID != full[:12] || c.Type != "docker" {
+		t.Fatalf("after removal: %+v, want the container seen at creation", c)
+	}
+	e.events <- [2]string{"destroy", full}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		r.mu.Lock()
+		_, cached := r.cache[full[:12]]
+		r.mu.Unlock()
+		if !cached {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("destroyed container still cached after its linger")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
+
+// The live feed: a container run with --rm that exits at once is in the
+// cache, with its name, by the time docker run returns, although
+// inspecting it then fails.
+func TestDockerFollowLive(t *testing.T) {
+	img := testutil.RequireBusyboxImage(t)
+	d, err := NewDocker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r := NewResolver(d)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Follow(ctx, d)
+	time.Sleep(300 * time.Millisecond) // the event stream is open
+	name := "palisade-follow-test"
+	out, err := exec.Command("docker", "run", "--rm", "--name", name, img, "true").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run: %v %s", err, out)
+	}
+	var id string
+	deadline := time.Now().Add(5 * time.Second)
+	for id == "" && time.Now().Before(deadline) {
+		r.mu.Lock()
+		for k, e := range r.cache {
+			if e.c != nil && e.c.Name == name {
+				id = k
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if id == "" {
+		t.Fatal("the --rm container never reached the cache")
+	}
+	if _, err := d.Inspect(ctx, id); err == nil {
+		t.Logf("container %s still inspectable (removal not finished)", id)
+	}
+	if c := r.Get(ctx, id, "docker"); c.Name != name || c.ImageRepository != "palisade-test" {
+		t.Errorf("Get(%s) = %+v, want %s from the cache", id, c, name)
 	}
 }

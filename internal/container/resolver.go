@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
 	"github.com/palisade-sec/palisade/internal/event"
@@ -16,12 +17,22 @@ type Lookup interface {
 	Inspect(ctx context.Context, id string) (*event.Container, error)
 }
 
+// Feed reports containers as the engine creates and destroys them.
+type Feed interface {
+	// Watch calls created and destroyed with each container's full id
+	// until ctx ends or the stream breaks (then it returns the error).
+	Watch(ctx context.Context, created, destroyed func(id string)) error
+}
+
 // Resolver caches container metadata. Lookups that fail are remembered for
 // a short while so a dead daemon does not slow every event.
 type Resolver struct {
 	lookup  Lookup
 	timeout time.Duration
 	retry   time.Duration
+	// linger is how long a destroyed container stays cached: its last
+	// records may still be on their way through the agent.
+	linger time.Duration
 
 	mu    sync.Mutex
 	cache map[string]*entry
@@ -35,7 +46,48 @@ type entry struct {
 // NewResolver makes a resolver over lookup (which may be nil: then only ids
 // and runtimes are known, never names).
 func NewResolver(lookup Lookup) *Resolver {
-	return &Resolver{lookup: lookup, timeout: 2 * time.Second, retry: 5 * time.Second, cache: map[string]*entry{}}
+	return &Resolver{lookup: lookup, timeout: 2 * time.Second, retry: 5 * time.Second, linger: time.Minute, cache: map[string]*entry{}}
+}
+
+// Follow keeps the cache ahead of the events: each container the feed
+// reports created is inspected at once, and each destroyed one is dropped
+// a while later. Without it a container that runs for a millisecond and is
+// removed (docker run --rm) before the agent reads its first record would
+// get no name or image: the inspect on first sight would find it gone. It
+// returns when ctx ends; a broken stream (a daemon restart) is reopened
+// after retry.
+func (r *Resolver) Follow(ctx context.Context, feed Feed) {
+	created := func(id string) {
+		if r.lookup == nil {
+			return
+		}
+		ictx, cancel := context.WithTimeout(ctx, r.timeout)
+		c, err := r.lookup.Inspect(ictx, id)
+		cancel()
+		if err != nil || c == nil {
+			return // Get tries again on first sight
+		}
+		if c.Type == "" {
+			c.Type = "docker"
+		}
+		r.mu.Lock()
+		if old, ok := r.cache[shortID(id)]; !ok || !old.failed.IsZero() {
+			r.cache[shortID(id)] = &entry{c: c}
+		}
+		r.mu.Unlock()
+	}
+	destroyed := func(id string) {
+		time.AfterFunc(r.linger, func() { r.Forget(shortID(id)) })
+	}
+	for ctx.Err() == nil {
+		if err := feed.Watch(ctx, created, destroyed); err == nil || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(r.retry):
+		}
+	}
 }
 
 // Get returns the container for an id, inspecting it on first sight.
@@ -92,6 +144,30 @@ func NewDocker() (*Docker, error) {
 		return nil, err
 	}
 	return &Docker{cli: cli}, nil
+}
+
+// Watch implements Feed with the Engine API's event stream (container
+// create and destroy).
+func (d *Docker) Watch(ctx context.Context, created, destroyed func(id string)) error {
+	res := d.cli.Events(ctx, client.EventsListOptions{
+		Filters: make(client.Filters).Add("type", string(events.ContainerEventType)).
+			Add("event", string(events.ActionCreate), string(events.ActionDestroy)),
+	})
+	for {
+		select {
+		case m := <-res.Messages:
+			switch m.Action {
+			case events.ActionCreate:
+				created(m.Actor.ID)
+			case events.ActionDestroy:
+				destroyed(m.Actor.ID)
+			}
+		case err := <-res.Err:
+			return err
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // Close releases the client.
