@@ -289,6 +289,12 @@ static const __u8 socketcall_nargs[SOCKETCALL_SLOTS] = {
 	0, 3, 3, 3, 2, 3, 3, 3, 4, 4, 4, 6, 6, 2, 5, 5, 3, 3, 4, 5, 4,
 };
 
+/* ignored says whether the current task is the agent (ignore_tgid). */
+static __always_inline bool ignored(void)
+{
+	return ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid;
+}
+
 /*
  * Items start below MAX_OFF. BOUND restates that as a mask the verifier can
  * track; barrier_var stops clang from folding the mask away.
@@ -1139,7 +1145,7 @@ static __noinline int x32_rec(struct pt_regs *regs, long ret, __u64 nr)
 	c = bpf_map_lookup_elem(&sc_confs, &idx);
 	if (!c || !c->on)
 		return 0;
-	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+	if (ignored())
 		return 0;
 	if (lean_header && !(c->flags & CF_FULL_ID))
 		hflags |= HF_LEAN;
@@ -1160,7 +1166,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	c = lookup_conf(nr, &compat, &idx);
 	if (!c || !c->on)
 		return 0;
-	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+	if (ignored())
 		return 0;
 	if (c->flags & CF_MIN) {
 		submit_min(regs, ret, nr, compat);
@@ -1187,7 +1193,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	c = lookup_conf(id, &compat, &idx);
 	if (!c || !c->on || !(c->flags & CF_ENTER))
 		return 0;
-	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+	if (ignored())
 		return 0;
 	submit_hdr(KIND_ENTER, regs, 0, id, compat,
 		   (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0));
@@ -1206,7 +1212,7 @@ static __always_inline __u8 *proc_rec(__u32 kind, __u32 *off)
 	struct event_hdr *h;
 	__u8 *buf;
 
-	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+	if (ignored())
 		return NULL;
 	buf = scratch_buf();
 	if (!buf)
@@ -1338,7 +1344,7 @@ int BPF_PROG(cap_capable, const struct cred *cred, struct user_namespace *target
 {
 	struct event_hdr *h;
 
-	if (ignore_tgid && (bpf_get_current_pid_tgid() >> 32) == ignore_tgid)
+	if (ignored())
 		return 0;
 	/* A header-only record, straight into the ring like submit_hdr's. */
 	h = reserve_rec(sizeof(struct event_hdr));
