@@ -21,13 +21,15 @@ import (
 // file mapping only removes the page-table entries: the pages stay in the
 // page cache and any the agent touches again come back with a minor fault,
 // identical (nothing in these segments is ever written). The writable data
-// segment is left alone.
+// segment is left alone, and so is any read-only mapping that holds
+// private copies of pages: a debugger's breakpoints or a uprobe's are
+// written into such copies, and dropping them would remove the breakpoint.
 func releaseExecutablePages() (int64, error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return 0, err
 	}
-	segs, err := readOnlySegments("/proc/self/maps", exe)
+	segs, err := readOnlySegments("/proc/self/smaps", exe)
 	if err != nil {
 		return 0, err
 	}
@@ -43,18 +45,38 @@ func releaseExecutablePages() (int64, error) {
 }
 
 // readOnlySegments lists the [start, end) ranges of the read-only private
-// mappings (r-xp, r--p) of file exe in a /proc/PID/maps file.
-func readOnlySegments(maps, exe string) ([][2]uintptr, error) {
-	f, err := os.Open(maps)
+// mappings (r-xp, r--p) of file exe in a /proc/PID/smaps (or maps) file,
+// leaving out those with anonymous (copied-on-write) pages.
+func readOnlySegments(smaps, exe string) ([][2]uintptr, error) {
+	f, err := os.Open(smaps)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	var out [][2]uintptr
+	var cur [2]uintptr
+	want := false
+	flush := func() {
+		if want {
+			out = append(out, cur)
+		}
+		want = false
+	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		// start-end perms offset dev inode path
 		fs := strings.Fields(sc.Text())
+		if len(fs) == 0 {
+			continue
+		}
+		if strings.HasSuffix(fs[0], ":") {
+			// An attribute of the mapping above (smaps): "Anonymous: 4 kB".
+			if fs[0] == "Anonymous:" && len(fs) > 1 && fs[1] != "0" {
+				want = false
+			}
+			continue
+		}
+		// A mapping: start-end perms offset dev inode path
+		flush()
 		if len(fs) < 6 || strings.Join(fs[5:], " ") != exe || (fs[1] != "r-xp" && fs[1] != "r--p") {
 			continue
 		}
@@ -62,9 +84,10 @@ func readOnlySegments(maps, exe string) ([][2]uintptr, error) {
 		lo, err1 := strconv.ParseUint(a, 16, 64)
 		hi, err2 := strconv.ParseUint(b, 16, 64)
 		if !ok || err1 != nil || err2 != nil || hi <= lo {
-			return nil, fmt.Errorf("%s: bad range %q", maps, fs[0])
+			return nil, fmt.Errorf("%s: bad range %q", smaps, fs[0])
 		}
-		out = append(out, [2]uintptr{uintptr(lo), uintptr(hi)})
+		cur, want = [2]uintptr{uintptr(lo), uintptr(hi)}, true
 	}
+	flush()
 	return out, sc.Err()
 }

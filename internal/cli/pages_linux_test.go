@@ -79,6 +79,15 @@ func TestReadOnlySegments(t *testing.T) {
 	if len(segs) != 2 || segs[0] != [2]uintptr{0x400000, 0x14ba000} || segs[1] != [2]uintptr{0x14ba000, 0x2693000} {
 		t.Errorf("segments %x, want the r-xp and r--p ones only", segs)
 	}
+	// smaps: a code mapping holding a private copy (a breakpoint) is kept.
+	smaps := "00400000-014ba000 r-xp 00000000 fe:00 9994325    /x\nRss: 12004 kB\nAnonymous: 4 kB\nSwap: 0 kB\n" +
+		"014ba000-02693000 r--p 010ba000 fe:00 9994325    /x\nRss: 100 kB\nAnonymous: 0 kB\n"
+	if err := os.WriteFile(maps, []byte(smaps), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if segs, err := readOnlySegments(maps, "/x"); err != nil || len(segs) != 1 || segs[0] != [2]uintptr{0x14ba000, 0x2693000} {
+		t.Errorf("smaps segments %x (%v), want only the read-only data without private pages", segs, err)
+	}
 	if err := os.WriteFile(maps, []byte("zz-00400000 r-xp 0 0 0 /x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
