@@ -13,6 +13,8 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,6 +36,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var duration time.Duration
 	var cpuprofile, memprofile string
 	var ringMiB, nice int
+	var listSyscalls bool
 	var df outputs.Flags
 	cmd := &cobra.Command{
 		Use:   "watch [-r FILE]... [--builtin] [-o text|json] [--record EVENTS.jsonl] [--duration D]",
@@ -53,6 +56,9 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 			rs, _, err := rf.load()
 			if err != nil {
 				return err
+			}
+			if listSyscalls {
+				return writeCaptureSet(s.out, format, rs)
 			}
 			ctx := cmd.Context()
 			if duration > 0 {
@@ -111,6 +117,7 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a Go CPU profile of the agent to this file")
 	cmd.Flags().IntVar(&ringMiB, "ring-buffer", 2, "kernel ring buffer size in MiB (a power of two): larger absorbs longer bursts, smaller uses less memory (it is mapped twice)")
+	cmd.Flags().BoolVar(&listSyscalls, "list-syscalls", false, "print the syscalls the rules make watch capture, and why (the rules, or the process and fd tables), then exit; no root needed")
 	cmd.Flags().IntVar(&nice, "nice", -10, "scheduling priority (nice value) of the agent's threads: an agent not scheduled in time drops events when the host's CPUs are busy; 0 keeps the inherited priority")
 	df.Register(cmd.Flags())
 	cmd.Flags().MarkHidden("cpuprofile")
@@ -206,6 +213,74 @@ func setNice(n int) error {
 var stateSyscalls = []string{"execve", "execveat", "clone", "clone3", "fork", "vfork", "open", "openat", "openat2", "creat",
 	"open_by_handle_at", "open_tree", "memfd_create", "close", "close_range", "dup", "dup2", "dup3", "fcntl",
 	"socket", "connect", "accept", "accept4", "bind", "chdir", "fchdir"}
+
+// captureEntry is one line of watch --list-syscalls.
+type captureEntry struct {
+	Name  string `json:"name"`
+	Nr    int    `json:"nr"`
+	Rules bool   `json:"rules"` // a rule's event types name it (or a rule matches every type)
+	State bool   `json:"state"` // the process and fd tables need it
+}
+
+// writeCaptureSet prints what captureSet selects for rs, and the rules'
+// event types that are not syscalls the capture can select.
+func writeCaptureSet(w io.Writer, format string, rs *rules.Ruleset) error {
+	names, all := rs.EventTypes()
+	arch := syscalls.Native()
+	inRules, state := map[string]bool{}, map[string]bool{}
+	var other []string
+	for _, n := range names {
+		if _, ok := syscalls.Number(arch, n); ok {
+			inRules[n] = true
+		} else {
+			other = append(other, n)
+		}
+	}
+	for _, n := range stateSyscalls {
+		state[n] = true
+	}
+	nrs := captureSet(rs)
+	if nrs == nil {
+		nrs = ebpf.DefaultSyscalls()
+	}
+	var list []captureEntry
+	for _, nr := range nrs {
+		n, _ := syscalls.Name(arch, nr)
+		list = append(list, captureEntry{Name: n, Nr: nr, Rules: all || inRules[n], State: state[n]})
+	}
+	if format == "json" {
+		return json.NewEncoder(w).Encode(struct {
+			Arch        string         `json:"arch"`
+			AllTypes    bool           `json:"all_types"`
+			Syscalls    []captureEntry `json:"syscalls"`
+			NotSyscalls []string       `json:"not_syscalls"`
+		}{arch, all, list, append([]string{}, other...)})
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SYSCALL	NR	WHY")
+	for _, e := range list {
+		var why []string
+		if e.Rules {
+			why = append(why, "rules")
+		}
+		if e.State {
+			why = append(why, "state")
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", e.Name, e.Nr, strings.Join(why, ", "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d syscalls captured on %s (each also in the i386 and x32 ABIs, and i386 socketcall for the socket calls)", len(list), arch)
+	if all {
+		fmt.Fprint(w, "; a rule matches every event type, so every syscall Palisade decodes is captured")
+	}
+	fmt.Fprintln(w)
+	if len(other) > 0 {
+		fmt.Fprintf(w, "event types in the rules that are not syscalls here: %s\n", strings.Join(other, ", "))
+	}
+	return nil
+}
 
 // captureSet maps the rules' event types to native syscall numbers.
 func captureSet(rs *rules.Ruleset) []int {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -227,5 +228,49 @@ func TestWatchNeedsRules(t *testing.T) {
 	code, _, errs := run(t, "", "watch", "-r", f)
 	if code != 1 || !strings.Contains(errs, "bad.yaml:1:3") {
 		t.Errorf("exit %d: %q", code, errs)
+	}
+}
+
+// watch --list-syscalls names what a rule set makes the capture select and
+// why, without root: the rules' event types plus the state's base set.
+func TestWatchListSyscalls(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "r.yaml")
+	body := "- rule: ptrace attach\n  desc: d\n  condition: evt.type = ptrace and evt.arg.request = 16\n  output: o\n  priority: WARNING\n" +
+		"- rule: open shadow\n  desc: d\n  condition: evt.type in (open, openat) and fd.name = /etc/shadow\n  output: o\n  priority: WARNING\n"
+	if err := os.WriteFile(rules, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := Run(context.Background(), []string{"watch", "--list-syscalls", "-r", rules, "-o", "json"}, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var got struct {
+		AllTypes bool           `json:"all_types"`
+		Syscalls []captureEntry `json:"syscalls"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	by := map[string]captureEntry{}
+	for _, e := range got.Syscalls {
+		by[e.Name] = e
+	}
+	for name, want := range map[string][2]bool{
+		"ptrace": {true, false}, "openat": {true, true}, "open": {true, true}, "close": {false, true}, "close_range": {false, true},
+	} {
+		if e, ok := by[name]; !ok || e.Rules != want[0] || e.State != want[1] {
+			t.Errorf("%s: %+v (listed %v), want rules=%v state=%v", name, e, ok, want[0], want[1])
+		}
+	}
+	if _, ok := by["mount"]; ok || got.AllTypes {
+		t.Errorf("mount listed (all types %v): no rule or state needs it", got.AllTypes)
+	}
+	if len(got.Syscalls) != len(stateSyscalls)+1 { // + ptrace; open and openat are in both
+		t.Errorf("%d syscalls, want the %d of the state set plus ptrace", len(got.Syscalls), len(stateSyscalls))
+	}
+	out.Reset()
+	if code := Run(context.Background(), []string{"watch", "--list-syscalls", "-r", rules}, strings.NewReader(""), &out, &errb); code != 0 ||
+		!strings.Contains(out.String(), "ptrace") || !strings.Contains(out.String(), "syscalls captured on") {
+		t.Errorf("text listing (exit %d):\n%s", code, out.String())
 	}
 }
