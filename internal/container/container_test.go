@@ -239,3 +239,55 @@ func TestDockerFollowLive(t *testing.T) {
 		t.Errorf("Get(%s) = %+v, want %s from the cache", id, c, name)
 	}
 }
+
+// flakyFeed fails its first Watch (a daemon restarting), then reports one
+// creation and waits.
+type flakyFeed struct {
+	mu    sync.Mutex
+	calls int
+	id    string
+}
+
+func (f *flakyFeed) Watch(ctx context.Context, created, destroyed func(id string)) error {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	if n == 1 {
+		return errors.New("connection refused")
+	}
+	created(f.id)
+	<-ctx.Done()
+	return nil
+}
+
+// A broken event stream is reopened after the retry delay.
+func TestResolverFollowReconnects(t *testing.T) {
+	full := strings.Repeat("ef", 32)
+	e := &engine{containers: map[string]string{full: "after-restart"}}
+	feed := &flakyFeed{id: full}
+	r := NewResolver(e)
+	r.retry = 20 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Follow(ctx, feed); close(done) }()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		r.mu.Lock()
+		ent := r.cache[full[:12]]
+		r.mu.Unlock()
+		if ent != nil && ent.c.Name == "after-restart" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no creation seen after the stream broke once (%d watches)", feed.calls)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatal("Follow did not return when its context ended")
+	}
+}
