@@ -693,6 +693,15 @@ func TestSyscallPayloads(t *testing.T) {
 	dupfd := raw(unix.SYS_DUP, uintptr(memfd))
 	raw(unix.SYS_CLOSE, uintptr(dupfd))
 	raw(unix.SYS_CLOSE, uintptr(memfd))
+	// close_range over two fresh descriptors (dups of stdin).
+	lo, hi := raw(unix.SYS_DUP, 0), raw(unix.SYS_DUP, 0)
+	if lo < 0 || hi < 0 {
+		t.Fatalf("dup: %d %d", lo, hi)
+	}
+	lo, hi = min(lo, hi), max(lo, hi)
+	if r := raw(unix.SYS_CLOSE_RANGE, uintptr(lo), uintptr(hi), 0); r != 0 {
+		t.Fatalf("close_range: %d", r)
+	}
 	raw(unix.SYS_UNSHARE, 1)                             // EINVAL: CSIGNAL bits
 	raw(unix.SYS_SETNS, ^uintptr(0), 0)                  // EBADF
 	raw(unix.SYS_PTRACE, unix.PTRACE_PEEKDATA, 1<<22, 0) // ESRCH
@@ -724,7 +733,7 @@ func TestSyscallPayloads(t *testing.T) {
 	}
 	got := c.expect(t, 5*time.Second,
 		[]string{"memfd_create", "dup", "close", "unshare", "setns", "ptrace", "setuid", "bpf", "prctl",
-			"open_by_handle_at", "finit_module", "mount", "umount2", "kill", "capset", "sendto"},
+			"open_by_handle_at", "finit_module", "mount", "umount2", "kill", "capset", "sendto", "close_range"},
 		by("memfd_create", nil),
 		by("dup", nil),
 		by("close", func(r *Record) bool { return int64(r.Args[0]) == dupfd }),
@@ -741,6 +750,7 @@ func TestSyscallPayloads(t *testing.T) {
 		by("kill", func(r *Record) bool { return r.Args[1] == 0 }),
 		by("capset", nil),
 		by("sendto", func(r *Record) bool { return r.Sock != nil }),
+		by("close_range", nil),
 	)
 	check := func(what string, ok bool, r *Record) {
 		t.Helper()
@@ -753,8 +763,9 @@ func TestSyscallPayloads(t *testing.T) {
 	r = got[1]
 	check("dup", int64(r.Args[0]) == memfd && r.Ret == dupfd, r)
 	check("close", got[2].Ret == 0, got[2])
-	// dup and close need only their numbers: minimal records, no identity.
-	for _, r := range []*Record{got[1], got[2]} {
+	check("close_range", int64(got[16].Args[0]) == lo && int64(got[16].Args[1]) == hi && got[16].Args[2] == 0 && got[16].Ret == 0, got[16])
+	// dup, close and close_range need only their numbers: minimal records, no identity.
+	for _, r := range []*Record{got[1], got[2], got[16]} {
 		if !r.Minimal || r.PID != uint32(os.Getpid()) || r.TID != tid || r.Time == 0 || r.Comm != "" || r.CapEffective != 0 {
 			t.Errorf("%s: minimal=%v pid=%d tid=%d time=%d comm=%q caps=%x; want a minimal record of %d/%d",
 				name(r), r.Minimal, r.PID, r.TID, r.Time, r.Comm, r.CapEffective, os.Getpid(), tid)
