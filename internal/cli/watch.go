@@ -214,6 +214,31 @@ var stateSyscalls = []string{"execve", "execveat", "clone", "clone3", "fork", "v
 	"open_by_handle_at", "open_tree", "memfd_create", "close", "close_range", "dup", "dup2", "dup3", "fcntl",
 	"socket", "connect", "accept", "accept4", "bind", "chdir", "fchdir"}
 
+// dropWarner says, at most once per every, how many events the kernel
+// dropped since it last said so: drops are counted in the metrics and the
+// exit summary, and an operator watching the agent's log sees them too.
+type dropWarner struct {
+	every  time.Duration
+	last   time.Time // when it last warned
+	warned uint64    // the total it last warned about
+}
+
+// note takes the total drops so far and returns a warning when there are
+// new ones and the last warning is at least every old.
+func (w *dropWarner) note(now time.Time, total uint64) (string, bool) {
+	if total <= w.warned || (!w.last.IsZero() && now.Sub(w.last) < w.every) {
+		return "", false
+	}
+	since := "since start"
+	if !w.last.IsZero() {
+		since = fmt.Sprintf("in the last %s", now.Sub(w.last).Round(time.Second))
+	}
+	msg := fmt.Sprintf("palisade: warning: %d events dropped %s (%d in all): the kernel's ring buffer was full; a larger --ring-buffer or a higher priority (--nice) helps",
+		total-w.warned, since, total)
+	w.last, w.warned = now, total
+	return msg, true
+}
+
 // captureEntry is one line of watch --list-syscalls.
 type captureEntry struct {
 	Name  string `json:"name"`
@@ -388,6 +413,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	matches := make([]rules.Match, 0, 8)
 	lastStats := time.Now()
 	var reportedDrops, records uint64
+	warn := dropWarner{every: 10 * time.Second}
 	// handle applies one record to the state and evaluates the event.
 	var failure error
 	handle := func(r *ebpf.Record) error {
@@ -395,6 +421,9 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 			if _, drops, err := src.Stats(); err == nil && drops > reportedDrops {
 				pipe.Metrics.EventsDropped.Add(drops - reportedDrops)
 				reportedDrops = drops
+			}
+			if msg, ok := warn.note(time.Now(), reportedDrops); ok {
+				fmt.Fprintln(s.err, msg)
 			}
 			mem.update()
 			lastStats = time.Now()

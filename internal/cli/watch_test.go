@@ -274,3 +274,27 @@ func TestWatchListSyscalls(t *testing.T) {
 		t.Errorf("text listing (exit %d):\n%s", code, out.String())
 	}
 }
+
+// Drops are warned about at once, then at most once per period, each time
+// with the count since the last warning.
+func TestDropWarner(t *testing.T) {
+	w := dropWarner{every: 10 * time.Second}
+	t0 := time.Unix(1000, 0)
+	if _, ok := w.note(t0, 0); ok {
+		t.Fatal("warned without drops")
+	}
+	msg, ok := w.note(t0, 5)
+	if !ok || !strings.Contains(msg, "5 events dropped since start (5 in all)") {
+		t.Fatalf("first drops: %q %v", msg, ok)
+	}
+	if _, ok := w.note(t0.Add(3*time.Second), 9); ok {
+		t.Error("warned again within the period")
+	}
+	if _, ok := w.note(t0.Add(20*time.Second), 5); ok {
+		t.Error("warned with no new drops")
+	}
+	msg, ok = w.note(t0.Add(21*time.Second), 12)
+	if !ok || !strings.Contains(msg, "7 events dropped in the last 21s (12 in all)") {
+		t.Errorf("later drops: %q %v", msg, ok)
+	}
+}
