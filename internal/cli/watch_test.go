@@ -5,14 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
@@ -296,5 +300,68 @@ func TestDropWarner(t *testing.T) {
 	msg, ok = w.note(t0.Add(21*time.Second), 12)
 	if !ok || !strings.Contains(msg, "7 events dropped in the last 21s (12 in all)") {
 		t.Errorf("later drops: %q %v", msg, ok)
+	}
+}
+
+// The agent, stopped while a burst overflows its 1 MiB ring, reports the
+// drops on stderr while it runs and in its exit summary.
+func TestWatchWarnsOnDrops(t *testing.T) {
+	testutil.RequireBPF(t)
+	bin := filepath.Join(t.TempDir(), "palisade")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/palisade")
+	build.Dir, build.Env = testutil.RepoRoot(t), append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	rules := filepath.Join(t.TempDir(), "r.yaml")
+	body := "- rule: never\n  desc: d\n  condition: evt.type = close and fd.num = 123456\n  output: o\n  priority: WARNING\n"
+	if err := os.WriteFile(rules, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr syncBuffer
+	cmd := exec.Command(bin, "watch", "-r", rules, "--ring-buffer", "1", "--store", "none", "--metrics", "none", "-o", "json")
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("watch not ready: %s", stderr.String())
+		}
+	}
+	closes := func(n int) {
+		for range n {
+			unix.Close(-1)
+		}
+	}
+	// Stopped, the agent reads nothing: 100,000 close records (88 bytes
+	// each) overflow a 1 MiB ring.
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	closes(100_000)
+	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	// The agent looks at the drop counters every 4,096 records, at most
+	// once a second: keep records coming until it has warned.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "events dropped") && time.Now().Before(deadline) {
+		closes(20_000)
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("watch: %v\n%s", err, stderr.String())
+	}
+	out := stderr.String()
+	if !strings.Contains(out, "palisade: warning: ") || !strings.Contains(out, "events dropped since start") {
+		t.Errorf("no drop warning on stderr:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var st watchStats
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &st); err != nil || st.Drops == 0 {
+		t.Errorf("summary %q: drops %d (%v), want some", lines[len(lines)-1], st.Drops, err)
 	}
 }
