@@ -264,12 +264,8 @@ func writeCaptureSet(w io.Writer, format string, rs *rules.Ruleset) error {
 	for _, n := range stateSyscalls {
 		state[n] = true
 	}
-	nrs := captureSet(rs)
-	if nrs == nil {
-		nrs = ebpf.DefaultSyscalls()
-	}
 	var list []captureEntry
-	for _, nr := range nrs {
+	for _, nr := range captureSet(rs) {
 		n, _ := syscalls.Name(arch, nr)
 		list = append(list, captureEntry{Name: n, Nr: nr, Rules: all || inRules[n], State: state[n]})
 	}
@@ -307,11 +303,13 @@ func writeCaptureSet(w io.Writer, format string, rs *rules.Ruleset) error {
 	return nil
 }
 
-// captureSet maps the rules' event types to native syscall numbers.
+// captureSet maps the rules' event types, plus stateSyscalls, to native
+// syscall numbers; when a rule matches every type, it is every syscall the
+// source decodes.
 func captureSet(rs *rules.Ruleset) []int {
 	names, all := rs.EventTypes()
 	if all {
-		return nil // everything the source can decode
+		return ebpf.DefaultSyscalls()
 	}
 	arch := syscalls.Native()
 	seen := map[int]bool{}
@@ -401,11 +399,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		return pipe.Close(5 * time.Second)
 	}
 	defer closePipe()
-	n := len(nrs)
-	if nrs == nil {
-		n = len(ebpf.DefaultSyscalls())
-	}
-	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, n, table.Running())
+	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, len(nrs), table.Running())
 
 	var st watchStats
 	var r ebpf.Record
@@ -413,15 +407,19 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	matches := make([]rules.Match, 0, 8)
 	lastStats := time.Now()
 	var reportedDrops, records uint64
+	// pollDrops moves the drop metric up to the kernel's count.
+	pollDrops := func() {
+		if _, drops, err := src.Stats(); err == nil && drops > reportedDrops {
+			pipe.Metrics.EventsDropped.Add(drops - reportedDrops)
+			reportedDrops = drops
+		}
+	}
 	warn := dropWarner{every: 10 * time.Second}
 	// handle applies one record to the state and evaluates the event.
 	var failure error
 	handle := func(r *ebpf.Record) error {
 		if records++; records%4096 == 0 && time.Since(lastStats) > time.Second {
-			if _, drops, err := src.Stats(); err == nil && drops > reportedDrops {
-				pipe.Metrics.EventsDropped.Add(drops - reportedDrops)
-				reportedDrops = drops
-			}
+			pollDrops()
 			if msg, ok := warn.note(time.Now(), reportedDrops); ok {
 				fmt.Fprintln(s.err, msg)
 			}
@@ -467,12 +465,8 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 			return exitf(1, "record: %v", err)
 		}
 	}
-	if _, drops, err := src.Stats(); err == nil {
-		st.Drops = drops
-		if drops > reportedDrops {
-			pipe.Metrics.EventsDropped.Add(drops - reportedDrops)
-		}
-	}
+	pollDrops()
+	st.Drops = reportedDrops
 	if o.format == "json" {
 		b, _ := json.Marshal(st)
 		fmt.Fprintln(s.err, string(b))
