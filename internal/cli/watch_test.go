@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -307,29 +306,13 @@ func TestDropWarner(t *testing.T) {
 // drops on stderr while it runs and in its exit summary.
 func TestWatchWarnsOnDrops(t *testing.T) {
 	testutil.RequireBPF(t)
-	bin := filepath.Join(t.TempDir(), "palisade")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/palisade")
-	build.Dir, build.Env = testutil.RepoRoot(t), append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
 	rules := filepath.Join(t.TempDir(), "r.yaml")
 	body := "- rule: never\n  desc: d\n  condition: evt.type = close and fd.num = 123456\n  output: o\n  priority: WARNING\n"
 	if err := os.WriteFile(rules, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var stderr syncBuffer
-	cmd := exec.Command(bin, "watch", "-r", rules, "--ring-buffer", "1", "--store", "none", "--metrics", "none", "-o", "json")
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("watch not ready: %s", stderr.String())
-		}
-	}
+	cmd, stderr := testutil.StartWatch(t, bin, nil, "-r", rules, "--ring-buffer", "1", "--store", "none", "--metrics", "none", "-o", "json")
 	closes := func(n int) {
 		for range n {
 			unix.Close(-1)

@@ -38,12 +38,7 @@ func workloadImage(t *testing.T) string {
 	t.Helper()
 	base := testutil.RequireBusyboxImage(t)
 	dir := t.TempDir()
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "workload"), "./internal/profile/testdata/workload")
-	build.Dir = testutil.RepoRoot(t)
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build workload: %v\n%s", err, out)
-	}
+	testutil.BuildStatic(t, "./internal/profile/testdata/workload", filepath.Join(dir, "workload"))
 	breakoutProbe(t, dir)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nCOPY workload /workload\nCOPY breakout /breakout\n"), 0o644)
 	img := fmt.Sprintf("palisade-test:profile-workload-%d", os.Getpid())

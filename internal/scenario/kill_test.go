@@ -17,14 +17,8 @@ import (
 // whose event happened a second or more before the kill.
 func TestWatchKill9KeepsAlerts(t *testing.T) {
 	testutil.RequireBPF(t)
-	root := testutil.RepoRoot(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "palisade")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/palisade")
-	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(dir, "palisade"))
 	db := filepath.Join(dir, "alerts.db")
 	rules := filepath.Join(dir, "marker.yaml")
 	// One alert per exec of a uniquely named marker command.
@@ -35,18 +29,7 @@ func TestWatchKill9KeepsAlerts(t *testing.T) {
   output: "marker %proc.cmdline"
   priority: WARNING
 `), 0o644)
-	var stderr syncBuffer
-	cmd := exec.Command(bin, "watch", "-r", rules, "-o", "json", "--store", "sqlite:"+db, "--metrics", "none")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("watch not ready: %s", stderr.String())
-		}
-	}
+	cmd, _ := testutil.StartWatch(t, bin, nil, "-r", rules, "-o", "json", "--store", "sqlite:"+db, "--metrics", "none")
 	const n = 20
 	for i := 0; i < n; i++ {
 		exec.Command("/bin/echo", "palisade-kill-marker", string(rune('a'+i))).Run()

@@ -53,14 +53,8 @@ func docker(t *testing.T, args ...string) string {
 func TestAttackScenarios(t *testing.T) {
 	testutil.RequireBPF(t)
 	img := testutil.RequireBusyboxImage(t)
-	root := testutil.RepoRoot(t)
 	tmp := t.TempDir()
-	attacker := filepath.Join(tmp, "bin", "attacker")
-	build := exec.Command("go", "build", "-o", attacker, "./internal/scenario/testdata/attacker")
-	build.Dir, build.Env = root, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build attacker: %v\n%s", err, out)
-	}
+	attacker := testutil.BuildStatic(t, "./internal/scenario/testdata/attacker", filepath.Join(tmp, "bin", "attacker"))
 	token := filepath.Join(tmp, "token")
 	os.WriteFile(token, []byte("eyJhbGciOiJSUzI1NiJ9.test.token"), 0o644)
 
