@@ -289,6 +289,15 @@ static const __u8 socketcall_nargs[SOCKETCALL_SLOTS] = {
 	0, 3, 3, 3, 2, 3, 3, 3, 4, 4, 4, 6, 6, 2, 5, 5, 3, 3, 4, 5, 4,
 };
 
+/*
+ * lean_flag is HF_LEAN when syscall records skip the identity fields
+ * (lean_header) and this syscall's descriptor does not ask for them.
+ */
+static __always_inline __u32 lean_flag(const struct sc_conf *c)
+{
+	return lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0;
+}
+
 /* ignored says whether the current task is the agent (ignore_tgid). */
 static __always_inline bool ignored(void)
 {
@@ -1063,8 +1072,7 @@ __noinline int socketcall_rec(__u32 call, __u32 argp, long ret, __u32 hflags)
 	c = bpf_map_lookup_elem(&sc_confs, &idx);
 	if (!c || !c->on)
 		return 0;
-	if (lean_header && !(c->flags & CF_FULL_ID))
-		hflags |= HF_LEAN;
+	hflags |= lean_flag(c);
 	n = socketcall_nargs[call] * 4;
 	if (n < 8 || n > sizeof(a))
 		return 0;
@@ -1147,8 +1155,7 @@ static __noinline int x32_rec(struct pt_regs *regs, long ret, __u64 nr)
 		return 0;
 	if (ignored())
 		return 0;
-	if (lean_header && !(c->flags & CF_FULL_ID))
-		hflags |= HF_LEAN;
+	hflags |= lean_flag(c);
 	scratch_rec(regs, ret, n, idx, false, hflags, c->flags);
 	return 0;
 }
@@ -1174,7 +1181,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (c->flags2 & CF2_SOCKETCALL)
 		return socketcall_rec((__u32)regs->bx, (__u32)regs->cx, ret, HF_COMPAT);
-	hflags = (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0);
+	hflags = (compat ? HF_COMPAT : 0) | lean_flag(c);
 	if (!has_items(c) && !(c->flags & CF_ZERO_ON_OK)) {
 		submit_hdr(KIND_SYSCALL, regs, ret, nr, compat, hflags);
 		return 0;
@@ -1196,7 +1203,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	if (ignored())
 		return 0;
 	submit_hdr(KIND_ENTER, regs, 0, id, compat,
-		   (compat ? HF_COMPAT : 0) | (lean_header && !(c->flags & CF_FULL_ID) ? HF_LEAN : 0));
+		   (compat ? HF_COMPAT : 0) | lean_flag(c));
 	return 0;
 }
 
