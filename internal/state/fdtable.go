@@ -126,3 +126,26 @@ func (t *fdTable) lookup(n int64) *event.FD {
 	fd, _ := t.get(n)
 	return fd
 }
+
+// setCloseOnExec sets descriptor n's close-on-exec flag. The flag belongs
+// to this table, so an FD shared with another table (after fork) is
+// replaced by a copy first.
+func (t *fdTable) setCloseOnExec(n int64, on bool) {
+	fd, ok := t.get(n)
+	if !ok {
+		return
+	}
+	if fd.Shared {
+		fd = resetFD(fd)
+		fd.Num = n
+		t.set(n, fd)
+	}
+	fd.CloseOnExec = on
+}
+
+// dupTo makes descriptor to a copy of fd (the dup family, F_DUPFD).
+func (t *fdTable) dupTo(fd *event.FD, to int64, closeOnExec bool) {
+	cp := resetFD(fd)
+	cp.Num, cp.CloseOnExec = to, closeOnExec
+	t.set(to, cp)
+}

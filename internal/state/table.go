@@ -586,19 +586,14 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 		first, last := int64(uint32(r.Args[0])), int64(uint32(r.Args[1]))
 		if r.Args[2]&closeRangeCloexec != 0 {
-			var marked []*event.FD
+			var mark []int64
 			pr.fds.each(func(n int64, fd *event.FD) {
 				if n >= first && n <= last && !fd.CloseOnExec {
-					if fd.Shared { // the flag is per table: do not change the other's
-						fd = resetFD(fd)
-						fd.Num = n
-					}
-					fd.CloseOnExec = true
-					marked = append(marked, fd)
+					mark = append(mark, n)
 				}
 			})
-			for _, fd := range marked {
-				pr.fds.set(fd.Num, fd)
+			for _, n := range mark {
+				pr.fds.setCloseOnExec(n, true)
 			}
 			break
 		}
@@ -607,10 +602,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		if fd, ok := pr.fds.get(int64(int32(r.Args[0]))); ok {
 			e.FD = fd
 			if ret >= 0 {
-				cp := resetFD(fd)
-				cp.Num = ret
-				cp.CloseOnExec = name == "dup3" && r.Args[2]&oCloexec != 0
-				pr.fds.set(ret, cp)
+				pr.fds.dupTo(fd, ret, name == "dup3" && r.Args[2]&oCloexec != 0)
 			}
 		}
 	case "fcntl":
@@ -622,17 +614,9 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 		switch r.Args[1] {
 		case fSetFD:
-			if fd.Shared { // the flag is per table: do not change the other's
-				fd = resetFD(fd)
-				fd.Num = n
-				pr.fds.set(n, fd)
-			}
-			fd.CloseOnExec = r.Args[2]&1 != 0
+			pr.fds.setCloseOnExec(n, r.Args[2]&1 != 0)
 		case fDupFD, fDupFDCloexec:
-			cp := resetFD(fd)
-			cp.Num = ret
-			cp.CloseOnExec = r.Args[1] == fDupFDCloexec
-			pr.fds.set(ret, cp)
+			pr.fds.dupTo(fd, ret, r.Args[1] == fDupFDCloexec)
 		}
 	case "socket":
 		if ret >= 0 {
