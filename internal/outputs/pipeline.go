@@ -205,17 +205,8 @@ func (p *Pipeline) retain(st store.Store, r store.Retention, log io.Writer) {
 	defer t.Stop()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		// A lazily opened store not opened yet has had nothing written
-		// since start: retention runs on the first tick after the first
-		// alert.
-		opened := true
-		if o, ok := st.(interface{ Opened() bool }); ok {
-			opened = o.Opened()
-		}
-		if opened {
-			if _, err := st.Prune(ctx, r, time.Now()); err != nil && log != nil {
-				fmt.Fprintf(log, "palisade: store retention: %s\n", EscapeText(err.Error()))
-			}
+		if _, err := st.Prune(ctx, r, time.Now()); err != nil && log != nil {
+			fmt.Fprintf(log, "palisade: store retention: %s\n", EscapeText(err.Error()))
 		}
 		cancel()
 		select {

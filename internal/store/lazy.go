@@ -44,8 +44,7 @@ type lazyStore struct {
 	closed bool
 }
 
-// Opened reports whether the store has been opened (retention skips an
-// unopened store: nothing was written to it since start).
+// Opened reports whether the store has been opened.
 func (l *lazyStore) Opened() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -92,7 +91,12 @@ func (l *lazyStore) Count(ctx context.Context) (int64, error) {
 	return st.Count(ctx)
 }
 
+// Prune leaves a store not opened yet alone: nothing was written to it
+// since start, and retention runs on its first tick after the first alert.
 func (l *lazyStore) Prune(ctx context.Context, r Retention, now time.Time) (int64, error) {
+	if !l.Opened() {
+		return 0, nil
+	}
 	st, err := l.get(ctx)
 	if err != nil {
 		return 0, err
