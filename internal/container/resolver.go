@@ -70,11 +70,7 @@ func (r *Resolver) Follow(ctx context.Context, feed Feed) {
 		if c.Type == "" {
 			c.Type = "docker"
 		}
-		r.mu.Lock()
-		if old, ok := r.cache[shortID(id)]; !ok || !old.failed.IsZero() {
-			r.cache[shortID(id)] = &entry{c: c}
-		}
-		r.mu.Unlock()
+		r.remember(shortID(id), &entry{c: c})
 	}
 	destroyed := func(id string) {
 		time.AfterFunc(r.linger, func() { r.Forget(shortID(id)) })
@@ -114,14 +110,19 @@ func (r *Resolver) Get(ctx context.Context, id, runtime string) *event.Container
 	} else {
 		failed = time.Now()
 	}
+	return r.remember(id, &entry{c: c, failed: failed})
+}
+
+// remember caches e under id unless a complete entry is there already (a
+// concurrent lookup won), and returns the container cached.
+func (r *Resolver) remember(id string, e *entry) *event.Container {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if old, ok := r.cache[id]; ok && old.failed.IsZero() {
-		c = old.c
-	} else {
-		r.cache[id] = &entry{c: c, failed: failed}
+		return old.c
 	}
-	r.mu.Unlock()
-	return c
+	r.cache[id] = e
+	return e.c
 }
 
 // Forget drops a container from the cache (on its removal).
