@@ -316,9 +316,15 @@ static __always_inline __u8 *scratch_buf(void)
 	return bpf_map_lookup_elem(&scratch, &k);
 }
 
+/* counter returns this CPU's counter which (see counters). */
+static __always_inline __u64 *counter(__u32 which)
+{
+	return bpf_map_lookup_elem(&counters, &which);
+}
+
 static __always_inline void count(__u32 which)
 {
-	__u64 *c = bpf_map_lookup_elem(&counters, &which);
+	__u64 *c = counter(which);
 	if (c)
 		(*c)++;
 }
@@ -798,11 +804,6 @@ __noinline int fill_hdr(__u32 kind, __u32 nr, __u32 flags)
 		return 0;
 	fill_hdr_at((struct event_hdr *)buf, kind, nr, flags);
 	return sizeof(struct event_hdr);
-}
-
-static __always_inline __u64 *counter(__u32 which)
-{
-	return bpf_map_lookup_elem(&counters, &which);
 }
 
 /*
