@@ -209,10 +209,13 @@ func setNice(n int) error {
 // stateSyscalls are captured whatever the rules need: they keep the
 // process and fd tables true. Every call that creates, closes or marks a
 // descriptor close-on-exec is here (fcntl's F_DUPFD and F_SETFD,
-// close_range), or a later event could name a descriptor's old file.
+// close_range), or a later event could name a descriptor's old file or
+// give a pipe or an eventfd no type.
 var stateSyscalls = []string{"execve", "execveat", "clone", "clone3", "fork", "vfork", "open", "openat", "openat2", "creat",
 	"open_by_handle_at", "open_tree", "memfd_create", "close", "close_range", "dup", "dup2", "dup3", "fcntl",
-	"socket", "connect", "accept", "accept4", "bind", "chdir", "fchdir"}
+	"socket", "socketpair", "connect", "accept", "accept4", "bind", "chdir", "fchdir",
+	"pipe", "pipe2", "eventfd", "eventfd2", "epoll_create", "epoll_create1", "timerfd_create", "signalfd", "signalfd4",
+	"inotify_init", "inotify_init1", "userfaultfd", "pidfd_open", "pidfd_getfd", "io_uring_setup"}
 
 // dropWarner says, at most once per every, how many events the kernel
 // dropped since it last said so: drops are counted in the metrics and the

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -47,6 +48,11 @@ const liveRules = `
   desc: d
   condition: evt.type = execve and container.id != host and proc.name = true
   output: "exec in %container.id"
+  priority: INFO
+- rule: Stdout to a pipe
+  desc: d
+  condition: evt.type in (dup, dup2, dup3) and fd.type = pipe and proc.pcmdline contains palisade-pipe-marker
+  output: "dup %fd.name %fd.typechar"
   priority: INFO
 `
 
@@ -123,12 +129,14 @@ func TestWatchLive(t *testing.T) {
 	}
 	sh("/bin/echo palisade-live-marker >/dev/null")
 	sh("cd /etc && cat shadow >/dev/null")
+	sh("/bin/echo palisade-pipe-marker | /bin/cat >/dev/null")
 	sh(fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'", port))
 	name := fmt.Sprintf("palisade-watch-%d", time.Now().UnixNano())
 	if out, err := exec.Command("docker", "run", "--rm", "--name", name, img, "bash", "-c", "/bin/true").CombinedOutput(); err != nil {
 		t.Fatalf("docker run: %v %s", err, out)
 	}
-	want := map[string]bool{"Seed example shell in container": false, "Marker exec": false, "Shadow open": false, "Loopback connect": false, "Short-lived container process": false}
+	want := map[string]bool{"Seed example shell in container": false, "Marker exec": false, "Shadow open": false, "Loopback connect": false, "Short-lived container process": false,
+		"Stdout to a pipe": false}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		all := true
@@ -168,6 +176,9 @@ func TestWatchLive(t *testing.T) {
 	}
 	if a := byRule["Shadow open"]; len(a) > 0 && !strings.Contains(a[0].Output, "open /etc/shadow raw=shadow") {
 		t.Errorf("relative open: %s", a[0].Output)
+	}
+	if a := byRule["Stdout to a pipe"]; len(a) > 0 && !regexp.MustCompile(` dup pipe:\[[0-9]+\] p$`).MatchString(a[0].Output) {
+		t.Errorf("pipe: %s", a[0].Output)
 	}
 	if a := byRule["Loopback connect"]; len(a) > 0 && !strings.Contains(a[0].Output, fmt.Sprintf("->127.0.0.1:%d", port)) {
 		t.Errorf("connect: %s", a[0].Output)

@@ -217,7 +217,11 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 				continue
 			}
 			fd := &event.FD{Num: n, Name: t.intern(target)}
-			switch {
+			switch typ, pseudo := pseudoFDType(target); {
+			case pseudo && typ == event.FDUnknown:
+				continue
+			case pseudo:
+				fd.Type = typ
 			case strings.HasPrefix(target, "/"):
 				fd.Type = event.FDFile
 				if fi, err := os.Stat(filepath.Join(dir, "fd", fe.Name())); err == nil && fi.IsDir() {
@@ -225,18 +229,6 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 				}
 			case strings.HasPrefix(target, "socket:"):
 				fd.Type = event.FDUnknown
-			case strings.HasPrefix(target, "pipe:"):
-				fd.Type = event.FDPipe
-			case strings.HasPrefix(target, "anon_inode:[eventpoll]"):
-				fd.Type = event.FDEventPoll
-			case strings.HasPrefix(target, "anon_inode:[eventfd]"):
-				fd.Type = event.FDEvent
-			case strings.HasPrefix(target, "anon_inode:inotify"):
-				fd.Type = event.FDInotify
-			case strings.HasPrefix(target, "anon_inode:[timerfd]"):
-				fd.Type = event.FDTimerfd
-			case strings.HasPrefix(target, "anon_inode:bpf"):
-				fd.Type = event.FDBPF
 			default:
 				continue
 			}

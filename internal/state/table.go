@@ -526,7 +526,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			return fd
 		}
 		if r.Path[i] != "" {
-			fd := &event.FD{Num: n, Type: event.FDFile, Name: r.Path[i]}
+			fd := &event.FD{Num: n, Type: fileFDType(r.Path[i], false), Name: r.Path[i]}
 			pr.fds.set(n, fd)
 			return fd
 		}
@@ -546,7 +546,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 		if ret >= 0 {
 			fd := t.newFD()
-			fd.Num, fd.Type, fd.Name = ret, event.FDFile, r.RetPath
+			fd.Num, fd.Type, fd.Name = ret, fileFDType(r.RetPath, false), r.RetPath
 			fd.CloseOnExec = openFlagsOf(name, r)&oCloexec != 0 || (name == "memfd_create" && r.Args[1]&1 != 0)
 			if fd.Name == "" {
 				fd.Name = pathOr(idx)
@@ -617,6 +617,47 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			pr.fds.setCloseOnExec(n, r.Args[2]&1 != 0)
 		case fDupFD, fDupFDCloexec:
 			pr.fds.dupTo(fd, ret, r.Args[1] == fDupFDCloexec)
+		}
+	case "pipe", "pipe2", "socketpair":
+		// The two new fds are in the int[2] the call filled (Struct), the
+		// kernel's description of each in PairPath / PairSock.
+		if ret != 0 || len(r.Struct) < 8 {
+			break
+		}
+		for k := range 2 {
+			n := int64(int32(binary.LittleEndian.Uint32(r.Struct[4*k:])))
+			var fd *event.FD
+			switch {
+			case name != "socketpair":
+				fd = t.newFD()
+				fd.Num, fd.Type, fd.Name = n, event.FDPipe, r.PairPath[k]
+				fd.CloseOnExec = name == "pipe2" && r.Args[1]&oCloexec != 0
+			case r.PairSock[k] != nil:
+				fd = sockFD(n, r.PairSock[k], false)
+				fd.CloseOnExec = r.Args[1]&oCloexec != 0
+			default:
+				fd = socketFD(n, int64(r.Args[0]), int64(r.Args[1]))
+				fd.CloseOnExec = r.Args[1]&oCloexec != 0
+			}
+			pr.fds.set(n, fd)
+			if k == 0 {
+				e.FD = fd
+			}
+		}
+	case "eventfd", "eventfd2", "epoll_create", "epoll_create1", "timerfd_create", "signalfd", "signalfd4",
+		"inotify_init", "inotify_init1", "userfaultfd", "pidfd_open", "pidfd_getfd", "io_uring_setup":
+		if ret >= 0 {
+			fd := t.newFD()
+			k := anonFDKinds[name]
+			fd.Num, fd.Type, fd.Name = ret, k.typ, r.RetPath
+			if typ, ok := pseudoFDType(r.RetPath); ok && typ != event.FDUnknown {
+				fd.Type = typ // pidfd_getfd's is whatever the other process had
+			} else if r.RetPath != "" && name == "pidfd_getfd" {
+				fd.Type = fileFDType(r.RetPath, false)
+			}
+			fd.CloseOnExec = k.alwaysCloexec || (k.flagsArg >= 0 && r.Args[k.flagsArg]&oCloexec != 0)
+			pr.fds.set(ret, fd)
+			e.FD = fd
 		}
 	case "socket":
 		if ret >= 0 {
@@ -714,6 +755,31 @@ const (
 	closeRangeCloexec = 4
 	fDupFDCloexec     = 1030
 )
+
+// anonFDKinds are the calls that return a new descriptor of an anonymous
+// kind: its type when the kernel's name for it says nothing (an older
+// kernel, a truncated record), which argument holds the flags whose
+// O_CLOEXEC bit (EFD_CLOEXEC, EPOLL_CLOEXEC, TFD_CLOEXEC, SFD_CLOEXEC,
+// IN_CLOEXEC) marks it close-on-exec, or that it always is.
+var anonFDKinds = map[string]struct {
+	typ           event.FDType
+	flagsArg      int
+	alwaysCloexec bool
+}{
+	"eventfd":        {event.FDEvent, -1, false},
+	"eventfd2":       {event.FDEvent, 1, false},
+	"epoll_create":   {event.FDEventPoll, -1, false},
+	"epoll_create1":  {event.FDEventPoll, 0, false},
+	"timerfd_create": {event.FDTimerfd, 1, false},
+	"signalfd":       {event.FDSignalfd, -1, false},
+	"signalfd4":      {event.FDSignalfd, 3, false},
+	"inotify_init":   {event.FDInotify, -1, false},
+	"inotify_init1":  {event.FDInotify, 0, false},
+	"userfaultfd":    {event.FDUserfaultfd, 0, false},
+	"pidfd_open":     {event.FDPidfd, -1, true},
+	"pidfd_getfd":    {event.FDUnknown, -1, true},
+	"io_uring_setup": {event.FDIOUring, -1, true},
+}
 
 // returnsFD says whether a syscall's events list the fd it returned as their
 // first argument (the open family, as Falco does).

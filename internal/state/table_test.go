@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/binary"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -403,4 +404,77 @@ func fdHarness(t *testing.T) (tab *Table, ctx context.Context, e *event.Event, a
 		return e.FD != nil
 	}
 	return tab, ctx, e, apply, has
+}
+
+// Descriptors that are not files get their Falco type: both ends of a
+// pipe and a socket pair, the anonymous-inode kinds from the kernel's name
+// for them (or, without one, from the call that made them), a pipe reached
+// by a path, and a dup of any of them.
+func TestTableAnonDescriptors(t *testing.T) {
+	_, _, e, apply, _ := fdHarness(t)
+	fdOf := func(fd int64) *event.FD {
+		t.Helper()
+		apply(ebpf.Record{PID: 10, Nr: nr(t, "fchmod"), Args: [6]uint64{uint64(fd)}})
+		return e.FD
+	}
+	pair := func(a, b int32) []byte {
+		return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, uint32(a)), uint32(b))
+	}
+	r := ebpf.Record{PID: 10, Nr: nr(t, "pipe2"), Args: [6]uint64{0, 0x80000}, Struct: pair(3, 4)}
+	r.PairPath = [2]string{"pipe:[777]", "pipe:[777]"}
+	apply(r)
+	if e.FD == nil || e.FD.Num != 3 || e.FD.Type != event.FDPipe {
+		t.Errorf("pipe2 event fd = %+v, want the read end, a pipe", e.FD)
+	}
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "pipe"), Ret: -24, Struct: pair(9, 9)}) // EMFILE: nothing made
+	r = ebpf.Record{PID: 10, Nr: nr(t, "socketpair"), Args: [6]uint64{1, 1}, Struct: pair(5, 6)}
+	r.PairSock = [2]*ebpf.SockTuple{{Family: 1, Type: 1}, {Family: 1, Type: 1}}
+	apply(r)
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "socketpair"), Args: [6]uint64{1, 2}, Struct: pair(7, 8)}) // no tuples: from the arguments
+	mk := func(call string, ret int64, name string, args ...uint64) {
+		r := ebpf.Record{PID: 10, Nr: nr(t, call), Ret: ret, RetPath: name}
+		copy(r.Args[:], args)
+		apply(r)
+	}
+	mk("eventfd2", 10, "anon_inode:[eventfd]", 0, 0x80000)
+	mk("epoll_create1", 11, "anon_inode:[eventpoll]", 0)
+	mk("timerfd_create", 12, "", 1, 0) // an older kernel's record: typed by the call
+	mk("signalfd4", 13, "anon_inode:[signalfd]")
+	mk("inotify_init1", 14, "anon_inode:inotify", 0x80000)
+	mk("pidfd_open", 15, "anon_inode:[pidfd]")
+	mk("userfaultfd", 16, "anon_inode:[userfaultfd]")
+	mk("io_uring_setup", 17, "anon_inode:[io_uring]")
+	mk("pidfd_getfd", 18, "/etc/hosts")
+	apply(openRecord(t, 10, 19, "pipe:[777]", 0)) // open("/proc/self/fd/3")
+	mk("memfd_create", 20, "/memfd:x", 0, 0)
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "dup"), Args: [6]uint64{10}, Ret: 21, Minimal: true})
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "eventfd"), Ret: -24})
+
+	for _, w := range []struct {
+		fd      int64
+		typ     event.FDType
+		name    string
+		cloexec bool
+	}{
+		{3, event.FDPipe, "pipe:[777]", true}, {4, event.FDPipe, "pipe:[777]", true},
+		{5, event.FDUnix, "", false}, {6, event.FDUnix, "", false}, {7, event.FDUnix, "", false}, {8, event.FDUnix, "", false},
+		{10, event.FDEvent, "anon_inode:[eventfd]", true}, {11, event.FDEventPoll, "anon_inode:[eventpoll]", false},
+		{12, event.FDTimerfd, "", false}, {13, event.FDSignalfd, "anon_inode:[signalfd]", false},
+		{14, event.FDInotify, "anon_inode:inotify", true}, {15, event.FDPidfd, "anon_inode:[pidfd]", true},
+		{16, event.FDUserfaultfd, "anon_inode:[userfaultfd]", false}, {17, event.FDIOUring, "anon_inode:[io_uring]", true},
+		{18, event.FDFile, "/etc/hosts", true}, {19, event.FDPipe, "pipe:[777]", false},
+		{20, event.FDMemfd, "", false}, {21, event.FDEvent, "anon_inode:[eventfd]", false},
+	} {
+		fd := fdOf(w.fd)
+		if fd == nil {
+			t.Errorf("fd %d: not in the table", w.fd)
+			continue
+		}
+		if fd.Type != w.typ || (w.name != "" && fd.Name != w.name) || fd.CloseOnExec != w.cloexec {
+			t.Errorf("fd %d: type %s name %q cloexec %v; want %s %q %v", w.fd, fd.Type, fd.Name, fd.CloseOnExec, w.typ, w.name, w.cloexec)
+		}
+	}
+	if fdOf(9) != nil {
+		t.Error("a failed pipe added fd 9")
+	}
 }

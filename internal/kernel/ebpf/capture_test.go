@@ -1141,3 +1141,92 @@ func TestX32Syscalls(t *testing.T) {
 		t.Errorf("x32 execve record: compat=%v ret=%d str=%q, want ret -%d and the path", ex.Compat, ex.Ret, ex.Str[0], int(e2))
 	}
 }
+
+// Descriptors that are not files: the kernel names each new one as
+// /proc/PID/fd does (pipe:[INO], anon_inode:[eventfd]), so the agent can
+// type it; pipe and socketpair describe both fds they return.
+func TestAnonDescriptors(t *testing.T) {
+	c := startCapture(t, Options{})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := uint32(unix.Gettid())
+
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sp[0])
+	defer unix.Close(sp[1])
+	open := func(fd int, err error) int {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		return fd
+	}
+	efd := open(unix.Eventfd(0, unix.EFD_CLOEXEC))
+	epfd := open(unix.EpollCreate1(0))
+	tfd := open(unix.TimerfdCreate(unix.CLOCK_MONOTONIC, 0))
+	ifd := open(unix.InotifyInit1(0))
+	pidfd := open(unix.PidfdOpen(os.Getpid(), 0))
+	// A pipe end reopened through /proc is the pipe, whatever the path said.
+	reopened := open(unix.Open(fmt.Sprintf("/proc/self/fd/%d", p[0]), unix.O_RDONLY|unix.O_NONBLOCK, 0))
+
+	ino := func(fd int) uint64 {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	pipeName := fmt.Sprintf("pipe:[%d]", ino(p[0]))
+	by := func(n string, extra func(*Record) bool) func(*Record) bool {
+		return func(r *Record) bool { return r.TID == tid && isCall(r, n) && (extra == nil || extra(r)) }
+	}
+	got := c.expect(t, 5*time.Second,
+		[]string{"pipe2", "socketpair", "eventfd2", "epoll_create1", "timerfd_create", "inotify_init1", "pidfd_open", "openat"},
+		by("pipe2", nil), by("socketpair", nil), by("eventfd2", nil), by("epoll_create1", nil),
+		by("timerfd_create", nil), by("inotify_init1", nil), by("pidfd_open", nil),
+		by("openat", func(r *Record) bool { return r.Ret == int64(reopened) }))
+	want := func(what, gotName, wantName string) {
+		t.Helper()
+		if gotName != wantName {
+			t.Errorf("%s: kernel named it %q, want %q", what, gotName, wantName)
+		}
+	}
+	r := got[0]
+	if len(r.Struct) != 8 || int(int32(binary.LittleEndian.Uint32(r.Struct))) != p[0] || int(int32(binary.LittleEndian.Uint32(r.Struct[4:]))) != p[1] {
+		t.Errorf("pipe2: fds %x, want %d and %d", r.Struct, p[0], p[1])
+	}
+	want("pipe2 read end", r.PairPath[0], pipeName)
+	want("pipe2 write end", r.PairPath[1], pipeName)
+	r = got[1]
+	for k := range 2 {
+		if s := r.PairSock[k]; s == nil || s.Family != unix.AF_UNIX || s.Type != unix.SOCK_STREAM {
+			t.Errorf("socketpair fd %d: tuple %+v, want a unix stream socket", k, s)
+		}
+	}
+	for i, w := range []struct {
+		fd   int
+		name string
+	}{{efd, "anon_inode:[eventfd]"}, {epfd, "anon_inode:[eventpoll]"}, {tfd, "anon_inode:[timerfd]"},
+		{ifd, "anon_inode:inotify"}, {pidfd, "anon_inode:[pidfd]"}} {
+		r := got[2+i]
+		if r.Ret != int64(w.fd) {
+			t.Errorf("%s: ret %d, want %d", name(r), r.Ret, w.fd)
+		}
+		want(name(r), r.RetPath, w.name)
+		// The kernel's own name, as /proc shows it.
+		if link, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", w.fd)); err != nil || link != w.name {
+			t.Errorf("%s: /proc says %q (%v), want %q", name(r), link, err, w.name)
+		}
+	}
+	want("open of /proc/self/fd/N of a pipe", got[7].RetPath, pipeName)
+}

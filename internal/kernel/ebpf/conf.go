@@ -19,6 +19,7 @@ const (
 	cfMsghdr     = 128
 
 	cf2Socketcall = 1 // enum conf_flag2
+	cf2FDPair     = 2
 
 	argNone = 0xff
 	cwd     = -1 // a path argument without a dirfd resolves against the cwd
@@ -28,6 +29,7 @@ const (
 // numbered 0-5 in the syscall's own order.
 type argSpec struct {
 	flags     uint8
+	flags2    uint8
 	paths     map[int]int // path argument -> its dirfd argument (cwd = none)
 	strs      []int       // plain user strings (symlink targets, names, fs types)
 	fds       []int       // fd arguments to describe (file path or socket tuple)
@@ -49,6 +51,12 @@ func generic() argSpec { return spec(nil) }
 
 // minimal records carry no identity beyond tid and pid (cfMin).
 func minimal() argSpec { return spec(func(s *argSpec) { s.flags = cfMin }) }
+
+// fdPair copies the int[2] at argument i that the call fills with two new
+// fds, and has the kernel describe both (cf2FDPair).
+func fdPair(i int) argSpec {
+	return spec(func(s *argSpec) { s.structArg, s.structLen, s.flags2 = i, 8, cf2FDPair })
+}
 
 func paths(p map[int]int, flags uint8) argSpec {
 	return spec(func(s *argSpec) { s.paths, s.flags = p, flags })
@@ -86,9 +94,26 @@ var argSpecs = map[string]argSpec{
 	"dup3":        minimal(),
 	"fcntl":       minimal(),
 
+	// descriptors of other kinds: the kernel names the new file
+	// (pipe:[INO], anon_inode:[eventfd]) so that its fd.type is known.
+	"pipe":           fdPair(0),
+	"pipe2":          fdPair(0),
+	"eventfd":        spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"eventfd2":       spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"epoll_create":   spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"epoll_create1":  spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"timerfd_create": spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"signalfd":       spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"signalfd4":      spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"inotify_init":   spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"inotify_init1":  spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"pidfd_open":     spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"pidfd_getfd":    spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"io_uring_setup": spec(func(s *argSpec) { s.flags = cfRetFD }),
+
 	// sockets
 	"socket":     generic(),
-	"socketpair": generic(),
+	"socketpair": fdPair(3),
 	"connect":    spec(func(s *argSpec) { s.fds, s.addr, s.addrlen = []int{0}, 1, 2 }),
 	"bind":       spec(func(s *argSpec) { s.fds, s.addr, s.addrlen = []int{0}, 1, 2 }),
 	"listen":     spec(func(s *argSpec) { s.fds = []int{0} }),
@@ -162,7 +187,7 @@ var argSpecs = map[string]argSpec{
 	"memfd_create":      spec(func(s *argSpec) { s.strs, s.flags = []int{0}, cfRetFD }),
 	"unshare":           spec(func(s *argSpec) { s.flags = cfFullID }),
 	"setns":             spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfFullID }),
-	"userfaultfd":       generic(),
+	"userfaultfd":       spec(func(s *argSpec) { s.flags = cfRetFD }),
 	"init_module":       spec(func(s *argSpec) { s.strs = []int{2} }),
 	"finit_module":      spec(func(s *argSpec) { s.fds, s.strs = []int{0}, []int{1} }),
 	"delete_module":     spec(func(s *argSpec) { s.strs = []int{0} }),
@@ -176,7 +201,7 @@ var argSpecs = map[string]argSpec{
 
 // conf turns an argSpec into the kernel's descriptor.
 func (s argSpec) conf() scConf {
-	c := scConf{On: 1, Flags: s.flags, AddrArg: argNone, AddrlenArg: argNone, StructArg: argNone}
+	c := scConf{On: 1, Flags: s.flags, Flags2: s.flags2, AddrArg: argNone, AddrlenArg: argNone, StructArg: argNone}
 	for i := range c.Dirfd {
 		c.Dirfd[i] = argNone
 	}

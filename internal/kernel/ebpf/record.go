@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"strconv"
 	"strings"
 	"unsafe"
 )
@@ -102,6 +103,11 @@ type Record struct {
 	RetPath string
 	Sock    *SockTuple // socket behind an fd argument (connect, bind, sendto, listen)
 	RetSock *SockTuple // socket behind a returned fd (accept)
+	// PairPath and PairSock describe the two fds pipe, pipe2 and
+	// socketpair return in their int[2] (whose numbers are in Struct):
+	// pipe:[INO] for a pipe's ends, a tuple for a socket pair's.
+	PairPath [2]string
+	PairSock [2]*SockTuple
 	Addr    *SockAddr  // sockaddr argument read from user memory
 	Struct  []byte     // struct argument copied from user memory (open_how, clone_args, cap data)
 	Cwd     string     // cwd after chdir/fchdir, and at exec
@@ -197,6 +203,8 @@ const (
 	itCgroup   = 14
 
 	argRet = 0xfe
+	// argPair and argPair+1: the two fds of a pipe or socketpair.
+	argPair = 0xfc
 
 	hfCompat = 1
 	hfLean   = 2
@@ -211,6 +219,18 @@ const (
 	hfX32 = 16
 
 	pfComplete = 1
+	pfPseudo   = 8 // a pseudo file: u32 fs magic, u64 inode number, then its name
+
+	pseudoInfo = 12 // bytes before a pseudo file's name
+)
+
+// File system magic numbers (linux/magic.h) that name a pseudo file's kind.
+const (
+	pipefsMagic    = 0x50495045
+	sockfsMagic    = 0x534f434b
+	anonInodeMagic = 0x09041934
+	pidfsMagic     = 0x50494446
+	nsfsMagic      = 0x6e736673
 )
 
 const (
@@ -477,6 +497,8 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		case itFDPath:
 			if arg == argRet {
 				r.RetPath = d.path(r, p)
+			} else if arg == argPair || arg == argPair+1 {
+				r.PairPath[arg-argPair] = d.path(r, p)
 			} else if arg < 6 {
 				r.Path[arg] = d.path(r, p)
 			}
@@ -487,6 +509,8 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 			}
 			if arg == argRet {
 				r.RetSock = t
+			} else if arg == argPair || arg == argPair+1 {
+				r.PairSock[arg-argPair] = t
 			} else {
 				r.Sock = t
 			}
@@ -582,6 +606,9 @@ func (r *Record) joinPath(p []byte) string {
 	if flags&pfComplete == 0 {
 		r.Truncated = true
 	}
+	if flags&pfPseudo != 0 {
+		return r.pseudoName(p[1:])
+	}
 	// Components are stored leaf first: walk them from the end, without
 	// splitting into a slice (this runs for every path of every record).
 	body := bytes.TrimSuffix(p[1:], []byte{0})
@@ -602,6 +629,40 @@ func (r *Record) joinPath(p []byte) string {
 		return "/"
 	}
 	return b.String()
+}
+
+// pseudoName names a pseudo file (the file system's magic, its inode number,
+// then the dentry's name) the way /proc/PID/fd shows it: pipe:[INO],
+// anon_inode:[eventfd], anon_inode:[pidfd]. A memfd and other files of
+// ordinary file systems keep their dentry's name as a path: /memfd:NAME.
+func (r *Record) pseudoName(p []byte) string {
+	if len(p) < pseudoInfo {
+		r.Truncated = true
+		return ""
+	}
+	magic := binary.LittleEndian.Uint32(p)
+	ino := binary.LittleEndian.Uint64(p[4:])
+	name := string(bytes.TrimSuffix(p[pseudoInfo:], []byte{0}))
+	if i := strings.IndexByte(name, 0); i >= 0 {
+		name = name[:i]
+	}
+	bracket := func(kind string) string { return kind + ":[" + strconv.FormatUint(ino, 10) + "]" }
+	switch magic {
+	case pipefsMagic:
+		return bracket("pipe")
+	case sockfsMagic:
+		return bracket("socket")
+	case anonInodeMagic:
+		return "anon_inode:" + name
+	case pidfsMagic:
+		return "anon_inode:[pidfd]"
+	case nsfsMagic:
+		return bracket("nsfs")
+	}
+	if name == "" || name == "/" {
+		return "/"
+	}
+	return "/" + name
 }
 
 func decodeTuple(p []byte) (*SockTuple, error) {

@@ -45,6 +45,14 @@ func pathItem(complete bool, leafFirst ...string) []byte {
 	return out
 }
 
+// pseudoItem encodes a pseudo file's path item: flags, fs magic, inode, name.
+func pseudoItem(magic uint32, ino uint64, name string) []byte {
+	out := []byte{pfComplete | pfPseudo}
+	out = binary.LittleEndian.AppendUint32(out, magic)
+	out = binary.LittleEndian.AppendUint64(out, ino)
+	return append(append(out, name...), 0)
+}
+
 func cstr(s string) []byte { return append([]byte(s), 0) }
 
 // hdr builds a header; the decoder does not interpret syscall numbers, so
@@ -100,6 +108,35 @@ func TestDecodeRecord(t *testing.T) {
 			name: "absolute path needs no base",
 			raw:  newRaw(hdr(KindSyscall, 83)).item(itStr, 0, cstr("/tmp//d/")).b,
 			want: func(r *Record) bool { return r.Path[0] == "/tmp/d" },
+		},
+		{
+			name: "pipe and socket pair ends, named by their pseudo file systems",
+			raw: newRaw(hdr(KindSyscall, 293)).
+				item(itStruct, 0, []byte{3, 0, 0, 0, 4, 0, 0, 0}).
+				item(itFDPath, argPair, pseudoItem(pipefsMagic, 777, "")).
+				item(itFDPath, argPair+1, pseudoItem(pipefsMagic, 777, "")).
+				item(itTuple, argPair+1, tupleBytes(afUnix, netip.Addr{}, netip.Addr{}, 0, 0)).b,
+			want: func(r *Record) bool {
+				return r.PairPath == [2]string{"pipe:[777]", "pipe:[777]"} && r.PairSock[0] == nil &&
+					r.PairSock[1] != nil && r.PairSock[1].Family == afUnix && !r.Truncated && r.Path == [6]string{}
+			},
+		},
+		{
+			name: "anonymous inodes, pidfs, nsfs and a memfd",
+			raw: newRaw(hdr(KindSyscall, 290)).
+				item(itFDPath, argRet, pseudoItem(anonInodeMagic, 5, "[eventfd]")).
+				item(itFDPath, 0, pseudoItem(pidfsMagic, 9, "/")).
+				item(itFDPath, 1, pseudoItem(nsfsMagic, 4026531840, "")).
+				item(itFDPath, 2, pseudoItem(0x01021994, 12, "memfd:payload")).b,
+			want: func(r *Record) bool {
+				return r.RetPath == "anon_inode:[eventfd]" && r.Path[0] == "anon_inode:[pidfd]" &&
+					r.Path[1] == "nsfs:[4026531840]" && r.Path[2] == "/memfd:payload" && !r.Truncated
+			},
+		},
+		{
+			name: "a pseudo path item too short for its header is truncated",
+			raw:  newRaw(hdr(KindSyscall, 290)).item(itFDPath, argRet, []byte{pfComplete | pfPseudo, 1, 2}).b,
+			want: func(r *Record) bool { return r.RetPath == "" && r.Truncated },
 		},
 		{
 			name: "root directory",

@@ -57,7 +57,7 @@ enum path_flag {
 	PF_COMPLETE = 1, /* reached the task's root or the global root */
 	PF_TRUNC    = 2, /* ran out of depth or room */
 	PF_GLOBAL   = 4, /* reached the global root, not the task's root */
-	PF_PSEUDO   = 8, /* a pseudo file's name (memfd:, pipe:, anon_inode:) */
+	PF_PSEUDO   = 8, /* a pseudo file: u32 fs magic, u64 inode, then its name */
 };
 
 enum hdr_flag {
@@ -85,6 +85,7 @@ enum item_type {
 	IT_CGROUP   = 14, /* cgroup path (v2, or the v1 pids hierarchy) */
 };
 
+#define ARG_PAIR 0xfc /* and 0xfd: the two fds of a CF2_FD_PAIR call */
 #define ARG_RET 0xfe
 #define ARG_NONE 0xff
 
@@ -101,6 +102,7 @@ enum conf_flag {
 
 enum conf_flag2 {
 	CF2_SOCKETCALL = 1, /* i386 socketcall(2): decode the call it multiplexes */
+	CF2_FD_PAIR    = 2, /* struct_arg is an int[2] of new fds (pipe, socketpair): describe both */
 };
 
 struct sc_conf {
@@ -361,6 +363,9 @@ extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
  */
 #define WORD_AT(addr) ((__u64)CAST(addr, struct list_head)->next)
 
+/* Bytes of a pseudo file's path item before its name: the fs magic and the inode number. */
+#define PSEUDO_INFO 12
+
 /* Names shorter than this are copied as five words (a dentry's inline name is 40 bytes). */
 #define SHORT_NAME 40
 
@@ -382,6 +387,7 @@ static long walk_step(__u64 index, void *arg)
 	struct vfsmount *vm = CAST(w->vm, struct vfsmount);
 	__u64 mnt_root, parent;
 	const unsigned char *name;
+	bool pseudo = false;
 	long n;
 	__u32 off;
 
@@ -393,11 +399,19 @@ static long walk_step(__u64 index, void *arg)
 	parent = (__u64)d->d_parent;
 	if (w->d == parent && w->d != mnt_root) {
 		/*
-		 * A pseudo file (memfd, pipe, anon inode): its dentry is its own
-		 * parent and not a mount root. Its name is the whole path.
+		 * A pseudo file (pipe, anon inode, memfd, pidfd): its dentry is
+		 * its own parent and not a mount root, and it is always the
+		 * opened file itself, the walk's first step. Its name (empty for
+		 * a pipe) is the whole path; the file system's magic and the
+		 * inode number come first, to tell a pipe from an eventfd.
 		 */
+		if (index != 0) {
+			w->flags = PF_COMPLETE | PF_GLOBAL;
+			return 1;
+		}
 		w->flags = PF_COMPLETE | PF_PSEUDO;
 		parent = 0;
+		pseudo = true;
 	} else if (w->d == mnt_root || w->d == parent) {
 		struct mount *m = CAST(w->m, struct mount);
 		__u64 mp = (__u64)m->mnt_parent;
@@ -416,6 +430,11 @@ static long walk_step(__u64 index, void *arg)
 		return 1;
 	}
 	off = BOUND(off);
+	if (pseudo) {
+		*(__u32 *)(w->buf + off) = d->d_sb->s_magic;
+		*(__u64 *)(w->buf + off + 4) = d->d_inode->i_ino;
+		off += PSEUDO_INFO;
+	}
 	/*
 	 * The name's length is known: a plain copy of it is cheaper than a
 	 * string copy that tests every byte, and a name shorter than a
@@ -427,6 +446,11 @@ static long walk_step(__u64 index, void *arg)
 	 */
 	name = d->d_name.name;
 	n = d->d_name.len;
+	if (n == 0 && pseudo) {
+		w->buf[off] = 0;
+		w->off = off + 1;
+		return 1;
+	}
 	if (n == 0 || n >= MAX_NAME) {
 		w->flags = PF_TRUNC;
 		return 1;
@@ -1038,6 +1062,14 @@ __noinline int payload(__u32 idx, __u32 off)
 		if (len > MAX_STRUCT)
 			len = MAX_STRUCT;
 		off = put_user_bytes(h->args[c.struct_arg], len, off, IT_STRUCT | (c.struct_arg << 8));
+	}
+	if ((c.flags2 & CF2_FD_PAIR) && ret == 0 && c.struct_arg < 6) {
+		/* pipe, pipe2, socketpair: the kernel has written both fds. */
+		__s32 pair[2] = {};
+		if (bpf_probe_read_user(pair, sizeof(pair), (void *)h->args[c.struct_arg]) == 0) {
+			off = put_fd(pair[0], off, ARG_PAIR);
+			off = put_fd(pair[1], off, ARG_PAIR + 1);
+		}
 	}
 	if ((c.flags & CF_RET_FD) && ret >= 0)
 		off = put_fd((__s32)ret, off, ARG_RET);

@@ -1,0 +1,60 @@
+package state
+
+import (
+	"strings"
+
+	"github.com/palisade-sec/palisade/internal/event"
+)
+
+// anonInodeTypes are the kinds of anonymous-inode files by the name the
+// kernel gives them (fs/anon_inodes.c callers), as /proc/PID/fd shows them
+// after "anon_inode:".
+var anonInodeTypes = []struct {
+	prefix string
+	t      event.FDType
+}{
+	{"[eventfd]", event.FDEvent},
+	{"[eventpoll]", event.FDEventPoll},
+	{"[signalfd]", event.FDSignalfd},
+	{"[timerfd]", event.FDTimerfd},
+	{"inotify", event.FDInotify},
+	{"[userfaultfd]", event.FDUserfaultfd},
+	{"[io_uring]", event.FDIOUring},
+	{"[pidfd]", event.FDPidfd},
+	{"bpf", event.FDBPF}, // bpf-map, bpf-prog, bpf_link, btf
+	{"btf", event.FDBPF},
+}
+
+// pseudoFDType is the type of the file a descriptor names when its name is
+// not a path of an ordinary file (pipe:[INO], anon_inode:[eventfd],
+// /memfd:NAME), as the kernel source and /proc/PID/fd spell them; ok is
+// false for anything else.
+func pseudoFDType(name string) (t event.FDType, ok bool) {
+	switch {
+	case strings.HasPrefix(name, "pipe:"):
+		return event.FDPipe, true
+	case strings.HasPrefix(name, "/memfd:"), strings.HasPrefix(name, "memfd:"):
+		return event.FDMemfd, true
+	case strings.HasPrefix(name, "anon_inode:"):
+		rest := name[len("anon_inode:"):]
+		for _, a := range anonInodeTypes {
+			if strings.HasPrefix(rest, a.prefix) {
+				return a.t, true
+			}
+		}
+		return event.FDUnknown, true
+	}
+	return event.FDUnknown, false
+}
+
+// fileFD types a descriptor the kernel resolved to name: a pseudo file's
+// own type, else a file (or directory when dir).
+func fileFDType(name string, dir bool) event.FDType {
+	if t, ok := pseudoFDType(name); ok {
+		return t
+	}
+	if dir {
+		return event.FDDirectory
+	}
+	return event.FDFile
+}
