@@ -108,9 +108,9 @@ type Record struct {
 	// pipe:[INO] for a pipe's ends, a tuple for a socket pair's.
 	PairPath [2]string
 	PairSock [2]*SockTuple
-	Addr    *SockAddr  // sockaddr argument read from user memory
-	Struct  []byte     // struct argument copied from user memory (open_how, clone_args, cap data)
-	Cwd     string     // cwd after chdir/fchdir, and at exec
+	Addr     *SockAddr // sockaddr argument read from user memory
+	Struct   []byte    // struct argument copied from user memory (open_how, clone_args, cap data)
+	Cwd      string    // cwd after chdir/fchdir, and at exec
 	// Cgroup is the task's cgroup path in exec and fork records: the
 	// unified (v2) path, or on cgroup v1/hybrid hosts the pids hierarchy's
 	// (e.g. /docker/<id>), where CgroupID cannot tell containers apart.
