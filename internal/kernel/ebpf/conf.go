@@ -52,6 +52,9 @@ func generic() argSpec { return spec(nil) }
 // minimal records carry no identity beyond tid and pid (cfMin).
 func minimal() argSpec { return spec(func(s *argSpec) { s.flags = cfMin }) }
 
+// retFD describes the fd the call returns (cfRetFD).
+func retFD() argSpec { return spec(func(s *argSpec) { s.flags = cfRetFD }) }
+
 // fdPair copies the int[2] at argument i that the call fills with two new
 // fds, and has the kernel describe both (cf2FDPair).
 func fdPair(i int) argSpec {
@@ -98,18 +101,18 @@ var argSpecs = map[string]argSpec{
 	// (pipe:[INO], anon_inode:[eventfd]) so that its fd.type is known.
 	"pipe":           fdPair(0),
 	"pipe2":          fdPair(0),
-	"eventfd":        spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"eventfd2":       spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"epoll_create":   spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"epoll_create1":  spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"timerfd_create": spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"signalfd":       spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"signalfd4":      spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"inotify_init":   spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"inotify_init1":  spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"pidfd_open":     spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"pidfd_getfd":    spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"io_uring_setup": spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"eventfd":        retFD(),
+	"eventfd2":       retFD(),
+	"epoll_create":   retFD(),
+	"epoll_create1":  retFD(),
+	"timerfd_create": retFD(),
+	"signalfd":       retFD(),
+	"signalfd4":      retFD(),
+	"inotify_init":   retFD(),
+	"inotify_init1":  retFD(),
+	"pidfd_open":     retFD(),
+	"pidfd_getfd":    retFD(),
+	"io_uring_setup": retFD(),
 
 	// sockets
 	"socket":     generic(),
@@ -117,8 +120,8 @@ var argSpecs = map[string]argSpec{
 	"connect":    spec(func(s *argSpec) { s.fds, s.addr, s.addrlen = []int{0}, 1, 2 }),
 	"bind":       spec(func(s *argSpec) { s.fds, s.addr, s.addrlen = []int{0}, 1, 2 }),
 	"listen":     spec(func(s *argSpec) { s.fds = []int{0} }),
-	"accept":     spec(func(s *argSpec) { s.flags = cfRetFD }),
-	"accept4":    spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"accept":     retFD(),
+	"accept4":    retFD(),
 	"sendto":     spec(func(s *argSpec) { s.fds, s.addr, s.addrlen = []int{0}, 4, 5 }),
 	"recvfrom":   spec(func(s *argSpec) { s.fds, s.addr, s.addrlen, s.flags = []int{0}, 4, 5, cfAddrlenPtr }),
 	"sendmsg":    spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfMsghdr }),
@@ -187,7 +190,7 @@ var argSpecs = map[string]argSpec{
 	"memfd_create":      spec(func(s *argSpec) { s.strs, s.flags = []int{0}, cfRetFD }),
 	"unshare":           spec(func(s *argSpec) { s.flags = cfFullID }),
 	"setns":             spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfFullID }),
-	"userfaultfd":       spec(func(s *argSpec) { s.flags = cfRetFD }),
+	"userfaultfd":       retFD(),
 	"init_module":       spec(func(s *argSpec) { s.strs = []int{2} }),
 	"finit_module":      spec(func(s *argSpec) { s.fds, s.strs = []int{0}, []int{1} }),
 	"delete_module":     spec(func(s *argSpec) { s.strs = []int{0} }),
