@@ -1,6 +1,7 @@
 package state
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/event"
@@ -57,4 +58,18 @@ func fileFDType(name string, dir bool) event.FDType {
 		return event.FDDirectory
 	}
 	return event.FDFile
+}
+
+// bracketIno is the inode number in a pseudo file's name such as
+// pipe:[12345] (fd.ino), 0 when there is none.
+func bracketIno(name string) uint64 {
+	i := strings.IndexByte(name, '[')
+	if i < 0 || !strings.HasSuffix(name, "]") {
+		return 0
+	}
+	n, err := strconv.ParseUint(name[i+1:len(name)-1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }

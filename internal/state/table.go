@@ -631,6 +631,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			case name != "socketpair":
 				fd = t.newFD()
 				fd.Num, fd.Type, fd.Name = n, event.FDPipe, r.PairPath[k]
+				fd.Ino = bracketIno(fd.Name)
 				fd.CloseOnExec = name == "pipe2" && r.Args[1]&oCloexec != 0
 			case r.PairSock[k] != nil:
 				fd = sockFD(n, r.PairSock[k], false)

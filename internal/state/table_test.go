@@ -423,8 +423,8 @@ func TestTableAnonDescriptors(t *testing.T) {
 	r := ebpf.Record{PID: 10, Nr: nr(t, "pipe2"), Args: [6]uint64{0, 0x80000}, Struct: pair(3, 4)}
 	r.PairPath = [2]string{"pipe:[777]", "pipe:[777]"}
 	apply(r)
-	if e.FD == nil || e.FD.Num != 3 || e.FD.Type != event.FDPipe {
-		t.Errorf("pipe2 event fd = %+v, want the read end, a pipe", e.FD)
+	if e.FD == nil || e.FD.Num != 3 || e.FD.Type != event.FDPipe || e.FD.Ino != 777 {
+		t.Errorf("pipe2 event fd = %+v, want the read end, a pipe, inode 777", e.FD)
 	}
 	apply(ebpf.Record{PID: 10, Nr: nr(t, "pipe"), Ret: -24, Struct: pair(9, 9)}) // EMFILE: nothing made
 	r = ebpf.Record{PID: 10, Nr: nr(t, "socketpair"), Args: [6]uint64{1, 1}, Struct: pair(5, 6)}
