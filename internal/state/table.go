@@ -660,6 +660,15 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			pr.fds.set(ret, fd)
 			e.FD = fd
 		}
+	case "bpf":
+		// The commands that return a new descriptor; all of them are
+		// close-on-exec. (bpf is captured when a rule asks for it.)
+		if n, ok := bpfFDNames[r.Args[0]]; ok && ret >= 0 {
+			fd := t.newFD()
+			fd.Num, fd.Type, fd.Name, fd.CloseOnExec = ret, event.FDBPF, n, true
+			pr.fds.set(ret, fd)
+			e.FD = fd
+		}
 	case "socket":
 		if ret >= 0 {
 			fd := socketFD(ret, int64(r.Args[0]), int64(r.Args[1]))
@@ -780,6 +789,24 @@ var anonFDKinds = map[string]struct {
 	"pidfd_open":     {event.FDPidfd, -1, true},
 	"pidfd_getfd":    {event.FDUnknown, -1, true},
 	"io_uring_setup": {event.FDIOUring, -1, true},
+}
+
+// bpfFDNames are the bpf(2) commands that return a new descriptor, with
+// the name /proc/PID/fd gives it.
+var bpfFDNames = map[uint64]string{
+	0:  "anon_inode:bpf-map",   // BPF_MAP_CREATE
+	5:  "anon_inode:bpf-prog",  // BPF_PROG_LOAD
+	7:  "",                     // BPF_OBJ_GET: a pinned map, program or link
+	13: "anon_inode:bpf-prog",  // BPF_PROG_GET_FD_BY_ID
+	14: "anon_inode:bpf-map",   // BPF_MAP_GET_FD_BY_ID
+	17: "anon_inode:bpf_link",  // BPF_RAW_TRACEPOINT_OPEN
+	18: "anon_inode:btf",       // BPF_BTF_LOAD
+	19: "anon_inode:btf",       // BPF_BTF_GET_FD_BY_ID
+	28: "anon_inode:bpf_link",  // BPF_LINK_CREATE
+	30: "anon_inode:bpf_link",  // BPF_LINK_GET_FD_BY_ID
+	32: "anon_inode:bpf-stats", // BPF_ENABLE_STATS
+	33: "anon_inode:bpf_iter",  // BPF_ITER_CREATE
+	36: "anon_inode:bpf-token", // BPF_TOKEN_CREATE
 }
 
 // returnsFD says whether a syscall's events list the fd it returned as their

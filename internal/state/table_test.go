@@ -449,6 +449,9 @@ func TestTableAnonDescriptors(t *testing.T) {
 	mk("memfd_create", 20, "/memfd:x", 0, 0)
 	apply(ebpf.Record{PID: 10, Nr: nr(t, "dup"), Args: [6]uint64{10}, Ret: 21, Minimal: true})
 	apply(ebpf.Record{PID: 10, Nr: nr(t, "eventfd"), Ret: -24})
+	mk("bpf", 22, "", 0)  // BPF_MAP_CREATE
+	mk("bpf", 0, "", 2)   // BPF_MAP_UPDATE_ELEM returns 0, not a descriptor
+	mk("bpf", 23, "", 28) // BPF_LINK_CREATE
 
 	for _, w := range []struct {
 		fd      int64
@@ -464,6 +467,7 @@ func TestTableAnonDescriptors(t *testing.T) {
 		{16, event.FDUserfaultfd, "anon_inode:[userfaultfd]", false}, {17, event.FDIOUring, "anon_inode:[io_uring]", true},
 		{18, event.FDFile, "/etc/hosts", true}, {19, event.FDPipe, "pipe:[777]", false},
 		{20, event.FDMemfd, "", false}, {21, event.FDEvent, "anon_inode:[eventfd]", false},
+		{22, event.FDBPF, "anon_inode:bpf-map", true}, {23, event.FDBPF, "anon_inode:bpf_link", true},
 	} {
 		fd := fdOf(w.fd)
 		if fd == nil {
@@ -476,5 +480,8 @@ func TestTableAnonDescriptors(t *testing.T) {
 	}
 	if fdOf(9) != nil {
 		t.Error("a failed pipe added fd 9")
+	}
+	if fd := fdOf(0); fd != nil && fd.Type == event.FDBPF {
+		t.Error("bpf(BPF_MAP_UPDATE_ELEM) = 0 made fd 0 a bpf descriptor")
 	}
 }
