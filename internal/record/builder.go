@@ -138,7 +138,9 @@ func (b *Builder) Add(r *ebpf.Record) {
 	ok0 := r.Ret == 0
 	switch base {
 	case "open", "openat", "openat2", "creat":
-		if r.Ret < 0 || r.RetPath == "" {
+		// A pipe or socket reopened through /dev/stdout or /proc/self/fd/N
+		// has a pseudo name (pipe:[INO]) that changes every run: not a file.
+		if r.Ret < 0 || !strings.HasPrefix(r.RetPath, "/") {
 			return
 		}
 		var flags uint64

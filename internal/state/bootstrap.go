@@ -222,6 +222,7 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 				continue
 			case pseudo:
 				fd.Type = typ
+				fd.Ino = pseudoIno(fd)
 			case strings.HasPrefix(target, "/"):
 				fd.Type = event.FDFile
 				if fi, err := os.Stat(filepath.Join(dir, "fd", fe.Name())); err == nil && fi.IsDir() {

@@ -60,6 +60,15 @@ func fileFDType(name string, dir bool) event.FDType {
 	return event.FDFile
 }
 
+// pseudoIno is fd.ino of a pipe, known from its name (pipe:[INO]); 0 for
+// every other descriptor here, whose inode the kernel's records do not carry.
+func pseudoIno(fd *event.FD) uint64 {
+	if fd.Type != event.FDPipe {
+		return 0
+	}
+	return bracketIno(fd.Name)
+}
+
 // bracketIno is the inode number in a pseudo file's name such as
 // pipe:[12345] (fd.ino), 0 when there is none.
 func bracketIno(name string) uint64 {

@@ -527,6 +527,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 		if r.Path[i] != "" {
 			fd := &event.FD{Num: n, Type: fileFDType(r.Path[i], false), Name: r.Path[i]}
+			fd.Ino = pseudoIno(fd)
 			pr.fds.set(n, fd)
 			return fd
 		}
@@ -547,6 +548,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		if ret >= 0 {
 			fd := t.newFD()
 			fd.Num, fd.Type, fd.Name = ret, fileFDType(r.RetPath, false), r.RetPath
+			fd.Ino = pseudoIno(fd)
 			fd.CloseOnExec = openFlagsOf(name, r)&oCloexec != 0 || (name == "memfd_create" && r.Args[1]&1 != 0)
 			if fd.Name == "" {
 				fd.Name = pathOr(idx)
@@ -631,7 +633,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			case name != "socketpair":
 				fd = t.newFD()
 				fd.Num, fd.Type, fd.Name = n, event.FDPipe, r.PairPath[k]
-				fd.Ino = bracketIno(fd.Name)
+				fd.Ino = pseudoIno(fd)
 				fd.CloseOnExec = name == "pipe2" && r.Args[1]&oCloexec != 0
 			case r.PairSock[k] != nil:
 				fd = sockFD(n, r.PairSock[k], false)
@@ -647,19 +649,43 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 	case "eventfd", "eventfd2", "epoll_create", "epoll_create1", "timerfd_create", "signalfd", "signalfd4",
 		"inotify_init", "inotify_init1", "userfaultfd", "pidfd_open", "pidfd_getfd", "io_uring_setup":
-		if ret >= 0 {
-			fd := t.newFD()
-			k := anonFDKinds[name]
+		if ret < 0 {
+			break
+		}
+		if name == "io_uring_setup" && len(r.Struct) >= 12 && binary.LittleEndian.Uint32(r.Struct[8:])&ioringSetupRegisteredFDOnly != 0 {
+			break // the result is an index into the ring's registered fds
+		}
+		if (name == "signalfd" || name == "signalfd4") && int32(r.Args[0]) != -1 {
+			// A new mask for an existing signalfd: the same descriptor,
+			// its flags untouched.
+			e.FD = fdArg(0)
+			break
+		}
+		k := anonFDKinds[name]
+		var fd *event.FD
+		switch {
+		case r.RetSock != nil: // pidfd_getfd of another process's socket
+			fd = sockFD(ret, r.RetSock, false)
+		case name == "pidfd_getfd" && r.RetPath == "":
+			// Whatever it is, the kernel did not say: no entry is better
+			// than a wrong one.
+			pr.fds.del(ret)
+		default:
+			fd = t.newFD()
 			fd.Num, fd.Type, fd.Name = ret, k.typ, r.RetPath
 			if typ, ok := pseudoFDType(r.RetPath); ok && typ != event.FDUnknown {
 				fd.Type = typ // pidfd_getfd's is whatever the other process had
-			} else if r.RetPath != "" && name == "pidfd_getfd" {
+			} else if name == "pidfd_getfd" {
 				fd.Type = fileFDType(r.RetPath, false)
 			}
-			fd.CloseOnExec = k.alwaysCloexec || (k.flagsArg >= 0 && r.Args[k.flagsArg]&oCloexec != 0)
-			pr.fds.set(ret, fd)
-			e.FD = fd
+			fd.Ino = pseudoIno(fd)
 		}
+		if fd == nil {
+			break
+		}
+		fd.CloseOnExec = k.alwaysCloexec || (k.flagsArg >= 0 && r.Args[k.flagsArg]&oCloexec != 0)
+		pr.fds.set(ret, fd)
+		e.FD = fd
 	case "bpf":
 		// The commands that return a new descriptor; all of them are
 		// close-on-exec. (bpf is captured when a rule asks for it.)
@@ -759,8 +785,10 @@ func (t *Table) newFD() *event.FD {
 // Flag values (x86_64 and the generic ABI; SOCK_CLOEXEC equals O_CLOEXEC).
 const (
 	oCloexec = 0o2000000
-	fDupFD   = 0
-	fSetFD   = 2
+	// ioringSetupRegisteredFDOnly is IORING_SETUP_REGISTERED_FD_ONLY.
+	ioringSetupRegisteredFDOnly = 1 << 15
+	fDupFD                      = 0
+	fSetFD                      = 2
 	// closeRangeCloexec is close_range(2)'s CLOSE_RANGE_CLOEXEC.
 	closeRangeCloexec = 4
 	fDupFDCloexec     = 1030

@@ -439,12 +439,21 @@ func TestTableAnonDescriptors(t *testing.T) {
 	mk("eventfd2", 10, "anon_inode:[eventfd]", 0, 0x80000)
 	mk("epoll_create1", 11, "anon_inode:[eventpoll]", 0)
 	mk("timerfd_create", 12, "", 1, 0) // an older kernel's record: typed by the call
-	mk("signalfd4", 13, "anon_inode:[signalfd]")
+	mk("signalfd4", 13, "anon_inode:[signalfd]", 0xffffffff, 0, 8, 0x80000)
+	mk("signalfd4", 13, "anon_inode:[signalfd]", 13, 0, 8, 0) // a new mask: fd 13 keeps its flags
 	mk("inotify_init1", 14, "anon_inode:inotify", 0x80000)
 	mk("pidfd_open", 15, "anon_inode:[pidfd]")
 	mk("userfaultfd", 16, "anon_inode:[userfaultfd]")
 	mk("io_uring_setup", 17, "anon_inode:[io_uring]")
 	mk("pidfd_getfd", 18, "/etc/hosts")
+	r = ebpf.Record{PID: 10, Nr: nr(t, "pidfd_getfd"), Ret: 24, RetSock: &ebpf.SockTuple{Family: 2, Type: 1, Proto: 6}}
+	apply(r) // another process's TCP socket
+	mk("pidfd_getfd", 25, "") // the kernel said nothing: no entry
+	// With IORING_SETUP_REGISTERED_FD_ONLY the result (here 3) is a ring
+	// index: fd 3, the pipe, stays what it is.
+	r = ebpf.Record{PID: 10, Nr: nr(t, "io_uring_setup"), Ret: 3, RetPath: "pipe:[777]", Struct: make([]byte, 12)}
+	binary.LittleEndian.PutUint32(r.Struct[8:], 1<<15)
+	apply(r)
 	apply(openRecord(t, 10, 19, "pipe:[777]", 0)) // open("/proc/self/fd/3")
 	mk("memfd_create", 20, "/memfd:x", 0, 0)
 	apply(ebpf.Record{PID: 10, Nr: nr(t, "dup"), Args: [6]uint64{10}, Ret: 21, Minimal: true})
@@ -462,12 +471,13 @@ func TestTableAnonDescriptors(t *testing.T) {
 		{3, event.FDPipe, "pipe:[777]", true}, {4, event.FDPipe, "pipe:[777]", true},
 		{5, event.FDUnix, "", false}, {6, event.FDUnix, "", false}, {7, event.FDUnix, "", false}, {8, event.FDUnix, "", false},
 		{10, event.FDEvent, "anon_inode:[eventfd]", true}, {11, event.FDEventPoll, "anon_inode:[eventpoll]", false},
-		{12, event.FDTimerfd, "", false}, {13, event.FDSignalfd, "anon_inode:[signalfd]", false},
+		{12, event.FDTimerfd, "", false}, {13, event.FDSignalfd, "anon_inode:[signalfd]", true},
 		{14, event.FDInotify, "anon_inode:inotify", true}, {15, event.FDPidfd, "anon_inode:[pidfd]", true},
 		{16, event.FDUserfaultfd, "anon_inode:[userfaultfd]", false}, {17, event.FDIOUring, "anon_inode:[io_uring]", true},
 		{18, event.FDFile, "/etc/hosts", true}, {19, event.FDPipe, "pipe:[777]", false},
 		{20, event.FDMemfd, "", false}, {21, event.FDEvent, "anon_inode:[eventfd]", false},
 		{22, event.FDBPF, "anon_inode:bpf-map", true}, {23, event.FDBPF, "anon_inode:bpf_link", true},
+		{24, event.FDIPv4, "", true},
 	} {
 		fd := fdOf(w.fd)
 		if fd == nil {
@@ -480,6 +490,15 @@ func TestTableAnonDescriptors(t *testing.T) {
 	}
 	if fdOf(9) != nil {
 		t.Error("a failed pipe added fd 9")
+	}
+	if fd := fdOf(25); fd != nil {
+		t.Errorf("pidfd_getfd with nothing known made fd 25 %+v", fd)
+	}
+	if fd := fdOf(3); fd == nil || fd.Type != event.FDPipe || fd.Ino != 777 {
+		t.Errorf("fd 3 after io_uring_setup(REGISTERED_FD_ONLY) = 3: %+v, want the pipe, inode 777", fd)
+	}
+	if fd := fdOf(19); fd == nil || fd.Ino != 777 {
+		t.Errorf("pipe reopened through /proc: %+v, want inode 777", fd)
 	}
 	if fd := fdOf(0); fd != nil && fd.Type == event.FDBPF {
 		t.Error("bpf(BPF_MAP_UPDATE_ELEM) = 0 made fd 0 a bpf descriptor")

@@ -1176,6 +1176,14 @@ func TestAnonDescriptors(t *testing.T) {
 	tfd := open(unix.TimerfdCreate(unix.CLOCK_MONOTONIC, 0))
 	ifd := open(unix.InotifyInit1(0))
 	pidfd := open(unix.PidfdOpen(os.Getpid(), 0))
+	var mask unix.Sigset_t
+	sfd := open(unix.Signalfd(-1, &mask, 0))
+	stolen := open(unix.PidfdGetfd(pidfd, efd, 0)) // this process's own eventfd, again
+	var p1 [2]int32
+	if _, _, errno := unix.Syscall(unix.SYS_PIPE, uintptr(unsafe.Pointer(&p1[0])), 0, 0); errno != 0 {
+		t.Fatalf("pipe: %v", errno)
+	}
+	t.Cleanup(func() { unix.Close(int(p1[0])); unix.Close(int(p1[1])) })
 	// A pipe end reopened through /proc is the pipe, whatever the path said.
 	reopened := open(unix.Open(fmt.Sprintf("/proc/self/fd/%d", p[0]), unix.O_RDONLY|unix.O_NONBLOCK, 0))
 
@@ -1191,10 +1199,12 @@ func TestAnonDescriptors(t *testing.T) {
 		return func(r *Record) bool { return r.TID == tid && isCall(r, n) && (extra == nil || extra(r)) }
 	}
 	got := c.expect(t, 5*time.Second,
-		[]string{"pipe2", "socketpair", "eventfd2", "epoll_create1", "timerfd_create", "inotify_init1", "pidfd_open", "openat"},
+		[]string{"pipe2", "socketpair", "eventfd2", "epoll_create1", "timerfd_create", "inotify_init1", "pidfd_open", "openat",
+			"signalfd4", "pidfd_getfd", "pipe"},
 		by("pipe2", nil), by("socketpair", nil), by("eventfd2", nil), by("epoll_create1", nil),
 		by("timerfd_create", nil), by("inotify_init1", nil), by("pidfd_open", nil),
-		by("openat", func(r *Record) bool { return r.Ret == int64(reopened) }))
+		by("openat", func(r *Record) bool { return r.Ret == int64(reopened) }),
+		by("signalfd4", nil), by("pidfd_getfd", nil), by("pipe", nil))
 	want := func(what, gotName, wantName string) {
 		t.Helper()
 		if gotName != wantName {
@@ -1208,6 +1218,9 @@ func TestAnonDescriptors(t *testing.T) {
 	want("pipe2 read end", r.PairPath[0], pipeName)
 	want("pipe2 write end", r.PairPath[1], pipeName)
 	r = got[1]
+	if len(r.Struct) != 8 || int(int32(binary.LittleEndian.Uint32(r.Struct))) != sp[0] || int(int32(binary.LittleEndian.Uint32(r.Struct[4:]))) != sp[1] {
+		t.Errorf("socketpair: fds %x, want %d and %d", r.Struct, sp[0], sp[1])
+	}
 	for k := range 2 {
 		if s := r.PairSock[k]; s == nil || s.Family != unix.AF_UNIX || s.Type != unix.SOCK_STREAM {
 			t.Errorf("socketpair fd %d: tuple %+v, want a unix stream socket", k, s)
@@ -1229,4 +1242,74 @@ func TestAnonDescriptors(t *testing.T) {
 		}
 	}
 	want("open of /proc/self/fd/N of a pipe", got[7].RetPath, pipeName)
+	if r := got[8]; r.Ret != int64(sfd) || r.RetPath != "anon_inode:[signalfd]" {
+		t.Errorf("signalfd4: ret %d name %q, want %d anon_inode:[signalfd]", r.Ret, r.RetPath, sfd)
+	}
+	if r := got[9]; r.Ret != int64(stolen) || r.RetPath != "anon_inode:[eventfd]" {
+		t.Errorf("pidfd_getfd: ret %d name %q, want %d anon_inode:[eventfd]", r.Ret, r.RetPath, stolen)
+	}
+	r = got[10]
+	want("pipe read end", r.PairPath[0], fmt.Sprintf("pipe:[%d]", ino(int(p1[0]))))
+	if len(r.Struct) != 8 || int32(binary.LittleEndian.Uint32(r.Struct)) != p1[0] {
+		t.Errorf("pipe: fds %x, want %v", r.Struct, p1)
+	}
+}
+
+// The fd pairs of 32-bit callers: i386 pipe(2) and socketpair through
+// socketcall(2) describe both new fds, as the native calls do.
+func TestCompatFDPairs(t *testing.T) {
+	requireInt80(t)
+	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_32BIT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(mem)
+	base := uintptr(unsafe.Pointer(&mem[0]))
+	if base >= 1<<32 {
+		t.Fatalf("MAP_32BIT page at %#x", base)
+	}
+	const sysSocketpair = 8 // linux/net.h
+	c := startCapture(t, Options{Syscalls: []int{unix.SYS_PIPE, unix.SYS_SOCKETPAIR}})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := uint32(unix.Gettid())
+
+	if r := int32(abi.Int80(uintptr(nr(t, compatArch, "pipe")), base, 0, 0)); r != 0 {
+		t.Fatalf("i386 pipe = %d", r)
+	}
+	p0, p1 := int(int32(binary.LittleEndian.Uint32(mem))), int(int32(binary.LittleEndian.Uint32(mem[4:])))
+	defer unix.Close(p0)
+	defer unix.Close(p1)
+	// socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) with sv at 64.
+	for i, w := range []uint32{unix.AF_UNIX, unix.SOCK_DGRAM, 0, uint32(base) + 64} {
+		binary.LittleEndian.PutUint32(mem[32+4*i:], w)
+	}
+	if r := int32(abi.Int80(uintptr(nr(t, compatArch, "socketcall")), sysSocketpair, base+32, 0)); r != 0 {
+		t.Fatalf("socketcall(SYS_SOCKETPAIR) = %d", r)
+	}
+	s0, s1 := int(int32(binary.LittleEndian.Uint32(mem[64:]))), int(int32(binary.LittleEndian.Uint32(mem[68:])))
+	defer unix.Close(s0)
+	defer unix.Close(s1)
+
+	var st unix.Stat_t
+	if err := unix.Fstat(p0, &st); err != nil {
+		t.Fatal(err)
+	}
+	pipeName := fmt.Sprintf("pipe:[%d]", st.Ino)
+	got := c.expect(t, 5*time.Second, []string{"i386 pipe", "socketcall socketpair"},
+		func(r *Record) bool { return r.TID == tid && r.Compat && name(r) == "pipe" },
+		func(r *Record) bool { return r.TID == tid && r.Socketcall && isCall(r, "socketpair") })
+	if r := got[0]; r.PairPath != [2]string{pipeName, pipeName} || len(r.Struct) != 8 ||
+		int(int32(binary.LittleEndian.Uint32(r.Struct))) != p0 || int(int32(binary.LittleEndian.Uint32(r.Struct[4:]))) != p1 {
+		t.Errorf("i386 pipe: names %q fds %x, want %s for %d and %d", r.PairPath, r.Struct, pipeName, p0, p1)
+	}
+	r := got[1]
+	if len(r.Struct) != 8 || int(int32(binary.LittleEndian.Uint32(r.Struct))) != s0 || int(int32(binary.LittleEndian.Uint32(r.Struct[4:]))) != s1 {
+		t.Errorf("socketcall socketpair: fds %x, want %d and %d", r.Struct, s0, s1)
+	}
+	for k := range 2 {
+		if s := r.PairSock[k]; s == nil || s.Family != unix.AF_UNIX || s.Type != unix.SOCK_DGRAM {
+			t.Errorf("socketcall socketpair fd %d: tuple %+v, want a unix datagram socket", k, s)
+		}
+	}
 }

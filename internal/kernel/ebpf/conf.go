@@ -112,7 +112,9 @@ var argSpecs = map[string]argSpec{
 	"inotify_init1":  retFD(),
 	"pidfd_open":     retFD(),
 	"pidfd_getfd":    retFD(),
-	"io_uring_setup": retFD(),
+	// io_uring_params.flags (offset 8): with IORING_SETUP_REGISTERED_FD_ONLY
+	// the result is a ring index, not a descriptor.
+	"io_uring_setup": spec(func(s *argSpec) { s.flags, s.structArg, s.structLen = cfRetFD, 1, 12 }),
 
 	// sockets
 	"socket":     generic(),

@@ -317,7 +317,9 @@ func (d *Decoder) str(p []byte) string {
 
 // path decodes a path item, caching by the item's bytes.
 func (d *Decoder) path(r *Record, p []byte) string {
-	if d == nil || len(p) > 512 {
+	// Pseudo files are not cached: each pipe and pidfd has its own inode
+	// number, and they would push the host's hot paths out of the cache.
+	if d == nil || len(p) > 512 || (len(p) > 0 && p[0]&pfPseudo != 0) {
 		return r.joinPath(p)
 	}
 	slot := &d.recentPath[recentSlot(p)]

@@ -312,6 +312,13 @@ static __always_inline bool ignored(void)
  */
 #define BOUND(off) ({ __u32 __o = (off); barrier_var(__o); __o & (MAX_OFF - 1); })
 
+/*
+ * IN_SCRATCH bounds an offset that may run past MAX_OFF (the end of an item
+ * that started below it) by the whole buffer, so that it cannot wrap back
+ * into the record's header as BOUND would.
+ */
+#define IN_SCRATCH(off) ({ __u32 __o = (off); barrier_var(__o); __o & (SCRATCH_SIZE - 1); })
+
 static __always_inline __u8 *scratch_buf(void)
 {
 	__u32 k = 0;
@@ -467,7 +474,7 @@ static long walk_step(__u64 index, void *arg)
 		w->flags = PF_TRUNC;
 		return 1;
 	}
-	w->buf[BOUND(off + n)] = 0;
+	w->buf[IN_SCRATCH(off + n)] = 0;
 	w->off = off + n + 1;
 	w->d = parent;
 	return parent ? 0 : 1;
