@@ -447,7 +447,7 @@ func TestTableAnonDescriptors(t *testing.T) {
 	mk("io_uring_setup", 17, "anon_inode:[io_uring]")
 	mk("pidfd_getfd", 18, "/etc/hosts")
 	r = ebpf.Record{PID: 10, Nr: nr(t, "pidfd_getfd"), Ret: 24, RetSock: &ebpf.SockTuple{Family: 2, Type: 1, Proto: 6}}
-	apply(r) // another process's TCP socket
+	apply(r)                  // another process's TCP socket
 	mk("pidfd_getfd", 25, "") // the kernel said nothing: no entry
 	// With IORING_SETUP_REGISTERED_FD_ONLY the result (here 3) is a ring
 	// index: fd 3, the pipe, stays what it is.
