@@ -18,6 +18,8 @@ test: vet
 
 vet:
 	$(GO) vet ./...
+	@unformatted="$$(gofmt -l cmd internal rules)"; if [ -n "$$unformatted" ]; then \
+		echo "gofmt needed: $$unformatted"; exit 1; fi
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/rules/
