@@ -8,6 +8,12 @@
 //	    --store none --metrics none -r ../shared/falco-rules/falco_rules.yaml
 //
 // Everything after -- is passed to `palisade watch`.
+//
+// -vs 'CMD ARGS...' measures another agent in the same rounds (off, palisade
+// on, the other on), for a side-by-side comparison with, say, Falco; -vs-ready
+// is the text it prints once it captures. Its CPU is given per million
+// captured events of the loops (two per open+close pair), which both agents
+// see.
 package main
 
 import (
@@ -39,8 +45,17 @@ func main() {
 	idle := flag.Duration("idle", 5*time.Second, "idle time measured for the agent's baseline CPU and RSS")
 	procs := flag.Int("procs", 0, "also measure RSS with this many extra live processes (sleep)")
 	rates := flag.String("rates", "", "instead: comma-separated event rates (per second) to hold for 3 s each with open+close pairs from every CPU; reports drops per rate")
+	vs := flag.String("vs", "", "also measure this agent command line (space-separated) in the same rounds")
+	vsReady := flag.String("vs-ready", "", "text the -vs agent prints (stdout or stderr) once it is capturing")
 	flag.Parse()
 	args := flag.Args()
+	if *vs != "" {
+		if *vsReady == "" {
+			fmt.Fprintln(os.Stderr, "agentbench: -vs needs -vs-ready")
+			os.Exit(2)
+		}
+		other = &agentSpec{argv: strings.Fields(*vs), ready: *vsReady}
+	}
 	if *rates != "" {
 		if err := rateRun(*bin, args, *rates); err != nil {
 			fmt.Fprintln(os.Stderr, "agentbench:", err)
@@ -61,16 +76,33 @@ type agent struct {
 	summary map[string]uint64
 }
 
+// agentSpec is another agent to compare with (-vs): its command line and
+// the text it prints once it captures.
+type agentSpec struct {
+	argv  []string
+	ready string
+}
+
+var other *agentSpec
+
 func startAgent(bin string, args []string) (*agent, error) {
-	a := &agent{}
 	full := append([]string{"watch", "-o", "json", "--out", os.DevNull}, args...)
-	a.cmd = exec.Command(bin, full...)
+	return startCmd(exec.Command(bin, full...), "watching:", false)
+}
+
+// startCmd starts an agent and waits until it prints ready; with both, its
+// stdout is read too (and otherwise discarded).
+func startCmd(cmd *exec.Cmd, ready string, both bool) (*agent, error) {
+	a := &agent{cmd: cmd}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	a.cmd.Stderr = pw
 	a.cmd.Stdout = nil
+	if both {
+		a.cmd.Stdout = pw
+	}
 	start := time.Now()
 	if err := a.cmd.Start(); err != nil {
 		return nil, err
@@ -83,7 +115,7 @@ func startAgent(bin string, args []string) (*agent, error) {
 		for sc.Scan() {
 			line := sc.Text()
 			a.stderr.WriteString(line + "\n")
-			if !sent && strings.Contains(line, "watching:") {
+			if !sent && strings.Contains(line, ready) {
 				readyc <- nil
 				sent = true
 			}
@@ -163,6 +195,7 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 	var idleRSS, loadRSS float64
 	var idleCPU, cpuAllPerM []float64
 	var events, drops uint64
+	var vs []otherRound
 	for r := 0; r < rounds; r++ {
 		p, o := loops(ppids, opens)
 		offP, offO = append(offP, p), append(offO, o)
@@ -208,6 +241,15 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 		}
 		fmt.Fprintf(os.Stderr, "round %d: off %.0f / %.0f ns, on %.0f / %.0f ns, %d events, %d drops, agent %.2f CPU-s/M, rss idle %.1f MB peak %.1f MB\n",
 			r+1, offP[r], offO[r], onP[r], onO[r], ev, a.summary["drops"], cpuPerM[len(cpuPerM)-1], idleRSS, peak)
+		if other != nil {
+			m, err := measureOther(ppids, opens, idle)
+			if err != nil {
+				return err
+			}
+			vs = append(vs, m)
+			fmt.Fprintf(os.Stderr, "round %d: %s on %.0f / %.0f ns, %.2f CPU-s per million loop events, rss idle %.1f MB peak %.1f MB, ready %.2f s\n",
+				r+1, other.argv[0], m.ppid, m.open, m.cpuPerM, m.idleRSS, m.peakRSS, m.ready)
+		}
 	}
 	fmt.Printf("getppid ns: off %.0f on %.0f added %+.0f (medians of %d rounds)\n", median(offP), median(onP), median(onP)-median(offP), rounds)
 	fmt.Printf("open+close ns: off %.0f on %.0f added %+.0f\n", median(offO), median(onO), median(onO)-median(offO))
@@ -216,10 +258,56 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 	fmt.Printf("agent RSS: idle %.1f MB, peak under load %.1f MB\n", idleRSS, loadRSS)
 	fmt.Printf("start to ready: %.2f s (median)\n", median(readies))
 	fmt.Printf("events %d, drops %d\n", events, drops)
+	if len(vs) > 0 {
+		pick := func(f func(otherRound) float64) float64 {
+			var v []float64
+			for _, m := range vs {
+				v = append(v, f(m))
+			}
+			return median(v)
+		}
+		fmt.Printf("%s: getppid on %.0f added %+.0f; open+close on %.0f added %+.0f; CPU %.2f CPU-s per million loop events; RSS idle %.1f MB, peak %.1f MB; ready %.2f s (medians, same rounds)\n",
+			other.argv[0], pick(func(m otherRound) float64 { return m.ppid }), pick(func(m otherRound) float64 { return m.ppid })-median(offP),
+			pick(func(m otherRound) float64 { return m.open }), pick(func(m otherRound) float64 { return m.open })-median(offO),
+			pick(func(m otherRound) float64 { return m.cpuPerM }), pick(func(m otherRound) float64 { return m.idleRSS }),
+			pick(func(m otherRound) float64 { return m.peakRSS }), pick(func(m otherRound) float64 { return m.ready }))
+	}
 	if procs > 0 {
 		return manyProcs(bin, args, procs)
 	}
 	return nil
+}
+
+// otherRound is one round's figures for the -vs agent.
+type otherRound struct {
+	ppid, open, cpuPerM, idleRSS, peakRSS, ready float64
+}
+
+// measureOther runs the loops with the -vs agent on: its CPU is counted
+// against the loops' captured events (two per open+close pair).
+func measureOther(ppids, opens int, idle time.Duration) (otherRound, error) {
+	var m otherRound
+	a, err := startCmd(exec.Command(other.argv[0], other.argv[1:]...), other.ready, true)
+	if err != nil {
+		return m, fmt.Errorf("%s: %v", other.argv[0], err)
+	}
+	pid := a.cmd.Process.Pid
+	c0 := cpu(pid)
+	time.Sleep(idle)
+	c1 := cpu(pid)
+	m.idleRSS, _ = rss(pid)
+	t0 := time.Now()
+	m.ppid, m.open = loops(ppids, opens)
+	busy := time.Since(t0)
+	time.Sleep(500 * time.Millisecond)
+	c2 := cpu(pid)
+	_, m.peakRSS = rss(pid)
+	a.stop()
+	idleRate := float64(c1-c0) / float64(idle)
+	work := float64(c2-c1) - idleRate*float64(busy+500*time.Millisecond)
+	m.cpuPerM = work / 1e9 / (float64(2*opens) / 1e6)
+	m.ready = a.ready.Seconds()
+	return m, nil
 }
 
 // manyProcs reports the agent's resident memory with procs extra live
