@@ -99,7 +99,12 @@ func init() {
 	procStr("proc.exepath", "full path of the executable", func(p *event.Process) (string, bool) { return nonEmpty(p.ExePath) })
 	procStr("proc.args", "command-line arguments after argv[0], joined by spaces", func(p *event.Process) (string, bool) { return p.ArgsString(), true })
 	procStr("proc.cmdline", "process name and arguments", func(p *event.Process) (string, bool) { return p.Cmdline(), true })
-	procStr("proc.cwd", "current working directory", func(p *event.Process) (string, bool) { return nonEmpty(p.Cwd) })
+	procStr("proc.cwd", "current working directory, with a trailing slash as Falco gives it (/dev/shm/)", func(p *event.Process) (string, bool) {
+		if p.Cwd != "" && !strings.HasSuffix(p.Cwd, "/") {
+			return p.Cwd + "/", true // a replay file written before the state added the slash
+		}
+		return nonEmpty(p.Cwd)
+	})
 	procNum("proc.pid", "process id (host namespace)", func(p *event.Process) (int64, bool) { return p.PID, true })
 	procNum("proc.vpid", "process id in its own pid namespace", func(p *event.Process) (int64, bool) { return p.VPID, true })
 	procNum("proc.ppid", "parent process id", func(p *event.Process) (int64, bool) { return p.PPID, true })

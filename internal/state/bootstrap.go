@@ -139,8 +139,8 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 	p.ExePath, _ = os.Readlink(filepath.Join(dir, "exe"))
 	p.ExePath = t.intern(strings.TrimSuffix(p.ExePath, " (deleted)"))
 	p.ExeFromMemfd = strings.HasPrefix(p.ExePath, "/memfd:")
-	p.Cwd, _ = os.Readlink(filepath.Join(dir, "cwd"))
-	p.Cwd = t.intern(p.Cwd)
+	cwd, _ := os.Readlink(filepath.Join(dir, "cwd"))
+	p.Cwd = t.intern(dirSlash(cwd))
 	// The environment is not kept: the kernel source does not capture it for
 	// new processes, so keeping it only for old ones would make proc.env
 	// rules depend on when the agent started (and it is most of a process's

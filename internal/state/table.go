@@ -281,7 +281,7 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 		np.TTY = ttyNumber(x.TTY)
 	}
 	if r.Cwd != "" {
-		np.Cwd = r.Cwd
+		np.Cwd = t.intern(dirSlash(r.Cwd))
 	}
 	if np.StartTime == 0 {
 		np.StartTime = ebpf.WallTime(r.Time).UnixNano()
@@ -337,22 +337,46 @@ func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
 	}
 }
 
-// ttyNumber encodes a terminal name as the kernel's tty device number
-// (pts/N is major 136), which is what proc.tty compares.
+// dirSlash is a directory as Falco's proc.cwd gives it, with a trailing
+// slash ("/dev/shm/"), so that a rule's `proc.cwd startswith "/dev/shm/"`
+// also matches a process whose cwd is /dev/shm itself.
+func dirSlash(d string) string {
+	if d == "" || strings.HasSuffix(d, "/") {
+		return d
+	}
+	return d + "/"
+}
+
+// ttyNumber encodes a terminal's name as the kernel names the tty (ptsN for
+// a pseudo-terminal, ttyN, ttySN, console; /dev/pts/N's pts/N is taken too)
+// into the device number /proc/PID/stat's tty_nr holds, which is what
+// proc.tty is: pts N is major 136, minor N. A name it does not know is 1:
+// a terminal, but not which.
 func ttyNumber(name string) int64 {
+	enc := func(major, minor int) int64 { // new_encode_dev
+		return int64(minor&0xff | major<<8 | (minor&^0xff)<<12)
+	}
+	num := func(s string) (int, bool) {
+		n, err := strconv.Atoi(s)
+		return n, err == nil && n >= 0 && n < 1<<20
+	}
 	switch {
 	case name == "":
 		return 0
-	case strings.HasPrefix(name, "pts/"):
-		n, _ := strconv.Atoi(name[4:])
-		return int64(136<<8 | (n & 0xff) | (n>>8)<<20)
-	case strings.HasPrefix(name, "tty"):
-		n, err := strconv.Atoi(name[3:])
-		if err == nil {
-			return int64(4<<8 | n)
-		}
 	case name == "console":
-		return 5<<8 | 1
+		return enc(5, 1)
+	case strings.HasPrefix(name, "pts"):
+		if n, ok := num(strings.TrimPrefix(name[3:], "/")); ok {
+			return enc(136, n)
+		}
+	case strings.HasPrefix(name, "ttyS"):
+		if n, ok := num(name[4:]); ok {
+			return enc(4, 64+n)
+		}
+	case strings.HasPrefix(name, "tty"):
+		if n, ok := num(name[3:]); ok {
+			return enc(4, n)
+		}
 	}
 	return 1
 }
@@ -753,7 +777,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 	case "chdir", "fchdir":
 		if ret == 0 && r.Cwd != "" {
-			pr.p.Cwd = r.Cwd
+			pr.p.Cwd = t.intern(dirSlash(r.Cwd))
 		}
 	case "execve", "execveat":
 		if ret == 0 {

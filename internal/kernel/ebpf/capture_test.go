@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -1311,5 +1312,40 @@ func TestCompatFDPairs(t *testing.T) {
 		if s := r.PairSock[k]; s == nil || s.Family != unix.AF_UNIX || s.Type != unix.SOCK_DGRAM {
 			t.Errorf("socketcall socketpair fd %d: tuple %+v, want a unix datagram socket", k, s)
 		}
+	}
+}
+
+// An exec on a pseudo-terminal carries the tty's kernel name, ptsN (not the
+// /dev/pts/N path), which the process table turns into proc.tty.
+func TestExecTTY(t *testing.T) {
+	c := startCapture(t, Options{})
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pts.Close()
+	cmd := exec.Command("/bin/true", "palisade-tty")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(cmd.Process.Pid)
+	got := c.expect(t, 5*time.Second, []string{"exec of true on a pty"},
+		func(r *Record) bool { return r.Kind == KindExec && r.PID == pid })
+	if want := fmt.Sprintf("pts%d", n); got[0].Exec.TTY != want {
+		t.Errorf("exec on /dev/pts/%d: tty %q, want %q", n, got[0].Exec.TTY, want)
 	}
 }
