@@ -103,6 +103,11 @@ var (
 		{0x10000000, "CLONE_NEWUSER"}, {0x20000000, "CLONE_NEWPID"}, {0x40000000, "CLONE_NEWNET"}, {0x00000080, "CLONE_NEWTIME"},
 		{0x00000100, "CLONE_VM"}, {0x00000200, "CLONE_FS"}, {0x00000400, "CLONE_FILES"}, {0x00000800, "CLONE_SIGHAND"},
 		{0x00010000, "CLONE_THREAD"}}
+	// exeFlags are Falco's execve exit flags (PPM_EXE_*).
+	exeFlags = []struct {
+		bit  int64
+		name string
+	}{{1, "EXE_WRITABLE"}, {2, "EXE_UPPER_LAYER"}, {4, "EXE_FROM_MEMFD"}, {8, "EXE_LOWER_LAYER"}}
 	socketDomains = map[int64]string{1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET", 38: "AF_ALG", 40: "AF_VSOCK"}
 )
 

@@ -278,6 +278,7 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 		}
 		np.ExePath = x.Exe
 		np.ExeFromMemfd = strings.HasPrefix(x.Exe, "/memfd:")
+		np.ExeWritable = x.Writable
 		np.TTY = ttyNumber(x.TTY)
 	}
 	if r.Cwd != "" {
@@ -783,6 +784,18 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		if ret == 0 {
 			e.Args = e.Args[:0]
 			argStr(e, "filename", pr.execFilename)
+			// Falco's execve exit flags: what the new image's file is.
+			var f int64
+			if pr.p.ExeWritable {
+				f |= 1
+			}
+			if pr.p.ExeUpperLayer {
+				f |= 2
+			}
+			if pr.p.ExeFromMemfd {
+				f |= 4
+			}
+			e.Args = append(e.Args, event.Arg{Name: "flags", Str: renderFlags(f, exeFlags), Int: f, HasInt: true})
 		}
 	case "fchmod", "fchown", "setns", "finit_module":
 		e.FD = fdArg(0)

@@ -507,3 +507,30 @@ func TestTableAnonDescriptors(t *testing.T) {
 		t.Error("bpf(BPF_MAP_UPDATE_ELEM) = 0 made fd 0 a bpf descriptor")
 	}
 }
+
+// A successful execve's event carries Falco's exit flags for the new image
+// (evt.arg.flags: EXE_WRITABLE, EXE_FROM_MEMFD, ...), 0 when none applies.
+func TestTableExecFlags(t *testing.T) {
+	tab, _, ctx := appTable(t, "root:x:0:0:root:/root:/bin/bash\n")
+	flags := func(x *ebpf.ExecInfo) string {
+		t.Helper()
+		var e event.Event
+		tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: 10, TID: 10, Comm: "x", Exec: x}, &e)
+		tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindSyscall, PID: 10, TID: 10, Comm: "x", Nr: nr(t, "execve")}, &e)
+		for _, a := range e.Args {
+			if a.Name == "flags" {
+				return a.Str
+			}
+		}
+		return "<none>"
+	}
+	if got := flags(&ebpf.ExecInfo{Filename: "/bin/x", Argv: []string{"x"}, Exe: "/bin/x", Writable: true}); got != "EXE_WRITABLE" {
+		t.Errorf("writable exe: flags %q", got)
+	}
+	if got := flags(&ebpf.ExecInfo{Filename: "/proc/self/fd/3", Argv: []string{"x"}, Exe: "/memfd:x (deleted)", Writable: true}); got != "EXE_WRITABLE|EXE_FROM_MEMFD" {
+		t.Errorf("memfd exe: flags %q", got)
+	}
+	if got := flags(&ebpf.ExecInfo{Filename: "/bin/x", Argv: []string{"x"}, Exe: "/bin/x"}); got != "0" {
+		t.Errorf("read-only exe: flags %q", got)
+	}
+}

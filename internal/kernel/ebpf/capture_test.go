@@ -1349,3 +1349,47 @@ func TestExecTTY(t *testing.T) {
 		t.Errorf("exec on /dev/pts/%d: tty %q, want %q", n, got[0].Exec.TTY, want)
 	}
 }
+
+// An exec record says whether the new image's file is writable by the
+// process (Falco's EXE_WRITABLE): root may write /bin/true, nobody may not,
+// and nobody may write a 0777 copy.
+func TestExecWritable(t *testing.T) {
+	c := startCapture(t, Options{})
+	dir, err := os.MkdirTemp("", "palisade-exe-") // t.TempDir's parent is not searchable by nobody
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	mine := filepath.Join(dir, "true-copy")
+	data, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mine, data, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(mine, 0o777) // whatever the umask
+	run := func(path string, asNobody bool) uint32 {
+		t.Helper()
+		cmd := exec.Command(path)
+		if asNobody {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v %s", path, err, out)
+		}
+		return uint32(cmd.Process.Pid)
+	}
+	root, nobody, nobodyMine := run("/bin/true", false), run("/bin/true", true), run(mine, true)
+	by := func(pid uint32) func(*Record) bool {
+		return func(r *Record) bool { return r.Kind == KindExec && r.PID == pid }
+	}
+	got := c.expect(t, 5*time.Second, []string{"root exec", "nobody exec", "nobody exec of a 0777 file"},
+		by(root), by(nobody), by(nobodyMine))
+	for i, want := range []bool{true, false, true} {
+		if got[i].Exec.Writable != want {
+			t.Errorf("exec %d (%s uid %d): writable %v, want %v", i, got[i].Exec.Exe, got[i].UID, got[i].Exec.Writable, want)
+		}
+	}
+}

@@ -132,6 +132,10 @@ type ExecInfo struct {
 	Argv     []string // from the new image's argument area, at most 4 KiB
 	Exe      string   // absolute path of the executable file
 	TTY      string   // controlling terminal name, "" if none
+	// Writable: the executable's file is writable by the task after the
+	// exec (its owner, group or other write bit for the fsuid/fsgid, or
+	// CAP_DAC_OVERRIDE, on a writable mount): Falco's EXE_WRITABLE.
+	Writable bool
 }
 
 // CapInfo is one capability check (capability:cap_capable), made on behalf
@@ -217,6 +221,9 @@ const (
 	// (hfCompat is set on the x32-specific entry points, for the kernel's
 	// own use: they take compat struct layouts).
 	hfX32 = 16
+
+	// exeWritable: bit 0 of an exec record's args[1] (EXE_WRITABLE).
+	exeWritable = 1
 
 	pfComplete = 1
 	pfPseudo   = 8 // a pseudo file: u32 fs magic, u64 inode number, then its name
@@ -548,6 +555,9 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 			}
 			r.Exit = &ExitInfo{Code: ei.Code, GroupDead: ei.GroupDead != 0}
 		}
+	}
+	if r.Kind == KindExec && h.Args[1]&exeWritable != 0 {
+		r.exec().Writable = true
 	}
 	// Path arguments: absolute as given, or joined onto the directory the
 	// kernel resolved for their dirfd / cwd. A relative path whose open

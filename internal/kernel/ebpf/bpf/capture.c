@@ -1286,6 +1286,39 @@ static __always_inline void *item_room(__u8 *buf, __u32 *off)
 	return buf + o + sizeof(struct item);
 }
 
+#define SB_RDONLY_      1      /* super_block.s_flags */
+#define S_IMMUTABLE_    8      /* inode.i_flags */
+#define CAP_DAC_OVERRIDE_ 1
+#define EXE_WRITABLE    1      /* exec record args[1] */
+
+/*
+ * exe_writable says whether the new image's file is writable by the task's
+ * credentials after the exec, the way the kernel's write permission check
+ * (generic_permission) would answer: not on a read-only mount's super
+ * block, not immutable, then the owner, group or other write bit by the
+ * fsuid/fsgid, or CAP_DAC_OVERRIDE. Supplementary groups and ACLs are not
+ * consulted.
+ */
+static __always_inline bool exe_writable(struct task_struct *task, struct file *exe)
+{
+	struct inode *in = CAST(exe, struct file)->f_inode;
+	const struct cred *cred = task->cred;
+	umode_t mode = in->i_mode;
+	umode_t bit;
+
+	if ((in->i_sb->s_flags & SB_RDONLY_) || (in->i_flags & S_IMMUTABLE_))
+		return false;
+	if (cred->fsuid.val == in->i_uid.val)
+		bit = 0200;
+	else if (cred->fsgid.val == in->i_gid.val)
+		bit = 0020;
+	else
+		bit = 0002;
+	if (mode & bit)
+		return true;
+	return cred->cap_effective.val & (1ULL << CAP_DAC_OVERRIDE_);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -1307,6 +1340,8 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	if (end > start)
 		off = put_user_bytes(start, end - start, off, IT_ARGV | ((end - start >= MAX_STR ? 1 : ARG_NONE) << 8));
 	exe = BPF_CORE_READ(mm, exe_file);
+	if (exe && exe_writable(p, exe))
+		((struct event_hdr *)buf)->args[1] |= EXE_WRITABLE;
 	if (exe)
 		off = put_path((__u64)BPF_CORE_READ(exe, f_path.dentry), (__u64)BPF_CORE_READ(exe, f_path.mnt),
 			       off, IT_EXE | (ARG_NONE << 8));
