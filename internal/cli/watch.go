@@ -331,7 +331,10 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	nrs := captureSet(rs)
 	// Lean headers: syscall records skip the namespace ids and cgroup id,
 	// which the process table already has from exec and fork records.
-	src, err := ebpf.Open(ebpf.Options{Syscalls: nrs, IgnoreSelf: true, LeanHeader: true, RingBufferBytes: o.ringBytes})
+	// Environments are collected only for rules that read them: they hold
+	// secrets, and --record would write them to disk.
+	src, err := ebpf.Open(ebpf.Options{Syscalls: nrs, IgnoreSelf: true, LeanHeader: true, RingBufferBytes: o.ringBytes,
+		Env: rs.UsesField("proc.env")})
 	if err != nil {
 		return exitf(1, "start capture: %v", err)
 	}

@@ -49,6 +49,11 @@ const liveRules = `
   condition: evt.type = execve and container.id != host and proc.name = true
   output: "exec in %container.id"
   priority: INFO
+- rule: Env marker
+  desc: d
+  condition: evt.type = execve and proc.env[PALISADE_MARK] = live and proc.name = true
+  output: "env %proc.env[PALISADE_MARK] cwd=%proc.cwd"
+  priority: INFO
 - rule: Stdout to a pipe
   desc: d
   condition: evt.type in (dup, dup2, dup3) and fd.type = pipe and proc.pcmdline contains palisade-pipe-marker
@@ -130,13 +135,14 @@ func TestWatchLive(t *testing.T) {
 	sh("/bin/echo palisade-live-marker >/dev/null")
 	sh("cd /etc && cat shadow >/dev/null")
 	sh("/bin/echo palisade-pipe-marker | /bin/cat >/dev/null")
+	sh("cd /tmp && PALISADE_MARK=live /bin/true")
 	sh(fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d'", port))
 	name := fmt.Sprintf("palisade-watch-%d", time.Now().UnixNano())
 	if out, err := exec.Command("docker", "run", "--rm", "--name", name, img, "bash", "-c", "/bin/true").CombinedOutput(); err != nil {
 		t.Fatalf("docker run: %v %s", err, out)
 	}
 	want := map[string]bool{"Seed example shell in container": false, "Marker exec": false, "Shadow open": false, "Loopback connect": false, "Short-lived container process": false,
-		"Stdout to a pipe": false}
+		"Stdout to a pipe": false, "Env marker": false}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		all := true
@@ -179,6 +185,9 @@ func TestWatchLive(t *testing.T) {
 	}
 	if a := byRule["Stdout to a pipe"]; len(a) > 0 && !regexp.MustCompile(` dup pipe:\[[0-9]+\] p$`).MatchString(a[0].Output) {
 		t.Errorf("pipe: %s", a[0].Output)
+	}
+	if a := byRule["Env marker"]; len(a) > 0 && !strings.HasSuffix(a[0].Output, "env live cwd=/tmp/") {
+		t.Errorf("env marker: %s", a[0].Output)
 	}
 	if a := byRule["Loopback connect"]; len(a) > 0 && !strings.Contains(a[0].Output, fmt.Sprintf("->127.0.0.1:%d", port)) {
 		t.Errorf("connect: %s", a[0].Output)

@@ -174,7 +174,7 @@ func init() {
 	procStr("group.name", "group name (from the container's own /etc/group)", func(p *event.Process) (string, bool) { return nonEmpty(p.GroupName) })
 
 	// proc.env takes an optional [NAME].
-	register(&Field{Name: "proc.env", Kind: String, Arg: OptionalKey, Desc: "environment variables joined by spaces; proc.env[NAME] is one variable's value (from replay files; live capture does not collect environments)", make: func(arg string, _ int) Extractor {
+	register(&Field{Name: "proc.env", Kind: String, Arg: OptionalKey, Desc: "environment variables joined by spaces; proc.env[NAME] is one variable's value (live: the first 4 KiB, collected only when an enabled rule reads proc.env, for processes that exec after the agent starts)", make: func(arg string, _ int) Extractor {
 		if arg == "" {
 			return Extractor{Str: func(e *event.Event, _ int) (string, bool) {
 				if e.Proc == nil {

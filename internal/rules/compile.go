@@ -25,6 +25,7 @@ type compiledRule struct {
 	types    typeSet
 	output   *outputFormat
 	expanded Node
+	fields   map[string]bool // field names its condition and output read
 }
 
 // compiler expands macros and lists and compiles checks for one ruleset.
@@ -34,6 +35,8 @@ type compiler struct {
 	warnings     ErrorList
 	unknownTypes map[string]bool
 	noReorder    bool
+	// used collects the field names the rule being compiled reads.
+	used map[string]bool
 }
 
 // expand returns n with macros replaced by their (expanded) conditions and
@@ -236,6 +239,9 @@ func (c *compiler) operand(o Operand) (fields.Extractor, error) {
 		x, err := fields.Lookup(o.Name, o.Arg, o.HasArg)
 		if err != nil {
 			return x, &Error{Pos: o.Position(), Msg: err.Error()}
+		}
+		if c.used != nil {
+			c.used[o.Name] = true
 		}
 		return x, nil
 	case *Transform:

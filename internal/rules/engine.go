@@ -115,6 +115,8 @@ func (l *loader) build(opts Options) (*Ruleset, *Result) {
 }
 
 func (c *compiler) compileRule(r *Rule) (*compiledRule, error) {
+	c.used = map[string]bool{}
+	defer func() { c.used = nil }()
 	if r.Cond == nil {
 		return nil, &Error{Pos: r.Pos, Msg: "missing condition"}
 	}
@@ -152,7 +154,7 @@ func (c *compiler) compileRule(r *Rule) (*compiledRule, error) {
 		return nil, &Error{Pos: pos, Msg: err.Error()}
 	}
 	ts, _ := eventTypes(expanded)
-	return &compiledRule{rule: r, match: m, types: ts, output: out, expanded: expanded}, nil
+	return &compiledRule{rule: r, match: m, types: ts, output: out, expanded: expanded, fields: c.used}, nil
 }
 
 // index builds the per-event-type rule lists.
@@ -357,6 +359,18 @@ func walkFields(n Node, fn func(string)) {
 	case *Transform:
 		walkFields(n.X, fn)
 	}
+}
+
+// UsesField says whether an enabled rule's condition or output reads the
+// field (by name, without an argument: "proc.env" for proc.env[HOME] too),
+// so that the capture collects what only such rules need.
+func (rs *Ruleset) UsesField(name string) bool {
+	for _, r := range rs.Rules {
+		if r.Enabled && r.compiled != nil && r.compiled.fields[name] {
+			return true
+		}
+	}
+	return false
 }
 
 // EventTypes returns the event type names enabled rules can match, and

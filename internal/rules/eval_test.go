@@ -234,3 +234,29 @@ func TestOutputAndAlertShape(t *testing.T) {
 		t.Errorf("alert = %+v", a)
 	}
 }
+
+// UsesField reports the fields enabled rules read in conditions and
+// outputs, and not those of disabled rules.
+func TestUsesField(t *testing.T) {
+	rs, res := Load([]File{{Name: "u.yaml", Data: []byte(`
+- rule: a
+  desc: d
+  condition: evt.type = execve and proc.env[LD_PRELOAD] != ""
+  output: "%proc.name"
+  priority: INFO
+- rule: b
+  desc: d
+  condition: evt.type = open
+  output: "%fd.sip"
+  priority: INFO
+  enabled: false
+`)}}, Options{})
+	if rs == nil {
+		t.Fatal(res.Errors)
+	}
+	for name, want := range map[string]bool{"proc.env": true, "proc.name": true, "fd.sip": false, "proc.cmdline": false} {
+		if got := rs.UsesField(name); got != want {
+			t.Errorf("UsesField(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

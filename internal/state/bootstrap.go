@@ -141,10 +141,10 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 	p.ExeFromMemfd = strings.HasPrefix(p.ExePath, "/memfd:")
 	cwd, _ := os.Readlink(filepath.Join(dir, "cwd"))
 	p.Cwd = t.intern(dirSlash(cwd))
-	// The environment is not kept: the kernel source does not capture it for
-	// new processes, so keeping it only for old ones would make proc.env
-	// rules depend on when the agent started (and it is most of a process's
-	// memory).
+	// The environment is not read from /proc: the kernel source captures it
+	// at exec only when a rule reads proc.env (Options.Env), and it is most
+	// of a process's memory. Processes running before the agent started have
+	// none.
 	if b, err := os.ReadFile(filepath.Join(dir, "loginuid")); err == nil {
 		if n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && n != 4294967295 {
 			p.LoginUID = n

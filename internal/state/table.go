@@ -279,6 +279,9 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 		np.ExePath = x.Exe
 		np.ExeFromMemfd = strings.HasPrefix(x.Exe, "/memfd:")
 		np.ExeWritable = x.Writable
+		if x.Env != nil {
+			np.Env = x.Env
+		}
 		np.TTY = ttyNumber(x.TTY)
 	}
 	if r.Cwd != "" {
@@ -309,7 +312,7 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 			c.p.Parent = np
 		}
 	}
-	np.EnvString() // Env is not captured by the kernel source; keep it empty, cached.
+	np.EnvString() // join Args and Env once, now, for every event of the new image
 }
 
 func (t *Table) fork(ctx context.Context, r *ebpf.Record) {

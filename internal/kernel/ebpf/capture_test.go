@@ -1393,3 +1393,25 @@ func TestExecWritable(t *testing.T) {
 		}
 	}
 }
+
+// With Options.Env, exec records carry the new image's environment; without
+// it they carry none.
+func TestExecEnv(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		c := startCapture(t, Options{Env: on})
+		cmd := exec.Command("/bin/true")
+		cmd.Env = []string{"PALISADE_ENV_TEST=42", "PATH=/bin"}
+		if err := cmd.Run(); err != nil {
+			t.Fatal(err)
+		}
+		pid := uint32(cmd.Process.Pid)
+		got := c.expect(t, 5*time.Second, []string{"exec"}, func(r *Record) bool { return r.Kind == KindExec && r.PID == pid })
+		env := got[0].Exec.Env
+		if on && (len(env) != 2 || env[0] != "PALISADE_ENV_TEST=42" || env[1] != "PATH=/bin" || got[0].Exec.EnvTruncated) {
+			t.Errorf("Env on: %q (truncated %v)", env, got[0].Exec.EnvTruncated)
+		}
+		if !on && env != nil {
+			t.Errorf("Env off: %q, want none", env)
+		}
+	}
+}

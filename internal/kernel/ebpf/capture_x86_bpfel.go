@@ -26,6 +26,7 @@ const (
 	captureProgSchedProcessFork = "sched_process_fork"
 	captureProgSysEnter         = "sys_enter"
 	captureProgSysExit          = "sys_exit"
+	captureVarCaptureEnv        = "capture_env"
 	captureVarCgroupMode        = "cgroup_mode"
 	captureVarIgnoreTgid        = "ignore_tgid"
 	captureVarLeanHeader        = "lean_header"
@@ -111,6 +112,7 @@ type captureMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureVariableSpecs struct {
+	CaptureEnv   *ebpf.VariableSpec `ebpf:"capture_env"`
 	CgroupMode   *ebpf.VariableSpec `ebpf:"cgroup_mode"`
 	IgnoreTgid   *ebpf.VariableSpec `ebpf:"ignore_tgid"`
 	LeanHeader   *ebpf.VariableSpec `ebpf:"lean_header"`
@@ -171,6 +173,7 @@ func (m *captureMaps) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureVariables struct {
+	CaptureEnv   *ebpf.Variable `ebpf:"capture_env"`
 	CgroupMode   *ebpf.Variable `ebpf:"cgroup_mode"`
 	IgnoreTgid   *ebpf.Variable `ebpf:"ignore_tgid"`
 	LeanHeader   *ebpf.Variable `ebpf:"lean_header"`

@@ -33,7 +33,7 @@ func TestCConstantsMatchGo(t *testing.T) {
 			"KIND_FORK": uint64(KindFork), "KIND_EXIT": uint64(KindExit), "KIND_CAP": uint64(KindCap)},
 		"item_type": {"IT_STR": itStr, "IT_BASE": itBase, "IT_FDPATH": itFDPath, "IT_TUPLE": itTuple, "IT_ADDR": itAddr,
 			"IT_STRUCT": itStruct, "IT_CWD": itCwd, "IT_EXE": itExe, "IT_ARGV": itArgv, "IT_FILENAME": itFilename,
-			"IT_TTY": itTTY, "IT_FORK": itFork, "IT_EXIT": itExit, "IT_CGROUP": itCgroup},
+			"IT_TTY": itTTY, "IT_FORK": itFork, "IT_EXIT": itExit, "IT_CGROUP": itCgroup, "IT_ENV": itEnv},
 		"conf_flag":   {"CF_RET_FD": cfRetFD, "CF_CWD": cfCwd, "CF_ENTER": cfEnter, "CF_ZERO_ON_OK": cfZeroOnOK, "CF_ADDRLEN_PTR": cfAddrlenPtr, "CF_FULL_ID": cfFullID, "CF_MIN": cfMin, "CF_MSGHDR": cfMsghdr},
 		"path_flag":   {"PF_COMPLETE": pfComplete, "PF_TRUNC": 2, "PF_GLOBAL": 4, "PF_PSEUDO": pfPseudo},
 		"conf_flag2":  {"CF2_SOCKETCALL": cf2Socketcall, "CF2_FD_PAIR": cf2FDPair},

@@ -32,6 +32,10 @@ type Options struct {
 	// It fires on every check in the system, so it is off by default and
 	// Open fails with ErrNoCapTracepoint on older kernels.
 	Capabilities bool
+	// Env makes exec records carry the new image's environment (up to
+	// 4 KiB, ExecInfo.Env), for rules that read proc.env. Off by default:
+	// environments hold secrets, and they would reach recordings.
+	Env bool
 }
 
 // ErrNoCapTracepoint means Options.Capabilities was asked of a kernel

@@ -132,6 +132,10 @@ type ExecInfo struct {
 	Argv     []string // from the new image's argument area, at most 4 KiB
 	Exe      string   // absolute path of the executable file
 	TTY      string   // controlling terminal name, "" if none
+	// Env is the new image's environment, with Options.Env only (at most
+	// 4 KiB; EnvTruncated when there was more).
+	Env          []string
+	EnvTruncated bool
 	// Writable: the executable's file is writable by the task after the
 	// exec (its owner, group or other write bit for the fsuid/fsgid, or
 	// CAP_DAC_OVERRIDE, on a writable mount): Falco's EXE_WRITABLE.
@@ -205,6 +209,7 @@ const (
 	itFork     = 12
 	itExit     = 13
 	itCgroup   = 14
+	itEnv      = 15
 
 	argRet = 0xfe
 	// argPair and argPair+1: the two fds of a pipe or socketpair.
@@ -535,6 +540,11 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 			r.exec().Argv = splitArgv(p)
 			if arg == 1 {
 				r.Truncated = true
+			}
+		case itEnv:
+			r.exec().Env = splitArgv(p)
+			if arg == 1 {
+				r.exec().EnvTruncated = true
 			}
 		case itFilename:
 			r.exec().Filename = d.str(p)

@@ -76,6 +76,11 @@ func Open(opts Options) (*Source, error) {
 	if err := spec.Variables[captureVarX32Nr].Set(x32Table()); err != nil {
 		return nil, fmt.Errorf("set x32_nr: %w", err)
 	}
+	if opts.Env {
+		if err := spec.Variables[captureVarCaptureEnv].Set(uint32(1)); err != nil {
+			return nil, fmt.Errorf("set capture_env: %w", err)
+		}
+	}
 	if opts.LeanHeader {
 		if err := spec.Variables[captureVarLeanHeader].Set(uint32(1)); err != nil {
 			return nil, fmt.Errorf("set lean_header: %w", err)

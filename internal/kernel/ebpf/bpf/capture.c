@@ -83,6 +83,7 @@ enum item_type {
 	IT_FORK     = 12, /* struct fork_info */
 	IT_EXIT     = 13, /* struct exit_info */
 	IT_CGROUP   = 14, /* cgroup path (v2, or the v1 pids hierarchy) */
+	IT_ENV      = 15, /* NUL-separated environment of the new image (capture_env) */
 };
 
 #define ARG_PAIR 0xfc /* and 0xfd: the two fds of a CF2_FD_PAIR call */
@@ -265,6 +266,13 @@ volatile const __u64 wakeup_bytes = 4 << 20;
  * loads (no helper call) the saving is small: a few ns of an openat record.
  */
 volatile const __u32 lean_header = 0;
+
+/*
+ * Set at load time: exec records carry the new image's environment
+ * (IT_ENV), for rules that read proc.env. Off by default: environments
+ * hold secrets, and most rule sets never look at them.
+ */
+volatile const __u32 capture_env = 0;
 
 /*
  * Set at load time: for each socketcall(2) call number (SYS_SOCKET = 1 ..
@@ -1339,6 +1347,12 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	/* arg 1 marks an argument area longer than the 4 KiB copied. */
 	if (end > start)
 		off = put_user_bytes(start, end - start, off, IT_ARGV | ((end - start >= MAX_STR ? 1 : ARG_NONE) << 8));
+	if (capture_env) {
+		start = BPF_CORE_READ(mm, env_start);
+		end = BPF_CORE_READ(mm, env_end);
+		if (end > start)
+			off = put_user_bytes(start, end - start, off, IT_ENV | ((end - start >= MAX_STR ? 1 : ARG_NONE) << 8));
+	}
 	exe = BPF_CORE_READ(mm, exe_file);
 	if (exe && exe_writable(p, exe))
 		((struct event_hdr *)buf)->args[1] |= EXE_WRITABLE;
