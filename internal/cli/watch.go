@@ -113,7 +113,7 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 	rf.register(cmd)
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "alert format: text or json (Falco's JSON, one per line)")
 	cmd.Flags().StringVar(&out, "out", "", "append alerts to this file instead of stdout")
-	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this JSONL file (replay it with palisade replay)")
+	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this JSONL file (replay it with palisade replay); when a rule reads proc.env it holds environments, which may hold secrets")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a Go CPU profile of the agent to this file")
 	cmd.Flags().IntVar(&ringMiB, "ring-buffer", 2, "kernel ring buffer size in MiB (a power of two): larger absorbs longer bursts, smaller uses less memory (it is mapped twice)")

@@ -327,7 +327,7 @@ func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
 		Cwd: pp.Cwd, TTY: pp.TTY, UID: pp.UID, GID: pp.GID, LoginUID: pp.LoginUID, UserName: pp.UserName,
 		UserHome: pp.UserHome, UserShell: pp.UserShell, LoginName: pp.LoginName, GroupName: pp.GroupName,
 		StartTime: ebpf.WallTime(r.Time).UnixNano(), CapPermitted: pp.CapPermitted, CapEffective: pp.CapEffective,
-		CapInheritable: pp.CapInheritable, ExeUpperLayer: pp.ExeUpperLayer, ExeFromMemfd: pp.ExeFromMemfd,
+		CapInheritable: pp.CapInheritable, ExeUpperLayer: pp.ExeUpperLayer, ExeFromMemfd: pp.ExeFromMemfd, ExeWritable: pp.ExeWritable,
 		SessionLeaderName: pp.SessionLeaderName, Parent: pp, Container: pp.Container}
 	c := &proc{p: child, fds: parent.fds.clone(), mntNS: parent.mntNS, ctrKey: parent.ctrKey,
 		named: parent.named, namedUID: parent.namedUID, namedGID: parent.namedGID}

@@ -533,4 +533,11 @@ func TestTableExecFlags(t *testing.T) {
 	if got := flags(&ebpf.ExecInfo{Filename: "/bin/x", Argv: []string{"x"}, Exe: "/bin/x"}); got != "0" {
 		t.Errorf("read-only exe: flags %q", got)
 	}
+	// A forked child runs the same image: the same flags.
+	flags(&ebpf.ExecInfo{Filename: "/bin/x", Argv: []string{"x"}, Exe: "/bin/x", Writable: true})
+	var e event.Event
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindFork, PID: 10, TID: 10, Comm: "x", Fork: &ebpf.ForkInfo{PID: 12, TID: 12}}, &e)
+	if p, ok := tab.Process(12); !ok || !p.ExeWritable {
+		t.Errorf("forked child: %+v, want is_exe_writable", p)
+	}
 }

@@ -1350,9 +1350,11 @@ func TestExecTTY(t *testing.T) {
 	}
 }
 
-// An exec record says whether the new image's file is writable by the
-// process (Falco's EXE_WRITABLE): root may write /bin/true, nobody may not,
-// and nobody may write a 0777 copy.
+// An exec record says whether the new image's file could be written by
+// the process (Falco's EXE_WRITABLE): root may write /bin/true, nobody may
+// not, nobody may write a 0777 copy and its own 0555 copy (an owner may
+// chmod), and root of a user namespace that maps only nobody may not write
+// root's /bin/true, capabilities there notwithstanding.
 func TestExecWritable(t *testing.T) {
 	c := startCapture(t, Options{})
 	dir, err := os.MkdirTemp("", "palisade-exe-") // t.TempDir's parent is not searchable by nobody
@@ -1361,35 +1363,59 @@ func TestExecWritable(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
-	mine := filepath.Join(dir, "true-copy")
 	data, err := os.ReadFile("/bin/true")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(mine, data, 0o777); err != nil {
-		t.Fatal(err)
+	copyAs := func(name string, mode os.FileMode, uid int) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(p, uid, uid)
+		os.Chmod(p, mode) // whatever the umask
+		return p
 	}
-	os.Chmod(mine, 0o777) // whatever the umask
-	run := func(path string, asNobody bool) uint32 {
+	open := copyAs("open-copy", 0o777, 0)
+	owned := copyAs("owned-copy", 0o555, 65534)
+	run := func(path string, attr *syscall.SysProcAttr) uint32 {
 		t.Helper()
 		cmd := exec.Command(path)
-		if asNobody {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-		}
+		cmd.SysProcAttr = attr
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v %s", path, err, out)
 		}
 		return uint32(cmd.Process.Pid)
 	}
-	root, nobody, nobodyMine := run("/bin/true", false), run("/bin/true", true), run(mine, true)
-	by := func(pid uint32) func(*Record) bool {
-		return func(r *Record) bool { return r.Kind == KindExec && r.PID == pid }
+	nobody := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	// Root of the new namespace: kernel uid 65534 (after its setuid(0)
+	// there) with every capability in the namespace.
+	userns := &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 65534, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 65534, Size: 1}},
+		Credential:  &syscall.Credential{Uid: 0, Gid: 0}}
+	cases := []struct {
+		what string
+		pid  uint32
+		want bool
+	}{
+		{"root, /bin/true", run("/bin/true", nil), true},
+		{"nobody, /bin/true", run("/bin/true", nobody), false},
+		{"nobody, a 0777 file", run(open, nobody), true},
+		{"nobody, its own 0555 file", run(owned, nobody), true},
+		{"root of a user namespace mapping only nobody, /bin/true", run("/bin/true", userns), false},
 	}
-	got := c.expect(t, 5*time.Second, []string{"root exec", "nobody exec", "nobody exec of a 0777 file"},
-		by(root), by(nobody), by(nobodyMine))
-	for i, want := range []bool{true, false, true} {
-		if got[i].Exec.Writable != want {
-			t.Errorf("exec %d (%s uid %d): writable %v, want %v", i, got[i].Exec.Exe, got[i].UID, got[i].Exec.Writable, want)
+	var match []func(*Record) bool
+	var what []string
+	for _, k := range cases {
+		pid := k.pid
+		match = append(match, func(r *Record) bool { return r.Kind == KindExec && r.PID == pid })
+		what = append(what, k.what)
+	}
+	got := c.expect(t, 5*time.Second, what, match...)
+	for i, k := range cases {
+		if got[i].Exec.Writable != k.want {
+			t.Errorf("%s: writable %v, want %v", k.what, got[i].Exec.Writable, k.want)
 		}
 	}
 }
@@ -1413,5 +1439,19 @@ func TestExecEnv(t *testing.T) {
 		if !on && env != nil {
 			t.Errorf("Env off: %q, want none", env)
 		}
+	}
+	// A long argument area and a long environment: the environment is cut,
+	// never the exe path, cwd and cgroup after it.
+	c := startCapture(t, Options{Env: true})
+	cmd := exec.Command("/bin/true", strings.Repeat("a", 4000))
+	cmd.Env = []string{"BIG=" + strings.Repeat("b", 4000)}
+	cmd.Dir = "/tmp"
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	pid := uint32(cmd.Process.Pid)
+	r := c.expect(t, 5*time.Second, []string{"exec"}, func(r *Record) bool { return r.Kind == KindExec && r.PID == pid })[0]
+	if r.Exec.Exe == "" || r.Cwd != "/tmp" || len(r.Exec.Argv) != 2 {
+		t.Errorf("exec with 4 KB of arguments and of environment: exe %q cwd %q argv %d, want all", r.Exec.Exe, r.Cwd, len(r.Exec.Argv))
 	}
 }

@@ -136,9 +136,10 @@ type ExecInfo struct {
 	// 4 KiB; EnvTruncated when there was more).
 	Env          []string
 	EnvTruncated bool
-	// Writable: the executable's file is writable by the task after the
-	// exec (its owner, group or other write bit for the fsuid/fsgid, or
-	// CAP_DAC_OVERRIDE, on a writable mount): Falco's EXE_WRITABLE.
+	// Writable: the task could write the executable's file after the exec
+	// (its owner; the group or other write bit; CAP_DAC_OVERRIDE or
+	// CAP_FOWNER over ids mapped in its user namespace; never on a
+	// read-only mount or for an immutable file): Falco's EXE_WRITABLE.
 	Writable bool
 }
 

@@ -1295,36 +1295,62 @@ static __always_inline void *item_room(__u8 *buf, __u32 *off)
 }
 
 #define SB_RDONLY_      1      /* super_block.s_flags */
+#define MNT_READONLY_   0x40   /* vfsmount.mnt_flags */
 #define S_IMMUTABLE_    8      /* inode.i_flags */
 #define CAP_DAC_OVERRIDE_ 1
+#define CAP_FOWNER_     3
 #define EXE_WRITABLE    1      /* exec record args[1] */
+#define UID_GID_INLINE  5      /* extents held inline in a uid_gid_map */
 
 /*
- * exe_writable says whether the new image's file is writable by the task's
- * credentials after the exec, the way the kernel's write permission check
- * (generic_permission) would answer: not on a read-only mount's super
- * block, not immutable, then the owner, group or other write bit by the
- * fsuid/fsgid, or CAP_DAC_OVERRIDE. Supplementary groups and ACLs are not
- * consulted.
+ * id_mapped says whether kernel id id is mapped in a user namespace's
+ * uid or gid map (kuid_has_mapping). Maps of more than five extents keep
+ * them out of line; those are not walked and count as unmapped.
+ */
+static __always_inline bool id_mapped(struct uid_gid_map *m, __u32 id)
+{
+	__u32 n = m->nr_extents;
+
+	if (n > UID_GID_INLINE)
+		return false;
+	/* Written out: a BTF pointer takes only constant offsets. */
+#define EXTENT_HAS(k) (n > (k) && id >= m->extent[k].lower_first && id - m->extent[k].lower_first < m->extent[k].count)
+	return EXTENT_HAS(0) || EXTENT_HAS(1) || EXTENT_HAS(2) || EXTENT_HAS(3) || EXTENT_HAS(4);
+#undef EXTENT_HAS
+}
+
+/*
+ * exe_writable says whether the new image's file could be written by the
+ * task after the exec, as Falco's EXE_WRITABLE does: never on a read-only
+ * super block or mount or for an immutable file; always for its owner
+ * (who may chmod it); else by the group or other write bit for the
+ * fsgid, or with CAP_DAC_OVERRIDE or CAP_FOWNER when the file's uid and
+ * gid are mapped in the task's user namespace (capable_wrt_inode_uidgid).
+ * Supplementary groups and ACLs are not consulted.
  */
 static __always_inline bool exe_writable(struct task_struct *task, struct file *exe)
 {
-	struct inode *in = CAST(exe, struct file)->f_inode;
+	struct file *f = CAST(exe, struct file);
+	struct inode *in = f->f_inode;
 	const struct cred *cred = task->cred;
+	struct user_namespace *ns;
 	umode_t mode = in->i_mode;
-	umode_t bit;
+	__u64 caps;
 
-	if ((in->i_sb->s_flags & SB_RDONLY_) || (in->i_flags & S_IMMUTABLE_))
+	if ((in->i_sb->s_flags & SB_RDONLY_) || (f->f_path.mnt->mnt_flags & MNT_READONLY_) ||
+	    (in->i_flags & S_IMMUTABLE_))
 		return false;
 	if (cred->fsuid.val == in->i_uid.val)
-		bit = 0200;
-	else if (cred->fsgid.val == in->i_gid.val)
-		bit = 0020;
-	else
-		bit = 0002;
-	if (mode & bit)
 		return true;
-	return cred->cap_effective.val & (1ULL << CAP_DAC_OVERRIDE_);
+	if (mode & (cred->fsgid.val == in->i_gid.val ? 0020 : 0002))
+		return true;
+	caps = cred->cap_effective.val;
+	if (!(caps & ((1ULL << CAP_DAC_OVERRIDE_) | (1ULL << CAP_FOWNER_))))
+		return false;
+	ns = cred->user_ns;
+	if (ns->level == 0)
+		return true;
+	return id_mapped(&ns->uid_map, in->i_uid.val) && id_mapped(&ns->gid_map, in->i_gid.val);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -1347,12 +1373,6 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 	/* arg 1 marks an argument area longer than the 4 KiB copied. */
 	if (end > start)
 		off = put_user_bytes(start, end - start, off, IT_ARGV | ((end - start >= MAX_STR ? 1 : ARG_NONE) << 8));
-	if (capture_env) {
-		start = BPF_CORE_READ(mm, env_start);
-		end = BPF_CORE_READ(mm, env_end);
-		if (end > start)
-			off = put_user_bytes(start, end - start, off, IT_ENV | ((end - start >= MAX_STR ? 1 : ARG_NONE) << 8));
-	}
 	exe = BPF_CORE_READ(mm, exe_file);
 	if (exe && exe_writable(p, exe))
 		((struct event_hdr *)buf)->args[1] |= EXE_WRITABLE;
@@ -1366,6 +1386,17 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid, struct li
 		if (tty)
 			off = put_kernel_str((__u64)__builtin_preserve_access_index(&tty->name), off,
 					     IT_TTY | (ARG_NONE << 8));
+	}
+	/*
+	 * The environment goes last: items start below MAX_OFF, and a long
+	 * argument area plus a long environment must not crowd out the exe
+	 * path, cwd, cgroup and tty that rules rely on.
+	 */
+	if (capture_env) {
+		start = BPF_CORE_READ(mm, env_start);
+		end = BPF_CORE_READ(mm, env_end);
+		if (end > start)
+			off = put_user_bytes(start, end - start, off, IT_ENV | ((end - start >= MAX_STR ? 1 : ARG_NONE) << 8));
 	}
 	submit(buf, off);
 	return 0;
