@@ -51,6 +51,7 @@ func (t *Table) Bootstrap(ctx context.Context) error {
 		pr := t.procs[pid]
 		if parent, ok := t.procs[uint32(pr.p.PPID)]; ok && parent != pr {
 			pr.p.Parent = parent.p
+			parent.parented = true
 		}
 	}
 	return nil
@@ -80,6 +81,7 @@ func (t *Table) load(ctx context.Context, pid uint32, depth int) *proc {
 	}
 	if parent != nil {
 		pr.p.Parent = parent.p
+		parent.parented = true
 	}
 	return pr
 }

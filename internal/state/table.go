@@ -71,6 +71,10 @@ type proc struct {
 	// uid with no name is not looked up again on every event.
 	namedUID, namedGID int64
 	named              bool
+	// parented: some process was linked to this one as its parent (fork,
+	// /proc, re-parenting). Only then can an exec or exit have children
+	// to re-point, which spares the walk over the table for most.
+	parented bool
 }
 
 // New makes an empty table; call Bootstrap to load running processes.
@@ -121,6 +125,7 @@ func (t *Table) Apply(ctx context.Context, r *ebpf.Record, e *event.Event) bool 
 		t.creds(pr, r)
 		if r.Exit != nil && r.Exit.GroupDead {
 			t.dead = append(t.dead, r.PID)
+			t.reparent(ctx, pr, r.Exit.Reaper)
 			e.Type = tProcexit
 			e.Proc = pr.p
 			e.Res, e.HasRes = int64(r.Exit.Code), true
@@ -200,6 +205,7 @@ func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
 			Name: r.Comm, Exe: r.Comm, LoginUID: -1}}
 		if parent, ok := t.procs[r.PPID]; ok {
 			pr.p.Parent = parent.p
+			parent.parented = true
 			pr.p.Container = parent.p.Container
 			pr.ctrKey = parent.ctrKey
 			pr.p.Cwd = parent.p.Cwd
@@ -269,6 +275,7 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 		Container: p.Container, LoginUID: p.LoginUID, UID: -1, GID: -1, SessionLeaderName: p.SessionLeaderName}
 	if parent, ok := t.procs[r.PPID]; ok && parent != pr {
 		np.Parent = parent.p
+		parent.parented = true
 	}
 	if x := r.Exec; x != nil {
 		if len(x.Argv) > 0 {
@@ -307,12 +314,42 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 	}
 	// Children keep pointing at the old image until they exec; re-point
 	// the ones we track so proc.pname shows the new name.
-	for _, c := range t.procs {
-		if c.p.Parent == p {
-			c.p.Parent = np
+	if pr.parented {
+		for _, c := range t.procs {
+			if c.p.Parent == p {
+				c.p.Parent = np
+			}
 		}
 	}
 	np.EnvString() // join Args and Env once, now, for every event of the new image
+}
+
+// reparent hands the children of an exiting process to the process the
+// kernel re-parents them to, as Falco does: from then on their proc.ppid,
+// proc.pname and proc.aname[N] follow the reaper (init, or a subreaper such
+// as containerd-shim), not the process that forked them.
+func (t *Table) reparent(ctx context.Context, dead *proc, reaper uint32) {
+	if reaper == 0 || reaper == uint32(dead.p.PID) || !dead.parented {
+		return
+	}
+	var rp *event.Process
+	for _, c := range t.procs {
+		if c.p.Parent != dead.p || c == dead {
+			continue
+		}
+		if rp == nil {
+			r, ok := t.procs[reaper]
+			if !ok {
+				r = t.load(ctx, reaper, 0)
+			}
+			if r == nil {
+				return
+			}
+			rp = r.p
+			r.parented = true
+		}
+		c.p.Parent, c.p.PPID = rp, int64(reaper)
+	}
 }
 
 func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
@@ -321,6 +358,7 @@ func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
 		return
 	}
 	parent := t.get(ctx, r)
+	parent.parented = true
 	pp := parent.p
 	child := &event.Process{PID: int64(f.PID), TID: int64(f.TID), VPID: int64(f.VPID), VTID: int64(f.VTID), PPID: pp.PID,
 		SID: pp.SID, VPGID: pp.VPGID, Name: pp.Name, Exe: pp.Exe, ExePath: pp.ExePath, Args: pp.Args, Env: pp.Env,

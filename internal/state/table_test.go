@@ -541,3 +541,31 @@ func TestTableExecFlags(t *testing.T) {
 		t.Errorf("forked child: %+v, want is_exe_writable", p)
 	}
 }
+
+// When a process exits, its children follow the reaper the kernel named
+// (proc.ppid, proc.pname), as in Falco; a process without children is not
+// searched for them.
+func TestTableReparent(t *testing.T) {
+	tab, _, ctx := appTable(t, "root:x:0:0:root:/root:/bin/bash\n")
+	var e event.Event
+	fork := func(parent, child uint32) {
+		tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindFork, PID: parent, TID: parent, Comm: "app", Fork: &ebpf.ForkInfo{PID: child, TID: child}}, &e)
+	}
+	exec := func(pid uint32, name string) {
+		tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExec, PID: pid, TID: pid, PPID: 0, Comm: name,
+			Exec: &ebpf.ExecInfo{Filename: "/bin/" + name, Argv: []string{name}, Exe: "/bin/" + name}}, &e)
+	}
+	fork(10, 11)
+	exec(11, "sh")
+	fork(11, 12)
+	exec(12, "sleep")
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindExit, PID: 11, TID: 11, Comm: "sh", Exit: &ebpf.ExitInfo{GroupDead: true, Reaper: 10}}, &e)
+	tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindSyscall, PID: 12, TID: 12, Comm: "sleep", Nr: nr(t, "getppid"), Ret: 10}, &e)
+	p, ok := tab.Process(12)
+	if !ok || p.Parent == nil || p.Parent.Name != "app" || p.PPID != 10 {
+		t.Fatalf("orphan after its parent's exit: %+v (parent %+v), want app (10)", p, p.Parent)
+	}
+	if _, ok := tab.Process(11); ok {
+		t.Error("the exited parent is still tracked")
+	}
+}

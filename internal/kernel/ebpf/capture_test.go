@@ -3,6 +3,7 @@
 package ebpf
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -1454,4 +1456,56 @@ func TestExecEnv(t *testing.T) {
 	if r.Exec.Exe == "" || r.Cwd != "/tmp" || len(r.Exec.Argv) != 2 {
 		t.Errorf("exec with 4 KB of arguments and of environment: exe %q cwd %q argv %d, want all", r.Exec.Exe, r.Cwd, len(r.Exec.Argv))
 	}
+}
+
+// The exit record of a process names the process its children are
+// re-parented to: the nearest child subreaper above it (here the test
+// process, once it asks to be one), else whatever the kernel chose, read
+// back from the orphan's /proc/PID/stat.
+func TestExitReaper(t *testing.T) {
+	c := startCapture(t, Options{})
+	orphanOf := func() (sh, orphan int) {
+		t.Helper()
+		out, err := exec.Command("sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $$ $!").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fmt.Sscan(string(out), &sh, &orphan); err != nil {
+			t.Fatalf("sh printed %q: %v", out, err)
+		}
+		return sh, orphan
+	}
+	ppidOf := func(pid int) int {
+		t.Helper()
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		n, _ := strconv.Atoi(f[1])
+		return n
+	}
+	check := func(what string, want int) {
+		t.Helper()
+		sh, orphan := orphanOf()
+		defer func() {
+			unix.Kill(orphan, unix.SIGKILL)
+			var ws unix.WaitStatus
+			unix.Wait4(orphan, &ws, 0, nil) // ours to reap when we are its reaper
+		}()
+		if want == 0 {
+			want = ppidOf(orphan)
+		}
+		got := c.expect(t, 5*time.Second, []string{what},
+			func(r *Record) bool { return r.Kind == KindExit && r.PID == uint32(sh) && r.Exit.GroupDead })
+		if int(got[0].Exit.Reaper) != want || ppidOf(orphan) != want {
+			t.Errorf("%s: exit record's reaper %d, the orphan's parent %d, want %d", what, got[0].Exit.Reaper, ppidOf(orphan), want)
+		}
+	}
+	check("no subreaper of ours", 0)
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	check("the test process as subreaper", os.Getpid())
 }

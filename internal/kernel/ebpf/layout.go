@@ -74,4 +74,6 @@ type rawFork struct {
 type rawExit struct {
 	Code      int32
 	GroupDead uint32
+	Reaper    uint32
+	Pad       uint32
 }

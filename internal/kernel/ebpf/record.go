@@ -173,6 +173,10 @@ type ForkInfo struct {
 type ExitInfo struct {
 	Code      int32 // wait status: exit code << 8 | signal
 	GroupDead bool  // the last thread of its process
+	// Reaper is, with GroupDead, the process its children are re-parented
+	// to (the nearest child subreaper above it, else its pid namespace's
+	// init); 0 when unknown.
+	Reaper uint32
 }
 
 // SockTuple is a socket's addresses as the kernel holds them.
@@ -564,7 +568,7 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 			if _, err := binary.Decode(p, binary.LittleEndian, &ei); err != nil {
 				return fmt.Errorf("decode exit item: %w", err)
 			}
-			r.Exit = &ExitInfo{Code: ei.Code, GroupDead: ei.GroupDead != 0}
+			r.Exit = &ExitInfo{Code: ei.Code, GroupDead: ei.GroupDead != 0, Reaper: ei.Reaper}
 		}
 	}
 	if r.Kind == KindExec && h.Args[1]&exeWritable != 0 {

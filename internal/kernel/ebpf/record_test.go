@@ -191,10 +191,10 @@ func TestDecodeRecord(t *testing.T) {
 					b, _ := binary.Append(nil, binary.LittleEndian, &rawFork{Tid: 11, Pid: 10, Vtid: 2, Vpid: 1, Flags: 1})
 					return b
 				}()).
-				item(itExit, 0xff, []byte{0, 3, 0, 0, 1, 0, 0, 0}).b,
+				item(itExit, 0xff, []byte{0, 3, 0, 0, 1, 0, 0, 0, 42, 0, 0, 0, 0, 0, 0, 0}).b,
 			want: func(r *Record) bool {
 				return r.Fork != nil && *r.Fork == ForkInfo{TID: 11, PID: 10, VTID: 2, VPID: 1, Thread: true} &&
-					r.Exit != nil && r.Exit.Code == 3<<8 && r.Exit.GroupDead
+					r.Exit != nil && r.Exit.Code == 3<<8 && r.Exit.GroupDead && r.Exit.Reaper == 42
 			},
 		},
 		{

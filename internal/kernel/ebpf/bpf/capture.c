@@ -181,6 +181,8 @@ struct fork_info {
 struct exit_info {
 	__s32 code;
 	__u32 group_dead;
+	__u32 reaper; /* with group_dead: the tgid the kernel re-parents the children to */
+	__u32 pad;
 };
 
 /* Keep the types in the object's BTF so bpf2go emits Go mirrors of them. */
@@ -1428,6 +1430,37 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct 
 	return 0;
 }
 
+/*
+ * exit_reaper is the process the children of an exiting process are
+ * re-parented to (the kernel's find_new_reaper, with the whole thread group
+ * dying): the nearest ancestor in the same pid namespace that is a child
+ * subreaper (prctl PR_SET_CHILD_SUBREAPER: containerd-shim, systemd --user),
+ * when one was ever set above it, else the namespace's init. Its tgid, 0
+ * when unknown.
+ */
+#define REAPER_DEPTH 16
+static __always_inline __u32 exit_reaper(struct task_struct *p)
+{
+	struct task_struct *reaper = task_upid(p)->ns->child_reaper;
+	struct task_struct *t;
+	unsigned int level = p->thread_pid->level;
+	int i;
+
+	if (BPF_CORE_READ_BITFIELD_PROBED(p->signal, has_child_subreaper)) {
+		t = p->real_parent;
+		for (i = 0; i < REAPER_DEPTH; i++) {
+			if (!t || t->pid == 0 || t->thread_pid->level != level)
+				break; /* init_task, or out of the namespace */
+			if (BPF_CORE_READ_BITFIELD_PROBED(t->signal, is_child_subreaper)) {
+				reaper = t;
+				break;
+			}
+			t = t->real_parent;
+		}
+	}
+	return reaper ? reaper->tgid : 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
 {
@@ -1443,6 +1476,8 @@ int BPF_PROG(sched_process_exit, struct task_struct *p, bool group_dead)
 		return 0;
 	ei->code = BPF_CORE_READ(p, exit_code);
 	ei->group_dead = group_dead;
+	ei->reaper = group_dead ? exit_reaper(p) : 0;
+	ei->pad = 0;
 	put_item_hdr(buf, off, IT_EXIT, ARG_NONE, sizeof(*ei));
 	off += sizeof(struct item) + sizeof(*ei);
 	submit(buf, off);
