@@ -1012,15 +1012,7 @@ func TestSocketcall(t *testing.T) {
 
 	// int $0x80 passes 32-bit pointers: the argument words, the sockaddr
 	// and the data live in a page below 2 GiB.
-	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_32BIT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(mem)
-	base := uintptr(unsafe.Pointer(&mem[0]))
-	if base >= 1<<32 {
-		t.Fatalf("MAP_32BIT page at %#x", base)
-	}
+	mem, base := lowPage(t)
 	words := func(off int, w ...uint32) uintptr {
 		for i, v := range w {
 			binary.LittleEndian.PutUint32(mem[off+4*i:], v)
@@ -1262,15 +1254,7 @@ func TestAnonDescriptors(t *testing.T) {
 // socketcall(2) describe both new fds, as the native calls do.
 func TestCompatFDPairs(t *testing.T) {
 	requireInt80(t)
-	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_32BIT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(mem)
-	base := uintptr(unsafe.Pointer(&mem[0]))
-	if base >= 1<<32 {
-		t.Fatalf("MAP_32BIT page at %#x", base)
-	}
+	mem, base := lowPage(t)
 	const sysSocketpair = 8 // linux/net.h
 	c := startCapture(t, Options{Syscalls: []int{unix.SYS_PIPE, unix.SYS_SOCKETPAIR}})
 	runtime.LockOSThread()
@@ -1508,4 +1492,20 @@ func TestExitReaper(t *testing.T) {
 	}
 	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 	check("the test process as subreaper", os.Getpid())
+}
+
+// lowPage maps a page below 2 GiB, for the 32-bit pointers int $0x80
+// passes, and returns it and its address.
+func lowPage(t *testing.T) ([]byte, uintptr) {
+	t.Helper()
+	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_32BIT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Munmap(mem) })
+	base := uintptr(unsafe.Pointer(&mem[0]))
+	if base >= 1<<32 {
+		t.Fatalf("MAP_32BIT page at %#x", base)
+	}
+	return mem, base
 }
