@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/palisade-sec/palisade/internal/event"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/fields.md")
@@ -113,5 +115,36 @@ func TestCapNames(t *testing.T) {
 	}
 	if got := CapNames(1 << 50); got != "CAP_50" {
 		t.Errorf("CapNames(50) = %q", got)
+	}
+}
+
+// Process fields whose spelling follows Falco's: proc.cwd ends with a
+// slash (also for a replay file's cwd without one), user.loginname is the
+// string <NA> when there is no login user.
+func TestFalcoSpellings(t *testing.T) {
+	str := func(name string, p *event.Process) (string, bool) {
+		t.Helper()
+		x, err := Lookup(name, "", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.Str(&event.Event{Proc: p}, 0)
+	}
+	for _, tc := range []struct {
+		field string
+		p     *event.Process
+		want  string
+		ok    bool
+	}{
+		{"proc.cwd", &event.Process{Cwd: "/dev/shm/"}, "/dev/shm/", true},
+		{"proc.cwd", &event.Process{Cwd: "/dev/shm"}, "/dev/shm/", true},
+		{"proc.cwd", &event.Process{Cwd: "/"}, "/", true},
+		{"proc.cwd", &event.Process{}, "", false},
+		{"user.loginname", &event.Process{LoginUID: -1}, NA, true},
+		{"user.loginname", &event.Process{LoginUID: 1000, LoginName: "alice"}, "alice", true},
+	} {
+		if got, ok := str(tc.field, tc.p); got != tc.want || ok != tc.ok {
+			t.Errorf("%s of cwd %q login %q = %q, %v; want %q, %v", tc.field, tc.p.Cwd, tc.p.LoginName, got, ok, tc.want, tc.ok)
+		}
 	}
 }

@@ -169,7 +169,12 @@ func init() {
 	procStr("user.homedir", "user's home directory", func(p *event.Process) (string, bool) { return nonEmpty(p.UserHome) })
 	procStr("user.shell", "user's login shell", func(p *event.Process) (string, bool) { return nonEmpty(p.UserShell) })
 	procNum("user.loginuid", "audit login uid (-1 when the process never logged in)", func(p *event.Process) (int64, bool) { return p.LoginUID, true })
-	procStr("user.loginname", "name of the login user", func(p *event.Process) (string, bool) { return nonEmpty(p.LoginName) })
+	procStr("user.loginname", "name of the login user; <NA> when there is none or it has no name, as Falco gives it", func(p *event.Process) (string, bool) {
+		if p.LoginName == "" {
+			return NA, true
+		}
+		return p.LoginName, true
+	})
 	procNum("group.gid", "group id", func(p *event.Process) (int64, bool) { return p.GID, true })
 	procStr("group.name", "group name (from the container's own /etc/group)", func(p *event.Process) (string, bool) { return nonEmpty(p.GroupName) })
 
