@@ -527,7 +527,13 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		switch n {
 		case "name", "path", "filename", "oldpath", "newpath", "linkpath", "dir", "pathname", "new_root", "put_old":
 			argStr(e, n, pathOr(i))
-		case "target", "dev", "type", "uargs":
+		case "type":
+			if name == "socket" || name == "socketpair" {
+				argInt(e, n, v) // SOCK_STREAM, SOCK_DGRAM (| SOCK_CLOEXEC ...); a string for mount
+			} else {
+				argStr(e, n, r.Str[i])
+			}
+		case "target", "dev", "uargs":
 			argStr(e, n, r.Str[i])
 		case "flags":
 			switch name {

@@ -569,3 +569,16 @@ func TestTableReparent(t *testing.T) {
 		t.Error("the exited parent is still tracked")
 	}
 }
+
+// socket(2)'s type is a number (mount(2)'s is a string).
+func TestTableSocketArgs(t *testing.T) {
+	_, _, e, apply, _ := fdHarness(t)
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "socket"), Ret: 3, Args: [6]uint64{17, 2, 0}})
+	got := map[string]string{}
+	for _, a := range e.Args {
+		got[a.Name] = a.Str
+	}
+	if got["domain"] != "AF_PACKET" || got["type"] != "2" || got["proto"] != "0" {
+		t.Errorf("socket(AF_PACKET, SOCK_DGRAM, 0) args: %v", got)
+	}
+}
