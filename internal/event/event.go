@@ -219,6 +219,9 @@ type FD struct {
 	// CloseOnExec: the descriptor was opened with O_CLOEXEC (or marked so
 	// with fcntl); an exec closes it.
 	CloseOnExec bool
+	// OutsideRoot: the kernel found the file outside the process's root
+	// (a container process holding a host file): fd.outside_root.
+	OutsideRoot bool
 }
 
 // Directory is Falco's fd.directory: the directory of a file path, or the

@@ -105,6 +105,7 @@ func init() {
 	})
 	fdBool("fd.is_server", "true if the process is the server side of the connection", func(f *event.FD) (bool, bool) { return f.IsServer, f.IsIP() })
 	fdBool("fd.connected", "true if the socket is connected", func(f *event.FD) (bool, bool) { return f.Connected, true })
+	fdBool("fd.outside_root", "true if the kernel found the opened file outside the process's root directory: a container process holding a host file (through /proc/PID/root, a host fd, open_by_handle_at, a /proc/self/exe reopen); Palisade's own field", func(f *event.FD) (bool, bool) { return f.OutsideRoot, true })
 	fdBool("fd.name_changed", "true if the fd's name changed in this event (e.g. a connect)", func(f *event.FD) (bool, bool) { return f.NameChanged, true })
 	num("fd.dev", "device number of the file", func(e *event.Event) (int64, bool) {
 		if e.FD == nil || e.FD.Dev == 0 {

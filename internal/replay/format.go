@@ -77,6 +77,7 @@ type jsonFD struct {
 	NameChanged bool   `json:"name_changed,omitempty"`
 	Dev         uint64 `json:"dev,omitempty"`
 	Ino         uint64 `json:"ino,omitempty"`
+	OutsideRoot bool   `json:"outside_root,omitempty"`
 }
 
 type jsonMount struct {
@@ -293,7 +294,8 @@ func (f *jsonFD) toFD() (*event.FD, error) {
 		return nil, fmt.Errorf("fd.type %q is not a known fd type", f.Type)
 	}
 	out := &event.FD{Num: f.Num, Type: t, Name: f.Name, NameRaw: f.NameRaw, L4Proto: f.L4Proto,
-		CPort: f.CPort, SPort: f.SPort, IsServer: f.Server, Connected: f.Connected, NameChanged: f.NameChanged, Dev: f.Dev, Ino: f.Ino}
+		CPort: f.CPort, SPort: f.SPort, IsServer: f.Server, Connected: f.Connected, NameChanged: f.NameChanged, Dev: f.Dev, Ino: f.Ino,
+		OutsideRoot: f.OutsideRoot}
 	var err error
 	if f.CIP != "" {
 		if out.CIP, err = netip.ParseAddr(f.CIP); err != nil {
@@ -349,7 +351,8 @@ func fromEvent(e *event.Event) *jsonEvent {
 			typ = "unknown"
 		}
 		j.FD = &jsonFD{Num: f.Num, Type: typ, Name: f.Name, NameRaw: f.NameRaw, L4Proto: f.L4Proto,
-			CPort: f.CPort, SPort: f.SPort, Server: f.IsServer, Connected: f.Connected, NameChanged: f.NameChanged, Dev: f.Dev, Ino: f.Ino}
+			CPort: f.CPort, SPort: f.SPort, Server: f.IsServer, Connected: f.Connected, NameChanged: f.NameChanged, Dev: f.Dev, Ino: f.Ino,
+			OutsideRoot: f.OutsideRoot}
 		if f.CIP.IsValid() {
 			j.FD.CIP = f.CIP.String()
 		}

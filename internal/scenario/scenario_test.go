@@ -90,6 +90,14 @@ func TestAttackScenarios(t *testing.T) {
 	// Scenarios run a shell script, or (cmd) a program directly: busybox's
 	// shell runs applets through /proc/self/exe, which names them "exe",
 	// so rules about a tool's name get the tool exec'd for real.
+	// A host process with no capabilities, whose /proc/PID/root a container
+	// sharing the host's pid namespace may open (a process with more
+	// capabilities than the container's is refused to it).
+	hostProc := exec.Command("setpriv", "--bounding-set", "-all", "sleep", "300")
+	if err := hostProc.Start(); err != nil {
+		t.Fatalf("setpriv: %v", err)
+	}
+	defer func() { hostProc.Process.Kill(); hostProc.Wait() }()
 	scenarios := []struct {
 		name   string
 		opts   []string
@@ -109,6 +117,9 @@ func TestAttackScenarios(t *testing.T) {
 		{"bpf", mountAttacker, "/attacker/attacker bpf", []string{"BPF call from container"}, nil},
 		{"module", mountAttacker, "/attacker/attacker module", []string{"Kernel module load from container"}, nil},
 		{"open-by-handle", mountAttacker, "/attacker/attacker handle", []string{"Open by handle in container"}, nil},
+		// The host's pid namespace: /proc/PID/root of a host process is the
+		// host's /; the file opened is outside the container's root.
+		{"host-root-via-proc", []string{"--pid=host"}, fmt.Sprintf("sleep 0.2; cat /proc/%d/root/etc/hostname", hostProc.Process.Pid), []string{"Host file opened from container"}, nil},
 		{"capset", mountAttacker, "/attacker/attacker capset", []string{"Capabilities changed in container"}, nil},
 		{"setuid-bit", nil, "cp /bin/busybox /tmp/x && chmod u+s /tmp/x", []string{"Set setuid or setgid bit"}, nil},
 		{"su", nil, "", []string{"Sudo or su in container"}, []string{"su", "-c", "true", "root"}},

@@ -621,6 +621,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			fd := t.newFD()
 			fd.Num, fd.Type, fd.Name = ret, fileFDType(r.RetPath, false), r.RetPath
 			fd.Ino = pseudoIno(fd)
+			fd.OutsideRoot = r.RetOutsideRoot
 			fd.CloseOnExec = openFlagsOf(name, r)&oCloexec != 0 || (name == "memfd_create" && r.Args[1]&1 != 0)
 			if fd.Name == "" {
 				fd.Name = pathOr(idx)

@@ -35,7 +35,7 @@ func TestCConstantsMatchGo(t *testing.T) {
 			"IT_STRUCT": itStruct, "IT_CWD": itCwd, "IT_EXE": itExe, "IT_ARGV": itArgv, "IT_FILENAME": itFilename,
 			"IT_TTY": itTTY, "IT_FORK": itFork, "IT_EXIT": itExit, "IT_CGROUP": itCgroup, "IT_ENV": itEnv},
 		"conf_flag":   {"CF_RET_FD": cfRetFD, "CF_CWD": cfCwd, "CF_ENTER": cfEnter, "CF_ZERO_ON_OK": cfZeroOnOK, "CF_ADDRLEN_PTR": cfAddrlenPtr, "CF_FULL_ID": cfFullID, "CF_MIN": cfMin, "CF_MSGHDR": cfMsghdr},
-		"path_flag":   {"PF_COMPLETE": pfComplete, "PF_TRUNC": 2, "PF_GLOBAL": 4, "PF_PSEUDO": pfPseudo},
+		"path_flag":   {"PF_COMPLETE": pfComplete, "PF_TRUNC": 2, "PF_GLOBAL": pfGlobal, "PF_PSEUDO": pfPseudo},
 		"conf_flag2":  {"CF2_SOCKETCALL": cf2Socketcall, "CF2_FD_PAIR": cf2FDPair},
 		"hdr_flag":    {"HF_COMPAT": hfCompat, "HF_LEAN": hfLean, "HF_MIN": hfMin, "HF_SOCKETCALL": hfSocketcall, "HF_X32": hfX32},
 		"cgroup_mode": {"CGROUP_NONE": 0, "CGROUP_V2": 1, "CGROUP_V1": 2},

@@ -101,8 +101,13 @@ type Record struct {
 	// kernel's own view of what was opened, immune to relative paths,
 	// symlinks and /proc/self/fd tricks.
 	RetPath string
-	Sock    *SockTuple // socket behind an fd argument (connect, bind, sendto, listen)
-	RetSock *SockTuple // socket behind a returned fd (accept)
+	// RetOutsideRoot: the walk of RetPath reached the global root without
+	// passing the task's own root: the opened file is outside the task's
+	// filesystem view (a container process holding a host file, as
+	// through /proc/PID/root or a CVE-2019-5736 /proc/self/exe reopen).
+	RetOutsideRoot bool
+	Sock           *SockTuple // socket behind an fd argument (connect, bind, sendto, listen)
+	RetSock        *SockTuple // socket behind a returned fd (accept)
 	// PairPath and PairSock describe the two fds pipe, pipe2 and
 	// socketpair return in their int[2] (whose numbers are in Struct):
 	// pipe:[INO] for a pipe's ends, a tuple for a socket pair's.
@@ -236,6 +241,7 @@ const (
 	exeWritable = 1
 
 	pfComplete = 1
+	pfGlobal   = 4 // the walk reached the global root, not the task's root
 	pfPseudo   = 8 // a pseudo file: u32 fs magic, u64 inode number, then its name
 
 	pseudoInfo = 12 // bytes before a pseudo file's name
@@ -516,6 +522,7 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		case itFDPath:
 			if arg == argRet {
 				r.RetPath = d.path(r, p)
+				r.RetOutsideRoot = len(p) > 0 && p[0]&(pfGlobal|pfPseudo) == pfGlobal
 			} else if arg == argPair || arg == argPair+1 {
 				r.PairPath[arg-argPair] = d.path(r, p)
 			} else if arg < 6 {
