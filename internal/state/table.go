@@ -223,6 +223,14 @@ func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
 }
 
 // creds copies the ids and capabilities every record carries.
+// loginUID is a record's login uid, -1 for none (the kernel's (uid_t)-1).
+func loginUID(r *ebpf.Record) int64 {
+	if r.LoginUID == 4294967295 {
+		return -1
+	}
+	return int64(r.LoginUID)
+}
+
 func (t *Table) creds(pr *proc, r *ebpf.Record) {
 	p := pr.p
 	// Lean syscall records carry no namespace-local ids; keep what exec
@@ -235,18 +243,16 @@ func (t *Table) creds(pr *proc, r *ebpf.Record) {
 		p.VPID = int64(r.VPID)
 	}
 	p.UID, p.GID = int64(r.EUID), int64(r.EGID)
-	if !pr.named || pr.namedUID != p.UID {
+	login := loginUID(r)
+	// The login uid first: fill names the user and the login user.
+	if !pr.named || pr.namedUID != p.UID || p.LoginUID != login {
+		p.LoginUID = login
 		t.users.fill(p, pr.mntNS, r.PID)
 	}
 	if !pr.named || pr.namedGID != p.GID {
 		t.users.fillGroup(p, pr.mntNS, r.PID)
 	}
 	pr.named, pr.namedUID, pr.namedGID = true, p.UID, p.GID
-	if r.LoginUID == 4294967295 {
-		p.LoginUID = -1
-	} else {
-		p.LoginUID = int64(r.LoginUID)
-	}
 	p.CapEffective, p.CapPermitted = r.CapEffective, r.CapPermitted
 }
 
@@ -493,7 +499,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 	if p := pr.p; r.Minimal {
 		p.TID = int64(r.TID) // minimal records carry no ids or creds
 	} else if int64(r.TID) != p.TID || int64(r.EUID) != p.UID || int64(r.EGID) != p.GID ||
-		r.CapEffective != p.CapEffective || r.CapPermitted != p.CapPermitted {
+		r.CapEffective != p.CapEffective || r.CapPermitted != p.CapPermitted || loginUID(r) != p.LoginUID {
 		// Another thread, or the ids changed (setuid, capset): thread.tid
 		// and user.* follow the thread that made this call.
 		t.creds(pr, r)

@@ -582,3 +582,23 @@ func TestTableSocketArgs(t *testing.T) {
 		t.Errorf("socket(AF_PACKET, SOCK_DGRAM, 0) args: %v", got)
 	}
 }
+
+// user.loginname follows the record's login uid at once, and a login uid
+// of 0 is root even without a passwd entry, as in Falco.
+func TestTableLoginName(t *testing.T) {
+	tab, _, ctx := appTable(t, "web:x:33:33::/var/www:/bin/false\n")
+	var e event.Event
+	apply := func(login uint32) string {
+		tab.Apply(ctx, &ebpf.Record{Kind: ebpf.KindSyscall, PID: 10, TID: 10, Comm: "app", Nr: nr(t, "getppid"), LoginUID: login}, &e)
+		p, _ := tab.Process(10)
+		return p.LoginName
+	}
+	for _, c := range []struct {
+		login uint32
+		want  string
+	}{{4294967295, ""}, {33, "web"}, {0, "root"}, {1234, ""}} {
+		if got := apply(c.login); got != c.want {
+			t.Errorf("login uid %d: name %q, want %q", c.login, got, c.want)
+		}
+	}
+}

@@ -101,9 +101,14 @@ func (c *userCache) fill(p *event.Process, ns, pid uint32) {
 	} else {
 		p.UserName, p.UserHome, p.UserShell = "", "", ""
 	}
+	// As Falco does: root by its uid even without a passwd entry, and no
+	// name left over from an earlier login uid.
+	p.LoginName = ""
 	if p.LoginUID >= 0 {
 		if u, ok := n.users[p.LoginUID]; ok {
 			p.LoginName = u.name
+		} else if p.LoginUID == 0 {
+			p.LoginName = "root"
 		}
 	}
 }

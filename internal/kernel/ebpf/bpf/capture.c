@@ -380,6 +380,8 @@ extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
  */
 #define WORD_AT(addr) ((__u64)CAST(addr, struct list_head)->next)
 
+#define MNT_INTERNAL_ 0x4000 /* vfsmount.mnt_flags: a kernel-internal mount (pipefs, anon_inodefs, shm) */
+
 /* Bytes of a pseudo file's path item before its name: the fs magic and the inode number. */
 #define PSEUDO_INFO 12
 
@@ -417,12 +419,16 @@ static long walk_step(__u64 index, void *arg)
 	if (w->d == parent && w->d != mnt_root) {
 		/*
 		 * A pseudo file (pipe, anon inode, memfd, pidfd): its dentry is
-		 * its own parent and not a mount root, and it is always the
-		 * opened file itself, the walk's first step. Its name (empty for
-		 * a pipe) is the whole path; the file system's magic and the
-		 * inode number come first, to tell a pipe from an eventfd.
+		 * its own parent and not a mount root, on a kernel-internal
+		 * mount, and it is always the opened file itself, the walk's
+		 * first step. Its name (empty for a pipe) is the whole path; the
+		 * file system's magic and the inode number come first, to tell a
+		 * pipe from an eventfd. A dentry that is its own parent on an
+		 * ordinary mount is disconnected (open_by_handle_at with a cold
+		 * cache): its place in the tree is unknown, so it is outside the
+		 * task's root as far as the walk can tell.
 		 */
-		if (index != 0) {
+		if (index != 0 || !(vm->mnt_flags & MNT_INTERNAL_)) {
 			w->flags = PF_COMPLETE | PF_GLOBAL;
 			return 1;
 		}
@@ -1457,6 +1463,8 @@ static __always_inline __u32 exit_reaper(struct task_struct *p)
 			}
 			t = t->real_parent;
 		}
+		if (i == REAPER_DEPTH)
+			return 0; /* a subreaper may be further up: unknown */
 	}
 	return reaper ? reaper->tgid : 0;
 }
