@@ -113,7 +113,12 @@ func TestWatchLive(t *testing.T) {
 	done := make(chan int)
 	start := time.Now()
 	go func() {
-		done <- Run(ctx, []string{"watch", "-r", rulesFile, "-o", "json", "--record", recFile, "--store", "sqlite:" + dbFile, "--metrics", "127.0.0.1:0"}, strings.NewReader(""), &stdout, &stderr)
+		// A 64 MiB ring: the agent sees every process on the host, and the
+		// other packages' tests, run alongside this one, make floods of
+		// calls (close loops, exec storms) that a 2 MiB ring did not
+		// always hold while both CPUs were busy.
+		done <- Run(ctx, []string{"watch", "-r", rulesFile, "-o", "json", "--record", recFile, "--store", "sqlite:" + dbFile, "--metrics", "127.0.0.1:0",
+			"--ring-buffer", "64"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 	for !strings.Contains(stderr.String(), "watching:") {
 		select {
