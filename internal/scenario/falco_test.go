@@ -28,7 +28,7 @@ func TestFalcoRulesOnScenarios(t *testing.T) {
 	go func() {
 		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--all-matches", "-o", "json",
 			"-r", filepath.Join(dir, "falco_rules.yaml"), "-r", filepath.Join(dir, "falco-incubating_rules.yaml"),
-			"-r", filepath.Join(dir, "falco-sandbox_rules.yaml")}, strings.NewReader(""), &stdout, &stderr)
+			"-r", filepath.Join(dir, "falco-sandbox_rules.yaml"), "--ring-buffer", "64"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
 		if time.Since(start) > 20*time.Second {

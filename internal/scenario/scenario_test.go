@@ -73,7 +73,7 @@ func TestAttackScenarios(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--builtin", "--all-matches", "-o", "json"}, strings.NewReader(""), &stdout, &stderr)
+		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--builtin", "--all-matches", "-o", "json", "--ring-buffer", "64"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
 		if time.Since(start) > 20*time.Second {
