@@ -205,39 +205,25 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 			return err
 		}
 		readies = append(readies, a.ready.Seconds())
-		pid := a.cmd.Process.Pid
-		c0 := cpu(pid)
-		time.Sleep(idle)
-		c1 := cpu(pid)
-		if now, _ := rss(pid); r == 0 || now > idleRSS {
-			idleRSS = now
+		m := a.onRound(ppids, opens, idle)
+		if r == 0 || m.idleRSS > idleRSS {
+			idleRSS = m.idleRSS
 		}
-		t0 := time.Now()
-		p, o = loops(ppids, opens)
-		busy := time.Since(t0)
-		time.Sleep(500 * time.Millisecond) // let the agent drain
-		c2 := cpu(pid)
-		_, peak := rss(pid)
-		if peak > loadRSS {
-			loadRSS = peak
+		if m.peakRSS > loadRSS {
+			loadRSS = m.peakRSS
 		}
-		onP, onO = append(onP, p), append(onO, o)
+		peak := m.peakRSS
+		onP, onO = append(onP, m.ppid), append(onO, m.open)
 		if err := a.stop(); err != nil && a.summary == nil {
 			return fmt.Errorf("agent: %v: %s", err, a.stderr.String())
 		}
 		ev := a.summary["events"]
 		events += ev
 		drops += a.summary["drops"]
-		// The agent's CPU while the loops ran (and it drained), less what
-		// it spends idle over the same time; and, as an upper bound that
-		// stays right when other load makes the idle period busy too, all
-		// its CPU from start to stop (start-up included).
-		idleRate := float64(c1-c0) / float64(idle)
-		idleCPU = append(idleCPU, idleRate)
-		work := float64(c2-c1) - idleRate*float64(busy+500*time.Millisecond)
+		idleCPU = append(idleCPU, m.idleRate)
 		if ev > 0 {
-			cpuPerM = append(cpuPerM, work/1e9/(float64(ev)/1e6))
-			cpuAllPerM = append(cpuAllPerM, float64(c2)/1e9/(float64(ev)/1e6))
+			cpuPerM = append(cpuPerM, m.work/1e9/(float64(ev)/1e6))
+			cpuAllPerM = append(cpuAllPerM, m.total/1e9/(float64(ev)/1e6))
 		}
 		fmt.Fprintf(os.Stderr, "round %d: off %.0f / %.0f ns, on %.0f / %.0f ns, %d events, %d drops, agent %.2f CPU-s/M, rss idle %.1f MB peak %.1f MB\n",
 			r+1, offP[r], offO[r], onP[r], onO[r], ev, a.summary["drops"], cpuPerM[len(cpuPerM)-1], idleRSS, peak)
@@ -278,19 +264,21 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 	return nil
 }
 
-// otherRound is one round's figures for the -vs agent.
-type otherRound struct {
-	ppid, open, cpuPerM, idleRSS, peakRSS, ready float64
+// onFigures are one round's figures with an agent on.
+type onFigures struct {
+	ppid, open       float64 // ns per getppid, per open+close pair
+	idleRSS, peakRSS float64 // MB
+	idleRate         float64 // CPU-ns per ns while idle
+	// work is the agent's CPU-ns while the loops ran (and it drained), less
+	// what it spends idle over the same time; total, an upper bound that
+	// stays right when other load makes the idle period busy too, all its
+	// CPU from start to stop (start-up included).
+	work, total float64
 }
 
-// measureOther runs the loops with the -vs agent on: its CPU is counted
-// against the loops' captured events (two per open+close pair).
-func measureOther(ppids, opens int, idle time.Duration) (otherRound, error) {
-	var m otherRound
-	a, err := startCmd(exec.Command(other.argv[0], other.argv[1:]...), other.ready, true)
-	if err != nil {
-		return m, fmt.Errorf("%s: %v", other.argv[0], err)
-	}
+// onRound measures the agent idle for idle, then the loops with it on.
+func (a *agent) onRound(ppids, opens int, idle time.Duration) onFigures {
+	var m onFigures
 	pid := a.cmd.Process.Pid
 	c0 := cpu(pid)
 	time.Sleep(idle)
@@ -299,15 +287,31 @@ func measureOther(ppids, opens int, idle time.Duration) (otherRound, error) {
 	t0 := time.Now()
 	m.ppid, m.open = loops(ppids, opens)
 	busy := time.Since(t0)
-	time.Sleep(500 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond) // let the agent drain
 	c2 := cpu(pid)
 	_, m.peakRSS = rss(pid)
+	m.idleRate = float64(c1-c0) / float64(idle)
+	m.work = float64(c2-c1) - m.idleRate*float64(busy+500*time.Millisecond)
+	m.total = float64(c2)
+	return m
+}
+
+// otherRound is one round's figures for the -vs agent.
+type otherRound struct {
+	ppid, open, cpuPerM, idleRSS, peakRSS, ready float64
+}
+
+// measureOther runs the loops with the -vs agent on: its CPU is counted
+// against the loops' captured events (two per open+close pair).
+func measureOther(ppids, opens int, idle time.Duration) (otherRound, error) {
+	a, err := startCmd(exec.Command(other.argv[0], other.argv[1:]...), other.ready, true)
+	if err != nil {
+		return otherRound{}, fmt.Errorf("%s: %v", other.argv[0], err)
+	}
+	m := a.onRound(ppids, opens, idle)
 	a.stop()
-	idleRate := float64(c1-c0) / float64(idle)
-	work := float64(c2-c1) - idleRate*float64(busy+500*time.Millisecond)
-	m.cpuPerM = work / 1e9 / (float64(2*opens) / 1e6)
-	m.ready = a.ready.Seconds()
-	return m, nil
+	return otherRound{ppid: m.ppid, open: m.open, cpuPerM: m.work / 1e9 / (float64(2*opens) / 1e6),
+		idleRSS: m.idleRSS, peakRSS: m.peakRSS, ready: a.ready.Seconds()}, nil
 }
 
 // manyProcs reports the agent's resident memory with procs extra live
