@@ -48,16 +48,20 @@ func pseudoFDType(name string) (t event.FDType, ok bool) {
 	return event.FDUnknown, false
 }
 
-// fileFD types a descriptor the kernel resolved to name: a pseudo file's
-// own type, else a file (or directory when dir).
-func fileFDType(name string, dir bool) event.FDType {
+// fileFDType types a descriptor the kernel resolved to name: a pseudo
+// file's own type, else a file.
+func fileFDType(name string) event.FDType {
 	if t, ok := pseudoFDType(name); ok {
 		return t
 	}
-	if dir {
-		return event.FDDirectory
-	}
 	return event.FDFile
+}
+
+// nameFile gives fd the name the kernel resolved for it, and the type and
+// (for a pipe) the inode number that name says.
+func nameFile(fd *event.FD, name string) {
+	fd.Name, fd.Type = name, fileFDType(name)
+	fd.Ino = pseudoIno(fd)
 }
 
 // pseudoIno is fd.ino of a pipe, known from its name (pipe:[INO]); 0 for

@@ -222,7 +222,6 @@ func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
 	return pr
 }
 
-// creds copies the ids and capabilities every record carries.
 // loginUID is a record's login uid, -1 for none (the kernel's (uid_t)-1).
 func loginUID(r *ebpf.Record) int64 {
 	if r.LoginUID == 4294967295 {
@@ -231,6 +230,7 @@ func loginUID(r *ebpf.Record) int64 {
 	return int64(r.LoginUID)
 }
 
+// creds copies the ids and capabilities every record carries.
 func (t *Table) creds(pr *proc, r *ebpf.Record) {
 	p := pr.p
 	// Lean syscall records carry no namespace-local ids; keep what exec
@@ -604,8 +604,8 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			return fd
 		}
 		if r.Path[i] != "" {
-			fd := &event.FD{Num: n, Type: fileFDType(r.Path[i], false), Name: r.Path[i]}
-			fd.Ino = pseudoIno(fd)
+			fd := &event.FD{Num: n}
+			nameFile(fd, r.Path[i])
 			pr.fds.set(n, fd)
 			return fd
 		}
@@ -625,8 +625,8 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 		}
 		if ret >= 0 {
 			fd := t.newFD()
-			fd.Num, fd.Type, fd.Name = ret, fileFDType(r.RetPath, false), r.RetPath
-			fd.Ino = pseudoIno(fd)
+			fd.Num = ret
+			nameFile(fd, r.RetPath)
 			fd.OutsideRoot = r.RetOutsideRoot
 			fd.CloseOnExec = openFlagsOf(name, r)&oCloexec != 0 || (name == "memfd_create" && r.Args[1]&1 != 0)
 			if fd.Name == "" {
@@ -755,7 +755,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			if typ, ok := pseudoFDType(r.RetPath); ok && typ != event.FDUnknown {
 				fd.Type = typ // pidfd_getfd's is whatever the other process had
 			} else if name == "pidfd_getfd" {
-				fd.Type = fileFDType(r.RetPath, false)
+				fd.Type = fileFDType(r.RetPath)
 			}
 			fd.Ino = pseudoIno(fd)
 		}
