@@ -89,6 +89,7 @@ func newAuditCmd(s streams) *cobra.Command {
 
 			var findings []audit.Finding
 			var errs []error
+			var notes []audit.Note
 			if len(args) > 0 {
 				opt := scan.Options{Stdin: s.in}
 				if f, ok := s.err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -97,6 +98,7 @@ func newAuditCmd(s streams) *cobra.Command {
 				res := scan.Scan(cmd.Context(), args, opt)
 				findings = append(findings, res.Findings...)
 				errs = append(errs, res.Errors...)
+				notes = res.Notes
 			}
 			if docker {
 				snap, err := engine.Collect(cmd.Context())
@@ -127,13 +129,19 @@ func newAuditCmd(s streams) *cobra.Command {
 			}); err != nil {
 				return exitf(1, "%v", err)
 			}
+			// Skipped documents are said out loud but are not errors.
+			for _, n := range notes {
+				fmt.Fprintf(s.err, "palisade: note: %s\n", audit.Escape(n.String()))
+			}
 			if len(errs) > 0 {
 				for _, e := range errs[:len(errs)-1] {
 					fmt.Fprintf(s.err, "palisade: %s\n", audit.Escape(e.Error()))
 				}
 				last := audit.Escape(errs[len(errs)-1].Error())
-				if len(errs) > 1 {
-					last += fmt.Sprintf(" (%d inputs could not be audited)", len(errs))
+				if n := failedInputs(errs); n > 1 {
+					last += fmt.Sprintf(" (%d inputs could not be audited)", n)
+				} else if len(errs) > 1 {
+					last += fmt.Sprintf(" (%d errors)", len(errs))
 				}
 				return exitf(2, "%s", last)
 			}
@@ -164,6 +172,24 @@ func newAuditCmd(s streams) *cobra.Command {
 	f.BoolVar(&listChecks, "list-checks", false, "list the checks with their severity and the breakout each one enables")
 	f.BoolVar(&fix, "fix", false, "print the given compose file or manifest with the fixes applied (comments kept)")
 	return cmd
+}
+
+// failedInputs counts the distinct inputs among errs: a multi-document file
+// reports each broken document on its own line but is one input.
+func failedInputs(errs []error) int {
+	files := map[string]bool{}
+	n := 0
+	for _, e := range errs {
+		var ie *audit.InputError
+		if errors.As(e, &ie) {
+			if files[ie.File] {
+				continue
+			}
+			files[ie.File] = true
+		}
+		n++
+	}
+	return n
 }
 
 // runFix prints one compose file or manifest with the mechanical fixes applied.

@@ -82,6 +82,30 @@ func TestAuditUsageErrors(t *testing.T) {
 	}
 }
 
+// TestAuditMultiDocumentNotes: a PodSecurityPolicy between two pods is
+// skipped with a note on stderr (exit 0) and the second pod is still audited;
+// a broken document exits 2 naming its index and line.
+func TestAuditMultiDocumentNotes(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "m.yaml")
+	os.WriteFile(p, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: x}]\n---\napiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: psp}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  hostPID: true\n  containers: [{name: c, image: x}]\n"), 0o644)
+	code, out, errs := runAuditCLI(t, p, "-o", "json")
+	if code != 0 || errs != "palisade: note: "+p+`:8: document 2: unknown kind "PodSecurityPolicy" in apiVersion "policy/v1beta1": not audited`+"\n" {
+		t.Errorf("code %d stderr %q", code, errs)
+	}
+	if !strings.Contains(out, `"check": "host-pid"`) {
+		t.Errorf("second pod not reported:\n%s", out)
+	}
+	os.WriteFile(p, []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: [x}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  hostPID: true\n  containers: [{name: c, image: x}]\n---\nkind: Pod\n"), 0o644)
+	code, out, errs = runAuditCLI(t, p, "-o", "json")
+	if code != 2 || !strings.Contains(errs, p+":2: document 1: invalid YAML") || !strings.Contains(errs, p+":12: document 3: document has no kind") || !strings.HasSuffix(errs, "(2 errors)\n") {
+		t.Errorf("code %d stderr %q", code, errs)
+	}
+	if !strings.Contains(out, `"check": "host-pid"`) {
+		t.Errorf("good document not reported:\n%s", out)
+	}
+}
+
 func TestAuditBadInputStillAuditsTheRest(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("apiVersion: v1\nkind: Pod\nmetadata: {name: [x}\n"), 0o644)

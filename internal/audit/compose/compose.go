@@ -1,7 +1,9 @@
 package compose
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/yamlpos"
@@ -52,57 +55,63 @@ type Options struct {
 
 // Parse loads the compose files (the first is the base; later ones override
 // it, as with docker compose -f a -f b) and returns one container per service.
+// The documents of a multi-document file are merged in order, as docker
+// compose merges them; a document that is not valid YAML is reported with
+// its index and line, and the project is loaded from the others. err joins
+// one *audit.InputError per broken document, or holds the one error that
+// stopped the project from loading.
 func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container, error) {
 	quietLogs.Do(func() { logrus.SetOutput(io.Discard) })
 	main := files[0]
-	data, err := os.ReadFile(main)
-	if err != nil {
-		return nil, &audit.InputError{File: main, Err: err}
-	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, audit.YAMLError(main, 0, err)
-	}
-	docs := []Doc{{File: main, Root: &root}}
-	for _, f := range files[1:] {
+	var docs []Doc
+	var errs []error
+	configs := make([]types.ConfigFile, len(files))
+	for i, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			return nil, &audit.InputError{File: f, Err: err}
 		}
-		var n yaml.Node
-		if err := yaml.Unmarshal(b, &n); err != nil {
-			return nil, audit.YAMLError(f, 0, err)
-		}
-		docs = append(docs, Doc{File: f, Root: &n})
-	}
-	abs := make([]string, len(files))
-	for i, f := range files {
+		ds, kept, bad := splitDocs(f, b)
+		docs = append(docs, ds...)
+		errs = append(errs, bad...)
 		a, err := filepath.Abs(f)
 		if err != nil {
 			return nil, &audit.InputError{File: f, Err: err}
 		}
-		abs[i] = a
+		configs[i] = types.ConfigFile{Filename: a, Content: kept}
 	}
-	fns := []cli.ProjectOptionsFn{
-		cli.WithWorkingDirectory(filepath.Dir(abs[0])),
-		cli.WithName("palisade-audit"),
-		cli.WithProfiles([]string{"*"}),
-		cli.WithConsistency(false),
-		cli.WithResolvedPaths(true),
+	if len(errs) > 0 && (len(docs) == 0 || docs[0].File != main) {
+		return nil, errors.Join(errs...) // nothing readable in the base file
 	}
-	if opt.Env != nil {
-		fns = append(fns, cli.WithEnv(opt.Env))
-	} else {
-		fns = append(fns, cli.WithOsEnv)
+	if len(errs) == 0 && len(docs) == 0 {
+		return nil, &audit.InputError{File: main, Err: errors.New("empty compose file")}
 	}
-	fns = append(fns, cli.WithEnvFiles(), cli.WithDotEnv)
-	po, err := cli.NewProjectOptions(abs, fns...)
+	var root *yaml.Node
+	if len(docs) > 0 {
+		root = docs[0].Root
+	}
+	po, err := cli.NewProjectOptions([]string{configs[0].Filename}, envOptions(filepath.Dir(configs[0].Filename), opt)...)
 	if err != nil {
 		return nil, &audit.InputError{File: main, Err: fmt.Errorf("load compose project: %w", err)}
 	}
-	proj, err := po.LoadProject(ctx)
+	// The loader is given the files' content, with broken documents blanked
+	// out, rather than their paths.
+	proj, err := loader.LoadWithContext(ctx, types.ConfigDetails{
+		WorkingDir:  filepath.Dir(configs[0].Filename),
+		ConfigFiles: configs,
+		Environment: po.Environment,
+	}, loader.WithProfiles([]string{"*"}), func(o *loader.Options) {
+		o.SetProjectName("palisade-audit", true)
+		o.SkipConsistencyCheck = true
+		o.ResolvePaths = true
+	})
 	if err != nil {
-		return nil, &audit.InputError{File: main, Line: errLine(&root, err), Err: fmt.Errorf("load compose project: %v", cleanErr(err, abs))}
+		abs := make([]string, len(configs))
+		for i, c := range configs {
+			abs[i] = c.Filename
+		}
+		errs = append(errs, &audit.InputError{File: main, Line: errLine(root, err), Err: fmt.Errorf("load compose project: %v", cleanErr(err, abs))})
+		return nil, errors.Join(errs...)
 	}
 	names := make([]string, 0, len(proj.Services))
 	for n := range proj.Services {
@@ -116,7 +125,59 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 		markInProject(c, proj.WorkingDir)
 		out = append(out, c)
 	}
-	return out, nil
+	return out, errors.Join(errs...)
+}
+
+// envOptions gather the interpolation environment as docker compose does:
+// the process environment (or opt.Env), then the .env beside the base file.
+func envOptions(dir string, opt Options) []cli.ProjectOptionsFn {
+	fns := []cli.ProjectOptionsFn{cli.WithWorkingDirectory(dir)}
+	if opt.Env != nil {
+		fns = append(fns, cli.WithEnv(opt.Env))
+	} else {
+		fns = append(fns, cli.WithOsEnv)
+	}
+	return append(fns, cli.WithEnvFiles(), cli.WithDotEnv)
+}
+
+// splitDocs parses each document of a compose file on its own. It returns
+// the readable documents (node lines are the file's), the file's content
+// with unreadable documents blanked (so line numbers stay put), and one
+// error per unreadable document naming its index and line.
+func splitDocs(file string, data []byte) (docs []Doc, kept []byte, errs []error) {
+	parts := yamlpos.Split(data)
+	kept = data
+	for i, d := range parts {
+		// Leading newlines put the document's nodes on the file's lines.
+		var n yaml.Node
+		err := yaml.Unmarshal(append(bytes.Repeat([]byte("\n"), d.Offset), d.Data...), &n)
+		if err == nil {
+			docs = append(docs, Doc{File: file, Root: &n})
+			continue
+		}
+		e := audit.YAMLError(file, 0, err)
+		if len(parts) > 1 {
+			if ie, ok := e.(*audit.InputError); ok {
+				ie.Err = fmt.Errorf("document %d: %w", i+1, ie.Err)
+			}
+		}
+		errs = append(errs, e)
+		if len(errs) == 1 {
+			kept = append([]byte(nil), data...)
+		}
+		// Split keeps every byte in place, so the document spans
+		// len(d.Data) bytes from the start of its first line.
+		off := 0
+		for l := 0; l < d.Offset; l++ {
+			off += bytes.IndexByte(data[off:], '\n') + 1
+		}
+		for j := off; j < off+len(d.Data) && j < len(kept); j++ {
+			if kept[j] != '\n' {
+				kept[j] = ' '
+			}
+		}
+	}
+	return docs, kept, errs
 }
 
 var svcInErr = regexp.MustCompile(`services\.([A-Za-z0-9._-]+)`)

@@ -278,3 +278,49 @@ func TestProjectLocalBinds(t *testing.T) {
 		t.Fatalf("findings: %q", got)
 	}
 }
+
+// TestMultiDocument: the documents of one compose file merge in order as
+// docker compose merges them, findings point at the document that set the
+// key, and a broken document is reported with its index and line while the
+// others are still loaded and audited.
+func TestMultiDocument(t *testing.T) {
+	doc := render("", "    pids_limit: 64\n", "    pids_limit: 64\n    privileged: true\n") + `---
+services:
+  app:
+    privileged: false
+  worker:
+    image: x
+    pid: host #want
+---
+services:
+  broken: {image: [x
+---
+services:
+  late:
+    image: x
+    network_mode: host
+`
+	cs, err := parseString(t, doc)
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Target)
+	}
+	if got := strings.Join(names, "|"); got != "service app|service late|service worker" {
+		t.Fatalf("services %q (err %v)", got, err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "compose.yaml:19: document 3: invalid YAML") {
+		t.Errorf("error: %v", err)
+	}
+	var ie *audit.InputError
+	if !errors.As(err, &ie) || ie.Line != 19 {
+		t.Errorf("not a positioned InputError: %#v", err)
+	}
+	fs := audittest.AuditAll(cs, nil)
+	// privileged: false in document 2 overrides document 1, as in docker compose.
+	if audittest.Has(fs, "privileged", 0) {
+		t.Errorf("document 2 did not override document 1:\n%s", audittest.Brief(fs))
+	}
+	if !audittest.Has(fs, "host-pid", wantLine(doc)) || !audittest.Has(fs, "host-network", 25) {
+		t.Errorf("findings:\n%s", audittest.Brief(fs))
+	}
+}

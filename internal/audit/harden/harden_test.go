@@ -54,12 +54,12 @@ func TestManifests(t *testing.T) {
 				t.Fatal(err)
 			}
 			audittest.Golden(t, filepath.Join("testdata", "golden", name), out)
-			cs, err := kube.Parse(name, src)
+			cs, _, err := kube.Parse(name, src)
 			if err != nil {
 				t.Fatal(err)
 			}
 			before := audittest.AuditAll(cs, nil)
-			cs, err = kube.Parse("fixed-"+name, out)
+			cs, _, err = kube.Parse("fixed-"+name, out)
 			if err != nil {
 				t.Fatalf("fixed output does not parse: %v\n%s", err, out)
 			}

@@ -60,40 +60,74 @@ func Looks(data []byte) bool {
 	return len(t) > 0 && t[0] == '{' && bytes.Contains(t, []byte(`"apiVersion"`)) && bytes.Contains(t, []byte(`"kind"`))
 }
 
-// Parse reads every document of a manifest file. A broken document stops the
-// file with an error naming its line; containers from earlier documents are
-// returned alongside it.
-func Parse(file string, data []byte) ([]*audit.Container, error) {
-	var out []*audit.Container
-	for _, d := range yamlpos.Split(data) {
+// Parse reads every document of a manifest file. Each document stands
+// alone: one that cannot be read is reported with its index and line while
+// the others are still audited, and a kind that holds no containers palisade
+// knows of (PodSecurityPolicy, a custom resource without a pod template) is
+// skipped with a note. err joins one *audit.InputError per broken document.
+func Parse(file string, data []byte) (cs []*audit.Container, notes []audit.Note, err error) {
+	docs := yamlpos.Split(data)
+	p := &parser{file: file}
+	var errs []error
+	for i, d := range docs {
+		p.offset, p.doc = d.Offset, 0
+		if len(docs) > 1 {
+			p.doc = i + 1
+		}
 		var node yaml.Node
 		if err := yaml.Unmarshal(d.Data, &node); err != nil {
-			return out, audit.YAMLError(file, d.Offset, err)
+			errs = append(errs, p.inDoc(audit.YAMLError(file, d.Offset, err)))
+			continue
 		}
 		js, err := yamlpos.ToJSON(&node)
 		if err != nil {
-			return out, audit.YAMLError(file, d.Offset, err)
+			errs = append(errs, p.inDoc(audit.YAMLError(file, d.Offset, err)))
+			continue
 		}
-		p := &parser{file: file, offset: d.Offset}
-		cs, err := p.object(js, yamlpos.Root(&node), 0)
-		out = append(out, cs...)
+		got, err := p.object(js, yamlpos.Root(&node), 0)
+		cs = append(cs, got...)
 		if err != nil {
-			return out, err
+			errs = append(errs, err)
 		}
 	}
-	return out, nil
+	return cs, p.notes, errors.Join(errs...)
 }
 
 type parser struct {
 	file   string
 	offset int
+	// doc is the 1-based index of the document being read in a
+	// multi-document file, 0 when the file holds one document.
+	doc   int
+	notes []audit.Note
+}
+
+// inDoc names the document an error is in, for multi-document files.
+func (p *parser) inDoc(err error) error {
+	var ie *audit.InputError
+	if p.doc > 0 && errors.As(err, &ie) {
+		ie.Err = fmt.Errorf("document %d: %w", p.doc, ie.Err)
+	}
+	return err
+}
+
+// skip records a document (or List item) that is not audited.
+func (p *parser) skip(line int, format string, args ...any) {
+	if line > 0 {
+		line += p.offset
+	}
+	text := fmt.Sprintf(format, args...)
+	if p.doc > 0 {
+		text = fmt.Sprintf("document %d: %s", p.doc, text)
+	}
+	p.notes = append(p.notes, audit.Note{File: p.file, Line: line, Text: text})
 }
 
 func (p *parser) errAt(line int, format string, args ...any) error {
 	if line > 0 {
 		line += p.offset
 	}
-	return &audit.InputError{File: p.file, Line: line, Err: fmt.Errorf(format, args...)}
+	return p.inDoc(&audit.InputError{File: p.file, Line: line, Err: fmt.Errorf(format, args...)})
 }
 
 // decodeErr places a typed-decode error on the line of the field it names.
@@ -154,22 +188,25 @@ func (p *parser) object(js []byte, node *yaml.Node, depth int) ([]*audit.Contain
 			return nil, err
 		}
 		_, items := yamlpos.Get(node, "items")
+		// Items stand alone like documents: a broken one does not hide the rest.
 		var out []*audit.Container
+		var errs []error
 		for i, raw := range l.Items {
 			var itemNode *yaml.Node
 			if items != nil && items.Kind == yaml.SequenceNode && i < len(items.Content) {
 				itemNode = yamlpos.Root(items.Content[i])
 			}
 			if itemNode == nil {
-				return out, p.errAt(node.Line, "List item %d has no position", i)
+				errs = append(errs, p.errAt(node.Line, "List item %d has no position", i))
+				continue
 			}
 			cs, err := p.object(raw, itemNode, depth+1)
 			out = append(out, cs...)
 			if err != nil {
-				return out, err
+				errs = append(errs, err)
 			}
 		}
-		return out, nil
+		return out, errors.Join(errs...)
 	case tm.Kind == "Pod" && group == "":
 		var o corev1.Pod
 		if err := decode(&o); err != nil {
@@ -238,14 +275,22 @@ func (p *parser) object(js []byte, node *yaml.Node, depth int) ([]*audit.Contain
 				Template *corev1.PodTemplateSpec `json:"template"`
 			} `json:"spec"`
 		}
-		if err := json.Unmarshal(js, &o); err != nil || o.Spec.Template == nil || len(o.Spec.Template.Spec.Containers) == 0 {
+		if err := json.Unmarshal(js, &o); err != nil {
+			p.skip(kindLine, "custom resource %s (%s): spec.template cannot be read as a pod template (%v): not audited", tm.Kind, tm.APIVersion, err)
+			return nil, nil
+		}
+		if o.Spec.Template == nil || len(o.Spec.Template.Spec.Containers) == 0 {
+			p.skip(kindLine, "custom resource %s (%s) embeds no pod template (spec.template.spec): not audited", tm.Kind, tm.APIVersion)
 			return nil, nil
 		}
 		meta, tmplMeta, spec, specPath = o.ObjectMeta, o.Spec.Template.ObjectMeta, &o.Spec.Template.Spec, []any{"spec", "template", "spec"}
 	case strings.HasSuffix(group, ".k8s.io"):
 		return nil, nil // built-in API groups without workloads (rbac, networking, storage...)
 	default:
-		return nil, p.errAt(kindLine, "unknown kind %q in apiVersion %q", tm.Kind, tm.APIVersion)
+		// A removed kind (PodSecurityPolicy), a typo or a kind from a newer
+		// API: nothing palisade can read, and nothing the others depend on.
+		p.skip(kindLine, "unknown kind %q in apiVersion %q: not audited", tm.Kind, tm.APIVersion)
+		return nil, nil
 	}
 	_, specNode := yamlpos.Get(node, specPath...)
 	if specNode == nil {

@@ -53,7 +53,7 @@ func wantLine(doc string) int {
 }
 
 func TestHardenedPod(t *testing.T) {
-	cs, err := Parse("p.yaml", []byte(render("", "", "")))
+	cs, _, err := Parse("p.yaml", []byte(render("", "", "")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestChecksKubernetes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.slug, func(t *testing.T) {
-			cs, err := Parse("p.yaml", []byte(tt.doc))
+			cs, _, err := Parse("p.yaml", []byte(tt.doc))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,7 +136,7 @@ func TestSecurityContextMerge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cs, err := Parse("p.yaml", []byte(tt.doc))
+			cs, _, err := Parse("p.yaml", []byte(tt.doc))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,7 +173,7 @@ func sortedUnique(s []string) []string {
 // TestKinds checks every workload kind, List, multi-document streams, init
 // and ephemeral containers, and custom resources with a pod template.
 func TestKinds(t *testing.T) {
-	cs, err := Parse("testdata/kinds.yaml", mustRead(t, "testdata/kinds.yaml"))
+	cs, _, err := Parse("testdata/kinds.yaml", mustRead(t, "testdata/kinds.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join("testdata", name)
 			data := mustRead(t, p)
-			cs, err := Parse(p, data)
+			cs, _, err := Parse(p, data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,15 +245,14 @@ func TestErrors(t *testing.T) {
 		name, doc, want string
 	}{
 		{"broken yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n", "m.yaml:3: invalid YAML"},
-		{"broken second doc", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: v1\nkind: Pod\n  bad: indent\n", "m.yaml:7: invalid YAML"},
-		{"unknown kind", "apiVersion: v1\nkind: Pdo\nmetadata: {name: p}\n", `m.yaml:2: unknown kind "Pdo"`},
+		{"broken second doc", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: v1\nkind: Pod\n  bad: indent\n", "m.yaml:7: document 2: invalid YAML"},
 		{"wrong type", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      securityContext:\n        privileged: \"very\"\n", "m.yaml:8: Pod: field spec.containers.securityContext.privileged"},
 		{"no kind", "apiVersion: v1\nmetadata: {name: p}\n", "m.yaml:1: document has no kind"},
-		{"scalar doc", "apiVersion: v1\nkind: Pod\n---\njust a string\n", "m.yaml:4: a Kubernetes object must be a mapping"},
+		{"scalar doc", "apiVersion: v1\nkind: Pod\n---\njust a string\n", "m.yaml:4: document 2: a Kubernetes object must be a mapping"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("m.yaml", []byte(tt.doc))
+			_, _, err := Parse("m.yaml", []byte(tt.doc))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -281,11 +280,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(render("", "", "")))
 	f.Add([]byte("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: []\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cs, err := Parse("f.yaml", data)
-		if err != nil {
-			var ie *audit.InputError
-			if !errors.As(err, &ie) {
-				t.Fatalf("error is not an InputError: %v", err)
+		cs, _, err := Parse("f.yaml", data)
+		for _, e := range splitErrors(err) {
+			if _, ok := e.(*audit.InputError); !ok {
+				t.Fatalf("error is not an InputError: %v", e)
 			}
 		}
 		for _, c := range cs {
@@ -298,11 +296,128 @@ func FuzzParse(f *testing.F) {
 // kubectl reads manifests.
 func TestYAMLAsKubectlReadsIt(t *testing.T) {
 	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - &c {name: a, image: x, securityContext: {privileged: yes}}\n    - <<: *c\n      name: b\n"
-	cs, err := Parse("p.yaml", []byte(doc))
+	cs, _, err := Parse("p.yaml", []byte(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cs) != 2 || !cs[0].Privileged || !cs[1].Privileged || cs[1].Target != "Pod p container b" {
 		t.Fatalf("containers: %+v", cs)
+	}
+}
+
+// splitErrors undoes errors.Join.
+func splitErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
+}
+
+// TestMultiDocument: each document stands alone. An unknown kind between two
+// pods is skipped with a note, a broken document is reported with its index
+// and line, and every other document is still audited.
+func TestMultiDocument(t *testing.T) {
+	doc := `apiVersion: v1
+kind: Pod
+metadata: {name: first}
+spec:
+  containers: [{name: c, image: x, securityContext: {privileged: true}}]
+---
+apiVersion: policy/v1beta1
+kind: PodSecurityPolicy
+metadata: {name: psp}
+spec: {privileged: true}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: broken}
+spec:
+  containers: [{name: c, image: x
+---
+apiVersion: stable.example.com/v1
+kind: CronTab
+metadata: {name: crd-instance}
+spec: {cronSpec: "* * * * */5"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: typed}
+spec:
+  containers:
+    - name: c
+      securityContext: {runAsUser: "root"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: second}
+spec:
+  hostPID: true
+  containers: [{name: c, image: x}]
+`
+	cs, notes, err := Parse("m.yaml", []byte(doc))
+	var targets []string
+	for _, c := range cs {
+		targets = append(targets, c.Target)
+	}
+	if got := strings.Join(targets, "|"); got != "Pod first container c|Pod second container c" {
+		t.Errorf("audited %q", got)
+	}
+	fs := audittest.AuditAll(cs, nil)
+	if !audittest.Has(fs, "privileged", 5) || !audittest.Has(fs, "host-pid", 35) {
+		t.Errorf("findings:\n%s", audittest.Brief(fs))
+	}
+	var errs []string
+	for _, e := range splitErrors(err) {
+		errs = append(errs, e.Error())
+	}
+	if len(errs) != 2 || !strings.HasPrefix(errs[0], "m.yaml:15: document 3: invalid YAML") ||
+		!strings.HasPrefix(errs[1], "m.yaml:29: document 5: Pod: field spec.containers.securityContext.runAsUser") {
+		t.Errorf("errors:\n%s", strings.Join(errs, "\n"))
+	}
+	var ns []string
+	for _, n := range notes {
+		ns = append(ns, n.String())
+	}
+	want := []string{
+		`m.yaml:8: document 2: unknown kind "PodSecurityPolicy" in apiVersion "policy/v1beta1": not audited`,
+		`m.yaml:19: document 4: custom resource CronTab (stable.example.com/v1) embeds no pod template (spec.template.spec): not audited`,
+	}
+	if strings.Join(ns, "\n") != strings.Join(want, "\n") {
+		t.Errorf("notes:\n%s\nwant:\n%s", strings.Join(ns, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestListItemsStandAlone: a List item of an unknown kind or with a broken
+// field does not hide the items after it.
+func TestListItemsStandAlone(t *testing.T) {
+	doc := `apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: Pdo
+    metadata: {name: typo}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: bad}
+    spec: {hostPID: "yes please"}
+  - apiVersion: v1
+    kind: Pod
+    metadata: {name: ok}
+    spec:
+      hostNetwork: true
+      containers: [{name: c, image: x}]
+`
+	cs, notes, err := Parse("l.yaml", []byte(doc))
+	if len(cs) != 1 || cs[0].Target != "Pod ok container c" || !cs[0].HostNetwork {
+		t.Fatalf("containers: %v", cs)
+	}
+	if len(notes) != 1 || notes[0].String() != `l.yaml:5: unknown kind "Pdo" in apiVersion "v1": not audited` {
+		t.Errorf("notes: %v", notes)
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), "l.yaml:10: Pod: field spec.hostPID") {
+		t.Errorf("error: %v", err)
 	}
 }

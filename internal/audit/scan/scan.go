@@ -65,7 +65,11 @@ type Result struct {
 	// containers) audited.
 	Containers int
 	Files      int
-	Errors     []error
+	// Errors holds one *audit.InputError per input (or document of an
+	// input) that could not be audited.
+	Errors []error
+	// Notes name documents that were skipped on purpose (unknown kinds).
+	Notes []audit.Note
 }
 
 // job is one unit of work: a file, or a compose base with its overrides.
@@ -127,6 +131,7 @@ func Scan(ctx context.Context, paths []string, opt Options) *Result {
 	}
 	type out struct {
 		findings   []audit.Finding
+		notes      []audit.Note
 		containers int
 		counted    bool
 		err        error
@@ -141,8 +146,8 @@ func Scan(ctx context.Context, paths []string, opt Options) *Result {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				fs, n, counted, err := auditJob(ctx, jobs[i], opt)
-				results[i] = out{fs, n, counted, err}
+				fs, notes, n, counted, err := auditJob(ctx, jobs[i], opt)
+				results[i] = out{fs, notes, n, counted, err}
 				if opt.Progress != nil {
 					mu.Lock()
 					done++
@@ -166,7 +171,11 @@ func Scan(ctx context.Context, paths []string, opt Options) *Result {
 		}
 		res.Containers += r.containers
 		res.Findings = append(res.Findings, r.findings...)
-		if r.err != nil {
+		res.Notes = append(res.Notes, r.notes...)
+		// A multi-document file reports each broken document on its own.
+		if j, ok := r.err.(interface{ Unwrap() []error }); ok {
+			res.Errors = append(res.Errors, j.Unwrap()...)
+		} else if r.err != nil {
 			res.Errors = append(res.Errors, r.err)
 		}
 	}
@@ -266,7 +275,7 @@ func unwrapPath(err error) error {
 
 // auditJob reads, parses and audits one job. counted is false for files in a
 // walked directory that turned out not to be in a known format.
-func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, containers int, counted bool, err error) {
+func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, notes []audit.Note, containers int, counted bool, err error) {
 	file := j.files[0]
 	var data []byte
 	if file == Stdin {
@@ -276,24 +285,24 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, cont
 			err = fmt.Errorf("larger than %d MiB", MaxFileSize>>20)
 		}
 		if err != nil {
-			return nil, 0, true, &audit.InputError{File: file, Err: err}
+			return nil, nil, 0, true, &audit.InputError{File: file, Err: err}
 		}
 	} else if data, err = readFile(file); err != nil {
-		return nil, 0, true, err
+		return nil, nil, 0, true, err
 	}
 	kind := Detect(file, data)
 	var cs []*audit.Container
 	switch kind {
 	case KindUnknown:
 		if j.explicit {
-			return nil, 0, true, &audit.InputError{File: file, Err: audit.ErrNotRecognized}
+			return nil, nil, 0, true, &audit.InputError{File: file, Err: audit.ErrNotRecognized}
 		}
-		return nil, 0, false, nil
+		return nil, nil, 0, false, nil
 	case KindTemplate:
 		if j.explicit {
-			return nil, 0, true, &audit.InputError{File: file, Err: errors.New("a Helm chart template ({{ }}): render it first, e.g. helm template CHART | palisade audit -")}
+			return nil, nil, 0, true, &audit.InputError{File: file, Err: errors.New("a Helm chart template ({{ }}): render it first, e.g. helm template CHART | palisade audit -")}
 		}
-		return nil, 0, false, nil
+		return nil, nil, 0, false, nil
 	case KindInspect:
 		cs, err = dockerinspect.Parse(file, data)
 	case KindOCI:
@@ -303,10 +312,10 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, cont
 			cs = append(cs, c)
 		}
 	case KindKube:
-		cs, err = kube.Parse(file, data)
+		cs, notes, err = kube.Parse(file, data)
 	case KindCompose:
 		if file == StdinName {
-			return nil, 0, true, &audit.InputError{File: file, Err: errors.New("compose files are read from disk (relative paths, .env and extends are resolved against their directory): pass the file's path")}
+			return nil, nil, 0, true, &audit.InputError{File: file, Err: errors.New("compose files are read from disk (relative paths, .env and extends are resolved against their directory): pass the file's path")}
 		}
 		cs, err = compose.Parse(ctx, j.files, compose.Options{Env: opt.ComposeEnv})
 	}
@@ -326,7 +335,7 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, cont
 			fs = append(fs, f)
 		}
 	}
-	return fs, len(cs), true, err
+	return fs, notes, len(cs), true, err
 }
 
 func readFile(name string) ([]byte, error) {
