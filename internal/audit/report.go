@@ -6,10 +6,9 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/palisade-sec/palisade/internal/escape"
 )
 
 // Report is what an audit run produced.
@@ -49,38 +48,6 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(rr)
 }
 
-// Escape makes s safe to print on a terminal: control characters (including
-// ESC, so no terminal escape sequences), invalid UTF-8 and bidirectional
-// overrides are shown as Go escapes.
-func Escape(s string) string {
-	clean := true
-	for i, r := range s {
-		if r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
-			clean = false
-			break
-		}
-		_ = i
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
-			q := strconv.QuoteRuneToASCII(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	return b.String()
-}
-
 var sevColour = map[Severity]string{
 	SeverityCritical: "\x1b[1;31m", SeverityHigh: "\x1b[31m", SeverityMedium: "\x1b[33m", SeverityLow: "\x1b[36m",
 }
@@ -101,9 +68,9 @@ func (r *Report) WriteTable(w io.Writer, colour bool) error {
 				ew.printf("\n")
 			}
 			groups++
-			head := Escape(f.Group)
+			head := escape.Text(f.Group)
 			if f.File != "" {
-				head += "  (" + Escape(f.File) + ")"
+				head += "  (" + escape.Text(f.File) + ")"
 			}
 			ew.printf("%s\n", head)
 			lastGroup, lastFile = f.Group, f.File
@@ -118,11 +85,11 @@ func (r *Report) WriteTable(w io.Writer, colour bool) error {
 		}
 		who := ""
 		if f.Target != f.Group {
-			who = "  [" + Escape(f.Target) + "]"
+			who = "  [" + escape.Text(f.Target) + "]"
 		}
 		ew.printf("  %s %s%s%s\n", sev, f.Check, loc, who)
-		ew.printf("           %s\n", Escape(f.Detail))
-		ew.printf("           fix: %s\n", Escape(f.Fix))
+		ew.printf("           %s\n", escape.Text(f.Detail))
+		ew.printf("           fix: %s\n", escape.Text(f.Fix))
 	}
 	c := r.Counts()
 	var parts []string

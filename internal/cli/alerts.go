@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/store"
 	"github.com/spf13/cobra"
@@ -171,7 +172,7 @@ func renderAlerts(w io.Writer, format string, recs []store.Record) error {
 // tableCell escapes attacker-controlled text (tabs too, which would break
 // the columns) and bounds its width.
 func tableCell(s string, max int) string {
-	s = outputs.EscapeText(s)
+	s = escape.Text(s)
 	if len(s) > max {
 		cut := max - 3
 		for cut > 0 && s[cut]&0xc0 == 0x80 {

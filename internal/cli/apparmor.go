@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/apparmor"
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/spf13/cobra"
 )
 
@@ -134,7 +135,7 @@ func newAppArmorValidateCmd(s streams) *cobra.Command {
 					Profiles []string `json:"profiles"`
 				}{path, true, orEmpty(names)})
 			}
-			fmt.Fprintf(s.out, "%s: ok, apparmor_parser accepts it (profiles: %s)\n", termSafe(path), strings.Join(termSafeAll(names), ", "))
+			fmt.Fprintf(s.out, "%s: ok, apparmor_parser accepts it (profiles: %s)\n", escape.Text(path), escape.Text(strings.Join(names, ", ")))
 			return nil
 		},
 	}
@@ -163,7 +164,7 @@ func newAppArmorInstallCmd(s streams) *cobra.Command {
 			if err := apparmor.Load(cmd.Context(), path); err != nil {
 				return exitf(1, "install %s: %v", path, err)
 			}
-			fmt.Fprintf(s.out, "loaded AppArmor profile %s\nuse it with: docker run --security-opt apparmor=%s ...\n", termSafe(names[0]), termSafe(names[0]))
+			fmt.Fprintf(s.out, "loaded AppArmor profile %s\nuse it with: docker run --security-opt apparmor=%s ...\n", escape.Text(names[0]), escape.Text(names[0]))
 			return nil
 		},
 	}
@@ -175,24 +176,4 @@ func orEmpty(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// termSafe shows a user-supplied string verbatim when it is plain and
-// Go-quoted when it holds spaces, quotes or control characters, so a file
-// name cannot forge terminal output.
-func termSafe(s string) string {
-	for _, r := range s {
-		if r <= ' ' || r == '"' || r == '\\' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return fmt.Sprintf("%q", s)
-		}
-	}
-	return s
-}
-
-func termSafeAll(list []string) []string {
-	out := make([]string, len(list))
-	for i, s := range list {
-		out[i] = termSafe(s)
-	}
-	return out
 }

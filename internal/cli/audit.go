@@ -13,6 +13,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit/engine"
 	"github.com/palisade-sec/palisade/internal/audit/harden"
 	"github.com/palisade-sec/palisade/internal/audit/scan"
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -131,13 +132,13 @@ func newAuditCmd(s streams) *cobra.Command {
 			}
 			// Skipped documents are said out loud but are not errors.
 			for _, n := range notes {
-				fmt.Fprintf(s.err, "palisade: note: %s\n", audit.Escape(n.String()))
+				fmt.Fprintf(s.err, "palisade: note: %s\n", escape.Text(n.String()))
 			}
 			if len(errs) > 0 {
 				for _, e := range errs[:len(errs)-1] {
-					fmt.Fprintf(s.err, "palisade: %s\n", audit.Escape(e.Error()))
+					fmt.Fprintf(s.err, "palisade: %s\n", escape.Text(e.Error()))
 				}
-				last := audit.Escape(errs[len(errs)-1].Error())
+				last := escape.Text(errs[len(errs)-1].Error())
 				if n := failedInputs(errs); n > 1 {
 					last += fmt.Sprintf(" (%d inputs could not be audited)", n)
 				} else if len(errs) > 1 {
@@ -211,7 +212,7 @@ func runFix(s streams, args []string, out string, docker bool) error {
 		return exitf(2, "%s: %v", args[0], harden.ErrNotYAML)
 	}
 	if err != nil {
-		return exitf(2, "%s", audit.Escape(err.Error()))
+		return exitf(2, "%s", escape.Text(err.Error()))
 	}
 	return writeResult(s.out, out, func(w io.Writer) error {
 		_, err := w.Write(fixed)

@@ -148,7 +148,7 @@ func TestAuditTableEscapesNames(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("code %d", code)
 	}
-	if strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, `container evil\x1b[31mred\a`) {
+	if strings.ContainsAny(out, "\x1b\x07") || !strings.Contains(out, `container evil\x1b[31mred\x07`) {
 		t.Errorf("container name not escaped:\n%q", out)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/kernel"
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 )
@@ -302,9 +303,9 @@ func (r doctorReport) writeText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STATUS\tCHECK\tDETAIL")
 	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Status, sanitize(c.Name), sanitize(c.Detail))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Status, escape.Text(c.Name), escape.Text(c.Detail))
 		if c.Fix != "" && c.Status != kernel.OK {
-			fmt.Fprintf(tw, "\t\tfix: %s\n", sanitize(c.Fix))
+			fmt.Fprintf(tw, "\t\tfix: %s\n", escape.Text(c.Fix))
 		}
 	}
 	if err := tw.Flush(); err != nil {

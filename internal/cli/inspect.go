@@ -16,6 +16,7 @@ import (
 	"github.com/moby/sys/capability"
 	"github.com/palisade-sec/palisade/internal/apparmor"
 	"github.com/palisade-sec/palisade/internal/confine"
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/selinux"
 	"github.com/spf13/cobra"
 )
@@ -274,17 +275,6 @@ func (c *inspectReport) checkLive(ctx context.Context, probe bool) {
 	}
 }
 
-// inspectSafeText keeps a sentence readable but Go-quotes it when it holds
-// control characters (paths in findings come from the mount table).
-func inspectSafeText(s string) string {
-	for _, r := range s {
-		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
-}
-
 func inspectLastCap(root string) int {
 	b, err := os.ReadFile(filepath.Join(root, "proc/sys/kernel/cap_last_cap"))
 	if err == nil {
@@ -524,7 +514,7 @@ func inspectDescribeCaps(cs inspectCapSet, known int) string {
 func (c *inspectReport) writeText(w io.Writer) error {
 	var b strings.Builder
 	row := func(k, format string, args ...any) { fmt.Fprintf(&b, "%-15s %s\n", k, fmt.Sprintf(format, args...)) }
-	row("process", "%d (%s)", c.PID, termSafe(c.Command))
+	row("process", "%d (%s)", c.PID, escape.Text(c.Command))
 	row("uid", "real %d, effective %d, saved %d, fs %d", c.UID.Real, c.UID.Effective, c.UID.Saved, c.UID.FS)
 	row("gid", "real %d, effective %d, saved %d, fs %d", c.GID.Real, c.GID.Effective, c.GID.Saved, c.GID.FS)
 	groups := make([]string, len(c.Groups))
@@ -558,14 +548,14 @@ func (c *inspectReport) writeText(w io.Writer) error {
 	case !c.AppArmor.InKernel:
 		row("apparmor", "not in kernel (%s)", c.AppArmor.Source)
 	case c.AppArmor.Error != "":
-		row("apparmor", "in kernel; label unreadable: %s", termSafe(c.AppArmor.Error))
+		row("apparmor", "in kernel; label unreadable: %s", escape.Text(c.AppArmor.Error))
 	case c.AppArmor.Mode != "":
-		row("apparmor", "profile %s (%s)", termSafe(c.AppArmor.Profile), termSafe(c.AppArmor.Mode))
+		row("apparmor", "profile %s (%s)", escape.Text(c.AppArmor.Profile), escape.Text(c.AppArmor.Mode))
 	default:
-		row("apparmor", "%s", termSafe(c.AppArmor.Profile))
+		row("apparmor", "%s", escape.Text(c.AppArmor.Profile))
 	}
 	if c.SELinux.Enabled() {
-		row("selinux", "%s, label %s", c.SELinux.Mode, termSafe(c.SELinux.Label))
+		row("selinux", "%s, label %s", c.SELinux.Mode, escape.Text(c.SELinux.Label))
 	} else {
 		row("selinux", "disabled (%s)", c.SELinux.Source)
 	}
@@ -602,7 +592,7 @@ func (c *inspectReport) writeText(w io.Writer) error {
 		if i == 0 {
 			k = "cgroup"
 		}
-		row(k, "%s (%s)", termSafe(p), termSafe(strings.Join(controllers[p], ",")))
+		row(k, "%s (%s)", escape.Text(p), escape.Text(strings.Join(controllers[p], ",")))
 	}
 	verdict := c.Container.Verdict
 	if c.Container.ID != "" {
@@ -618,9 +608,9 @@ func (c *inspectReport) writeText(w io.Writer) error {
 			k = "runtime socket"
 		}
 		if sc.Connected {
-			row(k, "%s: accepts connections", termSafe(sc.Path))
+			row(k, "%s: accepts connections", escape.Text(sc.Path))
 		} else {
-			row(k, "%s: %s", termSafe(sc.Path), inspectSafeText(sc.Error))
+			row(k, "%s: %s", escape.Text(sc.Path), escape.Text(sc.Error))
 		}
 	}
 	for i, wc := range c.Writable {
@@ -629,9 +619,9 @@ func (c *inspectReport) writeText(w io.Writer) error {
 			k = "write access"
 		}
 		if wc.Writable {
-			row(k, "%s: opens for writing", termSafe(wc.Path))
+			row(k, "%s: opens for writing", escape.Text(wc.Path))
 		} else {
-			row(k, "%s: %s", termSafe(wc.Path), inspectSafeText(wc.Error))
+			row(k, "%s: %s", escape.Text(wc.Path), escape.Text(wc.Error))
 		}
 	}
 	if len(c.Probes) > 0 {
@@ -642,7 +632,7 @@ func (c *inspectReport) writeText(w io.Writer) error {
 		for _, p := range c.Probes {
 			line := fmt.Sprintf("%-18s %-8s %s", p.Syscall, p.Result, p.ErrnoName)
 			if p.Note != "" {
-				line += " (" + inspectSafeText(p.Note) + ")"
+				line += " (" + escape.Text(p.Note) + ")"
 			}
 			row("", "%s", strings.TrimRight(line, " "))
 		}
@@ -654,9 +644,9 @@ func (c *inspectReport) writeText(w io.Writer) error {
 	}
 	for _, f := range c.Findings {
 		fmt.Fprintf(&b, "  %-8s %s: %s\n", strings.ToUpper(f.Severity.String()), f.Check, f.Title)
-		fmt.Fprintf(&b, "           %s\n", inspectSafeText(f.Detail))
+		fmt.Fprintf(&b, "           %s\n", escape.Text(f.Detail))
 		if f.Fix != "" {
-			fmt.Fprintf(&b, "           fix: %s\n", inspectSafeText(f.Fix))
+			fmt.Fprintf(&b, "           fix: %s\n", escape.Text(f.Fix))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -49,7 +49,7 @@ func writeInspectFakeFile(t *testing.T, root, rel, content string) {
 func TestInspectFakeProc(t *testing.T) {
 	root := t.TempDir()
 	id := strings.Repeat("ab12", 16)
-	writeInspectFakeFile(t, root, "proc/self/status", "Name:\tnginx\x1b[31m\nPid:\t7\nUid:\t101\t101\t101\t101\nGid:\t0\t102\t102\t102\nGroups:\t4 27 \n"+
+	writeInspectFakeFile(t, root, "proc/self/status", "Name:\tnginx\x1b[31m\u202e\nPid:\t7\nUid:\t101\t101\t101\t101\nGid:\t0\t102\t102\t102\nGroups:\t4 27 \n"+
 		"CapInh:\t0000000000000000\nCapPrm:\t0000000000000400\nCapEff:\t0000000000000400\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n"+
 		"NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n")
 	writeInspectFakeFile(t, root, "proc/self/uid_map", "         0     100000      65536\n")
@@ -90,7 +90,7 @@ func TestInspectFakeProc(t *testing.T) {
 	}
 	out := text.String()
 	for _, want := range []string{
-		`process         7 ("nginx\x1b[31m")`,
+		`process         7 (nginx\x1b[31m\u202e)`,
 		"cap effective   net_bind_service\n",
 		"cap ambient     none\n",
 		"no_new_privs    on\n",
@@ -103,7 +103,7 @@ func TestInspectFakeProc(t *testing.T) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "\x1b") {
+	if strings.ContainsAny(out, "\x1b\u202e") {
 		t.Error("an escape sequence from the process name reached the terminal output")
 	}
 }
@@ -530,7 +530,7 @@ func TestInspectFakeMountinfo(t *testing.T) {
 	}
 	var text bytes.Buffer
 	c.writeText(&text)
-	if strings.Contains(text.String(), "\x1b") || !strings.Contains(text.String(), `mounted at /x\n\x1b[31mred read-only"`) {
+	if strings.Contains(text.String(), "\x1b") || !strings.Contains(text.String(), `mounted at /x\n\x1b[31mred read-only`) {
 		t.Errorf("text output:\n%s", text.String())
 	}
 	writeInspectFakeFile(t, root, "proc/self/mountinfo", "1 0 0:40 / /\n")

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/palisade-sec/palisade/internal/apparmor"
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/profile"
 	"github.com/palisade-sec/palisade/internal/record"
 	"github.com/palisade-sec/palisade/internal/seccomp"
@@ -45,7 +46,7 @@ func newProfileCmd(s streams) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			kind, file := args[0], args[1]
 			if !slices.Contains(profileKinds, kind) {
-				return exitf(2, "unknown profile kind %q (want one of %s)", sanitize(kind), strings.Join(profileKinds, ", "))
+				return exitf(2, "unknown profile kind %q (want one of %s)", escape.Text(kind), strings.Join(profileKinds, ", "))
 			}
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
@@ -101,7 +102,7 @@ func newProfileCmd(s streams) *cobra.Command {
 						fmt.Fprintln(w, n)
 					}
 					for _, e := range c.Evidence {
-						fmt.Fprintf(s.err, "palisade: %s\n", sanitize(e))
+						fmt.Fprintf(s.err, "palisade: %s\n", escape.Text(e))
 					}
 					return nil
 				}
@@ -127,7 +128,7 @@ func newProfileCmd(s streams) *cobra.Command {
 				}
 				st := profile.Derive(rec, seccompFile, aa)
 				for _, n := range st.Notes {
-					fmt.Fprintf(s.err, "palisade: %s\n", sanitize(n))
+					fmt.Fprintf(s.err, "palisade: %s\n", escape.Text(n))
 				}
 				switch kind {
 				case "docker":

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/palisade-sec/palisade/internal/container"
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/record"
 )
 
@@ -149,7 +150,7 @@ func resolveContainer(ctx context.Context, arg string) (id, name string, err err
 	if hexID.MatchString(arg) {
 		return arg, "", nil
 	}
-	return "", "", fmt.Errorf("container %q: %v", sanitize(arg), err)
+	return "", "", fmt.Errorf("container %q: %v", escape.Text(arg), err)
 }
 
 func summarizeRecording(w io.Writer, r *record.Recording, out string) {
@@ -165,7 +166,7 @@ func summarizeRecording(w io.Writer, r *record.Recording, out string) {
 		src = r.Sources[0]
 	}
 	fmt.Fprintf(w, "palisade: recorded %d processes, %s distinct syscalls, %d files read, %d written, %d executables, %d connect destinations (%s) -> %s\n",
-		r.Processes, strings.Join(parts, " + "), len(r.Files.Read), len(r.Files.Write), len(r.Executables), len(r.Connect), src.Ended, sanitize(out))
+		r.Processes, strings.Join(parts, " + "), len(r.Files.Read), len(r.Files.Write), len(r.Executables), len(r.Connect), src.Ended, escape.Text(out))
 	if src.ExitCode != nil && *src.ExitCode != 0 {
 		fmt.Fprintf(w, "palisade: the command exited with status %d\n", *src.ExitCode)
 	}

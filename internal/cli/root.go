@@ -90,16 +90,3 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	}
 	return 1
 }
-
-// notBuilt is the stand-in for a command whose issue has not landed yet: it
-// says so in one line and exits 2, printing nothing that looks like a result.
-func notBuilt(use, short, issue string) *cobra.Command {
-	return &cobra.Command{
-		Use:                use,
-		Short:              short + " (not built yet)",
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return exitf(2, "%s: not built yet (tracked in issue %q)", cmd.CommandPath(), issue)
-		},
-	}
-}

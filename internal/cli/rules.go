@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/rules"
 )
 
@@ -66,10 +67,10 @@ func newRulesValidateCmd(s streams) *cobra.Command {
 					})
 				}
 				for _, e := range res.Errors {
-					fmt.Fprintf(w, "error: %s\n", sanitize(e.Error()))
+					fmt.Fprintf(w, "error: %s\n", escape.Text(e.Error()))
 				}
 				for _, e := range res.Warnings {
-					fmt.Fprintf(w, "warning: %s\n", sanitize(e.Error()))
+					fmt.Fprintf(w, "warning: %s\n", escape.Text(e.Error()))
 				}
 				if len(res.Errors) == 0 {
 					fmt.Fprintf(w, "ok: %d rules (%d enabled), %d macros, %d lists, %d warnings\n", counts.Rules, counts.EnabledRules, counts.Macros, counts.Lists, len(res.Warnings))
@@ -80,7 +81,7 @@ func newRulesValidateCmd(s streams) *cobra.Command {
 				return err
 			}
 			if len(res.Errors) > 0 {
-				return exitf(1, "%d errors in rules (first: %s)", len(res.Errors), sanitize(res.Errors[0].Error()))
+				return exitf(1, "%d errors in rules (first: %s)", len(res.Errors), escape.Text(res.Errors[0].Error()))
 			}
 			return nil
 		},
@@ -125,7 +126,7 @@ func newRulesListCmd(s streams) *cobra.Command {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "RULE\tPRIORITY\tENABLED\tTAGS")
 				for _, r := range list {
-					fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", sanitize(r.Rule), r.Priority, r.Enabled, sanitize(strings.Join(r.Tags, ",")))
+					fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", escape.Text(r.Rule), r.Priority, r.Enabled, escape.Text(strings.Join(r.Tags, ",")))
 				}
 				return tw.Flush()
 			})
@@ -155,7 +156,7 @@ func newRulesExplainCmd(s streams) *cobra.Command {
 			}
 			ex, ok := rs.Explain(args[0])
 			if !ok {
-				return exitf(1, "no rule named %q", sanitize(args[0]))
+				return exitf(1, "no rule named %q", escape.Text(args[0]))
 			}
 			return writeResult(s.out, out, func(w io.Writer) error {
 				if format == "json" {
@@ -169,8 +170,8 @@ func newRulesExplainCmd(s streams) *cobra.Command {
 					}
 				}
 				fmt.Fprintf(w, "rule:        %s\nenabled:     %v\npriority:    %s\nsource:      %s\nevent types: %s\nfields:      %s\ncondition:   %s\nexpanded:    %s\noutput:      %s\n",
-					sanitize(ex.Rule), ex.Enabled, ex.Priority, ex.Source, types, strings.Join(ex.Fields, ", "),
-					sanitize(oneLine(ex.Condition)), sanitize(ex.Expanded), sanitize(oneLine(ex.Output)))
+					escape.Text(ex.Rule), ex.Enabled, ex.Priority, ex.Source, types, strings.Join(ex.Fields, ", "),
+					escape.Text(oneLine(ex.Condition)), escape.Text(ex.Expanded), escape.Text(oneLine(ex.Output)))
 				return nil
 			})
 		},

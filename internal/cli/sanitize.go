@@ -1,8 +1,6 @@
 package cli
 
-import "github.com/palisade-sec/palisade/internal/outputs"
+import "github.com/palisade-sec/palisade/internal/escape"
 
-// sanitize makes attacker-controlled text safe for a terminal: the same
-// escaping every alert output uses (control characters, invalid UTF-8 and
-// bidirectional overrides become Go escapes).
-func sanitize(s string) string { return outputs.EscapeText(s) }
+// sanitize is escape.Text under the name replay.go still uses.
+func sanitize(s string) string { return escape.Text(s) }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/palisade-sec/palisade/internal/caps"
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/seccomp"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
@@ -82,10 +83,10 @@ func readSeccompProfile(path string) (*seccomp.Profile, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, exitf(2, "read profile: %s", sanitize(err.Error()))
+		return nil, exitf(2, "read profile: %s", escape.Text(err.Error()))
 	}
 	// The name shows up in every message and location: keep it inert.
-	p, err := seccomp.Parse(sanitize(path), data)
+	p, err := seccomp.Parse(escape.Text(path), data)
 	if err != nil {
 		return nil, exitf(2, "%v", err)
 	}

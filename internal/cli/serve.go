@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/alert"
-	"github.com/palisade-sec/palisade/internal/outputs"
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/store"
 	"github.com/spf13/cobra"
 )
@@ -103,7 +103,7 @@ type dashboardPage struct {
 
 // The page is static HTML rendered by html/template, which escapes every
 // value for its context; alert text is also passed through
-// outputs.EscapeText so control characters show as visible escapes.
+// escape.Text so control characters show as visible escapes.
 var dashboardTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Palisade alerts</title>
 <meta http-equiv="refresh" content="30">
@@ -197,9 +197,9 @@ func dashboardHandler(st store.Store) http.Handler {
 					img, _ := a.OutputFields["container.image.repository"].(string)
 					page.Rows = append(page.Rows, dashboardRow{
 						Time: a.Time.UTC().Format("2006-01-02 15:04:05"), Priority: a.Priority.String(),
-						Class: priorityClass(a.Priority), Rule: outputs.EscapeText(a.Rule),
-						Container: outputs.EscapeText(c), Image: outputs.EscapeText(img),
-						Output: outputs.EscapeText(a.Output),
+						Class: priorityClass(a.Priority), Rule: escape.Text(a.Rule),
+						Container: escape.Text(c), Image: escape.Text(img),
+						Output: escape.Text(a.Output),
 					})
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/escape"
 )
 
 // Observer is told what happens to alerts; metrics.Set implements it through
@@ -207,7 +208,7 @@ func (d *Dispatcher) logErr(s *sink, err error) {
 		return
 	}
 	if s.lastErr.CompareAndSwap(last, now) {
-		fmt.Fprintf(d.opts.Log, "palisade: output %s: %s\n", s.out.Name(), EscapeText(err.Error()))
+		fmt.Fprintf(d.opts.Log, "palisade: output %s: %s\n", s.out.Name(), escape.Text(err.Error()))
 	}
 }
 

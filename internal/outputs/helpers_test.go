@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 type lockedBuffer struct {
@@ -31,5 +33,19 @@ func checkInertLines(t *testing.T, s string) {
 	t.Helper()
 	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
 		checkInert(t, line)
+	}
+}
+
+// checkInert fails when s could act on a terminal, split a log line or
+// reorder what is displayed.
+func checkInert(t *testing.T, s string) {
+	t.Helper()
+	if !utf8.ValidString(s) {
+		t.Fatalf("escaped text is not valid UTF-8: %q", s)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			t.Fatalf("escaped text holds rune %U: %q", r, s)
+		}
 	}
 }

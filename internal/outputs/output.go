@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/palisade-sec/palisade/internal/alert"
 )
@@ -71,4 +72,15 @@ func FalcoJSONWithin(a alert.Alert, limit int) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("alert %q does not fit in %d bytes", truncateUTF8(a.Rule, 100), limit)
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a rune.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/metrics"
 	"github.com/palisade-sec/palisade/internal/store"
 )
@@ -86,7 +87,7 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err erro
 		w.OnReject = func(err error) {
 			set.Failed.With(w.Name()).Inc()
 			if env.Stderr != nil {
-				fmt.Fprintf(env.Stderr, "palisade: output webhook: alert rejected: %s\n", EscapeText(err.Error()))
+				fmt.Fprintf(env.Stderr, "palisade: output webhook: alert rejected: %s\n", escape.Text(err.Error()))
 			}
 		}
 		outs = append(outs, w)
@@ -206,7 +207,7 @@ func (p *Pipeline) retain(st store.Store, r store.Retention, log io.Writer) {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if _, err := st.Prune(ctx, r, time.Now()); err != nil && log != nil {
-			fmt.Fprintf(log, "palisade: store retention: %s\n", EscapeText(err.Error()))
+			fmt.Fprintf(log, "palisade: store retention: %s\n", escape.Text(err.Error()))
 		}
 		cancel()
 		select {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/escape"
 )
 
 // SyslogConfig configures the syslog output.
@@ -178,14 +179,14 @@ func (o *SyslogOutput) Format(a alert.Alert) string {
 		b.WriteString(` merged="` + sdParam(fmt.Sprint(n)) + `"`)
 	}
 	b.WriteString("] ")
-	b.WriteString(EscapeText(a.Output))
+	b.WriteString(escape.Text(a.Output))
 	return truncateUTF8(b.String(), o.cfg.MaxMessage)
 }
 
 // sdParam escapes a structured-data value: RFC 5424 requires '"', '\' and
 // ']' to be backslash-escaped; control characters are escaped first.
 func sdParam(s string) string {
-	s = EscapeText(s)
+	s = escape.Text(s)
 	r := strings.NewReplacer(`"`, `\"`, `]`, `\]`)
 	return r.Replace(s)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/escape"
 	"golang.org/x/term"
 )
 
@@ -64,19 +65,19 @@ func UseColor(mode ColorMode, w io.Writer) bool {
 //
 //	2026-11-27T04:00:00.123456789Z Warning [Rule name] output text
 //
-// Every attacker-controlled part is passed through EscapeText.
+// Every attacker-controlled part is passed through escape.Text.
 func FormatTextLine(a alert.Alert, color bool) string {
 	ts := a.Time.UTC().Format(time.RFC3339Nano)
 	pri := a.Priority.String()
 	if color {
 		pri = priorityColor(a.Priority) + pri + "\x1b[0m"
 	}
-	line := ts + " " + pri + " [" + EscapeText(a.Rule) + "] " + EscapeText(a.Output)
+	line := ts + " " + pri + " [" + escape.Text(a.Rule) + "] " + escape.Text(a.Output)
 	// Falco-shaped outputs already start with "15:04:05.000000000: Priority ";
 	// print those as Falco does, with the rule name after them.
 	if prefix := a.Time.UTC().Format("15:04:05.000000000") + ": " + a.Priority.String() + " "; strings.HasPrefix(a.Output, prefix) {
-		rest := EscapeText(strings.TrimPrefix(a.Output, prefix))
-		line = prefix[:len(prefix)-len(a.Priority.String())-1] + pri + " " + rest + " [" + EscapeText(a.Rule) + "]"
+		rest := escape.Text(strings.TrimPrefix(a.Output, prefix))
+		line = prefix[:len(prefix)-len(a.Priority.String())-1] + pri + " " + rest + " [" + escape.Text(a.Rule) + "]"
 	}
 	if n, ok := a.OutputFields[MergedField]; ok {
 		line += fmt.Sprintf(" (merged %v alerts)", n)
