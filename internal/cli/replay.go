@@ -1,28 +1,34 @@
 package cli
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/palisade-sec/palisade/internal/alert"
-	"github.com/palisade-sec/palisade/internal/replay"
-	"github.com/palisade-sec/palisade/internal/rules"
+	"github.com/palisade-sec/palisade/internal/detect"
+	"github.com/palisade-sec/palisade/internal/outputs"
 )
 
 func newReplayCmd(s streams) *cobra.Command {
 	var rf ruleFlags
 	var format, out string
+	var df outputs.Flags
 	cmd := &cobra.Command{
-		Use:   "replay [-r FILE]... [--builtin] [-o text|json] EVENTS.jsonl|-",
-		Short: "Run rules over recorded events (the JSONL format watch --record writes)",
+		Use:   "replay [-r FILE]... [--builtin] [-o text|json] [--webhook URL] [--store URL] EVENTS|-",
+		Short: "Run rules over recorded events (what watch --record writes)",
+		Long: `The same detection as watch, over a recording: the same rules, the same alert
+lines and Falco JSON, and the same outputs (--webhook, --store, --file, --nats,
+--syslog, --program, --config). Unlike watch, replay writes to no store and
+serves no metrics unless asked (--store, --metrics), and it never drops an
+alert: it waits for slow outputs. On exit one summary line goes to stderr;
+with -o json it is {"events":N,"alerts":N}.`,
 		Example: `  palisade replay events.jsonl
   palisade replay -r ../shared/falco-rules/falco_rules.yaml -o json events.jsonl
+  palisade replay --webhook http://127.0.0.1:2801/ --store sqlite:alerts.db -o json session.jsonl
   palisade watch --record session.jsonl --duration 1m && palisade replay session.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -32,6 +38,21 @@ func newReplayCmd(s streams) *cobra.Command {
 			rs, _, err := rf.load()
 			if err != nil {
 				return err
+			}
+			cfg, err := df.Config(cmd.Flags())
+			if err != nil {
+				return exitf(2, "%v", err)
+			}
+			// A replay is not the agent: its alerts go to the default
+			// store, and it serves metrics, only when asked.
+			if cfg.Store.URL == "" {
+				cfg.Store.URL = "none"
+			}
+			if cfg.Metrics.Address == "" {
+				cfg.Metrics.Address = "none"
+			}
+			if cmd.Flags().Changed("output") || cfg.Outputs.Terminal.Format == "" {
+				cfg.Outputs.Terminal.Format = format
 			}
 			var in io.Reader = s.in
 			name := "stdin"
@@ -43,72 +64,67 @@ func newReplayCmd(s streams) *cobra.Command {
 				defer f.Close()
 				in, name = f, args[0]
 			}
-			var stats replayStats
-			err = writeResult(s.out, out, func(w io.Writer) error {
-				var err error
-				stats, err = replayEvents(rs, replay.NewReader(in, name), w, format)
-				return err
+			ctx := cmd.Context()
+			var st detect.Stats
+			err = withOutFile(s.out, out, func(w io.Writer) error {
+				pipe, err := outputs.FromConfig(ctx, cfg, outputs.Env{Stdout: w, Stderr: s.err, Block: true})
+				if err != nil {
+					return exitf(1, "alert delivery: %v", err)
+				}
+				st, err = detect.Run(ctx, detect.NewRecorded(in, name), detect.Options{Rules: rs, Pipeline: pipe, Log: s.err})
+				// Every alert is delivered before replay says it is done.
+				if cerr := pipe.Close(time.Minute); cerr != nil && err == nil {
+					err = cerr
+				}
+				if err == nil && ctx.Err() != nil {
+					err = errors.New("interrupted")
+				}
+				if err != nil {
+					return exitf(1, "%v", err)
+				}
+				return nil
 			})
 			if err != nil {
 				return err
 			}
-			if format == "json" {
-				b, _ := json.Marshal(stats)
-				fmt.Fprintln(s.err, string(b))
-			} else {
-				fmt.Fprintf(s.err, "replay: %d events, %d alerts\n", stats.Events, stats.Alerts)
-			}
+			writeSummary(s.err, format, "replay", st, false)
 			return nil
 		},
 	}
 	rf.register(cmd)
 	addResultFlags(cmd, &format, &out, "text", "json")
+	df.Register(cmd.Flags())
 	return cmd
 }
 
-type replayStats struct {
-	Events int `json:"events"`
-	Alerts int `json:"alerts"`
-}
-
-// replayEvents evaluates every event and writes alerts as they match.
-func replayEvents(rs *rules.Ruleset, r *replay.Reader, w io.Writer, format string) (replayStats, error) {
-	var st replayStats
-	bw := bufio.NewWriter(w)
-	matches := make([]rules.Match, 0, 8)
-	for {
-		e, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			bw.Flush()
-			return st, exitf(1, "%v", err)
-		}
-		st.Events++
-		matches = rs.Eval(e, matches[:0])
-		for _, m := range matches {
-			st.Alerts++
-			a := rs.Alert(m, e)
-			if err := writeAlert(bw, a, format); err != nil {
-				return st, err
-			}
-		}
+// withOutFile streams fn's output to stdout, or to path through a
+// temporary file beside it that replaces path only when fn succeeds: a
+// failed or interrupted run never leaves a partial file.
+func withOutFile(stdout io.Writer, path string, fn func(w io.Writer) error) error {
+	if path == "" || path == "-" {
+		return fn(stdout)
 	}
-	return st, bw.Flush()
-}
-
-// writeAlert prints one alert: Falco's JSON, or its output line with
-// control characters escaped.
-func writeAlert(w io.Writer, a alert.Alert, format string) error {
-	if format == "json" {
-		b, err := json.Marshal(a)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return exitf(1, "write %s: %v", path, err)
+	}
+	tmp := f.Name()
+	if err := fn(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
 		return err
 	}
-	_, err := fmt.Fprintf(w, "%s\n", sanitize(a.Output))
-	return err
+	err = f.Chmod(0o644)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return exitf(1, "write %s: %v", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return exitf(1, "write %s: %v", path, err)
+	}
+	return nil
 }

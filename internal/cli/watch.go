@@ -3,30 +3,22 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"runtime/pprof"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
-	"github.com/palisade-sec/palisade/internal/container"
-	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/detect"
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/replay"
 	"github.com/palisade-sec/palisade/internal/rules"
-	"github.com/palisade-sec/palisade/internal/state"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
 
@@ -135,77 +127,6 @@ type watchOptions struct {
 	nice      int
 }
 
-type watchStats struct {
-	Events uint64 `json:"events"`
-	Drops  uint64 `json:"drops"`
-	Alerts uint64 `json:"alerts"`
-}
-
-// memoryHeadroom is how much garbage the Go heap may hold on top of its
-// live data before the collector runs.
-const memoryHeadroom = 8 << 20
-
-// memLimit keeps a soft limit on the agent's Go memory: what it held
-// after start-up, plus the live heap, plus memoryHeadroom. Without it, a
-// burst of events lets garbage grow the heap to twice its live size, and
-// the resident memory stays there. The limit follows the live heap (the
-// process table grows with the host), so the collector never runs more
-// than once per memoryHeadroom allocated. GOMEMLIMIT in the environment
-// takes precedence.
-type memLimit struct {
-	base    int64
-	samples []metrics.Sample
-	set     int64
-}
-
-func newMemLimit() *memLimit {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return nil
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	m := &memLimit{base: int64(ms.Sys - ms.HeapReleased), samples: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
-	m.update()
-	return m
-}
-
-// update moves the limit with the live heap; call it now and then.
-func (m *memLimit) update() {
-	if m == nil {
-		return
-	}
-	metrics.Read(m.samples)
-	var live int64
-	if m.samples[0].Value.Kind() == metrics.KindUint64 {
-		live = int64(m.samples[0].Value.Uint64())
-	}
-	limit := m.base + live + memoryHeadroom
-	if d := limit - m.set; d > 1<<20 || d < -(1<<20) {
-		debug.SetMemoryLimit(limit)
-		m.set = limit
-	}
-}
-
-// setNice sets the nice value of every thread of the agent (on Linux the
-// nice value is per thread; threads started later inherit it from the
-// thread that starts them).
-func setNice(n int) error {
-	tasks, err := os.ReadDir("/proc/self/task")
-	if err != nil {
-		return err
-	}
-	for _, t := range tasks {
-		tid, err := strconv.Atoi(t.Name())
-		if err != nil {
-			continue
-		}
-		if err := unix.Setpriority(unix.PRIO_PROCESS, tid, n); err != nil && !errors.Is(err, unix.ESRCH) {
-			return err
-		}
-	}
-	return nil
-}
-
 // stateSyscalls are captured whatever the rules need: they keep the
 // process and fd tables true. Every call that creates, closes or marks a
 // descriptor close-on-exec is here (fcntl's F_DUPFD and F_SETFD,
@@ -216,31 +137,6 @@ var stateSyscalls = []string{"execve", "execveat", "clone", "clone3", "fork", "v
 	"socket", "socketpair", "connect", "accept", "accept4", "bind", "chdir", "fchdir",
 	"pipe", "pipe2", "eventfd", "eventfd2", "epoll_create", "epoll_create1", "timerfd_create", "signalfd", "signalfd4",
 	"inotify_init", "inotify_init1", "userfaultfd", "pidfd_open", "pidfd_getfd", "io_uring_setup"}
-
-// dropWarner says, at most once per every, how many events the kernel
-// dropped since it last said so: drops are counted in the metrics and the
-// exit summary, and an operator watching the agent's log sees them too.
-type dropWarner struct {
-	every  time.Duration
-	last   time.Time // when it last warned
-	warned uint64    // the total it last warned about
-}
-
-// note takes the total drops so far and returns a warning when there are
-// new ones and the last warning is at least every old.
-func (w *dropWarner) note(now time.Time, total uint64) (string, bool) {
-	if total <= w.warned || (!w.last.IsZero() && now.Sub(w.last) < w.every) {
-		return "", false
-	}
-	since := "since start"
-	if !w.last.IsZero() {
-		since = fmt.Sprintf("in the last %s", now.Sub(w.last).Round(time.Second))
-	}
-	msg := fmt.Sprintf("palisade: warning: %d events dropped %s (%d in all): the kernel's ring buffer was full; a larger --ring-buffer or a higher priority (--nice) helps",
-		total-w.warned, since, total)
-	w.last, w.warned = now, total
-	return msg, true
-}
 
 // captureEntry is one line of watch --list-syscalls.
 type captureEntry struct {
@@ -329,155 +225,57 @@ func captureSet(rs *rules.Ruleset) []int {
 
 func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions) error {
 	nrs := captureSet(rs)
-	// Lean headers: syscall records skip the namespace ids and cgroup id,
-	// which the process table already has from exec and fork records.
-	// Environments are collected only for rules that read them: they hold
-	// secrets, and --record would write them to disk.
-	src, err := ebpf.Open(ebpf.Options{Syscalls: nrs, IgnoreSelf: true, LeanHeader: true, RingBufferBytes: o.ringBytes,
-		Env: rs.UsesField("proc.env")})
+	src, err := detect.OpenLive(ctx, detect.LiveOptions{Rules: rs, Syscalls: nrs, RingBytes: o.ringBytes, Nice: o.nice, Log: s.err})
 	if err != nil {
-		return exitf(1, "start capture: %v", err)
+		return exitf(1, "%v", err)
 	}
 	defer src.Close()
-	if o.nice != 0 {
-		if err := setNice(o.nice); err != nil {
-			fmt.Fprintf(s.err, "palisade: warning: --nice %d: %v; the agent keeps its priority and may drop events on a busy host\n", o.nice, err)
-		}
-	}
-
-	host, _ := os.Hostname()
-	var resolver *container.Resolver
-	if d, err := container.NewDocker(); err == nil {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		perr := d.Ping(pctx)
-		cancel()
-		if perr != nil {
-			fmt.Fprintf(s.err, "palisade: warning: Docker Engine API not reachable (%v): container names and images will be <NA>; detection continues\n", perr)
-			resolver = container.NewResolver(nil)
-		} else {
-			resolver = container.NewResolver(d)
-			defer d.Close()
-			// Inspect containers as they are created, so that one that
-			// runs and is removed before its first record is read still
-			// has a name and an image.
-			fctx, stop := context.WithCancel(ctx)
-			defer stop()
-			go resolver.Follow(fctx, d)
-		}
-	}
-	// Lazy: a process is read from /proc on its first record, so start-up
-	// time and memory follow the processes that do something.
-	table := state.New(state.Options{Resolver: resolver, Hostname: host, Interested: rs.Interested, Lazy: true})
-	err = table.Bootstrap(ctx) // lazy: counts the processes only
-	// Start-up garbage goes back to the OS before the memory limit is
-	// based on what the agent holds.
-	debug.FreeOSMemory()
-	if err != nil {
-		return exitf(1, "read /proc: %v", err)
-	}
-	// Likewise the code pages only start-up ran (every package's
-	// initialisers): those the agent uses come back on first touch.
-	if _, err := releaseExecutablePages(); err != nil {
-		fmt.Fprintf(s.err, "palisade: warning: release start-up pages: %v\n", err)
-	}
-	mem := newMemLimit()
 
 	var rec *replay.Writer
-	var recFile *os.File
 	if o.record != "" {
-		recFile, err = os.OpenFile(o.record, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		f, err := os.OpenFile(o.record, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return exitf(1, "open record file: %v", err)
 		}
-		defer recFile.Close()
-		rec = replay.NewWriter(recFile)
+		defer f.Close()
+		rec = replay.NewWriter(f)
 	}
 	pipe, err := outputs.FromConfig(ctx, o.delivery, outputs.Env{Stdout: o.out, Stderr: s.err})
 	if err != nil {
 		return exitf(1, "alert delivery: %v", err)
 	}
-	pipeClosed := false
-	closePipe := func() error {
-		if pipeClosed {
-			return nil
-		}
-		pipeClosed = true
-		return pipe.Close(5 * time.Second)
-	}
-	defer closePipe()
-	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, len(nrs), table.Running())
-
-	var st watchStats
-	var r ebpf.Record
-	var ev event.Event
-	matches := make([]rules.Match, 0, 8)
-	lastStats := time.Now()
-	var reportedDrops, records uint64
-	// pollDrops moves the drop metric up to the kernel's count.
-	pollDrops := func() {
-		if _, drops, err := src.Stats(); err == nil && drops > reportedDrops {
-			pipe.Metrics.EventsDropped.Add(drops - reportedDrops)
-			reportedDrops = drops
-		}
-	}
-	warn := dropWarner{every: 10 * time.Second}
-	// handle applies one record to the state and evaluates the event.
-	var failure error
-	handle := func(r *ebpf.Record) error {
-		if records++; records%4096 == 0 && time.Since(lastStats) > time.Second {
-			pollDrops()
-			if msg, ok := warn.note(time.Now(), reportedDrops); ok {
-				fmt.Fprintln(s.err, msg)
-			}
-			mem.update()
-			lastStats = time.Now()
-		}
-		if !table.Apply(ctx, r, &ev) {
-			return nil
-		}
-		st.Events++
-		pipe.Metrics.Events.Inc()
-		ev.Num = st.Events
-		if rec != nil && rs.Interested(ev.Type) {
-			if err := rec.Write(&ev); err != nil {
-				failure = fmt.Errorf("record: %w", err)
-				return failure
-			}
-		}
-		matches = rs.Eval(&ev, matches[:0])
-		for _, m := range matches {
-			st.Alerts++
-			pipe.Send(rs.Alert(m, &ev))
-		}
-		return nil
-	}
-	for {
-		err := src.ReadBatch(ctx, &r, handle)
-		if failure != nil {
-			return exitf(1, "%v", failure)
-		}
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ebpf.ErrClosed) {
-				break
-			}
-			return exitf(1, "capture: %v", err)
-		}
-	}
-	if err := closePipe(); err != nil {
-		fmt.Fprintf(s.err, "palisade: warning: alert delivery: %v\n", err)
-	}
+	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, len(nrs), src.Running())
+	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err}
 	if rec != nil {
-		if err := rec.Flush(); err != nil {
-			return exitf(1, "record: %v", err)
-		}
+		opts.Record = rec
 	}
-	pollDrops()
-	st.Drops = reportedDrops
-	if o.format == "json" {
-		b, _ := json.Marshal(st)
-		fmt.Fprintln(s.err, string(b))
-	} else {
-		fmt.Fprintf(s.err, "palisade: watch: %d events, %d drops, %d alerts\n", st.Events, st.Drops, st.Alerts)
+	st, err := detect.Run(ctx, src, opts)
+	if cerr := pipe.Close(5 * time.Second); cerr != nil {
+		fmt.Fprintf(s.err, "palisade: warning: alert delivery: %v\n", cerr)
 	}
+	if err != nil {
+		return exitf(1, "%v", err)
+	}
+	writeSummary(s.err, o.format, "watch", st, true)
 	return nil
+}
+
+// writeSummary prints the exit summary of a detection run to w: JSON
+// ({"events":N,"drops":N,"alerts":N}; drops only when the source can drop)
+// or one text line.
+func writeSummary(w io.Writer, format, cmd string, st detect.Stats, drops bool) {
+	if format == "json" {
+		if drops {
+			b, _ := json.Marshal(st)
+			fmt.Fprintln(w, string(b))
+		} else {
+			fmt.Fprintf(w, "{\"events\":%d,\"alerts\":%d}\n", st.Events, st.Alerts)
+		}
+		return
+	}
+	if drops {
+		fmt.Fprintf(w, "palisade: %s: %d events, %d drops, %d alerts\n", cmd, st.Events, st.Drops, st.Alerts)
+	} else {
+		fmt.Fprintf(w, "palisade: %s: %d events, %d alerts\n", cmd, st.Events, st.Alerts)
+	}
 }

@@ -5,19 +5,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/palisade-sec/palisade/internal/detect"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -106,6 +111,11 @@ func TestWatchLive(t *testing.T) {
 	os.WriteFile(rulesFile, []byte(strings.Replace(liveRules, "PORT", fmt.Sprint(port), 1)), 0o644)
 	recFile := filepath.Join(dir, "session.jsonl")
 	dbFile := filepath.Join(dir, "alerts.db")
+	// Text lines go to a file while stdout carries Falco JSON, so both
+	// renderings can be held against replay's.
+	watchText := filepath.Join(dir, "watch.txt")
+	watchCfg := filepath.Join(dir, "watch.yaml")
+	os.WriteFile(watchCfg, []byte("outputs:\n  file:\n    path: "+watchText+"\n    format: text\n"), 0o644)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -117,7 +127,7 @@ func TestWatchLive(t *testing.T) {
 		// other packages' tests, run alongside this one, make floods of
 		// calls (close loops, exec storms) that a 2 MiB ring did not
 		// always hold while both CPUs were busy.
-		done <- Run(ctx, []string{"watch", "-r", rulesFile, "-o", "json", "--record", recFile, "--store", "sqlite:" + dbFile, "--metrics", "127.0.0.1:0",
+		done <- Run(ctx, []string{"watch", "-r", rulesFile, "-o", "json", "--record", recFile, "--store", "sqlite:" + dbFile, "--metrics", "127.0.0.1:0", "--config", watchCfg,
 			"--ring-buffer", "64"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 	for !strings.Contains(stderr.String(), "watching:") {
@@ -206,7 +216,7 @@ func TestWatchLive(t *testing.T) {
 			t.Errorf("1-ms container process without container id: %v", a[0].OutputFields)
 		}
 	}
-	var summary watchStats
+	var summary detect.Stats
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &summary); err != nil || summary.Events == 0 || summary.Alerts != uint64(len(alerts)) {
 		t.Errorf("summary %q: %v", lines[len(lines)-1], err)
@@ -224,22 +234,73 @@ func TestWatchLive(t *testing.T) {
 		t.Errorf("store holds %d alerts, watch printed %d (%v)", len(stored.Alerts), len(alerts), err)
 	}
 
-	// The recorded session replays to the same alerts.
-	code, out, errs = run(t, "", "replay", "-r", rulesFile, "-o", "json", recFile)
+	// The recorded session replays to the same alerts, through the same
+	// outputs: Falco JSON on stdout, the webhook, the store and the text
+	// file hold exactly what watch delivered live.
+	replayCompare(t, dir, rulesFile, recFile, stdout.String(), watchText)
+}
+
+// replayCompare replays recFile with rulesFile to stdout (JSON), a webhook,
+// a store and a text file, and holds each against what watch wrote live.
+func replayCompare(t *testing.T, dir, rulesFile, recFile, liveJSON, liveTextFile string) {
+	t.Helper()
+	var mu sync.Mutex
+	var posted []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		posted = append(posted, string(b))
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	replayText := filepath.Join(dir, "replay.txt")
+	replayDB := filepath.Join(dir, "replay.db")
+	replayCfg := filepath.Join(dir, "replay.yaml")
+	os.WriteFile(replayCfg, []byte("outputs:\n  file:\n    path: "+replayText+"\n    format: text\n  webhook:\n    url: "+srv.URL+"\n    spool_dir: "+filepath.Join(dir, "spool")+"\n"), 0o644)
+	code, out, errs := run(t, "", "replay", "-r", rulesFile, "-o", "json", "--config", replayCfg, "--webhook", srv.URL, "--store", "sqlite:"+replayDB, recFile)
 	if code != 0 {
 		t.Fatalf("replay: %s", errs)
 	}
-	key := func(as []liveAlert) []string {
-		var k []string
-		for _, a := range as {
-			k = append(k, a.Rule+"|"+a.Output)
-		}
-		sort.Strings(k)
-		return k
+	lines := func(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }
+	live := lines(liveJSON)
+	if got := lines(out); strings.Join(got, "\n") != strings.Join(live, "\n") {
+		t.Errorf("replay's JSON differs from watch's:\nlive:\n%s\nreplay:\n%s", strings.Join(live, "\n"), strings.Join(got, "\n"))
 	}
-	got, wantK := key(parseAlerts(t, out)), key(alerts)
-	if strings.Join(got, "\n") != strings.Join(wantK, "\n") {
-		t.Errorf("replay alerts differ from live alerts:\nlive:\n%s\nreplay:\n%s", strings.Join(wantK, "\n"), strings.Join(got, "\n"))
+	liveText, err1 := os.ReadFile(liveTextFile)
+	replayedText, err2 := os.ReadFile(replayText)
+	if err1 != nil || err2 != nil || len(liveText) == 0 || string(liveText) != string(replayedText) {
+		t.Errorf("text lines differ (%v, %v):\nlive:\n%s\nreplay:\n%s", err1, err2, liveText, replayedText)
+	}
+	mu.Lock()
+	hooks := append([]string(nil), posted...)
+	mu.Unlock()
+	sorted := func(ss []string) string {
+		ss = append([]string(nil), ss...)
+		sort.Strings(ss)
+		return strings.Join(ss, "\n")
+	}
+	if sorted(hooks) != sorted(live) {
+		t.Errorf("webhook got %d alerts, watch printed %d:\n%s", len(hooks), len(live), strings.Join(hooks, "\n"))
+	}
+	code, out, errs = run(t, "", "alerts", "--store", "sqlite:"+replayDB, "-o", "json")
+	if code != 0 {
+		t.Fatalf("alerts: %s", errs)
+	}
+	var stored struct {
+		Alerts []liveAlert `json:"alerts"`
+	}
+	if err := json.Unmarshal([]byte(out), &stored); err != nil {
+		t.Fatal(err)
+	}
+	var storedKeys, liveKeys []string
+	for _, a := range stored.Alerts {
+		storedKeys = append(storedKeys, a.Rule+"|"+a.Output)
+	}
+	for _, a := range parseAlerts(t, liveJSON) {
+		liveKeys = append(liveKeys, a.Rule+"|"+a.Output)
+	}
+	if sorted(storedKeys) != sorted(liveKeys) {
+		t.Errorf("replay's store holds:\n%s\nwatch printed:\n%s", sorted(storedKeys), sorted(liveKeys))
 	}
 }
 
@@ -247,6 +308,9 @@ func TestWatchRingBufferFlag(t *testing.T) {
 	code, _, errs := run(t, "", "watch", "--ring-buffer", "3")
 	if code != 2 || !strings.Contains(errs, "--ring-buffer 3: want a power of two") {
 		t.Errorf("exit %d: %q", code, errs)
+	}
+	if code, _, errs := run(t, "", "watch", "--nice", "25"); code != 2 || !strings.Contains(errs, "--nice 25") {
+		t.Errorf("--nice 25: exit %d: %q", code, errs)
 	}
 }
 
@@ -303,30 +367,6 @@ func TestWatchListSyscalls(t *testing.T) {
 	}
 }
 
-// Drops are warned about at once, then at most once per period, each time
-// with the count since the last warning.
-func TestDropWarner(t *testing.T) {
-	w := dropWarner{every: 10 * time.Second}
-	t0 := time.Unix(1000, 0)
-	if _, ok := w.note(t0, 0); ok {
-		t.Fatal("warned without drops")
-	}
-	msg, ok := w.note(t0, 5)
-	if !ok || !strings.Contains(msg, "5 events dropped since start (5 in all)") {
-		t.Fatalf("first drops: %q %v", msg, ok)
-	}
-	if _, ok := w.note(t0.Add(3*time.Second), 9); ok {
-		t.Error("warned again within the period")
-	}
-	if _, ok := w.note(t0.Add(20*time.Second), 5); ok {
-		t.Error("warned with no new drops")
-	}
-	msg, ok = w.note(t0.Add(21*time.Second), 12)
-	if !ok || !strings.Contains(msg, "7 events dropped in the last 21s (12 in all)") {
-		t.Errorf("later drops: %q %v", msg, ok)
-	}
-}
-
 // The agent, stopped while a burst overflows its 1 MiB ring, reports the
 // drops on stderr while it runs and in its exit summary.
 func TestWatchWarnsOnDrops(t *testing.T) {
@@ -369,7 +409,7 @@ func TestWatchWarnsOnDrops(t *testing.T) {
 		t.Errorf("no drop warning on stderr:\n%s", out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	var st watchStats
+	var st detect.Stats
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &st); err != nil || st.Drops == 0 {
 		t.Errorf("summary %q: drops %d (%v), want some", lines[len(lines)-1], st.Drops, err)
 	}

@@ -33,6 +33,10 @@ type DispatcherOptions struct {
 	Observer  Observer      // optional
 	Log       io.Writer     // output errors, rate limited; nil discards
 	ErrEvery  time.Duration // minimum gap between two error lines of one output; default 10s
+	// Block makes Send wait for room in a full queue instead of dropping
+	// the alert: for a recording, where nothing falls behind by waiting
+	// and nothing may be lost.
+	Block bool
 }
 
 // OutputStats is a snapshot of one output's counters.
@@ -44,9 +48,10 @@ type OutputStats struct {
 	Dropped   uint64 `json:"dropped"`
 }
 
-// Dispatcher fans alerts out to outputs. Send never blocks: each output has
-// its own bounded queue and goroutine, and an alert that does not fit in a
-// full queue is dropped for that output only and counted.
+// Dispatcher fans alerts out to outputs. Send never blocks (unless
+// DispatcherOptions.Block): each output has its own bounded queue and
+// goroutine, and an alert that does not fit in a full queue is dropped for
+// that output only and counted.
 type Dispatcher struct {
 	opts    DispatcherOptions
 	sinks   []*sink
@@ -99,7 +104,8 @@ func NewDispatcher(outs []Output, opts DispatcherOptions) *Dispatcher {
 	return d
 }
 
-// Send hands an alert to every output without blocking.
+// Send hands an alert to every output without blocking (with
+// DispatcherOptions.Block, waiting for room in full queues).
 func (d *Dispatcher) Send(a alert.Alert) {
 	if d.opts.Limiter != nil {
 		var ok bool
@@ -123,6 +129,12 @@ func (d *Dispatcher) enqueue(a alert.Alert) {
 		d.opts.Observer.Accepted(&a)
 	}
 	for _, s := range d.sinks {
+		if d.opts.Block {
+			// The worker drains the queue whatever happens to its
+			// output, so this wait ends.
+			s.q <- a
+			continue
+		}
 		select {
 		case s.q <- a:
 		default:
@@ -222,6 +234,12 @@ func (d *Dispatcher) Stats() []OutputStats {
 	return st
 }
 
+// drainer is an output that holds alerts it has accepted but not yet
+// delivered; Drain waits until it holds none or ctx is done.
+type drainer interface {
+	Drain(ctx context.Context) error
+}
+
 // ErrFlushTimeout is returned by Close when queued alerts were still
 // undelivered at the deadline.
 var ErrFlushTimeout = errors.New("outputs did not drain before the timeout")
@@ -247,6 +265,7 @@ func (d *Dispatcher) Close(timeout time.Duration) error {
 
 	done := make(chan struct{})
 	go func() { d.wg.Wait(); close(done) }()
+	deadline := time.Now().Add(timeout)
 	var err error
 	select {
 	case <-done:
@@ -254,6 +273,20 @@ func (d *Dispatcher) Close(timeout time.Duration) error {
 		err = ErrFlushTimeout
 		d.cancel()
 		<-done
+	}
+	if d.opts.Block && err == nil {
+		// Outputs that keep alerts for later (the webhook's spool) deliver
+		// them now: a blocking dispatcher is one whose caller waits for
+		// every alert.
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		for _, s := range d.sinks {
+			if dr, ok := s.out.(drainer); ok {
+				if derr := dr.Drain(ctx); derr != nil {
+					err = errors.Join(err, fmt.Errorf("output %s: %w", s.out.Name(), derr))
+				}
+			}
+		}
+		cancel()
 	}
 	d.cancel()
 	for _, s := range d.sinks {

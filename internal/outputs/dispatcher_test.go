@@ -228,3 +228,36 @@ func TestDispatcherWithLimiterFlushesOnClose(t *testing.T) {
 		t.Fatalf("got %d alerts, last %+v; want the first and a summary of 99", len(got), got[len(got)-1].OutputFields)
 	}
 }
+
+// A blocking dispatcher (replay) waits for a slow output instead of
+// dropping: every alert arrives, in order.
+func TestDispatcherBlockLosesNothing(t *testing.T) {
+	slow := &memOutput{name: "slow", block: make(chan struct{})}
+	d := NewDispatcher([]Output{slow}, DispatcherOptions{QueueSize: 4, MaxBatch: 2, Block: true})
+	sent := make(chan struct{})
+	go func() {
+		for i := 0; i < 100; i++ {
+			d.Send(testAlert(i))
+		}
+		close(sent)
+	}()
+	select {
+	case <-sent:
+		t.Fatal("100 sends into a queue of 4 returned while the output was stuck")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(slow.block)
+	<-sent
+	if err := d.Close(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	got := slow.received()
+	if st := d.Stats()[0]; len(got) != 100 || st.Dropped != 0 {
+		t.Fatalf("received %d, dropped %d; want 100, 0", len(got), st.Dropped)
+	}
+	for i, a := range got {
+		if a.OutputFields["n"].(int) != i {
+			t.Fatalf("alert %d is %v: out of order", i, a.OutputFields["n"])
+		}
+	}
+}

@@ -23,6 +23,9 @@ type Env struct {
 	// Metrics, if not nil, is used instead of a fresh metrics.Set, so the
 	// caller can count events in it.
 	Metrics *metrics.Set
+	// Block makes Send wait for room instead of dropping alerts when an
+	// output falls behind (replay: nothing may be lost).
+	Block bool
 }
 
 // Pipeline is the assembled delivery side: call Send for every alert and
@@ -149,7 +152,7 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err erro
 		set.Failed.With(o.Name())
 		set.Dropped.With(o.Name())
 	}
-	p.d = NewDispatcher(outs, DispatcherOptions{QueueSize: queue, Limiter: lim, Observer: metricsObserver{set}, Log: env.Stderr})
+	p.d = NewDispatcher(outs, DispatcherOptions{QueueSize: queue, Limiter: lim, Block: env.Block, Observer: metricsObserver{set}, Log: env.Stderr})
 	set.Registry.NewGaugeFunc("palisade_output_queue_depth", "Alerts waiting in an output's queue.", []string{"output"}, func() []metrics.Sample {
 		var ss []metrics.Sample
 		for _, st := range p.d.Stats() {
@@ -174,7 +177,7 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err erro
 	return p, nil
 }
 
-// Send delivers an alert to every output; it never blocks.
+// Send delivers an alert to every output; it never blocks unless Env.Block.
 func (p *Pipeline) Send(a alert.Alert) { p.d.Send(a) }
 
 // Stats reports each output's counters.

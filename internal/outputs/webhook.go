@@ -253,6 +253,26 @@ func (o *WebhookOutput) resend() {
 	}
 }
 
+// Drain waits until the spool is empty (every alert delivered or
+// rejected) or ctx is done; what is left then stays spooled for the next
+// run.
+func (o *WebhookOutput) Drain(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		n := o.spool.Len()
+		if n == 0 {
+			return nil
+		}
+		o.poke()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d alerts still spooled for the next run (endpoint unreachable?)", n)
+		case <-t.C:
+		}
+	}
+}
+
 // Close stops the resender. Spooled alerts stay on disk for the next run.
 func (o *WebhookOutput) Close() error {
 	o.closeMu.Do(func() { close(o.stop) })

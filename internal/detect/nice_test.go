@@ -1,8 +1,7 @@
-package cli
+package detect
 
 import (
 	"runtime"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -40,8 +39,5 @@ func TestSetNiceAllThreads(t *testing.T) {
 		if nice := 20 - got; nice != -3 {
 			t.Errorf("thread %d: nice %d, want -3", id, nice)
 		}
-	}
-	if code := Run(t.Context(), []string{"watch", "--nice", "25"}, strings.NewReader(""), &testutil.SyncBuffer{}, &testutil.SyncBuffer{}); code != 2 {
-		t.Errorf("--nice 25: exit %d, want 2", code)
 	}
 }

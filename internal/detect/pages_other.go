@@ -1,6 +1,6 @@
 //go:build !linux
 
-package cli
+package detect
 
 // releaseExecutablePages is a no-op off Linux.
 func releaseExecutablePages() (int64, error) { return 0, nil }

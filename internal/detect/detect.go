@@ -1,0 +1,175 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/outputs"
+	"github.com/palisade-sec/palisade/internal/rules"
+)
+
+// Source produces events in order. Run calls emit once per event until the
+// source is exhausted (it returns nil), ctx is done (nil as well: stopping is
+// not a failure), or emit returns an error (Run returns it). The event emit
+// receives may be reused by the source once emit returns.
+type Source interface {
+	Run(ctx context.Context, emit func(*event.Event) error) error
+}
+
+// DropCounter is a Source that can lose events (the kernel's ring buffer):
+// Drops returns how many it lost since it started. It is called from
+// another goroutine than Run.
+type DropCounter interface {
+	Drops() (uint64, error)
+}
+
+// EventWriter keeps events (watch --record).
+type EventWriter interface {
+	Write(*event.Event) error
+	Flush() error
+}
+
+// Options say where events go.
+type Options struct {
+	Rules    *rules.Ruleset
+	Pipeline *outputs.Pipeline // alerts and the event/drop metrics
+	// Record, if not nil, gets every event a rule's event types select.
+	Record EventWriter
+	// Log gets warnings (drops); nil discards them.
+	Log io.Writer
+	// DropWarnEvery is the least time between two drop warnings; default 10s.
+	DropWarnEvery time.Duration
+	// PollEvery is how often a DropCounter is read; default 1s.
+	PollEvery time.Duration
+}
+
+// Stats count what one Run saw.
+type Stats struct {
+	Events uint64 `json:"events"`
+	Drops  uint64 `json:"drops"`
+	Alerts uint64 `json:"alerts"`
+}
+
+// Run evaluates every event of src against the rules and hands each match
+// to the pipeline, until src ends or ctx is done. The pipeline stays open:
+// the caller closes it (and so decides how long delivery may take).
+func Run(ctx context.Context, src Source, o Options) (Stats, error) {
+	if o.Rules == nil || o.Pipeline == nil {
+		return Stats{}, errors.New("detect: Run needs rules and a pipeline")
+	}
+	var st Stats
+	rs, pipe := o.Rules, o.Pipeline
+	matches := make([]rules.Match, 0, 8)
+	emit := func(ev *event.Event) error {
+		st.Events++
+		pipe.Metrics.Events.Inc()
+		if o.Record != nil && rs.Interested(ev.Type) {
+			if err := o.Record.Write(ev); err != nil {
+				return fmt.Errorf("record: %w", err)
+			}
+		}
+		matches = rs.Eval(ev, matches[:0])
+		for _, m := range matches {
+			st.Alerts++
+			pipe.Send(rs.Alert(m, ev))
+		}
+		return nil
+	}
+
+	dc, _ := src.(DropCounter)
+	var drops dropPoller
+	var wg sync.WaitGroup
+	stopPoll := make(chan struct{})
+	if dc != nil {
+		drops = dropPoller{src: dc, pipe: pipe, log: o.Log, warn: dropWarner{every: o.DropWarnEvery}}
+		if drops.warn.every <= 0 {
+			drops.warn.every = 10 * time.Second
+		}
+		every := o.PollEvery
+		if every <= 0 {
+			every = time.Second
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-stopPoll:
+					return
+				case now := <-t.C:
+					drops.poll(now)
+				}
+			}
+		}()
+	}
+	err := src.Run(ctx, emit)
+	close(stopPoll)
+	wg.Wait()
+	if dc != nil {
+		st.Drops = drops.poll(time.Time{})
+	}
+	if err != nil {
+		return st, err
+	}
+	if o.Record != nil {
+		if err := o.Record.Flush(); err != nil {
+			return st, fmt.Errorf("record: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// dropPoller moves the drop metric up to the source's count and warns.
+type dropPoller struct {
+	src      DropCounter
+	pipe     *outputs.Pipeline
+	log      io.Writer
+	warn     dropWarner
+	reported uint64
+}
+
+// poll reads the source's drop count; a zero now only updates the count.
+func (p *dropPoller) poll(now time.Time) uint64 {
+	if total, err := p.src.Drops(); err == nil && total > p.reported {
+		p.pipe.Metrics.EventsDropped.Add(total - p.reported)
+		p.reported = total
+	}
+	if !now.IsZero() && p.log != nil {
+		if msg, ok := p.warn.note(now, p.reported); ok {
+			fmt.Fprintln(p.log, msg)
+		}
+	}
+	return p.reported
+}
+
+// dropWarner says, at most once per every, how many events the kernel
+// dropped since it last said so: drops are counted in the metrics and the
+// exit summary, and an operator watching the agent's log sees them too.
+type dropWarner struct {
+	every  time.Duration
+	last   time.Time // when it last warned
+	warned uint64    // the total it last warned about
+}
+
+// note takes the total drops so far and returns a warning when there are
+// new ones and the last warning is at least every old.
+func (w *dropWarner) note(now time.Time, total uint64) (string, bool) {
+	if total <= w.warned || (!w.last.IsZero() && now.Sub(w.last) < w.every) {
+		return "", false
+	}
+	since := "since start"
+	if !w.last.IsZero() {
+		since = fmt.Sprintf("in the last %s", now.Sub(w.last).Round(time.Second))
+	}
+	msg := fmt.Sprintf("palisade: warning: %d events dropped %s (%d in all): the kernel's ring buffer was full; a larger --ring-buffer or a higher priority (--nice) helps",
+		total-w.warned, since, total)
+	w.last, w.warned = now, total
+	return msg, true
+}

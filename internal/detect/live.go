@@ -1,0 +1,246 @@
+package detect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/palisade-sec/palisade/internal/container"
+	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
+	"github.com/palisade-sec/palisade/internal/rules"
+	"github.com/palisade-sec/palisade/internal/state"
+)
+
+// LiveOptions configure the live source.
+type LiveOptions struct {
+	Rules     *rules.Ruleset // which arguments to render, whether to collect environments
+	Syscalls  []int          // native syscall numbers to capture (rules' types plus what state needs)
+	RingBytes int            // kernel ring buffer size; 0 is the capture's default
+	Nice      int            // nice value for the agent's threads; 0 keeps the inherited one
+	Log       io.Writer      // warnings; nil discards them
+}
+
+// Live is the kernel capture with its process, fd and container state: a
+// Source and a DropCounter.
+type Live struct {
+	src      *ebpf.Source
+	table    *state.Table
+	resolver *container.Resolver
+	docker   *container.Docker
+	stop     context.CancelFunc
+	mem      *memLimit
+	log      io.Writer
+	num      uint64
+}
+
+// OpenLive starts the capture, connects to the container engine (detection
+// goes on without it, with <NA> names), and counts the running processes.
+// The capture runs from here on: call Run soon, and Close when done.
+func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
+	log := o.Log
+	if log == nil {
+		log = io.Discard
+	}
+	// Lean headers: syscall records skip the namespace ids and cgroup id,
+	// which the process table already has from exec and fork records.
+	// Environments are collected only for rules that read them: they hold
+	// secrets, and --record would write them to disk.
+	src, err := ebpf.Open(ebpf.Options{Syscalls: o.Syscalls, IgnoreSelf: true, LeanHeader: true, RingBufferBytes: o.RingBytes,
+		Env: o.Rules != nil && o.Rules.UsesField("proc.env")})
+	if err != nil {
+		return nil, fmt.Errorf("start capture: %w", err)
+	}
+	l := &Live{src: src, log: log}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+	if o.Nice != 0 {
+		if err := setNice(o.Nice); err != nil {
+			fmt.Fprintf(log, "palisade: warning: --nice %d: %v; the agent keeps its priority and may drop events on a busy host\n", o.Nice, err)
+		}
+	}
+	l.resolver = l.connectEngine(ctx)
+	host, _ := os.Hostname()
+	var interested func(event.Type) bool
+	if o.Rules != nil {
+		interested = o.Rules.Interested
+	}
+	// Lazy: a process is read from /proc on its first record, so start-up
+	// time and memory follow the processes that do something.
+	l.table = state.New(state.Options{Resolver: l.resolver, Hostname: host, Interested: interested, Lazy: true})
+	err = l.table.Bootstrap(ctx) // lazy: counts the processes only
+	// Start-up garbage goes back to the OS before the memory limit is
+	// based on what the agent holds.
+	debug.FreeOSMemory()
+	if err != nil {
+		return nil, fmt.Errorf("read /proc: %w", err)
+	}
+	// Likewise the code pages only start-up ran (every package's
+	// initialisers): those the agent uses come back on first touch.
+	if _, err := releaseExecutablePages(); err != nil {
+		fmt.Fprintf(log, "palisade: warning: release start-up pages: %v\n", err)
+	}
+	l.mem = newMemLimit()
+	return l, nil
+}
+
+// connectEngine returns a resolver over the Docker Engine API, following its
+// events, or one that knows no names when the engine cannot be reached.
+func (l *Live) connectEngine(ctx context.Context) *container.Resolver {
+	d, err := container.NewDocker()
+	if err != nil {
+		return container.NewResolver(nil)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	perr := d.Ping(pctx)
+	cancel()
+	if perr != nil {
+		d.Close()
+		fmt.Fprintf(l.log, "palisade: warning: Docker Engine API not reachable (%v): container names and images will be <NA>; detection continues\n", perr)
+		return container.NewResolver(nil)
+	}
+	l.docker = d
+	r := container.NewResolver(d)
+	// Inspect containers as they are created, so that one that runs and
+	// is removed before its first record is read still has a name and an
+	// image.
+	fctx, stop := context.WithCancel(context.Background())
+	l.stop = stop
+	go r.Follow(fctx, d)
+	return r
+}
+
+// Running is how many processes were running when the source opened.
+func (l *Live) Running() int { return l.table.Running() }
+
+// Drops is how many events the kernel dropped since the capture started.
+func (l *Live) Drops() (uint64, error) {
+	_, drops, err := l.src.Stats()
+	return drops, err
+}
+
+// Run applies each record to the state and emits the event it makes, in
+// ring-buffer order, until ctx is done or the capture is closed.
+func (l *Live) Run(ctx context.Context, emit func(*event.Event) error) error {
+	var r ebpf.Record
+	var ev event.Event
+	var records uint64
+	lastMem := time.Now()
+	var failure error
+	handle := func(r *ebpf.Record) error {
+		if records++; records%4096 == 0 && time.Since(lastMem) > time.Second {
+			l.mem.update()
+			lastMem = time.Now()
+		}
+		if !l.table.Apply(ctx, r, &ev) {
+			return nil
+		}
+		l.num++
+		ev.Num = l.num
+		if err := emit(&ev); err != nil {
+			failure = err
+			return err
+		}
+		return nil
+	}
+	for {
+		err := l.src.ReadBatch(ctx, &r, handle)
+		if failure != nil {
+			return failure
+		}
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, ebpf.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("capture: %w", err)
+		}
+	}
+}
+
+// Close stops the capture and the engine connection.
+func (l *Live) Close() error {
+	if l.stop != nil {
+		l.stop()
+	}
+	if l.docker != nil {
+		l.docker.Close()
+	}
+	return l.src.Close()
+}
+
+// memoryHeadroom is how much garbage the Go heap may hold on top of its
+// live data before the collector runs.
+const memoryHeadroom = 8 << 20
+
+// memLimit keeps a soft limit on the agent's Go memory: what it held
+// after start-up, plus the live heap, plus memoryHeadroom. Without it, a
+// burst of events lets garbage grow the heap to twice its live size, and
+// the resident memory stays there. The limit follows the live heap (the
+// process table grows with the host), so the collector never runs more
+// than once per memoryHeadroom allocated. GOMEMLIMIT in the environment
+// takes precedence.
+type memLimit struct {
+	base    int64
+	samples []metrics.Sample
+	set     int64
+}
+
+func newMemLimit() *memLimit {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m := &memLimit{base: int64(ms.Sys - ms.HeapReleased), samples: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	m.update()
+	return m
+}
+
+// update moves the limit with the live heap; call it now and then.
+func (m *memLimit) update() {
+	if m == nil {
+		return
+	}
+	metrics.Read(m.samples)
+	var live int64
+	if m.samples[0].Value.Kind() == metrics.KindUint64 {
+		live = int64(m.samples[0].Value.Uint64())
+	}
+	limit := m.base + live + memoryHeadroom
+	if d := limit - m.set; d > 1<<20 || d < -(1<<20) {
+		debug.SetMemoryLimit(limit)
+		m.set = limit
+	}
+}
+
+// setNice sets the nice value of every thread of the agent (on Linux the
+// nice value is per thread; threads started later inherit it from the
+// thread that starts them).
+func setNice(n int) error {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.Setpriority(unix.PRIO_PROCESS, tid, n); err != nil && !errors.Is(err, unix.ESRCH) {
+			return err
+		}
+	}
+	return nil
+}
