@@ -168,3 +168,23 @@ func TestRulesExplainAndList(t *testing.T) {
 		t.Errorf("list: %s", out)
 	}
 }
+
+// replay --out replaces the file only when the whole replay succeeded.
+func TestReplayOutNoPartialFile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "alerts.json")
+	code, _, errs := run(t, "", "replay", "-o", "json", "--out", out, filepath.Join("testdata", "attack.jsonl"))
+	if b, err := os.ReadFile(out); code != 0 || err != nil || strings.Count(string(b), "\n") != 4 {
+		t.Fatalf("exit %d (%s): %q %v", code, errs, b, err)
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	good, _ := os.ReadFile(filepath.Join("testdata", "attack.jsonl"))
+	os.WriteFile(bad, append(good, "{oops\n"...), 0o644)
+	code, _, _ = run(t, "", "replay", "-o", "json", "--out", filepath.Join(dir, "partial.json"), bad)
+	if _, err := os.Stat(filepath.Join(dir, "partial.json")); code != 1 || !os.IsNotExist(err) {
+		t.Errorf("exit %d, partial file: %v", code, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
