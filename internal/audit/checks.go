@@ -319,6 +319,25 @@ var checks = []*Check{
 		},
 	},
 	{
+		Slug: "unreadable-security-setting", Severity: SeverityMedium,
+		Title:    "Security setting cannot be read",
+		Breakout: "What confines the container is unknown: the runtime rejects the setting, ignores it or falls back to a default that may be no confinement at all, so it cannot be counted as protection.",
+		Fixes: map[Source]string{
+			SourceDocker: "%s", SourceCompose: "%s", SourceKubernetes: "%s", SourceOCI: "%s",
+		},
+		eval: func(c *Container) []hit {
+			var hs []hit
+			for _, u := range c.Unreadable {
+				h := hit{detail: u.Detail, arg: u.Fix, field: u.Field}
+				if u.Line > 0 {
+					h.field, h.line, h.file = 0, u.Line, c.FieldFiles[u.Field]
+				}
+				hs = append(hs, h)
+			}
+			return hs
+		},
+	},
+	{
 		Slug: "apparmor-unconfined", Severity: SeverityMedium,
 		Title:    "AppArmor disabled",
 		Breakout: "The runtime's AppArmor profile is what denies mount, writes to /proc/sys and /sys, and ptrace of the host; unconfined removes that layer.",

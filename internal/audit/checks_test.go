@@ -45,6 +45,10 @@ func TestEachCheckEachSource(t *testing.T) {
 			c.Lines = map[Field]int{FieldCapDrop: 9}
 		}},
 		{"seccomp-unconfined", func(c *Container) { c.Seccomp = "unconfined"; c.Lines = map[Field]int{FieldSeccomp: 9} }},
+		{"unreadable-security-setting", func(c *Container) {
+			c.Unreadable = []Unreadable{{Field: FieldSeccomp, Detail: "seccompProfile has no type", Fix: "set seccompProfile.type"}}
+			c.Lines = map[Field]int{FieldSeccomp: 9}
+		}},
 		{"apparmor-unconfined", func(c *Container) { c.AppArmor = "unconfined"; c.Lines = map[Field]int{FieldAppArmor: 9} }},
 		{"selinux-disabled", func(c *Container) { c.SELinuxDisabled = "SELinux type spc_t"; c.Lines = map[Field]int{FieldSELinux: 9} }},
 		{"no-new-privileges-missing", func(c *Container) { c.NoNewPrivileges = false; c.Lines = map[Field]int{FieldNoNewPrivileges: 9} }},
@@ -104,7 +108,7 @@ func TestEachCheckEachSource(t *testing.T) {
 // TestIssueSlugs pins the slug list the issue asks for: slugs are stable.
 func TestIssueSlugs(t *testing.T) {
 	want := []string{"runtime-socket-mount", "host-root-mount", "sensitive-host-mount", "privileged",
-		"dangerous-capability", "capabilities-not-dropped", "seccomp-unconfined", "apparmor-unconfined",
+		"dangerous-capability", "capabilities-not-dropped", "seccomp-unconfined", "unreadable-security-setting", "apparmor-unconfined",
 		"selinux-disabled", "no-new-privileges-missing", "runs-as-root", "host-pid", "host-network",
 		"host-ipc", "host-uts", "host-userns", "writable-root-fs", "no-memory-limit", "no-pids-limit",
 		"device-access", "unmasked-proc", "shared-mount-propagation", "daemon-not-rootless",
@@ -211,12 +215,12 @@ func TestDaemonChecks(t *testing.T) {
 
 func TestSecurityOpts(t *testing.T) {
 	c := &Container{}
-	ApplySecurityOpts(c, []string{"no-new-privileges", "seccomp:unconfined", "apparmor=unconfined", "label:type:spc_t", "systempaths=unconfined"})
+	ApplySecurityOpts(c, []string{"no-new-privileges", "seccomp:unconfined", "apparmor=unconfined", "label:type:spc_t", "systempaths=unconfined"}, nil)
 	if !c.NoNewPrivileges || c.Seccomp != "unconfined" || c.AppArmor != "unconfined" || c.SELinuxDisabled == "" || c.UnmaskedProc == "" {
 		t.Fatalf("%+v", c)
 	}
 	c = &Container{}
-	ApplySecurityOpts(c, []string{"no-new-privileges=false", "seccomp=/p.json", "label=level:s0"})
+	ApplySecurityOpts(c, []string{"no-new-privileges=false", "seccomp=/p.json", "label=level:s0"}, nil)
 	if c.NoNewPrivileges || c.Seccomp != "custom" || c.SELinuxDisabled != "" {
 		t.Fatalf("%+v", c)
 	}

@@ -1,18 +1,34 @@
 package audit
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 )
 
 // ApplySecurityOpts reads Docker's --security-opt values (also compose's
 // security_opt) into c. Both the key=value and the older key:value spelling
-// are accepted, as dockerd accepts them.
-func ApplySecurityOpts(c *Container, opts []string) {
-	for _, o := range opts {
+// are accepted, as dockerd accepts them; an option dockerd would refuse is
+// recorded in c.Unreadable, at lines[i] when the caller knows each option's
+// line (lines may be nil).
+func ApplySecurityOpts(c *Container, opts []string, lines []int) {
+	flagName, optName := "--security-opt ", "security_opt entry "
+	if c.Source != SourceCompose {
+		optName = flagName
+	}
+	line := 0
+	bad := func(f Field, o, why, fix string) {
+		c.Unreadable = append(c.Unreadable, Unreadable{Field: f, Line: line, Detail: fmt.Sprintf("%s%q %s", optName, o, why), Fix: fix})
+	}
+	for i, o := range opts {
+		if i < len(lines) {
+			line = lines[i]
+		}
 		key, val := o, ""
-		if i := strings.IndexAny(o, "=:"); i >= 0 {
-			key, val = o[:i], o[i+1:]
+		sep := strings.IndexAny(o, "=:")
+		if sep >= 0 {
+			key, val = o[:sep], o[sep+1:]
 		}
 		key = strings.ToLower(strings.TrimSpace(key))
 		val = strings.TrimSpace(val)
@@ -21,33 +37,73 @@ func ApplySecurityOpts(c *Container, opts []string) {
 			on := true
 			if val != "" {
 				b, err := strconv.ParseBool(val)
+				if err != nil {
+					bad(FieldNoNewPrivileges, o, "is not a boolean: dockerd refuses the container", "write no-new-privileges:true")
+				}
 				on = err == nil && b
 			}
 			c.NoNewPrivileges = on
 		case "seccomp":
-			if strings.EqualFold(val, "unconfined") {
+			switch {
+			case strings.EqualFold(val, "unconfined"):
 				c.Seccomp = "unconfined"
-			} else if val != "" {
+			case val == "":
+				bad(FieldSeccomp, o, "names no profile", "give seccomp= a profile file, or remove the option so the default profile applies")
+			case strings.HasPrefix(val, "{") && !json.Valid([]byte(val)):
+				// docker inspect shows the profile's JSON in place of its path.
+				bad(FieldSeccomp, o, "holds a profile that is not valid JSON", "pass a valid seccomp profile with seccomp=PROFILE.json")
+			default:
 				c.Seccomp = "custom"
 			}
 		case "apparmor":
+			if val == "" {
+				bad(FieldAppArmor, o, "names no profile", "name a loaded profile with apparmor=PROFILE, or remove the option so docker-default applies")
+			}
 			c.AppArmor = val
 		case "label":
-			switch {
-			case strings.EqualFold(val, "disable"):
-				c.SELinuxDisabled = "SELinux labeling disabled (label=disable)"
-			case strings.HasPrefix(val, "type:"):
-				t := strings.TrimPrefix(val, "type:")
-				if t == "spc_t" || t == "unconfined_t" {
-					c.SELinuxDisabled = "SELinux type " + t
-				}
-			}
+			applyLabel(c, o, val, bad)
 		case "systempaths":
 			if strings.EqualFold(val, "unconfined") {
 				c.UnmaskedProc = "systempaths=unconfined leaves /proc and /sys unmasked"
+			} else {
+				bad(FieldProcMount, o, "is not systempaths=unconfined, the only value dockerd accepts", "remove the option")
 			}
+		default:
+			bad(FieldSecurity, o, "is not an option dockerd knows (no-new-privileges, seccomp, apparmor, label, systempaths)", "fix or remove the option")
 		}
 	}
+}
+
+// applyLabel reads one label= (SELinux) option.
+func applyLabel(c *Container, o, val string, bad func(f Field, o, why, fix string)) {
+	if strings.EqualFold(val, "disable") {
+		c.SELinuxDisabled = "SELinux labeling disabled (label=disable)"
+		return
+	}
+	if val == "nested" {
+		return
+	}
+	k, v, ok := strings.Cut(val, ":")
+	switch {
+	case !ok || v == "":
+		bad(FieldSELinux, o, "is not label=disable, label=nested or label=KEY:VALUE with a value", "write label=type:TYPE (or user:, role:, level:), or remove the option")
+	case k == "type":
+		if why := SELinuxHostType(v); why != "" {
+			c.SELinuxDisabled = "SELinux type " + v
+		}
+	case k == "user" || k == "role" || k == "level" || k == "filetype":
+	default:
+		bad(FieldSELinux, o, "sets an SELinux label part dockerd does not know", "write label=user:, role:, type:, level: or filetype: followed by a value")
+	}
+}
+
+// SELinuxHostType says why an SELinux type is the host's own (unconfined or
+// privileged) rather than a container's, or returns "".
+func SELinuxHostType(t string) string {
+	if t == "spc_t" || t == "unconfined_t" {
+		return "unconfined"
+	}
+	return ""
 }
 
 // RootUserReason says why a Docker-style user string ("", "0", "root:root",

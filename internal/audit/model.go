@@ -180,8 +180,24 @@ type Container struct {
 	// RootPropagation is the rootfs propagation when it is shared (OCI).
 	RootPropagation string
 
+	// Unreadable lists security-relevant settings whose value cannot be read
+	// (an empty seccompProfile, an unknown type or option): each is a finding
+	// of its own, never taken to be fine.
+	Unreadable []Unreadable
+
 	// Skip holds checks that do not apply to this source.
 	Skip map[string]bool
+}
+
+// Unreadable is one setting the runtime would reject, ignore or replace with
+// a default it does not show.
+type Unreadable struct {
+	// Field locates the setting through the container's Lines, unless Line
+	// (in the file of that field) is known more exactly.
+	Field Field
+	Line  int
+	// Detail says what was found; Fix how to write it, in the source's terms.
+	Detail, Fix string
 }
 
 func (c *Container) line(f Field) int {

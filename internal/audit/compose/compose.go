@@ -331,6 +331,7 @@ func FromService(s *types.ServiceConfig, docs []Doc) *audit.Container {
 	secOpt(audit.FieldSELinux, "label")
 	secOpt(audit.FieldNoNewPrivileges, "no-new-privileges")
 	secOpt(audit.FieldProcMount, "systempaths")
+	set(audit.FieldSecurity, []any{"security_opt"})
 	set(audit.FieldUser, []any{"user"})
 	set(audit.FieldHostPID, []any{"pid"})
 	set(audit.FieldHostNetwork, []any{"network_mode"}, []any{"net"})
@@ -343,7 +344,7 @@ func FromService(s *types.ServiceConfig, docs []Doc) *audit.Container {
 	// A field without its own key points at the service, in whichever file
 	// defines it.
 	if f := c.FieldFiles[0]; f != "" {
-		for _, fld := range []audit.Field{audit.FieldPrivileged, audit.FieldCapAdd, audit.FieldCapDrop, audit.FieldSeccomp, audit.FieldAppArmor, audit.FieldSELinux, audit.FieldNoNewPrivileges, audit.FieldProcMount, audit.FieldUser, audit.FieldHostPID, audit.FieldHostNetwork, audit.FieldHostIPC, audit.FieldHostUTS, audit.FieldHostUserns, audit.FieldReadOnlyRoot, audit.FieldMemory, audit.FieldPids} {
+		for _, fld := range []audit.Field{audit.FieldPrivileged, audit.FieldCapAdd, audit.FieldCapDrop, audit.FieldSeccomp, audit.FieldAppArmor, audit.FieldSELinux, audit.FieldNoNewPrivileges, audit.FieldProcMount, audit.FieldSecurity, audit.FieldUser, audit.FieldHostPID, audit.FieldHostNetwork, audit.FieldHostIPC, audit.FieldHostUTS, audit.FieldHostUserns, audit.FieldReadOnlyRoot, audit.FieldMemory, audit.FieldPids} {
 			if c.Lines[fld] == 0 {
 				c.FieldFiles[fld] = f
 			}
@@ -353,7 +354,13 @@ func FromService(s *types.ServiceConfig, docs []Doc) *audit.Container {
 	c.Privileged = s.Privileged
 	c.CapAdd = append(c.CapAdd, s.CapAdd...)
 	c.DropsAll = audit.CapsDropAll(s.CapDrop)
-	audit.ApplySecurityOpts(c, s.SecurityOpt)
+	var optLines []int
+	if _, seq, _ := locate(docs, s.Name, "security_opt"); seq != nil && seq.Kind == yaml.SequenceNode && len(seq.Content) == len(s.SecurityOpt) {
+		for _, it := range seq.Content {
+			optLines = append(optLines, it.Line)
+		}
+	}
+	audit.ApplySecurityOpts(c, s.SecurityOpt, optLines)
 	c.RunsAsRoot = audit.RootUserReason(s.User, "no user set: the image's USER applies, root unless the image sets one")
 	c.HostPID = s.Pid == "host"
 	c.HostNetwork = s.NetworkMode == "host" || s.Net == "host"

@@ -324,3 +324,50 @@ services:
 		t.Errorf("findings:\n%s", audittest.Brief(fs))
 	}
 }
+
+// TestUnreadableSecurityOpts: security_opt entries dockerd refuses are
+// findings of their own; a malformed no-new-privileges does not count as set.
+func TestUnreadableSecurityOpts(t *testing.T) {
+	tests := []struct {
+		opt  string
+		want string
+	}{
+		{"seccomp=", "unreadable-security-setting"},
+		{"seccomp", "unreadable-security-setting"},
+		{"apparmor:", "unreadable-security-setting"},
+		{"label=type:", "unreadable-security-setting"},
+		{"label=kind:x", "unreadable-security-setting"},
+		{"systempaths=masked", "unreadable-security-setting"},
+		{"seccomp_profile=unconfined", "unreadable-security-setting"},
+		{"seccomp=./profile.json", ""},
+		{"label=type:container_t", ""},
+		{"label=nested", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.opt, func(t *testing.T) {
+			doc := render("", "[no-new-privileges:true]", "\n      - no-new-privileges:true\n      - \""+tt.opt+"\" #want")
+			cs, err := parseString(t, doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs := audittest.AuditAll(cs, nil)
+			if tt.want == "" {
+				if len(fs) != 0 {
+					t.Fatalf("valid option has findings:\n%s", audittest.Brief(fs))
+				}
+				return
+			}
+			if len(fs) != 1 || !audittest.Has(fs, tt.want, wantLine(doc)) || !strings.Contains(fs[0].Fix, "option") && !strings.Contains(fs[0].Fix, "seccomp") && !strings.Contains(fs[0].Fix, "label") {
+				t.Fatalf("want %s at line %d, got:\n%s%s", tt.want, wantLine(doc), audittest.Brief(fs), doc)
+			}
+		})
+	}
+	doc := render("", "[no-new-privileges:true]", "[no-new-privileges:maybe]")
+	cs, err := parseString(t, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := audittest.AuditAll(cs, nil); !audittest.Has(fs, "unreadable-security-setting", 7) || !audittest.Has(fs, "no-new-privileges-missing", 7) || len(fs) != 2 {
+		t.Errorf("no-new-privileges:maybe:\n%s", audittest.Brief(fs))
+	}
+}

@@ -79,6 +79,7 @@ func locate(c *audit.Container, r *container.InspectResponse, ix jsonpos.Index, 
 		audit.FieldMemory:          hc("Memory"),
 		audit.FieldPids:            hc("PidsLimit"),
 		audit.FieldProcMount:       hc("SecurityOpt"),
+		audit.FieldSecurity:        hc("SecurityOpt"),
 	}
 	if c.UnmaskedProc != "" && strings.HasPrefix(c.UnmaskedProc, "MaskedPaths") {
 		c.Lines[audit.FieldProcMount] = hc("MaskedPaths")
@@ -125,7 +126,7 @@ func FromInspect(r *container.InspectResponse, file string) *audit.Container {
 	c.Privileged = hc.Privileged
 	c.CapAdd = append(c.CapAdd, hc.CapAdd...)
 	c.DropsAll = audit.CapsDropAll(hc.CapDrop)
-	audit.ApplySecurityOpts(c, hc.SecurityOpt)
+	audit.ApplySecurityOpts(c, hc.SecurityOpt, nil)
 	if strings.EqualFold(r.AppArmorProfile, "unconfined") {
 		c.AppArmor = "unconfined"
 	}

@@ -72,6 +72,12 @@ func TestChecksDocker(t *testing.T) {
 		}},
 		{"unmasked-proc", func(m map[string]any) { hc(m)["MaskedPaths"] = []any{} }},
 		{"shared-mount-propagation", bind("/srv/x", "/x", true, "rshared")},
+		// Options dockerd would refuse are findings of their own, never fine.
+		{"unreadable-security-setting", secopt("seccomp=")},
+		{"unreadable-security-setting", secopt(`seccomp={"defaultAction": "SCMP_ACT_ERRNO",`)},
+		{"unreadable-security-setting", secopt("seccom=unconfined")},
+		{"unreadable-security-setting", secopt("label=type")},
+		{"unreadable-security-setting", secopt("apparmor=")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.slug, func(t *testing.T) {

@@ -300,6 +300,25 @@ func (p *parser) object(js []byte, node *yaml.Node, depth int) ([]*audit.Contain
 	return w.containers(), nil
 }
 
+// profileProblem says why a seccompProfile or appArmorProfile cannot be
+// read (the API server rejects each of these), or returns "".
+func profileProblem(typ string, localhost *string, valid ...string) string {
+	switch {
+	case typ == "":
+		return "has no type"
+	case typ == "Localhost" && (localhost == nil || *localhost == ""):
+		return "type Localhost names no localhostProfile"
+	case typ != "Localhost" && localhost != nil:
+		return fmt.Sprintf("sets localhostProfile with type %s, which does not use it", typ)
+	}
+	for _, v := range valid {
+		if typ == v {
+			return ""
+		}
+	}
+	return fmt.Sprintf("type %q is not one of %s", typ, strings.Join(valid, ", "))
+}
+
 func nodeKind(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.SequenceNode:
@@ -425,9 +444,17 @@ func (w *workload) container(k *corev1.Container, list string, idx int, role str
 
 	c.ReadOnlyRoot = sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem
 	c.Lines[audit.FieldReadOnlyRoot] = w.firstLine(ctrSC("readOnlyRootFilesystem"), ctrSC())
-	if sc.ProcMount != nil && *sc.ProcMount == corev1.UnmaskedProcMount {
-		c.UnmaskedProc = "procMount is Unmasked"
+	if sc.ProcMount != nil {
 		c.Lines[audit.FieldProcMount] = w.line(ctrSC("procMount")...)
+		switch *sc.ProcMount {
+		case corev1.UnmaskedProcMount:
+			c.UnmaskedProc = "procMount is Unmasked"
+		case corev1.DefaultProcMount:
+		default:
+			c.Unreadable = append(c.Unreadable, audit.Unreadable{Field: audit.FieldProcMount,
+				Detail: fmt.Sprintf("procMount %q is neither Default nor Unmasked", *sc.ProcMount),
+				Fix:    "set securityContext.procMount: Default, or remove it"})
+		}
 	}
 
 	// Seccomp: the container's profile, else the pod's.
@@ -443,6 +470,12 @@ func (w *workload) container(k *corev1.Container, list string, idx int, role str
 	case seccomp.Type == corev1.SeccompProfileTypeUnconfined:
 		c.Seccomp = "unconfined"
 	}
+	if seccomp != nil {
+		if why := profileProblem(string(seccomp.Type), seccomp.LocalhostProfile, "RuntimeDefault", "Localhost", "Unconfined"); why != "" {
+			c.Unreadable = append(c.Unreadable, audit.Unreadable{Field: audit.FieldSeccomp, Detail: "seccompProfile " + why,
+				Fix: "set seccompProfile.type: RuntimeDefault (or Localhost with localhostProfile: PROFILE.json)"})
+		}
+	}
 
 	// AppArmor: the container's field, else the pod's, else the annotation.
 	aa := sc.AppArmorProfile
@@ -451,13 +484,24 @@ func (w *workload) container(k *corev1.Container, list string, idx int, role str
 		aa = psc.AppArmorProfile
 		c.Lines[audit.FieldAppArmor] = w.line(podSC("appArmorProfile")...)
 	}
+	aaFix := "set appArmorProfile.type: RuntimeDefault (or Localhost with localhostProfile: PROFILE)"
 	if aa != nil {
 		if aa.Type == corev1.AppArmorProfileTypeUnconfined {
 			c.AppArmor = "unconfined"
 		}
-	} else if v := w.annotations["container.apparmor.security.beta.kubernetes.io/"+k.Name]; v == "unconfined" {
-		c.AppArmor = "unconfined"
+		if why := profileProblem(string(aa.Type), aa.LocalhostProfile, "RuntimeDefault", "Localhost", "Unconfined"); why != "" {
+			c.Unreadable = append(c.Unreadable, audit.Unreadable{Field: audit.FieldAppArmor, Detail: "appArmorProfile " + why, Fix: aaFix})
+		}
+	} else if v, ok := w.annotations["container.apparmor.security.beta.kubernetes.io/"+k.Name]; ok {
 		c.Lines[audit.FieldAppArmor] = 0
+		switch {
+		case v == "unconfined":
+			c.AppArmor = "unconfined"
+		case v == "runtime/default" || strings.HasPrefix(v, "localhost/") && len(v) > len("localhost/"):
+		default:
+			c.Unreadable = append(c.Unreadable, audit.Unreadable{Field: audit.FieldAppArmor,
+				Detail: fmt.Sprintf("AppArmor annotation value %q is not runtime/default, localhost/PROFILE or unconfined", v), Fix: aaFix})
+		}
 	}
 
 	se := sc.SELinuxOptions

@@ -78,6 +78,16 @@ func TestChecksKubernetes(t *testing.T) {
 		{"seccomp-unconfined", render("", "        seccompProfile: {type: Unconfined} #want\n", ""), ""},
 		{"seccomp-unconfined", render("", "", "", "    seccompProfile: {type: RuntimeDefault}\n", "", "      securityContext:\n", "      securityContext: #want\n"), ""},
 		{"apparmor-unconfined", render("", "        appArmorProfile: {type: Unconfined} #want\n", ""), ""},
+		// Settings the API server rejects are findings, never read as confined.
+		{"unreadable-security-setting", render("", "        seccompProfile: {} #want\n", ""), ""},
+		{"unreadable-security-setting", render("", "        seccompProfile: {type: custom} #want\n", ""), ""},
+		{"unreadable-security-setting", render("", "        seccompProfile: {type: LocalPort} #want\n", ""), ""},
+		{"unreadable-security-setting", render("", "", "", "    seccompProfile: {type: RuntimeDefault}", "    seccompProfile: {type: Localhost} #want"), ""},
+		{"unreadable-security-setting", render("", "        seccompProfile: {type: RuntimeDefault, localhostProfile: p.json} #want\n", ""), ""},
+		{"unreadable-security-setting", render("", "        appArmorProfile: {type: Localhost} #want\n", ""), ""},
+		{"unreadable-security-setting", render("", "        appArmorProfile: {} #want\n", ""), ""},
+		{"unreadable-security-setting", render("", "", "", "metadata: {name: p, namespace: ns}", "metadata:\n  name: p\n  annotations: {container.apparmor.security.beta.kubernetes.io/c: confined}", "    - name: c\n", "    - name: c #want\n"), ""},
+		{"unreadable-security-setting", render("", "        procMount: Masked #want\n", ""), ""},
 		{"apparmor-unconfined", render("", "", "", "    runAsNonRoot: true\n", "    runAsNonRoot: true\n    appArmorProfile: {type: Unconfined} #want\n"), ""},
 		{"selinux-disabled", render("", "        seLinuxOptions:\n          type: spc_t #want\n", ""), ""},
 		{"no-new-privileges-missing", render("", "", "", "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true #want"), ""},
@@ -110,7 +120,7 @@ func TestChecksKubernetes(t *testing.T) {
 				if f.Check != tt.slug && f.Check != tt.also {
 					t.Errorf("extra finding %s@%d", f.Check, f.Line)
 				}
-				if !strings.Contains(f.Fix, "hostPath") && !strings.Contains(f.Fix, "securityContext") && !strings.Contains(f.Fix, "host") && !strings.Contains(f.Fix, "resources") && !strings.Contains(f.Fix, "mountPropagation") {
+				if !strings.Contains(f.Fix, "hostPath") && !strings.Contains(f.Fix, "securityContext") && !strings.Contains(f.Fix, "host") && !strings.Contains(f.Fix, "resources") && !strings.Contains(f.Fix, "mountPropagation") && !strings.Contains(f.Fix, "Profile") && !strings.Contains(f.Fix, "procMount") {
 					t.Errorf("fix not in Kubernetes terms: %q", f.Fix)
 				}
 			}

@@ -27,6 +27,12 @@ var standardDevices = map[string]bool{
 	"/dev/urandom": true, "/dev/tty": true, "/dev/console": true, "/dev/ptmx": true,
 }
 
+// The actions runc accepts for a seccomp defaultAction.
+var seccompActions = map[specs.LinuxSeccompAction]bool{
+	specs.ActKill: true, specs.ActKillProcess: true, specs.ActKillThread: true, specs.ActTrap: true,
+	specs.ActErrno: true, specs.ActTrace: true, specs.ActAllow: true, specs.ActLog: true, specs.ActNotify: true,
+}
+
 // Capabilities in the default set that few workloads need.
 var rarelyNeeded = []string{"NET_RAW", "MKNOD", "AUDIT_WRITE", "SETFCAP", "SYS_CHROOT"}
 
@@ -165,6 +171,11 @@ func FromSpec(s *specs.Spec, file string) *audit.Container {
 		c.DropsAll = true
 	}
 	c.SeccompUnset = lx.Seccomp == nil
+	if sc := lx.Seccomp; sc != nil && !seccompActions[sc.DefaultAction] {
+		c.Unreadable = append(c.Unreadable, audit.Unreadable{Field: audit.FieldSeccomp,
+			Detail: fmt.Sprintf("linux.seccomp.defaultAction %q is not a seccomp action: runc refuses the container", sc.DefaultAction),
+			Fix:    "set linux.seccomp.defaultAction to SCMP_ACT_ERRNO (or another SCMP_ACT_ action)"})
+	}
 	if len(lx.MaskedPaths) == 0 {
 		c.UnmaskedProc = "linux.maskedPaths is empty: /proc and /sys are not masked"
 	}

@@ -58,6 +58,8 @@ func TestChecksOCI(t *testing.T) {
 		{"dangerous-capability", func(s *specs.Spec) { addCap(s, "CAP_SYS_BOOT") }},
 		{"capabilities-not-dropped", func(s *specs.Spec) { addCap(s, "CAP_NET_RAW") }},
 		{"seccomp-unconfined", func(s *specs.Spec) { s.Linux.Seccomp = nil }},
+		{"unreadable-security-setting", func(s *specs.Spec) { s.Linux.Seccomp.DefaultAction = "" }},
+		{"unreadable-security-setting", func(s *specs.Spec) { s.Linux.Seccomp.DefaultAction = "SCMP_ACT_MAYBE" }},
 		{"apparmor-unconfined", func(s *specs.Spec) { s.Process.ApparmorProfile = "unconfined" }},
 		{"selinux-disabled", func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:spc_t:s0" }},
 		{"no-new-privileges-missing", func(s *specs.Spec) { s.Process.NoNewPrivileges = false }},
