@@ -245,7 +245,8 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		return exitf(1, "alert delivery: %v", err)
 	}
 	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, len(nrs), src.Running())
-	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err}
+	host, _ := os.Hostname()
+	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err, DropAlerts: true, Hostname: host}
 	if rec != nil {
 		opts.Record = rec
 	}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/palisade-sec/palisade/internal/alert"
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/rules"
@@ -21,11 +24,17 @@ type Source interface {
 	Run(ctx context.Context, emit func(*event.Event) error) error
 }
 
-// DropCounter is a Source that can lose events (the kernel's ring buffer):
-// Drops returns how many it lost since it started. It is called from
-// another goroutine than Run.
+// DropCounter is a Source that can lose events (the kernel's ring buffer).
+// DropCounts is called from another goroutine than Run.
 type DropCounter interface {
-	Drops() (uint64, error)
+	DropCounts() (DropCounts, error)
+}
+
+// DropCounts are a source's counters since it started.
+type DropCounts struct {
+	Events uint64   // records the kernel wrote or tried to write
+	Drops  uint64   // records lost because the ring buffer was full
+	PerCPU []uint64 // Drops by CPU
 }
 
 // EventWriter keeps events (watch --record).
@@ -42,8 +51,15 @@ type Options struct {
 	Record EventWriter
 	// Log gets warnings (drops); nil discards them.
 	Log io.Writer
-	// DropWarnEvery is the least time between two drop warnings; default 10s.
+	// DropWarnEvery is the least time between two drop warnings, and
+	// between two drop alerts; default 10s.
 	DropWarnEvery time.Duration
+	// DropAlerts sends an alert (Falco's "Falco internal: syscall event
+	// drop") for drops, at most once per DropWarnEvery: events lost are
+	// detections that may be lost, and an attacker can cause them.
+	DropAlerts bool
+	// Hostname goes into drop alerts.
+	Hostname string
 	// PollEvery is how often a DropCounter is read; default 1s.
 	PollEvery time.Duration
 }
@@ -86,7 +102,7 @@ func Run(ctx context.Context, src Source, o Options) (Stats, error) {
 	var wg sync.WaitGroup
 	stopPoll := make(chan struct{})
 	if dc != nil {
-		drops = dropPoller{src: dc, pipe: pipe, log: o.Log, warn: dropWarner{every: o.DropWarnEvery}}
+		drops = dropPoller{src: dc, pipe: pipe, log: o.Log, warn: dropWarner{every: o.DropWarnEvery}, alerts: o.DropAlerts, host: o.Hostname, lastAt: time.Now()}
 		if drops.warn.every <= 0 {
 			drops.warn.every = 10 * time.Second
 		}
@@ -114,6 +130,7 @@ func Run(ctx context.Context, src Source, o Options) (Stats, error) {
 	wg.Wait()
 	if dc != nil {
 		st.Drops = drops.poll(time.Time{})
+		st.Alerts += drops.sent
 	}
 	if err != nil {
 		return st, err
@@ -126,27 +143,87 @@ func Run(ctx context.Context, src Source, o Options) (Stats, error) {
 	return st, nil
 }
 
-// dropPoller moves the drop metric up to the source's count and warns.
+// dropPoller moves the drop metric up to the source's count, warns, and
+// raises drop alerts.
 type dropPoller struct {
 	src      DropCounter
 	pipe     *outputs.Pipeline
 	log      io.Writer
 	warn     dropWarner
 	reported uint64
+	alerts   bool
+	host     string
+	sent     uint64     // drop alerts sent
+	last     DropCounts // the counters at the last drop alert (or start)
+	lastAt   time.Time  // when the last drop alert's window ended (or Run began)
 }
 
-// poll reads the source's drop count; a zero now only updates the count.
+// poll reads the source's counters; a zero now only updates the count.
 func (p *dropPoller) poll(now time.Time) uint64 {
-	if total, err := p.src.Drops(); err == nil && total > p.reported {
-		p.pipe.Metrics.EventsDropped.Add(total - p.reported)
-		p.reported = total
+	c, err := p.src.DropCounts()
+	if err != nil {
+		return p.reported
 	}
-	if !now.IsZero() && p.log != nil {
+	if c.Drops > p.reported {
+		p.pipe.Metrics.EventsDropped.Add(c.Drops - p.reported)
+		p.reported = c.Drops
+	}
+	if now.IsZero() {
+		return p.reported
+	}
+	if p.log != nil {
 		if msg, ok := p.warn.note(now, p.reported); ok {
 			fmt.Fprintln(p.log, msg)
 		}
 	}
+	if p.alerts && c.Drops > p.last.Drops && (p.sent == 0 || now.Sub(p.lastAt) >= p.warn.every) {
+		p.pipe.Send(dropAlert(now, p.lastAt, p.last, c, p.host))
+		p.sent++
+		p.last, p.lastAt = c, now
+	}
 	return p.reported
+}
+
+// DropAlertRule is the rule name of drop alerts, Falco's, so that tools
+// built for Falco's alerts recognise them.
+const DropAlertRule = "Falco internal: syscall event drop"
+
+// dropAlert describes the drops between two readings of the counters in
+// Falco's words and output fields (values as strings, as Falco sends
+// them), plus the drops by CPU and the window they fell in.
+func dropAlert(now, since time.Time, prev, cur DropCounts, host string) alert.Alert {
+	drops, events := cur.Drops-prev.Drops, cur.Events-prev.Events
+	window := now.Sub(since).Round(time.Second)
+	in := "in last second"
+	if window > time.Second {
+		in = fmt.Sprintf("in last %d seconds", int(window.Seconds()))
+	}
+	var perCPU []string
+	for cpu, v := range cur.PerCPU {
+		if cpu < len(prev.PerCPU) {
+			v -= prev.PerCPU[cpu]
+		}
+		if v > 0 {
+			perCPU = append(perCPU, fmt.Sprintf("cpu%d=%d", cpu, v))
+		}
+	}
+	return alert.Alert{
+		Time:     now,
+		Rule:     DropAlertRule,
+		Priority: alert.Critical,
+		Output:   fmt.Sprintf("%s. %d system calls dropped %s.", DropAlertRule, drops, in),
+		OutputFields: map[string]any{
+			"n_evts":               strconv.FormatUint(events, 10),
+			"n_drops":              strconv.FormatUint(drops, 10),
+			"n_drops_buffer_total": strconv.FormatUint(drops, 10),
+			"ebpf_enabled":         "1",
+			"n_drops_per_cpu":      strings.Join(perCPU, ","),
+			"window_sec":           strconv.Itoa(int(window.Seconds())),
+		},
+		Source:   "internal",
+		Tags:     []string{},
+		Hostname: host,
+	}
 }
 
 // dropWarner says, at most once per every, how many events the kernel

@@ -3,6 +3,7 @@ package detect
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -131,26 +132,49 @@ type dropSource struct {
 	drops atomic.Uint64
 }
 
-func (d *dropSource) Drops() (uint64, error) { return d.drops.Load(), nil }
+func (d *dropSource) DropCounts() (DropCounts, error) {
+	n := d.drops.Load()
+	return DropCounts{Events: 100 + n, Drops: n, PerCPU: []uint64{0, n}}, nil
+}
 func (d *dropSource) Run(ctx context.Context, emit func(*event.Event) error) error {
 	d.drops.Store(7)
 	<-ctx.Done()
 	return nil
 }
 
-// Drops a source reports while the loop runs reach the metrics, a warning
-// and the stats, even when no event arrives.
+// Drops a source reports while the loop runs reach the metrics, a warning,
+// the stats and one alert in Falco's shape, even when no event arrives.
 func TestRunReportsDrops(t *testing.T) {
-	pipe := textPipeline(t, io.Discard)
-	defer pipe.Close(time.Second)
-	var log testutil.SyncBuffer
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	st, err := Run(ctx, &dropSource{}, Options{Rules: loadRules(t), Pipeline: pipe, Log: &log, PollEvery: 20 * time.Millisecond})
+	var out testutil.SyncBuffer
+	cfg := outputs.Config{}
+	cfg.Store.URL, cfg.Metrics.Address, cfg.Outputs.Terminal.Format = "none", "none", "json"
+	pipe, err := outputs.FromConfig(context.Background(), cfg, outputs.Env{Stdout: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Drops != 7 || pipe.Metrics.EventsDropped.Value() != 7 {
+	var log testutil.SyncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	st, err := Run(ctx, &dropSource{}, Options{Rules: loadRules(t), Pipeline: pipe, Log: &log, PollEvery: 20 * time.Millisecond,
+		DropAlerts: true, Hostname: "h1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe.Close(time.Second)
+	var a struct {
+		Rule, Priority, Output, Source, Hostname string
+		OutputFields                             map[string]string `json:"output_fields"`
+	}
+	if lines := strings.Split(strings.TrimSpace(out.String()), "\n"); len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &a) != nil {
+		t.Fatalf("want one drop alert, got:\n%s", out.String())
+	}
+	f := a.OutputFields
+	if a.Rule != DropAlertRule || a.Priority != "Critical" || a.Source != "internal" || a.Hostname != "h1" ||
+		!strings.HasPrefix(a.Output, "Falco internal: syscall event drop. 7 system calls dropped in last") ||
+		f["n_drops"] != "7" || f["n_evts"] != "107" || f["n_drops_buffer_total"] != "7" || f["n_drops_per_cpu"] != "cpu1=7" || f["ebpf_enabled"] != "1" {
+		t.Errorf("drop alert: %+v", a)
+	}
+	if st.Alerts != 1 || st.Drops != 7 || pipe.Metrics.EventsDropped.Value() != 7 {
 		t.Errorf("stats %+v, metric %d", st, pipe.Metrics.EventsDropped.Value())
 	}
 	if !strings.Contains(log.String(), "7 events dropped since start") {

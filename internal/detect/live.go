@@ -125,10 +125,20 @@ func (l *Live) connectEngine(ctx context.Context) *container.Resolver {
 // Running is how many processes were running when the source opened.
 func (l *Live) Running() int { return l.table.Running() }
 
-// Drops is how many events the kernel dropped since the capture started.
-func (l *Live) Drops() (uint64, error) {
-	_, drops, err := l.src.Stats()
-	return drops, err
+// DropCounts reads the kernel's per-CPU record and drop counters.
+func (l *Live) DropCounts() (DropCounts, error) {
+	events, drops, err := l.src.StatsPerCPU()
+	if err != nil {
+		return DropCounts{}, err
+	}
+	c := DropCounts{PerCPU: drops}
+	for _, v := range events {
+		c.Events += v
+	}
+	for _, v := range drops {
+		c.Drops += v
+	}
+	return c, nil
 }
 
 // Run applies each record to the state and emits the event it makes, in

@@ -321,6 +321,17 @@ func (s *Source) Stats() (events, drops uint64, err error) {
 	return events, drops, nil
 }
 
+// StatsPerCPU returns the records written and dropped since Open, per CPU.
+func (s *Source) StatsPerCPU() (events, drops []uint64, err error) {
+	if err := s.objs.Counters.Lookup(uint32(0), &events); err != nil {
+		return nil, nil, fmt.Errorf("read event counter: %w", err)
+	}
+	if err := s.objs.Counters.Lookup(uint32(1), &drops); err != nil {
+		return nil, nil, fmt.Errorf("read drop counter: %w", err)
+	}
+	return events, drops, nil
+}
+
 // Close detaches the programs and releases every kernel object.
 func (s *Source) Close() error {
 	s.mu.Lock()

@@ -32,5 +32,8 @@ func (s *Source) ReadBatch(context.Context, *Record, func(*Record) error) error 
 // Stats reports nothing on this platform.
 func (s *Source) Stats() (events, drops uint64, err error) { return 0, 0, errPlatform }
 
+// StatsPerCPU reports nothing on this platform.
+func (s *Source) StatsPerCPU() (events, drops []uint64, err error) { return nil, nil, errPlatform }
+
 // Close does nothing on this platform.
 func (s *Source) Close() error { return nil }
