@@ -2,22 +2,16 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"math/bits"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/moby/sys/capability"
-	"github.com/palisade-sec/palisade/internal/apparmor"
 	"github.com/palisade-sec/palisade/internal/confine"
 	"github.com/palisade-sec/palisade/internal/escape"
-	"github.com/palisade-sec/palisade/internal/selinux"
 	"github.com/spf13/cobra"
 )
 
@@ -52,19 +46,19 @@ func newInspectCmd(s streams) *cobra.Command {
 			if pid < 0 {
 				return exitf(2, "--pid %d: want a process id", pid)
 			}
-			c, err := inspectProcess("/", pid)
+			c, err := confine.ReadProcess("/", pid)
 			if err != nil {
 				return exitf(1, "inspect: %v", err)
 			}
 			if pid == 0 {
-				c.checkLive(cmd.Context(), !noProbe)
+				c.CheckLive(cmd.Context(), !noProbe, inspectProbeCommand)
 			}
 			confine.SortFindings(c.Findings)
 			return writeResult(s.out, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, c)
 				}
-				return c.writeText(w)
+				return writeInspectText(w, c)
 			})
 		},
 	}
@@ -75,170 +69,6 @@ func newInspectCmd(s streams) *cobra.Command {
 	cmd.Flags().StringVar(&probeSyscall, "probe-syscall", "", "run one syscall probe (the probe child)")
 	cmd.Flags().MarkHidden("probe-syscall")
 	return cmd
-}
-
-// inspectReport is everything inspect reports about one process.
-type inspectReport struct {
-	PID          int              `json:"pid"`
-	Command      string           `json:"command"`
-	UID          inspectIDs       `json:"uid"`
-	GID          inspectIDs       `json:"gid"`
-	Groups       []int            `json:"groups"`
-	Capabilities inspectCapSets   `json:"capabilities"`
-	NoNewPrivs   bool             `json:"no_new_privs"`
-	Seccomp      inspectSeccomp   `json:"seccomp"`
-	AppArmor     inspectAppArmor  `json:"apparmor"`
-	SELinux      selinux.State    `json:"selinux"`
-	UserNS       inspectUserNS    `json:"user_namespace"`
-	Cgroups      []inspectCgroup  `json:"cgroups"`
-	Container    inspectContainer `json:"container"`
-	// Findings are the open breakout paths, worst first.
-	Findings []confine.Finding `json:"findings"`
-	// Probes, Sockets and Writable are checks made from palisade's own
-	// process; they are empty with --pid (and Probes with --no-probe).
-	Probes   []confine.ProbeResult `json:"probes"`
-	Sockets  []confine.SocketCheck `json:"sockets"`
-	Writable []confine.WriteCheck  `json:"writable"`
-	// releaseAgents are the cgroup v1 release_agent files mountinfo shows.
-	releaseAgents []string
-}
-
-type inspectIDs struct {
-	Real      int `json:"real"`
-	Effective int `json:"effective"`
-	Saved     int `json:"saved"`
-	FS        int `json:"fs"`
-}
-
-type inspectCapSet struct {
-	Hex   string   `json:"hex"`
-	Names []string `json:"names"`
-}
-
-type inspectCapSets struct {
-	Inheritable inspectCapSet `json:"inheritable"`
-	Permitted   inspectCapSet `json:"permitted"`
-	Effective   inspectCapSet `json:"effective"`
-	Bounding    inspectCapSet `json:"bounding"`
-	Ambient     inspectCapSet `json:"ambient"`
-	// Known is how many capabilities this kernel has (cap_last_cap + 1).
-	Known int `json:"known"`
-}
-
-type inspectSeccomp struct {
-	Mode    string `json:"mode"` // disabled, strict, filter
-	Filters int    `json:"filters"`
-}
-
-type inspectAppArmor struct {
-	InKernel bool   `json:"in_kernel"`
-	Source   string `json:"source"`
-	Profile  string `json:"profile,omitempty"`
-	Mode     string `json:"mode,omitempty"`
-	Error    string `json:"error,omitempty"`
-}
-
-type inspectIDMap struct {
-	Inside  uint64 `json:"inside"`
-	Outside uint64 `json:"outside"`
-	Count   uint64 `json:"count"`
-}
-
-type inspectUserNS struct {
-	// Initial is true for the host's user namespace (identity map of all ids).
-	Initial   bool           `json:"initial"`
-	Namespace string         `json:"namespace,omitempty"` // user:[inode]
-	UIDMap    []inspectIDMap `json:"uid_map"`
-	GIDMap    []inspectIDMap `json:"gid_map"`
-}
-
-type inspectCgroup struct {
-	Hierarchy   int    `json:"hierarchy"`
-	Controllers string `json:"controllers"`
-	Path        string `json:"path"`
-}
-
-type inspectContainer struct {
-	// Verdict is "yes" (cgroup names a container runtime), "likely" (only
-	// marker files or PID 1 hints) or "no evidence".
-	Verdict  string   `json:"verdict"`
-	ID       string   `json:"id,omitempty"`
-	Evidence []string `json:"evidence"`
-}
-
-// inspectProcess reads /proc and /sys under root for process pid (0: self).
-func inspectProcess(root string, pid int) (*inspectReport, error) {
-	proc := "self"
-	if pid > 0 {
-		proc = strconv.Itoa(pid)
-	}
-	procDir := filepath.Join(root, "proc", proc)
-	statusText, err := os.ReadFile(filepath.Join(procDir, "status"))
-	if err != nil {
-		return nil, fmt.Errorf("read process status: %w", err)
-	}
-	c := &inspectReport{}
-	lastCap := inspectLastCap(root)
-	if err := inspectParseStatus(string(statusText), lastCap, c); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join("/proc", proc, "status"), err)
-	}
-
-	c.AppArmor.InKernel, c.AppArmor.Source = apparmor.KernelStatus()
-	if root != "/" {
-		c.AppArmor.InKernel, c.AppArmor.Source = false, "not read (fake root)"
-	}
-	if c.AppArmor.InKernel {
-		if conf, err := apparmor.ReadConfinement(pid); err != nil {
-			c.AppArmor.Error = err.Error()
-		} else {
-			c.AppArmor.Profile, c.AppArmor.Mode = conf.Profile, conf.Mode
-		}
-	}
-	if root == "/" {
-		st, err := selinux.ReadState(pid)
-		if err != nil {
-			return nil, err
-		}
-		c.SELinux = st
-	} else {
-		c.SELinux = selinux.State{Mode: "disabled", Source: "not read (fake root)"}
-	}
-
-	if b, err := os.ReadFile(filepath.Join(procDir, "uid_map")); err == nil {
-		c.UserNS.UIDMap = inspectParseIDMap(string(b))
-	}
-	if b, err := os.ReadFile(filepath.Join(procDir, "gid_map")); err == nil {
-		c.UserNS.GIDMap = inspectParseIDMap(string(b))
-	}
-	c.UserNS.Initial = inspectIsIdentityMap(c.UserNS.UIDMap) && inspectIsIdentityMap(c.UserNS.GIDMap)
-	if ns, err := os.Readlink(filepath.Join(procDir, "ns/user")); err == nil {
-		c.UserNS.Namespace = ns
-	}
-
-	if b, err := os.ReadFile(filepath.Join(procDir, "cgroup")); err == nil {
-		c.Cgroups = inspectParseCgroups(string(b))
-	}
-	c.Container = inspectDetectContainer(root, c.Cgroups)
-
-	c.Findings = append([]confine.Finding{}, confine.PostureFindings(confine.Posture{
-		EffectiveUID: c.UID.Effective, NoNewPrivs: c.NoNewPrivs, SeccompMode: c.Seccomp.Mode,
-		AppArmorInKernel: c.AppArmor.InKernel, AppArmorProfile: c.AppArmor.Profile,
-		SELinuxEnabled: c.SELinux.Enabled(), SELinuxLabel: c.SELinux.Label,
-		InitialUserNS: c.UserNS.Initial,
-		Effective:     c.Capabilities.Effective.Names, Permitted: c.Capabilities.Permitted.Names,
-		Bounding: c.Capabilities.Bounding.Names,
-	})...)
-	mi := filepath.Join(procDir, "mountinfo")
-	if b, err := os.ReadFile(mi); err == nil {
-		mounts, err := confine.ParseMountinfo(filepath.Join("/proc", proc, "mountinfo"), string(b))
-		if err != nil {
-			return nil, err
-		}
-		c.Findings = append(c.Findings, confine.MountFindings(mounts)...)
-		c.releaseAgents = confine.ReleaseAgentPaths(mounts)
-	}
-	c.Probes, c.Sockets, c.Writable = []confine.ProbeResult{}, []confine.SocketCheck{}, []confine.WriteCheck{}
-	return c, nil
 }
 
 // inspectProbeEnv makes a test binary act as the probe child (see
@@ -257,237 +87,8 @@ func inspectProbeCommand(ctx context.Context, name string) *exec.Cmd {
 	return cmd
 }
 
-// checkLive makes the checks that act from this process: runtime sockets,
-// write access to /proc/sys and release_agent files, and the syscall probes.
-func (c *inspectReport) checkLive(ctx context.Context, probe bool) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	c.Sockets = confine.ReachSockets(confine.RuntimeSocketPaths)
-	procSys := confine.OpenableForWrite(confine.ProcSysPaths)
-	agents := confine.OpenableForWrite(c.releaseAgents)
-	c.Writable = append(append([]confine.WriteCheck{}, procSys...), agents...)
-	c.Findings = append(c.Findings, confine.SocketFindings(c.Sockets)...)
-	c.Findings = append(c.Findings, confine.WriteFindings(procSys, agents)...)
-	if probe {
-		filtered := c.Seccomp.Mode != "disabled"
-		c.Probes = confine.RunProbes(ctx, inspectProbeCommand, confine.Env{Filtered: filtered, Effective: c.Capabilities.Effective.Names, Kernel: confine.KernelRelease()})
-	}
-}
-
-func inspectLastCap(root string) int {
-	b, err := os.ReadFile(filepath.Join(root, "proc/sys/kernel/cap_last_cap"))
-	if err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && n >= 0 && n < 64 {
-			return n
-		}
-	}
-	return int(capability.CAP_CHECKPOINT_RESTORE)
-}
-
-// inspectParseStatus fills c from /proc/PID/status.
-func inspectParseStatus(text string, lastCap int, c *inspectReport) error {
-	fields := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if ok {
-			fields[k] = strings.TrimSpace(v)
-		}
-	}
-	need := func(k string) (string, error) {
-		v, ok := fields[k]
-		if !ok {
-			return "", fmt.Errorf("no %s: line", k)
-		}
-		return v, nil
-	}
-	var err error
-	if c.PID, err = strconv.Atoi(fields["Pid"]); err != nil {
-		return fmt.Errorf("Pid: %q is not a number", fields["Pid"])
-	}
-	c.Command = fields["Name"]
-	for _, id := range []struct {
-		key string
-		dst *inspectIDs
-	}{{"Uid", &c.UID}, {"Gid", &c.GID}} {
-		v, err := need(id.key)
-		if err != nil {
-			return err
-		}
-		n, err := inspectParseInts(v)
-		if err != nil || len(n) != 4 {
-			return fmt.Errorf("%s: want 4 ids, got %q", id.key, v)
-		}
-		*id.dst = inspectIDs{n[0], n[1], n[2], n[3]}
-	}
-	if c.Groups, err = inspectParseInts(fields["Groups"]); err != nil {
-		return fmt.Errorf("Groups: %v", err)
-	}
-	if c.Groups == nil {
-		c.Groups = []int{}
-	}
-	c.Capabilities.Known = lastCap + 1
-	for _, cs := range []struct {
-		key string
-		dst *inspectCapSet
-	}{
-		{"CapInh", &c.Capabilities.Inheritable}, {"CapPrm", &c.Capabilities.Permitted},
-		{"CapEff", &c.Capabilities.Effective}, {"CapBnd", &c.Capabilities.Bounding},
-		{"CapAmb", &c.Capabilities.Ambient},
-	} {
-		v, err := need(cs.key)
-		if err != nil {
-			return err
-		}
-		mask, err := strconv.ParseUint(v, 16, 64)
-		if err != nil {
-			return fmt.Errorf("%s: %q is not a hex mask", cs.key, v)
-		}
-		*cs.dst = inspectCapSet{Hex: v, Names: inspectCapNames(mask)}
-	}
-	if v, ok := fields["NoNewPrivs"]; ok {
-		c.NoNewPrivs = v == "1"
-	}
-	switch fields["Seccomp"] {
-	case "", "0":
-		c.Seccomp.Mode = "disabled"
-	case "1":
-		c.Seccomp.Mode = "strict"
-	case "2":
-		c.Seccomp.Mode = "filter"
-	default:
-		c.Seccomp.Mode = "unknown (" + fields["Seccomp"] + ")"
-	}
-	if v, ok := fields["Seccomp_filters"]; ok {
-		c.Seccomp.Filters, _ = strconv.Atoi(v)
-	}
-	return nil
-}
-
-func inspectParseInts(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Fields(s) {
-		n, err := strconv.Atoi(f)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a number", f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-// inspectCapNames names the bits of a capability mask; bits the capability package
-// does not know are shown as cap_N.
-func inspectCapNames(mask uint64) []string {
-	names := []string{}
-	for mask != 0 {
-		bit := bits.TrailingZeros64(mask)
-		mask &^= 1 << bit
-		name := capability.Cap(bit).String()
-		if name == "" || strings.HasPrefix(name, "unknown") {
-			name = "cap_" + strconv.Itoa(bit)
-		}
-		names = append(names, name)
-	}
-	return names
-}
-
-func inspectParseIDMap(text string) []inspectIDMap {
-	out := []inspectIDMap{}
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) != 3 {
-			continue
-		}
-		var m inspectIDMap
-		var err error
-		if m.Inside, err = strconv.ParseUint(f[0], 10, 32); err != nil {
-			continue
-		}
-		if m.Outside, err = strconv.ParseUint(f[1], 10, 32); err != nil {
-			continue
-		}
-		if m.Count, err = strconv.ParseUint(f[2], 10, 33); err != nil {
-			continue
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-func inspectIsIdentityMap(m []inspectIDMap) bool {
-	return len(m) == 1 && m[0].Inside == 0 && m[0].Outside == 0 && m[0].Count == 4294967295
-}
-
-func inspectParseCgroups(text string) []inspectCgroup {
-	out := []inspectCgroup{}
-	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		h, err := strconv.Atoi(parts[0])
-		if err != nil {
-			continue
-		}
-		out = append(out, inspectCgroup{Hierarchy: h, Controllers: parts[1], Path: parts[2]})
-	}
-	return out
-}
-
-var (
-	inspectContainerIDRE   = regexp.MustCompile(`(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:/|$)`)
-	inspectRuntimeCgroupRE = regexp.MustCompile(`(?:^|/)(docker|libpod|crio|cri-containerd|containerd|kubepods|lxc|machine\.slice|actions_job|garden|ecs)(?:[-./]|$)`)
-	inspectInitSystems     = map[string]bool{"systemd": true, "init": true, "launchd": true, "runit": true, "openrc-init": true}
-)
-
-// inspectDetectContainer weighs what a process can see: cgroup paths naming a
-// container runtime (strong), marker files a runtime drops, and PID 1 not
-// being an init system (weak). It never claims "yes" on marker files alone.
-func inspectDetectContainer(root string, cgroups []inspectCgroup) inspectContainer {
-	v := inspectContainer{Verdict: "no evidence", Evidence: []string{}}
-	strong := false
-	for _, cg := range cgroups {
-		if m := inspectRuntimeCgroupRE.FindStringSubmatch(cg.Path); m != nil {
-			if !strong {
-				v.Evidence = append(v.Evidence, fmt.Sprintf("cgroup path %q names %s", cg.Path, m[1]))
-			}
-			strong = true
-			if id := inspectContainerIDRE.FindStringSubmatch(cg.Path); id != nil && v.ID == "" {
-				v.ID = id[1]
-			}
-		}
-	}
-	weak := false
-	for _, marker := range []struct{ path, what string }{
-		{"/.dockerenv", "Docker's marker file /.dockerenv exists"},
-		{"/run/.containerenv", "Podman's marker file /run/.containerenv exists"},
-	} {
-		if _, err := os.Stat(filepath.Join(root, marker.path)); err == nil {
-			v.Evidence = append(v.Evidence, marker.what)
-			weak = true
-		}
-	}
-	if b, err := os.ReadFile(filepath.Join(root, "proc/1/comm")); err == nil {
-		comm := strings.TrimSpace(string(b))
-		if !inspectInitSystems[comm] {
-			v.Evidence = append(v.Evidence, fmt.Sprintf("PID 1 is %q, not an init system", comm))
-			weak = true
-		}
-	} else if errors.Is(err, os.ErrPermission) {
-		v.Evidence = append(v.Evidence, "cannot read /proc/1/comm")
-	}
-	switch {
-	case strong:
-		v.Verdict = "yes"
-	case weak:
-		v.Verdict = "likely"
-	}
-	return v
-}
-
 // inspectDescribeCaps summarises a set against the kernel's known capabilities.
-func inspectDescribeCaps(cs inspectCapSet, known int) string {
+func inspectDescribeCaps(cs confine.CapSet, known int) string {
 	n := len(cs.Names)
 	switch {
 	case n == 0:
@@ -511,7 +112,7 @@ func inspectDescribeCaps(cs inspectCapSet, known int) string {
 	return strings.Join(cs.Names, ", ")
 }
 
-func (c *inspectReport) writeText(w io.Writer) error {
+func writeInspectText(w io.Writer, c *confine.Report) error {
 	var b strings.Builder
 	row := func(k, format string, args ...any) { fmt.Fprintf(&b, "%-15s %s\n", k, fmt.Sprintf(format, args...)) }
 	row("process", "%d (%s)", c.PID, escape.Text(c.Command))

@@ -5,10 +5,16 @@
 // syscalls that tells a seccomp denial (EPERM or another errno from the
 // filter), ENOSYS and a seccomp kill apart from a call the kernel ran.
 //
-// The core is pure: ParseMountinfo, MountFindings, PostureFindings,
-// CapabilityFindings and Classify take values and return findings named by
-// internal/audit's check slugs where one applies. The edges that touch the
-// system (ProbeSyscall, RunProbes, ReachSockets, OpenableForWrite) are thin
+// ReadProcess gathers it all for one process into a Report: ids, the five
+// capability sets, no_new_privs, seccomp, AppArmor and SELinux state, user
+// namespace maps, cgroups and whether it runs in a container (cgroup paths
+// read by internal/container, marker files, PID 1), with the findings.
+//
+// The core is pure: ParseStatus, ParseIDMap, ParseCgroups, ParseMountinfo,
+// MountFindings, PostureFindings and Classify take values and return
+// values, findings named by internal/audit's check slugs where one applies.
+// The edges that touch the system (ReadProcess, Report.CheckLive,
+// RunProbes, ReachSockets, OpenableForWrite) are thin
 // and never change state: every probe's arguments are chosen so the call
 // fails even when allowed, sockets are only connected to and closed, and
 // files are opened for writing and closed without a write.

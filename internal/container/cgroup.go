@@ -15,6 +15,14 @@ import "strings"
 //	/.../crio-<64hex>.scope, crio-conmon-...     CRI-O
 //	/machine.slice/libpod-<64hex>.scope           podman
 func IDFromCgroup(path string) (id, runtime string, ok bool) {
+	if id, runtime, ok = FullIDFromCgroup(path); ok {
+		id = id[:12]
+	}
+	return id, runtime, ok
+}
+
+// FullIDFromCgroup is IDFromCgroup with the whole 64-digit id.
+func FullIDFromCgroup(path string) (id, runtime string, ok bool) {
 	// Walk components from the leaf: the id is in the innermost one.
 	parts := strings.Split(strings.TrimRight(path, "/"), "/")
 	for i := len(parts) - 1; i >= 0; i-- {
@@ -24,7 +32,7 @@ func IDFromCgroup(path string) (id, runtime string, ok bool) {
 			{"libpod-", "podman"}, {"containerd-", "containerd"},
 		} {
 			if rest, found := strings.CutPrefix(p, pre.prefix); found && isHexID(rest) {
-				return rest[:12], pre.runtime, true
+				return rest, pre.runtime, true
 			}
 		}
 		if isHexID(p) {
@@ -39,10 +47,30 @@ func IDFromCgroup(path string) (id, runtime string, ok bool) {
 					rt = "podman"
 				}
 			}
-			return p[:12], rt, true
+			return p, rt, true
 		}
 	}
 	return "", "", false
+}
+
+// runtimeMarkers are the cgroup path components container runtimes and
+// orchestrators create, in the order RuntimeFromCgroup tries them.
+var runtimeMarkers = []string{"docker", "libpod", "crio", "cri-containerd", "containerd", "kubepods", "lxc", "machine.slice", "actions_job", "garden", "ecs"}
+
+// RuntimeFromCgroup names the runtime whose cgroup a path lies in, from the
+// first (outermost) component that is a runtime's marker or starts with one
+// followed by "-" or ".": "docker" for /docker/ID, "kubepods" for
+// /kubepods/burstable/pod.../ID, "lxc" for /lxc.payload.c1. It also knows
+// runtimes whose paths carry no container id (LXC, Garden, ECS).
+func RuntimeFromCgroup(path string) (marker string, ok bool) {
+	for _, p := range strings.Split(path, "/") {
+		for _, m := range runtimeMarkers {
+			if rest, found := strings.CutPrefix(p, m); found && (rest == "" || rest[0] == '-' || rest[0] == '.') {
+				return m, true
+			}
+		}
+	}
+	return "", false
 }
 
 func isHexID(s string) bool {

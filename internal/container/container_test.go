@@ -37,6 +37,32 @@ func TestIDFromCgroup(t *testing.T) {
 	if id, _, ok := IDFromProcCgroup("12:pids:/docker/" + hexID + "\n0::/\n"); !ok || id != "0123456789ab" {
 		t.Errorf("v1 proc cgroup: %q %v", id, ok)
 	}
+	if id, rt, ok := FullIDFromCgroup("/system.slice/docker-" + hexID + ".scope"); !ok || id != hexID || rt != "docker" {
+		t.Errorf("FullIDFromCgroup = %q %q %v", id, rt, ok)
+	}
+}
+
+func TestRuntimeFromCgroup(t *testing.T) {
+	for path, want := range map[string]string{
+		"/docker/" + hexID:                                    "docker",
+		"/system.slice/docker-" + hexID + ".scope":            "docker",
+		"/kubepods/burstable/pod1234/" + hexID:                "kubepods",
+		"/kubepods.slice/cri-containerd-" + hexID + ".scope":  "kubepods",
+		"/system.slice/cri-containerd-" + hexID + ".scope":    "cri-containerd",
+		"/machine.slice/libpod-" + hexID + ".scope/container": "machine.slice",
+		"/lxc.payload.c1":                                     "lxc",
+		"/actions_job/" + hexID:                               "actions_job",
+		"/ecs/task/" + hexID:                                  "ecs",
+		"/user.slice/user-1000.slice/session-1.scope":         "",
+		"/system.slice/dockerd.service":                       "",
+		"/":                                                   "",
+		"/mydocker/x":                                         "",
+	} {
+		got, ok := RuntimeFromCgroup(path)
+		if got != want || ok != (want != "") {
+			t.Errorf("RuntimeFromCgroup(%q) = %q %v, want %q", path, got, ok, want)
+		}
+	}
 }
 
 func TestSplitImage(t *testing.T) {
