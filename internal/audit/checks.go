@@ -33,6 +33,9 @@ type hit struct {
 	field Field
 	line  int
 	file  string
+	// target, when set, replaces the container's target and group (a
+	// compose project's volume, which belongs to no one service).
+	target string
 }
 
 // Fix returns the fix for source s with arg filled in.
@@ -125,6 +128,9 @@ func MountKind(hostPath string) (slug, why string) {
 		if under(p, d) {
 			return "runtime-socket-mount", "a container runtime's socket directory"
 		}
+	}
+	if under(p, "/var/log") {
+		return "sensitive-host-mount", "host logs under /var/log: a writer can plant symlinks the kubelet follows as root when it serves container logs"
 	}
 	if strings.HasPrefix(p, "/dev/") && !under(p, "/dev/shm") && !under(p, "/dev/pts") && !under(p, "/dev/mqueue") {
 		return "device-access", "a host device node"
@@ -229,6 +235,27 @@ var checks = []*Check{
 			SourceOCI:        "remove the bind mount of %s, or narrow it and add the ro option",
 		},
 		eval: func(c *Container) []hit { return mountHits(c, "sensitive-host-mount") },
+	},
+	{
+		Slug: "host-path-volume", Severity: SeverityMedium, PodScope: true,
+		Title:    "Sensitive host path declared as a volume",
+		Breakout: "The host path is one volumeMount away: an ephemeral debug container or a one-line edit mounts it, and reviews that look only at containers miss it.",
+		Fixes: map[Source]string{
+			SourceKubernetes: "remove the unused hostPath volume %s from spec.volumes",
+			SourceCompose:    "remove the unused top-level volume %s (its driver_opts bind a host path)",
+		},
+		eval: func(c *Container) []hit {
+			var hs []hit
+			for _, v := range c.Volumes {
+				k, why := MountKind(v.HostPath)
+				if k == "" || (v.InProject && k == "sensitive-host-mount") {
+					continue
+				}
+				d := fmt.Sprintf("volume %q binds %s (%s) but no container mounts it", v.Name, v.HostPath, why)
+				hs = append(hs, hit{detail: d, arg: fmt.Sprintf("%q (%s)", v.Name, v.HostPath), line: v.Line, file: v.File, target: v.Target})
+			}
+			return hs
+		},
 	},
 	{
 		Slug: "privileged", Severity: SeverityCritical,
@@ -669,9 +696,12 @@ func Audit(c *Container) []Finding {
 			continue
 		}
 		for _, h := range k.eval(c) {
-			target := c.Target
+			target, group := c.Target, c.group()
 			if k.PodScope {
-				target = c.group()
+				target = group
+			}
+			if h.target != "" {
+				target, group = h.target, h.target
 			}
 			line, file := h.line, h.file
 			if h.field != 0 {
@@ -683,7 +713,7 @@ func Audit(c *Container) []Finding {
 			out = append(out, Finding{
 				Check: k.Slug, Severity: k.Severity, Title: k.Title, Target: target,
 				File: file, Line: line, Fix: k.Fix(c.Source, h.arg), Detail: h.detail,
-				Breakout: k.Breakout, Source: c.Source, Group: c.group(), ContainerLine: c.Line,
+				Breakout: k.Breakout, Source: c.Source, Group: group, ContainerLine: c.Line,
 			})
 		}
 	}

@@ -37,6 +37,9 @@ func TestEachCheckEachSource(t *testing.T) {
 		{"sensitive-host-mount", func(c *Container) {
 			c.Mounts = append(c.Mounts, Mount{HostPath: "/var/lib/kubelet", Destination: "/k", Line: 9})
 		}},
+		{"host-path-volume", func(c *Container) {
+			c.Volumes = append(c.Volumes, Volume{Name: "logs", HostPath: "/var/log", Line: 9})
+		}},
 		{"privileged", func(c *Container) { c.Privileged = true; c.Lines = map[Field]int{FieldPrivileged: 9} }},
 		{"dangerous-capability", func(c *Container) { c.CapAdd = []string{"cap_sys_module"}; c.Lines = map[Field]int{FieldCapAdd: 9} }},
 		{"capabilities-not-dropped", func(c *Container) {
@@ -107,7 +110,7 @@ func TestEachCheckEachSource(t *testing.T) {
 
 // TestIssueSlugs pins the slug list the issue asks for: slugs are stable.
 func TestIssueSlugs(t *testing.T) {
-	want := []string{"runtime-socket-mount", "host-root-mount", "sensitive-host-mount", "privileged",
+	want := []string{"runtime-socket-mount", "host-root-mount", "sensitive-host-mount", "host-path-volume", "privileged",
 		"dangerous-capability", "capabilities-not-dropped", "seccomp-unconfined", "unreadable-security-setting", "apparmor-unconfined",
 		"selinux-disabled", "no-new-privileges-missing", "runs-as-root", "host-pid", "host-network",
 		"host-ipc", "host-uts", "host-userns", "writable-root-fs", "no-memory-limit", "no-pids-limit",

@@ -112,6 +112,24 @@ type Mount struct {
 	InProject bool
 }
 
+// Volume is a host path declared as a volume apart from any mount: a
+// Kubernetes hostPath volume no container mounts, a compose top-level volume
+// whose driver_opts bind a host directory and no service uses.
+type Volume struct {
+	Name     string
+	HostPath string
+	Line     int
+	// File is the file that declares the volume when that is not the
+	// container's (a compose override file).
+	File string
+	// Target, when set, is the name findings about the volume are shown
+	// under instead of the container's group ("volume sock" for a compose
+	// project's volume, which belongs to no one service).
+	Target string
+	// InProject marks a compose device inside the project directory.
+	InProject bool
+}
+
 // Device is a host device made available to the container.
 type Device struct {
 	// Host is the host path (/dev/sda) or a device cgroup rule (c *:* rwm).
@@ -175,6 +193,10 @@ type Container struct {
 
 	Mounts  []Mount
 	Devices []Device
+	// Volumes are host paths the pod (or compose project) declares as
+	// volumes that no container mounts; every container of the pod carries
+	// the same list and the finding is reported once.
+	Volumes []Volume
 	// UnmaskedProc says why /proc and /sys are not masked ("" when they are).
 	UnmaskedProc string
 	// RootPropagation is the rootfs propagation when it is shared (OCI).

@@ -118,12 +118,35 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	bound := boundVolumes(proj, docs)
+	used := map[string]bool{}
 	var out []*audit.Container
 	for _, n := range names {
 		s := proj.Services[n]
 		c := FromService(&s, docs)
+		// A named volume whose driver_opts bind a host path is a bind mount
+		// of that path in all but name.
+		for i, m := range c.Mounts {
+			if v, ok := bound[m.Name]; ok && m.HostPath == "" {
+				c.Mounts[i].HostPath = v.HostPath
+				used[m.Name] = true
+			}
+		}
 		markInProject(c, proj.WorkingDir)
 		out = append(out, c)
+	}
+	var unused []audit.Volume
+	for _, name := range sortedKeys(bound) {
+		if v := bound[name]; !used[name] {
+			if v.File == main {
+				v.File = ""
+			}
+			v.InProject = strings.HasPrefix(filepath.Clean(v.HostPath), filepath.Clean(proj.WorkingDir)+"/")
+			unused = append(unused, v)
+		}
+	}
+	for _, c := range out {
+		c.Volumes = unused
 	}
 	return out, errors.Join(errs...)
 }
@@ -178,6 +201,43 @@ func splitDocs(file string, data []byte) (docs []Doc, kept []byte, errs []error)
 		}
 	}
 	return docs, kept, errs
+}
+
+// boundVolumes finds the project's top-level volumes whose local driver
+// binds a host path (driver_opts type: none, o: bind, device: PATH).
+func boundVolumes(proj *types.Project, docs []Doc) map[string]audit.Volume {
+	out := map[string]audit.Volume{}
+	for name, v := range proj.Volumes {
+		if bool(v.External) || (v.Driver != "" && v.Driver != "local") {
+			continue
+		}
+		dev := v.DriverOpts["device"]
+		bind := false
+		for _, o := range strings.Split(v.DriverOpts["o"], ",") {
+			if o = strings.TrimSpace(o); o == "bind" || o == "rbind" {
+				bind = true
+			}
+		}
+		if !bind || !strings.HasPrefix(dev, "/") {
+			continue
+		}
+		av := audit.Volume{Name: name, HostPath: dev, Target: "volume " + name}
+		for i := len(docs) - 1; i >= 0 && av.Line == 0; i-- {
+			av.Line = yamlpos.FirstLine(docs[i].Root, []any{"volumes", name, "driver_opts", "device"}, []any{"volumes", name})
+			av.File = docs[i].File
+		}
+		out[name] = av
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 var svcInErr = regexp.MustCompile(`services\.([A-Za-z0-9._-]+)`)

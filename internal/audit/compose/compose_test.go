@@ -3,6 +3,7 @@ package compose
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -369,5 +370,46 @@ func TestUnreadableSecurityOpts(t *testing.T) {
 	}
 	if fs := audittest.AuditAll(cs, nil); !audittest.Has(fs, "unreadable-security-setting", 7) || !audittest.Has(fs, "no-new-privileges-missing", 7) || len(fs) != 2 {
 		t.Errorf("no-new-privileges:maybe:\n%s", audittest.Brief(fs))
+	}
+}
+
+// TestBoundVolumes: a top-level volume whose driver_opts bind a host path is
+// judged as that bind where a service mounts it, and as a volume of its own
+// (reported once for the project) where none does.
+func TestBoundVolumes(t *testing.T) {
+	doc := render("    volumes:\n      - sock:/var/run/docker.sock #want\n", "  app:\n", "  app:\n") + `  other:
+    image: x
+    volumes: [plain:/data, remote:/r]
+volumes:
+  sock:
+    driver: local
+    driver_opts: {type: none, o: bind, device: /var/run/docker.sock}
+  etc:
+    driver_opts:
+      type: none
+      o: bind,ro
+      device: /etc
+  plain: {}
+  remote:
+    driver_opts: {type: nfs, o: "addr=10.0.0.1,rw", device: ":/export"}
+  harmless:
+    driver_opts: {type: none, o: bind, device: /srv/cache}
+`
+	cs, err := parseString(t, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range audittest.AuditAll(cs, nil) {
+		if f.Check == "host-path-volume" || strings.Contains(f.Check, "mount") {
+			got = append(got, fmt.Sprintf("%s@%d %s", f.Check, f.Line, f.Target))
+		}
+	}
+	want := []string{
+		fmt.Sprintf("runtime-socket-mount@%d service app", wantLine(doc)),
+		"host-path-volume@23 volume etc",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), doc)
 	}
 }

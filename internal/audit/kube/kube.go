@@ -364,6 +364,12 @@ func (w *workload) firstLine(paths ...[]any) int {
 
 func (w *workload) containers() []*audit.Container {
 	var out []*audit.Container
+	defer func() {
+		vols := w.unmountedHostPaths()
+		for _, c := range out {
+			c.Volumes = vols
+		}
+	}()
 	for i := range w.spec.InitContainers {
 		out = append(out, w.container(&w.spec.InitContainers[i], "initContainers", i, "init container", false))
 	}
@@ -373,6 +379,36 @@ func (w *workload) containers() []*audit.Container {
 	for i := range w.spec.EphemeralContainers {
 		ec := corev1.Container(w.spec.EphemeralContainers[i].EphemeralContainerCommon)
 		out = append(out, w.container(&ec, "ephemeralContainers", i, "ephemeral container", true))
+	}
+	return out
+}
+
+// unmountedHostPaths lists the pod's hostPath volumes that no container
+// (init, regular or ephemeral) mounts.
+func (w *workload) unmountedHostPaths() []audit.Volume {
+	used := map[string]bool{}
+	for _, k := range w.spec.InitContainers {
+		for _, vm := range k.VolumeMounts {
+			used[vm.Name] = true
+		}
+	}
+	for _, k := range w.spec.Containers {
+		for _, vm := range k.VolumeMounts {
+			used[vm.Name] = true
+		}
+	}
+	for _, k := range w.spec.EphemeralContainers {
+		for _, vm := range k.VolumeMounts {
+			used[vm.Name] = true
+		}
+	}
+	var out []audit.Volume
+	for i, v := range w.spec.Volumes {
+		if v.HostPath == nil || used[v.Name] {
+			continue
+		}
+		out = append(out, audit.Volume{Name: v.Name, HostPath: v.HostPath.Path,
+			Line: w.firstLine([]any{"volumes", i, "hostPath", "path"}, []any{"volumes", i})})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,6 +101,9 @@ func TestChecksKubernetes(t *testing.T) {
 		{"no-memory-limit", render("", "", "", "{limits: {memory: 64Mi}}", "{limits: {cpu: 100m}} #want"), ""},
 		{"device-access", render("  volumes:\n    - name: d\n      hostPath:\n        path: /dev/kvm #want\n        type: CharDevice\n", "", "      volumeMounts: [{name: d, mountPath: /dev/kvm}]\n"), ""},
 		{"unmasked-proc", render("", "        procMount: Unmasked #want\n", ""), ""},
+		{"host-path-volume", render("  volumes:\n    - name: sock\n      hostPath:\n        path: /var/run/docker.sock #want\n", "", ""), ""},
+		{"host-path-volume", render("  volumes:\n    - name: logs\n      hostPath: {path: /var/log} #want\n", "", ""), ""},
+		{"sensitive-host-mount", render("  volumes:\n    - name: logs\n      hostPath: {path: /var/log/pods} #want\n", "", "      volumeMounts: [{name: logs, mountPath: /logs}]\n"), ""},
 		{"shared-mount-propagation", render("  volumes: [{name: v, hostPath: {path: /srv/x}}]\n", "", "      volumeMounts:\n        - name: v\n          mountPath: /x\n          mountPropagation: Bidirectional #want\n"), ""},
 	}
 	for _, tt := range tests {
@@ -429,5 +433,56 @@ items:
 	}
 	if err == nil || !strings.HasPrefix(err.Error(), "l.yaml:10: Pod: field spec.hostPID") {
 		t.Errorf("error: %v", err)
+	}
+}
+
+// TestUnmountedHostPathVolumes: a hostPath volume no container mounts is a
+// finding on the volume, reported once per workload; once any container
+// (an ephemeral one included) mounts it, the stronger mount finding replaces
+// it. Harmless host paths are not findings either way.
+func TestUnmountedHostPathVolumes(t *testing.T) {
+	doc := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  template:
+    spec:
+      volumes:
+        - {name: sock, hostPath: {path: /var/run/docker.sock}}
+        - {name: root, hostPath: {path: /}}
+        - {name: proc, hostPath: {path: /proc}}
+        - {name: sys, hostPath: {path: /sys}}
+        - {name: etc, hostPath: {path: /etc}}
+        - {name: data, hostPath: {path: /srv/data}}
+        - {name: dev, hostPath: {path: /dev/sda}}
+        - {name: used, hostPath: {path: /var/lib/kubelet}}
+        - {name: scratch, emptyDir: {}}
+      containers:
+        - {name: a, image: x, volumeMounts: [{name: scratch, mountPath: /tmp}]}
+        - {name: b, image: x}
+      ephemeralContainers:
+        - {name: dbg, image: x, volumeMounts: [{name: used, mountPath: /k}]}
+`
+	cs, _, err := Parse("v.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range audittest.AuditAll(cs, nil) {
+		if f.Check == "host-path-volume" || strings.Contains(f.Check, "mount") || f.Check == "device-access" {
+			got = append(got, fmt.Sprintf("%s@%d %s", f.Check, f.Line, f.Target))
+		}
+	}
+	want := []string{
+		"host-path-volume@8 Deployment d",
+		"host-path-volume@9 Deployment d",
+		"host-path-volume@10 Deployment d",
+		"host-path-volume@11 Deployment d",
+		"host-path-volume@12 Deployment d",
+		"host-path-volume@14 Deployment d",
+		"sensitive-host-mount@15 Deployment d ephemeral container dbg",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
