@@ -15,7 +15,7 @@ import (
 )
 
 // fakeProc writes a minimal /proc/PID for a process with its own root.
-func fakeProc(t *testing.T, root string, pid int, comm string, ppid int, passwd string) {
+func fakeProc(t testing.TB, root string, pid int, comm string, ppid int, passwd string) {
 	d := filepath.Join(root, strconv.Itoa(pid))
 	os.MkdirAll(filepath.Join(d, "root", "etc"), 0o755)
 	os.WriteFile(filepath.Join(d, "stat"), []byte(strconv.Itoa(pid)+" ("+comm+") S "+strconv.Itoa(ppid)+" 1 1 0 -1 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0\n"), 0o644)
@@ -26,7 +26,7 @@ func fakeProc(t *testing.T, root string, pid int, comm string, ppid int, passwd 
 	os.WriteFile(filepath.Join(d, "root", "etc", "group"), []byte("root:x:0:\nweb:x:33:\n"), 0o644)
 }
 
-func nr(t *testing.T, name string) int {
+func nr(t testing.TB, name string) int {
 	n, ok := syscalls.Number("x86_64", name)
 	if !ok {
 		t.Fatalf("no syscall %s", name)
@@ -328,7 +328,7 @@ func TestTableCloseOnExec(t *testing.T) {
 
 // appTable is a table over a fake /proc holding one process, pid 10 "app",
 // with the given /etc/passwd, bootstrapped.
-func appTable(t *testing.T, passwd string) (*Table, string, context.Context) {
+func appTable(t testing.TB, passwd string) (*Table, string, context.Context) {
 	t.Helper()
 	root := t.TempDir()
 	fakeProc(t, root, 10, "app", 1, passwd)
