@@ -1,11 +1,18 @@
 package ebpf
 
 import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
+
+var updateGolden = flag.Bool("update", false, "rewrite testdata/conf.golden")
 
 func nr(t *testing.T, arch, name string) int {
 	t.Helper()
@@ -151,5 +158,37 @@ func TestX32Table(t *testing.T) {
 		if tab[i] != 0 {
 			t.Errorf("x32 %d -> %d: no such x32 call", compatBase+i, tab[i])
 		}
+	}
+}
+
+// The descriptor table for every decoded syscall (exit and exit_group
+// too), and the kernel's x32 and socketcall maps, are what
+// testdata/conf.golden records: the descriptors can move without the
+// kernel's view of them changing.
+func TestConfsGolden(t *testing.T) {
+	nrs := append(DefaultSyscalls(), nr(t, nativeArch, "exit"), nr(t, nativeArch, "exit_group"))
+	table, err := buildConfs(nrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i, c := range table {
+		if c.On != 0 {
+			fmt.Fprintf(&b, "%d %+v\n", i, c)
+		}
+	}
+	fmt.Fprintf(&b, "x32 %v\nsocketcall %v\nbits %x\n", x32Table(), socketcallTable(), filterBits(&table))
+	golden := filepath.Join("testdata", "conf.golden")
+	if *updateGolden {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("descriptor table differs from %s:\n%s", golden, b.String())
 	}
 }
