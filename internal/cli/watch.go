@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/palisade-sec/palisade/internal/detect"
-	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/replay"
 	"github.com/palisade-sec/palisade/internal/rules"
@@ -127,17 +125,6 @@ type watchOptions struct {
 	nice      int
 }
 
-// stateSyscalls are captured whatever the rules need: they keep the
-// process and fd tables true. Every call that creates, closes or marks a
-// descriptor close-on-exec is here (fcntl's F_DUPFD and F_SETFD,
-// close_range), or a later event could name a descriptor's old file or
-// give a pipe or an eventfd no type.
-var stateSyscalls = []string{"execve", "execveat", "clone", "clone3", "fork", "vfork", "open", "openat", "openat2", "creat",
-	"open_by_handle_at", "open_tree", "memfd_create", "close", "close_range", "dup", "dup2", "dup3", "fcntl",
-	"socket", "socketpair", "connect", "accept", "accept4", "bind", "chdir", "fchdir",
-	"pipe", "pipe2", "eventfd", "eventfd2", "epoll_create", "epoll_create1", "timerfd_create", "signalfd", "signalfd4",
-	"inotify_init", "inotify_init1", "userfaultfd", "pidfd_open", "pidfd_getfd", "io_uring_setup"}
-
 // captureEntry is one line of watch --list-syscalls.
 type captureEntry struct {
 	Name  string `json:"name"`
@@ -146,27 +133,16 @@ type captureEntry struct {
 	State bool   `json:"state"` // the process and fd tables need it
 }
 
-// writeCaptureSet prints what captureSet selects for rs, and the rules'
-// event types that are not syscalls the capture can select.
+// writeCaptureSet prints the syscalls the capture selects for rs and why
+// (syscalls.CaptureSet), and the rules' event types that are not syscalls
+// the capture can select.
 func writeCaptureSet(w io.Writer, format string, rs *rules.Ruleset) error {
 	names, all := rs.EventTypes()
 	arch := syscalls.Native()
-	inRules, state := map[string]bool{}, map[string]bool{}
-	var other []string
-	for _, n := range names {
-		if _, ok := syscalls.Number(arch, n); ok {
-			inRules[n] = true
-		} else {
-			other = append(other, n)
-		}
-	}
-	for _, n := range stateSyscalls {
-		state[n] = true
-	}
-	var list []captureEntry
-	for _, nr := range captureSet(rs) {
-		n, _ := syscalls.Name(arch, nr)
-		list = append(list, captureEntry{Name: n, Nr: nr, Rules: all || inRules[n], State: state[n]})
+	set, other := syscalls.CaptureSet(arch, names, all)
+	list := make([]captureEntry, len(set))
+	for i, c := range set {
+		list[i] = captureEntry{Name: c.Name, Nr: c.Nr, Rules: c.Rules, State: c.State}
 	}
 	if format == "json" {
 		return json.NewEncoder(w).Encode(struct {
@@ -202,29 +178,10 @@ func writeCaptureSet(w io.Writer, format string, rs *rules.Ruleset) error {
 	return nil
 }
 
-// captureSet maps the rules' event types, plus stateSyscalls, to native
-// syscall numbers; when a rule matches every type, it is every syscall the
-// source decodes.
-func captureSet(rs *rules.Ruleset) []int {
-	names, all := rs.EventTypes()
-	if all {
-		return ebpf.DefaultSyscalls()
-	}
-	arch := syscalls.Native()
-	seen := map[int]bool{}
-	var out []int
-	for _, n := range append(names, stateSyscalls...) {
-		if nr, ok := syscalls.Number(arch, n); ok && !seen[nr] {
-			seen[nr] = true
-			out = append(out, nr)
-		}
-	}
-	sort.Ints(out)
-	return out
-}
-
 func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions) error {
-	nrs := captureSet(rs)
+	types, all := rs.EventTypes()
+	set, _ := syscalls.CaptureSet(syscalls.Native(), types, all)
+	nrs := syscalls.Numbers(set)
 	src, err := detect.OpenLive(ctx, detect.LiveOptions{Rules: rs, Syscalls: nrs, RingBytes: o.ringBytes, Nice: o.nice, Log: s.err})
 	if err != nil {
 		return exitf(1, "%v", err)

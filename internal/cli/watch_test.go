@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/palisade-sec/palisade/internal/detect"
+	"github.com/palisade-sec/palisade/internal/syscalls"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -368,8 +369,16 @@ func TestWatchListSyscalls(t *testing.T) {
 	if _, ok := by["mount"]; ok || got.AllTypes {
 		t.Errorf("mount listed (all types %v): no rule or state needs it", got.AllTypes)
 	}
-	if len(got.Syscalls) != len(stateSyscalls)+1 { // + ptrace; open and openat are in both
-		t.Errorf("%d syscalls, want the %d of the state set plus ptrace", len(got.Syscalls), len(stateSyscalls))
+	// The rest is exactly what the descriptors mark as needed by the state.
+	for _, d := range syscalls.Descriptors() {
+		if e, ok := by[d.Name]; d.State && (!ok || !e.State) {
+			t.Errorf("%s: %+v (listed %v), want state=true", d.Name, e, ok)
+		}
+	}
+	for _, e := range got.Syscalls {
+		if d := syscalls.Describe(e.Name); e.Name != "ptrace" && (d == nil || !d.State) {
+			t.Errorf("%s listed: neither the rules nor the state need it", e.Name)
+		}
 	}
 	out.Reset()
 	if code := Run(context.Background(), []string{"watch", "--list-syscalls", "-r", rules}, strings.NewReader(""), &out, &errb); code != 0 ||

@@ -24,7 +24,6 @@ const NamespaceFlags = 0x7e020000
 const (
 	oAccMode   = 0x3
 	oCreat     = 0x40
-	oTrunc     = 0x200
 	oDirectory = 0x10000
 	sockFlags  = 0x800 | 0x80000 // SOCK_NONBLOCK | SOCK_CLOEXEC
 	eInProgres = -115
@@ -136,61 +135,25 @@ func (b *Builder) Add(r *ebpf.Record) {
 	}
 	base := strings.TrimSuffix(name, "32") // setuid32 and friends on x86
 	ok0 := r.Ret == 0
-	switch base {
-	case "open", "openat", "openat2", "creat":
-		// A pipe or socket reopened through /dev/stdout or /proc/self/fd/N
-		// has a pseudo name (pipe:[INO]) that changes every run: not a file.
-		if r.Ret < 0 || !strings.HasPrefix(r.RetPath, "/") {
+	if d := syscalls.Describe(base); d != nil {
+		if d.Open != nil {
+			// A pipe or socket reopened through /dev/stdout or /proc/self/fd/N
+			// has a pseudo name (pipe:[INO]) that changes every run: not a file.
+			if r.Ret >= 0 && strings.HasPrefix(r.RetPath, "/") {
+				b.file(r.RetPath, d.Open.Of(&r.Args, r.Struct))
+			}
 			return
 		}
-		var flags uint64
-		switch base {
-		case "open":
-			flags = r.Args[1]
-		case "openat":
-			flags = r.Args[2]
-		case "openat2":
-			if len(r.Struct) >= 8 {
-				flags = binary.LittleEndian.Uint64(r.Struct)
+		if ok0 {
+			for _, i := range d.Writes {
+				b.add(b.sets.write, r.Path[i])
 			}
-		case "creat":
-			flags = oCreat | 1 | oTrunc
+			for _, i := range d.Creates {
+				b.add(b.sets.create, r.Path[i])
+			}
 		}
-		b.file(r.RetPath, flags)
-	case "mkdir", "mknod", "rmdir", "unlink", "chmod", "chown", "lchown", "truncate":
-		if ok0 {
-			b.pathChange(base, r.Path[0])
-		}
-	case "mkdirat", "mknodat", "unlinkat", "fchmodat", "fchmodat2", "fchownat":
-		if ok0 {
-			b.pathChange(base, r.Path[1])
-		}
-	case "fchmod", "fchown":
-		if ok0 {
-			b.add(b.sets.write, r.Path[0])
-		}
-	case "symlink", "link":
-		if ok0 {
-			b.add(b.sets.create, r.Path[1])
-		}
-	case "symlinkat":
-		if ok0 {
-			b.add(b.sets.create, r.Path[2])
-		}
-	case "linkat":
-		if ok0 {
-			b.add(b.sets.create, r.Path[3])
-		}
-	case "rename":
-		if ok0 {
-			b.add(b.sets.write, r.Path[0])
-			b.add(b.sets.create, r.Path[1])
-		}
-	case "renameat", "renameat2":
-		if ok0 {
-			b.add(b.sets.write, r.Path[1])
-			b.add(b.sets.create, r.Path[3])
-		}
+	}
+	switch base {
 	case "socket", "socketpair":
 		if r.Ret >= 0 {
 			d, t, p := int(int32(r.Args[0])), int(int32(r.Args[1]))&^sockFlags, int(int32(r.Args[2]))
@@ -294,15 +257,6 @@ func (b *Builder) file(p string, flags uint64) {
 	}
 	if flags&oCreat != 0 {
 		b.sets.create[p] = true
-	}
-}
-
-func (b *Builder) pathChange(call, p string) {
-	switch call {
-	case "mkdir", "mkdirat", "mknod", "mknodat":
-		b.add(b.sets.create, p)
-	default:
-		b.add(b.sets.write, p)
 	}
 }
 

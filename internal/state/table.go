@@ -145,7 +145,8 @@ var tProcexit = event.TypeOf("procexit")
 type scInfo struct {
 	name  string
 	typ   event.Type
-	names []string
+	desc  *syscalls.Desc // nil for a syscall Palisade does not decode
+	names []syscalls.Arg
 	// skipArgs: no rule reads this type's arguments (Options.Interested).
 	skipArgs bool
 	// retFD: the returned fd is the events' first argument.
@@ -164,7 +165,11 @@ func (t *Table) syscallInfo(r *ebpf.Record) *scInfo {
 		}
 	}
 	name := t.syscallName(r)
-	c := &scInfo{name: name, typ: event.TypeOf(name), names: argNames[name], retFD: returnsFD(name)}
+	d := syscalls.Describe(name)
+	c := &scInfo{name: name, typ: event.TypeOf(name), desc: d}
+	if d != nil {
+		c.names, c.retFD = d.Args, d.RetFDFirst
+	}
 	c.skipArgs = t.opts.Interested != nil && !t.opts.Interested(c.typ)
 	if r.Nr >= 0 && r.Nr < len(t.scCache[abi]) {
 		t.scCache[abi][r.Nr] = c
@@ -182,11 +187,7 @@ func (t *Table) syscallName(r *ebpf.Record) string {
 		return "syscall_" + strconv.Itoa(r.Nr)
 	}
 	// 32-bit ABIs name some calls differently; rules use the 64-bit names.
-	switch name {
-	case "setuid32", "setgid32", "setreuid32", "setregid32", "setresuid32", "setresgid32", "chown32", "lchown32", "fchown32", "setfsuid32", "setfsgid32":
-		name = strings.TrimSuffix(name, "32")
-	}
-	return name
+	return syscalls.BaseName(name)
 }
 
 // get returns the process of a record, creating it from /proc (or from the
@@ -513,83 +514,18 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 	}
 	ret := r.Ret
 	names := info.names
-	pathOr := func(i int) string {
-		if r.Path[i] != "" {
-			return r.Path[i]
-		}
-		return r.Str[i]
-	}
+	pathOr := func(i int) string { return pathOr(r, i) }
 	if info.skipArgs {
 		names = nil // no rule reads this type's arguments
 	} else if ret >= 0 && r.Kind != ebpf.KindEnter && info.retFD {
 		// The open family's first argument is the new fd.
 		e.Args = append(e.Args, event.Arg{Name: "fd", Str: itoa(ret), Int: ret, HasInt: true})
 	}
-	for i, n := range names {
-		if n == "" || i >= 6 {
+	for i, a := range names {
+		if a.Name == "" || i >= 6 {
 			continue
 		}
-		v := int64(r.Args[i])
-		switch n {
-		case "name", "path", "filename", "oldpath", "newpath", "linkpath", "dir", "pathname", "new_root", "put_old":
-			argStr(e, n, pathOr(i))
-		case "type":
-			if name == "socket" || name == "socketpair" {
-				argInt(e, n, v) // SOCK_STREAM, SOCK_DGRAM (| SOCK_CLOEXEC ...); a string for mount
-			} else {
-				argStr(e, n, r.Str[i])
-			}
-		case "target", "dev", "uargs":
-			argStr(e, n, r.Str[i])
-		case "flags":
-			switch name {
-			case "open", "openat", "open_by_handle_at":
-				e.Args = append(e.Args, event.Arg{Name: n, Str: t.openFlags(v), Int: v, HasInt: true})
-			case "unshare", "clone":
-				e.Args = append(e.Args, event.Arg{Name: n, Str: renderFlags(v, cloneFlags), Int: v, HasInt: true})
-			default:
-				argInt(e, n, v)
-			}
-		case "mode":
-			str := t.modeString(v)
-			switch name {
-			case "chmod", "fchmod", "fchmodat", "fchmodat2":
-				str = modeFlags(v)
-			}
-			e.Args = append(e.Args, event.Arg{Name: n, Str: str, Int: v, HasInt: true})
-		case "request":
-			s := ptraceRequests[v]
-			if s == "" {
-				s = strconv.FormatInt(v, 10)
-			}
-			e.Args = append(e.Args, event.Arg{Name: n, Str: s, Int: v, HasInt: true})
-		case "cmd":
-			if name == "bpf" {
-				s := bpfCmds[v]
-				if s == "" {
-					s = strconv.FormatInt(v, 10)
-				}
-				e.Args = append(e.Args, event.Arg{Name: n, Str: s, Int: v, HasInt: true})
-				continue
-			}
-			argInt(e, n, v)
-		case "domain":
-			s := socketDomains[v]
-			if s == "" {
-				s = strconv.FormatInt(v, 10)
-			}
-			e.Args = append(e.Args, event.Arg{Name: n, Str: s, Int: v, HasInt: true})
-		case "nstype":
-			e.Args = append(e.Args, event.Arg{Name: n, Str: renderFlags(v, cloneFlags), Int: v, HasInt: true})
-		case "addr":
-			if r.Addr != nil {
-				argStr(e, n, addrString(r.Addr))
-			}
-		case "fd", "dirfd", "oldfd", "olddirfd", "newdirfd", "olddir", "newdir", "linkdirfd", "mountfd", "newfd", "group_fd":
-			argInt(e, n, int64(int32(v)))
-		default:
-			argInt(e, n, v)
-		}
+		t.renderArg(e, r, a, i)
 	}
 	if name == "openat2" && len(r.Struct) >= 16 {
 		// struct open_how { u64 flags; u64 mode; u64 resolve; }
@@ -861,6 +797,55 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 	return true
 }
 
+// pathOr is argument i's path as the kernel resolved it, else as passed.
+func pathOr(r *ebpf.Record, i int) string {
+	if r.Path[i] != "" {
+		return r.Path[i]
+	}
+	return r.Str[i]
+}
+
+// renderArg appends argument i as its descriptor says it renders.
+func (t *Table) renderArg(e *event.Event, r *ebpf.Record, a syscalls.Arg, i int) {
+	v := int64(r.Args[i])
+	switch a.Kind {
+	case syscalls.ArgPath:
+		argStr(e, a.Name, pathOr(r, i))
+	case syscalls.ArgString:
+		argStr(e, a.Name, r.Str[i])
+	case syscalls.ArgFD:
+		argInt(e, a.Name, int64(int32(v)))
+	case syscalls.ArgOpenFlags:
+		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: t.openFlags(v), Int: v, HasInt: true})
+	case syscalls.ArgCloneFlags:
+		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: renderFlags(v, cloneFlags), Int: v, HasInt: true})
+	case syscalls.ArgMode:
+		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: t.modeString(v), Int: v, HasInt: true})
+	case syscalls.ArgModeFlags:
+		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: modeFlags(v), Int: v, HasInt: true})
+	case syscalls.ArgPtraceRequest:
+		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: symbol(ptraceRequests, v), Int: v, HasInt: true})
+	case syscalls.ArgBPFCmd:
+		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: symbol(bpfCmds, v), Int: v, HasInt: true})
+	case syscalls.ArgSocketDomain:
+		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: symbol(socketDomains, v), Int: v, HasInt: true})
+	case syscalls.ArgAddr:
+		if r.Addr != nil {
+			argStr(e, a.Name, addrString(r.Addr))
+		}
+	default:
+		argInt(e, a.Name, v)
+	}
+}
+
+// symbol is v's name in names, else v in decimal.
+func symbol(names map[int64]string, v int64) string {
+	if s := names[v]; s != "" {
+		return s
+	}
+	return strconv.FormatInt(v, 10)
+}
+
 // newFD returns a zeroed FD, recycled from a closed one when there is one:
 // a busy host opens and closes files far more often than it keeps them.
 func (t *Table) newFD() *event.FD {
@@ -926,16 +911,6 @@ var bpfFDNames = map[uint64]string{
 	32: "anon_inode:bpf-stats", // BPF_ENABLE_STATS
 	33: "anon_inode:bpf_iter",  // BPF_ITER_CREATE
 	36: "anon_inode:bpf-token", // BPF_TOKEN_CREATE
-}
-
-// returnsFD says whether a syscall's events list the fd it returned as their
-// first argument (the open family, as Falco does).
-func returnsFD(name string) bool {
-	switch name {
-	case "open", "openat", "openat2", "creat", "open_by_handle_at", "open_tree":
-		return true
-	}
-	return false
 }
 
 // openFlagsOf returns the flags argument of an open-family record.

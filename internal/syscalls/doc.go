@@ -1,6 +1,9 @@
 // Package syscalls maps Linux syscall names to numbers and back for the
 // architectures Palisade filters and traces: x86_64, x86 (i386), x32, aarch64
-// and arm.
+// and arm; and holds the one descriptor table of the syscalls Palisade
+// decodes (Desc: argument names, what the kernel resolves, the effect on
+// the process and fd tables), which the capture, the state table, the
+// recorder and watch --list-syscalls read.
 //
 // The tables are generated (tables_generated.go, see gen_tables.go) from
 // libseccomp and golang.org/x/sys, so names are the kernel's and libseccomp's

@@ -2,7 +2,6 @@ package ebpf
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
@@ -22,214 +21,51 @@ const (
 	cf2FDPair     = 2
 
 	argNone = 0xff
-	cwd     = -1 // a path argument without a dirfd resolves against the cwd
 )
 
-// argSpec says what the kernel side reads for one syscall. Arguments are
-// numbered 0-5 in the syscall's own order.
-type argSpec struct {
-	flags     uint8
-	flags2    uint8
-	paths     map[int]int // path argument -> its dirfd argument (cwd = none)
-	strs      []int       // plain user strings (symlink targets, names, fs types)
-	fds       []int       // fd arguments to describe (file path or socket tuple)
-	addr      int         // sockaddr argument, -1 none
-	addrlen   int         // its length argument, -1 none
-	structArg int         // struct argument to copy, -1 none
-	structLen int
-}
-
-func spec(f func(*argSpec)) argSpec {
-	s := argSpec{addr: -1, addrlen: -1, structArg: -1}
-	if f != nil {
-		f(&s)
-	}
-	return s
-}
-
-func generic() argSpec { return spec(nil) }
-
-// minimal records carry no identity beyond tid and pid (cfMin).
-func minimal() argSpec { return spec(func(s *argSpec) { s.flags = cfMin }) }
-
-// retFD describes the fd the call returns (cfRetFD).
-func retFD() argSpec { return spec(func(s *argSpec) { s.flags = cfRetFD }) }
-
-// fdPair copies the int[2] at argument i that the call fills with two new
-// fds, and has the kernel describe both (cf2FDPair).
-func fdPair(i int) argSpec {
-	return spec(func(s *argSpec) { s.structArg, s.structLen, s.flags2 = i, 8, cf2FDPair })
-}
-
-func paths(p map[int]int, flags uint8) argSpec {
-	return spec(func(s *argSpec) { s.paths, s.flags = p, flags })
-}
-
-// argSpecs is what Palisade knows how to decode, by syscall name. A
-// selected syscall absent from here is captured with its raw arguments and
-// return value only.
-var argSpecs = map[string]argSpec{
-	// exec family: a successful exec resets the registers; the exec record
-	// carries filename, argv, exe and cwd. A failed one keeps its path.
-	"execve":   paths(map[int]int{0: cwd}, cfZeroOnOK|cfFullID),
-	"execveat": paths(map[int]int{1: 0}, cfZeroOnOK|cfFullID),
-
-	// clone/fork family: flags and the child's pid (the return value).
-	"clone":  spec(func(s *argSpec) { s.flags = cfFullID }),
-	"fork":   spec(func(s *argSpec) { s.flags = cfFullID }),
-	"vfork":  spec(func(s *argSpec) { s.flags = cfFullID }),
-	"clone3": spec(func(s *argSpec) { s.structArg, s.structLen, s.flags = 0, 64, cfFullID }),
-
-	// open family: the opened file's path from the kernel at exit.
-	"open":              paths(map[int]int{0: cwd}, cfRetFD),
-	"creat":             paths(map[int]int{0: cwd}, cfRetFD),
-	"openat":            paths(map[int]int{1: 0}, cfRetFD),
-	"openat2":           spec(func(s *argSpec) { s.paths, s.flags, s.structArg, s.structLen = map[int]int{1: 0}, cfRetFD, 2, 24 }),
-	"open_by_handle_at": spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfRetFD }),
-	"name_to_handle_at": paths(map[int]int{1: 0}, 0),
-
-	// close and dup family: fd numbers are in the arguments and result,
-	// and nothing else is needed: minimal records (Record.Minimal).
-	"close":       minimal(),
-	"close_range": minimal(),
-	"dup":         minimal(),
-	"dup2":        minimal(),
-	"dup3":        minimal(),
-	"fcntl":       minimal(),
-
-	// descriptors of other kinds: the kernel names the new file
-	// (pipe:[INO], anon_inode:[eventfd]) so that its fd.type is known.
-	"pipe":           fdPair(0),
-	"pipe2":          fdPair(0),
-	"eventfd":        retFD(),
-	"eventfd2":       retFD(),
-	"epoll_create":   retFD(),
-	"epoll_create1":  retFD(),
-	"timerfd_create": retFD(),
-	"signalfd":       retFD(),
-	"signalfd4":      retFD(),
-	"inotify_init":   retFD(),
-	"inotify_init1":  retFD(),
-	"pidfd_open":     retFD(),
-	"pidfd_getfd":    retFD(),
-	// io_uring_params.flags (offset 8): with IORING_SETUP_REGISTERED_FD_ONLY
-	// the result is a ring index, not a descriptor.
-	"io_uring_setup": spec(func(s *argSpec) { s.flags, s.structArg, s.structLen = cfRetFD, 1, 12 }),
-
-	// sockets
-	"socket":     generic(),
-	"socketpair": fdPair(3),
-	"connect":    spec(func(s *argSpec) { s.fds, s.addr, s.addrlen = []int{0}, 1, 2 }),
-	"bind":       spec(func(s *argSpec) { s.fds, s.addr, s.addrlen = []int{0}, 1, 2 }),
-	"listen":     spec(func(s *argSpec) { s.fds = []int{0} }),
-	"accept":     retFD(),
-	"accept4":    retFD(),
-	"sendto":     spec(func(s *argSpec) { s.fds, s.addr, s.addrlen = []int{0}, 4, 5 }),
-	"recvfrom":   spec(func(s *argSpec) { s.fds, s.addr, s.addrlen, s.flags = []int{0}, 4, 5, cfAddrlenPtr }),
-	"sendmsg":    spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfMsghdr }),
-	"sendmmsg":   spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfMsghdr }),
-	"recvmsg":    spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfMsghdr }),
-	"shutdown":   spec(func(s *argSpec) { s.fds = []int{0} }),
-
-	// file system changes
-	"unlink":     paths(map[int]int{0: cwd}, 0),
-	"unlinkat":   paths(map[int]int{1: 0}, 0),
-	"rename":     paths(map[int]int{0: cwd, 1: cwd}, 0),
-	"renameat":   paths(map[int]int{1: 0, 3: 2}, 0),
-	"renameat2":  paths(map[int]int{1: 0, 3: 2}, 0),
-	"mkdir":      paths(map[int]int{0: cwd}, 0),
-	"mkdirat":    paths(map[int]int{1: 0}, 0),
-	"rmdir":      paths(map[int]int{0: cwd}, 0),
-	"mknod":      paths(map[int]int{0: cwd}, 0),
-	"mknodat":    paths(map[int]int{1: 0}, 0),
-	"link":       paths(map[int]int{0: cwd, 1: cwd}, 0),
-	"linkat":     paths(map[int]int{1: 0, 3: 2}, 0),
-	"symlink":    spec(func(s *argSpec) { s.strs, s.paths = []int{0}, map[int]int{1: cwd} }),
-	"symlinkat":  spec(func(s *argSpec) { s.strs, s.paths = []int{0}, map[int]int{2: 1} }),
-	"chmod":      paths(map[int]int{0: cwd}, 0),
-	"fchmod":     spec(func(s *argSpec) { s.fds = []int{0} }),
-	"fchmodat":   paths(map[int]int{1: 0}, 0),
-	"fchmodat2":  paths(map[int]int{1: 0}, 0),
-	"chown":      paths(map[int]int{0: cwd}, 0),
-	"lchown":     paths(map[int]int{0: cwd}, 0),
-	"fchown":     spec(func(s *argSpec) { s.fds = []int{0} }),
-	"fchownat":   paths(map[int]int{1: 0}, 0),
-	"truncate":   paths(map[int]int{0: cwd}, 0),
-	"chdir":      paths(map[int]int{0: cwd}, cfCwd),
-	"fchdir":     spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfCwd }),
-	"chroot":     paths(map[int]int{0: cwd}, 0),
-	"pivot_root": paths(map[int]int{0: cwd, 1: cwd}, 0),
-
-	// mounts: source and fs type are plain strings, the target a path.
-	"mount":         spec(func(s *argSpec) { s.strs, s.paths = []int{0, 2}, map[int]int{1: cwd} }),
-	"umount2":       paths(map[int]int{0: cwd}, 0),
-	"umount":        paths(map[int]int{0: cwd}, 0),
-	"move_mount":    paths(map[int]int{1: 0, 3: 2}, 0),
-	"fsopen":        spec(func(s *argSpec) { s.strs = []int{0} }),
-	"open_tree":     paths(map[int]int{1: 0}, cfRetFD),
-	"mount_setattr": paths(map[int]int{1: 0}, 0),
-
-	// credentials and capabilities
-	"setuid":    generic(),
-	"setgid":    generic(),
-	"setreuid":  generic(),
-	"setregid":  generic(),
-	"setresuid": generic(),
-	"setresgid": generic(),
-	"setfsuid":  generic(),
-	"setfsgid":  generic(),
-	"setgroups": generic(),
-	"capset":    spec(func(s *argSpec) { s.structArg, s.structLen = 1, 24 }),
-
-	// process control and kernel attack surface
-	"ptrace":            generic(),
-	"process_vm_writev": generic(),
-	"kill":              generic(),
-	"tgkill":            generic(),
-	"prctl":             generic(),
-	"bpf":               generic(),
-	"perf_event_open":   generic(),
-	"memfd_create":      spec(func(s *argSpec) { s.strs, s.flags = []int{0}, cfRetFD }),
-	"unshare":           spec(func(s *argSpec) { s.flags = cfFullID }),
-	"setns":             spec(func(s *argSpec) { s.fds, s.flags = []int{0}, cfFullID }),
-	"userfaultfd":       retFD(),
-	"init_module":       spec(func(s *argSpec) { s.strs = []int{2} }),
-	"finit_module":      spec(func(s *argSpec) { s.fds, s.strs = []int{0}, []int{1} }),
-	"delete_module":     spec(func(s *argSpec) { s.strs = []int{0} }),
-	"seccomp":           generic(),
-	"keyctl":            generic(),
-
-	// never return: an entry record is all there is.
-	"exit":       spec(func(s *argSpec) { s.flags = cfEnter }),
-	"exit_group": spec(func(s *argSpec) { s.flags = cfEnter }),
-}
-
-// conf turns an argSpec into the kernel's descriptor.
-func (s argSpec) conf() scConf {
-	c := scConf{On: 1, Flags: s.flags, Flags2: s.flags2, AddrArg: argNone, AddrlenArg: argNone, StructArg: argNone}
+// conf turns a syscall's descriptor into the kernel's; nil (a syscall
+// Palisade does not decode) reads the raw arguments and result only.
+func conf(d *syscalls.Desc) scConf {
+	c := scConf{On: 1, AddrArg: argNone, AddrlenArg: argNone, StructArg: argNone}
 	for i := range c.Dirfd {
 		c.Dirfd[i] = argNone
 	}
-	for p, d := range s.paths {
-		c.PathMask |= 1 << p
-		if d >= 0 {
-			c.Dirfd[p] = uint8(d)
+	if d == nil {
+		return c
+	}
+	for _, m := range []struct {
+		capture syscalls.Capture
+		flag    uint8
+	}{{syscalls.CaptureRetFD, cfRetFD}, {syscalls.CaptureCwd, cfCwd}, {syscalls.CaptureEnter, cfEnter},
+		{syscalls.CaptureExec, cfZeroOnOK}, {syscalls.CaptureFullID, cfFullID}, {syscalls.CaptureMinimal, cfMin},
+		{syscalls.CaptureMsghdr, cfMsghdr}} {
+		if d.Capture&m.capture != 0 {
+			c.Flags |= m.flag
 		}
 	}
-	for _, i := range s.strs {
+	if d.Capture&syscalls.CaptureFDPair != 0 {
+		c.Flags2 |= cf2FDPair
+	}
+	for p, dirfd := range d.Paths {
+		c.PathMask |= 1 << p
+		if dirfd >= 0 {
+			c.Dirfd[p] = uint8(dirfd)
+		}
+	}
+	for _, i := range d.Strs {
 		c.StrMask |= 1 << i
 	}
-	for _, i := range s.fds {
+	for _, i := range d.FDs {
 		c.FdMask |= 1 << i
 	}
-	if s.addr >= 0 {
-		c.AddrArg = uint8(s.addr)
+	if a := d.Addr; a != nil {
+		c.AddrArg, c.AddrlenArg = uint8(a.Arg), uint8(a.Len)
+		if a.LenPtr {
+			c.Flags |= cfAddrlenPtr
+		}
 	}
-	if s.addrlen >= 0 {
-		c.AddrlenArg = uint8(s.addrlen)
-	}
-	if s.structArg >= 0 {
-		c.StructArg, c.StructLen = uint8(s.structArg), uint8(s.structLen)
+	if st := d.Struct; st != nil {
+		c.StructArg, c.StructLen = uint8(st.Arg), uint8(st.Len)
 	}
 	return c
 }
@@ -245,19 +81,7 @@ const (
 // knows how to decode: the set Falco's stable and incubating rules and the
 // process/fd state need. exit and exit_group are left out (sched_process_exit
 // reports every exit) so that no sys_enter program runs by default.
-func DefaultSyscalls() []int {
-	var out []int
-	for name, s := range argSpecs {
-		if s.flags&cfEnter != 0 {
-			continue
-		}
-		if nr, ok := syscalls.Number(nativeArch, name); ok {
-			out = append(out, nr)
-		}
-	}
-	sort.Ints(out)
-	return out
-}
+func DefaultSyscalls() []int { return syscalls.Decoded(nativeArch) }
 
 // buildConfs computes the whole descriptor table for a set of native
 // syscall numbers. Each selected syscall is also selected in the 32-bit
@@ -270,17 +94,14 @@ func buildConfs(native []int) ([numSlots]scConf, error) {
 			return t, fmt.Errorf("syscall number %d out of range [0,%d)", nr, compatBase)
 		}
 		name, ok := syscalls.Name(nativeArch, nr)
-		s, known := argSpecs[name]
-		if !ok || !known {
-			s = generic()
-		}
-		t[nr] = s.conf()
+		c := conf(syscalls.Describe(name))
+		t[nr] = c
 		if !ok {
 			continue
 		}
 		for _, n := range []string{name, name + "32"} {
 			if cnr, ok := syscalls.Number(compatArch, n); ok && cnr < compatBase {
-				t[compatBase+cnr] = s.conf()
+				t[compatBase+cnr] = c
 			}
 		}
 	}

@@ -71,19 +71,6 @@ func TestBuildConfs(t *testing.T) {
 	}
 }
 
-func TestArgSpecsName(t *testing.T) {
-	for name, s := range argSpecs {
-		if !syscalls.Known(name) {
-			t.Errorf("argSpecs has unknown syscall %q", name)
-		}
-		for p, d := range s.paths {
-			if p < 0 || p > 5 || d > 5 || d == p {
-				t.Errorf("%s: bad path/dirfd pair %d/%d", name, p, d)
-			}
-		}
-	}
-}
-
 func TestDefaultSyscalls(t *testing.T) {
 	d := DefaultSyscalls()
 	for _, want := range []string{"execve", "openat", "openat2", "connect", "accept4", "ptrace", "memfd_create", "finit_module", "clone3", "userfaultfd"} {
