@@ -165,3 +165,23 @@ func TestApplyGolden(t *testing.T) {
 		t.Fatalf("%d lines, want %d", len(gl), len(wl))
 	}
 }
+
+// Every descriptor that changes the tables has a handler for its effect,
+// and every handler is some descriptor's.
+func TestEffectHandlers(t *testing.T) {
+	used := map[syscalls.Effect]bool{}
+	for _, d := range syscalls.Descriptors() {
+		used[d.Effect] = true
+		if d.Effect != syscalls.EffectNone && effectHandlers[d.Effect] == nil {
+			t.Errorf("%s: no handler for effect %d", d.Name, d.Effect)
+		}
+		if d.State && d.Effect == syscalls.EffectNone {
+			t.Errorf("%s: the state needs it, but it has no effect to handle", d.Name)
+		}
+	}
+	for eff, h := range effectHandlers {
+		if h != nil && !used[syscalls.Effect(eff)] {
+			t.Errorf("handler for effect %d, which no descriptor has", eff)
+		}
+	}
+}

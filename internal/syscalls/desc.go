@@ -120,7 +120,8 @@ type Effect uint8
 
 const (
 	EffectNone       Effect = iota
-	EffectOpen              // a new file descriptor from a path (or a memfd)
+	EffectOpen              // a new file descriptor from a path
+	EffectMemfd             // a new memfd
 	EffectClose             // closes its fd argument
 	EffectCloseRange        // closes or marks close-on-exec a range of fds
 	EffectDup               // copies a descriptor

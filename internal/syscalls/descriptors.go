@@ -169,7 +169,7 @@ var descriptors = []Desc{
 	{Name: "prctl", Args: args(num("option"), num("arg2"))},
 	{Name: "bpf", Args: args(Arg{"cmd", ArgBPFCmd}), Effect: EffectBPF, FDType: "bpf", Cloexec: always},
 	{Name: "perf_event_open", Args: args(skip, num("pid"), num("cpu"), fd("group_fd"), flags)},
-	{Name: "memfd_create", Args: args(path("name"), flags), Strs: []int{0}, Capture: retFD, Effect: EffectOpen, State: true, FDType: "memfd",
+	{Name: "memfd_create", Args: args(path("name"), flags), Strs: []int{0}, Capture: retFD, Effect: EffectMemfd, State: true, FDType: "memfd",
 		Cloexec: &Cloexec{Arg: 1, Bit: 1}}, // MFD_CLOEXEC
 	{Name: "unshare", Args: args(cflags), Capture: fullID},
 	{Name: "setns", Args: args(fd("fd"), Arg{"nstype", ArgCloneFlags}), FDs: []int{0}, Capture: fullID, Effect: EffectFDArg},
