@@ -7,7 +7,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
 
-// The effect handlers, one per syscalls.Effect (effectHandlers). Each runs
+// The effect handlers, one per syscalls.Effect (applyEffect). Each runs
 // after the event's type, process, result and arguments are set.
 
 // onOpen: the open family makes a descriptor for a path; a failed call's
@@ -21,7 +21,7 @@ func (t *Table) onOpen(c *call) {
 		e.Args = append(e.Args, event.Arg{Name: "flags", Str: t.openFlags(flags), Int: flags, HasInt: true},
 			event.Arg{Name: "mode", Str: t.modeString(mode), Int: mode, HasInt: true})
 	}
-	idx := openPathArg(d)
+	idx := c.info.openPath
 	if r.Ret < 0 {
 		e.FD = &event.FD{Num: -1, Type: event.FDFile, Name: pathOr(r, idx), NameRaw: r.Str[idx]}
 		return
@@ -41,7 +41,7 @@ func (t *Table) onOpen(c *call) {
 
 // openPathArg is the argument an open-family call's path is in: the one
 // path argument of open, openat, openat2 and creat; 0 for the calls that
-// open something other than a path.
+// open something other than a path (scInfo.openPath).
 func openPathArg(d *syscalls.Desc) int {
 	if d.Open != nil {
 		for p := range d.Paths {

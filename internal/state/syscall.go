@@ -10,7 +10,7 @@ import (
 )
 
 // scInfo is what the table needs to know about one syscall number,
-// computed once: its name, event type, descriptor and handler.
+// computed once: its name, event type, descriptor and effect.
 type scInfo struct {
 	name  string
 	typ   event.Type
@@ -22,14 +22,11 @@ type scInfo struct {
 	retFD bool
 	// fdType is the type of the descriptor the call makes when the
 	// kernel's name for it says nothing (desc.FDType).
-	fdType event.FDType
-	// handle applies the call's effect on the process and fd tables.
-	handle effectHandler
+	fdType   event.FDType
+	openPath int // openPathArg
+	// effect is what the call does to the tables (desc.Effect).
+	effect syscalls.Effect
 }
-
-// effectHandler applies one syscall record's effect on the tables and
-// fills what the event says of it (its fd, extra arguments).
-type effectHandler func(t *Table, c *call)
 
 // call is a syscall record being applied.
 type call struct {
@@ -39,30 +36,60 @@ type call struct {
 	info *scInfo
 }
 
-// effectHandlers has a handler for each syscalls.Effect but EffectNone.
-var effectHandlers = [syscalls.NumEffects]effectHandler{
-	syscalls.EffectOpen:       (*Table).onOpen,
-	syscalls.EffectMemfd:      (*Table).onMemfd,
-	syscalls.EffectClose:      (*Table).onClose,
-	syscalls.EffectCloseRange: (*Table).onCloseRange,
-	syscalls.EffectDup:        (*Table).onDup,
-	syscalls.EffectFcntl:      (*Table).onFcntl,
-	syscalls.EffectPipe:       (*Table).onPipe,
-	syscalls.EffectSocketpair: (*Table).onSocketpair,
-	syscalls.EffectAnonFD:     (*Table).onAnonFD,
-	syscalls.EffectSignalfd:   (*Table).onSignalfd,
-	syscalls.EffectIOUring:    (*Table).onIOUring,
-	syscalls.EffectBPF:        (*Table).onBPF,
-	syscalls.EffectSocket:     (*Table).onSocket,
-	syscalls.EffectConnect:    (*Table).onConnect,
-	syscalls.EffectAccept:     (*Table).onAccept,
-	syscalls.EffectBind:       (*Table).onBind,
-	syscalls.EffectSocketIO:   (*Table).onSocketIO,
-	syscalls.EffectPlace:      (*Table).onPlace,
-	syscalls.EffectChdir:      (*Table).onChdir,
-	syscalls.EffectExec:       (*Table).onExec,
-	syscalls.EffectFork:       (*Table).onFork,
-	syscalls.EffectFDArg:      (*Table).onFDArg,
+// applyEffect runs the handler of the call's effect on the process and fd
+// tables; false when the effect has none. The calls are direct, not
+// through a table of function values, so that nothing of the record
+// escapes to the heap.
+func (t *Table) applyEffect(c *call) bool {
+	switch c.info.effect {
+	case syscalls.EffectOpen:
+		t.onOpen(c)
+	case syscalls.EffectMemfd:
+		t.onMemfd(c)
+	case syscalls.EffectClose:
+		t.onClose(c)
+	case syscalls.EffectCloseRange:
+		t.onCloseRange(c)
+	case syscalls.EffectDup:
+		t.onDup(c)
+	case syscalls.EffectFcntl:
+		t.onFcntl(c)
+	case syscalls.EffectPipe:
+		t.onPipe(c)
+	case syscalls.EffectSocketpair:
+		t.onSocketpair(c)
+	case syscalls.EffectAnonFD:
+		t.onAnonFD(c)
+	case syscalls.EffectSignalfd:
+		t.onSignalfd(c)
+	case syscalls.EffectIOUring:
+		t.onIOUring(c)
+	case syscalls.EffectBPF:
+		t.onBPF(c)
+	case syscalls.EffectSocket:
+		t.onSocket(c)
+	case syscalls.EffectConnect:
+		t.onConnect(c)
+	case syscalls.EffectAccept:
+		t.onAccept(c)
+	case syscalls.EffectBind:
+		t.onBind(c)
+	case syscalls.EffectSocketIO:
+		t.onSocketIO(c)
+	case syscalls.EffectPlace:
+		t.onPlace(c)
+	case syscalls.EffectChdir:
+		t.onChdir(c)
+	case syscalls.EffectExec:
+		t.onExec(c)
+	case syscalls.EffectFork:
+		t.onFork(c)
+	case syscalls.EffectFDArg:
+		t.onFDArg(c)
+	default:
+		return false
+	}
+	return true
 }
 
 // syscallInfo returns the cached description of a record's syscall.
@@ -80,8 +107,9 @@ func (t *Table) syscallInfo(r *ebpf.Record) *scInfo {
 	d := syscalls.Describe(name)
 	c := &scInfo{name: name, typ: event.TypeOf(name), desc: d}
 	if d != nil {
-		c.names, c.retFD, c.handle = d.Args, d.RetFDFirst, effectHandlers[d.Effect]
+		c.names, c.retFD, c.effect = d.Args, d.RetFDFirst, d.Effect
 		c.fdType, _ = event.ParseFDType(d.FDType)
+		c.openPath = openPathArg(d)
 	}
 	c.skipArgs = t.opts.Interested != nil && !t.opts.Interested(c.typ)
 	if r.Nr >= 0 && r.Nr < len(t.scCache[abi]) {
@@ -134,8 +162,8 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 			}
 		}
 	}
-	if info.handle != nil {
-		info.handle(t, &call{r: r, e: e, pr: pr, info: info})
+	if info.effect != syscalls.EffectNone {
+		t.applyEffect(&call{r: r, e: e, pr: pr, info: info})
 	}
 	return true
 }
