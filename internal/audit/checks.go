@@ -383,8 +383,8 @@ var checks = []*Check{
 		Title:    "SELinux separation disabled",
 		Breakout: "Without the container_t label the process is not kept out of host files and other containers' files by SELinux.",
 		Fixes: map[Source]string{
-			SourceDocker:     "remove --security-opt label=disable (and any label=type:spc_t)",
-			SourceCompose:    "remove label:disable (or label:type:spc_t) from security_opt",
+			SourceDocker:     "remove --security-opt label=disable (and any label=type: naming a host domain such as spc_t)",
+			SourceCompose:    "remove label:disable (or a label:type: naming a host domain such as spc_t) from security_opt",
 			SourceKubernetes: "remove securityContext.seLinuxOptions.type %s and let the runtime assign container_t",
 			SourceOCI:        "set process.selinuxLabel to a confined type such as container_t",
 		},
@@ -392,7 +392,25 @@ var checks = []*Check{
 			if c.SELinuxDisabled == "" {
 				return nil
 			}
-			return []hit{{detail: c.SELinuxDisabled, arg: strings.TrimPrefix(c.SELinuxDisabled, "SELinux type "), field: FieldSELinux}}
+			arg, _, _ := strings.Cut(strings.TrimPrefix(c.SELinuxDisabled, "SELinux type "), ":")
+			return []hit{{detail: c.SELinuxDisabled, arg: arg, field: FieldSELinux}}
+		},
+	},
+	{
+		Slug: "selinux-custom-options", Severity: SeverityMedium,
+		Title:    "Custom SELinux user, role or type",
+		Breakout: "An SELinux user, role or process type other than the container types can grant transitions and access the container policy withholds; Pod Security Standards (baseline) forbid them.",
+		Fixes: map[Source]string{
+			SourceDocker:     "remove the --security-opt label=user:, label=role: and label=type: options (or use type:container_t)",
+			SourceCompose:    "remove the label=user:, label=role: and label=type: entries from security_opt (or use type:container_t)",
+			SourceKubernetes: "remove seLinuxOptions.user and .role, and set .type only to container_t, container_init_t, container_kvm_t or container_engine_t",
+		},
+		eval: func(c *Container) []hit {
+			var hs []hit
+			for _, d := range c.SELinuxCustom {
+				hs = append(hs, hit{detail: d, field: FieldSELinuxOptions})
+			}
+			return hs
 		},
 	},
 	{

@@ -54,6 +54,10 @@ func TestEachCheckEachSource(t *testing.T) {
 		}},
 		{"apparmor-unconfined", func(c *Container) { c.AppArmor = "unconfined"; c.Lines = map[Field]int{FieldAppArmor: 9} }},
 		{"selinux-disabled", func(c *Container) { c.SELinuxDisabled = "SELinux type spc_t"; c.Lines = map[Field]int{FieldSELinux: 9} }},
+		{"selinux-custom-options", func(c *Container) {
+			c.SELinuxCustom = []string{"seLinuxOptions.user is set (sysadm_u)"}
+			c.Lines = map[Field]int{FieldSELinuxOptions: 9}
+		}},
 		{"no-new-privileges-missing", func(c *Container) { c.NoNewPrivileges = false; c.Lines = map[Field]int{FieldNoNewPrivileges: 9} }},
 		{"runs-as-root", func(c *Container) { c.RunsAsRoot = "uid 0"; c.Lines = map[Field]int{FieldUser: 9} }},
 		{"host-pid", func(c *Container) { c.HostPID = true; c.Lines = map[Field]int{FieldHostPID: 9} }},
@@ -112,7 +116,7 @@ func TestEachCheckEachSource(t *testing.T) {
 func TestIssueSlugs(t *testing.T) {
 	want := []string{"runtime-socket-mount", "host-root-mount", "sensitive-host-mount", "host-path-volume", "privileged",
 		"dangerous-capability", "capabilities-not-dropped", "seccomp-unconfined", "unreadable-security-setting", "apparmor-unconfined",
-		"selinux-disabled", "no-new-privileges-missing", "runs-as-root", "host-pid", "host-network",
+		"selinux-disabled", "selinux-custom-options", "no-new-privileges-missing", "runs-as-root", "host-pid", "host-network",
 		"host-ipc", "host-uts", "host-userns", "writable-root-fs", "no-memory-limit", "no-pids-limit",
 		"device-access", "unmasked-proc", "shared-mount-propagation", "daemon-not-rootless",
 		"daemon-tcp-unauthenticated", "daemon-default-seccomp-disabled"}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/palisade-sec/palisade/internal/selinux"
 )
 
 // ApplySecurityOpts reads Docker's --security-opt values (also compose's
@@ -88,22 +90,17 @@ func applyLabel(c *Container, o, val string, bad func(f Field, o, why, fix strin
 	case !ok || v == "":
 		bad(FieldSELinux, o, "is not label=disable, label=nested or label=KEY:VALUE with a value", "write label=type:TYPE (or user:, role:, level:), or remove the option")
 	case k == "type":
-		if why := SELinuxHostType(v); why != "" {
-			c.SELinuxDisabled = "SELinux type " + v
+		if why := selinux.HostDomain(v); why != "" {
+			c.SELinuxDisabled = "SELinux type " + v + ": " + why
+		} else if !selinux.IsContainerType(v) {
+			c.SELinuxCustom = append(c.SELinuxCustom, fmt.Sprintf("SELinux type %s is not a container type (%s)", v, strings.Join(selinux.ContainerTypes, ", ")))
 		}
-	case k == "user" || k == "role" || k == "level" || k == "filetype":
+	case k == "user" || k == "role":
+		c.SELinuxCustom = append(c.SELinuxCustom, fmt.Sprintf("sets the SELinux %s to %s", k, v))
+	case k == "level" || k == "filetype":
 	default:
 		bad(FieldSELinux, o, "sets an SELinux label part dockerd does not know", "write label=user:, role:, type:, level: or filetype: followed by a value")
 	}
-}
-
-// SELinuxHostType says why an SELinux type is the host's own (unconfined or
-// privileged) rather than a container's, or returns "".
-func SELinuxHostType(t string) string {
-	if t == "spc_t" || t == "unconfined_t" {
-		return "unconfined"
-	}
-	return ""
 }
 
 // RootUserReason says why a Docker-style user string ("", "0", "root:root",

@@ -87,6 +87,8 @@ const (
 	FieldPids
 	FieldProcMount
 	FieldSecurity // the securityContext / security_opt block as a whole
+	// FieldSELinuxOptions is the seLinuxOptions block (or label= option).
+	FieldSELinuxOptions
 )
 
 // Mount is a filesystem mount into the container.
@@ -179,6 +181,9 @@ type Container struct {
 	SeccompUnset    bool
 	AppArmor        string // "unconfined" when explicitly disabled
 	SELinuxDisabled string // why, when SELinux separation is off
+	// SELinuxCustom says what SELinux user, role or non-container type is
+	// set, which Pod Security Standards forbid (one entry each).
+	SELinuxCustom []string
 	NoNewPrivileges bool
 
 	// RunsAsRoot says why the process runs as uid 0 on the host ("" when it

@@ -122,10 +122,10 @@ func (c LabelConfig) Explain(privileged bool) Effect {
 		e.Level = "(none)"
 		e.Notes = append(e.Notes, why+": SELinux separation is off; under container-selinux the container runs as spc_t, which SELinux does not confine")
 		return e
-	case c.Type == SuperPrivileged || c.Type == "unconfined_t":
+	case HostDomain(c.Type) != "":
 		e.Confined = false
 		e.ProcessType = c.Type
-		e.Notes = append(e.Notes, fmt.Sprintf("type %s: an unconfined domain, SELinux does not confine the container", c.Type))
+		e.Notes = append(e.Notes, fmt.Sprintf("type %s: %s; SELinux does not confine the container", c.Type, HostDomain(c.Type)))
 	case c.Type != "":
 		e.ProcessType = c.Type
 		e.Notes = append(e.Notes, fmt.Sprintf("custom process type %s instead of %s (it must exist in the loaded policy)", c.Type, ContainerType))

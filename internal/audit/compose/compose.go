@@ -389,6 +389,7 @@ func FromService(s *types.ServiceConfig, docs []Doc) *audit.Container {
 	secOpt(audit.FieldSeccomp, "seccomp")
 	secOpt(audit.FieldAppArmor, "apparmor")
 	secOpt(audit.FieldSELinux, "label")
+	secOpt(audit.FieldSELinuxOptions, "label")
 	secOpt(audit.FieldNoNewPrivileges, "no-new-privileges")
 	secOpt(audit.FieldProcMount, "systempaths")
 	set(audit.FieldSecurity, []any{"security_opt"})
@@ -404,7 +405,7 @@ func FromService(s *types.ServiceConfig, docs []Doc) *audit.Container {
 	// A field without its own key points at the service, in whichever file
 	// defines it.
 	if f := c.FieldFiles[0]; f != "" {
-		for _, fld := range []audit.Field{audit.FieldPrivileged, audit.FieldCapAdd, audit.FieldCapDrop, audit.FieldSeccomp, audit.FieldAppArmor, audit.FieldSELinux, audit.FieldNoNewPrivileges, audit.FieldProcMount, audit.FieldSecurity, audit.FieldUser, audit.FieldHostPID, audit.FieldHostNetwork, audit.FieldHostIPC, audit.FieldHostUTS, audit.FieldHostUserns, audit.FieldReadOnlyRoot, audit.FieldMemory, audit.FieldPids} {
+		for _, fld := range []audit.Field{audit.FieldPrivileged, audit.FieldCapAdd, audit.FieldCapDrop, audit.FieldSeccomp, audit.FieldAppArmor, audit.FieldSELinux, audit.FieldSELinuxOptions, audit.FieldNoNewPrivileges, audit.FieldProcMount, audit.FieldSecurity, audit.FieldUser, audit.FieldHostPID, audit.FieldHostNetwork, audit.FieldHostIPC, audit.FieldHostUTS, audit.FieldHostUserns, audit.FieldReadOnlyRoot, audit.FieldMemory, audit.FieldPids} {
 			if c.Lines[fld] == 0 {
 				c.FieldFiles[fld] = f
 			}

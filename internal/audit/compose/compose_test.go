@@ -343,6 +343,12 @@ func TestUnreadableSecurityOpts(t *testing.T) {
 		{"seccomp=./profile.json", ""},
 		{"label=type:container_t", ""},
 		{"label=nested", ""},
+		{"label=type:container_runtime_t", "selinux-disabled"},
+		{"label:type:kernel_t", "selinux-disabled"},
+		{"label=user:system_u", "selinux-custom-options"},
+		{"label=role:sysadm_r", "selinux-custom-options"},
+		{"label=type:my_app_t", "selinux-custom-options"},
+		{"label=level:s0:c1,c2", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.opt, func(t *testing.T) {

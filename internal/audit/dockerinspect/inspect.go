@@ -80,6 +80,7 @@ func locate(c *audit.Container, r *container.InspectResponse, ix jsonpos.Index, 
 		audit.FieldPids:            hc("PidsLimit"),
 		audit.FieldProcMount:       hc("SecurityOpt"),
 		audit.FieldSecurity:        hc("SecurityOpt"),
+		audit.FieldSELinuxOptions:  hc("SecurityOpt"),
 	}
 	if c.UnmaskedProc != "" && strings.HasPrefix(c.UnmaskedProc, "MaskedPaths") {
 		c.Lines[audit.FieldProcMount] = hc("MaskedPaths")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/yamlpos"
+	"github.com/palisade-sec/palisade/internal/selinux"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -206,7 +207,7 @@ func fixService(name, s *yaml.Node) {
 				lo == "seccomp:unconfined", lo == "seccomp=unconfined",
 				lo == "apparmor:unconfined", lo == "apparmor=unconfined",
 				lo == "label:disable", lo == "label=disable",
-				strings.HasSuffix(lo, "type:spc_t"), strings.HasSuffix(lo, "type:unconfined_t"),
+				hostLabelType(lo),
 				lo == "systempaths=unconfined", lo == "systempaths:unconfined":
 				changed = true
 				continue
@@ -390,6 +391,17 @@ func fixProfile(sc *yaml.Node) {
 	}
 }
 
+// hostLabelType reports whether a lower-cased security_opt entry is
+// label=type:T (or label:type:T) with T a host domain.
+func hostLabelType(lo string) bool {
+	for _, p := range []string{"label=type:", "label:type:"} {
+		if t, ok := strings.CutPrefix(lo, p); ok && selinux.HostDomain(t) != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // fixSELinux drops an unconfined SELinux type, and the options block if
 // nothing is left in it.
 func fixSELinux(sc *yaml.Node) {
@@ -397,7 +409,7 @@ func fixSELinux(sc *yaml.Node) {
 	if se == nil {
 		return
 	}
-	if _, t := get(se, "type"); t != nil && (t.Value == "spc_t" || t.Value == "unconfined_t") {
+	if _, t := get(se, "type"); t != nil && selinux.HostDomain(t.Value) != "" {
 		del(se, "type")
 	}
 	if se.Kind == yaml.MappingNode && len(se.Content) == 0 {

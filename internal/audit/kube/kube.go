@@ -10,6 +10,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/yamlpos"
+	"github.com/palisade-sec/palisade/internal/selinux"
 	yaml "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -540,14 +541,28 @@ func (w *workload) container(k *corev1.Container, list string, idx int, role str
 		}
 	}
 
+	// The container's seLinuxOptions replace the pod's as a whole.
 	se := sc.SELinuxOptions
 	c.Lines[audit.FieldSELinux] = w.line(ctrSC("seLinuxOptions", "type")...)
+	c.Lines[audit.FieldSELinuxOptions] = w.line(ctrSC("seLinuxOptions")...)
 	if se == nil {
 		se = psc.SELinuxOptions
 		c.Lines[audit.FieldSELinux] = w.line("securityContext", "seLinuxOptions", "type")
+		c.Lines[audit.FieldSELinuxOptions] = w.line("securityContext", "seLinuxOptions")
 	}
-	if se != nil && (se.Type == "spc_t" || se.Type == "unconfined_t") {
-		c.SELinuxDisabled = "SELinux type " + se.Type
+	if se != nil {
+		switch why := selinux.HostDomain(se.Type); {
+		case why != "":
+			c.SELinuxDisabled = "SELinux type " + se.Type + ": " + why
+		case se.Type != "" && !selinux.IsContainerType(se.Type):
+			c.SELinuxCustom = append(c.SELinuxCustom, fmt.Sprintf("seLinuxOptions.type %s is not one Pod Security Standards allow (%s)", se.Type, strings.Join(selinux.ContainerTypes, ", ")))
+		}
+		if se.User != "" {
+			c.SELinuxCustom = append(c.SELinuxCustom, "seLinuxOptions.user is set ("+se.User+")")
+		}
+		if se.Role != "" {
+			c.SELinuxCustom = append(c.SELinuxCustom, "seLinuxOptions.role is set ("+se.Role+")")
+		}
 	}
 
 	// User: runAsUser and runAsNonRoot, container over pod. With

@@ -132,6 +132,48 @@ func TestChecksKubernetes(t *testing.T) {
 	}
 }
 
+// TestSELinux: host domains are selinux-disabled; user, role and types
+// Pod Security Standards do not allow are selinux-custom-options, at the
+// seLinuxOptions line; container types and a level are fine.
+func TestSELinux(t *testing.T) {
+	tests := []struct{ opts, want string }{
+		{"{type: spc_t}", "selinux-disabled"},
+		{"{type: container_runtime_t}", "selinux-disabled"},
+		{"{type: kernel_t}", "selinux-disabled"},
+		{"{type: unconfined_service_t}", "selinux-disabled"},
+		{"{type: initrc_t}", "selinux-disabled"},
+		{"{type: init_t}", "selinux-disabled"},
+		{"{user: system_u}", "selinux-custom-options"},
+		{"{role: sysadm_r}", "selinux-custom-options"},
+		{"{type: my_app_t}", "selinux-custom-options"},
+		{"{type: container_t, user: unconfined_u, role: system_r}", "selinux-custom-options,selinux-custom-options"},
+		{"{type: container_init_t}", ""},
+		{"{type: container_engine_t, level: 's0:c123,c456'}", ""},
+	}
+	for _, tt := range tests {
+		for _, podLevel := range []bool{false, true} {
+			doc := render("", "        seLinuxOptions: "+tt.opts+" #want\n", "")
+			if podLevel {
+				doc = render("", "", "", "    runAsNonRoot: true\n", "    runAsNonRoot: true\n    seLinuxOptions: "+tt.opts+" #want\n")
+			}
+			cs, _, err := Parse("p.yaml", []byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range audittest.AuditAll(cs, nil) {
+				got = append(got, f.Check)
+				if f.Line != wantLine(doc) {
+					t.Errorf("%s (pod %v): %s at line %d, want %d", tt.opts, podLevel, f.Check, f.Line, wantLine(doc))
+				}
+			}
+			if strings.Join(got, ",") != tt.want {
+				t.Errorf("%s (pod %v): got %v, want %s", tt.opts, podLevel, got, tt.want)
+			}
+		}
+	}
+}
+
 // TestSecurityContextMerge checks Kubernetes' precedence: container fields
 // override the pod's; privileged and CAP_SYS_ADMIN force privilege escalation.
 func TestSecurityContextMerge(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/jsonpos"
+	"github.com/palisade-sec/palisade/internal/selinux"
 )
 
 // Looks reports whether data looks like an OCI runtime config.
@@ -161,8 +162,9 @@ func FromSpec(s *specs.Spec, file string) *audit.Container {
 		c.DropsAll = len(caps) == 0
 		c.NoNewPrivileges = p.NoNewPrivileges
 		c.AppArmor = p.ApparmorProfile
-		if l := p.SelinuxLabel; strings.Contains(l, ":spc_t") || strings.Contains(l, ":unconfined_t") {
-			c.SELinuxDisabled = "SELinux label " + l + " is unconfined"
+		// user:role:type:level; the type decides confinement.
+		if parts := strings.SplitN(p.SelinuxLabel, ":", 4); len(parts) >= 3 && selinux.HostDomain(parts[2]) != "" {
+			c.SELinuxDisabled = "SELinux label " + p.SelinuxLabel + " is a host domain: " + selinux.HostDomain(parts[2])
 		}
 		if p.User.UID == 0 && !userNS {
 			c.RunsAsRoot = "process.user.uid is 0 and there is no user namespace"

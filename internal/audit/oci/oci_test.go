@@ -62,6 +62,7 @@ func TestChecksOCI(t *testing.T) {
 		{"unreadable-security-setting", func(s *specs.Spec) { s.Linux.Seccomp.DefaultAction = "SCMP_ACT_MAYBE" }},
 		{"apparmor-unconfined", func(s *specs.Spec) { s.Process.ApparmorProfile = "unconfined" }},
 		{"selinux-disabled", func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:spc_t:s0" }},
+		{"selinux-disabled", func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:kernel_t:s0" }},
 		{"no-new-privileges-missing", func(s *specs.Spec) { s.Process.NoNewPrivileges = false }},
 		{"runs-as-root", func(s *specs.Spec) { s.Process.User.UID = 0 }},
 		{"host-pid", func(s *specs.Spec) { dropNS(s, specs.PIDNamespace) }},
