@@ -183,7 +183,7 @@ type Container struct {
 	SELinuxDisabled string // why, when SELinux separation is off
 	// SELinuxCustom says what SELinux user, role or non-container type is
 	// set, which Pod Security Standards forbid (one entry each).
-	SELinuxCustom []string
+	SELinuxCustom   []string
 	NoNewPrivileges bool
 
 	// RunsAsRoot says why the process runs as uid 0 on the host ("" when it
