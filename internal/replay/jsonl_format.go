@@ -363,9 +363,9 @@ func fromEvent(e *event.Event) *jsonEvent {
 	return j
 }
 
-// maxAncestry bounds how many ancestors are written per event (Falco's
+// maxJSONLAncestry bounds how many ancestors are written per event (Falco's
 // rules look at most 7 up).
-const maxAncestry = 8
+const maxJSONLAncestry = 8
 
 func fromProcess(p *event.Process, depth int) *jsonProc {
 	lu := p.LoginUID
@@ -379,7 +379,7 @@ func fromProcess(p *event.Process, depth int) *jsonProc {
 	if depth > 0 {
 		j.Env = nil // ancestors' environments are never read by rules, and are large
 	}
-	if p.Parent != nil && depth < maxAncestry {
+	if p.Parent != nil && depth < maxJSONLAncestry {
 		j.Parent = fromProcess(p.Parent, depth+1)
 	}
 	return j

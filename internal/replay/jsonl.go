@@ -33,23 +33,22 @@ func (e *LineError) Error() string {
 
 func (e *LineError) Unwrap() error { return e.Err }
 
-// Reader decodes events line by line.
-type Reader struct {
+// jsonlReader decodes the JSONL format line by line.
+type jsonlReader struct {
 	name string
 	sc   *bufio.Scanner
 	line int
 }
 
-// NewReader reads the JSONL event format; name is used in errors.
-func NewReader(r io.Reader, name string) *Reader {
+func newJSONLReader(r io.Reader, name string) *jsonlReader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), maxLine)
-	return &Reader{name: name, sc: sc}
+	return &jsonlReader{name: name, sc: sc}
 }
 
-// Next returns the next event, or io.EOF. Blank lines and lines starting
+// next returns the next event, or io.EOF. Blank lines and lines starting
 // with '#' are skipped.
-func (r *Reader) Next() (*event.Event, error) {
+func (r *jsonlReader) next() (*event.Event, error) {
 	for r.sc.Scan() {
 		r.line++
 		b := bytes.TrimSpace(r.sc.Bytes())
@@ -92,17 +91,19 @@ func (r *Reader) Next() (*event.Event, error) {
 	return nil, io.EOF
 }
 
-// Writer encodes events, one per line. It is safe for concurrent use.
-type Writer struct {
+// JSONLWriter encodes events one per line, each self-contained (the
+// export format; Writer is the recording format). It is safe for
+// concurrent use.
+type JSONLWriter struct {
 	mu sync.Mutex
 	w  *bufio.Writer
 }
 
-// NewWriter writes the JSONL event format to w.
-func NewWriter(w io.Writer) *Writer { return &Writer{w: bufio.NewWriter(w)} }
+// NewJSONLWriter writes the JSONL event format to w.
+func NewJSONLWriter(w io.Writer) *JSONLWriter { return &JSONLWriter{w: bufio.NewWriter(w)} }
 
 // Write appends one event.
-func (w *Writer) Write(e *event.Event) error {
+func (w *JSONLWriter) Write(e *event.Event) error {
 	b, err := json.Marshal(fromEvent(e))
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
@@ -116,7 +117,7 @@ func (w *Writer) Write(e *event.Event) error {
 }
 
 // Flush writes buffered events.
-func (w *Writer) Flush() error {
+func (w *JSONLWriter) Flush() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.w.Flush()
