@@ -122,6 +122,11 @@ func (e *RecordError) Unwrap() error { return e.Err }
 
 var errShort = errors.New("record ends inside a value")
 
+// ErrUnrecordable is returned by Writer.Write for an event the format
+// cannot hold (a type name that is not a syscall-like name, too many
+// arguments); nothing is written for it.
+var ErrUnrecordable = errors.New("event cannot be recorded")
+
 // decoder reads the values of one record's payload. The first error sticks
 // and every later read returns zero, so decode functions check once.
 type decoder struct {

@@ -462,18 +462,21 @@ func (r *binReader) container(d *decoder) {
 	r.ctrs = append(r.ctrs, c)
 }
 
-// decimal renders n; small numbers (most fds, flags, ids) come from a table.
+// decimal renders n; small numbers (fds, AT_FDCWD, modes) come from a
+// table, without an allocation.
 func decimal(n int64) string {
-	if n >= 0 && n < int64(len(smallDecimals)) {
-		return smallDecimals[n]
+	if n >= -smallNeg && n < int64(len(smallDecimals))-smallNeg {
+		return smallDecimals[n+smallNeg]
 	}
 	return strconv.FormatInt(n, 10)
 }
 
+const smallNeg = 256
+
 var smallDecimals = func() []string {
-	out := make([]string, 1024)
+	out := make([]string, smallNeg+1024)
 	for i := range out {
-		out[i] = strconv.Itoa(i)
+		out[i] = strconv.Itoa(i - smallNeg)
 	}
 	return out
 }()

@@ -108,7 +108,7 @@ func TestBinaryReaderErrors(t *testing.T) {
 		{"cut record", g[:len(g)-3], "f: record 4 at byte"},
 		{"unknown kind", append(append([]byte{}, g[:hdr]...), 9, 0), "f: record 1 at byte 9: unknown record kind 9"},
 		{"huge record", append(append([]byte{}, g[:hdr]...), kindEvent, 0xff, 0xff, 0xff, 0xff, 0x0f), "exceeds the format's"},
-		{"undefined process", append(append([]byte{}, g[:hdr]...), kindEvent, 10, evHasProc, 0, 0, 0, 4<<2 | 2, 'o', 'p', 'e', 'n', 5), "process 5 is not defined"},
+		{"undefined process", append(append([]byte{}, g[:hdr]...), kindEvent, 10, evHasProc, 0, 0, 0, 4<<2|2, 'o', 'p', 'e', 'n', 5), "process 5 is not defined"},
 		{"bad string ref", append(append([]byte{}, g[:hdr]...), kindEvent, 5, 0, 0, 0, 0, 9), "string 4 is not in the table"},
 		{"left over", append(append([]byte{}, g[:hdr]...), kindReset, 1, 0), "1 bytes left over"},
 		{"bad type", append(append([]byte{}, g[:hdr]...), kindEvent, 8, 0, 0, 0, 0, 3<<2|2, 'A', '-', 'B'), `event type "A-B" is not a syscall name`},

@@ -84,4 +84,3 @@ func TestReaderErrors(t *testing.T) {
 		}
 	}
 }
-

@@ -255,7 +255,7 @@ func flatten(e *event.Event) string {
 	walk = func(v reflect.Value, depth int) {
 		switch v.Kind() {
 		case reflect.Pointer:
-			if v.IsNil() || depth > 70 {
+			if v.IsNil() || depth > 100 {
 				b.WriteString("nil")
 				return
 			}
@@ -458,4 +458,3 @@ func TestResetSegments(t *testing.T) {
 		}
 	}
 }
-

@@ -33,6 +33,7 @@ type Writer struct {
 	started bool
 	buf     []byte // the event record being built
 	pbuf    []byte // a process or container record being built
+	hdr     [11]byte
 
 	strs  map[string]uint32
 	nstr  int
@@ -83,6 +84,14 @@ func (w *Writer) Write(e *event.Event) error {
 		w.started = true
 		w.w.Write(magic[:])
 		w.w.Write(appendUvarint(nil, FormatVersion))
+	}
+	if len(e.Args) > maxArgs {
+		return fmt.Errorf("%w: %d arguments exceed the format's %d", ErrUnrecordable, len(e.Args), maxArgs)
+	}
+	if int(e.Type) >= len(w.types) || w.types[e.Type] == 0 {
+		if n := e.Type.String(); !typeNameOK(n) {
+			return fmt.Errorf("%w: event type %q", ErrUnrecordable, n)
+		}
 	}
 	if w.held > maxHeld/4 || w.nstr > maxStrings/4 || w.nproc > maxProcs/4 || w.nctr > maxContainers/4 {
 		w.emit(kindReset, nil)
@@ -197,9 +206,8 @@ func (w *Writer) emit(kind byte, payload []byte) {
 		w.err = fmt.Errorf("write recording: a record of %d bytes exceeds the format's %d", len(payload), maxRecord)
 		return
 	}
-	var hdr [1 + 10]byte
-	hdr[0] = kind
-	h := appendUvarint(hdr[:1], uint64(len(payload)))
+	w.hdr[0] = kind
+	h := appendUvarint(w.hdr[:1], uint64(len(payload)))
 	if _, err := w.w.Write(h); err != nil {
 		w.err = fmt.Errorf("write recording: %w", err)
 		return
