@@ -31,7 +31,8 @@ const (
 
 // Limits a reader enforces, so that a hostile file cannot make it hold
 // unbounded memory. The writer starts a new segment (a reset record) at a
-// quarter of each, so a recording it wrote never reaches them.
+// quarter of each, so a recording it wrote never reaches them; it keeps
+// its own state to writerHeld, as it runs inside the agent.
 const (
 	maxRecord     = 16 << 20  // payload bytes of one record
 	maxStrings    = 1 << 22   // string table entries per segment
@@ -41,6 +42,7 @@ const (
 	maxTypes      = 1024      // event type names a recording may introduce
 	maxTypeName   = 64
 	maxArgs       = 1024 // arguments of one event
+	writerHeld    = 8 << 20
 	maxAncestry   = 64   // parents followed from one process (guards against a cycle)
 )
 

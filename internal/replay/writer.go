@@ -93,7 +93,7 @@ func (w *Writer) Write(e *event.Event) error {
 			return fmt.Errorf("%w: event type %q", ErrUnrecordable, n)
 		}
 	}
-	if w.held > maxHeld/4 || w.nstr > maxStrings/4 || w.nproc > maxProcs/4 || w.nctr > maxContainers/4 {
+	if w.held > writerHeld || w.nstr > maxStrings/4 || w.nproc > maxProcs/4 || w.nctr > maxContainers/4 {
 		w.emit(kindReset, nil)
 		w.clear()
 	}
