@@ -33,7 +33,7 @@ type Reader struct {
 
 // NewReader reads a recording (binary or JSONL); name is used in errors.
 func NewReader(r io.Reader, name string) *Reader {
-	return &Reader{name: name, br: bufio.NewReaderSize(r, 256<<10)}
+	return &Reader{name: name, br: bufio.NewReaderSize(r, 64<<10)}
 }
 
 // Format reports the recording's format; it reads the first bytes when
