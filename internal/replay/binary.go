@@ -43,7 +43,7 @@ const (
 	maxTypeName   = 64
 	maxArgs       = 1024 // arguments of one event
 	writerHeld    = 8 << 20
-	maxAncestry   = 64 // parents followed from one process (guards against a cycle)
+	maxAncestry   = 256 // parents followed from one process (guards against a cycle)
 )
 
 // Bytes of state charged per process and container record and per slice

@@ -458,3 +458,28 @@ func TestResetSegments(t *testing.T) {
 		}
 	}
 }
+
+// A parent chain that loops (which the state never builds) is cut at
+// maxAncestry rather than followed for ever.
+func TestAncestryCycle(t *testing.T) {
+	a := &event.Process{PID: 1, Name: "a"}
+	b := &event.Process{PID: 2, Name: "b", Parent: a}
+	a.Parent = b
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	if err := w.Write(&event.Event{Type: event.TypeOf("openat"), Proc: a}); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	e, err := NewReader(&buf, "cycle").Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for p := e.Proc; p != nil; p = p.Parent {
+		n++
+	}
+	if n != maxAncestry || e.Proc.Name != "a" || e.Proc.Parent.Name != "b" {
+		t.Errorf("replayed chain of %d processes, want %d alternating a, b", n, maxAncestry)
+	}
+}
