@@ -50,23 +50,6 @@ func (k *Check) Fix(s Source, arg string) string {
 	return f
 }
 
-// Dangerous capabilities: each one alone is enough for a known escape or for
-// host-wide damage.
-var dangerousCaps = map[string]string{
-	"ALL":             "every capability",
-	"SYS_ADMIN":       "mount, BPF, namespaces and cgroup release_agent escapes",
-	"SYS_PTRACE":      "attach to and inject code into other processes",
-	"SYS_MODULE":      "load kernel modules",
-	"DAC_READ_SEARCH": "open_by_handle_at reads host files (the shocker escape)",
-	"NET_ADMIN":       "reconfigure networking and firewall, sniff or hijack traffic",
-	"SYS_RAWIO":       "raw I/O ports and /dev/mem access",
-	"BPF":             "load BPF programs that read kernel memory",
-	"PERFMON":         "perf and BPF tracing of the whole host",
-	"SYS_BOOT":        "reboot the host or kexec a new kernel",
-	"MAC_ADMIN":       "change or unload MAC (AppArmor/SELinux) policy",
-	"MAC_OVERRIDE":    "bypass MAC policy",
-}
-
 // NormalizeCap upper-cases a capability name and strips a CAP_ prefix.
 func NormalizeCap(name string) string {
 	n := strings.ToUpper(strings.TrimSpace(name))
@@ -278,20 +261,31 @@ var checks = []*Check{
 			SourceKubernetes: "remove %s from securityContext.capabilities.add",
 			SourceOCI:        "remove CAP_%s from every set in process.capabilities",
 		},
-		eval: func(c *Container) []hit {
-			var hs []hit
-			seen := map[string]bool{}
-			for _, raw := range c.CapAdd {
-				cp := NormalizeCap(raw)
-				why, ok := dangerousCaps[cp]
-				if !ok || seen[cp] {
-					continue
-				}
-				seen[cp] = true
-				hs = append(hs, hit{detail: fmt.Sprintf("grants CAP_%s (%s)", cp, why), arg: cp, field: FieldCapAdd})
-			}
-			return hs
+		eval: func(c *Container) []hit { return capHits(c, gradeHigh) },
+	},
+	{
+		Slug: "risky-capability", Severity: SeverityMedium,
+		Title:    "Capability with host-wide effect granted",
+		Breakout: "These capabilities act on state the container shares with the host (clock, kernel log, audit, memory, scheduling) or are prerequisites of known kernel exploits; Pod Security Standards (baseline) do not allow adding them.",
+		Fixes: map[Source]string{
+			SourceDocker:     "remove --cap-add %s",
+			SourceCompose:    "remove %s from cap_add",
+			SourceKubernetes: "remove %s from securityContext.capabilities.add",
+			SourceOCI:        "remove CAP_%s from every set in process.capabilities",
 		},
+		eval: func(c *Container) []hit { return capHits(c, gradeMedium) },
+	},
+	{
+		Slug: "added-capability", Severity: SeverityLow,
+		Title:    "Capability added",
+		Breakout: "Each added capability widens what code running in the container can do to files and processes it shares; Pod Security Standards (restricted) allow adding only NET_BIND_SERVICE.",
+		Fixes: map[Source]string{
+			SourceDocker:     "remove --cap-add %s unless the workload needs it",
+			SourceCompose:    "remove %s from cap_add unless the service needs it",
+			SourceKubernetes: "remove %s from securityContext.capabilities.add unless the container needs it",
+			SourceOCI:        "remove CAP_%s from process.capabilities unless the workload needs it",
+		},
+		eval: func(c *Container) []hit { return capHits(c, gradeLow) },
 	},
 	{
 		Slug: "capabilities-not-dropped", Severity: SeverityLow,
@@ -353,7 +347,7 @@ var checks = []*Check{
 			SourceDocker: "%s", SourceCompose: "%s", SourceKubernetes: "%s", SourceOCI: "%s",
 		},
 		eval: func(c *Container) []hit {
-			var hs []hit
+			hs := unknownCaps(c)
 			for _, u := range c.Unreadable {
 				h := hit{detail: u.Detail, arg: u.Fix, field: u.Field}
 				if u.Line > 0 {

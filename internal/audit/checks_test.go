@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -42,6 +44,8 @@ func TestEachCheckEachSource(t *testing.T) {
 		}},
 		{"privileged", func(c *Container) { c.Privileged = true; c.Lines = map[Field]int{FieldPrivileged: 9} }},
 		{"dangerous-capability", func(c *Container) { c.CapAdd = []string{"cap_sys_module"}; c.Lines = map[Field]int{FieldCapAdd: 9} }},
+		{"risky-capability", func(c *Container) { c.CapAdd = []string{"CAP_SYS_TIME"}; c.Lines = map[Field]int{FieldCapAdd: 9} }},
+		{"added-capability", func(c *Container) { c.CapAdd = []string{"LEASE"}; c.Lines = map[Field]int{FieldCapAdd: 9} }},
 		{"capabilities-not-dropped", func(c *Container) {
 			c.DropsAll = false
 			c.KeptCaps = []string{"NET_RAW"}
@@ -115,7 +119,7 @@ func TestEachCheckEachSource(t *testing.T) {
 // TestIssueSlugs pins the slug list the issue asks for: slugs are stable.
 func TestIssueSlugs(t *testing.T) {
 	want := []string{"runtime-socket-mount", "host-root-mount", "sensitive-host-mount", "host-path-volume", "privileged",
-		"dangerous-capability", "capabilities-not-dropped", "seccomp-unconfined", "unreadable-security-setting", "apparmor-unconfined",
+		"dangerous-capability", "risky-capability", "added-capability", "capabilities-not-dropped", "seccomp-unconfined", "unreadable-security-setting", "apparmor-unconfined",
 		"selinux-disabled", "selinux-custom-options", "no-new-privileges-missing", "runs-as-root", "host-pid", "host-network",
 		"host-ipc", "host-uts", "host-userns", "writable-root-fs", "no-memory-limit", "no-pids-limit",
 		"device-access", "unmasked-proc", "shared-mount-propagation", "daemon-not-rootless",
@@ -249,5 +253,65 @@ func TestParseSeverity(t *testing.T) {
 	}
 	if _, err := ParseSeverity("severe"); err == nil {
 		t.Error("severe accepted")
+	}
+}
+
+// TestCapabilityGrades: every added capability is reported once, under the
+// check of its grade; NET_BIND_SERVICE is not; a name that is no capability
+// cannot be read. For OCI the runtimes' default set is left to
+// capabilities-not-dropped.
+func TestCapabilityGrades(t *testing.T) {
+	c := hardened(SourceKubernetes)
+	c.CapAdd = []string{"SYS_ADMIN", "cap_net_raw", "SYSLOG", "SYS_TIME", "CHOWN", "NET_BIND_SERVICE", "CAP_SYS_TIME", "NET_RAWW"}
+	var got []string
+	for _, f := range Audit(c) {
+		d, _, _ := strings.Cut(f.Detail, " (")
+		d, _, _ = strings.Cut(d, " is not")
+		got = append(got, f.Check+" "+f.Severity.String()+" "+d)
+	}
+	want := []string{
+		"dangerous-capability high grants CAP_SYS_ADMIN",
+		"risky-capability medium grants CAP_NET_RAW",
+		"risky-capability medium grants CAP_SYSLOG",
+		"risky-capability medium grants CAP_SYS_TIME",
+		"added-capability low grants CAP_CHOWN",
+		"unreadable-security-setting medium capability NET_RAWW",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	o := hardened(SourceOCI)
+	o.CapAdd = []string{"CHOWN", "NET_RAW", "SYS_TIME", "LEASE"}
+	got = got[:0]
+	for _, f := range Audit(o) {
+		d, _, _ := strings.Cut(f.Detail, " (")
+		got = append(got, f.Check+" "+d)
+	}
+	if want := []string{"risky-capability grants CAP_SYS_TIME", "added-capability grants CAP_LEASE"}; !slices.Equal(got, want) {
+		t.Errorf("OCI: got %q want %q", got, want)
+	}
+	for name, k := range capabilities {
+		if k.why == "" || (k.grade != "" && k.grade != gradeHigh && k.grade != gradeMedium && k.grade != gradeLow) {
+			t.Errorf("capability %s: incomplete row %+v", name, k)
+		}
+	}
+	if len(capabilities) != 42 { // the 41 of Linux 6.x, and ALL
+		t.Errorf("%d capabilities in the table", len(capabilities))
+	}
+}
+
+// TestCapabilityGradesDocumented keeps the table in docs/audit.md in step
+// with the one the checks use.
+func TestCapabilityGradesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/audit.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	word := map[string]string{gradeHigh: "high", gradeMedium: "medium", gradeLow: "low", "": "none"}
+	for name, k := range capabilities {
+		row := "| `" + name + "` | " + word[k.grade]
+		if !strings.Contains(string(doc), row) {
+			t.Errorf("docs/audit.md has no row %q", row)
+		}
 	}
 }

@@ -73,6 +73,8 @@ func TestChecksCompose(t *testing.T) {
 		{"sensitive-host-mount", render("    volumes:\n      - ./data:/data\n      - ~/.ssh:/keys:ro #want\n")},
 		{"privileged", render("    privileged: true #want\n")},
 		{"dangerous-capability", render("    cap_add: [DAC_READ_SEARCH] #want\n")},
+		{"risky-capability", render("    cap_add: [SYSLOG] #want\n")},
+		{"added-capability", render("    cap_add: [CAP_CHOWN] #want\n")},
 		{"capabilities-not-dropped", render("", "    cap_drop: [ALL]\n", "    cap_drop: [NET_RAW] #want\n")},
 		{"seccomp-unconfined", render("", "[no-new-privileges:true]", "[no-new-privileges:true, seccomp=unconfined] #want")},
 		{"apparmor-unconfined", render("", "    security_opt: [no-new-privileges:true]\n", "    security_opt:\n      - no-new-privileges:true\n      - apparmor:unconfined #want\n")},

@@ -15,15 +15,9 @@ import (
 // ErrNotYAML is returned for inputs --fix cannot rewrite.
 var ErrNotYAML = errors.New("--fix rewrites compose files and Kubernetes manifests only")
 
-// dangerous mirrors the audit's dangerous capabilities.
-func dangerous(c string) bool {
-	switch audit.NormalizeCap(c) {
-	case "ALL", "SYS_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "NET_ADMIN", "SYS_RAWIO",
-		"BPF", "PERFMON", "SYS_BOOT", "MAC_ADMIN", "MAC_OVERRIDE":
-		return true
-	}
-	return false
-}
+// dangerous reports the capabilities --fix removes: those dangerous-capability
+// reports. Lesser ones may be what the workload needs and are left alone.
+func dangerous(c string) bool { return audit.CapabilityCheck(c) == "dangerous-capability" }
 
 func get(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 	if m == nil || m.Kind != yaml.MappingNode {

@@ -75,6 +75,10 @@ func TestChecksKubernetes(t *testing.T) {
 		{"sensitive-host-mount", render("  volumes:\n    - name: v\n      hostPath:\n        path: /srv #want\n", "", "      volumeMounts: [{name: v, mountPath: /k, subPath: ../etc}]\n"), ""},
 		{"privileged", render("", "        privileged: true #want\n", ""), "no-new-privileges-missing"},
 		{"dangerous-capability", render("", "", "", "capabilities: {drop: [ALL]}", "capabilities: {drop: [ALL], add: [CAP_BPF]} #want"), ""},
+		{"risky-capability", render("", "", "", "capabilities: {drop: [ALL]}", "capabilities: {drop: [ALL], add: [SYS_TIME]} #want"), ""},
+		{"risky-capability", render("", "", "", "capabilities: {drop: [ALL]}", "capabilities: {drop: [ALL], add: [NET_RAW]} #want"), ""},
+		{"added-capability", render("", "", "", "capabilities: {drop: [ALL]}", "capabilities: {drop: [ALL], add: [NET_BIND_SERVICE, SETUID]} #want"), ""},
+		{"unreadable-security-setting", render("", "", "", "capabilities: {drop: [ALL]}", "capabilities: {drop: [ALL], add: [CAP_SYS_AMDIN]} #want"), ""},
 		{"capabilities-not-dropped", render("", "", "", "        capabilities: {drop: [ALL]}\n", "        capabilities: {add: [NET_BIND_SERVICE]} #want\n"), ""},
 		{"seccomp-unconfined", render("", "        seccompProfile: {type: Unconfined} #want\n", ""), ""},
 		{"seccomp-unconfined", render("", "", "", "    seccompProfile: {type: RuntimeDefault}\n", "", "      securityContext:\n", "      securityContext: #want\n"), ""},
@@ -124,7 +128,7 @@ func TestChecksKubernetes(t *testing.T) {
 				if f.Check != tt.slug && f.Check != tt.also {
 					t.Errorf("extra finding %s@%d", f.Check, f.Line)
 				}
-				if !strings.Contains(f.Fix, "hostPath") && !strings.Contains(f.Fix, "securityContext") && !strings.Contains(f.Fix, "host") && !strings.Contains(f.Fix, "resources") && !strings.Contains(f.Fix, "mountPropagation") && !strings.Contains(f.Fix, "Profile") && !strings.Contains(f.Fix, "procMount") {
+				if !strings.Contains(f.Fix, "hostPath") && !strings.Contains(f.Fix, "securityContext") && !strings.Contains(f.Fix, "host") && !strings.Contains(f.Fix, "resources") && !strings.Contains(f.Fix, "mountPropagation") && !strings.Contains(f.Fix, "Profile") && !strings.Contains(f.Fix, "procMount") && !strings.Contains(f.Fix, "capabilities") {
 					t.Errorf("fix not in Kubernetes terms: %q", f.Fix)
 				}
 			}
