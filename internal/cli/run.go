@@ -1,18 +1,18 @@
 package cli
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/net/bpf"
 
 	"github.com/palisade-sec/palisade/internal/caps"
+	"github.com/palisade-sec/palisade/internal/escape"
+	"github.com/palisade-sec/palisade/internal/passwd"
 	"github.com/palisade-sec/palisade/internal/seccomp"
 	"github.com/palisade-sec/palisade/internal/seccomp/launch"
 	"github.com/palisade-sec/palisade/internal/syscalls"
@@ -84,7 +84,7 @@ func newRunCmd(s streams) *cobra.Command {
 			}
 			path, err := exec.LookPath(args[0])
 			if err != nil {
-				return exitf(127, "%s: command not found", strconvQuoteIfNeeded(args[0]))
+				return exitf(127, "%s: command not found", escape.Text(args[0]))
 			}
 			cfg.Path = path
 			self, err := os.Executable()
@@ -120,14 +120,6 @@ func newRunCmd(s streams) *cobra.Command {
 	f.IntVar(&shimFD, launch.ShimFlag, 0, "internal: run as the launch shim reading its config from this fd")
 	_ = f.MarkHidden(launch.ShimFlag)
 	return cmd
-}
-
-func strconvQuoteIfNeeded(s string) string {
-	q := strconv.Quote(s)
-	if q[1:len(q)-1] == s {
-		return s
-	}
-	return q
 }
 
 // runCaps applies Docker's capability arithmetic to the flags.
@@ -201,72 +193,11 @@ func runFilter(opt string, set caps.Set) ([]bpf.RawInstruction, uint, error) {
 	return prog.Raw, flags, nil
 }
 
-// parseRunUser parses USER[:GROUP], each a number or a name from
-// /etc/passwd and /etc/group. Without GROUP the user's primary group is
-// used (0 for a numeric user /etc/passwd does not know, as Docker does).
-func parseRunUser(s string) (int, int, error) {
-	us, gs, hasGID := strings.Cut(s, ":")
-	uid, gid, err := lookupUser(us)
-	if err != nil {
-		return 0, 0, err
-	}
-	if hasGID {
-		if gid, err = lookupGroup(gs); err != nil {
-			return 0, 0, err
-		}
-	}
-	return uid, gid, nil
-}
-
-// passwdField finds the line of an /etc/passwd-format file whose field
-// key (0: name, 2: id) equals want.
-func passwdField(path string, key int, want string) []string {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), ":")
-		if len(fields) >= 4 && fields[key] == want {
-			return fields
-		}
-	}
-	return nil
-}
-
-func lookupUser(u string) (int, int, error) {
-	if n, err := strconv.ParseUint(u, 10, 31); err == nil {
-		gid := 0
-		if f := passwdField("/etc/passwd", 2, u); f != nil {
-			gid, _ = strconv.Atoi(f[3])
-		}
-		return int(n), gid, nil
-	}
-	f := passwdField("/etc/passwd", 0, u)
-	if f == nil {
-		return 0, 0, fmt.Errorf("no user %s in /etc/passwd", strconvQuoteIfNeeded(u))
-	}
-	uid, err1 := strconv.Atoi(f[2])
-	gid, err2 := strconv.Atoi(f[3])
-	if err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("bad /etc/passwd entry for %s", strconvQuoteIfNeeded(u))
-	}
-	return uid, gid, nil
-}
-
-func lookupGroup(g string) (int, error) {
-	if n, err := strconv.ParseUint(g, 10, 31); err == nil {
-		return int(n), nil
-	}
-	f := passwdField("/etc/group", 0, g)
-	if f == nil {
-		return 0, fmt.Errorf("no group %s in /etc/group", strconvQuoteIfNeeded(g))
-	}
-	gid, err := strconv.Atoi(f[2])
-	if err != nil {
-		return 0, fmt.Errorf("bad /etc/group entry for %s", strconvQuoteIfNeeded(g))
-	}
-	return gid, nil
+// parseRunUser resolves USER[:GROUP] against this host's /etc/passwd and
+// /etc/group, as docker run --user does inside the image.
+func parseRunUser(spec string) (int, int, error) {
+	users, _ := passwd.ReadUsers("/etc/passwd")
+	groups, _ := passwd.ReadGroups("/etc/group")
+	uid, gid, err := passwd.UserSpec(spec, users, groups)
+	return int(uid), int(gid), err
 }

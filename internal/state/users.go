@@ -1,13 +1,11 @@
 package state
 
 import (
-	"bufio"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/passwd"
 )
 
 // userCache reads user and group names from each mount namespace's own
@@ -38,24 +36,18 @@ func (c *userCache) names(ns, pid uint32) *idNames {
 	}
 	root := filepath.Join(c.procRoot, strconv.FormatUint(uint64(pid), 10), "root")
 	n := &idNames{users: map[int64]userEntry{}, groups: map[int64]string{}}
-	readColon(filepath.Join(root, "etc", "passwd"), func(f []string) {
-		if len(f) >= 7 {
-			if id, err := strconv.ParseInt(f[2], 10, 64); err == nil {
-				if _, dup := n.users[id]; !dup {
-					n.users[id] = userEntry{name: f[0], home: f[5], shell: f[6]}
-				}
-			}
+	users, _ := passwd.ReadUsers(filepath.Join(root, "etc", "passwd"))
+	for _, u := range users {
+		if _, dup := n.users[u.UID]; !dup {
+			n.users[u.UID] = userEntry{name: u.Name, home: u.Home, shell: u.Shell}
 		}
-	})
-	readColon(filepath.Join(root, "etc", "group"), func(f []string) {
-		if len(f) >= 3 {
-			if id, err := strconv.ParseInt(f[2], 10, 64); err == nil {
-				if _, dup := n.groups[id]; !dup {
-					n.groups[id] = f[0]
-				}
-			}
+	}
+	groups, _ := passwd.ReadGroups(filepath.Join(root, "etc", "group"))
+	for _, g := range groups {
+		if _, dup := n.groups[g.GID]; !dup {
+			n.groups[g.GID] = g.Name
 		}
-	})
+	}
 	if ns != 0 && (len(n.users) > 0 || len(n.groups) > 0) {
 		if len(c.byNS) >= maxCachedNS {
 			c.byNS = map[uint32]*idNames{}
@@ -63,22 +55,6 @@ func (c *userCache) names(ns, pid uint32) *idNames {
 		c.byNS[ns] = n
 	}
 	return n
-}
-
-func readColon(path string, fn func([]string)) {
-	f, err := os.Open(path)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		fn(strings.Split(line, ":"))
-	}
 }
 
 // lookupNames finds the id tables for a process: its own root, else an
