@@ -105,7 +105,7 @@ func (l *loader) build(opts Options) (*Ruleset, *Result) {
 		}
 	}
 	l.warns = append(l.warns, c.warnings...)
-	l.errs.sort()
+	l.errs.Sort()
 	res := &Result{Errors: l.errs, Warnings: l.warns}
 	if len(l.errs) > 0 {
 		return nil, res

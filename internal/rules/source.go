@@ -1,31 +1,16 @@
 package rules
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // Position is a place in a rule file, 1-based. Line 0 means unknown.
-type Position struct {
-	File string
-	Line int
-	Col  int
-}
-
-func (p Position) String() string {
-	switch {
-	case p.Line == 0 && p.File == "":
-		return ""
-	case p.Line == 0:
-		return p.File
-	case p.Col == 0:
-		return fmt.Sprintf("%s:%d", p.File, p.Line)
-	}
-	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
-}
+type Position = srcpos.Position
 
 // Source is the text of a condition and where each of its bytes came from.
 // A condition can be built from several YAML scalars (a rule plus appended
@@ -172,40 +157,7 @@ func (seg *segment) align(text string) {
 }
 
 // Error is a problem in a rule file or condition, with its position.
-type Error struct {
-	Pos Position
-	Msg string
-}
-
-func (e *Error) Error() string {
-	if p := e.Pos.String(); p != "" {
-		return p + ": " + e.Msg
-	}
-	return e.Msg
-}
+type Error = srcpos.Error
 
 // ErrorList is every error found while loading, sorted by position.
-type ErrorList []*Error
-
-func (l ErrorList) Error() string {
-	switch len(l) {
-	case 0:
-		return "no errors"
-	case 1:
-		return l[0].Error()
-	}
-	return fmt.Sprintf("%s (and %d more errors)", l[0].Error(), len(l)-1)
-}
-
-func (l ErrorList) sort() {
-	sort.SliceStable(l, func(i, j int) bool {
-		a, b := l[i].Pos, l[j].Pos
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
-}
+type ErrorList = srcpos.ErrorList
