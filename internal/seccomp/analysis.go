@@ -151,7 +151,7 @@ const cloneNewUser = 0x10000000
 func Lint(r *Resolved) []Finding {
 	var out []Finding
 	add := func(f Finding) {
-		if f.Pos.Source != "" {
+		if f.Pos.File != "" {
 			f.Location = f.Pos.String()
 		}
 		out = append(out, f)
@@ -174,7 +174,7 @@ func Lint(r *Resolved) []Finding {
 			tok, _ := syscalls.AuditArch(arch)
 			if Evaluate(r, SeccompData{Nr: uint32(nr), Arch: tok, Args: args}, Options{}).Allows() {
 				arches = append(arches, arch)
-				if d, ok := Decide(r, arch, name); ok && pos.Source == "" {
+				if d, ok := Decide(r, arch, name); ok && pos.File == "" {
 					pos = posOf(d)
 				}
 			}

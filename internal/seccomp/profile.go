@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/caps"
 	"github.com/palisade-sec/palisade/internal/spelling"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
 
@@ -26,39 +26,11 @@ type Profile struct {
 	pos    positions
 }
 
-// Position is a place in a profile's source.
-type Position struct {
-	Source    string
-	Line, Col int
-}
-
-func (p Position) String() string {
-	if p.Line == 0 {
-		return p.Source
-	}
-	return fmt.Sprintf("%s:%d:%d", p.Source, p.Line, p.Col)
-}
-
-// PosError is an error at a place in a profile.
-type PosError struct {
-	Pos Position
-	Msg string
-}
-
-func (e *PosError) Error() string { return e.Pos.String() + ": " + e.Msg }
+// Position is a place in a profile file.
+type Position = srcpos.Position
 
 // ErrorList is every problem found in a profile, sorted by position.
-type ErrorList []*PosError
-
-func (l ErrorList) Error() string {
-	switch len(l) {
-	case 0:
-		return "no errors"
-	case 1:
-		return l[0].Error()
-	}
-	return fmt.Sprintf("%s (and %d more errors)", l[0].Error(), len(l)-1)
-}
+type ErrorList = srcpos.ErrorList
 
 // positions maps a JSON path ("syscalls/3/args/0/op") to the offset of its value.
 type positions struct {
@@ -70,28 +42,17 @@ type positions struct {
 func (p *Profile) At(path string) Position {
 	for {
 		if off, ok := p.pos.offs[path]; ok {
-			line, col := lineCol(p.pos.src, off)
-			return Position{Source: p.Source, Line: line, Col: col}
+			return srcpos.At(p.Source, p.pos.src, int64(off))
 		}
 		i := strings.LastIndexByte(path, '/')
 		if i < 0 {
 			if off, ok := p.pos.offs[""]; ok {
-				line, col := lineCol(p.pos.src, off)
-				return Position{Source: p.Source, Line: line, Col: col}
+				return srcpos.At(p.Source, p.pos.src, int64(off))
 			}
-			return Position{Source: p.Source}
+			return Position{File: p.Source}
 		}
 		path = path[:i]
 	}
-}
-
-func lineCol(src []byte, off int) (int, int) {
-	if off > len(src) {
-		off = len(src)
-	}
-	line := 1 + bytes.Count(src[:off], []byte("\n"))
-	col := off - bytes.LastIndexByte(src[:off], '\n')
-	return line, col
 }
 
 // maxDepth bounds JSON nesting so hostile input cannot exhaust the stack.
@@ -146,8 +107,7 @@ func (w *walker) valueStart() int {
 }
 
 func (w *walker) errorAt(off int, format string, args ...any) {
-	line, col := lineCol(w.src, off)
-	w.errs = append(w.errs, &PosError{Pos: Position{Source: w.name, Line: line, Col: col}, Msg: fmt.Sprintf(format, args...)})
+	w.errs.Addf(srcpos.At(w.name, w.src, int64(off)), format, args...)
 }
 
 // walk records the offset of every value and reports unknown keys.
@@ -241,23 +201,20 @@ func Parse(name string, data []byte) (*Profile, error) {
 	}
 	if _, err := w.dec.Token(); err != io.EOF {
 		off := int(w.dec.InputOffset())
-		line, col := lineCol(data, off)
-		return nil, &PosError{Pos: Position{name, line, col}, Msg: "unexpected data after the profile"}
+		return nil, &srcpos.Error{Pos: srcpos.At(name, data, int64(off)), Msg: "unexpected data after the profile"}
 	}
 	if err := json.Unmarshal(data, &p.Spec); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			line, col := lineCol(data, int(te.Offset))
-			return nil, &PosError{Pos: Position{name, line, col}, Msg: fmt.Sprintf("%s must be %s, not %s", fieldName(te.Field), te.Type, te.Value)}
+			return nil, &srcpos.Error{Pos: srcpos.At(name, data, te.Offset), Msg: fmt.Sprintf("%s must be %s, not %s", fieldName(te.Field), te.Type, te.Value)}
 		}
-		pe := &PosError{Pos: Position{Source: name, Line: 1, Col: 1}, Msg: cleanJSONErr(err)}
+		pe := &srcpos.Error{Pos: Position{File: name, Line: 1, Col: 1}, Msg: cleanJSONErr(err)}
 		// Field-level errors (bad kernel version) carry no offset; find the field.
 		if strings.Contains(err.Error(), "kernel version") {
 			for path, off := range p.pos.offs {
 				if strings.HasSuffix(path, "minKernel") {
-					line, col := lineCol(data, off)
-					if pe.Pos.Line == 1 || line < pe.Pos.Line {
-						pe.Pos = Position{name, line, col}
+					if at := srcpos.At(name, data, int64(off)); pe.Pos.Line == 1 || at.Line < pe.Pos.Line {
+						pe.Pos = at
 					}
 				}
 			}
@@ -266,10 +223,7 @@ func Parse(name string, data []byte) (*Profile, error) {
 	}
 	errs := append(w.errs, p.validate()...)
 	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool {
-			a, b := errs[i].Pos, errs[j].Pos
-			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
-		})
+		errs.Sort()
 		return nil, errs
 	}
 	return p, nil
@@ -299,8 +253,7 @@ func syntaxError(name string, data []byte, w *walker, err error) error {
 		off = len(data)
 		err = errors.New("unexpected end of input")
 	}
-	line, col := lineCol(data, off)
-	return &PosError{Pos: Position{name, line, col}, Msg: "invalid JSON: " + cleanJSONErr(err)}
+	return &srcpos.Error{Pos: srcpos.At(name, data, int64(off)), Msg: "invalid JSON: " + cleanJSONErr(err)}
 }
 
 var knownFlags = []string{
@@ -331,7 +284,7 @@ func validArch(a specs.Arch) bool {
 func (p *Profile) validate() ErrorList {
 	var errs ErrorList
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, &PosError{Pos: p.At(path), Msg: fmt.Sprintf(format, args...)})
+		errs.Addf(p.At(path), format, args...)
 	}
 	s := &p.Spec
 	if s.DefaultAction == "" {

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/palisade-sec/palisade/internal/caps"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
 
@@ -93,7 +94,7 @@ func Resolve(p *Profile, env Env) (*Resolved, error) {
 	s := &p.Spec
 	def, err := ParseAction(string(s.DefaultAction), s.DefaultErrnoRet)
 	if err != nil {
-		return nil, &PosError{Pos: p.At("defaultAction"), Msg: err.Error()}
+		return nil, &srcpos.Error{Pos: p.At("defaultAction"), Msg: err.Error()}
 	}
 	r := &Resolved{Source: p.Source, Env: env, Default: def, DefaultPos: p.At("defaultAction"), Arches: []string{host}}
 	var listed []specs.Arch
@@ -154,7 +155,7 @@ func Resolve(p *Profile, env Env) (*Resolved, error) {
 		}
 		act, err := ParseAction(string(call.Action), call.ErrnoRet)
 		if err != nil {
-			return nil, &PosError{Pos: p.At(fmt.Sprintf("syscalls/%d/action", i)), Msg: err.Error()}
+			return nil, &srcpos.Error{Pos: p.At(fmt.Sprintf("syscalls/%d/action", i)), Msg: err.Error()}
 		}
 		names := call.Names
 		if call.Name != "" {
