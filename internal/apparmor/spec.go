@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/palisade-sec/palisade/internal/spelling"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // Spec is the short policy a profile is generated from.
@@ -59,33 +59,9 @@ type MountRule struct {
 	Options []string `json:"options,omitempty" yaml:"options,omitempty,flow"`
 }
 
-// Error is a problem at a position in a spec file.
-type Error struct {
-	File      string
-	Line, Col int
-	Msg       string
-}
-
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
-
 // ErrorList is every problem found in a spec, sorted by position. Its Error
 // is one line: the first problem and how many more there are.
-type ErrorList []*Error
-
-func (l ErrorList) Error() string {
-	switch len(l) {
-	case 0:
-		return "no errors"
-	case 1:
-		return l[0].Error()
-	}
-	return fmt.Sprintf("%s (and %d more)", l[0].Error(), len(l)-1)
-}
+type ErrorList = srcpos.ErrorList
 
 // maxSpecSize bounds a spec file; real ones are a few hundred bytes.
 const maxSpecSize = 1 << 20
@@ -94,47 +70,41 @@ const maxSpecSize = 1 << 20
 // returned error is an ErrorList when the input is YAML but not a valid spec.
 func ParseSpec(file string, data []byte) (*Spec, error) {
 	if len(data) > maxSpecSize {
-		return nil, ErrorList{{File: file, Msg: fmt.Sprintf("spec is %d bytes, more than the %d allowed", len(data), maxSpecSize)}}
+		return nil, ErrorList{{Pos: srcpos.Position{File: file}, Msg: fmt.Sprintf("spec is %d bytes, more than the %d allowed", len(data), maxSpecSize)}}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, ErrorList{{File: file, Msg: "empty spec (want at least name:)"}}
+			return nil, ErrorList{{Pos: srcpos.Position{File: file}, Msg: "empty spec (want at least name:)"}}
 		}
 		return nil, ErrorList{yamlError(file, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, ErrorList{{File: file, Line: extra.Line, Col: extra.Column, Msg: "more than one YAML document; a spec is one document"}}
+		return nil, ErrorList{{Pos: srcpos.Position{File: file, Line: extra.Line, Col: extra.Column}, Msg: "more than one YAML document; a spec is one document"}}
 	} else if !errors.Is(err, io.EOF) {
 		return nil, ErrorList{yamlError(file, err)}
 	}
 	p := &specParser{file: file}
 	spec := p.spec(&doc)
 	if len(p.errs) > 0 {
-		sort.SliceStable(p.errs, func(i, j int) bool {
-			a, b := p.errs[i], p.errs[j]
-			if a.Line != b.Line {
-				return a.Line < b.Line
-			}
-			return a.Col < b.Col
-		})
+		p.errs.Sort()
 		return nil, p.errs
 	}
 	return spec, nil
 }
 
 // yamlError turns a yaml syntax error ("yaml: line 3: ...") into file:line:col.
-func yamlError(file string, err error) *Error {
+func yamlError(file string, err error) *srcpos.Error {
 	msg := strings.Join(strings.Fields(err.Error()), " ") // one line
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	var line int
 	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
 		rest := msg[strings.Index(msg, ":")+1:]
-		return &Error{File: file, Line: line, Col: 1, Msg: strings.TrimSpace(rest)}
+		return &srcpos.Error{Pos: srcpos.Position{File: file, Line: line, Col: 1}, Msg: strings.TrimSpace(rest)}
 	}
-	return &Error{File: file, Msg: msg}
+	return &srcpos.Error{Pos: srcpos.Position{File: file}, Msg: msg}
 }
 
 type specParser struct {
@@ -143,7 +113,7 @@ type specParser struct {
 }
 
 func (p *specParser) errorf(n *yaml.Node, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, args...)})
+	p.errs.Addf(srcpos.Position{File: p.file, Line: n.Line, Col: n.Column}, format, args...)
 }
 
 // field is one key a mapping accepts and how to read its value.

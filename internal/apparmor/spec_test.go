@@ -40,7 +40,7 @@ func TestParseSpecErrors(t *testing.T) {
 		{"base abstraction", "name: x\nabstractions: [base]\n", "bad.yaml:2:16: abstractions: base is always included"},
 		{"unknown variable", "name: x\nfiles:\n  read: [\"@{FOO}/x\"]\n", `bad.yaml:3:10: files.read: "@{FOO}/x" uses unknown variable @{FOO}`},
 		{"unbalanced brace", "name: x\nfiles:\n  read: [\"/etc/{a,b\"]\n", `bad.yaml:3:10: files.read: "/etc/{a,b" has an unclosed {`},
-		{"errors sorted, counted", "netwrok: []\nname: x\ncapabilities: [nope]\n", `bad.yaml:1:1: unknown key "netwrok" in the spec (did you mean "network"?) (want one of name, abstractions, files, network, capabilities, signal, ptrace, mount) (and 1 more)`},
+		{"errors sorted, counted", "netwrok: []\nname: x\ncapabilities: [nope]\n", `bad.yaml:1:1: unknown key "netwrok" in the spec (did you mean "network"?) (want one of name, abstractions, files, network, capabilities, signal, ptrace, mount) (and 1 more error)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
