@@ -14,6 +14,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit/harden"
 	"github.com/palisade-sec/palisade/internal/audit/scan"
 	"github.com/palisade-sec/palisade/internal/escape"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -181,12 +182,12 @@ func failedInputs(errs []error) int {
 	files := map[string]bool{}
 	n := 0
 	for _, e := range errs {
-		var ie *audit.InputError
+		var ie *srcpos.Error
 		if errors.As(e, &ie) {
-			if files[ie.File] {
+			if files[ie.Pos.File] {
 				continue
 			}
-			files[ie.File] = true
+			files[ie.Pos.File] = true
 		}
 		n++
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/yamlpos"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/sirupsen/logrus"
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -58,7 +59,7 @@ type Options struct {
 // The documents of a multi-document file are merged in order, as docker
 // compose merges them; a document that is not valid YAML is reported with
 // its index and line, and the project is loaded from the others. err joins
-// one *audit.InputError per broken document, or holds the one error that
+// one *srcpos.Error per broken document, or holds the one error that
 // stopped the project from loading.
 func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container, error) {
 	quietLogs.Do(func() { logrus.SetOutput(io.Discard) })
@@ -69,14 +70,14 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 	for i, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, &audit.InputError{File: f, Err: err}
+			return nil, &srcpos.Error{Pos: srcpos.Position{File: f}, Err: err}
 		}
 		ds, kept, bad := splitDocs(f, b)
 		docs = append(docs, ds...)
 		errs = append(errs, bad...)
 		a, err := filepath.Abs(f)
 		if err != nil {
-			return nil, &audit.InputError{File: f, Err: err}
+			return nil, &srcpos.Error{Pos: srcpos.Position{File: f}, Err: err}
 		}
 		configs[i] = types.ConfigFile{Filename: a, Content: kept}
 	}
@@ -84,7 +85,7 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 		return nil, errors.Join(errs...) // nothing readable in the base file
 	}
 	if len(errs) == 0 && len(docs) == 0 {
-		return nil, &audit.InputError{File: main, Err: errors.New("empty compose file")}
+		return nil, &srcpos.Error{Pos: srcpos.Position{File: main}, Err: errors.New("empty compose file")}
 	}
 	var root *yaml.Node
 	if len(docs) > 0 {
@@ -92,7 +93,7 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 	}
 	po, err := cli.NewProjectOptions([]string{configs[0].Filename}, envOptions(filepath.Dir(configs[0].Filename), opt)...)
 	if err != nil {
-		return nil, &audit.InputError{File: main, Err: fmt.Errorf("load compose project: %w", err)}
+		return nil, &srcpos.Error{Pos: srcpos.Position{File: main}, Err: fmt.Errorf("load compose project: %w", err)}
 	}
 	// The loader is given the files' content, with broken documents blanked
 	// out, rather than their paths.
@@ -110,7 +111,7 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 		for i, c := range configs {
 			abs[i] = c.Filename
 		}
-		errs = append(errs, &audit.InputError{File: main, Line: errLine(root, err), Err: fmt.Errorf("load compose project: %v", cleanErr(err, abs))})
+		errs = append(errs, &srcpos.Error{Pos: srcpos.Position{File: main, Line: errLine(root, err)}, Err: fmt.Errorf("load compose project: %v", cleanErr(err, abs))})
 		return nil, errors.Join(errs...)
 	}
 	names := make([]string, 0, len(proj.Services))
@@ -180,7 +181,7 @@ func splitDocs(file string, data []byte) (docs []Doc, kept []byte, errs []error)
 		}
 		e := audit.YAMLError(file, 0, err)
 		if len(parts) > 1 {
-			if ie, ok := e.(*audit.InputError); ok {
+			if ie, ok := e.(*srcpos.Error); ok {
 				ie.Err = fmt.Errorf("document %d: %w", i+1, ie.Err)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // base is a service that passes every check. #SVC marks where cases add
@@ -213,9 +214,9 @@ func TestErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			var ie *audit.InputError
+			var ie *srcpos.Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("not an InputError: %v", err)
+				t.Fatalf("not a *srcpos.Error: %v", err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q, want %q", err, tt.want)
@@ -255,9 +256,9 @@ func FuzzParse(f *testing.F) {
 		}
 		cs, err := Parse(context.Background(), []string{p}, Options{Env: []string{}})
 		if err != nil {
-			var ie *audit.InputError
+			var ie *srcpos.Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("error is not an InputError: %v", err)
+				t.Fatalf("error is not a *srcpos.Error: %v", err)
 			}
 			return
 		}
@@ -314,9 +315,9 @@ services:
 	if err == nil || !strings.Contains(err.Error(), "compose.yaml:19: document 3: invalid YAML") {
 		t.Errorf("error: %v", err)
 	}
-	var ie *audit.InputError
-	if !errors.As(err, &ie) || ie.Line != 19 {
-		t.Errorf("not a positioned InputError: %#v", err)
+	var ie *srcpos.Error
+	if !errors.As(err, &ie) || ie.Pos.Line != 19 {
+		t.Errorf("not a positioned *srcpos.Error: %#v", err)
 	}
 	fs := audittest.AuditAll(cs, nil)
 	// privileged: false in document 2 overrides document 1, as in docker compose.

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/mount"
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/jsonpos"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // Looks reports whether data looks like docker inspect output: a JSON object,
@@ -34,13 +35,13 @@ func Parse(file string, data []byte) ([]*audit.Container, error) {
 		return nil, audit.JSONError(file, data, err)
 	}
 	if len(items) == 0 {
-		return nil, &audit.InputError{File: file, Err: errors.New("no containers in docker inspect output")}
+		return nil, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: errors.New("no containers in docker inspect output")}
 	}
 	ix := jsonpos.Build(data)
 	out := make([]*audit.Container, 0, len(items))
 	for i := range items {
 		if items[i].HostConfig == nil {
-			return nil, &audit.InputError{File: file, Err: fmt.Errorf("element %d has no HostConfig: not docker inspect output for a container", i)}
+			return nil, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: fmt.Errorf("element %d has no HostConfig: not docker inspect output for a container", i)}
 		}
 		c := FromInspect(&items[i], file)
 		locate(c, &items[i], ix, jsonpos.Prefix(data, i))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // hardened loads the real inspect output of a hardened container as a
@@ -158,7 +159,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := Parse("i.json", []byte(tt.doc))
-		var ie *audit.InputError
+		var ie *srcpos.Error
 		if err == nil || !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want prefix %q", tt.name, err, tt.want)
 		}
@@ -177,9 +178,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cs, err := Parse("f.json", data)
 		if err != nil {
-			var ie *audit.InputError
+			var ie *srcpos.Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("error is not an InputError: %v", err)
+				t.Fatalf("error is not a *srcpos.Error: %v", err)
 			}
 			return
 		}

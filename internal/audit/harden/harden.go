@@ -9,6 +9,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/yamlpos"
 	"github.com/palisade-sec/palisade/internal/selinux"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -151,7 +152,7 @@ func Compose(file string, data []byte) ([]byte, error) {
 	}
 	_, services := yamlpos.Get(&doc, "services")
 	if services == nil || services.Kind != yaml.MappingNode {
-		return nil, &audit.InputError{File: file, Err: errors.New("no services mapping")}
+		return nil, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: errors.New("no services mapping")}
 	}
 	for i := 0; i+1 < len(services.Content); i += 2 {
 		fixService(services.Content[i], yamlpos.Root(services.Content[i+1]))
@@ -288,7 +289,7 @@ func Manifest(file string, data []byte) ([]byte, error) {
 		fixObject(yamlpos.Root(&doc), 0)
 		b, err := render(&doc)
 		if err != nil {
-			return nil, &audit.InputError{File: file, Line: d.Offset + 1, Err: err}
+			return nil, &srcpos.Error{Pos: srcpos.Position{File: file, Line: d.Offset + 1}, Err: err}
 		}
 		if i > 0 {
 			out.WriteString("---\n")

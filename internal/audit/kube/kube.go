@@ -11,6 +11,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/yamlpos"
 	"github.com/palisade-sec/palisade/internal/selinux"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 	yaml "go.yaml.in/yaml/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -65,7 +66,7 @@ func Looks(data []byte) bool {
 // alone: one that cannot be read is reported with its index and line while
 // the others are still audited, and a kind that holds no containers palisade
 // knows of (PodSecurityPolicy, a custom resource without a pod template) is
-// skipped with a note. err joins one *audit.InputError per broken document.
+// skipped with a note. err joins one *srcpos.Error per broken document.
 func Parse(file string, data []byte) (cs []*audit.Container, notes []audit.Note, err error) {
 	docs := yamlpos.Split(data)
 	p := &parser{file: file}
@@ -105,7 +106,7 @@ type parser struct {
 
 // inDoc names the document an error is in, for multi-document files.
 func (p *parser) inDoc(err error) error {
-	var ie *audit.InputError
+	var ie *srcpos.Error
 	if p.doc > 0 && errors.As(err, &ie) {
 		ie.Err = fmt.Errorf("document %d: %w", p.doc, ie.Err)
 	}
@@ -128,7 +129,7 @@ func (p *parser) errAt(line int, format string, args ...any) error {
 	if line > 0 {
 		line += p.offset
 	}
-	return p.inDoc(&audit.InputError{File: p.file, Line: line, Err: fmt.Errorf(format, args...)})
+	return p.inDoc(&srcpos.Error{Pos: srcpos.Position{File: p.file, Line: line}, Err: fmt.Errorf(format, args...)})
 }
 
 // decodeErr places a typed-decode error on the line of the field it names.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // base is a Pod that passes every check. Cases add lines at the markers or
@@ -316,9 +317,9 @@ func TestErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			var ie *audit.InputError
+			var ie *srcpos.Error
 			if !errors.As(err, &ie) {
-				t.Errorf("not an InputError: %T", err)
+				t.Errorf("not a *srcpos.Error: %T", err)
 			}
 			if !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("error %q, want prefix %q", err, tt.want)
@@ -342,8 +343,8 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cs, _, err := Parse("f.yaml", data)
 		for _, e := range splitErrors(err) {
-			if _, ok := e.(*audit.InputError); !ok {
-				t.Fatalf("error is not an InputError: %v", e)
+			if _, ok := e.(*srcpos.Error); !ok {
+				t.Fatalf("error is not a *srcpos.Error: %v", e)
 			}
 		}
 		for _, c := range cs {

@@ -14,6 +14,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/jsonpos"
 	"github.com/palisade-sec/palisade/internal/selinux"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // Looks reports whether data looks like an OCI runtime config.
@@ -44,7 +45,7 @@ func Parse(file string, data []byte) (*audit.Container, error) {
 		return nil, audit.JSONError(file, data, err)
 	}
 	if s.Version == "" {
-		return nil, &audit.InputError{File: file, Err: errors.New("no ociVersion: not an OCI runtime config")}
+		return nil, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: errors.New("no ociVersion: not an OCI runtime config")}
 	}
 	c := FromSpec(&s, file)
 	locate(c, &s, jsonpos.Build(data))

@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 func hardened(t testing.TB) *specs.Spec {
@@ -142,7 +143,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := Parse("c.json", []byte(tt.doc))
-		var ie *audit.InputError
+		var ie *srcpos.Error
 		if err == nil || !errors.As(err, &ie) || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want prefix %q", tt.name, err, tt.want)
 		}
@@ -160,9 +161,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("f.json", data)
 		if err != nil {
-			var ie *audit.InputError
+			var ie *srcpos.Error
 			if !errors.As(err, &ie) {
-				t.Fatalf("error is not an InputError: %v", err)
+				t.Fatalf("error is not a *srcpos.Error: %v", err)
 			}
 			return
 		}

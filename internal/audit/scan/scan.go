@@ -19,6 +19,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit/dockerinspect"
 	"github.com/palisade-sec/palisade/internal/audit/kube"
 	"github.com/palisade-sec/palisade/internal/audit/oci"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // Kind is a recognized input format.
@@ -65,7 +66,7 @@ type Result struct {
 	// containers) audited.
 	Containers int
 	Files      int
-	// Errors holds one *audit.InputError per input (or document of an
+	// Errors holds one *srcpos.Error per input (or document of an
 	// input) that could not be audited.
 	Errors []error
 	// Notes name documents that were skipped on purpose (unknown kinds).
@@ -198,7 +199,7 @@ func plan(paths []string) ([]job, []error) {
 		}
 		st, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, &audit.InputError{File: p, Err: errors.Unwrap(err)})
+			errs = append(errs, &srcpos.Error{Pos: srcpos.Position{File: p}, Err: errors.Unwrap(err)})
 			continue
 		}
 		if !st.IsDir() {
@@ -208,7 +209,7 @@ func plan(paths []string) ([]job, []error) {
 		var files []string
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				errs = append(errs, &audit.InputError{File: path, Err: unwrapPath(err)})
+				errs = append(errs, &srcpos.Error{Pos: srcpos.Position{File: path}, Err: unwrapPath(err)})
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
@@ -228,7 +229,7 @@ func plan(paths []string) ([]job, []error) {
 			return nil
 		})
 		if err != nil {
-			errs = append(errs, &audit.InputError{File: p, Err: err})
+			errs = append(errs, &srcpos.Error{Pos: srcpos.Position{File: p}, Err: err})
 		}
 		jobs = append(jobs, pairOverrides(files)...)
 	}
@@ -285,7 +286,7 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, note
 			err = fmt.Errorf("larger than %d MiB", MaxFileSize>>20)
 		}
 		if err != nil {
-			return nil, nil, 0, true, &audit.InputError{File: file, Err: err}
+			return nil, nil, 0, true, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: err}
 		}
 	} else if data, err = readFile(file); err != nil {
 		return nil, nil, 0, true, err
@@ -295,12 +296,12 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, note
 	switch kind {
 	case KindUnknown:
 		if j.explicit {
-			return nil, nil, 0, true, &audit.InputError{File: file, Err: audit.ErrNotRecognized}
+			return nil, nil, 0, true, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: audit.ErrNotRecognized}
 		}
 		return nil, nil, 0, false, nil
 	case KindTemplate:
 		if j.explicit {
-			return nil, nil, 0, true, &audit.InputError{File: file, Err: errors.New("a Helm chart template ({{ }}): render it first, e.g. helm template CHART | palisade audit -")}
+			return nil, nil, 0, true, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: errors.New("a Helm chart template ({{ }}): render it first, e.g. helm template CHART | palisade audit -")}
 		}
 		return nil, nil, 0, false, nil
 	case KindInspect:
@@ -315,7 +316,7 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, note
 		cs, notes, err = kube.Parse(file, data)
 	case KindCompose:
 		if file == StdinName {
-			return nil, nil, 0, true, &audit.InputError{File: file, Err: errors.New("compose files are read from disk (relative paths, .env and extends are resolved against their directory): pass the file's path")}
+			return nil, nil, 0, true, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: errors.New("compose files are read from disk (relative paths, .env and extends are resolved against their directory): pass the file's path")}
 		}
 		cs, err = compose.Parse(ctx, j.files, compose.Options{Env: opt.ComposeEnv})
 	}
@@ -341,16 +342,16 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, note
 func readFile(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, &audit.InputError{File: name, Err: unwrapPath(err)}
+		return nil, &srcpos.Error{Pos: srcpos.Position{File: name}, Err: unwrapPath(err)}
 	}
 	defer f.Close()
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, &audit.InputError{File: name, Err: unwrapPath(err)}
+		return nil, &srcpos.Error{Pos: srcpos.Position{File: name}, Err: unwrapPath(err)}
 	}
 	if n > MaxFileSize {
-		return nil, &audit.InputError{File: name, Err: fmt.Errorf("larger than %d MiB", MaxFileSize>>20)}
+		return nil, &srcpos.Error{Pos: srcpos.Position{File: name}, Err: fmt.Errorf("larger than %d MiB", MaxFileSize>>20)}
 	}
 	return buf.Bytes(), nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 func TestDetect(t *testing.T) {
@@ -117,9 +118,9 @@ func TestBadInputs(t *testing.T) {
 	var msgs []string
 	for _, e := range res.Errors {
 		msgs = append(msgs, e.Error())
-		var ie *audit.InputError
+		var ie *srcpos.Error
 		if !errors.As(e, &ie) {
-			t.Errorf("not an InputError: %v", e)
+			t.Errorf("not a *srcpos.Error: %v", e)
 		}
 	}
 	all := strings.Join(msgs, "\n")
