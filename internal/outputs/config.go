@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/palisade-sec/palisade/internal/store"
 	"go.yaml.in/yaml/v3"
 )
@@ -115,39 +116,43 @@ func ParseConfig(name string, data []byte) (Config, error) {
 		return Config{}, configError(name, err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+		return Config{}, srcpos.Wrap(srcpos.Position{File: name}, err)
 	}
 	return cfg, nil
 }
 
 var (
-	lineRe    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	lineRe    = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 	unknownRe = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 )
 
-// configError rewrites yaml's "line N: ..." messages as NAME:N: ..., one
-// per line, and names unknown keys plainly.
+// configError turns yaml's "line N: ..." messages into a sorted
+// srcpos.ErrorList (one line each, however the YAML echoes a value) and names
+// unknown keys plainly.
 func configError(name string, err error) error {
 	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		msgs = te.Errors
-	} else {
+	}
+	if len(msgs) == 0 {
 		msgs = []string{err.Error()}
 	}
-	var out []string
+	var out srcpos.ErrorList
 	for _, m := range msgs {
 		if sm := lineRe.FindStringSubmatch(m); sm != nil {
 			text := sm[2]
 			if um := unknownRe.FindStringSubmatch(text); um != nil {
 				text = fmt.Sprintf("unknown key %q", um[1])
 			}
-			out = append(out, fmt.Sprintf("%s:%s: %s", name, sm[1], text))
+			line, _ := strconv.Atoi(sm[1])
+			out.Add(srcpos.Position{File: name, Line: line}, text)
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s: %s", name, strings.TrimPrefix(m, "yaml: ")))
+		out.Add(srcpos.Position{File: name}, strings.TrimPrefix(m, "yaml: "))
 	}
-	return errors.New(strings.Join(out, "; "))
+	out.Sort()
+	return out.Err()
 }
 
 // Validate checks values that decode fine but cannot work.

@@ -37,6 +37,11 @@ func TestConfigErrors(t *testing.T) {
 		{"outputs: [\n", `cfg.yaml:`},
 		{"limits:\n  dedup_window: soon\n", `cfg.yaml:2:`},
 		{"bogus: 1\n", `cfg.yaml:1: unknown key "bogus"`},
+		// A scalar holding newlines is echoed escaped, on the error's one line.
+		{"limits: {burst: \"00\\n\\n0\"}", "cfg.yaml:1: cannot unmarshal !!str `00\\n\\n0` into int"},
+		// Several problems: the first by line, then how many more.
+		{"zz: 1\nlimits:\n  burst: x\naa: 2\n", `cfg.yaml:1: unknown key "zz" (and 2 more errors)`},
+		{"outputs:\n  terminal:\n    \"col\\u202eour\": auto\n", `cfg.yaml:3: unknown key "col\u202eour"`},
 	} {
 		_, err := ParseConfig("cfg.yaml", []byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -107,8 +112,10 @@ func FuzzParseConfig(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := ParseConfig("fuzz.yaml", data)
 		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("multi-line error %q", err)
+			if msg := err.Error(); strings.ContainsAny(msg, "\n\r\x1b\u2028\u2029\u202e") {
+				t.Fatalf("error spans lines or carries controls: %q", msg)
+			} else if !strings.HasPrefix(msg, "fuzz.yaml") {
+				t.Fatalf("error does not name the file: %q", msg)
 			}
 			return
 		}
