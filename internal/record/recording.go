@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // Version is the Recording format this package writes and reads.
@@ -372,49 +374,33 @@ func Parse(name string, data []byte) (*Recording, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			l, c := lineCol(data, se.Offset)
-			return nil, fmt.Errorf("%s:%d:%d: %s", name, l, c, se.Error())
+			return nil, srcpos.Errorf(srcpos.At(name, data, se.Offset), "%s", se.Error())
 		case errors.As(err, &te):
-			l, c := lineCol(data, te.Offset)
-			return nil, fmt.Errorf("%s:%d:%d: %s: want %s, got %s", name, l, c, te.Field, te.Type, te.Value)
+			return nil, srcpos.Errorf(srcpos.At(name, data, te.Offset), "%s: want %s, got %s", te.Field, te.Type, te.Value)
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
-			return nil, fmt.Errorf("%s: %s (is this a palisade recording?)", name, strings.TrimPrefix(err.Error(), "json: "))
+			return nil, srcpos.Errorf(srcpos.Position{File: name}, "%s (is this a palisade recording?)", strings.TrimPrefix(err.Error(), "json: "))
 		case errors.Is(err, io.EOF):
-			return nil, fmt.Errorf("%s: empty file, not a recording", name)
+			return nil, srcpos.Errorf(srcpos.Position{File: name}, "empty file, not a recording")
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			l, c := lineCol(data, int64(len(data)))
-			return nil, fmt.Errorf("%s:%d:%d: unexpected end of file", name, l, c)
+			return nil, srcpos.Errorf(srcpos.At(name, data, int64(len(data))), "unexpected end of file")
 		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, srcpos.Wrap(srcpos.Position{File: name}, err)
 	}
 	if dec.More() {
-		l, c := lineCol(data, dec.InputOffset())
-		return nil, fmt.Errorf("%s:%d:%d: data after the recording", name, l, c)
+		return nil, srcpos.Errorf(srcpos.At(name, data, dec.InputOffset()), "data after the recording")
 	}
+	file := srcpos.Position{File: name}
 	if r.Version != Version {
-		return nil, fmt.Errorf("%s: recording version %d, this palisade reads version %d", name, r.Version, Version)
+		return nil, srcpos.Errorf(file, "recording version %d, this palisade reads version %d", r.Version, Version)
 	}
 	if r.Syscalls == nil {
-		return nil, fmt.Errorf("%s: no \"syscalls\" object: not a palisade recording", name)
+		return nil, srcpos.Errorf(file, "no \"syscalls\" object: not a palisade recording")
 	}
 	for arch := range r.Syscalls {
 		if arch != "x86_64" && arch != "x86" && arch != "x32" && arch != "aarch64" && arch != "arm" {
-			return nil, fmt.Errorf("%s: syscalls: unknown architecture %q", name, arch)
+			return nil, srcpos.Errorf(file, "syscalls: unknown architecture %q", arch)
 		}
 	}
 	r.normalize()
 	return r, nil
-}
-
-func lineCol(data []byte, off int64) (int, int) {
-	if off > int64(len(data)) {
-		off = int64(len(data))
-	}
-	if off < 0 {
-		off = 0
-	}
-	pre := data[:off]
-	line := bytes.Count(pre, []byte{'\n'}) + 1
-	col := int(off) - bytes.LastIndexByte(pre, '\n')
-	return line, col
 }

@@ -229,6 +229,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Parse("fuzz", data)
 		if err != nil {
+			if msg := err.Error(); !strings.HasPrefix(msg, "fuzz") || strings.ContainsAny(msg, "\n\r\x1b\u202e") {
+				t.Fatalf("error is not one line naming the file: %q", msg)
+			}
 			return
 		}
 		out, err := r.Marshal()
