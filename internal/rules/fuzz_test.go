@@ -3,8 +3,10 @@ package rules
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzParseCondition: the parser never panics, and whatever parses has a
@@ -63,6 +65,13 @@ func FuzzLoad(f *testing.F) {
 		for _, e := range res.Errors {
 			if e.Pos.File != "fuzz.yaml" {
 				t.Fatalf("error without the file name: %v", e)
+			}
+		}
+		// Whatever the file holds, every message is one line with no
+		// terminal or bidi controls.
+		for _, e := range append(res.Errors[:len(res.Errors):len(res.Errors)], res.Warnings...) {
+			if msg := e.Error(); strings.ContainsAny(msg, "\n\r\x1b\u2028\u2029\u202e") || !utf8.ValidString(msg) {
+				t.Fatalf("message is not one clean line: %q", msg)
 			}
 		}
 	})
