@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,6 +74,45 @@ func RequireTool(t testing.TB, name string) string {
 		missing(t, "needs %s on PATH", name)
 	}
 	return p
+}
+
+// RequireFeature needs something of the host the test cannot set up itself
+// (a kernel feature, an IPv6 loopback, a free privileged port): when ok is
+// false it skips, or fails under strict mode, saying what is missing.
+func RequireFeature(t testing.TB, ok bool, format string, args ...any) {
+	t.Helper()
+	if !ok {
+		missing(t, format, args...)
+	}
+}
+
+// Need is one thing a test needs installed: a command on PATH or, when Name
+// is an absolute path, a file (a header); Package is the Debian package
+// that provides it.
+type Need struct{ Name, Package string }
+
+// RequireInstalled checks every need at once, so one message names all that
+// is missing and the Debian packages to install.
+func RequireInstalled(t testing.TB, needs ...Need) {
+	t.Helper()
+	var names, pkgs []string
+	for _, n := range needs {
+		var err error
+		if filepath.IsAbs(n.Name) {
+			_, err = os.Stat(n.Name)
+		} else {
+			_, err = exec.LookPath(n.Name)
+		}
+		if err != nil {
+			names = append(names, n.Name)
+			if !slices.Contains(pkgs, n.Package) {
+				pkgs = append(pkgs, n.Package)
+			}
+		}
+	}
+	if len(names) > 0 {
+		missing(t, "needs %s (Debian: apt-get install %s)", strings.Join(names, ", "), strings.Join(pkgs, " "))
+	}
 }
 
 // RepoRoot returns the repository root (the directory holding go.mod).

@@ -1,7 +1,10 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -28,11 +31,16 @@ func TestStrictFromEnv(t *testing.T) {
 type fakeTB struct {
 	testing.TB
 	skipped, failed bool
+	msg             string
 }
 
-func (f *fakeTB) Helper()               {}
-func (f *fakeTB) Skipf(string, ...any)  { f.skipped = true }
-func (f *fakeTB) Fatalf(string, ...any) { f.failed = true }
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Skipf(format string, args ...any) {
+	f.skipped, f.msg = true, fmt.Sprintf(format, args...)
+}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed, f.msg = true, fmt.Sprintf(format, args...)
+}
 
 func TestMissingSkipsOrFails(t *testing.T) {
 	t.Setenv("PALISADE_STRICT", "")
@@ -46,5 +54,36 @@ func TestMissingSkipsOrFails(t *testing.T) {
 	missing(f, "x")
 	if !f.failed || f.skipped {
 		t.Fatalf("strict: skipped=%v failed=%v, want fail", f.skipped, f.failed)
+	}
+}
+
+func TestRequireFeature(t *testing.T) {
+	t.Setenv("PALISADE_STRICT", "1")
+	f := &fakeTB{}
+	RequireFeature(f, true, "x")
+	if f.skipped || f.failed {
+		t.Fatal("a present feature stopped the test")
+	}
+	RequireFeature(f, false, "no %s here", "IPv6")
+	if !f.failed || !strings.Contains(f.msg, "no IPv6 here") {
+		t.Fatalf("strict, feature missing: failed=%v msg=%q", f.failed, f.msg)
+	}
+}
+
+func TestRequireInstalled(t *testing.T) {
+	t.Setenv("PALISADE_STRICT", "")
+	dir := t.TempDir()
+	header := filepath.Join(dir, "present.h")
+	os.WriteFile(header, nil, 0o644)
+	f := &fakeTB{}
+	RequireInstalled(f, Need{"sh", "dash"}, Need{header, "libx-dev"})
+	if f.skipped || f.failed {
+		t.Fatalf("everything present, yet: %q", f.msg)
+	}
+	RequireInstalled(f, Need{"sh", "dash"}, Need{"palisade-no-such-tool", "tool-a"},
+		Need{filepath.Join(dir, "missing.h"), "libx-dev"}, Need{"palisade-no-such-tool-2", "tool-a"})
+	want := "needs palisade-no-such-tool, " + filepath.Join(dir, "missing.h") + ", palisade-no-such-tool-2 (Debian: apt-get install tool-a libx-dev)"
+	if !f.skipped || !strings.Contains(f.msg, want) {
+		t.Fatalf("missing needs: skipped=%v msg=%q, want it to contain %q", f.skipped, f.msg, want)
 	}
 }
