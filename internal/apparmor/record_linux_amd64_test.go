@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
 // ptraceOExitKill is PTRACE_O_EXITKILL, which package syscall lacks.
@@ -114,14 +116,8 @@ func TestProfileFromRecordedCommand(t *testing.T) {
 	for i := range 4 {
 		os.WriteFile(filepath.Join(dir, "f"+strconv.Itoa(i)), []byte("x"), 0o644)
 	}
-	ls, err := exec.LookPath("ls")
-	if err != nil {
-		t.Skip("no ls")
-	}
-	cat, err := exec.LookPath("cat")
-	if err != nil {
-		t.Skip("no cat")
-	}
+	ls := testutil.RequireTool(t, "ls")
+	cat := testutil.RequireTool(t, "cat")
 	obs := traceCommand(t, ls, dir)
 	catObs := traceCommand(t, cat, filepath.Join(dir, "f0"), filepath.Join(dir, "f1"), filepath.Join(dir, "f2"))
 	obs.Read = append(obs.Read, catObs.Read...)

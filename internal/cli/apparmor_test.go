@@ -148,6 +148,8 @@ func TestAppArmorValidate(t *testing.T) {
 // TestAppArmorInstallWithoutKernelSupport: this project's machines run a
 // kernel without AppArmor, so install must say so in one line and fail.
 func TestAppArmorInstallWithoutKernelSupport(t *testing.T) {
+	// Not a missing capability: on an AppArmor kernel the refusal under test
+	// does not exist.
 	if ok, _ := apparmor.KernelStatus(); ok {
 		t.Skip("this kernel has AppArmor; the refusal is not reachable here")
 	}

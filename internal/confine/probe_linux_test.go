@@ -36,9 +36,8 @@ func testProbeCommand(ctx context.Context, name string) *exec.Cmd {
 // anything.
 func TestProbesAllowedWithoutFilter(t *testing.T) {
 	testutil.RequireRoot(t)
-	if mode, _ := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0); mode != 0 {
-		t.Skipf("this test process is under seccomp (mode %d)", mode)
-	}
+	mode, _ := unix.PrctlRetInt(unix.PR_GET_SECCOMP, 0, 0, 0, 0)
+	testutil.RequireFeature(t, mode == 0, "a test process without a seccomp filter (mode is %d)", mode)
 	all := []string{"sys_admin", "sys_ptrace", "sys_module", "sys_boot", "dac_read_search"}
 	for _, r := range RunProbes(context.Background(), testProbeCommand, Env{Effective: all, Kernel: KernelRelease()}) {
 		// A kernel built without modules or kexec answers ENOSYS itself.

@@ -109,6 +109,7 @@ func TestPipelineBadConfigLeavesNothingOpen(t *testing.T) {
 // sends an alert every 2 ms, kills it with SIGKILL, and checks every alert
 // sent a second or more before the kill is in the store.
 func TestKill9LosesNoAcceptedAlert(t *testing.T) {
+	// Right everywhere: in the child process this test is its own parent.
 	if os.Getenv("PALISADE_PIPELINE_CHILD") != "" {
 		t.Skip("child")
 	}
@@ -169,6 +170,7 @@ func TestKill9LosesNoAcceptedAlert(t *testing.T) {
 // TestPipelineChild is the process TestKill9LosesNoAcceptedAlert kills.
 func TestPipelineChild(t *testing.T) {
 	db := os.Getenv("PALISADE_PIPELINE_CHILD")
+	// Right everywhere: this is a helper process, not a test of its own.
 	if db == "" {
 		t.Skip("only run as TestKill9LosesNoAcceptedAlert's child")
 	}

@@ -300,9 +300,7 @@ func TestRecordedCapabilityUnderPalisadeRun(t *testing.T) {
 	testutil.RequireBPF(t)
 	bb := testutil.RequireTool(t, "busybox")
 	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
-	if err != nil {
-		t.Skipf("no ip_unprivileged_port_start: %v", err)
-	}
+	testutil.RequireFeature(t, err == nil, "a kernel with net.ipv4.ip_unprivileged_port_start: %v", err)
 	var start int
 	fmt.Sscan(string(data), &start)
 	port := 0
@@ -313,9 +311,7 @@ func TestRecordedCapabilityUnderPalisadeRun(t *testing.T) {
 			break
 		}
 	}
-	if port == 0 {
-		t.Skipf("no free privileged port below %d", start)
-	}
+	testutil.RequireFeature(t, port != 0, "a free privileged port below %d on 127.0.0.1", start)
 	bin := palisade(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("palisade-served\n"), 0o644)

@@ -239,6 +239,7 @@ func TestSQLiteReopen(t *testing.T) {
 // TestSQLiteCrashSafety kills a writer with SIGKILL mid-stream and checks
 // that every batch it had been told was committed is in the database.
 func TestSQLiteCrashSafety(t *testing.T) {
+	// Right everywhere: in the child process this test is its own parent.
 	if os.Getenv("PALISADE_STORE_CRASH_CHILD") != "" {
 		t.Skip("child")
 	}
@@ -285,6 +286,7 @@ func TestSQLiteCrashSafety(t *testing.T) {
 // TestCrashChild is the writer TestSQLiteCrashSafety kills.
 func TestCrashChild(t *testing.T) {
 	path := os.Getenv("PALISADE_STORE_CRASH_CHILD")
+	// Right everywhere: this is a helper process, not a test of its own.
 	if path == "" {
 		t.Skip("only run as TestSQLiteCrashSafety's child")
 	}

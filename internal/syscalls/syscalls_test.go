@@ -79,6 +79,7 @@ func TestTablesConsistent(t *testing.T) {
 
 // The native arch's table agrees with the x/sys constants Go itself uses.
 func TestAgreesWithXSys(t *testing.T) {
+	// An architecture guard: the constants compared are x/sys's amd64 ones.
 	if Native() != "x86_64" {
 		t.Skip("checked on x86_64")
 	}

@@ -113,9 +113,7 @@ func TestLiveDockerHost(t *testing.T) {
 	testutil.RequireDocker(t)
 	sock := "/var/run/docker.sock"
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		if !strings.HasPrefix(h, "unix://") {
-			t.Skipf("DOCKER_HOST=%s is not a unix socket to proxy", h)
-		}
+		testutil.RequireFeature(t, strings.HasPrefix(h, "unix://"), "DOCKER_HOST=%s is not a unix socket to proxy", h)
 		sock = strings.TrimPrefix(h, "unix://")
 	}
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/palisade.sock")

@@ -10,6 +10,7 @@ import (
 // The x32 answer from the child matches an x32 call made here (safe in a
 // test process: no seccomp filter kills it).
 func TestX32MatchesDirectCall(t *testing.T) {
+	// An architecture guard: the i386 and x32 ABIs exist only on x86_64.
 	if runtime.GOARCH != "amd64" {
 		t.Skip("x86_64 only")
 	}
@@ -28,6 +29,7 @@ func TestX32MatchesDirectCall(t *testing.T) {
 // The i386 probe answers either way without killing this process, and
 // when it says yes, int $0x80 works here too.
 func TestIA32Probe(t *testing.T) {
+	// An architecture guard: the i386 and x32 ABIs exist only on x86_64.
 	if runtime.GOARCH != "amd64" {
 		t.Skip("x86_64 only")
 	}

@@ -130,17 +130,16 @@ func (c *capture) drain(d time.Duration) []*Record {
 	}
 }
 
-// requireInt80 skips a test of the 32-bit ABI where no process can make a
-// 32-bit syscall: then there is nothing to capture. That is a fact about the
-// kernel, not a missing privilege, so it skips in strict mode too.
+// requireInt80 needs a kernel that takes 32-bit syscalls: without one there
+// is nothing to capture, and strict mode (CI) says so rather than passing.
 func requireInt80(t *testing.T) {
 	t.Helper()
+	// The i386 ABI exists only beside x86_64: elsewhere there is nothing to test.
 	if runtime.GOARCH != "amd64" {
 		t.Skip("int $0x80 is x86_64 only")
 	}
-	if ok, why := abi.IA32(); !ok {
-		t.Skip("this kernel takes no 32-bit syscalls (booted with ia32_emulation=off, or under a hypervisor without them): int $0x80: " + why)
-	}
+	ok, why := abi.IA32()
+	testutil.RequireFeature(t, ok, "a kernel that takes 32-bit syscalls (not booted with ia32_emulation=off): int $0x80: %s", why)
 }
 
 func name(r *Record) string {
@@ -332,9 +331,7 @@ func TestLoopbackConnectAndAccept(t *testing.T) {
 			}
 			ln, err := net.Listen(network, addr)
 			if err != nil {
-				if network == "tcp6" {
-					t.Skipf("no IPv6 loopback here: %v", err)
-				}
+				testutil.RequireFeature(t, network != "tcp6", "an IPv6 loopback: %v", err)
 				t.Fatal(err)
 			}
 			defer ln.Close()
@@ -1095,6 +1092,7 @@ func TestSocketcall(t *testing.T) {
 // too) answer ENOSYS, and the attempt is still recorded with its path;
 // where x32 is enabled the open succeeds and the opened file is resolved.
 func TestX32Syscalls(t *testing.T) {
+	// An architecture guard, right everywhere: x32 exists only on x86_64.
 	if runtime.GOARCH != "amd64" {
 		t.Skip("x32 is an x86_64 ABI")
 	}
