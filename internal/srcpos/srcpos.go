@@ -6,9 +6,8 @@ import (
 	"io"
 	"sort"
 	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/palisade-sec/palisade/internal/escape"
 )
 
 // Position is a place in an input, 1-based. Line 0 means the position within
@@ -25,7 +24,7 @@ func (p Position) IsValid() bool { return p.Line > 0 }
 // String is file:line:col, file:line, file or line:col, with the file name
 // escaped so it stays on one line.
 func (p Position) String() string {
-	s := oneLine(p.File)
+	s := escape.Line(p.File)
 	if p.Line <= 0 {
 		return s
 	}
@@ -73,7 +72,7 @@ func (e *Error) Error() string {
 	if msg == "" && e.Err != nil {
 		msg = e.Err.Error()
 	}
-	msg = oneLine(msg)
+	msg = escape.Line(msg)
 	if p := e.Pos.String(); p != "" {
 		return p + ": " + msg
 	}
@@ -166,58 +165,4 @@ func (l ErrorList) Print(w io.Writer, max int) error {
 		return err
 	}
 	return nil
-}
-
-// oneLine writes what could break or reorder a displayed line as a Go escape:
-// C0 and C1 controls, DEL, invalid UTF-8, format characters (bidi controls,
-// zero-width runes) and line separators. Unlike a terminal escaper it keeps
-// the backslash, so parts a parser already quoted with %q, or a file name a
-// caller escaped, come out unchanged.
-func oneLine(s string) string {
-	i := 0
-	for i < len(s) {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if breaksLine(r, size) {
-			break
-		}
-		i += size
-	}
-	if i == len(s) {
-		return s
-	}
-	var b strings.Builder
-	b.WriteString(s[:i])
-	for i < len(s) {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x80 && breaksLine(r, size):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case breaksLine(r, size):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
-
-func breaksLine(r rune, size int) bool {
-	switch {
-	case r == utf8.RuneError && size == 1:
-		return true
-	case r < 0x80:
-		return r < 0x20 || r == 0x7f
-	case r < 0xa0:
-		return true
-	}
-	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
