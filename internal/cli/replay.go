@@ -35,13 +35,14 @@ with -o json it is {"events":N,"alerts":N}.`,
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
-			rs, _, err := rf.load()
-			if err != nil {
-				return err
-			}
 			cfg, err := df.Config(cmd.Flags())
 			if err != nil {
 				return exitf(2, "%v", err)
+			}
+			rf.appendFrom(cfg)
+			rs, _, err := rf.load()
+			if err != nil {
+				return err
 			}
 			// A replay is not the agent: its alerts go to the default
 			// store, and it serves metrics, only when asked.

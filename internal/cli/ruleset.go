@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/rules"
 	builtinrules "github.com/palisade-sec/palisade/rules"
 )
@@ -14,6 +15,17 @@ type ruleFlags struct {
 	files    []string
 	builtin  bool
 	matchAll bool
+	// appendOutput is added to the rules' outputs (detection commands).
+	appendOutput []rules.AppendOutput
+}
+
+// appendFrom takes the delivery config's append_output, or Falco's
+// default (the container and pod) when the config has none.
+func (f *ruleFlags) appendFrom(cfg outputs.Config) {
+	f.appendOutput = cfg.AppendOutput
+	if f.appendOutput == nil {
+		f.appendOutput = rules.DefaultAppendOutput
+	}
 }
 
 func (f *ruleFlags) register(cmd *cobra.Command) {
@@ -43,7 +55,7 @@ func (f *ruleFlags) load() (*rules.Ruleset, *rules.Result, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := rules.Options{}
+	opts := rules.Options{AppendOutput: f.appendOutput}
 	if f.matchAll {
 		opts.Matching = rules.MatchAll
 	}

@@ -43,6 +43,11 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
+			cfg, err := df.Config(cmd.Flags())
+			if err != nil {
+				return exitf(2, "%v", err)
+			}
+			rf.appendFrom(cfg)
 			rs, _, err := rf.load()
 			if err != nil {
 				return err
@@ -64,10 +69,6 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 				}
 				defer f.Close()
 				w = f
-			}
-			cfg, err := df.Config(cmd.Flags())
-			if err != nil {
-				return exitf(2, "%v", err)
 			}
 			if cmd.Flags().Changed("output") || cfg.Outputs.Terminal.Format == "" {
 				cfg.Outputs.Terminal.Format = format

@@ -191,7 +191,9 @@ func TestWatchLive(t *testing.T) {
 	}
 	echo := false
 	for _, a := range byRule["Marker exec"] {
-		echo = echo || strings.HasSuffix(a.Output, "exec /usr/bin/echo") || strings.HasSuffix(a.Output, "exec /bin/echo")
+		// The default append_output names the container (here the host).
+		echo = echo || strings.HasSuffix(a.Output, "exec /usr/bin/echo container_id=host container_name=host container_image=<NA> container_image_tag=<NA> k8s_ns=<NA> k8s_pod_name=<NA>") ||
+			strings.Contains(a.Output, "exec /bin/echo container_id=host ")
 	}
 	if !echo {
 		t.Errorf("host exec of echo not seen: %v", byRule["Marker exec"])
@@ -199,10 +201,10 @@ func TestWatchLive(t *testing.T) {
 	if a := byRule["Shadow open"]; len(a) > 0 && !strings.Contains(a[0].Output, "open /etc/shadow raw=shadow") {
 		t.Errorf("relative open: %s", a[0].Output)
 	}
-	if a := byRule["Stdout to a pipe"]; len(a) > 0 && !regexp.MustCompile(` dup pipe:\[[0-9]+\] p$`).MatchString(a[0].Output) {
+	if a := byRule["Stdout to a pipe"]; len(a) > 0 && !regexp.MustCompile(` dup pipe:\[[0-9]+\] p container_id=host `).MatchString(a[0].Output) {
 		t.Errorf("pipe: %s", a[0].Output)
 	}
-	if a := byRule["Env marker"]; len(a) > 0 && !strings.HasSuffix(a[0].Output, "env live cwd=/tmp/") {
+	if a := byRule["Env marker"]; len(a) > 0 && !strings.Contains(a[0].Output, "env live cwd=/tmp/ container_id=host ") {
 		t.Errorf("env marker: %s", a[0].Output)
 	}
 	if a := byRule["Loopback connect"]; len(a) > 0 && !strings.Contains(a[0].Output, fmt.Sprintf("->127.0.0.1:%d", port)) {

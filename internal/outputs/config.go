@@ -14,6 +14,8 @@ import (
 	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/palisade-sec/palisade/internal/store"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/palisade-sec/palisade/internal/rules"
 )
 
 // Config describes the whole delivery side: outputs, limits, store and
@@ -24,6 +26,10 @@ type Config struct {
 	Limits  LimiterConfig `yaml:"limits"`
 	Store   StoreConfig   `yaml:"store"`
 	Metrics MetricsConfig `yaml:"metrics"`
+	// AppendOutput is Falco's append_output: text and fields added to the
+	// outputs of the rules each entry matches. Absent, watch and replay
+	// use rules.DefaultAppendOutput; an empty list appends nothing.
+	AppendOutput []rules.AppendOutput `yaml:"append_output"`
 }
 
 // OutputsConfig lists the outputs; a nil pointer means that output is off.

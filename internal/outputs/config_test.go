@@ -124,3 +124,26 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// append_output sits beside the outputs, in Falco's form; absent it is nil
+// (the commands then use the default), an empty list stays empty.
+func TestConfigAppendOutput(t *testing.T) {
+	cfg, err := ParseConfig("c.yaml", []byte("append_output:\n  - match: {source: syscall, tags: [container]}\n    extra_output: \"pod=%k8s.pod.name\"\n    extra_fields: [proc.pid, {team: sec}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cfg.AppendOutput
+	if len(a) != 1 || a[0].Match.Source != "syscall" || a[0].Match.Tags[0] != "container" || a[0].ExtraOutput != "pod=%k8s.pod.name" ||
+		len(a[0].ExtraFields) != 2 || a[0].ExtraFields[0].Name != "proc.pid" || a[0].ExtraFields[1].Value != "sec" {
+		t.Errorf("decoded %+v", a)
+	}
+	if cfg, _ := ParseConfig("c.yaml", []byte("store: {url: none}\n")); cfg.AppendOutput != nil {
+		t.Errorf("absent: %+v", cfg.AppendOutput)
+	}
+	if cfg, _ := ParseConfig("c.yaml", []byte("append_output: []\n")); cfg.AppendOutput == nil || len(cfg.AppendOutput) != 0 {
+		t.Errorf("empty list: %#v", cfg.AppendOutput)
+	}
+	if _, err := ParseConfig("c.yaml", []byte("append_output:\n  - extra_fields: [{a: 1, b: 2}]\n")); err == nil || !strings.HasPrefix(err.Error(), "c.yaml:2:") {
+		t.Errorf("bad extra field: %v", err)
+	}
+}

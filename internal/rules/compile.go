@@ -35,6 +35,7 @@ type compiler struct {
 	warnings     ErrorList
 	unknownTypes map[string]bool
 	noReorder    bool
+	appendOutput []AppendOutput
 	// used collects the field names the rule being compiled reads.
 	used map[string]bool
 }

@@ -28,6 +28,9 @@ type Options struct {
 	// reordering; results are the same either way).
 	NoReorder bool
 	Hostname  string // for alerts; os.Hostname() when empty
+	// AppendOutput adds text and fields to the outputs of the rules each
+	// entry matches (Falco's append_output); see DefaultAppendOutput.
+	AppendOutput []AppendOutput
 }
 
 // Result is what loading reports besides the ruleset.
@@ -60,10 +63,15 @@ func Load(files []File, opts Options) (*Ruleset, *Result) {
 }
 
 func (l *loader) build(opts Options) (*Ruleset, *Result) {
-	c := &compiler{l: l, expanding: map[string]bool{}, unknownTypes: map[string]bool{}, noReorder: opts.NoReorder}
+	c := &compiler{l: l, expanding: map[string]bool{}, unknownTypes: map[string]bool{}, noReorder: opts.NoReorder, appendOutput: opts.AppendOutput}
 	rs := &Ruleset{Rules: l.ruleOrder, Macros: l.macroOrder, Lists: l.listOrder, matching: opts.Matching, hostname: opts.Hostname}
 	if rs.hostname == "" {
 		rs.hostname, _ = os.Hostname()
+	}
+	if err := c.checkAppendOutput(); err != nil {
+		// Each rule would fail the same way: one error, then none of them.
+		l.errs = append(l.errs, &Error{Msg: err.Error()})
+		c.appendOutput = nil
 	}
 	var compiled []*compiledRule
 	for _, r := range l.ruleOrder {
@@ -146,6 +154,16 @@ func (c *compiler) compileRule(r *Rule) (*compiledRule, error) {
 		return nil, err
 	}
 	out, err := c.compileOutput(r.Output)
+	if err == nil && len(c.appendOutput) > 0 {
+		var text string
+		var extra []ExtraField
+		if text, extra, err = c.withAppended(r, out, c.appendOutput); err == nil && text != r.Output {
+			out, err = c.compileOutput(text)
+		}
+		if err == nil {
+			err = c.compileExtraFields(out, extra)
+		}
+	}
 	if err != nil {
 		pos := r.outputPos
 		if pos.Line == 0 {

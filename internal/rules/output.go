@@ -12,6 +12,14 @@ import (
 type outputFormat struct {
 	parts  []outputPart
 	fields []outputField // distinct fields, in order of first use
+	extras []extraField  // append_output's extra_fields: output_fields only
+}
+
+type extraField struct {
+	name  string
+	x     fields.Extractor
+	fixed bool // value, not x
+	value string
 }
 
 type outputPart struct {
@@ -107,6 +115,25 @@ func (c *compiler) compileOutput(text string) (*outputFormat, error) {
 	return out, nil
 }
 
+// compileExtraFields adds append_output's extra fields to out.
+func (c *compiler) compileExtraFields(out *outputFormat, extra []ExtraField) error {
+	for _, f := range extra {
+		if f.Fixed {
+			out.extras = append(out.extras, extraField{name: f.Name, value: f.Value, fixed: true})
+			continue
+		}
+		pf, err := c.compileOutput("%" + f.Name)
+		if err != nil || len(pf.fields) != 1 || len(pf.parts) != 1 {
+			if err == nil {
+				err = fmt.Errorf("output: %q is not a field", f.Name)
+			}
+			return fmt.Errorf("append_output extra_fields: %w", err)
+		}
+		out.extras = append(out.extras, extraField{name: pf.fields[0].name, x: pf.fields[0].x})
+	}
+	return nil
+}
+
 // render formats the output text and collects output_fields (nil values
 // for fields not present, printed as <NA>).
 func (o *outputFormat) render(e *event.Event) (string, map[string]any) {
@@ -119,6 +146,13 @@ func (o *outputFormat) render(e *event.Event) (string, map[string]any) {
 			vals[i] = s
 		} else {
 			vals[i] = fields.NA
+		}
+	}
+	for _, f := range o.extras {
+		if f.fixed {
+			fieldsOut[f.name] = f.value
+		} else {
+			fieldsOut[f.name] = f.x.Value(e)
 		}
 	}
 	var b strings.Builder

@@ -55,6 +55,13 @@ func TestFalcoRulesOnScenarios(t *testing.T) {
 				var a alertJSON
 				if json.Unmarshal([]byte(line), &a) == nil && a.Rule == sc.rule && strings.Contains(a.Output, sc.marker) {
 					found = true
+					// Falco's rule outputs do not name the container:
+					// append_output's default adds it, as Falco does.
+					f := a.OutputFields
+					if id, _ := f["container.id"].(string); len(id) != 12 || f["container.name"] != name || fmt.Sprint(f["container.image.repository"], ":", f["container.image.tag"]) != img ||
+						!strings.Contains(a.Output, "container_name="+name) {
+						t.Errorf("%s: alert without its container: %s %v", sc.rule, a.Output, f)
+					}
 				}
 			}
 			time.Sleep(50 * time.Millisecond)

@@ -58,7 +58,11 @@ func TestWatchKill9KeepsAlerts(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, a := range got.Alerts {
-		seen[a.Output[strings.LastIndex(a.Output, " ")+1:]] = true
+		// The marker's argument follows it (append_output adds the
+		// container after).
+		if _, rest, ok := strings.Cut(a.Output, "palisade-kill-marker "); ok && rest != "" {
+			seen[strings.Fields(rest)[0]] = true
+		}
 	}
 	for i := 0; i < n; i++ {
 		if k := string(rune('a' + i)); !seen[k] {
