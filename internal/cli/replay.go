@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,25 +12,30 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/detect"
 	"github.com/palisade-sec/palisade/internal/outputs"
+	"github.com/palisade-sec/palisade/internal/replay"
 )
 
 func newReplayCmd(s streams) *cobra.Command {
 	var rf ruleFlags
-	var format, out string
+	var format, out, export string
 	var df outputs.Flags
 	cmd := &cobra.Command{
-		Use:   "replay [-r FILE]... [--builtin] [-o text|json] [--webhook URL] [--store URL] EVENTS|-",
-		Short: "Run rules over recorded events (what watch --record writes)",
+		Use:   "replay [-r FILE]... [--builtin] [-o text|json] [--webhook URL] [--store URL] RECORDING|-",
+		Short: "Run rules over recorded events (what watch --record writes, or JSON lines)",
 		Long: `The same detection as watch, over a recording: the same rules, the same alert
 lines and Falco JSON, and the same outputs (--webhook, --store, --file, --nats,
 --syslog, --program, --config). Unlike watch, replay writes to no store and
 serves no metrics unless asked (--store, --metrics), and it never drops an
 alert: it waits for slow outputs. On exit one summary line goes to stderr;
-with -o json it is {"events":N,"alerts":N}.`,
+with -o json it is {"events":N,"alerts":N}. RECORDING is watch --record's binary
+format or the JSON lines of docs/events.md (told apart by the first bytes);
+--export-jsonl PATH writes it as self-contained JSON lines instead of running
+the rules.`,
 		Example: `  palisade replay events.jsonl
   palisade replay -r ../shared/falco-rules/falco_rules.yaml -o json events.jsonl
   palisade replay --webhook http://127.0.0.1:2801/ --store sqlite:alerts.db -o json session.jsonl
-  palisade watch --record session.jsonl --duration 1m && palisade replay session.jsonl`,
+  palisade watch --record session.rec --duration 1m && palisade replay session.rec
+  palisade replay --export-jsonl session.jsonl session.rec`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
@@ -65,6 +71,20 @@ with -o json it is {"events":N,"alerts":N}.`,
 				defer f.Close()
 				in, name = f, args[0]
 			}
+			if export != "" {
+				var n int
+				err := withOutFile(s.out, export, func(w io.Writer) error {
+					var err error
+					if n, err = replay.ExportJSONL(w, replay.NewReader(in, name)); err != nil {
+						return exitf(1, "%v", err)
+					}
+					return nil
+				})
+				if err == nil {
+					fmt.Fprintf(s.err, "palisade: replay: %d events exported\n", n)
+				}
+				return err
+			}
 			ctx := cmd.Context()
 			var st detect.Stats
 			err = withOutFile(s.out, out, func(w io.Writer) error {
@@ -95,6 +115,7 @@ with -o json it is {"events":N,"alerts":N}.`,
 	rf.register(cmd)
 	addResultFlags(cmd, &format, &out, "text", "json")
 	df.Register(cmd.Flags())
+	cmd.Flags().StringVar(&export, "export-jsonl", "", "write the recording as self-contained JSON lines to `PATH` (- for stdout) instead of running the rules")
 	return cmd
 }
 

@@ -29,7 +29,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var listSyscalls bool
 	var df outputs.Flags
 	cmd := &cobra.Command{
-		Use:   "watch [-r FILE]... [--builtin] [-o text|json] [--record EVENTS.jsonl] [--duration D]",
+		Use:   "watch [-r FILE]... [--builtin] [-o text|json] [--record SESSION.rec] [--duration D]",
 		Short: "Live detection: alerts from kernel events (needs root)",
 		Long: `Capture syscall events with eBPF (tracepoints only), attach process, file and
 container context, and evaluate the rules. Without -r the built-in rules load.
@@ -37,7 +37,7 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 -o json it is {"events":N,"drops":N,"alerts":N}.`,
 		Example: `  sudo palisade watch
   sudo palisade watch -r ../shared/falco-rules/falco_rules.yaml -o json
-  sudo palisade watch --duration 1m --record session.jsonl && palisade replay session.jsonl`,
+  sudo palisade watch --duration 1m --record session.rec && palisade replay session.rec`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
@@ -104,7 +104,7 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 	rf.register(cmd)
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "alert format: text or json (Falco's JSON, one per line)")
 	cmd.Flags().StringVar(&out, "out", "", "append alerts to this file instead of stdout")
-	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this JSONL file (replay it with palisade replay); when a rule reads proc.env it holds environments, which may hold secrets")
+	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this file, in Palisade's compact binary recording format (replay it with palisade replay; palisade replay --export-jsonl turns it into JSON lines); when a rule reads proc.env it holds environments, which may hold secrets")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	cmd.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a Go CPU profile of the agent to this file")
 	cmd.Flags().IntVar(&ringMiB, "ring-buffer", 2, "kernel ring buffer size in MiB (a power of two): larger absorbs longer bursts, smaller uses less memory (it is mapped twice)")

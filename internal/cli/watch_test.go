@@ -316,6 +316,19 @@ func replayCompare(t *testing.T, dir, rulesFile, recFile, liveJSON, liveTextFile
 	if sorted(storedKeys) != sorted(liveKeys) {
 		t.Errorf("replay's store holds:\n%s\nwatch printed:\n%s", sorted(storedKeys), sorted(liveKeys))
 	}
+
+	// The recording exported as JSON lines replays to the same alerts.
+	jsonl := filepath.Join(dir, "session.jsonl")
+	if code, _, errs := run(t, "", "replay", "--export-jsonl", jsonl, recFile); code != 0 || !strings.Contains(errs, "events exported") {
+		t.Fatalf("export: exit %d: %s", code, errs)
+	}
+	if b, err := os.ReadFile(jsonl); err != nil || !strings.HasPrefix(string(b), "{") {
+		t.Fatalf("export is not JSON lines: %v %.40q", err, b)
+	}
+	code, out, errs = run(t, "", "replay", "-r", rulesFile, "-o", "json", jsonl)
+	if got := lines(out); code != 0 || strings.Join(got, "\n") != strings.Join(live, "\n") {
+		t.Errorf("exported JSONL replays differently (exit %d, %s):\n%s", code, errs, strings.Join(got, "\n"))
+	}
 }
 
 func TestWatchRingBufferFlag(t *testing.T) {
