@@ -248,6 +248,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(render("    volumes: [\"/:/host\"]\n")))
+	f.Add([]byte(render("    volumes: [\"s:/s\"]\n    security_opt: [\"seccomp=\", \"label=role:r\"]\n") + "volumes:\n  s: {driver_opts: {type: none, o: bind, device: /etc}}\n---\nservices:\n  b: {image: x, cap_add: [SYS_TIME]}\n---\n{broken\n"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(dir, "compose.yaml")

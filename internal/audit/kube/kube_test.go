@@ -340,6 +340,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte(render("", "", "")))
 	f.Add([]byte("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: []\n"))
+	f.Add([]byte("apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\n---\napiVersion: v1\nkind: Pod\nspec: {volumes: [{name: s, hostPath: {path: /var/log}}], containers: [{name: c, securityContext: {seccompProfile: {}, seLinuxOptions: {role: r}, capabilities: {add: [SYSLOG, NOPE]}}}]}\n---\n{broken\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cs, _, err := Parse("f.yaml", data)
 		for _, e := range splitErrors(err) {
