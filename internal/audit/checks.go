@@ -582,7 +582,7 @@ var checks = []*Check{
 		Breakout: "Unmasked /proc/sys, /proc/sysrq-trigger and /sys/kernel let the container change host kernel settings, for example core_pattern to run a program as host root.",
 		Fixes: map[Source]string{
 			SourceDocker:     "remove --security-opt systempaths=unconfined",
-			SourceCompose:    "remove systempaths=unconfined from security_opt",
+			SourceCompose:    "remove systempaths=unconfined (or podman's unmask=) from security_opt",
 			SourceKubernetes: "remove securityContext.procMount: Unmasked (Default masks /proc)",
 			SourceOCI:        "restore linux.maskedPaths and linux.readonlyPaths (/proc/kcore, /proc/sys, /proc/sysrq-trigger, /sys/firmware...)",
 		},

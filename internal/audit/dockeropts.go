@@ -70,8 +70,15 @@ func ApplySecurityOpts(c *Container, opts []string, lines []int) {
 			} else {
 				bad(FieldProcMount, o, "is not systempaths=unconfined, the only value dockerd accepts", "remove the option")
 			}
+		case "unmask":
+			// Podman's spelling: unmask=ALL (or /proc paths) undoes the masks.
+			if val != "" {
+				c.UnmaskedProc = "unmask=" + val + " leaves /proc and /sys paths unmasked"
+			}
+		case "mask", "proc-opts", "credentialspec":
+			// Podman's extra masks and /proc mount options, Windows credential specs.
 		default:
-			bad(FieldSecurity, o, "is not an option dockerd knows (no-new-privileges, seccomp, apparmor, label, systempaths)", "fix or remove the option")
+			bad(FieldSecurity, o, "is not a security option dockerd or podman knows (no-new-privileges, seccomp, apparmor, label, systempaths, mask, unmask, proc-opts)", "fix or remove the option")
 		}
 	}
 }

@@ -369,16 +369,18 @@ func FromService(s *types.ServiceConfig, docs []Doc) *audit.Container {
 			}
 		}
 	}
-	secOpt := func(field audit.Field, prefix string) {
+	secOpt := func(field audit.Field, prefixes ...string) {
 		_, seq, f := locate(docs, s.Name, "security_opt")
 		if seq != nil && seq.Kind == yaml.SequenceNode {
 			for _, it := range seq.Content {
-				if strings.HasPrefix(strings.ToLower(it.Value), prefix) {
-					c.Lines[field] = it.Line
-					if f != file {
-						c.FieldFiles[field] = f
+				for _, prefix := range prefixes {
+					if strings.HasPrefix(strings.ToLower(it.Value), prefix) {
+						c.Lines[field] = it.Line
+						if f != file {
+							c.FieldFiles[field] = f
+						}
+						return
 					}
-					return
 				}
 			}
 		}
@@ -392,7 +394,7 @@ func FromService(s *types.ServiceConfig, docs []Doc) *audit.Container {
 	secOpt(audit.FieldSELinux, "label")
 	secOpt(audit.FieldSELinuxOptions, "label")
 	secOpt(audit.FieldNoNewPrivileges, "no-new-privileges")
-	secOpt(audit.FieldProcMount, "systempaths")
+	secOpt(audit.FieldProcMount, "systempaths", "unmask")
 	set(audit.FieldSecurity, []any{"security_opt"})
 	set(audit.FieldUser, []any{"user"})
 	set(audit.FieldHostPID, []any{"pid"})

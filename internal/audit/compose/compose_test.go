@@ -353,6 +353,8 @@ func TestUnreadableSecurityOpts(t *testing.T) {
 		{"label=role:sysadm_r", "selinux-custom-options"},
 		{"label=type:my_app_t", "selinux-custom-options"},
 		{"label=level:s0:c1,c2", ""},
+		{"mask=/proc/acpi", ""},
+		{"unmask=ALL", "unmasked-proc"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.opt, func(t *testing.T) {
@@ -368,7 +370,7 @@ func TestUnreadableSecurityOpts(t *testing.T) {
 				}
 				return
 			}
-			if len(fs) != 1 || !audittest.Has(fs, tt.want, wantLine(doc)) || !strings.Contains(fs[0].Fix, "option") && !strings.Contains(fs[0].Fix, "seccomp") && !strings.Contains(fs[0].Fix, "label") {
+			if len(fs) != 1 || !audittest.Has(fs, tt.want, wantLine(doc)) || !strings.Contains(fs[0].Fix, "option") && !strings.Contains(fs[0].Fix, "seccomp") && !strings.Contains(fs[0].Fix, "label") && !strings.Contains(fs[0].Fix, "security_opt") {
 				t.Fatalf("want %s at line %d, got:\n%s%s", tt.want, wantLine(doc), audittest.Brief(fs), doc)
 			}
 		})
