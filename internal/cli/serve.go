@@ -1,15 +1,14 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"html/template"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/endpoint"
 	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/store"
 	"github.com/spf13/cobra"
@@ -17,6 +16,7 @@ import (
 
 func newServeCmd(s streams) *cobra.Command {
 	var storeURL, listen string
+	var auth endpoint.Options
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Alert dashboard",
@@ -24,38 +24,54 @@ func newServeCmd(s streams) *cobra.Command {
 			"priority, rule, container, image and time, and the same data as JSON at\n" +
 			"/api/alerts ({\"alerts\":[...]} in Falco's shape). It listens on loopback\n" +
 			"by default; every string in an alert is escaped, and the page runs no\n" +
-			"script (Content-Security-Policy: default-src 'none').",
+			"script (Content-Security-Policy: default-src 'none').\n\n" +
+			"Off loopback it refuses to start unless given a credential (--token-file or\n" +
+			"$" + serveTokenEnv + ": a bearer token of 16 characters or more; and/or --client-ca)\n" +
+			"and either TLS (--tls-cert, --tls-key) or --insecure-no-tls behind a TLS proxy.\n" +
+			"Requests without the token get 401; a browser logs in at /login once and\n" +
+			"keeps a session cookie.",
 		Example: "  palisade serve\n" +
-			"  palisade serve --store postgres://palisade@db/palisade --listen 127.0.0.1:8080",
+			"  palisade serve --store postgres://palisade@db/palisade --listen 127.0.0.1:8080\n" +
+			"  palisade serve --listen 0.0.0.0:9377 --token-file /etc/palisade/token --tls-cert srv.crt --tls-key srv.key",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			auth.FromEnv()
+			if err := auth.Check(listen); err != nil {
+				return exitf(2, "serve: %v", err)
+			}
 			st, err := openStoreForQuery(cmd.Context(), storeURL)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			ln, err := net.Listen("tcp", listen)
+			srv, err := endpoint.Listen(listen, auth, dashboardHandler(st))
 			if err != nil {
-				return exitf(1, "listen on %s: %v", listen, err)
+				return exitf(3, "serve on %s: %v", listen, err)
 			}
-			srv := &http.Server{Handler: dashboardHandler(st), ReadHeaderTimeout: 5 * time.Second}
 			go func() {
 				<-cmd.Context().Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				defer cancel()
-				srv.Shutdown(ctx)
+				srv.Shutdown()
 			}()
-			s.err.Write([]byte("palisade: serving alerts on http://" + ln.Addr().String() + "/\n"))
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return exitf(1, "serve: %v", err)
+			how := "loopback only"
+			if lo, _ := endpoint.Loopback(listen); !lo {
+				how = "token or client certificate required"
+			}
+			s.err.Write([]byte("palisade: serving alerts on " + srv.URL() + " (" + how + ")\n"))
+			if err := srv.Serve(); err != nil {
+				return exitf(3, "serve: %v", err)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&storeURL, "store", store.DefaultURL, "alert store: sqlite:PATH or postgres://...")
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9377", "address to serve on (loopback by default)")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:9377", "address to serve on (loopback by default; elsewhere needs a credential and TLS)")
+	auth.Register(cmd.Flags(), "", serveTokenEnv)
+	auth.Login = true
 	return cmd
 }
+
+// serveTokenEnv holds the dashboard's bearer token when no file is named.
+const serveTokenEnv = "PALISADE_SERVE_TOKEN"
 
 // dashboardLimit caps the alerts one page shows.
 const dashboardLimit = 500

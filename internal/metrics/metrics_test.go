@@ -3,9 +3,13 @@ package metrics
 import (
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/palisade-sec/palisade/internal/endpoint"
 )
 
 // sampleLine is the text format's sample line: name, optional labels with
@@ -58,7 +62,7 @@ func TestExposition(t *testing.T) {
 func TestServer(t *testing.T) {
 	s := New()
 	s.Events.Inc()
-	srv, err := Listen("127.0.0.1:0", s.Registry, nil)
+	srv, err := Listen("127.0.0.1:0", s.Registry, nil, endpoint.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +76,44 @@ func TestServer(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
 			t.Errorf("%s: %d %q", path, resp.StatusCode, body)
+		}
+	}
+}
+
+// Off loopback the metrics endpoint refuses to start without a credential,
+// and with a token it answers 401 to a scrape without it.
+func TestServerOffLoopback(t *testing.T) {
+	s := New()
+	if _, err := Listen("0.0.0.0:0", s.Registry, nil, endpoint.Options{FlagPrefix: "metrics-"}); err == nil ||
+		!strings.Contains(err.Error(), "--metrics-token-file") {
+		t.Fatalf("started without a credential: %v", err)
+	}
+	tokFile := filepath.Join(t.TempDir(), "token")
+	const tok = "0123456789abcdef-metrics"
+	if err := os.WriteFile(tokFile, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Listen("0.0.0.0:0", s.Registry, nil, endpoint.Options{TokenFile: tokFile, InsecureNoTLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_, port, _ := strings.Cut(srv.Addr(), "]:")
+	if port == "" {
+		_, port, _ = strings.Cut(srv.Addr(), ":")
+	}
+	for auth, want := range map[string]int{"": 401, "Bearer wrong-token-0123456789": 401, "Bearer " + tok: 200} {
+		req, _ := http.NewRequest("GET", "http://127.0.0.1:"+port+"/metrics", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Authorization %q: status %d, want %d", auth, resp.StatusCode, want)
 		}
 	}
 }

@@ -1,12 +1,10 @@
 package metrics
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"time"
+
+	"github.com/palisade-sec/palisade/internal/endpoint"
 )
 
 // DefaultAddress is loopback only: metrics reveal rule names and activity,
@@ -15,8 +13,7 @@ const DefaultAddress = "127.0.0.1:9376"
 
 // Server serves /metrics and /healthz.
 type Server struct {
-	srv *http.Server
-	ln  net.Listener
+	srv *endpoint.Server
 }
 
 // Handler returns the /metrics and /healthz handler. health, if not nil,
@@ -41,27 +38,23 @@ func Handler(r *Registry, health func() error) http.Handler {
 	return mux
 }
 
-// Listen starts serving on addr (host:port; port 0 picks one).
-func Listen(addr string, r *Registry, health func() error) (*Server, error) {
-	ln, err := net.Listen("tcp", addr)
+// Listen starts serving on addr (host:port; port 0 picks one). Off
+// loopback, auth must carry a credential and TLS (or say a proxy does TLS);
+// see endpoint.Options.Check.
+func Listen(addr string, r *Registry, health func() error, auth endpoint.Options) (*Server, error) {
+	srv, err := endpoint.Listen(addr, auth, Handler(r, health))
 	if err != nil {
-		return nil, fmt.Errorf("listen for metrics on %s: %w", addr, err)
+		return nil, fmt.Errorf("metrics on %s: %w (--metrics none turns them off)", addr, err)
 	}
-	s := &Server{ln: ln, srv: &http.Server{Handler: Handler(r, health), ReadHeaderTimeout: 5 * time.Second}}
-	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			_ = err // the listener died; /metrics simply stops answering
-		}
-	}()
-	return s, nil
+	go srv.Serve() // when the listener dies, /metrics simply stops answering
+	return &Server{srv: srv}, nil
 }
 
 // Addr is the address actually listened on.
-func (s *Server) Addr() string { return s.ln.Addr().String() }
+func (s *Server) Addr() string { return s.srv.Addr() }
+
+// URL is the endpoint's base URL (http or https).
+func (s *Server) URL() string { return s.srv.URL() }
 
 // Close stops the server.
-func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return s.srv.Shutdown(ctx)
-}
+func (s *Server) Close() error { return s.srv.Shutdown() }

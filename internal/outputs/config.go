@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/palisade-sec/palisade/internal/endpoint"
 	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/palisade-sec/palisade/internal/store"
 	"go.yaml.in/yaml/v3"
@@ -67,7 +68,26 @@ type StoreConfig struct {
 type MetricsConfig struct {
 	// Address is HOST:PORT (default 127.0.0.1:9376) or "none".
 	Address string `yaml:"address"`
+	// Off loopback the endpoint needs a token file or client CA, and TLS
+	// or insecure_no_tls (see internal/endpoint).
+	TokenFile     string `yaml:"token_file"`
+	TLSCert       string `yaml:"tls_cert"`
+	TLSKey        string `yaml:"tls_key"`
+	ClientCA      string `yaml:"client_ca"`
+	InsecureNoTLS bool   `yaml:"insecure_no_tls"`
 }
+
+// Auth is the endpoint.Options the config describes; the token variable
+// fills in when no token file is named.
+func (m MetricsConfig) Auth() endpoint.Options {
+	o := endpoint.Options{TokenFile: m.TokenFile, TLSCert: m.TLSCert, TLSKey: m.TLSKey, ClientCA: m.ClientCA,
+		InsecureNoTLS: m.InsecureNoTLS, FlagPrefix: "metrics-", TokenEnv: MetricsTokenEnv}
+	o.FromEnv()
+	return o
+}
+
+// MetricsTokenEnv holds the metrics bearer token when no file is named.
+const MetricsTokenEnv = "PALISADE_METRICS_TOKEN"
 
 // ByteSize is a size in bytes written as 1048576, "64KiB", "100MiB", "1GiB"
 // (KB/MB/GB are taken as powers of 1024 too).
@@ -200,6 +220,14 @@ func (c Config) Validate() error {
 	if u := c.Store.URL; u != "" && u != "none" && !strings.HasPrefix(u, "sqlite:") &&
 		!strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 		return fmt.Errorf("store.url: %w %q (want sqlite:PATH, postgres://... or none)", store.ErrBadURL, store.Redact(u))
+	}
+	if a := c.Metrics.Address; a != "none" {
+		if a == "" {
+			a = "127.0.0.1:9376"
+		}
+		if err := c.Metrics.Auth().Check(a); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
 	}
 	return nil
 }

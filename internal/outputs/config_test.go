@@ -147,3 +147,32 @@ func TestConfigAppendOutput(t *testing.T) {
 		t.Errorf("bad extra field: %v", err)
 	}
 }
+
+// --metrics off loopback needs a credential and TLS (or a proxy), from flags
+// or from the config file.
+func TestMetricsOffLoopback(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(cfgFile, []byte("metrics:\n  address: 0.0.0.0:9376\n  token_file: /etc/palisade/metrics.token\n  insecure_no_tls: true\n"), 0o600)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--metrics", "0.0.0.0:9376"}, "without a credential: give --metrics-token-file"},
+		{[]string{"--metrics", ":9376", "--metrics-token-file", "t"}, "without TLS"},
+		{[]string{"--metrics", ":9376", "--metrics-token-file", "t", "--metrics-insecure-no-tls"}, ""},
+		{[]string{"--metrics", "127.0.0.1:9376"}, ""},
+		{[]string{"--config", cfgFile}, ""},
+		{[]string{"--config", cfgFile, "--metrics-insecure-no-tls=false"}, "without TLS"},
+	} {
+		var f Flags
+		fs := pflag.NewFlagSet("watch", pflag.ContinueOnError)
+		f.Register(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.Config(fs)
+		if (err == nil) != (c.want == "") || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/palisade-sec/palisade/internal/endpoint"
 	"github.com/spf13/pflag"
 )
 
@@ -22,6 +23,7 @@ type Flags struct {
 	NATS           string
 	Store          string
 	Metrics        string
+	MetricsAuth    endpoint.Options
 	RatePerRule    float64
 	DedupWindow    time.Duration
 }
@@ -38,6 +40,7 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.NATS, "nats", "", "publish alerts to NATS `URL` on palisade.alerts.<priority>")
 	fs.StringVar(&f.Store, "store", "", "alert store: sqlite:PATH, postgres://... or none (default "+defaultStoreURL()+")")
 	fs.StringVar(&f.Metrics, "metrics", "", "serve Prometheus /metrics and /healthz on `ADDR`, or none (default 127.0.0.1:9376)")
+	f.MetricsAuth.Register(fs, "metrics-", MetricsTokenEnv)
 	fs.Float64Var(&f.RatePerRule, "rate-limit", 0, "at most `N` alerts per second per rule (0 = no limit; merged count kept)")
 	fs.DurationVar(&f.DedupWindow, "dedup-window", 0, "merge identical alerts seen within `D` (0 = off)")
 }
@@ -103,6 +106,18 @@ func (f *Flags) Config(fs *pflag.FlagSet) (Config, error) {
 	}
 	if changed("metrics") {
 		cfg.Metrics.Address = f.Metrics
+	}
+	m, a := &cfg.Metrics, f.MetricsAuth
+	for name, set := range map[string]func(){
+		"metrics-token-file":      func() { m.TokenFile = a.TokenFile },
+		"metrics-tls-cert":        func() { m.TLSCert = a.TLSCert },
+		"metrics-tls-key":         func() { m.TLSKey = a.TLSKey },
+		"metrics-client-ca":       func() { m.ClientCA = a.ClientCA },
+		"metrics-insecure-no-tls": func() { m.InsecureNoTLS = a.InsecureNoTLS },
+	} {
+		if changed(name) {
+			set()
+		}
 	}
 	if changed("rate-limit") {
 		cfg.Limits.RatePerRule = f.RatePerRule

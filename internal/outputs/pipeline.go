@@ -166,7 +166,7 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err erro
 		addr = metrics.DefaultAddress
 	}
 	if addr != "none" {
-		srv, err := metrics.Listen(addr, set.Registry, p.health)
+		srv, err := metrics.Listen(addr, set.Registry, p.health, cfg.Metrics.Auth())
 		if err != nil {
 			outs = nil // the dispatcher owns them now
 			p.Close(time.Second)
