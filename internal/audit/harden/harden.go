@@ -146,18 +146,33 @@ func render(n *yaml.Node) ([]byte, error) {
 
 // Compose returns the compose file with the fixes applied.
 func Compose(file string, data []byte) ([]byte, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, audit.YAMLError(file, 0, err)
+	// Every document, as docker compose merges them all.
+	var out bytes.Buffer
+	found := false
+	for i, d := range yamlpos.Split(data) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(d.Data, &doc); err != nil {
+			return nil, audit.YAMLError(file, d.Offset, err)
+		}
+		if _, services := yamlpos.Get(&doc, "services"); services != nil && services.Kind == yaml.MappingNode {
+			found = true
+			for j := 0; j+1 < len(services.Content); j += 2 {
+				fixService(services.Content[j], yamlpos.Root(services.Content[j+1]))
+			}
+		}
+		b, err := render(&doc)
+		if err != nil {
+			return nil, &srcpos.Error{Pos: srcpos.Position{File: file, Line: d.Offset + 1}, Err: err}
+		}
+		if i > 0 {
+			out.WriteString("---\n")
+		}
+		out.Write(b)
 	}
-	_, services := yamlpos.Get(&doc, "services")
-	if services == nil || services.Kind != yaml.MappingNode {
+	if !found {
 		return nil, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: errors.New("no services mapping")}
 	}
-	for i := 0; i+1 < len(services.Content); i += 2 {
-		fixService(services.Content[i], yamlpos.Root(services.Content[i+1]))
-	}
-	return render(&doc)
+	return out.Bytes(), nil
 }
 
 func fixService(name, s *yaml.Node) {
@@ -351,6 +366,7 @@ func fixPodSpec(spec *yaml.Node) {
 	}
 	fixProfile(psc)
 	fixSELinux(psc)
+	dropUnusedHostPaths(spec)
 	hostPaths := map[string]string{}
 	if _, vols := get(spec, "volumes"); vols != nil && vols.Kind == yaml.SequenceNode {
 		for _, v := range vols.Content {
@@ -370,6 +386,46 @@ func fixPodSpec(spec *yaml.Node) {
 				fixContainer(yamlpos.Root(c), list == "ephemeralContainers", runAsUser)
 			}
 		}
+	}
+}
+
+// dropUnusedHostPaths removes the hostPath volumes host-path-volume reports:
+// sensitive paths no container mounts, so removing them breaks nothing.
+func dropUnusedHostPaths(spec *yaml.Node) {
+	used := map[string]bool{}
+	for _, list := range []string{"initContainers", "containers", "ephemeralContainers"} {
+		_, cs := get(spec, list)
+		if cs == nil || cs.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, c := range cs.Content {
+			if _, vms := get(yamlpos.Root(c), "volumeMounts"); vms != nil && vms.Kind == yaml.SequenceNode {
+				for _, vm := range vms.Content {
+					if _, n := get(yamlpos.Root(vm), "name"); n != nil {
+						used[n.Value] = true
+					}
+				}
+			}
+		}
+	}
+	_, vols := get(spec, "volumes")
+	if vols == nil || vols.Kind != yaml.SequenceNode {
+		return
+	}
+	kept := vols.Content[:0]
+	for _, v := range vols.Content {
+		_, name := get(yamlpos.Root(v), "name")
+		_, hp := yamlpos.Get(v, "hostPath", "path")
+		if name != nil && hp != nil && !used[name.Value] {
+			if slug, _ := audit.MountKind(hp.Value); slug != "" {
+				continue
+			}
+		}
+		kept = append(kept, v)
+	}
+	vols.Content = kept
+	if len(kept) == 0 {
+		del(spec, "volumes")
 	}
 }
 

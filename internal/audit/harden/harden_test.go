@@ -14,7 +14,7 @@ import (
 )
 
 // fixable are the checks --fix resolves without asking for a value.
-var fixable = []string{"privileged", "dangerous-capability", "capabilities-not-dropped", "seccomp-unconfined",
+var fixable = []string{"host-path-volume", "privileged", "dangerous-capability", "capabilities-not-dropped", "seccomp-unconfined",
 	"apparmor-unconfined", "selinux-disabled", "no-new-privileges-missing", "host-pid", "host-network",
 	"host-ipc", "host-uts", "host-userns", "writable-root-fs", "unmasked-proc", "shared-mount-propagation"}
 
@@ -124,5 +124,53 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := Manifest("m.yaml", []byte("a: 1\n---\nb: [\n")); err == nil || !strings.HasPrefix(err.Error(), "m.yaml:3: invalid YAML") {
 		t.Errorf("manifest: %v", err)
+	}
+}
+
+// TestUnusedHostPathVolumes: --fix removes sensitive hostPath volumes no
+// container mounts (nothing can break) and keeps mounted and harmless ones.
+func TestUnusedHostPathVolumes(t *testing.T) {
+	src := `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - name: c
+      image: x
+      volumeMounts: [{name: etc, mountPath: /e}]
+  volumes:
+    - {name: sock, hostPath: {path: /var/run/docker.sock}}
+    - {name: etc, hostPath: {path: /etc}}
+    - {name: data, hostPath: {path: /srv/data}}
+    - {name: logs, hostPath: {path: /var/log}}
+`
+	out, err := Manifest("v.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := string(out)
+	if strings.Contains(o, "docker.sock") || strings.Contains(o, "/var/log") || !strings.Contains(o, "/etc") || !strings.Contains(o, "/srv/data") {
+		t.Errorf("volumes after --fix:\n%s", o)
+	}
+	cs, _, err := kube.Parse("v.yaml", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if audittest.Has(audittest.AuditAll(cs, nil), "host-path-volume", 0) {
+		t.Errorf("host-path-volume left:\n%s", o)
+	}
+}
+
+// TestComposeEveryDocument: --fix rewrites each document of a multi-document
+// compose file and keeps them all.
+func TestComposeEveryDocument(t *testing.T) {
+	src := "services:\n  a: {image: x, privileged: true}\n---\nservices:\n  b: {image: x, pid: host}\n"
+	out, err := Compose("c.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := string(out)
+	if strings.Count(o, "services:") != 2 || strings.Contains(o, "privileged") || strings.Contains(o, "pid: host") || !strings.Contains(o, "---\n") {
+		t.Errorf("fixed:\n%s", o)
 	}
 }
