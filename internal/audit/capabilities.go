@@ -1,6 +1,9 @@
 package audit
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // Capability grades. Every Linux capability has a row: what holding it
 // allows (from capabilities(7)), the check an added one is reported under,
@@ -81,6 +84,19 @@ var capabilities = map[string]capability{
 // CapabilityCheck names the check an added capability is reported under
 // ("" for NET_BIND_SERVICE and for names that are not capabilities).
 func CapabilityCheck(name string) string { return capabilities[NormalizeCap(name)].grade }
+
+// CapabilitiesReportedAs lists, sorted, the capabilities an addition of
+// which the named check reports ("ALL" is not a capability and is left out).
+func CapabilitiesReportedAs(check string) []string {
+	var out []string
+	for name, k := range capabilities {
+		if k.grade == check && name != "ALL" {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // capHits reports every added capability of the given grade, once each.
 // For OCI, where CapAdd is every capability the process holds, the

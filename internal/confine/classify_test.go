@@ -101,6 +101,7 @@ func TestPostureFindings(t *testing.T) {
 		{"root in own userns", Posture{EffectiveUID: 0, NoNewPrivs: true, SeccompMode: "filter"}, ""},
 		{"apparmor unconfined", Posture{EffectiveUID: 1, NoNewPrivs: true, SeccompMode: "filter", AppArmorInKernel: true, AppArmorProfile: "unconfined"}, "apparmor-unconfined"},
 		{"selinux spc_t", Posture{EffectiveUID: 1, NoNewPrivs: true, SeccompMode: "filter", SELinuxEnabled: true, SELinuxLabel: "system_u:system_r:spc_t:s0"}, "selinux-disabled"},
+		{"selinux host domain", Posture{EffectiveUID: 1, NoNewPrivs: true, SeccompMode: "filter", SELinuxEnabled: true, SELinuxLabel: "system_u:system_r:container_runtime_t:s0"}, "selinux-disabled"},
 		{"selinux container_t", Posture{EffectiveUID: 1, NoNewPrivs: true, SeccompMode: "filter", SELinuxEnabled: true, SELinuxLabel: "system_u:system_r:container_t:s0:c1,c2"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

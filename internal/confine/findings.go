@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/audit"
+	"github.com/palisade-sec/palisade/internal/selinux"
 )
 
 // Finding is one open breakout path or missing confinement, named by the
@@ -160,12 +161,16 @@ type Posture struct {
 	Effective, Permitted, Bounding []string
 }
 
-// Capabilities with a known path from a container to the host, as
-// internal/audit's dangerous-capability check lists them.
-var dangerousCaps = []string{
-	"sys_admin", "sys_ptrace", "sys_module", "dac_read_search", "net_admin", "sys_rawio",
-	"bpf", "perfmon", "sys_boot", "mac_admin", "mac_override",
-}
+// Capabilities with a known path from a container to the host: those
+// internal/audit's dangerous-capability check reports, spelled as
+// /proc/PID/status decodes them.
+var dangerousCaps = func() []string {
+	var out []string
+	for _, c := range audit.CapabilitiesReportedAs("dangerous-capability") {
+		out = append(out, strings.ToLower(c))
+	}
+	return out
+}()
 
 // PostureFindings reports missing confinement: root in the host user
 // namespace, dangerous capabilities, no_new_privs off, no seccomp, an
@@ -223,8 +228,8 @@ func PostureFindings(p Posture) []Finding {
 	}
 	if p.SELinuxEnabled {
 		parts := strings.Split(p.SELinuxLabel, ":")
-		if len(parts) >= 3 && (parts[2] == "spc_t" || parts[2] == "unconfined_t") {
-			out = append(out, auditFinding("selinux-disabled", fmt.Sprintf("SELinux type %s is not confined", parts[2]), parts[2]))
+		if len(parts) >= 3 && selinux.HostDomain(parts[2]) != "" {
+			out = append(out, auditFinding("selinux-disabled", fmt.Sprintf("SELinux type %s is not confined: %s", parts[2], selinux.HostDomain(parts[2])), parts[2]))
 		}
 	}
 	return out
