@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // Mount is one line of /proc/PID/mountinfo (see proc(5)).
@@ -33,7 +35,7 @@ func ParseMountinfo(name, text string) ([]Mount, error) {
 		}
 		m, err := parseMountLine(line)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, i+1, err)
+			return nil, srcpos.Wrap(srcpos.Position{File: name, Line: i + 1}, err)
 		}
 		out = append(out, m)
 	}

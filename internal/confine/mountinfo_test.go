@@ -86,6 +86,9 @@ func FuzzParseMountinfo(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		ms, err := ParseMountinfo("fuzz", text)
 		if err != nil {
+			if msg := err.Error(); !strings.HasPrefix(msg, "fuzz:") || strings.ContainsAny(msg, "\n\r\x1b\u202e") {
+				t.Fatalf("error is not one line naming the input: %q", msg)
+			}
 			return
 		}
 		MountFindings(ms)
