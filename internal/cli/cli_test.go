@@ -74,6 +74,25 @@ func TestRulesValidateErrorExit(t *testing.T) {
 	}
 }
 
+// Hostile names in a rule file come out escaped once, each message on its
+// own line: a name holding a newline, an escape sequence or a bidi override
+// cannot forge a line or act on the terminal.
+func TestRulesValidateHostileNames(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "bad\x1b.yaml")
+	os.WriteFile(f, []byte("- rule: \"r\\nforged\\u202e\"\n  desc: d\n  output: o\n  priority: info\n  condition: evt.type = open and proc.nmae = x\n"), 0o644)
+	code, out, errs := run(t, "", "rules", "validate", "-r", f)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	want := `bad\x1b.yaml:5:34: rule "r\nforged\u202e": unknown field "proc.nmae"`
+	if !strings.Contains(out, "error: "+filepath.Dir(f)+"/"+want) || !strings.Contains(errs, want) {
+		t.Errorf("want %q\nstdout %q\nstderr %q", want, out, errs)
+	}
+	if strings.Count(strings.TrimSpace(out), "\n") != 0 || strings.ContainsAny(out+errs, "\x1b\u202e") {
+		t.Errorf("output is not one clean line per message:\nstdout %q\nstderr %q", out, errs)
+	}
+}
+
 func TestReplayBuiltinRules(t *testing.T) {
 	code, out, errs := run(t, "", "replay", "-o", "json", filepath.Join("testdata", "attack.jsonl"))
 	if code != 0 {

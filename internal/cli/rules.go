@@ -66,11 +66,13 @@ func newRulesValidateCmd(s streams) *cobra.Command {
 						"warnings": diags(res.Warnings), "errors": diags(res.Errors),
 					})
 				}
+				// A srcpos error is one escaped line already; escaping it
+				// again would double the backslashes of its quoted parts.
 				for _, e := range res.Errors {
-					fmt.Fprintf(w, "error: %s\n", escape.Text(e.Error()))
+					fmt.Fprintf(w, "error: %s\n", e.Error())
 				}
 				for _, e := range res.Warnings {
-					fmt.Fprintf(w, "warning: %s\n", escape.Text(e.Error()))
+					fmt.Fprintf(w, "warning: %s\n", e.Error())
 				}
 				if len(res.Errors) == 0 {
 					fmt.Fprintf(w, "ok: %d rules (%d enabled), %d macros, %d lists, %d warnings\n", counts.Rules, counts.EnabledRules, counts.Macros, counts.Lists, len(res.Warnings))
@@ -81,7 +83,7 @@ func newRulesValidateCmd(s streams) *cobra.Command {
 				return err
 			}
 			if len(res.Errors) > 0 {
-				return exitf(1, "%d errors in rules (first: %s)", len(res.Errors), escape.Text(res.Errors[0].Error()))
+				return exitf(1, "%d errors in rules (first: %s)", len(res.Errors), res.Errors[0].Error())
 			}
 			return nil
 		},
