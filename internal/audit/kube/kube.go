@@ -88,11 +88,24 @@ func Parse(file string, data []byte) (cs []*audit.Container, notes []audit.Note,
 		}
 		got, err := p.object(js, yamlpos.Root(&node), 0)
 		cs = append(cs, got...)
-		if err != nil {
-			errs = append(errs, err)
-		}
+		errs = flatten(errs, err)
 	}
 	return cs, p.notes, errors.Join(errs...)
+}
+
+// flatten appends the positioned errors inside err: a List's items are
+// joined, and Lists nest, but callers expect one level, one error a line.
+func flatten(out []error, err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = flatten(out, e)
+		}
+		return out
+	}
+	if err != nil {
+		out = append(out, err)
+	}
+	return out
 }
 
 type parser struct {
