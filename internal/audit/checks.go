@@ -225,7 +225,7 @@ var checks = []*Check{
 		Breakout: "The host path is one volumeMount away: an ephemeral debug container or a one-line edit mounts it, and reviews that look only at containers miss it.",
 		Fixes: map[Source]string{
 			SourceKubernetes: "remove the unused hostPath volume %s from spec.volumes",
-			SourceCompose:    "remove the unused top-level volume %s (its driver_opts bind a host path)",
+			SourceCompose:    "remove the unused top-level volume %s, whose driver_opts bind a host path",
 		},
 		eval: func(c *Container) []hit {
 			var hs []hit
