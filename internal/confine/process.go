@@ -227,6 +227,9 @@ func DetectContainer(root string, cgroups []Cgroup) Container {
 		}
 		if !named {
 			marker = runtime
+			if marker == container.RuntimeUnknown {
+				marker = "a container id" // no layout says whose: no guess
+			}
 		}
 		if !strong {
 			v.Evidence = append(v.Evidence, fmt.Sprintf("cgroup path %q names %s", cg.Path, marker))

@@ -190,7 +190,7 @@ func TestDetectContainer(t *testing.T) {
 	}{
 		{"docker systemd", "/system.slice/docker-" + id + ".scope", "nginx", false, "yes", id, `cgroup path "/system.slice/docker-` + id + `.scope" names docker`},
 		{"kubernetes", "/kubepods/burstable/pod1/" + id, "pause", false, "yes", id, `cgroup path "/kubepods/burstable/pod1/` + id + `" names kubepods`},
-		{"bare id", "/" + id, "sh", false, "yes", id, `cgroup path "/` + id + `" names docker`},
+		{"bare id", "/" + id, "sh", false, "yes", id, `cgroup path "/` + id + `" names a container id`},
 		{"lxc without id", "/lxc.payload.web", "systemd", false, "yes", "", `cgroup path "/lxc.payload.web" names lxc`},
 		{"marker file only", "/", "systemd", true, "likely", "", "Docker's marker file /.dockerenv exists"},
 		{"pid 1 not init", "/user.slice", "bash", false, "likely", "", `PID 1 is "bash", not an init system`},

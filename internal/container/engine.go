@@ -38,7 +38,7 @@ func NewDockerAt(socket string) (*Docker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Docker{cli: cli}, nil
+	return &Docker{cli: cli, host: "unix://" + socket, runtime: RuntimeDocker, owner: -1}, nil
 }
 
 // Engine asks the daemon about itself, after negotiating the API version

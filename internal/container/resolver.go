@@ -2,19 +2,28 @@ package container
 
 import (
 	"context"
-	"strings"
+	"fmt"
+	"io"
 	"sync"
 	"time"
-
-	"github.com/moby/moby/api/types/events"
-	"github.com/moby/moby/client"
 
 	"github.com/palisade-sec/palisade/internal/event"
 )
 
-// Lookup fetches a container's metadata by id.
-type Lookup interface {
-	Inspect(ctx context.Context, id string) (*event.Container, error)
+// Daemon is one container engine the resolver asks: a Docker daemon
+// (rootful or rootless), podman, containerd...
+type Daemon interface {
+	// Lookup fetches a container's metadata; an error that satisfies
+	// errdefs.IsNotFound means the engine is up but does not know it.
+	Lookup(ctx context.Context, ref Ref) (*event.Container, error)
+	// Ping reports whether the engine answers.
+	Ping(ctx context.Context) error
+	// Runtime is container.type for the engine's containers.
+	Runtime() string
+	// Owner is the uid of a rootless engine's user, -1 for a rootful one.
+	Owner() int
+	// Endpoint names the engine in warnings ("podman at unix:///run/podman/podman.sock").
+	Endpoint() string
 }
 
 // Feed reports containers as the engine creates and destroys them.
@@ -24,18 +33,23 @@ type Feed interface {
 	Watch(ctx context.Context, created, destroyed func(id string)) error
 }
 
-// Resolver caches container metadata. Lookups that fail are remembered for
-// a short while so a dead daemon does not slow every event.
+// Resolver caches container metadata from every engine on the host. A
+// lookup goes to the engines of the runtime the cgroup names (all of
+// them when it names none), the rootless owner's first. An engine that
+// stops answering is skipped until a ping says it is back, so a dead or
+// hung daemon costs one timeout, not one per event; lookups that fail are
+// remembered for a short while.
 type Resolver struct {
-	lookup  Lookup
 	timeout time.Duration
 	retry   time.Duration
 	// linger is how long a destroyed container stays cached: its last
 	// records may still be on their way through the agent.
 	linger time.Duration
+	log    io.Writer
 
-	mu    sync.Mutex
-	cache map[string]*entry
+	mu      sync.Mutex
+	engines []*engineState
+	cache   map[string]*entry
 }
 
 type entry struct {
@@ -43,37 +57,175 @@ type entry struct {
 	failed time.Time // zero when c is complete
 }
 
-// NewResolver makes a resolver over lookup (which may be nil: then only ids
-// and runtimes are known, never names).
-func NewResolver(lookup Lookup) *Resolver {
-	return &Resolver{lookup: lookup, timeout: 2 * time.Second, retry: 5 * time.Second, linger: time.Minute, cache: map[string]*entry{}}
+// engineState is an engine and whether it answers.
+type engineState struct {
+	Daemon
+	mu     sync.Mutex
+	down   bool
+	warned bool // a warning was written for this outage
+}
+
+// NewResolver makes a resolver over engines (none: only ids and runtimes
+// are known, never names). Warnings about engines that stop answering go
+// to log (nil discards them).
+func NewResolver(log io.Writer, engines ...Daemon) *Resolver {
+	if log == nil {
+		log = io.Discard
+	}
+	r := &Resolver{timeout: time.Second, retry: 5 * time.Second, linger: time.Minute, log: log, cache: map[string]*entry{}}
+	for _, e := range engines {
+		r.engines = append(r.engines, &engineState{Daemon: e})
+	}
+	return r
+}
+
+// Engines lists the endpoints the resolver asks.
+func (r *Resolver) Engines() []Daemon {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Daemon, len(r.engines))
+	for i, e := range r.engines {
+		out[i] = e.Daemon
+	}
+	return out
+}
+
+// Start follows every engine in the background until ctx ends: it
+// inspects containers as their engine creates them (engines that are a
+// Feed), and pings each engine so that one that went down is asked again
+// once it answers. discover, when not nil, is called now and then for
+// engines started after the agent (a user's rootless daemon); endpoints
+// already known are ignored.
+func (r *Resolver) Start(ctx context.Context, discover func() []Daemon) {
+	r.mu.Lock()
+	engines := append([]*engineState(nil), r.engines...)
+	r.mu.Unlock()
+	for _, e := range engines {
+		r.follow(ctx, e)
+	}
+	if discover == nil {
+		return
+	}
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			for _, e := range discover() {
+				if es := r.add(e); es != nil {
+					r.follow(ctx, es)
+				} else if c, ok := e.(io.Closer); ok {
+					c.Close()
+				}
+			}
+		}
+	}()
+}
+
+// Close releases the engines' connections.
+func (r *Resolver) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.engines {
+		if c, ok := e.Daemon.(io.Closer); ok {
+			c.Close()
+		}
+	}
+}
+
+// add registers an engine unless its endpoint is known; it returns the
+// new state, or nil.
+func (r *Resolver) add(e Daemon) *engineState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, old := range r.engines {
+		if old.Endpoint() == e.Endpoint() {
+			return nil
+		}
+	}
+	es := &engineState{Daemon: e}
+	r.engines = append(r.engines, es)
+	return es
+}
+
+func (r *Resolver) follow(ctx context.Context, e *engineState) {
+	go r.monitor(ctx, e)
+	if f, ok := e.Daemon.(Feed); ok {
+		go r.Follow(ctx, e.Daemon, f)
+	}
+}
+
+// monitor pings e every retry interval and records whether it answers.
+func (r *Resolver) monitor(ctx context.Context, e *engineState) {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, r.timeout)
+		err := e.Ping(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			r.markDown(e, err)
+		} else {
+			r.markUp(e)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(r.retry):
+		}
+	}
+}
+
+func (r *Resolver) markDown(e *engineState, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.down = true
+	if !e.warned {
+		e.warned = true
+		fmt.Fprintf(r.log, "palisade: warning: %s not answering (%v): its containers' names and images will be <NA> until it does; detection continues\n", e.Endpoint(), err)
+	}
+}
+
+func (r *Resolver) markUp(e *engineState) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.down && e.warned {
+		fmt.Fprintf(r.log, "palisade: %s answers again\n", e.Endpoint())
+	}
+	e.down, e.warned = false, false
+}
+
+func (e *engineState) isDown() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.down
 }
 
 // Follow keeps the cache ahead of the events: each container the feed
-// reports created is inspected at once, and each destroyed one is dropped
-// a while later. Without it a container that runs for a millisecond and is
-// removed (docker run --rm) before the agent reads its first record would
-// get no name or image: the inspect on first sight would find it gone. It
-// returns when ctx ends; a broken stream (a daemon restart) is reopened
-// after retry.
-func (r *Resolver) Follow(ctx context.Context, feed Feed) {
+// reports created is inspected at once (through e), and each destroyed
+// one is dropped a while later. Without it a container that runs for a
+// millisecond and is removed (docker run --rm) before the agent reads its
+// first record would get no name or image: the inspect on first sight
+// would find it gone. It returns when ctx ends; a broken stream (a daemon
+// restart) is reopened after retry.
+func (r *Resolver) Follow(ctx context.Context, e Daemon, feed Feed) {
 	created := func(id string) {
-		if r.lookup == nil {
-			return
-		}
 		ictx, cancel := context.WithTimeout(ctx, r.timeout)
-		c, err := r.lookup.Inspect(ictx, id)
+		c, err := e.Lookup(ictx, Ref{ID: id})
 		cancel()
 		if err != nil || c == nil {
 			return // Get tries again on first sight
 		}
-		if c.Type == "" {
-			c.Type = "docker"
-		}
-		r.remember(shortID(id), &entry{c: c})
+		c.Type = e.Runtime()
+		r.remember(Ref{ID: id}.key(), &entry{c: c})
 	}
 	destroyed := func(id string) {
-		time.AfterFunc(r.linger, func() { r.Forget(shortID(id)) })
+		time.AfterFunc(r.linger, func() { r.forget(Ref{ID: id}.key()) })
 	}
 	for ctx.Err() == nil {
 		if err := feed.Watch(ctx, created, destroyed); err == nil || ctx.Err() != nil {
@@ -86,136 +238,89 @@ func (r *Resolver) Follow(ctx context.Context, feed Feed) {
 	}
 }
 
-// Get returns the container for an id, inspecting it on first sight.
-func (r *Resolver) Get(ctx context.Context, id, runtime string) *event.Container {
+// Get returns the container ref names, asking its engines on first sight.
+// A container no engine knows keeps its id, runtime and pod uid with <NA>
+// names, except an Unverified ref, which is the host unless an engine
+// knows it.
+func (r *Resolver) Get(ctx context.Context, ref Ref) *event.Container {
+	key := ref.key()
 	r.mu.Lock()
-	e, ok := r.cache[id]
-	if ok && (e.failed.IsZero() || time.Since(e.failed) < r.retry || r.lookup == nil) {
+	e, ok := r.cache[key]
+	if ok && (e.failed.IsZero() || time.Since(e.failed) < r.retry) {
 		r.mu.Unlock()
 		return e.c
 	}
+	candidates := r.route(ref)
 	r.mu.Unlock()
-	c := &event.Container{ID: id, Type: runtime}
-	var failed time.Time
-	if r.lookup != nil {
-		ictx, cancel := context.WithTimeout(ctx, r.timeout)
-		got, err := r.lookup.Inspect(ictx, id)
-		cancel()
-		if err == nil && got != nil {
-			got.Type = runtime
-			c = got
-		} else {
-			failed = time.Now()
+	for _, es := range candidates {
+		if es.isDown() {
+			continue
 		}
-	} else {
-		failed = time.Now()
+		ictx, cancel := context.WithTimeout(ctx, r.timeout)
+		c, err := es.Lookup(ictx, ref)
+		cancel()
+		if err != nil || c == nil {
+			if err != nil && !isNotFound(err) && ctx.Err() == nil {
+				r.markDown(es, err) // the monitor brings it back
+			}
+			continue
+		}
+		c.Type = es.Runtime()
+		if c.K8sPodUID == "" {
+			c.K8sPodUID = ref.PodUID
+		}
+		return r.remember(key, &entry{c: c})
 	}
-	return r.remember(id, &entry{c: c, failed: failed})
+	c := &event.Container{ID: ref.ShortID(), Type: ref.Runtime, K8sPodUID: ref.PodUID}
+	if ref.Unverified {
+		c = event.Host
+	}
+	return r.remember(key, &entry{c: c, failed: time.Now()})
 }
 
-// remember caches e under id unless a complete entry is there already (a
+// route lists the engines that may know ref, the rootless owner's first.
+// Call with r.mu held.
+func (r *Resolver) route(ref Ref) []*engineState {
+	var owner, others []*engineState
+	for _, e := range r.engines {
+		if !runs(ref.Runtime, e.Runtime()) {
+			continue
+		}
+		if e.Owner() == ref.User {
+			owner = append(owner, e)
+		} else {
+			others = append(others, e)
+		}
+	}
+	return append(owner, others...)
+}
+
+// runs reports whether an engine of runtime engine can own a container
+// whose cgroup says want.
+func runs(want, engine string) bool {
+	switch want {
+	case RuntimeUnknown:
+		return true
+	case RuntimeCRI:
+		return engine == RuntimeContainerd || engine == RuntimeCRIO || engine == RuntimeDocker
+	}
+	return want == engine
+}
+
+// remember caches e under key unless a complete entry is there already (a
 // concurrent lookup won), and returns the container cached.
-func (r *Resolver) remember(id string, e *entry) *event.Container {
+func (r *Resolver) remember(key string, e *entry) *event.Container {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if old, ok := r.cache[id]; ok && old.failed.IsZero() {
+	if old, ok := r.cache[key]; ok && old.failed.IsZero() {
 		return old.c
 	}
-	r.cache[id] = e
+	r.cache[key] = e
 	return e.c
 }
 
-// Forget drops a container from the cache (on its removal).
-func (r *Resolver) Forget(id string) {
+func (r *Resolver) forget(key string) {
 	r.mu.Lock()
-	delete(r.cache, id)
+	delete(r.cache, key)
 	r.mu.Unlock()
-}
-
-// Docker inspects containers through the Engine API (DOCKER_HOST or the
-// default socket), negotiating the API version down to the daemon's.
-type Docker struct {
-	cli *client.Client
-}
-
-// NewDocker connects lazily; errors surface on the first Inspect.
-func NewDocker() (*Docker, error) {
-	cli, err := client.New(client.FromEnv)
-	if err != nil {
-		return nil, err
-	}
-	return &Docker{cli: cli}, nil
-}
-
-// Watch implements Feed with the Engine API's event stream (container
-// create and destroy).
-func (d *Docker) Watch(ctx context.Context, created, destroyed func(id string)) error {
-	res := d.cli.Events(ctx, client.EventsListOptions{
-		Filters: make(client.Filters).Add("type", string(events.ContainerEventType)).
-			Add("event", string(events.ActionCreate), string(events.ActionDestroy)),
-	})
-	for {
-		select {
-		case m := <-res.Messages:
-			switch m.Action {
-			case events.ActionCreate:
-				created(m.Actor.ID)
-			case events.ActionDestroy:
-				destroyed(m.Actor.ID)
-			}
-		case err := <-res.Err:
-			return err
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
-// Close releases the client.
-func (d *Docker) Close() error { return d.cli.Close() }
-
-// Ping reports whether the daemon answers.
-func (d *Docker) Ping(ctx context.Context) error {
-	_, err := d.cli.Ping(ctx, client.PingOptions{})
-	return err
-}
-
-// Inspect implements Lookup.
-func (d *Docker) Inspect(ctx context.Context, id string) (*event.Container, error) {
-	res, err := d.cli.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
-	if err != nil {
-		return nil, err
-	}
-	in := res.Container
-	c := &event.Container{ID: shortID(in.ID), Name: strings.TrimPrefix(in.Name, "/"), ImageID: in.Image}
-	if in.Config != nil {
-		c.Image = in.Config.Image
-		c.ImageRepository, c.ImageTag, c.ImageDigest = SplitImage(in.Config.Image)
-		c.Labels = in.Config.Labels
-		c.K8sNamespace = in.Config.Labels["io.kubernetes.pod.namespace"]
-		c.K8sPodName = in.Config.Labels["io.kubernetes.pod.name"]
-		c.K8sPodUID = in.Config.Labels["io.kubernetes.pod.uid"]
-	}
-	if in.HostConfig != nil {
-		c.Privileged, c.HasPrivileged = in.HostConfig.Privileged, true
-		c.HostPID = string(in.HostConfig.PidMode) == "host"
-		c.HostNetwork = string(in.HostConfig.NetworkMode) == "host"
-		c.HostIPC = string(in.HostConfig.IpcMode) == "host"
-	}
-	if in.State != nil {
-		if t, err := time.Parse(time.RFC3339Nano, in.State.StartedAt); err == nil && t.Year() > 1 {
-			c.StartTime = t.UnixNano()
-		}
-	}
-	for _, m := range in.Mounts {
-		c.Mounts = append(c.Mounts, event.Mount{Source: m.Source, Dest: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: string(m.Propagation)})
-	}
-	return c, nil
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
-	}
-	return id
 }

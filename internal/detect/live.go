@@ -36,7 +36,6 @@ type Live struct {
 	src      *ebpf.Source
 	table    *state.Table
 	resolver *container.Resolver
-	docker   *container.Docker
 	stop     context.CancelFunc
 	mem      *memLimit
 	log      io.Writer
@@ -96,29 +95,22 @@ func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
 	return l, nil
 }
 
-// connectEngine returns a resolver over the Docker Engine API, following its
-// events, or one that knows no names when the engine cannot be reached.
+// connectEngine returns a resolver over every container engine found on
+// the host (rootful and rootless Docker, podman; DOCKER_HOST and
+// CONTAINER_HOST too), following their events. Detection never waits on
+// an engine that is down: its containers keep ids with <NA> names.
 func (l *Live) connectEngine(ctx context.Context) *container.Resolver {
-	d, err := container.NewDocker()
-	if err != nil {
-		return container.NewResolver(nil)
+	engines := container.Discover()
+	r := container.NewResolver(l.log, engines...)
+	if len(engines) == 0 {
+		fmt.Fprintf(l.log, "palisade: warning: no container engine socket found (Docker, podman): container names and images will be <NA>; detection continues\n")
 	}
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	perr := d.Ping(pctx)
-	cancel()
-	if perr != nil {
-		d.Close()
-		fmt.Fprintf(l.log, "palisade: warning: Docker Engine API not reachable (%v): container names and images will be <NA>; detection continues\n", perr)
-		return container.NewResolver(nil)
-	}
-	l.docker = d
-	r := container.NewResolver(d)
 	// Inspect containers as they are created, so that one that runs and
 	// is removed before its first record is read still has a name and an
-	// image.
+	// image; engines started later are found by the same search.
 	fctx, stop := context.WithCancel(context.Background())
 	l.stop = stop
-	go r.Follow(fctx, d)
+	r.Start(fctx, container.Discover)
 	return r
 }
 
@@ -184,8 +176,8 @@ func (l *Live) Close() error {
 	if l.stop != nil {
 		l.stop()
 	}
-	if l.docker != nil {
-		l.docker.Close()
+	if l.resolver != nil {
+		l.resolver.Close()
 	}
 	return l.src.Close()
 }

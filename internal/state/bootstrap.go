@@ -196,15 +196,11 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 	t.users.fill(p, mntNS, pid)
 	t.users.fillGroup(p, mntNS, pid)
 	if b, err := os.ReadFile(filepath.Join(dir, "cgroup")); err == nil {
-		if id, rt, ok := container.IDFromProcCgroup(string(b)); ok {
-			pr.ctrKey = id + rt
-			if t.opts.Resolver != nil {
-				p.Container = t.opts.Resolver.Get(ctx, id, rt)
-			} else {
-				p.Container = &event.Container{ID: id, Type: rt}
+		p.Container = event.Host
+		if ref, ok := container.ParseProcCgroup(string(b)); ok {
+			if p.Container = t.resolve(ctx, ref); !p.Container.IsHost() {
+				pr.ctrKey = ref.ShortID() + ref.Runtime
 			}
-		} else {
-			p.Container = event.Host
 		}
 	}
 	// Open files (sockets are learned from later syscalls).

@@ -207,19 +207,33 @@ func (t *Table) creds(pr *proc, r *ebpf.Record) {
 }
 
 func (t *Table) container(ctx context.Context, pr *proc, cgroup string) {
-	id, rt, ok := container.IDFromCgroup(cgroup)
+	ref, ok := container.ParseCgroup(cgroup)
 	if !ok {
 		pr.p.Container, pr.ctrKey = event.Host, ""
 		return
 	}
-	if pr.ctrKey == id+rt && pr.p.Container != nil {
+	key := ref.ShortID() + ref.Runtime
+	// A container without a name (its engine was down) is asked for
+	// again at the next exec or fork: the resolver's cache answers.
+	if pr.ctrKey == key && pr.p.Container != nil && pr.p.Container.Name != "" {
 		return
 	}
-	pr.ctrKey = id + rt
-	if t.opts.Resolver != nil {
-		pr.p.Container = t.opts.Resolver.Get(ctx, id, rt)
-	} else {
-		pr.p.Container = &event.Container{ID: id, Type: rt}
+	pr.p.Container, pr.ctrKey = t.resolve(ctx, ref), key
+	if pr.p.Container.IsHost() {
+		pr.ctrKey = ""
+	}
+}
+
+// resolve is the container a cgroup names, with the resolver's metadata
+// when there is one.
+func (t *Table) resolve(ctx context.Context, ref container.Ref) *event.Container {
+	switch {
+	case t.opts.Resolver != nil:
+		return t.opts.Resolver.Get(ctx, ref)
+	case ref.Unverified:
+		return event.Host // only an engine can say it is a container
+	default:
+		return &event.Container{ID: ref.ShortID(), Type: ref.Runtime, K8sPodUID: ref.PodUID}
 	}
 }
 
