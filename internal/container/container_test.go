@@ -2,11 +2,13 @@ package container
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -100,5 +102,56 @@ func TestDockerFollowLive(t *testing.T) {
 	}
 	if c := r.Get(ctx, Ref{ID: id, Runtime: RuntimeDocker}); c.Name != name || c.ImageRepository != "palisade-test" {
 		t.Errorf("Get(%s) = %+v, want %s from the cache", id, c, name)
+	}
+}
+
+// Podman through its Docker API: a --rm container that exits at once is
+// cached from its create event with its name, image and type podman, and
+// forgotten after podman's "remove" event.
+func TestPodmanFollowLive(t *testing.T) {
+	img := testutil.RequirePodmanImage(t)
+	host := testutil.StartPodmanService(t)
+	d, err := DialDocker(host, RuntimePodman, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r := NewResolver(nil, d)
+	r.linger = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.Start(ctx, nil)
+	time.Sleep(500 * time.Millisecond) // the event stream is open
+	name := fmt.Sprintf("palisade-podman-follow-%d", time.Now().UnixNano()%1e6)
+	out, err := exec.Command("podman", append(append([]string{"run", "--rm", "--name", name}, testutil.PodmanRunFlags...), img, "true")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman run: %v %s", err, out)
+	}
+	var seen *event.Container
+	for deadline := time.Now().Add(5 * time.Second); seen == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		r.mu.Lock()
+		for _, e := range r.cache {
+			if e.c != nil && e.c.Name == name {
+				seen = e.c
+			}
+		}
+		r.mu.Unlock()
+	}
+	if seen == nil {
+		t.Fatal("the --rm container never reached the cache")
+	}
+	if seen.Type != RuntimePodman || seen.ImageRepository != "localhost/palisade-test" || len(seen.ID) != 12 {
+		t.Errorf("cached %+v", seen)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r.mu.Lock()
+		_, cached := r.cache[seen.ID]
+		r.mu.Unlock()
+		if !cached {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("removed container still cached: podman's remove event was not followed")
+		}
 	}
 }

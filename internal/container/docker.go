@@ -43,6 +43,8 @@ func DialDocker(host, runtime string, owner int) (*Docker, error) {
 	return &Docker{cli: cli, host: host, runtime: runtime, owner: owner}, nil
 }
 
+const actionRemove = "remove"
+
 // Runtime implements Daemon.
 func (d *Docker) Runtime() string { return d.runtime }
 
@@ -61,9 +63,14 @@ func (d *Docker) Endpoint() string {
 // Watch implements Feed with the Engine API's event stream (container
 // create and destroy).
 func (d *Docker) Watch(ctx context.Context, created, destroyed func(id string)) error {
+	// Podman's Docker API reports a removal as "remove", Docker's as "destroy".
+	gone := []string{string(events.ActionDestroy)}
+	if d.runtime == RuntimePodman {
+		gone = append(gone, actionRemove)
+	}
 	res := d.cli.Events(ctx, client.EventsListOptions{
 		Filters: make(client.Filters).Add("type", string(events.ContainerEventType)).
-			Add("event", string(events.ActionCreate), string(events.ActionDestroy)),
+			Add("event", append([]string{string(events.ActionCreate)}, gone...)...),
 	})
 	for {
 		select {
@@ -71,7 +78,7 @@ func (d *Docker) Watch(ctx context.Context, created, destroyed func(id string)) 
 			switch m.Action {
 			case events.ActionCreate:
 				created(m.Actor.ID)
-			case events.ActionDestroy:
+			case events.ActionDestroy, actionRemove:
 				destroyed(m.Actor.ID)
 			}
 		case err := <-res.Err:

@@ -27,6 +27,18 @@ func RequireBusyboxImage(t testing.TB) string {
 	if exec.Command("docker", "image", "inspect", BusyboxImage).Run() == nil {
 		return BusyboxImage
 	}
+	root := busyboxRootfs(t)
+	cmd := exec.Command("sh", "-c", "tar -C '"+root+"' -c . | docker import -c 'CMD [\"/bin/sleep\", \"3600\"]' - "+BusyboxImage)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+	return BusyboxImage
+}
+
+// busyboxRootfs builds BusyboxImage's root filesystem in a temporary
+// directory and returns it.
+func busyboxRootfs(t testing.TB) string {
+	t.Helper()
 	bb := RequireTool(t, "busybox")
 	root := t.TempDir()
 	for _, d := range []string{"bin", "etc", "tmp", "root"} {
@@ -56,9 +68,24 @@ func RequireBusyboxImage(t testing.TB) string {
 	os.WriteFile(filepath.Join(root, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:web:/var/www:/bin/false\n"), 0o644)
 	os.WriteFile(filepath.Join(root, "etc", "group"), []byte("root:x:0:\nwww:x:33:\n"), 0o644)
 	os.WriteFile(filepath.Join(root, "etc", "shadow"), []byte("root:*:19000:0:99999:7:::\n"), 0o600)
-	cmd := exec.Command("sh", "-c", "tar -C '"+root+"' -c . | docker import -c 'CMD [\"/bin/sleep\", \"3600\"]' - "+BusyboxImage)
+	return root
+}
+
+// RequirePodmanImage needs podman and busybox-static, and makes sure
+// podman has BusyboxImage (as localhost/palisade-test:busybox-2), imported
+// from the same root filesystem as Docker's.
+func RequirePodmanImage(t testing.TB) string {
+	t.Helper()
+	RequireTool(t, "podman")
+	imageMu.Lock()
+	defer imageMu.Unlock()
+	if exec.Command("podman", "image", "exists", BusyboxImage).Run() == nil {
+		return BusyboxImage
+	}
+	root := busyboxRootfs(t)
+	cmd := exec.Command("sh", "-c", "tar -C '"+root+"' -c . | podman import -q -c 'CMD [\"/bin/sleep\", \"3600\"]' - "+BusyboxImage)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("docker import: %v\n%s", err, out)
+		t.Fatalf("podman import: %v\n%s", err, out)
 	}
 	return BusyboxImage
 }
