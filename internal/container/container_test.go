@@ -123,7 +123,7 @@ func TestPodmanFollowLive(t *testing.T) {
 	r.Start(ctx, nil)
 	time.Sleep(500 * time.Millisecond) // the event stream is open
 	name := fmt.Sprintf("palisade-podman-follow-%d", time.Now().UnixNano()%1e6)
-	out, err := exec.Command("podman", append(append([]string{"run", "--rm", "--name", name}, testutil.PodmanRunFlags...), img, "true")...).CombinedOutput()
+	out, err := testutil.Podman(append(append([]string{"run", "--rm", "--name", name}, testutil.PodmanRunFlags...), img, "true")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("podman run: %v %s", err, out)
 	}

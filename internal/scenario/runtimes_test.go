@@ -2,11 +2,13 @@ package scenario
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,31 +41,14 @@ func TestPodmanAndDocker(t *testing.T) {
 	rules := filepath.Join(tmp, "type.yaml")
 	os.WriteFile(rules, []byte(typeOutput), 0o644)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--builtin", "-r", rules, "-o", "json", "--ring-buffer", "64"}, strings.NewReader(""), &stdout, &stderr)
-	}()
-	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("watch not ready: %s", stderr.String())
-		}
-		select {
-		case c := <-done:
-			t.Fatalf("watch exited %d: %s", c, stderr.String())
-		default:
-		}
-	}
-
+	stdout, stderr := startWatch(t, rules)
 	run := fmt.Sprintf("palisade-rt-%d", time.Now().UnixNano()%1e6)
 	podName, dockName := run+"-podman", run+"-docker"
 	t.Cleanup(func() {
-		exec.Command("podman", "rm", "-f", podName).Run()
+		testutil.Podman("rm", "-f", podName).Run()
 		exec.Command("docker", "rm", "-f", dockName).Run()
 	})
-	podman := exec.Command("podman", append(append([]string{"run", "-d", "--name", podName}, testutil.PodmanRunFlags...),
+	podman := testutil.Podman(append(append([]string{"run", "-d", "--name", podName}, testutil.PodmanRunFlags...),
 		podmanImg, "sh", "-c", "cat /etc/shadow >/dev/null; sleep 30")...)
 	dockerRun := exec.Command("docker", "run", "-d", "--name", dockName, "--network", "none", dockerImg, "sh", "-c", "cat /etc/shadow >/dev/null; sleep 30")
 	var podID, dockID string
@@ -83,7 +68,7 @@ func TestPodmanAndDocker(t *testing.T) {
 			t.Fatalf("run: %v (podman %q, docker %q)", err, podID, dockID)
 		}
 	}
-	podRef, err := exec.Command("podman", "inspect", "-f", "{{.ImageName}}", podName).Output()
+	podRef, err := testutil.Podman("inspect", "-f", "{{.ImageName}}", podName).Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +95,106 @@ func TestPodmanAndDocker(t *testing.T) {
 			t.Errorf("%s: alert %q with %v, want id %s, type %s, repository %s", want.name, a.Rule, a.OutputFields, shortID(want.id), want.typ, want.repo)
 		}
 	}
-	cancel()
-	<-done
+}
+
+// startWatch runs `watch --builtin -r rules -o json` until the test ends.
+func startWatch(t *testing.T, rules string) (stdout, stderr *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--builtin", "-r", rules, "-o", "json", "--ring-buffer", "64"}, strings.NewReader(""), stdout, stderr)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("watch not ready: %s", stderr.String())
+		}
+		select {
+		case c := <-done:
+			done <- c
+			t.Fatalf("watch exited %d: %s", c, stderr.String())
+		default:
+		}
+	}
+	return stdout, stderr
+}
+
+// podmanShadow runs `cat /etc/shadow` in a new podman container and
+// returns the container's id.
+func podmanShadow(t *testing.T, img, name string) string {
+	t.Helper()
+	t.Cleanup(func() { testutil.Podman("rm", "-f", name).Run() })
+	out, err := testutil.Podman(append(append([]string{"run", "-d", "--name", name}, testutil.PodmanRunFlags...),
+		img, "sh", "-c", "cat /etc/shadow >/dev/null; sleep 30")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman run: %v %s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// shadowAlert waits up to 10 s for "Read sensitive file untrusted" from
+// the container id.
+func shadowAlert(t *testing.T, stdout *syncBuffer, id string) (alertJSON, bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			var a alertJSON
+			if json.Unmarshal([]byte(line), &a) == nil && a.Rule == "Read sensitive file untrusted" && a.OutputFields["container.id"] == shortID(id) {
+				return a, true
+			}
+		}
+	}
+	return alertJSON{}, false
+}
+
+// TestPodmanServiceHangsAndDies: while podman's API service is stopped
+// (SIGSTOP: it hangs) a new podman container's alert still comes, with its
+// id and type and <NA> names, after one warning; once the service is
+// killed and started again, names return.
+func TestPodmanServiceHangsAndDies(t *testing.T) {
+	testutil.RequireBPF(t)
+	img := testutil.RequirePodmanImage(t)
+	sock := filepath.Join(t.TempDir(), "podman.sock")
+	svc := testutil.StartPodmanServiceAt(t, sock)
+	t.Setenv("CONTAINER_HOST", "unix://"+sock)
+	rules := filepath.Join(t.TempDir(), "type.yaml")
+	os.WriteFile(rules, []byte(typeOutput), 0o644)
+	stdout, stderr := startWatch(t, rules)
+	run := fmt.Sprintf("palisade-hang-%d", time.Now().UnixNano()%1e6)
+
+	if err := svc.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	hungID := podmanShadow(t, img, run+"-hung")
+	a, ok := shadowAlert(t, stdout, hungID)
+	if !ok {
+		t.Fatalf("no alert from %s while podman's service hangs:\n%s\n%s", hungID, stdout.String(), stderr.String())
+	}
+	t.Logf("alert %v after podman run started, service hung: %s", time.Since(start), a.Output)
+	if a.OutputFields["container.type"] != "podman" || a.OutputFields["container.name"] != nil { // <NA> is null in JSON
+		t.Errorf("hung service: %v, want type podman and name <NA>", a.OutputFields)
+	}
+	if n := strings.Count(stderr.String(), "not answering"); n != 1 {
+		t.Errorf("%d warnings about the hung service, want 1:\n%s", n, stderr.String())
+	}
+
+	svc.Process.Kill()
+	svc.Process.Signal(syscall.SIGCONT)
+	svc.Wait()
+	testutil.StartPodmanServiceAt(t, sock)
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(stderr.String(), "answers again"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted service was never seen:\n%s", stderr.String())
+		}
+	}
+	backID := podmanShadow(t, img, run+"-back")
+	a, ok = shadowAlert(t, stdout, backID)
+	if !ok || a.OutputFields["container.name"] != run+"-back" || a.OutputFields["container.type"] != "podman" {
+		t.Errorf("after the restart: %v (found %v), want name %s", a.OutputFields, ok, run+"-back")
+	}
 }
 
 func shortID(id string) string {

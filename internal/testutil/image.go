@@ -79,11 +79,20 @@ func RequirePodmanImage(t testing.TB) string {
 	RequireTool(t, "podman")
 	imageMu.Lock()
 	defer imageMu.Unlock()
-	if exec.Command("podman", "image", "exists", BusyboxImage).Run() == nil {
+	if Podman("image", "exists", BusyboxImage).Run() == nil {
 		return BusyboxImage
 	}
 	root := busyboxRootfs(t)
-	cmd := exec.Command("sh", "-c", "tar -C '"+root+"' -c . | podman import -q -c 'CMD [\"/bin/sleep\", \"3600\"]' - "+BusyboxImage)
+	cmd := Podman("import", "-q", "-c", `CMD ["/bin/sleep", "3600"]`, "-", BusyboxImage)
+	tar := exec.Command("tar", "-C", root, "-c", ".")
+	var err error
+	if cmd.Stdin, err = tar.StdoutPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tar.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer tar.Wait()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("podman import: %v\n%s", err, out)
 	}

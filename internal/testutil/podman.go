@@ -4,6 +4,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -14,24 +16,52 @@ import (
 // when the test ends.
 func StartPodmanService(t testing.TB) string {
 	t.Helper()
+	sock := filepath.Join(t.TempDir(), "podman.sock")
+	StartPodmanServiceAt(t, sock)
+	return "unix://" + sock
+}
+
+// StartPodmanServiceAt starts `podman system service` on the socket sock
+// (removing what a killed service left there) and returns it once the
+// socket is there; it is killed when the test ends.
+func StartPodmanServiceAt(t testing.TB, sock string) *exec.Cmd {
+	t.Helper()
 	RequireRoot(t)
 	RequireTool(t, "podman")
-	sock := filepath.Join(t.TempDir(), "podman.sock")
-	svc := exec.Command("podman", "system", "service", "--time=0", "unix://"+sock)
+	os.Remove(sock)
+	svc := Podman("system", "service", "--time=0", "unix://"+sock)
 	log := &SyncBuffer{}
 	svc.Stdout, svc.Stderr = log, log
 	if err := svc.Start(); err != nil {
 		t.Fatalf("podman system service: %v", err)
 	}
-	t.Cleanup(func() { svc.Process.Kill(); svc.Wait() })
+	t.Cleanup(func() {
+		svc.Process.Signal(syscall.SIGCONT) // a test may have stopped it
+		svc.Process.Kill()
+		svc.Wait()
+	})
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
 		if _, err := os.Stat(sock); err == nil {
-			return "unix://" + sock
+			return svc
 		}
 		if time.Since(start) > 20*time.Second {
 			t.Fatalf("podman's socket never appeared: %s", log.String())
 		}
 	}
+}
+
+// Podman is exec.Command("podman", args...) without CONTAINER_HOST in its
+// environment: tests set it to point watch at a podman service, and
+// podman itself would take it as an order to run as that service's
+// remote client.
+func Podman(args ...string) *exec.Cmd {
+	cmd := exec.Command("podman", args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CONTAINER_HOST=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	return cmd
 }
 
 // PodmanRunFlags are the flags `podman run` needs here: root without
