@@ -45,7 +45,7 @@ type profileFlags struct {
 func (f *profileFlags) register(cmd *cobra.Command, withArch bool) {
 	cmd.Flags().StringVar(&f.builtin, "builtin", "", "use a built-in profile (docker-default)")
 	if withArch {
-		cmd.Flags().StringVar(&f.arch, "arch", "", "architecture (x86_64, x86, x32, aarch64, arm or SCMP_ARCH_*; default this host's)")
+		cmd.Flags().StringVar(&f.arch, "arch", "", "architecture ("+strings.Join(syscalls.Arches(), ", ")+" or SCMP_ARCH_*; default this host's)")
 	}
 	cmd.Flags().StringVar(&f.capList, "caps", "", "container capabilities for includes/excludes, comma-separated, ALL, or \"\" for none (default Docker's 14)")
 	cmd.Flags().StringVar(&f.kernel, "kernel", "", "kernel version for minKernel, e.g. 6.1 (default this host's)")
@@ -105,7 +105,7 @@ func (f *profileFlags) env() (seccomp.Env, string, error) {
 	}
 	c, ok := syscalls.Canonical(arch)
 	if !ok {
-		return seccomp.Env{}, "", exitf(2, "--arch: unknown architecture %q (want x86_64, x86, x32, aarch64, arm or SCMP_ARCH_*)", arch)
+		return seccomp.Env{}, "", exitf(2, "--arch: unknown architecture %q (want %s or SCMP_ARCH_*)", arch, strings.Join(syscalls.Arches(), ", "))
 	}
 	env := seccomp.Env{Arch: seccomp.HostFor(c), Caps: caps.DockerDefault()}
 	if f.capsSet {
@@ -345,8 +345,8 @@ func newSeccompEvalCmd(s streams) *cobra.Command {
 					return exitf(2, "--syscall: %s has no syscall %q", arch, name)
 				}
 				nr = int(n)
-				if arch == "x32" {
-					nr |= syscalls.X32Bit
+				if a, ok := syscalls.LookupArch(arch); ok {
+					nr |= a.NrBase // a bare x32 number gets x32's bit
 				}
 				if known, ok := syscalls.Name(arch, nr); ok {
 					name = known

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/kernel/abi"
+	"github.com/palisade-sec/palisade/internal/syscalls"
 )
 
 // SyscallABIs reports which syscall ABIs besides x86_64 this kernel takes.
@@ -14,11 +15,13 @@ import (
 // because almost nothing needs it and seccomp profiles must then list it.
 func SyscallABIs() Check {
 	c := Check{Name: "syscall-abis", Status: OK}
-	if runtime.GOARCH != "amd64" {
+	// The probes are the capture arch's (int $0x80, the x32 bit).
+	native := syscalls.CaptureArch().Name
+	if syscalls.Native() != native {
 		c.Detail = runtime.GOARCH + " only"
 		return c
 	}
-	parts := []string{"x86_64"}
+	parts := []string{native}
 	if ok, why := abi.IA32(); ok {
 		parts = append(parts, "i386 (32-bit programs run; their syscalls and socketcall are decoded)")
 	} else {

@@ -89,8 +89,9 @@ func Seccomp(r *record.Recording, runtime string) (*SeccompResult, error) {
 	if len(arches) == 0 {
 		return nil, fmt.Errorf("the recording has no syscalls: nothing to allow")
 	}
-	if arches[0] != "x86_64" {
-		arches = append([]string{"x86_64"}, arches...)
+	// A recording is made by the capture: its native arch comes first.
+	if native := syscalls.CaptureArch().Name; arches[0] != native {
+		arches = append([]string{native}, arches...)
 	}
 	names := map[string]bool{}
 	for _, a := range arches {
@@ -160,7 +161,7 @@ func Seccomp(r *record.Recording, runtime string) (*SeccompResult, error) {
 	p.Syscalls = append([]*mobyseccomp.Syscall{{LinuxSyscall: specs.LinuxSyscall{Names: plain, Action: specs.ActAllow}}}, rules...)
 	res.Profile = p
 	for n := range names {
-		if _, ok := syscalls.Number("x86_64", n); ok && (n != "clone3" || !filtered["clone3"]) {
+		if _, ok := syscalls.Number(syscalls.CaptureArch().Name, n); ok && (n != "clone3" || !filtered["clone3"]) {
 			res.Allowed = append(res.Allowed, n)
 		}
 	}
@@ -189,7 +190,7 @@ func uintPtr(v uint) *uint { return &v }
 
 func fillEnv(env seccomp.Env) seccomp.Env {
 	if env.Arch == "" {
-		env.Arch = "x86_64"
+		env.Arch = syscalls.CaptureArch().Name // where recordings are made
 	}
 	if env.Caps == 0 {
 		env.Caps = caps.DockerDefault()

@@ -103,9 +103,23 @@ func (b *Builder) Add(r *ebpf.Record) {
 	default:
 		return
 	}
-	arch := "x86_64"
+	b.syscall(r, prev, havePrev)
+}
+
+// The capture's ABIs, from the architecture table: a record is numbered in
+// the native one or, with Compat, its compat ABI.
+var (
+	nativeArch = syscalls.CaptureArch().Name
+	compatArch = syscalls.CaptureArch().Compat
+	x32Arch    = syscalls.CaptureArch().Shares
+)
+
+// syscall counts a syscall record under the ABI it was made through and
+// takes what the call tells of the workload.
+func (b *Builder) syscall(r *ebpf.Record, prev [4]uint32, havePrev bool) {
+	arch := nativeArch
 	if r.Compat {
-		arch = "x86"
+		arch = compatArch
 	}
 	name, ok := syscalls.Name(arch, r.Nr)
 	if !ok {
@@ -122,9 +136,9 @@ func (b *Builder) Add(r *ebpf.Record) {
 	counted, countArch := name, arch
 	switch {
 	case r.Socketcall:
-		counted, countArch = "socketcall", "x86"
+		counted, countArch = "socketcall", compatArch
 	case r.X32:
-		countArch = "x32"
+		countArch = x32Arch
 	}
 	if b.rec.Syscalls[countArch] == nil {
 		b.rec.Syscalls[countArch] = map[string]uint64{}
@@ -133,7 +147,13 @@ func (b *Builder) Add(r *ebpf.Record) {
 	if r.Kind != ebpf.KindSyscall {
 		return
 	}
-	base := strings.TrimSuffix(name, "32") // setuid32 and friends on x86
+	b.effects(strings.TrimSuffix(name, "32"), r, prev, havePrev) // setuid32 and friends on x86
+}
+
+// effects takes what a successful (or failed) call of base tells of the
+// workload: files from its descriptor, sockets, argument values, ids and
+// the capabilities they prove.
+func (b *Builder) effects(base string, r *ebpf.Record, prev [4]uint32, havePrev bool) {
 	ok0 := r.Ret == 0
 	if d := syscalls.Describe(base); d != nil {
 		if d.Open != nil {

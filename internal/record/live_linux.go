@@ -47,13 +47,14 @@ type Result struct {
 	ExitCode int
 }
 
-// AllSyscalls is every native syscall number with a name on x86_64: a
+// AllSyscalls is every native syscall number with a name on the capture's
+// arch: a
 // whitelist needs every call the workload makes, not just the ones the
 // event source decodes (the others come with raw arguments).
 func AllSyscalls() []int {
 	var out []int
 	for nr := range 512 {
-		if _, ok := syscalls.Name("x86_64", nr); ok {
+		if _, ok := syscalls.Name(nativeArch, nr); ok {
 			out = append(out, nr)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/srcpos"
+	"github.com/palisade-sec/palisade/internal/syscalls"
 )
 
 // Version is the Recording format this package writes and reads.
@@ -186,7 +187,8 @@ func New() *Recording {
 	}
 }
 
-// Arches returns the architectures the recording saw calls on, x86_64 first.
+// Arches returns the architectures the recording saw calls on, the
+// capture's native one first.
 func (r *Recording) Arches() []string {
 	var out []string
 	for a, m := range r.Syscalls {
@@ -195,8 +197,8 @@ func (r *Recording) Arches() []string {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if (out[i] == "x86_64") != (out[j] == "x86_64") {
-			return out[i] == "x86_64"
+		if (out[i] == nativeArch) != (out[j] == nativeArch) {
+			return out[i] == nativeArch
 		}
 		return out[i] < out[j]
 	})
@@ -397,7 +399,7 @@ func Parse(name string, data []byte) (*Recording, error) {
 		return nil, srcpos.Errorf(file, "no \"syscalls\" object: not a palisade recording")
 	}
 	for arch := range r.Syscalls {
-		if arch != "x86_64" && arch != "x86" && arch != "x32" && arch != "aarch64" && arch != "arm" {
+		if c, ok := syscalls.Canonical(arch); !ok || c != arch {
 			return nil, srcpos.Errorf(file, "syscalls: unknown architecture %q", arch)
 		}
 	}

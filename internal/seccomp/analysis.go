@@ -242,20 +242,24 @@ func Lint(r *Resolved) []Finding {
 			}
 		}
 	}
-	if slices.Contains(r.Arches, "x86") {
+	for _, mux := range r.Arches {
+		ma, _ := syscalls.LookupArch(mux)
+		if !ma.Multiplexed {
+			continue
+		}
 		// socketcall(SYS_SOCKET, args) hides the family behind a pointer.
 		if d, ok := Decide(r, r.Arches[0], "socket"); ok && d.Conditional {
-			sc, _ := syscalls.Number("x86", "socketcall")
-			if Evaluate(r, SeccompData{Nr: uint32(sc), Arch: syscalls.AuditArchI386, Args: [6]uint64{1}}, Options{}).Allows() {
-				add(Finding{ID: "compat-arch-bypass", Severity: SevLow, Syscall: "socketcall", Arches: []string{"x86"}, Pos: posOf(d),
-					Message: "socket() arguments are filtered but socketcall(SYS_SOCKET) is allowed on x86: its arguments sit behind a pointer, so i386 programs can create any socket family"})
+			sc, _ := syscalls.Number(mux, "socketcall")
+			if Evaluate(r, SeccompData{Nr: uint32(sc), Arch: ma.Audit, Args: [6]uint64{1}}, Options{}).Allows() {
+				add(Finding{ID: "compat-arch-bypass", Severity: SevLow, Syscall: "socketcall", Arches: []string{mux}, Pos: posOf(d),
+					Message: fmt.Sprintf("socket() arguments are filtered but socketcall(SYS_SOCKET) is allowed on %s: its arguments sit behind a pointer, so i386 programs can create any socket family", mux)})
 			}
 		}
 	}
-	if host == "x86_64" && !r.Default.Allows() {
+	if ha, _ := syscalls.LookupArch(host); ha.CompatCommon && !r.Default.Allows() {
 		var missing []string
-		for _, a := range []string{"x86", "x32"} {
-			if !slices.Contains(r.Arches, a) {
+		for _, a := range []string{ha.Compat, ha.Shares} {
+			if a != "" && !slices.Contains(r.Arches, a) {
 				missing = append(missing, a)
 			}
 		}
@@ -418,7 +422,7 @@ type Explanation struct {
 func Explain(p *Profile, env Env, arch, name string, args [6]uint64) (*Explanation, error) {
 	c, ok := syscalls.Canonical(arch)
 	if !ok {
-		return nil, fmt.Errorf("unknown arch %q (want x86_64, x86, x32, aarch64 or arm)", arch)
+		return nil, fmt.Errorf("unknown arch %q (want %s)", arch, syscalls.ArchList(syscalls.Arches()))
 	}
 	nr, ok := syscalls.Number(c, name)
 	if !ok {
@@ -508,7 +512,7 @@ func Explain(p *Profile, env Env, arch, name string, args [6]uint64) (*Explanati
 	// On x86, rules for socket- and ipc-family names also reach the
 	// multiplexer with the call number in arg0.
 	var muxNotes []RuleNote
-	if c == "x86" && (name == "socketcall" || name == "ipc") {
+	if ca, _ := syscalls.LookupArch(c); ca.Multiplexed && (name == "socketcall" || name == "ipc") {
 		for _, rule := range r.Rules {
 			for _, n := range rule.Names {
 				mux, call, ok := multiplexed(c, n)
@@ -567,7 +571,7 @@ func Explain(p *Profile, env Env, arch, name string, args [6]uint64) (*Explanati
 
 // whyExcluded restates Docker's includes/excludes decision in words.
 func whyExcluded(call *mobyseccomp.Syscall, env Env) string {
-	native := dockerNative[env.Arch]
+	native := dockerNative(env.Arch)
 	has := func(c string) bool {
 		n, ok := capsNumber(c)
 		return ok && env.Caps.Has(n)

@@ -81,8 +81,8 @@ func Compile(r *Resolved, opt Options) (*Program, error) {
 		}
 	}
 	for _, s := range sections {
-		if s.token == syscalls.AuditArchX86_64 {
-			s.intervals = x86Line(plans["x86_64"], plans["x32"], r.Default, opt.BadArch)
+		if a, ok := syscalls.ArchByAudit(s.token); ok && a.Shares != "" {
+			s.intervals = x86Line(plans[a.Name], plans[a.Shares], r.Default, opt.BadArch)
 		} else {
 			for _, ap := range plans {
 				if ap.audit == s.token {

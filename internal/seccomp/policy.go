@@ -163,12 +163,9 @@ func (r *Resolved) plan(arch string, opt Options) (*archPlan, error) {
 			}
 		}
 	}
-	// runc's stub skips an arch whose largest named number is 0.
-	if arch == "x32" {
-		ap.enosys = ap.enosys && ap.maxNr > syscalls.X32Bit
-	} else {
-		ap.enosys = ap.enosys && ap.maxNr > 0
-	}
+	// runc's stub skips an arch whose largest named number is 0 (past
+	// the ABI's NrBase).
+	ap.enosys = ap.enosys && ap.maxNr > int64(nrBase(arch))
 	return ap, nil
 }
 
@@ -190,7 +187,7 @@ var (
 // multiplexer on arch: on x86 the socket and ipc families are reachable
 // through socketcall(2) and ipc(2) with the call number in arg0.
 func multiplexed(arch, name string) (string, uint64, bool) {
-	if arch != "x86" {
+	if a, ok := syscalls.LookupArch(arch); !ok || !a.Multiplexed {
 		return "", 0, false
 	}
 	if c, ok := socketcallCalls[name]; ok {
@@ -226,7 +223,26 @@ func muxConds(split [][]Cond, call uint64) [][]Cond {
 // args64 reports whether arguments are compared as 64-bit values.
 // libseccomp, and so Docker, compares only the low 32 bits on x86, arm and
 // x32; the kernel reads x32's int arguments from the low half as well.
-func args64(arch string) bool { return arch == "x86_64" || arch == "aarch64" }
+func args64(arch string) bool {
+	a, ok := syscalls.LookupArch(arch)
+	return ok && a.Args64
+}
+
+// sharer is the ABI that shares arch's audit token (x86_64's x32), "" for none.
+func sharer(arch string) string {
+	if a, ok := syscalls.LookupArch(arch); ok {
+		return a.Shares
+	}
+	return ""
+}
+
+// nrBase is the bit every syscall number of arch carries (x32's X32Bit).
+func nrBase(arch string) int {
+	if a, ok := syscalls.LookupArch(arch); ok {
+		return a.NrBase
+	}
+	return 0
+}
 
 // Evaluate is the reference interpreter: the action the profile demands for
 // one syscall, computed straight from the rules (not from compiled code).
@@ -244,24 +260,25 @@ func args64(arch string) bool { return arch == "x86_64" || arch == "aarch64" }
 func Evaluate(r *Resolved, d SeccompData, opt Options) Action {
 	arch := ""
 	for _, a := range r.Arches {
-		if tok, _ := syscalls.AuditArch(a); tok == d.Arch && a != "x32" {
+		if tok, _ := syscalls.AuditArch(a); tok == d.Arch && nrBase(a) == 0 {
 			arch = a
 		}
 	}
 	if arch == "" {
 		return opt.BadArch
 	}
-	if arch == "x86_64" && d.Nr >= syscalls.X32Bit {
-		// runc's ENOSYS stub tests bit 30, libseccomp tests nr >= bit 30.
-		hasX32 := slices.Contains(r.Arches, "x32")
+	if x32 := sharer(arch); x32 != "" && d.Nr >= uint32(nrBase(x32)) {
+		// An x86_64 number with x32's bit: runc's ENOSYS stub tests bit
+		// 30, libseccomp tests nr >= bit 30.
+		hasX32 := slices.Contains(r.Arches, x32)
 		switch {
 		case d.Nr < 0x80000000 && hasX32:
-			arch = "x32"
+			arch = x32
 		case d.Nr < 0x80000000:
 			return opt.BadArch
-		case d.Nr < 0xc0000000 && enosysOn(r, "x86_64", opt):
+		case d.Nr < 0xc0000000 && enosysOn(r, arch, opt):
 			return Errno(errnoENOSYS) // bit 30 clear: above every x86_64 number
-		case d.Nr >= 0xc0000000 && hasX32 && enosysOn(r, "x32", opt):
+		case d.Nr >= 0xc0000000 && hasX32 && enosysOn(r, x32, opt):
 			return Errno(errnoENOSYS) // bit 30 set: above every x32 number
 		case hasX32:
 			return r.Default // libseccomp's x32 part knows no such number
@@ -355,11 +372,7 @@ func enosysOn(r *Resolved, arch string, opt Options) bool {
 	if opt.NoENOSYS || !denies(r.Default) {
 		return false
 	}
-	m := maxNamed(r, arch)
-	if arch == "x32" {
-		return m > syscalls.X32Bit
-	}
-	return m > 0
+	return maxNamed(r, arch) > int64(nrBase(arch))
 }
 
 func condHolds(c Cond, arg uint64, is64 bool) bool {

@@ -67,19 +67,33 @@ type Resolved struct {
 	Excluded []int
 }
 
-// dockerNative maps a canonical arch to the name Docker's arch filters use.
-var dockerNative = map[string]string{"x86_64": "amd64", "x86": "x86", "x32": "x32", "aarch64": "arm64", "arm": "arm"}
+// dockerNative is the name Docker's arch filters use for a canonical arch.
+func dockerNative(arch string) string {
+	if a, ok := syscalls.LookupArch(arch); ok {
+		return a.Docker
+	}
+	return ""
+}
 
 // HostFor returns the host arch that runs binaries of arch: x86 and x32 run
 // on x86_64 hosts, arm on aarch64.
 func HostFor(arch string) string {
-	switch c, _ := syscalls.Canonical(arch); c {
-	case "x86", "x32", "x86_64":
-		return "x86_64"
-	case "arm", "aarch64":
-		return "aarch64"
+	if a, ok := syscalls.LookupArch(arch); ok {
+		return a.Host
 	}
 	return ""
+}
+
+// hostArches are the arches a profile can be resolved for: all but those
+// told apart only by their numbers (x32).
+func hostArches() []string {
+	var out []string
+	for _, n := range syscalls.Arches() {
+		if a, _ := syscalls.LookupArch(n); a.NrBase == 0 {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Resolve applies archMap and includes/excludes exactly as Docker's
@@ -87,8 +101,8 @@ func HostFor(arch string) string {
 // the running host.
 func Resolve(p *Profile, env Env) (*Resolved, error) {
 	host, ok := syscalls.Canonical(env.Arch)
-	if !ok || host == "x32" {
-		return nil, fmt.Errorf("unsupported host architecture %q (want x86_64, x86, aarch64 or arm)", env.Arch)
+	if !ok || !slices.Contains(hostArches(), host) {
+		return nil, fmt.Errorf("unsupported host architecture %q (want %s)", env.Arch, syscalls.ArchList(hostArches()))
 	}
 	env.Arch = host
 	s := &p.Spec
@@ -124,7 +138,7 @@ func Resolve(p *Profile, env Env) (*Resolved, error) {
 	for _, f := range s.Flags {
 		r.Flags = append(r.Flags, string(f))
 	}
-	native := dockerNative[host]
+	native := dockerNative(host)
 	hasCap := func(name string) bool {
 		n, ok := caps.Number(name)
 		return ok && strings.HasPrefix(name, "CAP_") && env.Caps.Has(n)

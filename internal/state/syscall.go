@@ -121,7 +121,7 @@ func (t *Table) syscallInfo(r *ebpf.Record) *scInfo {
 func (t *Table) syscallName(r *ebpf.Record) string {
 	arch := t.native
 	if r.Compat {
-		arch = "x86"
+		arch = t.compat
 	}
 	name, ok := syscalls.Name(arch, r.Nr)
 	if !ok {

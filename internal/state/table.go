@@ -36,6 +36,7 @@ type Table struct {
 	procs  map[uint32]*proc
 	users  *userCache
 	native string
+	compat string // the native arch's compat ABI (records with Compat set)
 	// dead holds processes whose exit event is being evaluated; they are
 	// dropped when the next record arrives.
 	dead []uint32
@@ -85,7 +86,11 @@ func New(opts Options) *Table {
 	if native == "" {
 		native = syscalls.Native()
 	}
-	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, created: map[string]map[string]bool{}, flagNames: map[int64]string{}, modeNames: map[int64]string{}, strs: map[string]string{}, freeFDs: make([]*event.FD, 0, 64)}
+	var compat string
+	if a, ok := syscalls.LookupArch(native); ok {
+		compat = a.Compat
+	}
+	return &Table{opts: opts, procs: map[uint32]*proc{}, users: newUserCache(opts.ProcRoot), native: native, compat: compat, created: map[string]map[string]bool{}, flagNames: map[int64]string{}, modeNames: map[int64]string{}, strs: map[string]string{}, freeFDs: make([]*event.FD, 0, 64)}
 }
 
 // Len is the number of processes tracked.

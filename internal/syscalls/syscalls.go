@@ -1,9 +1,7 @@
 package syscalls
 
 import (
-	"runtime"
 	"sort"
-	"strings"
 	"sync"
 )
 
@@ -11,74 +9,6 @@ import (
 type Syscall struct {
 	Name string
 	Nr   int
-}
-
-// X32Bit is set in every x32 syscall number.
-const X32Bit = 0x40000000
-
-// Audit architecture tokens (seccomp_data.arch) from linux/audit.h.
-const (
-	AuditArchX86_64  uint32 = 0xc000003e
-	AuditArchI386    uint32 = 0x40000003
-	AuditArchAARCH64 uint32 = 0xc00000b7
-	AuditArchARM     uint32 = 0x40000028
-)
-
-// Arches lists the canonical architecture names, 64-bit families first.
-func Arches() []string { return []string{"x86_64", "x86", "x32", "aarch64", "arm"} }
-
-var aliases = map[string]string{
-	"x86_64": "x86_64", "amd64": "x86_64", "scmp_arch_x86_64": "x86_64",
-	"x86": "x86", "i386": "x86", "i686": "x86", "386": "x86", "scmp_arch_x86": "x86",
-	"x32": "x32", "scmp_arch_x32": "x32",
-	"aarch64": "aarch64", "arm64": "aarch64", "scmp_arch_aarch64": "aarch64",
-	"arm": "arm", "scmp_arch_arm": "arm",
-}
-
-// Canonical turns any accepted spelling of an architecture (x86_64, amd64,
-// SCMP_ARCH_X86_64, i386, 386, arm64, ...) into its canonical name.
-func Canonical(arch string) (string, bool) {
-	c, ok := aliases[strings.ToLower(strings.TrimSpace(arch))]
-	return c, ok
-}
-
-// ScmpName is the Docker/libseccomp spelling of a canonical arch name.
-func ScmpName(arch string) string {
-	if c, ok := Canonical(arch); ok {
-		return "SCMP_ARCH_" + strings.ToUpper(c)
-	}
-	return ""
-}
-
-// AuditArch is the seccomp_data.arch value for an architecture. x32 shares
-// x86_64's token and is told apart by X32Bit in the number.
-func AuditArch(arch string) (uint32, bool) {
-	c, _ := Canonical(arch)
-	switch c {
-	case "x86_64", "x32":
-		return AuditArchX86_64, true
-	case "x86":
-		return AuditArchI386, true
-	case "aarch64":
-		return AuditArchAARCH64, true
-	case "arm":
-		return AuditArchARM, true
-	}
-	return 0, false
-}
-
-// Is64Bit reports whether the arch passes 64-bit syscall arguments (x32
-// does: its registers are 64 bits wide).
-func Is64Bit(arch string) bool {
-	c, _ := Canonical(arch)
-	return c == "x86_64" || c == "x32" || c == "aarch64"
-}
-
-// Native is the canonical name of the architecture this binary runs on, or
-// "" when the tables do not cover it.
-func Native() string {
-	c, _ := Canonical(runtime.GOARCH)
-	return c
 }
 
 type index struct {

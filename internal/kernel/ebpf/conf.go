@@ -70,9 +70,15 @@ func conf(d *syscalls.Desc) scConf {
 	return c
 }
 
+// The capture's ABIs, from the architecture table: records are numbered
+// in the native one or its compat ABI; x32 calls carry native numbers.
+var (
+	nativeArch = syscalls.CaptureArch().Name
+	compatArch = syscalls.CaptureArch().Compat
+	x32Arch    = syscalls.CaptureArch().Shares
+)
+
 const (
-	nativeArch = "x86_64"
-	compatArch = "x86"
 	compatBase = 512
 	numSlots   = 1024
 )
@@ -132,7 +138,7 @@ var socketcallCalls = [...]string{1: "socket", "bind", "connect", "listen", "acc
 func x32Table() [64]uint16 {
 	var t [64]uint16
 	for i := range t {
-		name, ok := syscalls.Name("x32", syscalls.X32Bit|(compatBase+i))
+		name, ok := syscalls.Name(x32Arch, syscalls.X32Bit|(compatBase+i))
 		if !ok {
 			continue
 		}

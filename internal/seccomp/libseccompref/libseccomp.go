@@ -8,16 +8,6 @@ package libseccompref
 #include <stdlib.h>
 #include <seccomp.h>
 
-static uint32_t arch_token(int which) {
-	switch (which) {
-	case 0: return SCMP_ARCH_X86_64;
-	case 1: return SCMP_ARCH_X86;
-	case 2: return SCMP_ARCH_X32;
-	case 3: return SCMP_ARCH_AARCH64;
-	case 4: return SCMP_ARCH_ARM;
-	}
-	return 0;
-}
 */
 import "C"
 
@@ -56,14 +46,16 @@ type Filter struct {
 	Tree bool
 }
 
-var archIndex = map[string]C.int{"x86_64": 0, "x86": 1, "x32": 2, "aarch64": 3, "arm": 4}
-
+// archToken asks libseccomp for its token of a canonical arch name: the
+// canonical names are libseccomp's own.
 func archToken(arch string) (C.uint32_t, error) {
-	i, ok := archIndex[arch]
-	if !ok {
-		return 0, fmt.Errorf("libseccomp arch %q not mapped", arch)
+	cs := C.CString(arch)
+	defer C.free(unsafe.Pointer(cs))
+	tok := C.seccomp_arch_resolve_name(cs)
+	if tok == 0 {
+		return 0, fmt.Errorf("libseccomp does not know arch %q", arch)
 	}
-	return C.arch_token(i), nil
+	return tok, nil
 }
 
 var ops = map[string]C.enum_scmp_compare{
