@@ -81,6 +81,28 @@ func TestDefaultSyscalls(t *testing.T) {
 	if slices.Contains(d, nr(t, nativeArch, "exit_group")) {
 		t.Error("default set has exit_group; sched_process_exit covers it without a sys_enter program")
 	}
+	// Every syscall the capture decodes by default has a descriptor, and
+	// its slot in both ABIs is that descriptor's.
+	table, err := buildConfs(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range d {
+		name, _ := syscalls.Name(nativeArch, n)
+		desc := syscalls.Describe(name)
+		if desc == nil {
+			t.Errorf("%s (%d) captured by default without a descriptor", name, n)
+			continue
+		}
+		if table[n] != conf(desc) {
+			t.Errorf("%s: slot %+v, descriptor says %+v", name, table[n], conf(desc))
+		}
+		for _, cn := range []string{name, name + "32"} {
+			if cnr, ok := syscalls.Number(compatArch, cn); ok && table[compatBase+cnr] != conf(desc) {
+				t.Errorf("compat %s: slot %+v, descriptor says %+v", cn, table[compatBase+cnr], conf(desc))
+			}
+		}
+	}
 }
 
 // i386 socketcall(2) is selected, as a multiplexer, exactly when one of
