@@ -160,7 +160,7 @@ var byName = func() map[string]*Desc {
 // setuid, not setuid32), or nil when Palisade does not decode it.
 func Describe(name string) *Desc { return byName[name] }
 
-// Descriptors returns every descriptor, ordered by name. The caller must
+// Descriptors returns every descriptor, in the table's order. The caller must
 // not modify them.
 func Descriptors() []Desc { return descriptors }
 
