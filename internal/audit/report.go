@@ -4,11 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
-	"path/filepath"
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/escape"
+	"github.com/palisade-sec/palisade/internal/sarif"
 )
 
 // Report is what an audit run produced.
@@ -113,78 +112,6 @@ func (e *errWriter) printf(format string, args ...any) {
 	}
 }
 
-// SARIF 2.1.0, the subset code-scanning UIs read.
-type sarifLog struct {
-	Schema  string     `json:"$schema"`
-	Version string     `json:"version"`
-	Runs    []sarifRun `json:"runs"`
-}
-
-type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
-}
-
-type sarifTool struct {
-	Driver sarifDriver `json:"driver"`
-}
-
-type sarifDriver struct {
-	Name           string      `json:"name"`
-	Version        string      `json:"version,omitempty"`
-	InformationURI string      `json:"informationUri"`
-	Rules          []sarifRule `json:"rules"`
-}
-
-type sarifText struct {
-	Text string `json:"text"`
-}
-
-type sarifRule struct {
-	ID                   string            `json:"id"`
-	Name                 string            `json:"name"`
-	ShortDescription     sarifText         `json:"shortDescription"`
-	FullDescription      sarifText         `json:"fullDescription"`
-	Help                 sarifText         `json:"help"`
-	DefaultConfiguration sarifRuleConfig   `json:"defaultConfiguration"`
-	Properties           map[string]string `json:"properties"`
-}
-
-type sarifRuleConfig struct {
-	Level string `json:"level"`
-}
-
-type sarifResult struct {
-	RuleID    string          `json:"ruleId"`
-	RuleIndex int             `json:"ruleIndex"`
-	Level     string          `json:"level"`
-	Message   sarifText       `json:"message"`
-	Locations []sarifLocation `json:"locations"`
-}
-
-type sarifLocation struct {
-	PhysicalLocation *sarifPhysical `json:"physicalLocation,omitempty"`
-	LogicalLocations []sarifLogical `json:"logicalLocations,omitempty"`
-}
-
-type sarifPhysical struct {
-	ArtifactLocation sarifArtifact `json:"artifactLocation"`
-	Region           *sarifRegion  `json:"region,omitempty"`
-}
-
-type sarifArtifact struct {
-	URI string `json:"uri"`
-}
-
-type sarifRegion struct {
-	StartLine int `json:"startLine"`
-}
-
-type sarifLogical struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"`
-}
-
 func sarifLevel(s Severity) string {
 	switch s {
 	case SeverityCritical, SeverityHigh:
@@ -199,54 +126,37 @@ var securitySeverity = map[Severity]string{
 	SeverityCritical: "9.5", SeverityHigh: "8.0", SeverityMedium: "5.5", SeverityLow: "3.0",
 }
 
-// sarifURI turns a file path into a SARIF artifact URI: relative paths stay
-// relative (resolved against the repository by code-scanning UIs), absolute
-// ones become file:// URIs.
-func sarifURI(p string) string {
-	s := filepath.ToSlash(p)
-	if filepath.IsAbs(p) {
-		return (&url.URL{Scheme: "file", Path: s}).String()
-	}
-	return (&url.URL{Path: s}).String()
-}
-
 // WriteSARIF writes a SARIF 2.1.0 log with one rule per check.
 func (r *Report) WriteSARIF(w io.Writer, version string) error {
-	drv := sarifDriver{Name: "palisade", Version: version, InformationURI: "https://github.com/palisade-sec/palisade"}
+	drv := sarif.Driver{Name: "palisade", Version: version, InformationURI: "https://github.com/palisade-sec/palisade"}
 	index := map[string]int{}
 	for i, k := range checks {
 		index[k.Slug] = i
-		drv.Rules = append(drv.Rules, sarifRule{
+		drv.Rules = append(drv.Rules, sarif.Rule{
 			ID: k.Slug, Name: k.Slug,
-			ShortDescription:     sarifText{k.Title},
-			FullDescription:      sarifText{k.Breakout},
-			Help:                 sarifText{k.Breakout},
-			DefaultConfiguration: sarifRuleConfig{Level: sarifLevel(k.Severity)},
+			ShortDescription:     sarif.Message{Text: k.Title},
+			FullDescription:      sarif.Message{Text: k.Breakout},
+			Help:                 sarif.Message{Text: k.Breakout},
+			DefaultConfiguration: sarif.RuleConfig{Level: sarifLevel(k.Severity)},
 			Properties:           map[string]string{"security-severity": securitySeverity[k.Severity], "severity": k.Severity.String()},
 		})
 	}
-	run := sarifRun{Tool: sarifTool{Driver: drv}, Results: []sarifResult{}}
+	run := sarif.Run{Tool: sarif.Tool{Driver: drv}, Results: []sarif.Result{}}
 	for _, f := range r.Findings {
-		loc := sarifLocation{LogicalLocations: []sarifLogical{{Name: f.Target, Kind: "object"}}}
+		loc := sarif.Location{LogicalLocations: []sarif.LogicalLocation{{Name: f.Target, Kind: "object"}}}
 		if f.File != "" {
-			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(f.File)}}
+			loc.PhysicalLocation = &sarif.PhysicalLocation{ArtifactLocation: sarif.ArtifactLocation{URI: sarif.URI(f.File)}}
 			if f.Line > 0 {
-				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line}
+				loc.PhysicalLocation.Region = &sarif.Region{StartLine: f.Line}
 			}
 		}
-		run.Results = append(run.Results, sarifResult{
+		run.Results = append(run.Results, sarif.Result{
 			RuleID: f.Check, RuleIndex: index[f.Check], Level: sarifLevel(f.Severity),
-			Message:   sarifText{fmt.Sprintf("%s: %s. Fix: %s", f.Target, f.Detail, f.Fix)},
-			Locations: []sarifLocation{loc},
+			Message:   sarif.Message{Text: fmt.Sprintf("%s: %s. Fix: %s", f.Target, f.Detail, f.Fix)},
+			Locations: []sarif.Location{loc},
 		})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(sarifLog{
-		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
-		Version: "2.1.0",
-		Runs:    []sarifRun{run},
-	})
+	return sarif.New(run).Write(w)
 }
 
 func plural(n int, noun string) string {

@@ -484,7 +484,7 @@ func newSeccompLintCmd(s streams) *cobra.Command {
 					}
 					return writeJSON(w, map[string]any{"profile": p.Source, "findings": findings})
 				case "sarif":
-					return writeSeccompSARIF(w, p.Source, findings)
+					return seccomp.WriteLintSARIF(w, p.Source, Version, findings)
 				}
 				if len(findings) == 0 {
 					_, err := fmt.Fprintf(w, "%s: no findings\n", p.Source)
@@ -517,51 +517,6 @@ func newSeccompLintCmd(s streams) *cobra.Command {
 	addResultFlags(cmd, &format, &out, "text", "json", "sarif")
 	cmd.Flags().StringVar(&failOn, "fail-on", "high", "exit 1 when a finding reaches this severity (high, medium, low, info, never)")
 	return cmd
-}
-
-func writeSeccompSARIF(w io.Writer, source string, findings []seccomp.Finding) error {
-	type region struct {
-		StartLine   int `json:"startLine"`
-		StartColumn int `json:"startColumn,omitempty"`
-	}
-	type location struct {
-		PhysicalLocation struct {
-			ArtifactLocation struct {
-				URI string `json:"uri"`
-			} `json:"artifactLocation"`
-			Region *region `json:"region,omitempty"`
-		} `json:"physicalLocation"`
-	}
-	type result struct {
-		RuleID    string            `json:"ruleId"`
-		Level     string            `json:"level"`
-		Message   map[string]string `json:"message"`
-		Locations []location        `json:"locations"`
-	}
-	level := map[seccomp.Severity]string{seccomp.SevHigh: "error", seccomp.SevMedium: "warning", seccomp.SevLow: "note", seccomp.SevInfo: "note"}
-	results := []result{}
-	rules := map[string]bool{}
-	var ruleList []map[string]string
-	for _, f := range findings {
-		var loc location
-		loc.PhysicalLocation.ArtifactLocation.URI = source
-		if f.Pos.Line > 0 {
-			loc.PhysicalLocation.Region = &region{StartLine: f.Pos.Line, StartColumn: f.Pos.Col}
-		}
-		results = append(results, result{RuleID: f.ID, Level: level[f.Severity], Message: map[string]string{"text": f.Message}, Locations: []location{loc}})
-		if !rules[f.ID] {
-			rules[f.ID] = true
-			ruleList = append(ruleList, map[string]string{"id": f.ID})
-		}
-	}
-	return writeJSON(w, map[string]any{
-		"version": "2.1.0",
-		"$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-		"runs": []any{map[string]any{
-			"tool":    map[string]any{"driver": map[string]any{"name": "palisade-seccomp-lint", "version": Version, "rules": ruleList}},
-			"results": results,
-		}},
-	})
 }
 
 func newSeccompDiffCmd(s streams) *cobra.Command {
