@@ -3,15 +3,13 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/dashboard"
 	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/store"
@@ -52,10 +50,10 @@ func newAlertsCmd(s streams) *cobra.Command {
 			now := time.Now()
 			f := store.Filter{Rules: rules, Container: container, Image: image, Limit: limit}
 			var err error
-			if f.Since, err = parseWhen(since, now); err != nil {
+			if f.Since, err = store.ParseWhen(since, now); err != nil {
 				return exitf(2, "--since: %v", err)
 			}
-			if f.Until, err = parseWhen(until, now); err != nil {
+			if f.Until, err = store.ParseWhen(until, now); err != nil {
 				return exitf(2, "--until: %v", err)
 			}
 			if priority != "" {
@@ -71,7 +69,7 @@ func newAlertsCmd(s streams) *cobra.Command {
 			if follow && out != "" && out != "-" {
 				return exitf(2, "--follow writes to stdout; it cannot be combined with --out")
 			}
-			st, err := openStoreForQuery(cmd.Context(), storeURL)
+			st, err := openStore(cmd.Context(), storeURL)
 			if err != nil {
 				return err
 			}
@@ -101,43 +99,9 @@ func newAlertsCmd(s streams) *cobra.Command {
 	return cmd
 }
 
-// parseWhen reads a --since/--until value: "" (no bound), a duration back
-// from now (Go syntax plus a "d" day unit), or an RFC 3339 time.
-func parseWhen(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var n float64
-		if _, err := fmt.Sscanf(days, "%g", &n); err == nil && n >= 0 && fmt.Sprint(n) == days {
-			return now.Add(-time.Duration(n * 24 * float64(time.Hour))), nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%q is neither a duration (90m, 2h, 7d) nor an RFC 3339 time", s)
-	}
-	return now.Add(-d), nil
-}
-
-// openStoreForQuery opens an existing store; a query never creates one.
-func openStoreForQuery(ctx context.Context, url string) (store.Store, error) {
-	if path, ok := strings.CutPrefix(url, "sqlite:"); ok {
-		path = strings.TrimPrefix(path, "//")
-		if _, err := os.Stat(path); err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, exitf(1, "no alert store at %s (has palisade watch run with --store %s?)", path, url)
-			}
-			return nil, exitf(1, "open store %s: %v", path, err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	st, err := store.Open(ctx, url)
+// openStore opens an existing store; a query never creates one.
+func openStore(ctx context.Context, url string) (store.Store, error) {
+	st, err := store.OpenExisting(ctx, url)
 	if err != nil {
 		return nil, exitf(1, "%v", err)
 	}
@@ -146,13 +110,7 @@ func openStoreForQuery(ctx context.Context, url string) (store.Store, error) {
 
 func renderAlerts(w io.Writer, format string, recs []store.Record) error {
 	if format == "json" {
-		doc := struct {
-			Alerts []alert.Alert `json:"alerts"`
-		}{Alerts: make([]alert.Alert, 0, len(recs))}
-		for _, r := range recs {
-			doc.Alerts = append(doc.Alerts, outputs.FalcoShape(r.Alert))
-		}
-		return writeJSON(w, doc)
+		return dashboard.WriteJSON(w, recs)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tPRIORITY\tRULE\tCONTAINER\tOUTPUT")
@@ -192,59 +150,31 @@ func writeAlertRow(w io.Writer, a alert.Alert) {
 		tableCell(a.Rule, 60), tableCell(c, 40), tableCell(a.Output, 200))
 }
 
-// followAlerts prints what matched so far, then polls for newer alerts
-// until the context ends (Ctrl-C). Table rows are unaligned so they can be
-// printed one at a time; JSON is one Falco object per line.
+// followAlerts prints what matched so far, then new alerts as they are
+// stored, until the context ends (Ctrl-C). Table rows are unaligned so they
+// can be printed one at a time; JSON is one Falco object per line.
 func followAlerts(ctx context.Context, w io.Writer, format string, st store.Store, f store.Filter, first []store.Record) error {
 	if format == "table" {
 		fmt.Fprintln(w, "TIME\tPRIORITY\tRULE\tCONTAINER\tOUTPUT")
 	}
-	var last int64
-	emit := func(recs []store.Record) error {
+	err := store.Follow(ctx, st, f, first, followInterval, func(recs []store.Record) error {
 		for _, r := range recs {
-			last = max(last, r.ID)
-			if format == "json" {
-				b, err := json.Marshal(outputs.FalcoShape(r.Alert))
-				if err != nil {
-					return err
-				}
-				if _, err := w.Write(append(b, '\n')); err != nil {
-					return err
-				}
+			if format != "json" {
+				writeAlertRow(w, r.Alert)
 				continue
 			}
-			writeAlertRow(w, r.Alert)
+			b, err := json.Marshal(outputs.FalcoShape(r.Alert))
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(append(b, '\n')); err != nil {
+				return err
+			}
 		}
 		return nil
+	})
+	if err != nil {
+		return exitf(1, "%v", err)
 	}
-	if err := emit(first); err != nil {
-		return err
-	}
-	if last == 0 {
-		// Nothing matched yet: start after the newest alert of any kind.
-		if newest, err := st.Query(ctx, store.Filter{Limit: 1}); err == nil && len(newest) == 1 {
-			last = newest[0].ID
-		}
-	}
-	f.Limit = 0
-	t := time.NewTicker(followInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		f.AfterID = last
-		recs, err := st.Query(ctx, f)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return exitf(1, "%v", err)
-		}
-		if err := emit(recs); err != nil {
-			return err
-		}
-	}
+	return nil
 }

@@ -129,28 +129,6 @@ func TestAlertsErrors(t *testing.T) {
 	}
 }
 
-func TestParseWhen(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Time{
-		"":                     {},
-		"2h":                   now.Add(-2 * time.Hour),
-		"90m":                  now.Add(-90 * time.Minute),
-		"7d":                   now.Add(-7 * 24 * time.Hour),
-		"1.5d":                 now.Add(-36 * time.Hour),
-		"2026-11-01T00:00:00Z": time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
-	} {
-		got, err := parseWhen(in, now)
-		if err != nil || !got.Equal(want) {
-			t.Errorf("parseWhen(%q) = %v, %v; want %v", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"soon", "-1h", "d", "xd", "2026-13-01"} {
-		if _, err := parseWhen(bad, now); err == nil {
-			t.Errorf("parseWhen(%q) accepted", bad)
-		}
-	}
-}
-
 func TestAlertsFollow(t *testing.T) {
 	url, st := seedStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
