@@ -73,7 +73,7 @@ func newProfileCmd(s streams) *cobra.Command {
 					return exitf(1, "%s: %v", file, err)
 				}
 				env := seccomp.Env{}
-				if kv, err := hostKernel(); err == nil {
+				if kv, err := seccomp.HostKernel(); err == nil {
 					env.Kernel = kv
 				}
 				chk, err := profile.SeccompJSON(res, env)

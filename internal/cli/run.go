@@ -161,7 +161,7 @@ func runFilter(opt string, set caps.Set) ([]bpf.RawInstruction, uint, error) {
 	if host == "" {
 		return nil, 0, exitf(125, "--seccomp: this host's architecture is not supported; use --seccomp unconfined")
 	}
-	kv, err := hostKernel()
+	kv, err := seccomp.HostKernel()
 	if err != nil {
 		return nil, 0, exitf(125, "read kernel version: %v", err)
 	}

@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,9 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	mobyseccomp "github.com/moby/profiles/seccomp"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/palisade-sec/palisade/internal/caps"
 	"github.com/palisade-sec/palisade/internal/escape"
@@ -116,29 +111,19 @@ func (f *profileFlags) env() (seccomp.Env, string, error) {
 		env.Caps = set
 	}
 	if f.kernel != "" {
-		var kv mobyseccomp.KernelVersion
-		if err := json.Unmarshal([]byte(strconv.Quote(f.kernel)), &kv); err != nil {
-			return env, "", exitf(2, "--kernel: want MAJOR.MINOR like 6.1, got %q", f.kernel)
+		kv, err := seccomp.ParseKernelVersion(f.kernel)
+		if err != nil {
+			return env, "", exitf(2, "--kernel: %v", err)
 		}
 		env.Kernel = kv
 	} else {
-		kv, err := hostKernel()
+		kv, err := seccomp.HostKernel()
 		if err != nil {
 			return env, "", exitf(2, "read kernel version (give --kernel): %v", err)
 		}
 		env.Kernel = kv
 	}
 	return env, c, nil
-}
-
-func hostKernel() (mobyseccomp.KernelVersion, error) {
-	var uts unix.Utsname
-	var kv mobyseccomp.KernelVersion
-	if err := unix.Uname(&uts); err != nil {
-		return kv, err
-	}
-	_, err := fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &kv.Kernel, &kv.Major)
-	return kv, err
 }
 
 func resolveAndCompile(p *seccomp.Profile, env seccomp.Env) (*seccomp.Resolved, *seccomp.Program, error) {
@@ -185,15 +170,8 @@ func newSeccompCompileCmd(s streams) *cobra.Command {
 			return writeResult(s.out, out, func(w io.Writer) error {
 				switch format {
 				case "raw":
-					var b bytes.Buffer
-					for _, ins := range prog.Raw {
-						var rec [8]byte
-						binary.NativeEndian.PutUint16(rec[0:], ins.Op)
-						rec[2], rec[3] = ins.Jt, ins.Jf
-						binary.NativeEndian.PutUint32(rec[4:], ins.K)
-						b.Write(rec[:])
-					}
-					_, err := w.Write(b.Bytes())
+					b, _ := prog.MarshalBinary()
+					_, err := w.Write(b)
 					return err
 				case "json":
 					type insn struct {
@@ -213,42 +191,13 @@ func newSeccompCompileCmd(s streams) *cobra.Command {
 					return writeJSON(w, v)
 				}
 				fmt.Fprintf(w, "; %s for %s (%d instructions)\n", p.Source, strings.Join(prog.Arches, ", "), prog.Len())
-				for i, ins := range prog.Instructions() {
-					text := fmt.Sprint(ins)
-					if ins, ok := ins.(interface{ String() string }); ok {
-						text = ins.String()
-					}
-					fmt.Fprintf(w, "%04d  %s%s\n", i, text, annotate(prog.Raw[i].Op, prog.Raw[i].K))
-				}
-				return nil
+				return prog.WriteListing(w)
 			})
 		},
 	}
 	pf.register(cmd, true)
 	addResultFlags(cmd, &format, &out, "asm", "raw", "json")
 	return cmd
-}
-
-// annotate names the seccomp_data field or action an instruction uses.
-func annotate(op uint16, k uint32) string {
-	switch op {
-	case 0x20:
-		switch {
-		case k == 0:
-			return "  ; nr"
-		case k == 4:
-			return "  ; arch"
-		case k >= 16:
-			half := "lo"
-			if (k-16)%8 == 4 {
-				half = "hi"
-			}
-			return fmt.Sprintf("  ; arg%d %s", (k-16)/8, half)
-		}
-	case 0x06:
-		return "  ; " + seccomp.Action(k).String()
-	}
-	return ""
 }
 
 func parseArgValue(flag, v string) (uint64, error) {
@@ -305,13 +254,9 @@ func newSeccompEvalCmd(s streams) *cobra.Command {
 			}
 			tok, _ := syscalls.AuditArch(arch)
 			runOne := func(nr int, a [6]uint64) (seccomp.Action, error) {
-				d := seccomp.SeccompData{Nr: uint32(nr), Arch: tok, Args: a}
-				act, _, err := seccomp.Run(prog.Raw, d)
+				act, err := seccomp.RunChecked(r, prog, seccomp.SeccompData{Nr: uint32(nr), Arch: tok, Args: a})
 				if err != nil {
-					return 0, exitf(3, "internal error: run filter: %v", err)
-				}
-				if ref := seccomp.Evaluate(r, d, seccomp.Options{}); ref != act {
-					return 0, exitf(3, "internal error: compiled filter says %s, profile says %s (please report this)", act, ref)
+					return 0, exitf(3, "internal error: %v", err)
 				}
 				return act, nil
 			}
