@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -16,8 +14,6 @@ import (
 	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/record"
 )
-
-var hexID = regexp.MustCompile(`^[0-9a-f]{12,64}$`)
 
 func newRecordCmd(s streams) *cobra.Command {
 	var (
@@ -103,7 +99,7 @@ func newRecordCmd(s streams) *cobra.Command {
 			}
 			opts := record.Options{Command: args, Stdin: s.in, Stdout: s.out, Stderr: s.err, Duration: duration}
 			if containerArg != "" {
-				id, name, err := resolveContainer(cmd.Context(), containerArg)
+				id, name, err := container.Resolve(cmd.Context(), containerArg)
 				if err != nil {
 					return exitf(1, "%v", err)
 				}
@@ -135,22 +131,6 @@ func newRecordCmd(s streams) *cobra.Command {
 	f.StringVar(&containerArg, "container", "", "record a running container (name or id) by its cgroup")
 	f.BoolVar(&merge, "merge", false, "union the recordings given as arguments")
 	return cmd
-}
-
-func resolveContainer(ctx context.Context, arg string) (id, name string, err error) {
-	d, err := container.NewDocker()
-	if err == nil {
-		defer d.Close()
-		c, ierr := d.Inspect(ctx, arg)
-		if ierr == nil {
-			return c.ID, c.Name, nil
-		}
-		err = ierr
-	}
-	if hexID.MatchString(arg) {
-		return arg, "", nil
-	}
-	return "", "", fmt.Errorf("container %q: %v", escape.Text(arg), err)
 }
 
 func summarizeRecording(w io.Writer, r *record.Recording, out string) {

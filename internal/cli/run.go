@@ -15,7 +15,6 @@ import (
 	"github.com/palisade-sec/palisade/internal/passwd"
 	"github.com/palisade-sec/palisade/internal/seccomp"
 	"github.com/palisade-sec/palisade/internal/seccomp/launch"
-	"github.com/palisade-sec/palisade/internal/syscalls"
 )
 
 // userNSBase is where root of a --userns namespace lands on the host, as
@@ -157,40 +156,13 @@ func runFilter(opt string, set caps.Set) ([]bpf.RawInstruction, uint, error) {
 			return nil, 0, err
 		}
 	}
-	host := syscalls.Native()
-	if host == "" {
-		return nil, 0, exitf(125, "--seccomp: this host's architecture is not supported; use --seccomp unconfined")
-	}
-	kv, err := seccomp.HostKernel()
-	if err != nil {
-		return nil, 0, exitf(125, "read kernel version: %v", err)
-	}
-	r, err := seccomp.Resolve(p, seccomp.Env{Arch: host, Caps: set, Kernel: kv})
-	if err != nil {
+	filter, flags, err := launch.CompileFilter(p, set)
+	if errors.Is(err, launch.ErrNoNativeArch) {
+		return nil, 0, exitf(125, "--seccomp: %v; use --seccomp unconfined", err)
+	} else if err != nil {
 		return nil, 0, exitf(125, "%v", err)
 	}
-	for _, rule := range r.Rules {
-		if rule.Action.Kind() == seccomp.ActNotify {
-			return nil, 0, exitf(125, "%s: SCMP_ACT_NOTIFY needs a notification listener, which palisade run does not provide", rule.Pos)
-		}
-	}
-	prog, err := seccomp.Compile(r, seccomp.Options{})
-	if err != nil {
-		return nil, 0, exitf(125, "compile %s: %v", p.Source, err)
-	}
-	var flags uint
-	for _, f := range r.Flags {
-		switch f {
-		case "SECCOMP_FILTER_FLAG_LOG":
-			flags |= 2
-		case "SECCOMP_FILTER_FLAG_SPEC_ALLOW":
-			flags |= 4
-		case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV":
-			flags |= 32
-		}
-		// TSYNC is moot: the shim is the only thread that execs.
-	}
-	return prog.Raw, flags, nil
+	return filter, flags, nil
 }
 
 // parseRunUser resolves USER[:GROUP] against this host's /etc/passwd and

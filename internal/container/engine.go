@@ -9,6 +9,7 @@ import (
 
 	"github.com/moby/moby/client"
 
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/kernel"
 )
 
@@ -167,4 +168,24 @@ func EngineChecks(socket string, e Engine) []kernel.Check {
 		mac.Fix = "boot with apparmor=1 security=apparmor (AppArmor) or enable SELinux and set \"selinux-enabled\": true"
 	}
 	return append(checks, sc, us, mac)
+}
+
+// Resolve names a running container by name or id through the Engine
+// (DOCKER_HOST or the default socket). Without an Engine, an argument that
+// looks like a container id (12 to 64 hex digits) is taken as one, with no
+// name; anything else is an error naming it.
+func Resolve(ctx context.Context, nameOrID string) (id, name string, err error) {
+	d, err := NewDocker()
+	if err == nil {
+		defer d.Close()
+		c, ierr := d.Inspect(ctx, nameOrID)
+		if ierr == nil {
+			return c.ID, c.Name, nil
+		}
+		err = ierr
+	}
+	if len(nameOrID) >= 12 && len(nameOrID) <= 64 && isHex(nameOrID) {
+		return nameOrID, "", nil
+	}
+	return "", "", fmt.Errorf("container %q: %v", escape.Text(nameOrID), err)
 }

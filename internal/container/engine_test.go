@@ -159,3 +159,21 @@ func TestDockerSocket(t *testing.T) {
 		t.Errorf("DOCKER_HOST tcp: %q", got)
 	}
 }
+
+func TestResolveWithoutEngine(t *testing.T) {
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "absent.sock"))
+	if id, name, err := Resolve(context.Background(), hexID[:12]); err != nil || id != hexID[:12] || name != "" {
+		t.Errorf("short id: %q %q %v", id, name, err)
+	}
+	if id, _, err := Resolve(context.Background(), hexID); err != nil || id != hexID {
+		t.Errorf("full id: %q %v", id, err)
+	}
+	for _, arg := range []string{"web", hexID[:11], "ABCDEF0123456"} {
+		if _, _, err := Resolve(context.Background(), arg); err == nil || !strings.HasPrefix(err.Error(), `container "`+arg+`": `) {
+			t.Errorf("%q: %v", arg, err)
+		}
+	}
+	if _, _, err := Resolve(context.Background(), "evil\x1b[2J\u202e"); err == nil || strings.ContainsAny(err.Error(), "\x1b\u202e") {
+		t.Errorf("hostile name reached the message: %q", err)
+	}
+}
