@@ -32,75 +32,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func writeInspectFakeFile(t *testing.T, root, rel, content string) {
-	t.Helper()
-	p := filepath.Join(root, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestInspectFakeProc renders a /proc tree shaped like a Docker
-// container's (confine's tests check what is read from it).
-func TestInspectFakeProc(t *testing.T) {
-	root := t.TempDir()
-	id := strings.Repeat("ab12", 16)
-	writeInspectFakeFile(t, root, "proc/self/status", "Name:\tnginx\x1b[31m\u202e\nPid:\t7\nUid:\t101\t101\t101\t101\nGid:\t0\t102\t102\t102\nGroups:\t4 27 \n"+
-		"CapInh:\t0000000000000000\nCapPrm:\t0000000000000400\nCapEff:\t0000000000000400\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\n"+
-		"NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n")
-	writeInspectFakeFile(t, root, "proc/self/uid_map", "         0     100000      65536\n")
-	writeInspectFakeFile(t, root, "proc/self/gid_map", "         0     100000      65536\n")
-	writeInspectFakeFile(t, root, "proc/self/cgroup", "4:memory:/docker/"+id+"\n0::/system.slice/docker-"+id+".scope\n")
-	writeInspectFakeFile(t, root, "proc/sys/kernel/cap_last_cap", "40\n")
-	writeInspectFakeFile(t, root, "proc/1/comm", "nginx\n")
-	writeInspectFakeFile(t, root, ".dockerenv", "")
-
-	c, err := confine.ReadProcess(root, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text bytes.Buffer
-	if err := writeInspectText(&text, c); err != nil {
-		t.Fatal(err)
-	}
-	out := text.String()
-	for _, want := range []string{
-		`process         7 (nginx\x1b[31m\u202e)`,
-		"cap effective   net_bind_service\n",
-		"cap bounding    chown, dac_override, fowner, fsetid, kill, setgid, setuid, setpcap, net_bind_service, net_raw, sys_chroot, mknod, audit_write, setfcap\n",
-		"cap ambient     none\n",
-		"no_new_privs    on\n",
-		"seccomp         filter (1 filter)\n",
-		"user ns         uid 0-65535 -> 100000-165535; gid 0-65535 -> 100000-165535\n",
-		"container       yes, id ab12ab12ab12\n",
-		"                - cgroup path \"/docker/" + id + "\" names docker\n",
-		"cgroup          /docker/" + id + " (memory)\n                /system.slice/docker-" + id + ".scope (v2)\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("text lacks %q:\n%s", want, out)
-		}
-	}
-	if strings.ContainsAny(out, "\x1b\u202e") {
-		t.Error("an escape sequence or bidi override from the process name reached the terminal output")
-	}
-}
-
-func TestInspectDescribeCaps(t *testing.T) {
-	all := confine.CapSet{Names: confine.CapNames(1<<41 - 1)}
-	if got := inspectDescribeCaps(all, 41); got != "all 41" {
-		t.Errorf("full set: %q", got)
-	}
-	if got := inspectDescribeCaps(confine.CapSet{Names: confine.CapNames(0x1fffeffffff)}, 41); got != "40 of 41: all but sys_resource" {
-		t.Errorf("all but one: %q", got)
-	}
-	if got := inspectDescribeCaps(confine.CapSet{Names: confine.CapNames(1<<10 | 1<<12)}, 41); got != "net_bind_service, net_admin" {
-		t.Errorf("two: %q", got)
-	}
-}
-
 var buildStaticPalisadeOnce = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "palisade-inspect-bin")
 	if err != nil {
@@ -428,25 +359,5 @@ func TestInspectSeccompActions(t *testing.T) {
 	}
 	if p["bpf"].ErrnoName != "EIO" || !strings.Contains(p["bpf"].Note, "own errno") {
 		t.Errorf("bpf: %+v", p["bpf"])
-	}
-}
-
-// TestInspectFakeMountinfo renders a finding whose mount point carries a
-// newline and an escape sequence (the kernel writes them as octal escapes).
-func TestInspectFakeMountinfo(t *testing.T) {
-	root := t.TempDir()
-	writeInspectFakeFile(t, root, "proc/self/status", "Name:\tsh\nPid:\t1\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nGroups:\t\n"+
-		"CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n"+
-		"NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n")
-	writeInspectFakeFile(t, root, "proc/self/mountinfo", "1 0 0:40 / / ro - overlay overlay rw\n"+
-		"2 1 8:1 /etc /x\\012\\033[31mred ro - ext4 /dev/sda1 rw\n")
-	c, err := confine.ReadProcess(root, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var text bytes.Buffer
-	writeInspectText(&text, c)
-	if strings.Contains(text.String(), "\x1b") || !strings.Contains(text.String(), `mounted at /x\n\x1b[31mred read-only`) {
-		t.Errorf("text output:\n%s", text.String())
 	}
 }

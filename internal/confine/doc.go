@@ -8,7 +8,9 @@
 // ReadProcess gathers it all for one process into a Report: ids, the five
 // capability sets, no_new_privs, seccomp, AppArmor and SELinux state, user
 // namespace maps, cgroups and whether it runs in a container (cgroup paths
-// read by internal/container, marker files, PID 1), with the findings.
+// read by internal/container, marker files, PID 1), with the findings;
+// Report.WriteText renders it for a terminal, as audit.Report.WriteTable
+// renders an audit.
 //
 // The core is pure: ParseStatus, ParseIDMap, ParseCgroups, ParseMountinfo,
 // MountFindings, PostureFindings and Classify take values and return
