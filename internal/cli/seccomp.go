@@ -431,22 +431,7 @@ func newSeccompLintCmd(s streams) *cobra.Command {
 				case "sarif":
 					return seccomp.WriteLintSARIF(w, p.Source, Version, findings)
 				}
-				if len(findings) == 0 {
-					_, err := fmt.Fprintf(w, "%s: no findings\n", p.Source)
-					return err
-				}
-				for _, f := range findings {
-					loc := f.Location
-					if loc == "" {
-						loc = p.Source
-					}
-					arches := ""
-					if len(f.Arches) > 0 {
-						arches = " [" + strings.Join(f.Arches, ",") + "]"
-					}
-					fmt.Fprintf(w, "%s: %s: %s%s: %s\n", loc, f.Severity, f.ID, arches, f.Message)
-				}
-				return nil
+				return seccomp.WriteLintText(w, p.Source, findings)
 			}); err != nil {
 				return err
 			}
@@ -505,22 +490,7 @@ func newSeccompDiffCmd(s streams) *cobra.Command {
 					}
 					return writeJSON(w, d)
 				}
-				if d.Empty() {
-					_, err := fmt.Fprintln(w, "profiles decide every syscall the same way")
-					return err
-				}
-				if d.DefaultA != d.DefaultB {
-					fmt.Fprintf(w, "default: %s -> %s\n", d.DefaultA, d.DefaultB)
-				}
-				for _, sec := range []struct {
-					sign string
-					l    []seccomp.DiffEntry
-				}{{"+", d.Added}, {"-", d.Removed}, {"~", d.Changed}} {
-					for _, e := range sec.l {
-						fmt.Fprintf(w, "%s %s [%s]: %s -> %s\n", sec.sign, e.Syscall, strings.Join(e.Arches, ","), e.A, e.B)
-					}
-				}
-				return nil
+				return d.WriteText(w)
 			}); err != nil {
 				return err
 			}
@@ -594,21 +564,7 @@ func newSeccompExplainCmd(s streams) *cobra.Command {
 					}
 					return writeJSON(w, ex)
 				}
-				fmt.Fprintf(w, "%s on %s (nr %#x), args %#x\n", ex.Syscall, ex.Arch, ex.Nr, ex.Args)
-				fmt.Fprintf(w, "action: %s\n", ex.Action)
-				if ex.Location != "" {
-					fmt.Fprintf(w, "why:    %s (%s)\n", ex.Reason, ex.Location)
-				} else {
-					fmt.Fprintf(w, "why:    %s\n", ex.Reason)
-				}
-				for _, r := range ex.Rules {
-					conds := ""
-					if r.Conds != "" {
-						conds = " if " + r.Conds
-					}
-					fmt.Fprintf(w, "  %s: %s%s: %s\n", r.Location, r.Action, conds, r.Status)
-				}
-				return nil
+				return ex.WriteText(w)
 			})
 		},
 	}
