@@ -3,58 +3,27 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/palisade-sec/palisade/internal/atomicfile"
 )
 
-// writeResult renders with fn into memory and then writes the bytes to path
-// (stdout when path is "" or "-"). Files are replaced atomically, so a failed
-// render never leaves a partial file behind.
+// writeResult writes what fn renders to path, replacing the file only once
+// fn succeeded, or to stdout when path is "" or "-" (rendered into memory
+// first, so a failed render prints nothing).
 func writeResult(stdout io.Writer, path string, fn func(w io.Writer) error) error {
+	if path != "" && path != "-" {
+		return atomicfile.Write(path, 0o644, fn)
+	}
 	var buf bytes.Buffer
 	if err := fn(&buf); err != nil {
 		return err
 	}
-	if path == "" || path == "-" {
-		_, err := stdout.Write(buf.Bytes())
-		return err
-	}
-	return writeFileAtomic(path, buf.Bytes(), 0o644)
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames it
-// into place.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	_, err := stdout.Write(buf.Bytes())
+	return err
 }
 
 // writeJSON encodes v as indented JSON with a trailing newline. HTML
