@@ -2,14 +2,11 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/palisade-sec/palisade/internal/container"
-	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/kernel"
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 )
@@ -38,7 +35,7 @@ func newDoctorCmd(s streams) *cobra.Command {
 				if format == "json" {
 					return writeJSON(w, r)
 				}
-				return r.writeText(w)
+				return r.WriteText(w)
 			}); err != nil {
 				return err
 			}
@@ -54,55 +51,11 @@ func newDoctorCmd(s streams) *cobra.Command {
 	return cmd
 }
 
-// doctorReport is the outcome of every check.
-type doctorReport struct {
-	OK       bool           `json:"ok"` // no check failed
-	Failed   int            `json:"failed"`
-	Warnings int            `json:"warnings"`
-	Checks   []kernel.Check `json:"checks"`
-}
-
-func runDoctor(ctx context.Context, socket string) doctorReport {
+// runDoctor makes every check: the host's, a trial load of the event
+// source, then the Docker daemon's.
+func runDoctor(ctx context.Context, socket string) kernel.Report {
 	checks := append([]kernel.Check(nil), kernel.Checks()...)
 	checks = append(checks, ebpf.CheckOpen())
 	checks = append(checks, container.DaemonChecks(ctx, socket)...)
-	return newDoctorReport(checks)
-}
-
-func newDoctorReport(checks []kernel.Check) doctorReport {
-	r := doctorReport{Checks: checks}
-	for _, c := range checks {
-		switch c.Status {
-		case kernel.Fail:
-			r.Failed++
-		case kernel.Warn:
-			r.Warnings++
-		}
-	}
-	r.OK = r.Failed == 0
-	return r
-}
-
-func (r doctorReport) writeText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATUS\tCHECK\tDETAIL")
-	for _, c := range r.Checks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Status, escape.Text(c.Name), escape.Text(c.Detail))
-		if c.Fix != "" && c.Status != kernel.OK {
-			fmt.Fprintf(tw, "\t\tfix: %s\n", escape.Text(c.Fix))
-		}
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	switch {
-	case !r.OK:
-		_, err := fmt.Fprintf(w, "\nlive capture cannot run here: %d failed, %d warnings\n", r.Failed, r.Warnings)
-		return err
-	case r.Warnings > 0:
-		_, err := fmt.Fprintf(w, "\npalisade can run here (%d warnings)\n", r.Warnings)
-		return err
-	}
-	_, err := fmt.Fprintln(w, "\npalisade can run here")
-	return err
+	return kernel.NewReport(checks)
 }

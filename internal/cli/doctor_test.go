@@ -16,23 +16,11 @@ import (
 func TestDoctorEscapesDaemonText(t *testing.T) {
 	checks := container.EngineChecks("/run/docker.sock", container.Engine{ServerVersion: "19.03.\x1b[31mevil\u202e", API: "1.40", CgroupVersion: "2"})
 	var buf bytes.Buffer
-	if err := newDoctorReport(checks).writeText(&buf); err != nil {
+	if err := kernel.NewReport(checks).WriteText(&buf); err != nil {
 		t.Fatal(err)
 	}
 	if strings.ContainsAny(buf.String(), "\x1b\u202e") || !strings.Contains(buf.String(), `Docker Engine 19.03.\x1b[31mevil\u202e at /run/docker.sock (API 1.40`) {
 		t.Errorf("daemon text not escaped:\n%s", buf.String())
-	}
-}
-
-func TestDoctorReportFailExit(t *testing.T) {
-	r := newDoctorReport([]kernel.Check{{Name: "btf", Status: kernel.Fail, Detail: "missing", Fix: "boot a BTF kernel"}, {Name: "tracefs", Status: kernel.Warn}})
-	if r.OK || r.Failed != 1 || r.Warnings != 1 {
-		t.Fatalf("report %+v", r)
-	}
-	var buf bytes.Buffer
-	r.writeText(&buf)
-	if !strings.Contains(buf.String(), "fix: boot a BTF kernel") || !strings.Contains(buf.String(), "cannot run here") {
-		t.Errorf("text:\n%s", buf.String())
 	}
 }
 
@@ -44,7 +32,7 @@ func TestDoctorCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("doctor exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	var r doctorReport
+	var r kernel.Report
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatalf("doctor -o json: %v\n%s", err, stdout)
 	}
