@@ -283,19 +283,9 @@ func newSeccompEvalCmd(s streams) *cobra.Command {
 					return tw.Flush()
 				})
 			}
-			nr, ok := syscalls.Number(arch, name)
-			if !ok {
-				n, err := strconv.ParseUint(name, 0, 32)
-				if err != nil {
-					return exitf(2, "--syscall: %s has no syscall %q", arch, name)
-				}
-				nr = int(n)
-				if a, ok := syscalls.LookupArch(arch); ok {
-					nr |= a.NrBase // a bare x32 number gets x32's bit
-				}
-				if known, ok := syscalls.Name(arch, nr); ok {
-					name = known
-				}
+			nr, name, err := seccomp.LookupSyscall(arch, name)
+			if err != nil {
+				return exitf(2, "--syscall: %v", err)
 			}
 			var a [6]uint64
 			for i, v := range argv {

@@ -9,6 +9,8 @@ import (
 
 	mobyseccomp "github.com/moby/profiles/seccomp"
 	"golang.org/x/sys/unix"
+
+	"github.com/palisade-sec/palisade/internal/syscalls"
 )
 
 // MarshalBinary encodes the program as seccomp(2) takes it: an array of
@@ -94,4 +96,25 @@ func HostKernel() (mobyseccomp.KernelVersion, error) {
 	}
 	_, err := fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &kv.Kernel, &kv.Major)
 	return kv, err
+}
+
+// LookupSyscall finds a syscall of arch by name, or by number (decimal or
+// 0x hex, the arch's number base added: x32's bit), and returns its number
+// and name (the number as given when the table has no name for it).
+func LookupSyscall(arch, nameOrNumber string) (nr int, name string, err error) {
+	if nr, ok := syscalls.Number(arch, nameOrNumber); ok {
+		return nr, nameOrNumber, nil
+	}
+	n, err := strconv.ParseUint(nameOrNumber, 0, 32)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s has no syscall %q", arch, nameOrNumber)
+	}
+	nr = int(n)
+	if a, ok := syscalls.LookupArch(arch); ok {
+		nr |= a.NrBase // a bare x32 number gets x32's bit
+	}
+	if known, ok := syscalls.Name(arch, nr); ok {
+		return nr, known, nil
+	}
+	return nr, nameOrNumber, nil
 }

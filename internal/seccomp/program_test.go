@@ -63,3 +63,24 @@ func TestParseKernelVersion(t *testing.T) {
 		t.Errorf("host kernel %+v %v", kv, err)
 	}
 }
+
+func TestLookupSyscall(t *testing.T) {
+	for _, tc := range []struct {
+		arch, in string
+		nr       int
+		name     string
+	}{
+		{"x86_64", "mount", 165, "mount"},
+		{"x86_64", "0xa5", 165, "mount"},
+		{"x86_64", "999", 999, "999"},
+		{"x32", "0", syscalls.X32Bit, "read"},
+	} {
+		nr, name, err := LookupSyscall(tc.arch, tc.in)
+		if err != nil || nr != tc.nr || name != tc.name {
+			t.Errorf("LookupSyscall(%s, %q) = %d %q %v, want %d %q", tc.arch, tc.in, nr, name, err, tc.nr, tc.name)
+		}
+	}
+	if _, _, err := LookupSyscall("x86_64", "mountt"); err == nil || err.Error() != `x86_64 has no syscall "mountt"` {
+		t.Errorf("unknown name: %v", err)
+	}
+}
