@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/palisade-sec/palisade/internal/container"
-	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/record"
 )
 
@@ -120,7 +118,7 @@ func newRecordCmd(s streams) *cobra.Command {
 			if err := writeResult(s.out, out, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 				return exitf(1, "%v", err)
 			}
-			summarizeRecording(s.err, rec, out)
+			rec.WriteSummary(s.err, out)
 			return nil
 		},
 	}
@@ -131,35 +129,4 @@ func newRecordCmd(s streams) *cobra.Command {
 	f.StringVar(&containerArg, "container", "", "record a running container (name or id) by its cgroup")
 	f.BoolVar(&merge, "merge", false, "union the recordings given as arguments")
 	return cmd
-}
-
-func summarizeRecording(w io.Writer, r *record.Recording, out string) {
-	var parts []string
-	for _, a := range r.Arches() {
-		parts = append(parts, fmt.Sprintf("%d %s", len(r.Syscalls[a]), a))
-	}
-	if len(parts) == 0 {
-		parts = []string{"0"}
-	}
-	src := record.Source{}
-	if len(r.Sources) > 0 {
-		src = r.Sources[0]
-	}
-	fmt.Fprintf(w, "palisade: recorded %d processes, %s distinct syscalls, %d files read, %d written, %d executables, %d connect destinations (%s) -> %s\n",
-		r.Processes, strings.Join(parts, " + "), len(r.Files.Read), len(r.Files.Write), len(r.Executables), len(r.Connect), src.Ended, escape.Text(out))
-	if src.ExitCode != nil && *src.ExitCode != 0 {
-		fmt.Fprintf(w, "palisade: the command exited with status %d\n", *src.ExitCode)
-	}
-	if r.Lost > 0 {
-		fmt.Fprintf(w, "palisade: warning: %d kernel records were lost (ring buffer full; host-wide count): the recording may miss syscalls, record again on a quieter host\n", r.Lost)
-	}
-	if r.Caps.Collected {
-		needed := strings.Join(r.Caps.Needed(), ",")
-		if needed == "" {
-			needed = "none"
-		}
-		fmt.Fprintf(w, "palisade: capabilities: %d checked by the kernel (%s); needed: %s\n", len(r.Caps.Checked), r.Caps.Source, needed)
-	} else {
-		fmt.Fprintf(w, "palisade: capabilities: partial: %s\n", r.Caps.Reason)
-	}
 }
