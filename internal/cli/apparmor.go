@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/apparmor"
@@ -26,14 +25,9 @@ func newAppArmorCmd(s streams) *cobra.Command {
 	return cmd
 }
 
-// readSpecFile reads and parses a spec, turning every failure into one line
-// naming the file.
+// readSpecFile reads and parses a spec, every failure one line naming the file.
 func readSpecFile(path string) (*apparmor.Spec, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, exitf(1, "read spec: %v", err)
-	}
-	spec, err := apparmor.ParseSpec(path, data)
+	spec, err := apparmor.ReadSpec(path)
 	if err != nil {
 		return nil, exitf(1, "%v", err)
 	}
@@ -85,12 +79,6 @@ func newAppArmorGenerateCmd(s streams) *cobra.Command {
 	return cmd
 }
 
-// isSpecFile tells a spec (YAML) from a profile by its extension.
-func isSpecFile(path string) bool {
-	ext := strings.ToLower(filepath.Ext(path))
-	return ext == ".yaml" || ext == ".yml"
-}
-
 func newAppArmorValidateCmd(s streams) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
@@ -105,21 +93,9 @@ func newAppArmorValidateCmd(s streams) *cobra.Command {
 				return err
 			}
 			path := args[0]
-			var profile []byte
-			if isSpecFile(path) {
-				spec, err := readSpecFile(path)
-				if err != nil {
-					return err
-				}
-				if profile, err = apparmor.Generate(spec); err != nil {
-					return exitf(1, "%s: %v", path, err)
-				}
-			} else {
-				data, err := os.ReadFile(path)
-				if err != nil {
-					return exitf(1, "read profile: %v", err)
-				}
-				profile = data
+			profile, err := apparmor.ReadProfile(path)
+			if err != nil {
+				return exitf(1, "%v", err)
 			}
 			if err := apparmor.Check(cmd.Context(), path, profile); err != nil {
 				if errors.Is(err, apparmor.ErrParserMissing) {
