@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -152,6 +153,76 @@ func TestPodmanFollowLive(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("removed container still cached: podman's remove event was not followed")
+		}
+	}
+}
+
+// containerd's own API, on a containerd the test starts: a ctr-run
+// container (cgroup /<namespace>/<name>, which alone proves nothing) is a
+// container with its name and image once containerd is asked, and the host
+// when no engine knows it; its creation and deletion are followed.
+func TestContainerdLive(t *testing.T) {
+	c := testutil.StartContainerd(t)
+	img := c.ImportBusybox("palisade")
+	d, err := DialContainerd(c.Socket, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r := NewResolver(nil, d)
+	r.linger = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.Start(ctx, nil)
+	time.Sleep(300 * time.Millisecond) // the event stream is open
+	name := fmt.Sprintf("pal-%d", time.Now().UnixNano()%1e6)
+	c.Ctr("-n", "palisade", "run", "-d", "--snapshotter", "native", "--label", "team=blue", img, name, "sleep", "60")
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", c.TaskPID("palisade", name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, ok := ParseProcCgroup(string(cg))
+	if !ok || ref.ID != name || ref.Namespace != "palisade" || ref.Runtime != RuntimeContainerd || !ref.Unverified {
+		t.Fatalf("cgroup %q parsed as %+v %v", cg, ref, ok)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r.mu.Lock()
+		_, cached := r.cache[ref.key()]
+		r.mu.Unlock()
+		if cached {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("containerd's create event did not reach the cache")
+		}
+	}
+	got := r.Get(ctx, ref)
+	if got.IsHost() || got.Name != name || got.ID != name || got.Type != RuntimeContainerd ||
+		got.ImageRepository != "docker.io/library/palisade-test" || got.ImageTag != "busybox-2" ||
+		got.Labels["team"] != "blue" || got.Labels["io.containerd.namespace"] != "palisade" {
+		t.Errorf("Get = %+v", got)
+	}
+	// Without the namespace (a systemd layout names none) every namespace is searched.
+	if c2, err := d.Lookup(ctx, Ref{ID: name}); err != nil || c2.Name != name {
+		t.Errorf("Lookup without namespace = %+v, %v", c2, err)
+	}
+	if _, err := d.Lookup(ctx, Ref{ID: "no-such", Namespace: "palisade"}); !isNotFound(err) {
+		t.Errorf("unknown container: %v, want not found", err)
+	}
+	if c3 := NewResolver(nil).Get(ctx, ref); !c3.IsHost() {
+		t.Errorf("with no engine to confirm it: %+v, want the host", c3)
+	}
+	c.Ctr("-n", "palisade", "tasks", "delete", "-f", name)
+	c.Ctr("-n", "palisade", "containers", "delete", name)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		r.mu.Lock()
+		_, cached := r.cache[ref.key()]
+		r.mu.Unlock()
+		if !cached {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("deleted container still cached: containerd's delete event was not followed")
 		}
 	}
 }

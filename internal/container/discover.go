@@ -11,14 +11,16 @@ import (
 // Socket is an Engine API endpoint found on the host.
 type Socket struct {
 	Host    string // unix:///run/podman/podman.sock, or DOCKER_HOST as given
-	Runtime string // RuntimeDocker or RuntimePodman
+	Runtime string // RuntimeDocker, RuntimePodman (both the Docker Engine API) or RuntimeContainerd (its gRPC API)
 	Owner   int    // uid of a rootless engine's user, -1 rootful
 }
 
 // FindSockets lists the engines' API sockets under root ("/" on a host;
-// tests pass a directory): DOCKER_HOST (docker) and CONTAINER_HOST
-// (podman) from env when set, the rootful Docker and podman sockets, and
-// each user's rootless ones under /run/user/UID. A path is listed once,
+// tests pass a directory): DOCKER_HOST (docker), CONTAINER_HOST (podman)
+// and CONTAINERD_ADDRESS (containerd) from env when set, the rootful
+// Docker, podman and containerd sockets (containerd's own, and the one
+// Debian's dockerd starts), and each user's rootless Docker and podman
+// ones under /run/user/UID. A path is listed once,
 // however it is reached, and only while a socket is there.
 func FindSockets(root string, env func(string) string) []Socket {
 	var out []Socket
@@ -38,8 +40,11 @@ func FindSockets(root string, env func(string) string) []Socket {
 			out = append(out, s)
 		}
 	}
-	for _, v := range []struct{ name, runtime string }{{"DOCKER_HOST", RuntimeDocker}, {"CONTAINER_HOST", RuntimePodman}} {
+	for _, v := range []struct{ name, runtime string }{{"DOCKER_HOST", RuntimeDocker}, {"CONTAINER_HOST", RuntimePodman}, {"CONTAINERD_ADDRESS", RuntimeContainerd}} {
 		if h := env(v.name); h != "" {
+			if v.runtime == RuntimeContainerd && !strings.Contains(h, "://") {
+				h = "unix://" + h // containerd's variable is a path
+			}
 			add(Socket{Host: h, Runtime: v.runtime, Owner: ownerOf(h)})
 		}
 	}
@@ -47,6 +52,8 @@ func FindSockets(root string, env func(string) string) []Socket {
 	add(Socket{Host: at("/var/run/docker.sock"), Runtime: RuntimeDocker, Owner: -1})
 	add(Socket{Host: at("/run/docker.sock"), Runtime: RuntimeDocker, Owner: -1})
 	add(Socket{Host: at("/run/podman/podman.sock"), Runtime: RuntimePodman, Owner: -1})
+	add(Socket{Host: at("/run/containerd/containerd.sock"), Runtime: RuntimeContainerd, Owner: -1})
+	add(Socket{Host: at("/var/run/docker/containerd/containerd.sock"), Runtime: RuntimeContainerd, Owner: -1})
 	users, _ := os.ReadDir(filepath.Join(root, "/run/user"))
 	for _, u := range users {
 		uid, err := strconv.Atoi(u.Name())
@@ -82,6 +89,14 @@ func ownerOf(host string) int {
 func Discover() []Daemon {
 	var out []Daemon
 	for _, s := range FindSockets("/", os.Getenv) {
+		if s.Runtime == RuntimeContainerd {
+			if path, ok := strings.CutPrefix(s.Host, "unix://"); ok {
+				if c, err := DialContainerd(path, s.Owner); err == nil {
+					out = append(out, c)
+				}
+			}
+			continue
+		}
 		if d, err := DialDocker(s.Host, s.Runtime, s.Owner); err == nil {
 			out = append(out, d)
 		}

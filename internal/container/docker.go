@@ -62,7 +62,7 @@ func (d *Docker) Endpoint() string {
 
 // Watch implements Feed with the Engine API's event stream (container
 // create and destroy).
-func (d *Docker) Watch(ctx context.Context, created, destroyed func(id string)) error {
+func (d *Docker) Watch(ctx context.Context, created, destroyed func(Ref)) error {
 	// Podman's Docker API reports a removal as "remove", Docker's as "destroy".
 	gone := []string{string(events.ActionDestroy)}
 	if d.runtime == RuntimePodman {
@@ -77,9 +77,9 @@ func (d *Docker) Watch(ctx context.Context, created, destroyed func(id string)) 
 		case m := <-res.Messages:
 			switch m.Action {
 			case events.ActionCreate:
-				created(m.Actor.ID)
+				created(Ref{ID: m.Actor.ID})
 			case events.ActionDestroy, actionRemove:
-				destroyed(m.Actor.ID)
+				destroyed(Ref{ID: m.Actor.ID})
 			}
 		case err := <-res.Err:
 			return err

@@ -28,9 +28,10 @@ type Daemon interface {
 
 // Feed reports containers as the engine creates and destroys them.
 type Feed interface {
-	// Watch calls created and destroyed with each container's full id
-	// until ctx ends or the stream breaks (then it returns the error).
-	Watch(ctx context.Context, created, destroyed func(id string)) error
+	// Watch calls created and destroyed with each container (full id,
+	// and namespace where the engine has them) until ctx ends or the
+	// stream breaks (then it returns the error).
+	Watch(ctx context.Context, created, destroyed func(Ref)) error
 }
 
 // Resolver caches container metadata from every engine on the host. A
@@ -214,18 +215,18 @@ func (e *engineState) isDown() bool {
 // would find it gone. It returns when ctx ends; a broken stream (a daemon
 // restart) is reopened after retry.
 func (r *Resolver) Follow(ctx context.Context, e Daemon, feed Feed) {
-	created := func(id string) {
+	created := func(ref Ref) {
 		ictx, cancel := context.WithTimeout(ctx, r.timeout)
-		c, err := e.Lookup(ictx, Ref{ID: id})
+		c, err := e.Lookup(ictx, ref)
 		cancel()
 		if err != nil || c == nil {
 			return // Get tries again on first sight
 		}
 		c.Type = e.Runtime()
-		r.remember(Ref{ID: id}.key(), &entry{c: c})
+		r.remember(ref.key(), &entry{c: c})
 	}
-	destroyed := func(id string) {
-		time.AfterFunc(r.linger, func() { r.forget(Ref{ID: id}.key()) })
+	destroyed := func(ref Ref) {
+		time.AfterFunc(r.linger, func() { r.forget(ref.key()) })
 	}
 	for ctx.Err() == nil {
 		if err := feed.Watch(ctx, created, destroyed); err == nil || ctx.Err() != nil {

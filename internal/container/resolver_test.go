@@ -83,14 +83,14 @@ func (f *fakeDaemon) Lookup(ctx context.Context, ref Ref) (*event.Container, err
 	return nil, cerrdefs.ErrNotFound.WithMessage("no such container: " + ref.ID)
 }
 
-func (f *fakeDaemon) Watch(ctx context.Context, created, destroyed func(id string)) error {
+func (f *fakeDaemon) Watch(ctx context.Context, created, destroyed func(Ref)) error {
 	for {
 		select {
 		case ev := <-f.events:
 			if ev[0] == "create" {
-				created(ev[1])
+				created(Ref{ID: ev[1]})
 			} else {
-				destroyed(ev[1])
+				destroyed(Ref{ID: ev[1]})
 			}
 		case <-ctx.Done():
 			return nil
@@ -287,7 +287,7 @@ type flakyFeed struct {
 	id    string
 }
 
-func (f *flakyFeed) Watch(ctx context.Context, created, destroyed func(id string)) error {
+func (f *flakyFeed) Watch(ctx context.Context, created, destroyed func(Ref)) error {
 	f.mu.Lock()
 	f.calls++
 	n := f.calls
@@ -295,7 +295,7 @@ func (f *flakyFeed) Watch(ctx context.Context, created, destroyed func(id string
 	if n == 1 {
 		return errors.New("connection refused")
 	}
-	created(f.id)
+	created(Ref{ID: f.id})
 	<-ctx.Done()
 	return nil
 }
@@ -349,16 +349,22 @@ func TestFindSockets(t *testing.T) {
 	podman := listen("/run/podman/podman.sock")
 	rootless := listen("/run/user/1000/docker.sock")
 	rootlessPodman := listen("/run/user/1001/podman/podman.sock")
+	ctrd := listen("/run/containerd/containerd.sock")
+	dockersCtrd := listen("/var/run/docker/containerd/containerd.sock")
+	ownCtrd := listen("/srv/ctrd.sock")
 	// Not a socket: a daemon that left a file behind.
 	os.MkdirAll(filepath.Join(root, "/run/user/1002"), 0o755)
 	os.WriteFile(filepath.Join(root, "/run/user/1002/docker.sock"), nil, 0o600)
 	os.Symlink(filepath.Join(root, "/var/run/docker.sock"), filepath.Join(root, "/run/docker.sock"))
-	env := map[string]string{"DOCKER_HOST": docker, "CONTAINER_HOST": "tcp://10.0.0.1:8888"}
+	env := map[string]string{"DOCKER_HOST": docker, "CONTAINER_HOST": "tcp://10.0.0.1:8888", "CONTAINERD_ADDRESS": strings.TrimPrefix(ownCtrd, "unix://")}
 	got := FindSockets(root, func(k string) string { return env[k] })
 	want := []Socket{
 		{docker, RuntimeDocker, -1},
 		{"tcp://10.0.0.1:8888", RuntimePodman, -1},
+		{ownCtrd, RuntimeContainerd, -1},
 		{podman, RuntimePodman, -1},
+		{ctrd, RuntimeContainerd, -1},
+		{dockersCtrd, RuntimeContainerd, -1},
 		{rootless, RuntimeDocker, 1000},
 		{rootlessPodman, RuntimePodman, 1001},
 	}

@@ -197,9 +197,29 @@ func TestPodmanServiceHangsAndDies(t *testing.T) {
 	}
 }
 
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[:12]
+// shortID is the id as container.id shows it (12 characters of a hex id).
+func shortID(id string) string { return container.Ref{ID: id}.ShortID() }
+
+// TestContainerdCtr: a container `ctr run` starts on containerd (cgroup
+// /<namespace>/<name>, no hex id) was a host process before Palisade asked
+// containerd; now its alert names it, its image and runtime.
+func TestContainerdCtr(t *testing.T) {
+	testutil.RequireBPF(t)
+	c := testutil.StartContainerd(t)
+	img := c.ImportBusybox("palisade")
+	t.Setenv("CONTAINERD_ADDRESS", c.Socket)
+	rules := filepath.Join(t.TempDir(), "type.yaml")
+	os.WriteFile(rules, []byte(typeOutput), 0o644)
+	stdout, stderr := startWatch(t, rules)
+	name := fmt.Sprintf("pal-ctr-%d", time.Now().UnixNano()%1e6)
+	c.Ctr("-n", "palisade", "run", "-d", "--snapshotter", "native", img, name, "sh", "-c", "cat /etc/shadow >/dev/null; sleep 30")
+	a, ok := shadowAlert(t, stdout, name)
+	if !ok {
+		t.Fatalf("no alert from %s:\n%s\n%s", name, stdout.String(), stderr.String())
 	}
-	return id
+	t.Logf("%s", a.Output)
+	if a.OutputFields["container.name"] != name || a.OutputFields["container.type"] != "containerd" ||
+		a.OutputFields["container.image.repository"] != "docker.io/library/palisade-test" {
+		t.Errorf("alert %v, want name %s, type containerd, repository docker.io/library/palisade-test", a.OutputFields, name)
+	}
 }
