@@ -1,5 +1,8 @@
 // Package container maps a process's cgroup path to the container it runs
-// in (Docker, containerd/CRI, CRI-O, podman layouts) and that container's id
-// to its metadata from the Docker Engine API, cached. It does not read
-// /proc itself; callers pass the cgroup path.
+// in and the runtime that owns it (Docker, podman, containerd, CRI-O, CRI;
+// rootless and Kubernetes layouts, the pod uid), and that container to its
+// metadata from every engine on the host (the Docker Engine API of Docker
+// and podman, containerd's gRPC API), cached and followed on the engines'
+// event streams. It does not read /proc itself; callers pass the cgroup
+// path.
 package container
