@@ -88,4 +88,8 @@ type Alert struct {
 	Source       string         `json:"source"`
 	Tags         []string       `json:"tags"`
 	Hostname     string         `json:"hostname"`
+	// ID identifies the alert across a fleet (NewID); it is the top-level
+	// "uuid" key falcosidekick gives each event, so receivers built for
+	// Falco keep it or ignore it. Empty means not assigned yet.
+	ID string `json:"uuid,omitempty"`
 }

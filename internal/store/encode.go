@@ -66,6 +66,10 @@ func encodeDoc(buf []byte, a *alert.Alert) ([]byte, error) {
 	}
 	b = append(b, `,"hostname":`...)
 	b = appendString(b, a.Hostname)
+	if a.ID != "" {
+		b = append(b, `,"uuid":`...)
+		b = appendString(b, a.ID)
+	}
 	return append(b, '}'), nil
 }
 

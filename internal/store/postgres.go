@@ -26,6 +26,8 @@ var postgresDialect = dialect{
 	},
 	placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
 	multiRow:    true,
+	insert:      "INSERT",
+	onConflict:  " ON CONFLICT DO NOTHING",
 }
 
 // openPostgres connects with pgx. Commits are durable with PostgreSQL's

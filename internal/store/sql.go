@@ -22,6 +22,9 @@ type dialect struct {
 	// server); otherwise one prepared statement runs per row, which is
 	// faster for embedded SQLite (about 4x here).
 	multiRow bool
+	// insert and onConflict wrap an INSERT so a row whose alert_id is
+	// already stored is skipped: redelivered alerts are stored once.
+	insert, onConflict string
 }
 
 // sqlStore is the Store for both databases. Each alert is kept whole as
@@ -36,12 +39,31 @@ type sqlStore struct {
 // insertChunk bounds rows per INSERT statement (and so bind variables).
 const insertChunk = 256
 
-const insertCols = "(time_ns, priority, rule, container_name, image, hostname, doc)"
+const insertCols = "(time_ns, priority, rule, container_name, image, hostname, doc, alert_id)"
+
+// migrations run in order after the schema, on new and existing databases
+// alike; each is safe to repeat. alert_id (alert.Alert.ID) came with fleet
+// fan-in: NULL for alerts stored before it, unique otherwise.
+var migrations = []struct{ check, apply string }{
+	{"SELECT alert_id FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN alert_id TEXT"},
+	{"", "CREATE UNIQUE INDEX IF NOT EXISTS palisade_alerts_alert_id ON palisade_alerts (alert_id)"},
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_hostname ON palisade_alerts (hostname)"},
+}
 
 func (s *sqlStore) init(ctx context.Context) error {
 	for _, q := range s.d.schema {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create schema in %s: %w", s.display, err)
+		}
+	}
+	for _, m := range migrations {
+		if m.check != "" {
+			if _, err := s.db.ExecContext(ctx, m.check); err == nil {
+				continue // already applied
+			}
+		}
+		if _, err := s.db.ExecContext(ctx, m.apply); err != nil {
+			return fmt.Errorf("migrate schema in %s: %w", s.display, err)
 		}
 	}
 	return nil
@@ -78,7 +100,7 @@ func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
 	}
 	defer tx.Rollback()
 	if !s.d.multiRow {
-		stmt, err := tx.PrepareContext(ctx, "INSERT INTO palisade_alerts "+insertCols+" VALUES (?,?,?,?,?,?,?)")
+		stmt, err := tx.PrepareContext(ctx, s.d.insert+" INTO palisade_alerts "+insertCols+" VALUES (?,?,?,?,?,?,?,?)"+s.d.onConflict)
 		if err != nil {
 			return fmt.Errorf("insert into %s: %w", s.display, err)
 		}
@@ -93,13 +115,13 @@ func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
 			}
 		}
 	}
-	args := make([]any, 0, insertChunk*7)
+	args := make([]any, 0, insertChunk*8)
 	var q strings.Builder
 	for start := 0; s.d.multiRow && start < len(alerts); start += insertChunk {
 		chunk := alerts[start:min(start+insertChunk, len(alerts))]
 		q.Reset()
 		args = args[:0]
-		q.WriteString("INSERT INTO palisade_alerts " + insertCols + " VALUES ")
+		q.WriteString(s.d.insert + " INTO palisade_alerts " + insertCols + " VALUES ")
 		for i := range chunk {
 			row, err := rowArgs(&chunk[i])
 			if err != nil {
@@ -118,6 +140,7 @@ func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
 			q.WriteByte(')')
 			args = append(args, row...)
 		}
+		q.WriteString(s.d.onConflict)
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("insert into %s: %w", s.display, err)
 		}
@@ -136,7 +159,16 @@ func rowArgs(a *alert.Alert) ([]any, error) {
 	}
 	return []any{timeNS(a.Time), int64(a.Priority), cleanText(a.Rule),
 		fieldString(a, "container.name"), fieldString(a, "container.image.repository"),
-		cleanText(a.Hostname), string(doc)}, nil
+		cleanText(a.Hostname), string(doc), alertID(a)}, nil
+}
+
+// alertID is the alert_id column: NULL when the alert has no ID, so alerts
+// without one never collide.
+func alertID(a *alert.Alert) any {
+	if a.ID == "" {
+		return nil
+	}
+	return cleanText(a.ID)
 }
 
 func (s *sqlStore) Query(ctx context.Context, f Filter) ([]Record, error) {
@@ -168,6 +200,9 @@ func (s *sqlStore) Query(ctx context.Context, f Filter) ([]Record, error) {
 	}
 	if f.Image != "" {
 		add("image = ?", f.Image)
+	}
+	if f.Host != "" {
+		add("hostname = ?", f.Host)
 	}
 	if f.AfterID > 0 {
 		add("id > ?", f.AfterID)

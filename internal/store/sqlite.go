@@ -26,6 +26,7 @@ var sqliteDialect = dialect{
 		`CREATE INDEX IF NOT EXISTS palisade_alerts_time ON palisade_alerts (time_ns)`,
 	},
 	placeholder: func(int) string { return "?" },
+	insert:      "INSERT OR IGNORE",
 }
 
 // openSQLite opens the file in WAL mode with synchronous=FULL: a committed

@@ -28,6 +28,7 @@ type Filter struct {
 	Rules       []string // exact rule names, any of
 	Container   string   // output_fields container.name, exact
 	Image       string   // output_fields container.image.repository, exact
+	Host        string   // the agent's hostname, exact
 	AfterID     int64    // only records with a larger ID (for --follow)
 	// Limit keeps the newest Limit matches (0 = no limit). Results are
 	// always in ascending ID (insertion) order.
@@ -42,7 +43,8 @@ type Retention struct {
 
 // Store is where alerts are kept.
 type Store interface {
-	// Insert commits the alerts durably in one transaction.
+	// Insert commits the alerts durably in one transaction. An alert whose
+	// ID is already stored is skipped, so a redelivered alert is kept once.
 	Insert(ctx context.Context, alerts []alert.Alert) error
 	Query(ctx context.Context, f Filter) ([]Record, error)
 	Count(ctx context.Context) (int64, error)

@@ -178,6 +178,39 @@ func runSuite(t *testing.T, open func(t *testing.T) Store) {
 			t.Fatalf("insert after prune: %d new records", len(newer))
 		}
 	})
+	t.Run("IdempotentByID", func(t *testing.T) {
+		s := open(t)
+		var in []alert.Alert
+		for i := 0; i < 600; i++ {
+			a := mkAlert(i, "R", alert.Notice, "c", "i")
+			a.ID = alert.NewID(a.Time)
+			a.Hostname = []string{"node-1", "node-2", "node-3"}[i%3]
+			in = append(in, a)
+		}
+		noID := mkAlert(1000, "R", alert.Notice, "c", "i")
+		// A redelivered batch, a batch holding its own duplicate, and alerts
+		// without an ID (which never collide) are each stored once per ID.
+		for _, batch := range [][]alert.Alert{in[:400], in[200:], {in[5], in[5], noID, noID}} {
+			if err := s.Insert(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c, err := s.Count(ctx); err != nil || c != 602 {
+			t.Fatalf("count %d, %v; want 600 alerts once each and 2 without an ID", c, err)
+		}
+		got, err := s.Query(ctx, Filter{Host: "node-2"})
+		if err != nil || len(got) != 200 {
+			t.Fatalf("host filter: %d records, %v; want 200", len(got), err)
+		}
+		for _, r := range got {
+			if r.Alert.Hostname != "node-2" || r.Alert.ID == "" {
+				t.Fatalf("host filter returned %q with ID %q", r.Alert.Hostname, r.Alert.ID)
+			}
+		}
+		if got[0].Alert.ID != in[1].ID {
+			t.Errorf("first node-2 alert has ID %q, want %q", got[0].Alert.ID, in[1].ID)
+		}
+	})
 	t.Run("BigBatch", func(t *testing.T) {
 		s := open(t)
 		var in []alert.Alert
@@ -202,6 +235,42 @@ func TestSQLite(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// A database written before alert IDs existed is migrated in place: its
+// alerts stay, new ones carry IDs and are de-duplicated by them.
+func TestSQLiteMigratesOldSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := s.(*sqlStore).db
+	// Rebuild the table as the schema before alert_id had it.
+	for _, q := range []string{"DROP TABLE palisade_alerts", sqliteDialect.schema[0],
+		`INSERT INTO palisade_alerts (time_ns, priority, rule, container_name, image, hostname, doc) VALUES (1, 4, 'old', '', '', 'h', '{"time":"2026-01-01T00:00:00Z","rule":"old","priority":"Warning","output":"o","output_fields":null,"source":"syscall","tags":null,"hostname":"h"}')`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	s.Close()
+	for i := 0; i < 2; i++ { // the migration runs once, then is a no-op
+		s, err = Open(ctx, "sqlite:"+path)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		a := mkAlert(1, "new", alert.Warning, "c", "i")
+		a.ID = "0193a4d2-0000-7000-8000-000000000001"
+		if err := s.Insert(ctx, []alert.Alert{a, a}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Query(ctx, Filter{})
+		if err != nil || len(got) != 2 || got[0].Alert.Rule != "old" || got[1].Alert.ID != a.ID {
+			t.Fatalf("open %d: %d records, %v", i, len(got), err)
+		}
+		s.Close()
+	}
 }
 
 func TestOpenErrors(t *testing.T) {
