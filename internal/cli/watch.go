@@ -27,6 +27,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var cpuprofile, memprofile string
 	var ringMiB, nice int
 	var listSyscalls bool
+	var hostname string
 	var df outputs.Flags
 	cmd := &cobra.Command{
 		Use:   "watch [-r FILE]... [--builtin] [-o text|json] [--record SESSION.rec] [--duration D]",
@@ -98,11 +99,17 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 			if nice < -20 || nice > 19 {
 				return exitf(2, "--nice %d: want a nice value between -20 and 19", nice)
 			}
-			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg, ringBytes: ringMiB << 20, nice: nice})
+			if hostname == "" {
+				if hostname, err = os.Hostname(); err != nil {
+					return exitf(2, "--hostname not given and the host's name is unreadable: %v", err)
+				}
+			}
+			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg, ringBytes: ringMiB << 20, nice: nice, hostname: hostname})
 		},
 	}
 	rf.register(cmd)
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "alert format: text or json (Falco's JSON, one per line)")
+	cmd.Flags().StringVar(&hostname, "hostname", "", "this agent's name in every alert and heartbeat, for a fleet store's --host filter (default: the host's name)")
 	cmd.Flags().StringVar(&out, "out", "", "append alerts to this file instead of stdout")
 	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this file, in Palisade's compact binary recording format (replay it with palisade replay; palisade replay --export-jsonl turns it into JSON lines); when a rule reads proc.env it holds environments, which may hold secrets")
 	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
@@ -124,6 +131,7 @@ type watchOptions struct {
 	delivery  outputs.Config
 	ringBytes int
 	nice      int
+	hostname  string // the agent's identity in alerts and heartbeats
 }
 
 // captureEntry is one line of watch --list-syscalls.
@@ -198,13 +206,13 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		defer f.Close()
 		rec = replay.NewWriter(f)
 	}
-	pipe, err := outputs.FromConfig(ctx, o.delivery, outputs.Env{Stdout: o.out, Stderr: s.err})
+	pipe, err := outputs.FromConfig(ctx, o.delivery, outputs.Env{Stdout: o.out, Stderr: s.err,
+		Hostname: o.hostname, Version: Version, RulesLoaded: rs.Counts().EnabledRules})
 	if err != nil {
 		return exitf(1, "alert delivery: %v", err)
 	}
 	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, len(nrs), src.Running())
-	host, _ := os.Hostname()
-	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err, DropAlerts: true, Hostname: host}
+	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err, DropAlerts: true, Hostname: o.hostname}
 	if rec != nil {
 		opts.Record = rec
 	}

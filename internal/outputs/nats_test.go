@@ -3,6 +3,9 @@ package outputs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -142,5 +145,92 @@ func TestNATSServerGoneDoesNotHang(t *testing.T) {
 	o.Close()
 	if el := time.Since(start); el > 5*time.Second {
 		t.Fatalf("write+close with the server gone took %v", el)
+	}
+}
+
+// With a spool, alerts written while the server is down wait on disk and
+// reach the stream, in order and all of them, once it is back on its port.
+func TestNATSSpoolsWhileServerDown(t *testing.T) {
+	dir := t.TempDir()
+	start := func(port int) *server.Server {
+		s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true, JetStream: true, StoreDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatal("nats-server did not start")
+		}
+		return s
+	}
+	s := start(-1)
+	port := s.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "ALERTS", Subjects: []string{"palisade.alerts.>"}, Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	o, err := NewNATSOutput(NATSConfig{URL: s.ClientURL(), Timeout: time.Second, SpoolDir: filepath.Join(t.TempDir(), "spool")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	n := 0
+	write := func(k int) {
+		var batch []alert.Alert
+		for i := 0; i < k; i++ {
+			a := testAlert(n)
+			a.ID = fmt.Sprint(n)
+			batch = append(batch, a)
+			n++
+		}
+		if err := o.Write(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(100)
+	s.Shutdown()
+	s.WaitForShutdown()
+	for i := 0; i < 5; i++ {
+		write(50)
+	}
+	if o.Spooled() == 0 {
+		t.Fatal("nothing spooled with the server down")
+	}
+	s = start(port)
+	defer s.Shutdown()
+	for o.Spooled() > 0 && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	nc, err = nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ = jetstream.New(nc)
+	stream, err := js.Stream(ctx, "ALERTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := stream.Info(ctx)
+	if info.State.Msgs != uint64(n) {
+		t.Fatalf("stream holds %d alerts, want %d", info.State.Msgs, n)
+	}
+	for seq := uint64(1); seq <= info.State.Msgs; seq++ {
+		m, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a alert.Alert
+		json.Unmarshal(m.Data, &a)
+		if a.ID != fmt.Sprint(seq-1) {
+			t.Fatalf("message %d is alert %q: out of order", seq, a.ID)
+		}
 	}
 }

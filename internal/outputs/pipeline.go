@@ -26,6 +26,14 @@ type Env struct {
 	// Block makes Send wait for room instead of dropping alerts when an
 	// output falls behind (replay: nothing may be lost).
 	Block bool
+	// Hostname, when set, is the agent's identity (watch --hostname): every
+	// alert Send takes carries it and gets an ID (alert.NewID), so a fleet
+	// store keeps each alert once. Replay leaves it empty and its output
+	// stays reproducible. It also enables the NATS output's heartbeat.
+	Hostname string
+	// Version and RulesLoaded go into heartbeats.
+	Version     string
+	RulesLoaded int
 }
 
 // Pipeline is the assembled delivery side: call Send for every alert and
@@ -35,6 +43,7 @@ type Pipeline struct {
 	Store   store.Store // nil when the config says store: none
 	d       *Dispatcher
 	server  *metrics.Server
+	host    string
 	stop    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -49,7 +58,7 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err erro
 	if set == nil {
 		set = metrics.New()
 	}
-	p := &Pipeline{Metrics: set, stop: make(chan struct{})}
+	p := &Pipeline{Metrics: set, stop: make(chan struct{}), host: env.Hostname}
 	var outs []Output
 	defer func() {
 		if err != nil {
@@ -109,11 +118,25 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err erro
 		outs = append(outs, pr)
 	}
 	if o.NATS != nil {
-		n, err := NewNATSOutput(*o.NATS)
+		nc := *o.NATS
+		if nc.SpoolDir == "" && env.Hostname != "" {
+			nc.SpoolDir = DefaultNATSSpoolDir
+		}
+		n, err := NewNATSOutput(nc)
 		if err != nil {
 			return nil, err
 		}
 		outs = append(outs, n)
+		set.Registry.NewGaugeFunc("palisade_nats_spool_alerts", "Alerts waiting in the NATS output's on-disk spool.", nil,
+			func() []metrics.Sample { return []metrics.Sample{{Value: float64(n.Spooled())}} })
+		set.Registry.NewCounterFunc("palisade_nats_spool_dropped_total", "Alerts dropped because the NATS spool was full.", nil,
+			func() []metrics.Sample { return []metrics.Sample{{Value: float64(n.SpoolDropped())}} })
+		if every := nc.Heartbeat; env.Hostname != "" && every >= 0 {
+			if every == 0 {
+				every = 10 * time.Second
+			}
+			n.StartHeartbeat(every, heartbeatFrom(set, env))
+		}
 	}
 	url := cfg.Store.URL
 	if url == "" {
@@ -178,7 +201,32 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err erro
 }
 
 // Send delivers an alert to every output; it never blocks unless Env.Block.
-func (p *Pipeline) Send(a alert.Alert) { p.d.Send(a) }
+func (p *Pipeline) Send(a alert.Alert) {
+	if p.host != "" {
+		a.Hostname = p.host
+		if a.ID == "" {
+			a.ID = alert.NewID(a.Time)
+		}
+	}
+	p.d.Send(a)
+}
+
+// heartbeatFrom reads the agent's counters for each heartbeat; events/s
+// is over the time since the previous one.
+func heartbeatFrom(set *metrics.Set, env Env) func() Heartbeat {
+	var last uint64
+	var lastAt time.Time
+	return func() Heartbeat {
+		now, events := time.Now(), set.Events.Value()
+		h := Heartbeat{Hostname: env.Hostname, Time: now.UTC(), Events: events, Drops: set.EventsDropped.Value(),
+			RulesLoaded: env.RulesLoaded, Version: env.Version}
+		if !lastAt.IsZero() {
+			h.EventsPerSec = float64(events-last) / now.Sub(lastAt).Seconds()
+		}
+		last, lastAt = events, now
+		return h
+	}
+}
 
 // Stats reports each output's counters.
 func (p *Pipeline) Stats() []OutputStats { return p.d.Stats() }
