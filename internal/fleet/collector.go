@@ -1,0 +1,388 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/escape"
+	"github.com/palisade-sec/palisade/internal/outputs"
+	"github.com/palisade-sec/palisade/internal/store"
+)
+
+// Names shared by agents and collectors.
+const (
+	AlertStream      = "PALISADE_ALERTS"
+	HeartbeatStream  = "PALISADE_HEARTBEATS"
+	DeadLetterStream = "PALISADE_DEADLETTER"
+	// DeadLetterSubject receives messages the collector could not store,
+	// unchanged, with the reason in the Palisade-Reason header.
+	DeadLetterSubject = "palisade.deadletter.alerts"
+	// DefaultConsumer is the durable consumer collectors share.
+	DefaultConsumer = "palisade-collector"
+	// SilentRule names the alert raised for an agent whose heartbeats stop.
+	SilentRule = "Palisade agent silent"
+)
+
+// Config says where a Collector reads and writes.
+type Config struct {
+	NATSURL   string // nats://HOST:PORT[,...]
+	CredsFile string // NATS .creds file, optional
+	StoreURL  string // postgres://... (sqlite: works for one collector)
+	// SubjectPrefix is the agents' alert subject prefix; default
+	// palisade.alerts (the stream takes <prefix>.>).
+	SubjectPrefix string
+	Consumer      string        // durable consumer name; default DefaultConsumer
+	Batch         int           // alerts per transaction; default 500
+	FlushEvery    time.Duration // longest wait to fill a batch; default 50ms
+	// MaxMessageBytes dead-letters larger messages; default 1 MiB.
+	MaxMessageBytes int
+	// AckWait is how long a delivered, unacknowledged message stays with
+	// a collector before another gets it; default 30s.
+	AckWait time.Duration
+	// CheckEvery is how often heartbeats are checked; default 1s.
+	CheckEvery time.Duration
+	Log        io.Writer // one line per dead letter, silent host and error
+	Timeout    time.Duration
+}
+
+// Stats count what a Collector did since it started.
+type Stats struct {
+	Stored       uint64 // alerts committed (a redelivered one counts again)
+	DeadLettered uint64
+	Silent       uint64 // silent-agent alerts raised
+}
+
+// Collector moves alerts from JetStream to a store.
+type Collector struct {
+	cfg   Config
+	nc    *nats.Conn
+	js    jetstream.JetStream
+	cons  jetstream.Consumer
+	st    store.Store
+	log   io.Writer
+	logMu sync.Mutex
+
+	stored, dead, silent atomic.Uint64
+
+	hostsMu sync.Mutex
+	hosts   map[string]*hostState
+}
+
+type hostState struct {
+	last   time.Time     // when the latest heartbeat was stored by NATS
+	window time.Duration // silence longer than this raises an alert
+	raised bool          // an alert for this silence is out
+}
+
+// Open connects to NATS and the store and makes sure the streams and the
+// durable consumer exist. A wrong URL, refused credentials or an
+// unreachable server fail here, not later.
+func Open(ctx context.Context, cfg Config) (*Collector, error) {
+	if cfg.NATSURL == "" || cfg.StoreURL == "" {
+		return nil, errors.New("collect: needs --nats and --store")
+	}
+	if cfg.SubjectPrefix == "" {
+		cfg.SubjectPrefix = "palisade.alerts"
+	}
+	if cfg.Consumer == "" {
+		cfg.Consumer = DefaultConsumer
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 500
+	}
+	if cfg.FlushEvery <= 0 {
+		cfg.FlushEvery = 50 * time.Millisecond
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = 1 << 20
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.CheckEvery <= 0 {
+		cfg.CheckEvery = time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	c := &Collector{cfg: cfg, log: cfg.Log, hosts: map[string]*hostState{}}
+	// No RetryOnFailedConnect: a wrong address or credentials must fail
+	// at start; once connected the client reconnects for ever.
+	opts := []nats.Option{nats.Name("palisade-collect"), nats.Timeout(cfg.Timeout), nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond)}
+	if cfg.CredsFile != "" {
+		opts = append(opts, nats.UserCredentials(cfg.CredsFile))
+	}
+	nc, err := nats.Connect(cfg.NATSURL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS %s: %w", cfg.NATSURL, err)
+	}
+	c.nc = nc
+	if c.js, err = jetstream.New(nc); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("NATS %s: %w", cfg.NATSURL, err)
+	}
+	if err := c.setup(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if c.st, err = store.Open(ctx, cfg.StoreURL); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// setup creates or updates the three streams and the shared consumer.
+// The alert stream is a work queue: an alert leaves it once a collector
+// acknowledged it, so NATS holds only what is not stored yet.
+func (c *Collector) setup(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*c.cfg.Timeout)
+	defer cancel()
+	for _, sc := range []jetstream.StreamConfig{
+		{Name: AlertStream, Subjects: []string{c.cfg.SubjectPrefix + ".>"}, Retention: jetstream.WorkQueuePolicy,
+			Storage: jetstream.FileStorage, MaxAge: 7 * 24 * time.Hour, Description: "Palisade alerts not yet stored by a collector"},
+		{Name: HeartbeatStream, Subjects: []string{outputs.HeartbeatPrefix + ".>"}, MaxMsgsPerSubject: 1,
+			Storage: jetstream.FileStorage, MaxAge: 7 * 24 * time.Hour, Description: "The latest heartbeat of each Palisade agent"},
+		{Name: DeadLetterStream, Subjects: []string{DeadLetterSubject}, Storage: jetstream.FileStorage,
+			MaxAge: 14 * 24 * time.Hour, MaxBytes: 1 << 30, Description: "Messages Palisade collectors could not store"},
+	} {
+		if _, err := c.js.CreateOrUpdateStream(ctx, sc); err != nil {
+			return fmt.Errorf("NATS %s: create stream %s: %w", c.cfg.NATSURL, sc.Name, err)
+		}
+	}
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, AlertStream, jetstream.ConsumerConfig{
+		Durable: c.cfg.Consumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: c.cfg.AckWait,
+		MaxAckPending: 4 * 1024 * 8, MaxDeliver: -1, Description: "Palisade collectors (shared work queue)"})
+	if err != nil {
+		return fmt.Errorf("NATS %s: create consumer %s: %w", c.cfg.NATSURL, c.cfg.Consumer, err)
+	}
+	c.cons = cons
+	return nil
+}
+
+// Stats reports the counters.
+func (c *Collector) Stats() Stats {
+	return Stats{Stored: c.stored.Load(), DeadLettered: c.dead.Load(), Silent: c.silent.Load()}
+}
+
+// Store is the store the collector writes (for tests and serve).
+func (c *Collector) Store() store.Store { return c.st }
+
+func (c *Collector) logf(format string, args ...any) {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	fmt.Fprintf(c.log, "palisade: collect: "+format+"\n", args...)
+}
+
+// Run consumes until ctx is done. Messages delivered but not committed
+// then are left unacknowledged: the server hands them to another
+// collector after AckWait.
+func (c *Collector) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var errMu sync.Mutex
+	var lastErr time.Time
+	errHandler := jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		errMu.Lock()
+		defer errMu.Unlock()
+		if time.Since(lastErr) > 10*time.Second { // once per outage, not per retry
+			lastErr = time.Now()
+			c.logf("NATS: %s", escape.Text(err.Error()))
+		}
+	})
+	msgs := make(chan jetstream.Msg, 2*c.cfg.Batch)
+	cc, err := c.cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+		}
+	}, jetstream.PullMaxMessages(2*c.cfg.Batch), errHandler)
+	if err != nil {
+		return fmt.Errorf("consume %s: %w", AlertStream, err)
+	}
+	defer cc.Stop()
+	hb, err := c.watchHeartbeats(ctx, errHandler)
+	if err != nil {
+		return err
+	}
+	defer hb.Stop()
+	check := time.NewTicker(c.cfg.CheckEvery)
+	defer check.Stop()
+	batch := make([]jetstream.Msg, 0, c.cfg.Batch)
+	flush := time.NewTimer(time.Hour)
+	flush.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-check.C:
+			c.checkSilent(ctx, now)
+			continue
+		case m := <-msgs:
+			if len(batch) == 0 {
+				flush.Reset(c.cfg.FlushEvery)
+			}
+			batch = append(batch, m)
+			if len(batch) < c.cfg.Batch {
+				continue
+			}
+		case <-flush.C:
+		}
+		flush.Stop()
+		c.commit(ctx, batch)
+		batch = batch[:0]
+	}
+}
+
+// commit decodes a batch, stores the alerts in one transaction (retrying
+// while the store is away) and only then acknowledges them.
+func (c *Collector) commit(ctx context.Context, msgs []jetstream.Msg) {
+	alerts := make([]alert.Alert, 0, len(msgs))
+	good := make([]jetstream.Msg, 0, len(msgs))
+	for _, m := range msgs {
+		a, err := c.decode(m)
+		if err != nil {
+			c.deadLetter(ctx, m, err.Error())
+			continue
+		}
+		alerts = append(alerts, a)
+		good = append(good, m)
+	}
+	if len(alerts) == 0 {
+		return
+	}
+	backoff := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := c.st.Insert(ctx, alerts)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return // not acknowledged: redelivered to another collector
+		}
+		if attempt == 0 {
+			c.logf("store: %s (retrying; alerts stay in NATS until stored)", escape.Text(err.Error()))
+		}
+		if attempt == 2 && c.isolate(ctx, &alerts, &good) {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	for _, m := range good {
+		m.Ack()
+	}
+	c.stored.Add(uint64(len(alerts)))
+}
+
+// isolate inserts the alerts one at a time to tell a store that is away
+// from alerts it refuses: when some go in, the refused ones are
+// dead-lettered and the rest kept for the batch. False when nothing went
+// in (the store is away).
+func (c *Collector) isolate(ctx context.Context, alerts *[]alert.Alert, msgs *[]jetstream.Msg) bool {
+	var bad []int
+	ok := 0
+	for i := range *alerts {
+		if err := c.st.Insert(ctx, (*alerts)[i:i+1]); err != nil {
+			bad = append(bad, i)
+			continue
+		}
+		ok++
+	}
+	if ok == 0 {
+		return false
+	}
+	keepA, keepM := (*alerts)[:0], (*msgs)[:0]
+	j := 0
+	for i := range *alerts {
+		if j < len(bad) && bad[j] == i {
+			c.deadLetter(ctx, (*msgs)[i], "store refused the alert")
+			j++
+			continue
+		}
+		keepA, keepM = append(keepA, (*alerts)[i]), append(keepM, (*msgs)[i])
+	}
+	*alerts, *msgs = keepA, keepM
+	return true
+}
+
+// decode turns a message into an alert or says why it is not one. An
+// alert without an ID (from Falco through falcosidekick, say) gets one
+// derived from its stream position, so a redelivery is stored once too.
+func (c *Collector) decode(m jetstream.Msg) (alert.Alert, error) {
+	data := m.Data()
+	if len(data) > c.cfg.MaxMessageBytes {
+		return alert.Alert{}, fmt.Errorf("oversized: %d bytes (limit %d)", len(data), c.cfg.MaxMessageBytes)
+	}
+	var a alert.Alert
+	if err := json.Unmarshal(data, &a); err != nil {
+		return alert.Alert{}, fmt.Errorf("not Falco JSON: %v", err)
+	}
+	switch {
+	case a.Rule == "":
+		return alert.Alert{}, errors.New("not an alert: no rule")
+	case a.Time.IsZero():
+		return alert.Alert{}, errors.New("not an alert: no time")
+	case len(a.ID) > 128:
+		return alert.Alert{}, errors.New("not an alert: uuid longer than 128 bytes")
+	}
+	if a.ID == "" {
+		md, err := m.Metadata()
+		if err != nil {
+			return alert.Alert{}, fmt.Errorf("no stream position: %v", err)
+		}
+		a.ID = alert.DerivedID("stream", md.Stream, strconv.FormatUint(md.Sequence.Stream, 10))
+	}
+	return a, nil
+}
+
+// deadLetter publishes the message unchanged to DeadLetterSubject, says
+// why in one log line, and terminates it so it is never redelivered.
+func (c *Collector) deadLetter(ctx context.Context, m jetstream.Msg, reason string) {
+	c.dead.Add(1)
+	seq := uint64(0)
+	if md, err := m.Metadata(); err == nil {
+		seq = md.Sequence.Stream
+	}
+	dl := nats.NewMsg(DeadLetterSubject)
+	dl.Data = m.Data()
+	dl.Header.Set("Palisade-Reason", reason)
+	dl.Header.Set("Palisade-Subject", m.Subject())
+	dl.Header.Set("Palisade-Stream-Seq", strconv.FormatUint(seq, 10))
+	pctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	_, err := c.js.PublishMsg(pctx, dl)
+	cancel()
+	if err != nil {
+		// Not acknowledged either: it comes back and is tried again.
+		c.logf("message %d on %s (%d bytes) not stored: %s; dead-letter publish failed: %s",
+			seq, escape.Text(m.Subject()), len(m.Data()), escape.Text(reason), escape.Text(err.Error()))
+		return
+	}
+	c.logf("message %d on %s (%d bytes) dead-lettered to %s: %s", seq, escape.Text(m.Subject()), len(m.Data()), DeadLetterSubject, escape.Text(reason))
+	m.TermWithReason(reason)
+}
+
+// Close disconnects and closes the store.
+func (c *Collector) Close() error {
+	c.nc.Close()
+	return c.st.Close()
+}

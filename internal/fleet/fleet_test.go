@@ -1,0 +1,448 @@
+package fleet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/outputs"
+	"github.com/palisade-sec/palisade/internal/store"
+	"github.com/palisade-sec/palisade/internal/store/storetest"
+)
+
+// natsServer is an in-process nats-server with JetStream on 127.0.0.1
+// that a test can restart on the same port and store directory.
+type natsServer struct {
+	t    testing.TB
+	dir  string
+	port int
+	opts func(*server.Options)
+	s    *server.Server
+}
+
+func startNATS(t testing.TB, opts func(*server.Options)) *natsServer {
+	t.Helper()
+	n := &natsServer{t: t, dir: t.TempDir(), port: -1, opts: opts}
+	n.start()
+	n.port = n.s.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { n.s.Shutdown() })
+	return n
+}
+
+func (n *natsServer) start() {
+	o := &server.Options{Host: "127.0.0.1", Port: n.port, NoLog: true, NoSigs: true, JetStream: true, StoreDir: n.dir}
+	if n.opts != nil {
+		n.opts(o)
+	}
+	s, err := server.NewServer(o)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		n.t.Fatal("nats-server did not start")
+	}
+	n.s = s
+}
+
+func (n *natsServer) restart(down time.Duration) {
+	n.s.Shutdown()
+	n.s.WaitForShutdown()
+	time.Sleep(down)
+	n.start()
+}
+
+func (n *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.port) }
+
+// syncWriter is a log many goroutines write lines to.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// agent is a publisher goroutine using the real NATS output: what watch
+// runs, minus the kernel.
+type agent struct {
+	host string
+	out  *outputs.NATSOutput
+	sent []string     // IDs of alerts Write accepted
+	n    atomic.Int64 // len(sent), for other goroutines
+}
+
+func newAgent(t *testing.T, url, host string, heartbeat time.Duration) *agent {
+	t.Helper()
+	o, err := outputs.NewNATSOutput(outputs.NATSConfig{URL: url, Timeout: time.Second, SpoolDir: filepath.Join(t.TempDir(), "spool")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if heartbeat > 0 {
+		o.StartHeartbeat(heartbeat, func() outputs.Heartbeat {
+			return outputs.Heartbeat{Hostname: host, Time: time.Now(), Version: "test", RulesLoaded: 1}
+		})
+	}
+	return &agent{host: host, out: o}
+}
+
+// publish writes n alerts in batches of 20 until done or stop closes.
+func (a *agent) publish(ctx context.Context, t *testing.T, n int, every time.Duration, stop <-chan struct{}) {
+	for len(a.sent) < n {
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		default:
+		}
+		batch := make([]alert.Alert, 0, 20)
+		for i := 0; i < 20 && len(a.sent)+len(batch) < n; i++ {
+			now := time.Now()
+			batch = append(batch, alert.Alert{Time: now, Rule: "Terminal shell in container", Priority: alert.Notice,
+				Output: fmt.Sprintf("shell %d on %s", len(a.sent)+i, a.host), OutputFields: map[string]any{"container.name": "web", "proc.cmdline": "bash -i"},
+				Source: "syscall", Tags: []string{"shell"}, Hostname: a.host, ID: alert.NewID(now)})
+		}
+		if err := a.out.Write(ctx, batch); err != nil {
+			t.Errorf("agent %s: %v", a.host, err)
+			return
+		}
+		for _, b := range batch {
+			a.sent = append(a.sent, b.ID)
+		}
+		a.n.Store(int64(len(a.sent)))
+		time.Sleep(every)
+	}
+}
+
+func runCollector(t *testing.T, ctx context.Context, cfg Config) (*Collector, context.CancelFunc, <-chan struct{}) {
+	t.Helper()
+	c, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := c.Run(cctx); err != nil {
+			t.Errorf("collector: %v", err)
+		}
+		c.Close()
+	}()
+	return c, cancel, done
+}
+
+// Three agents → NATS → two collectors → PostgreSQL: every alert is
+// stored exactly once through a collector killed mid-stream (its
+// unacknowledged alerts go to the other one), a restart of nats-server
+// (agents spool, collectors reconnect) and a PostgreSQL crash and restart
+// (collectors retry; nothing is acknowledged before it is committed).
+func TestFanInExactlyOnce(t *testing.T) {
+	pg := storetest.StartPostgres(t)
+	ns := startNATS(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	log := &syncWriter{}
+	cfg := Config{NATSURL: ns.url(), StoreURL: pg.URL, AckWait: 2 * time.Second, Log: log, Timeout: 2 * time.Second}
+	_, kill1, done1 := runCollector(t, ctx, cfg)
+	_, stop2, done2 := runCollector(t, ctx, cfg)
+	defer stop2()
+
+	const perAgent = 2000
+	var agents []*agent
+	var wg sync.WaitGroup
+	for _, h := range []string{"node-a", "node-b", "node-c"} {
+		a := newAgent(t, ns.url(), h, 0)
+		agents = append(agents, a)
+		wg.Add(1)
+		go func() { defer wg.Done(); a.publish(ctx, t, perAgent, 60*time.Millisecond, nil) }()
+	}
+	midStream := func(what string) {
+		n := agents[0].n.Load()
+		t.Logf("%s with %d of %d alerts sent by %s", what, n, perAgent, agents[0].host)
+		if n == 0 || n >= perAgent {
+			t.Errorf("%s outside the stream: the test shows nothing", what)
+		}
+	}
+	time.Sleep(time.Second)
+	kill1() // mid-stream: what it holds unacknowledged is redelivered after AckWait
+	<-done1
+	midStream("collector 1 killed")
+	time.Sleep(500 * time.Millisecond)
+	midStream("nats-server shut down")
+	ns.restart(500 * time.Millisecond)
+	time.Sleep(700 * time.Millisecond)
+	midStream("postgres crashed")
+	pg.Crash(t)
+	time.Sleep(time.Second)
+	pg.Start(t)
+	midStream("postgres started")
+	// The killed collector comes back, as systemd or Kubernetes would do.
+	_, stop1, done1 := runCollector(t, ctx, cfg)
+	defer stop1()
+	wg.Wait()
+	for _, a := range agents {
+		if len(a.sent) != perAgent {
+			t.Fatalf("agent %s sent %d alerts, want %d", a.host, len(a.sent), perAgent)
+		}
+	}
+
+	st, err := store.Open(ctx, pg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want := 3 * perAgent
+	var n int64
+	for ctx.Err() == nil {
+		if n, err = st.Count(ctx); err == nil && n >= int64(want) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	recs, err := st.Query(ctx, store.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]int{}
+	for _, r := range recs {
+		stored[r.Alert.ID]++
+	}
+	for _, a := range agents {
+		missing := 0
+		for _, id := range a.sent {
+			if stored[id] != 1 {
+				missing++
+			}
+			delete(stored, id)
+		}
+		if missing > 0 {
+			t.Errorf("agent %s: %d of %d alerts not stored exactly once", a.host, missing, perAgent)
+		}
+		if got, _ := st.Query(ctx, store.Filter{Host: a.host}); len(got) != perAgent {
+			t.Errorf("--host %s: %d alerts, want %d", a.host, len(got), perAgent)
+		}
+		a.out.Close()
+	}
+	if len(recs) != want || len(stored) != 0 {
+		t.Errorf("store holds %d alerts (%d not sent by any agent), want %d", len(recs), len(stored), want)
+	}
+	// Acknowledged means gone from the work queue: nothing is left behind.
+	nc, err := nats.Connect(ns.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	var pending uint64
+	for i := 0; i < 50; i++ {
+		s, err := js.Stream(ctx, AlertStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := s.Info(ctx)
+		if pending = info.State.Msgs; pending == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if pending != 0 {
+		t.Errorf("%d alerts still in %s after all were stored", pending, AlertStream)
+	}
+	stop1()
+	stop2()
+	<-done1
+	<-done2
+	t.Logf("collector log:\n%s", log)
+}
+
+// An agent stopped mid-stream raises "Palisade agent silent" for its host
+// within its heartbeat window; the agent still beating does not.
+func TestSilentAgent(t *testing.T) {
+	pg := storetest.StartPostgres(t)
+	ns := startNATS(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	log := &syncWriter{}
+	cfg := Config{NATSURL: ns.url(), StoreURL: pg.URL, CheckEvery: 100 * time.Millisecond, Log: log}
+	c1, stopC1, done1 := runCollector(t, ctx, cfg)
+	defer func() { stopC1(); <-done1 }()
+	// A second collector notices too; the alert's derived ID stores it once.
+	_, stopC2, done2 := runCollector(t, ctx, cfg)
+	defer func() { stopC2(); <-done2 }()
+
+	const beat = 500 * time.Millisecond // window: 3 beats
+	alive := newAgent(t, ns.url(), "node-alive", beat)
+	defer alive.out.Close()
+	doomed := newAgent(t, ns.url(), "node-doomed", beat)
+	stop := make(chan struct{})
+	go doomed.publish(ctx, t, 1<<30, 10*time.Millisecond, stop)
+	time.Sleep(2 * beat)
+	close(stop)
+	doomed.out.Close() // no more heartbeats: stopped mid-stream
+	stopped := time.Now()
+
+	var got []store.Record
+	for ctx.Err() == nil {
+		var err error
+		if got, err = c1.Store().Query(ctx, store.Filter{Rules: []string{SilentRule}}); err == nil && len(got) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(stopped)
+	if len(got) != 1 || got[0].Alert.Hostname != "node-doomed" || !strings.Contains(got[0].Alert.Output, "node-doomed") {
+		t.Fatalf("silent alerts: %+v", got)
+	}
+	// Window (3 beats) after the last heartbeat, plus a check interval and
+	// scheduling slack on a busy machine.
+	if limit := 3*beat + time.Second; took > limit {
+		t.Errorf("silent alert %v after the agent stopped, want within %v", took, limit)
+	}
+	t.Logf("silent alert %v after the agent stopped: %s", took.Round(time.Millisecond), got[0].Alert.Output)
+	time.Sleep(4 * beat) // long enough for a wrong one about the living agent
+	got, _ = c1.Store().Query(ctx, store.Filter{Rules: []string{SilentRule}})
+	if len(got) != 1 {
+		t.Errorf("%d silent alerts, want 1 (for node-doomed only, stored once): %+v", len(got), got)
+	}
+	if alerts, _ := c1.Store().Query(ctx, store.Filter{Host: "node-doomed"}); len(alerts) < 2 {
+		t.Errorf("node-doomed: %d alerts stored, want its alerts and the silent one", len(alerts))
+	}
+}
+
+// A malformed, an oversized and a not-an-alert message are each counted,
+// logged on one line and dead-lettered unchanged; none is stored, and the
+// collector goes on storing the good alerts around them.
+func TestDeadLetters(t *testing.T) {
+	ns := startNATS(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	log := &syncWriter{}
+	cfg := Config{NATSURL: ns.url(), StoreURL: "sqlite:" + filepath.Join(t.TempDir(), "fleet.db"), MaxMessageBytes: 4096, Log: log}
+	c, stop, done := runCollector(t, ctx, cfg)
+	defer func() { stop(); <-done }()
+	nc, err := nats.Connect(ns.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	good := func(i int) []byte {
+		return []byte(fmt.Sprintf(`{"time":"2026-12-06T02:00:00Z","rule":"r","priority":"Warning","output":"ok %d","output_fields":{},"source":"syscall","tags":[],"hostname":"h","uuid":"id-%d"}`, i, i))
+	}
+	// Each bad message, by the reason it must be dead-lettered for.
+	bad := map[string][]byte{
+		"not Falco JSON: unexpected end":           []byte(`{"time":"2026-12-06T02:00:00Z","rule":"r","priority":"Warning"`),
+		"oversized: 5028 bytes (limit 4096)":       append(append([]byte(`{"time":"2026-12-06T02:00:00Z","rule":"r","output":"`), bytes.Repeat([]byte("A"), 4974)...), `"}`...),
+		"not an alert: no rule":                    []byte(`{"hello":"world"}`),
+		`not Falco JSON: unknown priority "Loud"`:  []byte(`{"time":"2026-12-06T02:00:00Z","rule":"r","priority":"Loud","output":"x"}`),
+		`not Falco JSON: invalid character '\x1b'`: []byte("\x1b[31m\n"),
+	}
+	msgs := [][]byte{good(1)}
+	for _, b := range bad {
+		msgs = append(msgs, b)
+	}
+	msgs = append(msgs, good(2), good(1)) // good(1) again: stored once
+	for _, m := range msgs {
+		if _, err := js.Publish(ctx, "palisade.alerts.warning", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ctx.Err() == nil && c.Stats().DeadLettered < uint64(len(bad)) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	var n int64
+	for ctx.Err() == nil {
+		if n, _ = c.Store().Count(ctx); n >= 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n, _ = c.Store().Count(ctx); n != 2 || c.Stats().DeadLettered != uint64(len(bad)) {
+		t.Fatalf("stored %d (want 2), dead-lettered %d (want %d)\n%s", n, c.Stats().DeadLettered, len(bad), log)
+	}
+	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
+	if len(lines) != len(bad) {
+		t.Errorf("%d log lines for %d dead letters:\n%s", len(lines), len(bad), log)
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "dead-lettered to "+DeadLetterSubject) || strings.ContainsAny(l, "\x1b\r") {
+			t.Errorf("log line %q", l)
+		}
+	}
+	s, err := js.Stream(ctx, DeadLetterStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for seq := uint64(1); seq <= uint64(len(bad)); seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("dead letter %d: %v", seq, err)
+		}
+		if m.Header.Get("Palisade-Reason") == "" || m.Header.Get("Palisade-Subject") != "palisade.alerts.warning" {
+			t.Errorf("dead letter %d headers %v", seq, m.Header)
+		}
+		seen[string(m.Data)] = m.Header.Get("Palisade-Reason")
+	}
+	for reason, b := range bad {
+		if got, ok := seen[string(b)]; !ok || !strings.HasPrefix(got, reason) {
+			t.Errorf("%.40q: dead-lettered %v for %q, want unchanged for %q", b, ok, got, reason)
+		}
+	}
+}
+
+// A wrong PostgreSQL URL or refused NATS credentials fail at start with
+// one line naming what is wrong.
+func TestOpenFailsAtStart(t *testing.T) {
+	ns := startNATS(t, func(o *server.Options) { o.Username, o.Password = "palisade", "right" })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedPort := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	good := fmt.Sprintf("nats://palisade:right@127.0.0.1:%d", ns.port)
+	for _, tc := range []struct {
+		name      string
+		cfg       Config
+		wantInErr string
+	}{
+		{"wrong password", Config{NATSURL: fmt.Sprintf("nats://palisade:wrong@127.0.0.1:%d", ns.port), StoreURL: "sqlite:" + filepath.Join(t.TempDir(), "a.db")}, "uthorization"},
+		{"no NATS", Config{NATSURL: fmt.Sprintf("nats://127.0.0.1:%d", closedPort), StoreURL: "sqlite:" + filepath.Join(t.TempDir(), "a.db")}, "connect to NATS"},
+		{"no PostgreSQL", Config{NATSURL: good, StoreURL: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", closedPort)}, "open store postgres://"},
+		{"bad store URL", Config{NATSURL: good, StoreURL: "mysql://x"}, "bad store URL"},
+	} {
+		c, err := Open(ctx, tc.cfg)
+		if err == nil {
+			c.Close()
+			t.Errorf("%s: Open succeeded", tc.name)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, tc.wantInErr) || strings.Contains(msg, "\n") {
+			t.Errorf("%s: error %q, want one line containing %q", tc.name, msg, tc.wantInErr)
+		}
+	}
+}

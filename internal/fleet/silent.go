@@ -1,0 +1,108 @@
+package fleet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/escape"
+	"github.com/palisade-sec/palisade/internal/outputs"
+)
+
+// watchHeartbeats follows the heartbeat stream from each host's latest
+// heartbeat, so a collector that starts after an agent went silent still
+// notices.
+func (c *Collector) watchHeartbeats(ctx context.Context, errs jetstream.PullConsumeOpt) (jetstream.ConsumeContext, error) {
+	cons, err := c.js.OrderedConsumer(ctx, HeartbeatStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{outputs.HeartbeatPrefix + ".>"}, DeliverPolicy: jetstream.DeliverLastPerSubjectPolicy})
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", HeartbeatStream, err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		var h outputs.Heartbeat
+		md, err := m.Metadata()
+		if err != nil || json.Unmarshal(m.Data(), &h) != nil || h.Hostname == "" || h.Window() <= 0 {
+			return // not a heartbeat; the stream keeps only the latest per host anyway
+		}
+		c.sawHeartbeat(h.Hostname, md.Timestamp, h.Window())
+	}, errs)
+	if err != nil {
+		return nil, fmt.Errorf("follow %s: %w", HeartbeatStream, err)
+	}
+	return cc, nil
+}
+
+// sawHeartbeat notes a heartbeat the server stored at `at` (the server's
+// clock, so agents' clocks do not matter).
+func (c *Collector) sawHeartbeat(host string, at time.Time, window time.Duration) {
+	c.hostsMu.Lock()
+	defer c.hostsMu.Unlock()
+	h := c.hosts[host]
+	if h == nil {
+		h = &hostState{}
+		c.hosts[host] = h
+	}
+	if at.After(h.last) {
+		if h.raised {
+			c.logf("agent %s is back", escape.Text(host))
+		}
+		h.last, h.window, h.raised = at, window, false
+	}
+}
+
+// checkSilent raises one alert per silence. Its ID derives from the host
+// and the last heartbeat, so collectors that all notice store it once.
+func (c *Collector) checkSilent(ctx context.Context, now time.Time) {
+	var raise []alert.Alert
+	c.hostsMu.Lock()
+	for host, h := range c.hosts {
+		if h.raised || now.Sub(h.last) <= h.window {
+			continue
+		}
+		h.raised = true
+		raise = append(raise, SilentAlert(host, h.last, h.window, now))
+	}
+	c.hostsMu.Unlock()
+	if len(raise) == 0 {
+		return
+	}
+	if err := c.st.Insert(ctx, raise); err != nil {
+		c.hostsMu.Lock()
+		for _, a := range raise {
+			c.hosts[a.Hostname].raised = false // tried again next check
+		}
+		c.hostsMu.Unlock()
+		c.logf("store silent-agent alert: %s", escape.Text(err.Error()))
+		return
+	}
+	for _, a := range raise {
+		c.silent.Add(1)
+		c.logf("%s", escape.Text(a.Output))
+	}
+}
+
+// SilentAlert is the alert for a host whose last heartbeat was at last.
+func SilentAlert(host string, last time.Time, window time.Duration, now time.Time) alert.Alert {
+	silent := now.Sub(last).Round(time.Second)
+	return alert.Alert{
+		Time:     now,
+		Rule:     SilentRule,
+		Priority: alert.Critical,
+		Output: fmt.Sprintf("%s: no heartbeat from %s for %s (window %s, last at %s); the agent or its network may be down, or it was stopped",
+			SilentRule, host, silent, window, last.UTC().Format(time.RFC3339)),
+		OutputFields: map[string]any{
+			"palisade.host":           host,
+			"palisade.last_heartbeat": last.UTC().Format(time.RFC3339Nano),
+			"palisade.window_s":       strconv.Itoa(int(window.Seconds())),
+		},
+		Source:   "internal",
+		Tags:     []string{"palisade", "fleet"},
+		Hostname: host,
+		ID:       alert.DerivedID(SilentRule, host, strconv.FormatInt(last.UnixNano(), 10)),
+	}
+}
