@@ -21,10 +21,10 @@ const followInterval = time.Second
 
 func newAlertsCmd(s streams) *cobra.Command {
 	var (
-		storeURL, since, until, priority, container, image, format, out string
-		rules                                                           []string
-		follow                                                          bool
-		limit                                                           int
+		storeURL, since, until, priority, container, image, host, format, out string
+		rules                                                                 []string
+		follow                                                                bool
+		limit                                                                 int
 	)
 	cmd := &cobra.Command{
 		Use:   "alerts",
@@ -38,6 +38,7 @@ func newAlertsCmd(s streams) *cobra.Command {
 			"(one JSON object per line with -o json) until interrupted.",
 		Example: "  palisade alerts --since 1h\n" +
 			"  palisade alerts --priority warning --container web -o json\n" +
+			"  palisade alerts --store postgres://palisade@db/palisade --host node-17 --since 1h\n" +
 			"  palisade alerts --store postgres://palisade@db/palisade --rule 'Terminal shell in container' --follow",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -48,7 +49,7 @@ func newAlertsCmd(s streams) *cobra.Command {
 				return err
 			}
 			now := time.Now()
-			f := store.Filter{Rules: rules, Container: container, Image: image, Limit: limit}
+			f := store.Filter{Rules: rules, Container: container, Image: image, Host: host, Limit: limit}
 			var err error
 			if f.Since, err = store.ParseWhen(since, now); err != nil {
 				return exitf(2, "--since: %v", err)
@@ -92,6 +93,7 @@ func newAlertsCmd(s streams) *cobra.Command {
 	fl.StringArrayVar(&rules, "rule", nil, "only alerts of this rule `NAME` (repeatable)")
 	fl.StringVar(&container, "container", "", "only alerts from the container with this `NAME` (output_fields container.name)")
 	fl.StringVar(&image, "image", "", "only alerts from this image `REPO` (output_fields container.image.repository)")
+	fl.StringVar(&host, "host", "", "only alerts from the agent with this `HOSTNAME` (watch --hostname; for a fleet store palisade collect fills)")
 	fl.IntVar(&limit, "limit", 0, "show only the newest N matches (0 = all)")
 	fl.BoolVarP(&follow, "follow", "f", false, "keep printing new alerts as they are stored")
 	fl.StringVarP(&format, "output", "o", "table", "output format: table or json")

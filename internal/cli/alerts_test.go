@@ -28,9 +28,12 @@ func seedStore(t *testing.T) (url string, st store.Store) {
 			OutputFields: map[string]any{"container.name": container, "container.image.repository": image, "proc.name": "sh"},
 			Source:       "syscall", Tags: []string{"container"}, Hostname: "node-1"}
 	}
+	// One alert comes from another agent, for --host.
+	other := mk(30*time.Minute, "Write below etc", alert.Error, "db", "postgres", "etc write in db")
+	other.Hostname = "node-2"
 	err = st.Insert(context.Background(), []alert.Alert{
 		mk(3*time.Hour, "Terminal shell in container", alert.Notice, "web", "nginx", "old shell in web"),
-		mk(30*time.Minute, "Write below etc", alert.Error, "db", "postgres", "etc write in db"),
+		other,
 		mk(10*time.Minute, "Terminal shell in container", alert.Notice, "web", "nginx", "shell in web"),
 		mk(time.Minute, "Evil\x1b[2J\trule", alert.Critical, "x\x1b]0;pwn\x07\ny", "evil", "cmd=<script>\x00\xff\n FAKE LINE"),
 	})
@@ -55,6 +58,9 @@ func TestAlertsJSONAndFilters(t *testing.T) {
 		{[]string{"--container", "db"}, []string{"etc write in db"}},
 		{[]string{"--image", "nginx", "--limit", "1"}, []string{"shell in web"}},
 		{[]string{"--container", "nope"}, []string{}},
+		{[]string{"--host", "node-2"}, []string{"etc write in db"}},
+		{[]string{"--host", "node-1", "--since", "1h"}, []string{"shell in web", "cmd=<script>\x00\ufffd\n FAKE LINE"}},
+		{[]string{"--host", "node-3"}, []string{}},
 	} {
 		args := append([]string{"alerts", "--store", url, "-o", "json"}, tc.args...)
 		code, out, errOut := run(t, "", args...)

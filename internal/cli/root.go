@@ -61,6 +61,7 @@ func NewRoot(s streams) *cobra.Command {
 		newDoctorCmd(s),
 		newAlertsCmd(s),
 		newServeCmd(s),
+		newCollectCmd(s),
 	)
 	return root
 }

@@ -14,7 +14,7 @@ func newServeCmd(s streams) *cobra.Command {
 		Use:   "serve",
 		Short: "Alert dashboard",
 		Long: "Serve a read-only HTML dashboard of the alert store, with filters by\n" +
-			"priority, rule, container, image and time, and the same data as JSON at\n" +
+			"priority, rule, host, container, image and time, and the same data as JSON at\n" +
 			"/api/alerts ({\"alerts\":[...]} in Falco's shape). It listens on loopback\n" +
 			"by default; every string in an alert is escaped, and the page runs no\n" +
 			"script (Content-Security-Policy: default-src 'none').\n\n" +

@@ -22,7 +22,7 @@ const dashboardLimit = 500
 // mean what the `palisade alerts` flags of the same name mean.
 func filterFromQuery(r *http.Request) (store.Filter, error) {
 	q := r.URL.Query()
-	f := store.Filter{Rules: q["rule"], Container: q.Get("container"), Image: q.Get("image"), Limit: dashboardLimit}
+	f := store.Filter{Rules: q["rule"], Container: q.Get("container"), Image: q.Get("image"), Host: q.Get("host"), Limit: dashboardLimit}
 	var err error
 	now := time.Now()
 	if f.Since, err = store.ParseWhen(q.Get("since"), now); err != nil {
@@ -49,14 +49,14 @@ func filterFromQuery(r *http.Request) (store.Filter, error) {
 }
 
 type dashboardRow struct {
-	Time, Priority, Class, Rule, Container, Image, Output string
+	Time, Priority, Class, Rule, Host, Container, Image, Output string
 }
 
 type dashboardPage struct {
-	Rows                                           []dashboardRow
-	Error                                          string
-	Priority, Rule, Container, Image, Since, Until string
-	Limit                                          int
+	Rows                                                 []dashboardRow
+	Error                                                string
+	Priority, Rule, Host, Container, Image, Since, Until string
+	Limit                                                int
 }
 
 // The page is static HTML rendered by html/template, which escapes every
@@ -76,6 +76,7 @@ form input,form select{margin-right:.6em}.err{color:#b00}
 <label>Priority ≥ <select name="priority"><option value="">any</option>
 {{range $p := .PriorityNames}}<option{{if eq $p $.Priority}} selected{{end}}>{{$p}}</option>{{end}}</select></label>
 <label>Rule <input name="rule" value="{{.Rule}}"></label>
+<label>Host <input name="host" value="{{.Host}}"></label>
 <label>Container <input name="container" value="{{.Container}}"></label>
 <label>Image <input name="image" value="{{.Image}}"></label>
 <label>Since <input name="since" value="{{.Since}}" placeholder="1h, 7d or RFC 3339" size="12"></label>
@@ -83,8 +84,8 @@ form input,form select{margin-right:.6em}.err{color:#b00}
 <button type="submit">Filter</button></form>
 {{if .Error}}<p class="err">{{.Error}}</p>{{end}}
 <p>{{len .Rows}} alerts (newest {{.Limit}} at most, newest first). <a href="/api/alerts">JSON</a></p>
-<table><thead><tr><th>Time (UTC)</th><th>Priority</th><th>Rule</th><th>Container</th><th>Image</th><th>Output</th></tr></thead><tbody>
-{{range .Rows}}<tr><td>{{.Time}}</td><td class="{{.Class}}">{{.Priority}}</td><td>{{.Rule}}</td><td>{{.Container}}</td><td>{{.Image}}</td><td class="out">{{.Output}}</td></tr>
+<table><thead><tr><th>Time (UTC)</th><th>Priority</th><th>Rule</th><th>Host</th><th>Container</th><th>Image</th><th>Output</th></tr></thead><tbody>
+{{range .Rows}}<tr><td>{{.Time}}</td><td class="{{.Class}}">{{.Priority}}</td><td>{{.Rule}}</td><td>{{.Host}}</td><td>{{.Container}}</td><td>{{.Image}}</td><td class="out">{{.Output}}</td></tr>
 {{end}}</tbody></table></body></html>
 `))
 
@@ -142,7 +143,7 @@ func Handler(st store.Store) http.Handler {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		q := r.URL.Query()
-		page := dashboardPage{Priority: q.Get("priority"), Rule: q.Get("rule"), Container: q.Get("container"),
+		page := dashboardPage{Priority: q.Get("priority"), Rule: q.Get("rule"), Host: q.Get("host"), Container: q.Get("container"),
 			Image: q.Get("image"), Since: q.Get("since"), Until: q.Get("until"), Limit: dashboardLimit}
 		f, err := filterFromQuery(r)
 		if err == nil {
@@ -155,7 +156,7 @@ func Handler(st store.Store) http.Handler {
 					img, _ := a.OutputFields["container.image.repository"].(string)
 					page.Rows = append(page.Rows, dashboardRow{
 						Time: a.Time.UTC().Format("2006-01-02 15:04:05"), Priority: a.Priority.String(),
-						Class: priorityClass(a.Priority), Rule: escape.Text(a.Rule),
+						Class: priorityClass(a.Priority), Rule: escape.Text(a.Rule), Host: escape.Text(a.Hostname),
 						Container: escape.Text(c), Image: escape.Text(img),
 						Output: escape.Text(a.Output),
 					})

@@ -66,6 +66,18 @@ func TestDashboardEscapesAndFilters(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &doc); err != nil || resp.StatusCode != 200 || len(doc.Alerts) != 1 || doc.Alerts[0]["priority"] != "Error" {
 		t.Fatalf("api: %d %v %s", resp.StatusCode, err, body)
 	}
+	_, page = get("/?host=node-2")
+	if !strings.Contains(page, "1 alerts") || !strings.Contains(page, "<td>node-2</td>") || !strings.Contains(page, `name="host" value="node-2"`) {
+		t.Errorf("host-filtered page wrong:\n%s", page)
+	}
+	_, body = get("/api/alerts?host=node-1")
+	var byHost struct {
+		Alerts []alert.Alert `json:"alerts"`
+	}
+	json.Unmarshal([]byte(body), &byHost)
+	if len(byHost.Alerts) != 3 || byHost.Alerts[0].Hostname != "node-1" || byHost.Alerts[2].Hostname != "node-1" {
+		t.Errorf("api host filter: %s", body)
+	}
 	if resp, _ := get("/api/alerts?since=soon"); resp.StatusCode != 400 {
 		t.Errorf("bad since: %d", resp.StatusCode)
 	}
@@ -87,9 +99,12 @@ func seedStore(t *testing.T) store.Store {
 			OutputFields: map[string]any{"container.name": container, "container.image.repository": image, "proc.name": "sh"},
 			Source:       "syscall", Tags: []string{"container"}, Hostname: "node-1"}
 	}
+	// One alert comes from another agent, for the host filter.
+	other := mk(30*time.Minute, "Write below etc", alert.Error, "db", "postgres", "etc write in db")
+	other.Hostname = "node-2"
 	err = st.Insert(context.Background(), []alert.Alert{
 		mk(3*time.Hour, "Terminal shell in container", alert.Notice, "web", "nginx", "old shell in web"),
-		mk(30*time.Minute, "Write below etc", alert.Error, "db", "postgres", "etc write in db"),
+		other,
 		mk(10*time.Minute, "Terminal shell in container", alert.Notice, "web", "nginx", "shell in web"),
 		mk(time.Minute, "Evil\x1b[2J\trule\u202e", alert.Critical, "x\x1b]0;pwn\x07\ny", "evil", "cmd=<script>\x00\xff\n FAKE LINE"),
 	})

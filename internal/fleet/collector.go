@@ -42,9 +42,12 @@ type Config struct {
 	// SubjectPrefix is the agents' alert subject prefix; default
 	// palisade.alerts (the stream takes <prefix>.>).
 	SubjectPrefix string
-	Consumer      string        // durable consumer name; default DefaultConsumer
-	Batch         int           // alerts per transaction; default 500
-	FlushEvery    time.Duration // longest wait to fill a batch; default 50ms
+	Consumer      string // durable consumer name; default DefaultConsumer
+	Batch         int    // alerts per transaction; default 500
+	// Writers is how many transactions may be in flight at once; two
+	// overlap one commit's wait for the disk with the next batch.
+	Writers    int
+	FlushEvery time.Duration // longest wait to fill a batch; default 50ms
 	// MaxMessageBytes dead-letters larger messages; default 1 MiB.
 	MaxMessageBytes int
 	// AckWait is how long a delivered, unacknowledged message stays with
@@ -54,6 +57,9 @@ type Config struct {
 	CheckEvery time.Duration
 	Log        io.Writer // one line per dead letter, silent host and error
 	Timeout    time.Duration
+	// Committed, if set, is called after each commit with its alerts and
+	// the commit time (agent-to-store latency in benchmarks and metrics).
+	Committed func(alerts []alert.Alert, at time.Time)
 }
 
 // Stats count what a Collector did since it started.
@@ -100,6 +106,9 @@ func Open(ctx context.Context, cfg Config) (*Collector, error) {
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 500
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 2
 	}
 	if cfg.FlushEvery <= 0 {
 		cfg.FlushEvery = 50 * time.Millisecond
@@ -223,6 +232,19 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer hb.Stop()
 	check := time.NewTicker(c.cfg.CheckEvery)
 	defer check.Stop()
+	batches := make(chan []jetstream.Msg)
+	var writers sync.WaitGroup
+	for i := 0; i < c.cfg.Writers; i++ {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			for b := range batches {
+				c.commit(ctx, b)
+			}
+		}()
+	}
+	defer writers.Wait()
+	defer close(batches)
 	batch := make([]jetstream.Msg, 0, c.cfg.Batch)
 	flush := time.NewTimer(time.Hour)
 	flush.Stop()
@@ -244,8 +266,12 @@ func (c *Collector) Run(ctx context.Context) error {
 		case <-flush.C:
 		}
 		flush.Stop()
-		c.commit(ctx, batch)
-		batch = batch[:0]
+		select {
+		case batches <- batch:
+		case <-ctx.Done():
+			return nil
+		}
+		batch = make([]jetstream.Msg, 0, c.cfg.Batch)
 	}
 }
 
@@ -278,7 +304,7 @@ func (c *Collector) commit(ctx context.Context, msgs []jetstream.Msg) {
 		if attempt == 0 {
 			c.logf("store: %s (retrying; alerts stay in NATS until stored)", escape.Text(err.Error()))
 		}
-		if attempt == 2 && c.isolate(ctx, &alerts, &good) {
+		if store.Refused(err) && c.isolate(ctx, &alerts, &good) {
 			continue
 		}
 		select {
@@ -288,28 +314,30 @@ func (c *Collector) commit(ctx context.Context, msgs []jetstream.Msg) {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+	if c.cfg.Committed != nil {
+		c.cfg.Committed(alerts, time.Now())
+	}
 	for _, m := range good {
 		m.Ack()
 	}
 	c.stored.Add(uint64(len(alerts)))
 }
 
-// isolate inserts the alerts one at a time to tell a store that is away
-// from alerts it refuses: when some go in, the refused ones are
-// dead-lettered and the rest kept for the batch. False when nothing went
-// in (the store is away).
+// isolate inserts the alerts one at a time after the store refused the
+// batch: those it refuses alone are dead-lettered and leave the batch. It
+// gives up (false) as soon as an insert fails for another reason (the
+// store went away), so nothing is dead-lettered for an outage.
 func (c *Collector) isolate(ctx context.Context, alerts *[]alert.Alert, msgs *[]jetstream.Msg) bool {
 	var bad []int
-	ok := 0
 	for i := range *alerts {
-		if err := c.st.Insert(ctx, (*alerts)[i:i+1]); err != nil {
-			bad = append(bad, i)
+		err := c.st.Insert(ctx, (*alerts)[i:i+1])
+		if err == nil {
 			continue
 		}
-		ok++
-	}
-	if ok == 0 {
-		return false
+		if !store.Refused(err) {
+			return false
+		}
+		bad = append(bad, i)
 	}
 	keepA, keepM := (*alerts)[:0], (*msgs)[:0]
 	j := 0

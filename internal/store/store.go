@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/palisade-sec/palisade/internal/alert"
 )
 
@@ -96,4 +98,19 @@ func Redact(url string) string {
 		return url[:scheme+3] + userinfo[:i] + ":xxxxx" + url[at:]
 	}
 	return url
+}
+
+// Refused reports whether err is the database refusing the data itself (a
+// value it cannot hold, a constraint, a size limit) rather than being
+// unreachable or failing: inserting the same alert again fails the same
+// way, so a caller should set it aside instead of retrying.
+func Refused(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && len(pg.Code) >= 2 {
+		switch pg.Code[:2] {
+		case "22", "23", "54": // data exception, integrity, program limit
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/palisade-sec/palisade/internal/alert"
 )
@@ -270,6 +273,26 @@ func TestSQLiteMigratesOldSchema(t *testing.T) {
 			t.Fatalf("open %d: %d records, %v", i, len(got), err)
 		}
 		s.Close()
+	}
+}
+
+// Refused tells the database refusing a value from it being away.
+func TestRefused(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("insert: %w", &pgconn.PgError{Code: "22021"}), true}, // invalid byte sequence
+		{&pgconn.PgError{Code: "23505"}, true},                           // unique violation
+		{&pgconn.PgError{Code: "54000"}, true},                           // program limit
+		{&pgconn.PgError{Code: "57P01"}, false},                          // admin shutdown
+		{&pgconn.PgError{Code: "08006"}, false},                          // connection failure
+		{errors.New("dial tcp: connection refused"), false},
+		{nil, false},
+	} {
+		if got := Refused(tc.err); got != tc.want {
+			t.Errorf("Refused(%v) = %v", tc.err, got)
+		}
 	}
 }
 
