@@ -1,6 +1,3 @@
-// Package storetest starts real databases for tests: a throwaway
-// PostgreSQL cluster from Debian's postgresql package that a test can stop
-// and start again (to show what survives a restart).
 package storetest
 
 import (
