@@ -174,21 +174,7 @@ func newSeccompCompileCmd(s streams) *cobra.Command {
 					_, err := w.Write(b)
 					return err
 				case "json":
-					type insn struct {
-						Code uint16 `json:"code"`
-						Jt   uint8  `json:"jt"`
-						Jf   uint8  `json:"jf"`
-						K    uint32 `json:"k"`
-					}
-					v := struct {
-						Arches       []string `json:"arches"`
-						Instructions int      `json:"instructions"`
-						Program      []insn   `json:"program"`
-					}{Arches: prog.Arches, Instructions: prog.Len()}
-					for _, ins := range prog.Raw {
-						v.Program = append(v.Program, insn{ins.Op, ins.Jt, ins.Jf, ins.K})
-					}
-					return writeJSON(w, v)
+					return writeJSON(w, prog)
 				}
 				fmt.Fprintf(w, "; %s for %s (%d instructions)\n", p.Source, strings.Join(prog.Arches, ", "), prog.Len())
 				return prog.WriteListing(w)

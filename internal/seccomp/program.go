@@ -27,6 +27,26 @@ func (p *Program) MarshalBinary() ([]byte, error) {
 	return out, nil
 }
 
+// MarshalJSON encodes the program as {"arches", "instructions", "program"},
+// each instruction {code, jt, jf, k} as struct sock_filter holds it.
+func (p *Program) MarshalJSON() ([]byte, error) {
+	type insn struct {
+		Code uint16 `json:"code"`
+		Jt   uint8  `json:"jt"`
+		Jf   uint8  `json:"jf"`
+		K    uint32 `json:"k"`
+	}
+	v := struct {
+		Arches       []string `json:"arches"`
+		Instructions int      `json:"instructions"`
+		Program      []insn   `json:"program"`
+	}{Arches: p.Arches, Instructions: p.Len()}
+	for _, ins := range p.Raw {
+		v.Program = append(v.Program, insn{ins.Op, ins.Jt, ins.Jf, ins.K})
+	}
+	return json.Marshal(v)
+}
+
 // WriteListing writes the program as assembly, one numbered instruction a
 // line; loads name the seccomp_data field they read and returns the action.
 func (p *Program) WriteListing(w io.Writer) error {

@@ -3,6 +3,7 @@ package seccomp
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -82,5 +83,33 @@ func TestLookupSyscall(t *testing.T) {
 	}
 	if _, _, err := LookupSyscall("x86_64", "mountt"); err == nil || err.Error() != `x86_64 has no syscall "mountt"` {
 		t.Errorf("unknown name: %v", err)
+	}
+}
+
+func TestProgramMarshalJSON(t *testing.T) {
+	prog := mustCompile(t, dockerDefault(t, "x86_64"), Options{})
+	b, err := json.Marshal(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Arches       []string
+		Instructions int
+		Program      []struct {
+			Code   uint16
+			Jt, Jf uint8
+			K      uint32
+		}
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Arches) == 0 || v.Instructions != prog.Len() || len(v.Program) != prog.Len() {
+		t.Fatalf("arches %v, %d instructions, %d in program", v.Arches, v.Instructions, len(v.Program))
+	}
+	for i, ins := range prog.Raw {
+		if p := v.Program[i]; p.Code != ins.Op || p.Jt != ins.Jt || p.Jf != ins.Jf || p.K != ins.K {
+			t.Fatalf("instruction %d: %+v, want %+v", i, p, ins)
+		}
 	}
 }
