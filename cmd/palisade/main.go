@@ -11,8 +11,17 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := (<-sigs).(syscall.Signal)
+		cancel(&cli.Interrupted{Signal: sig})
+		// A second signal means the user will not wait for a clean stop.
+		sig = (<-sigs).(syscall.Signal)
+		os.Exit((&cli.Interrupted{Signal: sig}).ExitCode())
+	}()
 	code := cli.Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	cancel(nil)
 	os.Exit(code)
 }

@@ -1,15 +1,17 @@
 package apparmor
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/palisade-sec/palisade/internal/input"
 )
 
 // ReadSpec reads and parses the policy spec at path.
-func ReadSpec(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+func ReadSpec(ctx context.Context, path string) (*Spec, error) {
+	data, err := input.ReadFile(ctx, path, input.AppArmorSpec)
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}
@@ -24,15 +26,15 @@ func IsSpecFile(path string) bool {
 
 // ReadProfile returns the profile at path, or the one generated from it
 // when path is a spec (IsSpecFile).
-func ReadProfile(path string) ([]byte, error) {
+func ReadProfile(ctx context.Context, path string) ([]byte, error) {
 	if !IsSpecFile(path) {
-		data, err := os.ReadFile(path)
+		data, err := input.ReadFile(ctx, path, input.AppArmorProfile)
 		if err != nil {
 			return nil, fmt.Errorf("read profile: %w", err)
 		}
 		return data, nil
 	}
-	spec, err := ReadSpec(path)
+	spec, err := ReadSpec(ctx, path)
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/apparmor"
 	"github.com/palisade-sec/palisade/internal/escape"
+	"github.com/palisade-sec/palisade/internal/input"
 	"github.com/spf13/cobra"
 )
 
@@ -26,10 +26,10 @@ func newAppArmorCmd(s streams) *cobra.Command {
 }
 
 // readSpecFile reads and parses a spec, every failure one line naming the file.
-func readSpecFile(path string) (*apparmor.Spec, error) {
-	spec, err := apparmor.ReadSpec(path)
+func readSpecFile(cmd *cobra.Command, path string) (*apparmor.Spec, error) {
+	spec, err := apparmor.ReadSpec(cmd.Context(), path)
 	if err != nil {
-		return nil, exitf(1, "%v", err)
+		return nil, inputError(err)
 	}
 	return spec, nil
 }
@@ -47,7 +47,7 @@ func newAppArmorGenerateCmd(s streams) *cobra.Command {
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
-			spec, err := readSpecFile(args[0])
+			spec, err := readSpecFile(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -93,9 +93,9 @@ func newAppArmorValidateCmd(s streams) *cobra.Command {
 				return err
 			}
 			path := args[0]
-			profile, err := apparmor.ReadProfile(path)
+			profile, err := apparmor.ReadProfile(cmd.Context(), path)
 			if err != nil {
-				return exitf(1, "%v", err)
+				return inputError(err)
 			}
 			if err := apparmor.Check(cmd.Context(), path, profile); err != nil {
 				if errors.Is(err, apparmor.ErrParserMissing) {
@@ -129,9 +129,9 @@ func newAppArmorInstallCmd(s streams) *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
-			data, err := os.ReadFile(path)
+			data, err := readInput(cmd, path, input.AppArmorProfile)
 			if err != nil {
-				return exitf(1, "read profile: %v", err)
+				return err
 			}
 			names := apparmor.ProfileNames(data)
 			if len(names) == 0 {

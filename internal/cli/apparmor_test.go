@@ -83,9 +83,9 @@ func TestAppArmorGenerateErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown key", []string{"apparmor", "generate", unknown}, 1, "palisade: " + unknown + `:4:1: unknown key "netwrok" in the spec (did you mean "network"?)`},
-		{"broad write", []string{"apparmor", "generate", broad}, 1, "palisade: " + broad + `:3:11: files.write: "/**" is too broad`},
-		{"missing file", []string{"apparmor", "generate", filepath.Join(dir, "nope.yaml")}, 1, "palisade: read spec: open "},
+		{"unknown key", []string{"apparmor", "generate", unknown}, 2, "palisade: " + unknown + `:4:1: unknown key "netwrok" in the spec (did you mean "network"?)`},
+		{"broad write", []string{"apparmor", "generate", broad}, 2, "palisade: " + broad + `:3:11: files.write: "/**" is too broad`},
+		{"missing file", []string{"apparmor", "generate", filepath.Join(dir, "nope.yaml")}, 2, "palisade: read spec: open "},
 		{"bad format", []string{"apparmor", "generate", "-o", "xml", unknown}, 2, `palisade: unknown output format "xml"`},
 		{"no args", []string{"apparmor", "generate"}, 1, "palisade: accepts 1 arg(s), received 0"},
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit/harden"
 	"github.com/palisade-sec/palisade/internal/audit/scan"
 	"github.com/palisade-sec/palisade/internal/escape"
+	"github.com/palisade-sec/palisade/internal/input"
 	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -83,7 +84,7 @@ func newAuditCmd(s streams) *cobra.Command {
 				}
 			}
 			if fix {
-				return runFix(s, args, out, docker)
+				return runFix(cmd, s, args, out, docker)
 			}
 			if len(args) == 0 && !docker {
 				return exitf(2, "nothing to audit: give files or directories, or --docker")
@@ -113,6 +114,9 @@ func newAuditCmd(s streams) *cobra.Command {
 					}
 				}
 			}
+			if err := cmd.Context().Err(); err != nil {
+				return err // interrupted: no partial report
+			}
 			rep := &audit.Report{Findings: audit.Normalize(audit.Filter(findings, ign, 0))}
 			colour := false
 			if out == "" || out == "-" {
@@ -132,13 +136,17 @@ func newAuditCmd(s streams) *cobra.Command {
 				return exitf(1, "%v", err)
 			}
 			// Skipped documents are said out loud but are not errors.
+			var lines []string
 			for _, n := range notes {
-				fmt.Fprintf(s.err, "palisade: note: %s\n", escape.Text(n.String()))
+				lines = append(lines, escape.Text(n.String()))
 			}
+			printCapped(s.err, "palisade: note: ", "notes", lines)
 			if len(errs) > 0 {
+				var lines []string
 				for _, e := range errs[:len(errs)-1] {
-					fmt.Fprintf(s.err, "palisade: %s\n", escape.Text(e.Error()))
+					lines = append(lines, escape.Text(e.Error()))
 				}
+				printCapped(s.err, "palisade: ", "errors", lines)
 				last := escape.Text(errs[len(errs)-1].Error())
 				if n := failedInputs(errs); n > 1 {
 					last += fmt.Sprintf(" (%d inputs could not be audited)", n)
@@ -195,13 +203,13 @@ func failedInputs(errs []error) int {
 }
 
 // runFix prints one compose file or manifest with the mechanical fixes applied.
-func runFix(s streams, args []string, out string, docker bool) error {
+func runFix(cmd *cobra.Command, s streams, args []string, out string, docker bool) error {
 	if docker || len(args) != 1 {
 		return exitf(2, "--fix takes exactly one compose file or manifest")
 	}
-	data, err := os.ReadFile(args[0])
+	data, err := readInput(cmd, args[0], input.Manifest)
 	if err != nil {
-		return exitf(2, "%v", err)
+		return err
 	}
 	var fixed []byte
 	switch scan.Detect(args[0], data) {

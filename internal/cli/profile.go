@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/apparmor"
 	"github.com/palisade-sec/palisade/internal/escape"
+	"github.com/palisade-sec/palisade/internal/input"
 	"github.com/palisade-sec/palisade/internal/profile"
 	"github.com/palisade-sec/palisade/internal/record"
 	"github.com/palisade-sec/palisade/internal/seccomp"
@@ -51,9 +51,9 @@ func newProfileCmd(s streams) *cobra.Command {
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
-			data, err := os.ReadFile(file)
+			data, err := readInput(cmd, file, input.Recording)
 			if err != nil {
-				return exitf(1, "read recording: %v", err)
+				return err
 			}
 			rec, err := record.Parse(file, data)
 			if err != nil {

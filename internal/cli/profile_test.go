@@ -77,7 +77,7 @@ func TestProfileBadInput(t *testing.T) {
 	}{
 		{[]string{"profile", "selinux", profileRec}, 2, `unknown profile kind "selinux"`},
 		{[]string{"profile", "seccomp", bad}, 1, bad + ":4:1: unexpected end of file"},
-		{[]string{"profile", "seccomp", filepath.Join(dir, "missing.json")}, 1, "missing.json: no such file"},
+		{[]string{"profile", "seccomp", filepath.Join(dir, "missing.json")}, 2, "missing.json: no such file"},
 		{[]string{"profile", "seccomp", profileRec, "--runtime", "crun"}, 1, `unknown runtime "crun"`},
 		{[]string{"profile", "caps", profileRec, "-o", "sarif"}, 2, "unknown output format"},
 		{[]string{"record", "--merge"}, 2, "--merge needs at least one recording"},

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/palisade-sec/palisade/internal/container"
+	"github.com/palisade-sec/palisade/internal/input"
 	"github.com/palisade-sec/palisade/internal/record"
 )
 
@@ -66,9 +67,9 @@ func newRecordCmd(s streams) *cobra.Command {
 				}
 				var recs []*record.Recording
 				for _, a := range args {
-					data, err := os.ReadFile(a)
+					data, err := readInput(cmd, a, input.Recording)
 					if err != nil {
-						return exitf(1, "read recording: %v", err)
+						return err
 					}
 					r, err := record.Parse(a, data)
 					if err != nil {

@@ -68,12 +68,17 @@ func newRulesValidateCmd(s streams) *cobra.Command {
 				}
 				// A srcpos error is one escaped line already; escaping it
 				// again would double the backslashes of its quoted parts.
-				for _, e := range res.Errors {
-					fmt.Fprintf(w, "error: %s\n", e.Error())
+				// A srcpos error is one escaped line already; escaping it
+				// again would double the backslashes of its quoted parts.
+				text := func(l rules.ErrorList) []string {
+					out := make([]string, len(l))
+					for i, e := range l {
+						out[i] = e.Error()
+					}
+					return out
 				}
-				for _, e := range res.Warnings {
-					fmt.Fprintf(w, "warning: %s\n", e.Error())
-				}
+				printCapped(w, "error: ", "errors", text(res.Errors))
+				printCapped(w, "warning: ", "warnings", text(res.Warnings))
 				if len(res.Errors) == 0 {
 					fmt.Fprintf(w, "ok: %d rules (%d enabled), %d macros, %d lists, %d warnings\n", counts.Rules, counts.EnabledRules, counts.Macros, counts.Lists, len(res.Warnings))
 				}

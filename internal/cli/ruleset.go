@@ -17,6 +17,8 @@ type ruleFlags struct {
 	matchAll bool
 	// appendOutput is added to the rules' outputs (detection commands).
 	appendOutput []rules.AppendOutput
+	// cmd gives the reads its context (signals, --max-input-size).
+	cmd *cobra.Command
 }
 
 // appendFrom takes the delivery config's append_output, or Falco's
@@ -29,6 +31,7 @@ func (f *ruleFlags) appendFrom(cfg outputs.Config) {
 }
 
 func (f *ruleFlags) register(cmd *cobra.Command) {
+	f.cmd = cmd
 	cmd.Flags().StringArrayVarP(&f.files, "rules", "r", nil, "rule file in Falco's format (repeatable; later files override earlier ones)")
 	cmd.Flags().BoolVar(&f.builtin, "builtin", false, "load Palisade's built-in rules first (the default when no -r is given)")
 	cmd.Flags().BoolVar(&f.matchAll, "all-matches", false, "report every rule an event matches, not just the first (Falco's rule_matching: all)")
@@ -41,9 +44,9 @@ func (f *ruleFlags) sources() ([]rules.File, error) {
 	if f.builtin || len(f.files) == 0 {
 		out = append(out, rules.File{Name: builtinrules.Name, Data: builtinrules.YAML})
 	}
-	read, err := rules.ReadFiles(f.files...)
+	read, err := rules.ReadFiles(f.cmd.Context(), f.files...)
 	if err != nil {
-		return nil, exitf(1, "%v", err)
+		return nil, inputError(err)
 	}
 	return append(out, read...), nil
 }

@@ -2,16 +2,17 @@ package outputs
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/endpoint"
+	"github.com/palisade-sec/palisade/internal/input"
 	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/palisade-sec/palisade/internal/store"
 	"go.yaml.in/yaml/v3"
@@ -123,10 +124,11 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-// LoadConfig reads a YAML config file. Unknown keys are errors, reported as
+// LoadConfig reads a YAML config file, bounded by input.Config's limit and
+// abandoned when ctx ends. Unknown keys are errors, reported as
 // PATH:LINE: unknown key "name".
-func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
+func LoadConfig(ctx context.Context, path string) (Config, error) {
+	data, err := input.ReadFile(ctx, path, input.Config)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}

@@ -1,6 +1,7 @@
 package outputs
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,7 @@ import (
 
 func TestExampleConfigParses(t *testing.T) {
 	path := filepath.Join(testutil.RepoRoot(t), "examples", "palisade.yaml")
-	cfg, err := LoadConfig(path)
+	cfg, err := LoadConfig(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package outputs
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -45,12 +46,19 @@ func (f *Flags) Register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.DedupWindow, "dedup-window", 0, "merge identical alerts seen within `D` (0 = off)")
 }
 
-// Config loads --config (if given) and applies the flags the user set.
+// Config is ConfigContext without cancellation: the config file's read is
+// bounded but cannot be interrupted.
 func (f *Flags) Config(fs *pflag.FlagSet) (Config, error) {
+	return f.ConfigContext(context.Background(), fs)
+}
+
+// ConfigContext loads --config (if given) and applies the flags the user
+// set; reading the file stops when ctx ends.
+func (f *Flags) ConfigContext(ctx context.Context, fs *pflag.FlagSet) (Config, error) {
 	var cfg Config
 	if f.ConfigPath != "" {
 		var err error
-		if cfg, err = LoadConfig(f.ConfigPath); err != nil {
+		if cfg, err = LoadConfig(ctx, f.ConfigPath); err != nil {
 			return Config{}, err
 		}
 	}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -49,7 +50,7 @@ func loadFalco(t testing.TB, names ...string) *Ruleset {
 	for _, n := range names {
 		paths = append(paths, filepath.Join(dir, n))
 	}
-	files, err := ReadFiles(paths...)
+	files, err := ReadFiles(context.Background(), paths...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func BenchmarkRuleset(b *testing.B) {
 // written order, to measure what reordering buys in the same run.
 func BenchmarkRulesetWrittenOrder(b *testing.B) {
 	dir := testutil.FalcoRulesDir(b)
-	files, err := ReadFiles(filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"))
+	files, err := ReadFiles(context.Background(), filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func BenchmarkRulesetParallel(b *testing.B) {
 // BenchmarkLoadFalcoRules loads and compiles all three Falco files.
 func BenchmarkLoadFalcoRules(b *testing.B) {
 	dir := testutil.FalcoRulesDir(b)
-	files, err := ReadFiles(filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"), filepath.Join(dir, "falco-sandbox_rules.yaml"))
+	files, err := ReadFiles(context.Background(), filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"), filepath.Join(dir, "falco-sandbox_rules.yaml"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -201,7 +202,7 @@ func TestEvalConcurrent(t *testing.T) {
 // and without conjunct ordering: a figure noise cannot move.
 func TestChecksPerEvent(t *testing.T) {
 	dir := testutil.FalcoRulesDir(t)
-	files, err := ReadFiles(filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"))
+	files, err := ReadFiles(context.Background(), filepath.Join(dir, "falco_rules.yaml"), filepath.Join(dir, "falco-incubating_rules.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

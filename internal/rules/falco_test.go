@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -25,7 +26,7 @@ func TestLoadFalcoRuleFiles(t *testing.T) {
 		{"all", []string{stable, incubating, sandbox}, Counts{Rules: 93, EnabledRules: 81, Macros: 315, Lists: 118}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			files, err := ReadFiles(tc.files...)
+			files, err := ReadFiles(context.Background(), tc.files...)
 			if err != nil {
 				t.Fatal(err)
 			}

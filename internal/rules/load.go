@@ -2,14 +2,15 @@ package rules
 
 import (
 	"bytes"
+	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/input"
 )
 
 // EngineVersion is the Falco rules-engine version whose language Palisade
@@ -22,11 +23,12 @@ type File struct {
 	Data []byte
 }
 
-// ReadFiles reads rule files from disk, in order.
-func ReadFiles(paths ...string) ([]File, error) {
+// ReadFiles reads rule files, in order, each bounded by input.RuleFile's
+// limit; it gives up when ctx ends.
+func ReadFiles(ctx context.Context, paths ...string) ([]File, error) {
 	out := make([]File, 0, len(paths))
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := input.ReadFile(ctx, p, input.RuleFile)
 		if err != nil {
 			return nil, fmt.Errorf("read rules: %w", err)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -18,6 +17,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/yamlpos"
+	"github.com/palisade-sec/palisade/internal/input"
 	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/sirupsen/logrus"
 	yaml "go.yaml.in/yaml/v3"
@@ -68,7 +68,7 @@ func Parse(ctx context.Context, files []string, opt Options) ([]*audit.Container
 	var errs []error
 	configs := make([]types.ConfigFile, len(files))
 	for i, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := input.ReadFile(ctx, f, input.Manifest)
 		if err != nil {
 			return nil, &srcpos.Error{Pos: srcpos.Position{File: f}, Err: err}
 		}

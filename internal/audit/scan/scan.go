@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit/dockerinspect"
 	"github.com/palisade-sec/palisade/internal/audit/kube"
 	"github.com/palisade-sec/palisade/internal/audit/oci"
+	"github.com/palisade-sec/palisade/internal/input"
 	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
@@ -42,9 +42,6 @@ const (
 	Stdin     = "-"
 	StdinName = "<stdin>"
 )
-
-// MaxFileSize bounds what is read from one file.
-const MaxFileSize = 32 << 20
 
 // Options tune a scan.
 type Options struct {
@@ -121,7 +118,7 @@ func Detect(name string, data []byte) Kind {
 // over silently, while a named file that is not is an error.
 func Scan(ctx context.Context, paths []string, opt Options) *Result {
 	res := &Result{}
-	jobs, errs := plan(paths)
+	jobs, errs := plan(ctx, paths)
 	if opt.Stdin == nil {
 		opt.Stdin = os.Stdin
 	}
@@ -189,7 +186,7 @@ func Scan(ctx context.Context, paths []string, opt Options) *Result {
 
 // plan expands directories into jobs and pairs compose overrides with their
 // base file.
-func plan(paths []string) ([]job, []error) {
+func plan(ctx context.Context, paths []string) ([]job, []error) {
 	var jobs []job
 	var errs []error
 	for _, p := range paths {
@@ -208,6 +205,9 @@ func plan(paths []string) ([]job, []error) {
 		}
 		var files []string
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if ctx.Err() != nil {
+				return ctx.Err() // a walk of a huge tree stops on Ctrl-C
+			}
 			if err != nil {
 				errs = append(errs, &srcpos.Error{Pos: srcpos.Position{File: path}, Err: unwrapPath(err)})
 				if d != nil && d.IsDir() {
@@ -228,7 +228,7 @@ func plan(paths []string) ([]job, []error) {
 			}
 			return nil
 		})
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			errs = append(errs, &srcpos.Error{Pos: srcpos.Position{File: p}, Err: err})
 		}
 		jobs = append(jobs, pairOverrides(files)...)
@@ -281,14 +281,11 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, note
 	var data []byte
 	if file == Stdin {
 		file = StdinName
-		data, err = io.ReadAll(io.LimitReader(opt.Stdin, MaxFileSize+1))
-		if err == nil && len(data) > MaxFileSize {
-			err = fmt.Errorf("larger than %d MiB", MaxFileSize>>20)
-		}
+		data, err = input.ReadAll(ctx, opt.Stdin, "", input.Manifest)
 		if err != nil {
 			return nil, nil, 0, true, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: err}
 		}
-	} else if data, err = readFile(file); err != nil {
+	} else if data, err = readFile(ctx, file); err != nil {
 		return nil, nil, 0, true, err
 	}
 	kind := Detect(file, data)
@@ -324,7 +321,7 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, note
 	// container's own line covers all of its findings.
 	ign := map[string]audit.InlineIgnores{file: audit.ParseInlineIgnores(data)}
 	for _, extra := range j.files[1:] {
-		if b, err := readFile(extra); err == nil {
+		if b, err := readFile(ctx, extra); err == nil {
 			ign[extra] = audit.ParseInlineIgnores(b)
 		}
 	}
@@ -339,19 +336,14 @@ func auditJob(ctx context.Context, j job, opt Options) (fs []audit.Finding, note
 	return fs, notes, len(cs), true, err
 }
 
-func readFile(name string) ([]byte, error) {
-	f, err := os.Open(name)
+func readFile(ctx context.Context, name string) ([]byte, error) {
+	b, err := input.ReadFile(ctx, name, input.Manifest)
+	var tl *input.TooLargeError
+	if errors.As(err, &tl) {
+		tl.Name = "" // the position names the file
+	}
 	if err != nil {
 		return nil, &srcpos.Error{Pos: srcpos.Position{File: name}, Err: unwrapPath(err)}
 	}
-	defer f.Close()
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, &srcpos.Error{Pos: srcpos.Position{File: name}, Err: unwrapPath(err)}
-	}
-	if n > MaxFileSize {
-		return nil, &srcpos.Error{Pos: srcpos.Position{File: name}, Err: fmt.Errorf("larger than %d MiB", MaxFileSize>>20)}
-	}
-	return buf.Bytes(), nil
+	return b, nil
 }

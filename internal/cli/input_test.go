@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Every command that reads a file refuses /dev/zero at its bound, with
+// one line and exit 2, instead of reading until memory runs out.
+func TestDevZeroRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"rules", "validate", "-r", "/dev/zero"},
+		{"apparmor", "generate", "/dev/zero"},
+		{"apparmor", "validate", "/dev/zero"},
+		{"profile", "seccomp", "/dev/zero"},
+		{"record", "--merge", "/dev/zero"},
+		{"audit", "/dev/zero"},
+		{"audit", "--fix", "/dev/zero"},
+	} {
+		start := time.Now()
+		code, _, errs := run(t, "", args...)
+		if code != 2 || !strings.Contains(errs, "larger than") || strings.Count(errs, "\n") != 1 || time.Since(start) > 5*time.Second {
+			t.Errorf("%v: exit %d after %v: %q", args, code, time.Since(start), errs)
+		}
+	}
+	code, _, errs := run(t, "", "--max-input-size", "64KiB", "rules", "validate", "-r", "/dev/zero")
+	if code != 2 || !strings.Contains(errs, "larger than 64 KiB") {
+		t.Errorf("--max-input-size: exit %d: %q", code, errs)
+	}
+	if code, _, errs := run(t, "", "--max-input-size", "lots", "rules", "validate"); code != 2 || !strings.Contains(errs, "--max-input-size") {
+		t.Errorf("bad --max-input-size: exit %d: %q", code, errs)
+	}
+}
+
+// A signal while a command waits on a FIFO nobody writes ends it at once
+// with 128+signal and one line.
+func TestInterruptedRead(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // let the abandoned open return
+		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	for _, c := range []struct {
+		sig  syscall.Signal
+		code int
+		args []string
+	}{
+		{syscall.SIGINT, 130, []string{"rules", "validate", "-r", fifo}},
+		{syscall.SIGTERM, 143, []string{"audit", fifo}},
+		{syscall.SIGINT, 130, []string{"audit", "-"}},
+		{syscall.SIGTERM, 143, []string{"apparmor", "generate", fifo}},
+	} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		time.AfterFunc(100*time.Millisecond, func() { cancel(&Interrupted{Signal: c.sig}) })
+		var errb syncBuffer
+		r, w, _ := os.Pipe() // stdin nobody writes
+		start := time.Now()
+		code := Run(ctx, c.args, r, &syncBuffer{}, &errb)
+		w.Close()
+		r.Close()
+		if code != c.code || time.Since(start) > time.Second || errb.String() != "palisade: interrupted by "+signalName(c.sig)+"\n" {
+			t.Errorf("%v: exit %d after %v: %q", c.args, code, time.Since(start), errb.String())
+		}
+	}
+}
