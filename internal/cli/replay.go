@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/palisade-sec/palisade/internal/atomicfile"
 	"github.com/palisade-sec/palisade/internal/detect"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/replay"
@@ -119,34 +119,16 @@ the rules.`,
 	return cmd
 }
 
-// withOutFile streams fn's output to stdout, or to path through a
-// temporary file beside it that replaces path only when fn succeeds: a
-// failed or interrupted run never leaves a partial file.
+// withOutFile streams fn's output to stdout, or to path through
+// atomicfile: a failed or interrupted run never leaves a partial file.
 func withOutFile(stdout io.Writer, path string, fn func(w io.Writer) error) error {
 	if path == "" || path == "-" {
 		return fn(stdout)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return exitf(1, "write %s: %v", path, err)
+	err := atomicfile.Write(path, 0o644, fn)
+	var ee *ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return exitf(1, "%v", err)
 	}
-	tmp := f.Name()
-	if err := fn(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	err = f.Chmod(0o644)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return exitf(1, "write %s: %v", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return exitf(1, "write %s: %v", path, err)
-	}
-	return nil
+	return err
 }
