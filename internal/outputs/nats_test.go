@@ -234,3 +234,70 @@ func TestNATSSpoolsWhileServerDown(t *testing.T) {
 		}
 	}
 }
+
+// An agent's pipeline (Env.Hostname set, as watch does) stamps every alert
+// with the host and an ID of its own, and its NATS output beats with the
+// agent's counters on palisade.heartbeat.<host>.
+func TestAgentPipelineIdentityAndHeartbeat(t *testing.T) {
+	url := startNATS(t, true)
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	alerts, _ := nc.SubscribeSync("palisade.alerts.>")
+	beats, _ := nc.SubscribeSync(HeartbeatPrefix + ".>")
+	nc.Flush()
+	cfg := Config{Outputs: OutputsConfig{NATS: &NATSConfig{URL: url, Heartbeat: 100 * time.Millisecond, SpoolDir: filepath.Join(t.TempDir(), "spool")}},
+		Store: StoreConfig{URL: "none"}, Metrics: MetricsConfig{Address: "none"}}
+	p, err := FromConfig(context.Background(), cfg, Env{Hostname: "node.7", Version: "1.2.3", RulesLoaded: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := testAlert(1) // its Hostname "h" is the rules engine's; the agent's wins
+	p.Send(a)
+	p.Send(a)
+	ids := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		m, err := alerts.NextMsg(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got alert.Alert
+		json.Unmarshal(m.Data, &got)
+		if got.Hostname != "node.7" || len(got.ID) != 36 || ids[got.ID] {
+			t.Fatalf("alert hostname %q id %q (seen %v)", got.Hostname, got.ID, ids[got.ID])
+		}
+		ids[got.ID] = true
+	}
+	// The first beat goes out at start; events counted after it show in a
+	// later one, with a rate.
+	if _, err := beats.NextMsg(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p.Metrics.Events.Add(500)
+	var h Heartbeat
+	var m *nats.Msg
+	for i := 0; i < 20 && h.Events == 0; i++ {
+		if m, err = beats.NextMsg(5 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(m.Data, &h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.EventsPerSec <= 0 || m.Subject != "palisade.heartbeat.node_7" || h.Hostname != "node.7" || h.Version != "1.2.3" || h.RulesLoaded != 42 ||
+		h.Events != 500 || h.IntervalSec != 0.1 || h.Window() != 300*time.Millisecond {
+		t.Errorf("heartbeat on %s: %+v", m.Subject, h)
+	}
+	p.Close(time.Second)
+	// Closed, it beats no more.
+	for {
+		if _, err := beats.NextMsg(300 * time.Millisecond); err != nil {
+			break
+		}
+	}
+	if _, err := beats.NextMsg(400 * time.Millisecond); err == nil {
+		t.Error("heartbeat after Close")
+	}
+}
