@@ -3,8 +3,10 @@ package fleet
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,15 @@ import (
 	"github.com/palisade-sec/palisade/internal/store"
 	"github.com/palisade-sec/palisade/internal/store/storetest"
 )
+
+// The collector's defaults unless PALISADE_BENCH_BATCH/WRITERS say
+// otherwise (for tuning them).
+var benchBatch, benchWriters = envInt("PALISADE_BENCH_BATCH"), envInt("PALISADE_BENCH_WRITERS")
+
+func envInt(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return n
+}
 
 func benchAlert(host string, i int, now time.Time) alert.Alert {
 	return alert.Alert{Time: now, Rule: "Terminal shell in container", Priority: alert.Notice,
@@ -63,7 +74,7 @@ func BenchmarkCollectorThroughput(b *testing.B) {
 		want += perIter
 		b.StartTimer()
 		start := time.Now()
-		c, err := Open(ctx, Config{NATSURL: ns.url(), StoreURL: pg.URL})
+		c, err := Open(ctx, Config{NATSURL: ns.url(), StoreURL: pg.URL, Batch: benchBatch, Writers: benchWriters})
 		if err != nil {
 			b.Fatal(err)
 		}
