@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -105,7 +107,13 @@ func newAlertsCmd(s streams) *cobra.Command {
 func openStore(ctx context.Context, url string) (store.Store, error) {
 	st, err := store.OpenExisting(ctx, url)
 	if err != nil {
-		return nil, exitf(1, "%v", err)
+		// A wrong SQLite path is bad input; an unreachable server is the
+		// environment.
+		code := 3
+		if errors.Is(err, store.ErrNotStore) || errors.Is(err, store.ErrBadURL) || strings.HasPrefix(url, "sqlite:") {
+			code = 2
+		}
+		return nil, exitf(code, "%s", escape.Line(err.Error()))
 	}
 	return st, nil
 }

@@ -121,11 +121,11 @@ func TestAlertsErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--store", "sqlite:" + filepath.Join(t.TempDir(), "none.db")}, 1, "no alert store at"},
+		{[]string{"--store", "sqlite:" + filepath.Join(t.TempDir(), "none.db")}, 2, "no alert store at"},
 		{[]string{"--store", url, "--priority", "loud"}, 2, `unknown priority "loud"`},
 		{[]string{"--store", url, "--since", "yesterday"}, 2, `--since: "yesterday" is neither`},
 		{[]string{"--store", url, "-o", "xml"}, 2, "unknown output format"},
-		{[]string{"--store", "mysql://x"}, 1, "bad store URL"},
+		{[]string{"--store", "mysql://x"}, 2, "bad store URL"},
 		{[]string{"--store", url, "--follow", "--out", "x.json"}, 2, "--follow"},
 	} {
 		code, out, errOut := run(t, "", append([]string{"alerts"}, tc.args...)...)

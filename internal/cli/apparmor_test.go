@@ -87,7 +87,7 @@ func TestAppArmorGenerateErrors(t *testing.T) {
 		{"broad write", []string{"apparmor", "generate", broad}, 2, "palisade: " + broad + `:3:11: files.write: "/**" is too broad`},
 		{"missing file", []string{"apparmor", "generate", filepath.Join(dir, "nope.yaml")}, 2, "palisade: read spec: open "},
 		{"bad format", []string{"apparmor", "generate", "-o", "xml", unknown}, 2, `palisade: unknown output format "xml"`},
-		{"no args", []string{"apparmor", "generate"}, 1, "palisade: accepts 1 arg(s), received 0"},
+		{"no args", []string{"apparmor", "generate"}, 2, "palisade: accepts 1 arg(s), received 0"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -93,6 +93,7 @@ func newAuditCmd(s streams) *cobra.Command {
 			var findings []audit.Finding
 			var errs []error
 			var notes []audit.Note
+			audited := true
 			if len(args) > 0 {
 				opt := scan.Options{Stdin: s.in}
 				if f, ok := s.err.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -102,6 +103,12 @@ func newAuditCmd(s streams) *cobra.Command {
 				findings = append(findings, res.Findings...)
 				errs = append(errs, res.Errors...)
 				notes = res.Notes
+				if res.Files == 0 && len(errs) == 0 && cmd.Context().Err() == nil {
+					// "no findings" over nothing read would be a false all-clear.
+					return exitf(2, "nothing to audit in %s: no docker inspect dump, compose file, Kubernetes manifest or OCI config.json (.json, .yaml, .yml) found", escape.Text(strings.Join(args, ", ")))
+				}
+				// Every input failed: print the errors, not "no findings".
+				audited = res.Containers > 0 || len(errs) == 0 || docker
 			}
 			if docker {
 				snap, err := engine.Collect(cmd.Context())
@@ -124,16 +131,18 @@ func newAuditCmd(s streams) *cobra.Command {
 					colour = true
 				}
 			}
-			if err := writeResult(s.out, out, func(w io.Writer) error {
-				switch format {
-				case "json":
-					return rep.WriteJSON(w)
-				case "sarif":
-					return rep.WriteSARIF(w, Version)
+			if audited {
+				if err := writeResult(s.out, out, func(w io.Writer) error {
+					switch format {
+					case "json":
+						return rep.WriteJSON(w)
+					case "sarif":
+						return rep.WriteSARIF(w, Version)
+					}
+					return rep.WriteTable(w, colour)
+				}); err != nil {
+					return exitf(1, "%v", err)
 				}
-				return rep.WriteTable(w, colour)
-			}); err != nil {
-				return exitf(1, "%v", err)
 			}
 			// Skipped documents are said out loud but are not errors.
 			var lines []string

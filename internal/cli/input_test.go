@@ -72,3 +72,41 @@ func TestInterruptedRead(t *testing.T) {
 		}
 	}
 }
+
+// One exit-code convention: usage and bad input exit 2, with one line.
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.yaml")
+	os.WriteFile(empty, nil, 0o600)
+	blank := filepath.Join(dir, "blank.db")
+	os.WriteFile(blank, nil, 0o600)
+	emptyDir := filepath.Join(dir, "nothing")
+	os.Mkdir(emptyDir, 0o700)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"bogus"}, 2, `unknown command "bogus"`},
+		{[]string{"rules", "bogus"}, 2, `unknown command "bogus" for "palisade rules"`},
+		{[]string{"rules", "validate", "--nope"}, 2, "unknown flag: --nope"},
+		{[]string{"apparmor", "generate"}, 2, "accepts 1 arg(s)"},
+		{[]string{"watch", "--duration", "-5s"}, 2, "--duration -5s: must not be negative"},
+		{[]string{"rules", "validate", "-r", empty}, 2, "empty.yaml: empty rules file"},
+		{[]string{"audit", emptyDir}, 2, "nothing to audit in " + emptyDir},
+		{[]string{"alerts", "--store", "sqlite:" + blank}, 2, "not an alert store"},
+	} {
+		code, _, errs := run(t, "", c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("%v: exit %d: %q; want %d and %q", c.args, code, errs, c.code, c.want)
+		}
+	}
+	if st, err := os.Stat(blank); err != nil || st.Size() != 0 {
+		t.Errorf("alerts wrote to an empty file it was pointed at: %v %v", st.Size(), err)
+	}
+	for _, args := range [][]string{{"--help"}, {"audit", "--help"}, {"seccomp", "compile", "--help"}} {
+		if _, out, _ := run(t, "", args...); !strings.Contains(out, "Exit status: 0 ok; 1 findings") {
+			t.Errorf("%v does not document the exit codes", args)
+		}
+	}
+}

@@ -57,7 +57,7 @@ func newProfileCmd(s streams) *cobra.Command {
 			}
 			rec, err := record.Parse(file, data)
 			if err != nil {
-				return exitf(1, "%v", err)
+				return exitf(2, "%v", err)
 			}
 			if name == "" {
 				name = profile.DefaultName(rec)

@@ -76,12 +76,12 @@ func TestProfileBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"profile", "selinux", profileRec}, 2, `unknown profile kind "selinux"`},
-		{[]string{"profile", "seccomp", bad}, 1, bad + ":4:1: unexpected end of file"},
+		{[]string{"profile", "seccomp", bad}, 2, bad + ":4:1: unexpected end of file"},
 		{[]string{"profile", "seccomp", filepath.Join(dir, "missing.json")}, 2, "missing.json: no such file"},
 		{[]string{"profile", "seccomp", profileRec, "--runtime", "crun"}, 1, `unknown runtime "crun"`},
 		{[]string{"profile", "caps", profileRec, "-o", "sarif"}, 2, "unknown output format"},
 		{[]string{"record", "--merge"}, 2, "--merge needs at least one recording"},
-		{[]string{"record", "--merge", bad}, 1, bad + ":4:1: unexpected end of file"},
+		{[]string{"record", "--merge", bad}, 2, bad + ":4:1: unexpected end of file"},
 		{[]string{"record"}, 2, "record a command or a container"},
 	}
 	for _, tt := range tests {

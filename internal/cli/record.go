@@ -73,7 +73,7 @@ func newRecordCmd(s streams) *cobra.Command {
 					}
 					r, err := record.Parse(a, data)
 					if err != nil {
-						return exitf(1, "%v", err)
+						return exitf(2, "%v", err)
 					}
 					recs = append(recs, r)
 				}

@@ -7,8 +7,10 @@ import (
 	"io"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/palisade-sec/palisade/internal/input"
 )
@@ -53,6 +55,9 @@ func NewRoot(s streams) *cobra.Command {
 	var maxInput string
 	root.PersistentFlags().StringVar(&maxInput, "max-input-size", "", "read at most `SIZE` (e.g. 64MiB) of any one input file instead of its kind's limit ("+inputLimitsHelp()+")")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if err := checkDurations(cmd); err != nil {
+			return err
+		}
 		if maxInput == "" {
 			return nil
 		}
@@ -79,6 +84,8 @@ func NewRoot(s streams) *cobra.Command {
 		newServeCmd(s),
 		newCollectCmd(s),
 	)
+	markUsageErrors(root)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root
 }
 
@@ -110,20 +117,100 @@ func signalName(s syscall.Signal) string {
 	return s.String()
 }
 
+// stopGrace is how long a command has to return after Ctrl-C before Run
+// gives up on it, so every command ends within a second of a signal. Its
+// --out file is written beside the target and renamed, so giving up never
+// leaves a partial file.
+const stopGrace = 700 * time.Millisecond
+
+// stopsOnSignal lists the commands whose normal end is a signal: they get
+// all the time they need to flush their outputs and exit 0.
+var stopsOnSignal = map[string]bool{"watch": true, "serve": true, "alerts": true, "collect": true}
+
+// usageError marks cobra's own complaints (unknown flag, wrong argument
+// count, unknown command) as usage errors: exit 2.
+func usageError(err error) error {
+	var ee *ExitError
+	if err == nil || errors.As(err, &ee) {
+		return err
+	}
+	return &ExitError{Code: 2, Err: err}
+}
+
+// exitCodesHelp ends every command's help: one convention for all.
+const exitCodesHelp = "Exit status: 0 ok; 1 findings or alerts at or above the threshold; 2 bad input\n" +
+	"or usage; 3 environment (no root, no BPF, daemon or store unreachable);\n" +
+	"130 or 143 when stopped by SIGINT or SIGTERM."
+
+// markUsageErrors wraps every command's argument check so its error exits 2,
+// and ends every command's help with the exit codes.
+func markUsageErrors(c *cobra.Command) {
+	if c.Long == "" {
+		c.Long = c.Short
+	}
+	c.Long = strings.TrimRight(c.Long, "\n") + "\n\n" + exitCodesHelp
+	if c.HasParent() && c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		// "palisade rules bogus" would otherwise print help and exit 0.
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return fmt.Errorf("unknown command %q for %q", a[0], cmd.CommandPath())
+			}
+			return nil
+		}
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error { return usageError(args(cmd, a)) }
+	}
+	for _, sub := range c.Commands() {
+		markUsageErrors(sub)
+	}
+}
+
+// checkDurations refuses a negative value for any duration flag the user
+// set: "run for -5s" has no meaning, and watch used to run forever.
+func checkDurations(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if err == nil && f.Value.Type() == "duration" {
+			if d, perr := time.ParseDuration(f.Value.String()); perr == nil && d < 0 {
+				err = exitf(2, "--%s %v: must not be negative", f.Name, d)
+			}
+		}
+	})
+	return err
+}
+
 // Run executes the command line and returns the process exit code. Errors are
 // printed as one line on stderr; a panic in a command is turned into an
 // internal error line rather than a stack trace.
 func Run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) (code int) {
 	s := streams{in: in, out: out, err: errw}
-	defer func() {
-		if r := recover(); r != nil {
-			fmt.Fprintf(errw, "palisade: internal error: %v (please report this)\n", r)
-			code = 3
-		}
-	}()
 	root := NewRoot(s)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- &ExitError{Code: 3, Err: fmt.Errorf("internal error: %v (please report this)", r)}
+			}
+		}()
+		done <- root.ExecuteContext(ctx)
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		if c, _, ferr := root.Find(args); ferr == nil && stopsOnSignal[c.Name()] {
+			err = <-done
+			break
+		}
+		select {
+		case err = <-done:
+		case <-time.After(stopGrace):
+			err = context.Cause(ctx)
+		}
+	}
 	if err == nil {
 		return 0
 	}
@@ -140,6 +227,9 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		return ee.Code
+	}
+	if strings.HasPrefix(msg, "unknown command") {
+		return 2
 	}
 	return 1
 }

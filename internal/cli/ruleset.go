@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/rules"
 	builtinrules "github.com/palisade-sec/palisade/rules"
@@ -47,6 +49,12 @@ func (f *ruleFlags) sources() ([]rules.File, error) {
 	read, err := rules.ReadFiles(f.cmd.Context(), f.files...)
 	if err != nil {
 		return nil, inputError(err)
+	}
+	for _, r := range read {
+		if len(bytes.TrimSpace(r.Data)) == 0 {
+			// Loading nothing and saying "ok: 0 rules" hides a wrong path.
+			return nil, exitf(2, "%s: empty rules file", escape.Line(r.Name))
+		}
 	}
 	return append(out, read...), nil
 }

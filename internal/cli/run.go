@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -78,7 +79,7 @@ func newRunCmd(s streams) *cobra.Command {
 			if !cmd.Flags().Changed("seccomp") && privileged {
 				seccompOpt = "unconfined" // as docker run --privileged
 			}
-			if cfg.Filter, cfg.FilterFlags, err = runFilter(seccompOpt, set); err != nil {
+			if cfg.Filter, cfg.FilterFlags, err = runFilter(cmd.Context(), seccompOpt, set); err != nil {
 				return err
 			}
 			path, err := exec.LookPath(args[0])
@@ -136,7 +137,7 @@ func runCaps(add, drop []string, privileged bool) (caps.Set, error) {
 
 // runFilter compiles the --seccomp choice for this host and the container's
 // capabilities (which decide Docker's includes/excludes).
-func runFilter(opt string, set caps.Set) ([]bpf.RawInstruction, uint, error) {
+func runFilter(ctx context.Context, opt string, set caps.Set) ([]bpf.RawInstruction, uint, error) {
 	var p *seccomp.Profile
 	var err error
 	switch opt {
@@ -148,7 +149,7 @@ func runFilter(opt string, set caps.Set) ([]bpf.RawInstruction, uint, error) {
 			return nil, 0, exitf(125, "%v", err)
 		}
 	default:
-		if p, err = readSeccompProfile(opt); err != nil {
+		if p, err = readSeccompProfile(ctx, opt); err != nil {
 			var ee *ExitError
 			if errors.As(err, &ee) {
 				ee.Code = 125

@@ -1,9 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/caps"
 	"github.com/palisade-sec/palisade/internal/escape"
+	"github.com/palisade-sec/palisade/internal/input"
 	"github.com/palisade-sec/palisade/internal/seccomp"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
@@ -49,10 +50,10 @@ func (f *profileFlags) register(cmd *cobra.Command, withArch bool) {
 // load reads the profile named by args[0] or --builtin.
 func (f *profileFlags) load(cmd *cobra.Command, args []string) (*seccomp.Profile, error) {
 	f.capsSet = cmd.Flags().Changed("caps")
-	return loadSeccompProfile(args, f.builtin)
+	return loadSeccompProfile(cmd.Context(), args, f.builtin)
 }
 
-func loadSeccompProfile(args []string, builtin string) (*seccomp.Profile, error) {
+func loadSeccompProfile(ctx context.Context, args []string, builtin string) (*seccomp.Profile, error) {
 	switch {
 	case builtin != "" && len(args) > 0:
 		return nil, exitf(2, "give a profile file or --builtin, not both")
@@ -65,10 +66,10 @@ func loadSeccompProfile(args []string, builtin string) (*seccomp.Profile, error)
 	case len(args) == 0:
 		return nil, exitf(2, "no profile: give a file or --builtin docker-default")
 	}
-	return readSeccompProfile(args[0])
+	return readSeccompProfile(ctx, args[0])
 }
 
-func readSeccompProfile(path string) (*seccomp.Profile, error) {
+func readSeccompProfile(ctx context.Context, path string) (*seccomp.Profile, error) {
 	if name, ok := strings.CutPrefix(path, "builtin:"); ok {
 		p, err := seccomp.LoadBuiltin(name)
 		if err != nil {
@@ -76,9 +77,9 @@ func readSeccompProfile(path string) (*seccomp.Profile, error) {
 		}
 		return p, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := input.ReadFile(ctx, path, input.SeccompProfile)
 	if err != nil {
-		return nil, exitf(2, "read profile: %s", escape.Text(err.Error()))
+		return nil, inputError(fmt.Errorf("read profile: %w", err))
 	}
 	// The name shows up in every message and location: keep it inert.
 	p, err := seccomp.Parse(escape.Text(path), data)
@@ -448,7 +449,7 @@ func newSeccompDiffCmd(s streams) *cobra.Command {
 			}
 			var rs [2]*seccomp.Resolved
 			for i, a := range args {
-				p, err := readSeccompProfile(a)
+				p, err := readSeccompProfile(cmd.Context(), a)
 				if err != nil {
 					return err
 				}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -42,6 +43,11 @@ func OpenExisting(ctx context.Context, url string) (Store, error) {
 				return nil, fmt.Errorf("no alert store at %s (has palisade watch run with --store %s?)", path, url)
 			}
 			return nil, fmt.Errorf("open store %s: %w", path, err)
+		}
+		// Opening an empty file would make it a database; a query must
+		// never write to a file it was merely pointed at.
+		if err := checkSQLiteHeader(path); err != nil {
+			return nil, err
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -90,4 +96,22 @@ func Follow(ctx context.Context, st Store, f Filter, first []Record, interval ti
 			return err
 		}
 	}
+}
+
+// ErrNotStore says a file named as an alert store is not a SQLite database.
+var ErrNotStore = errors.New("not an alert store")
+
+// checkSQLiteHeader reads the 16-byte header every SQLite database starts
+// with.
+func checkSQLiteHeader(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	defer f.Close()
+	var hdr [16]byte
+	if _, err := io.ReadFull(f, hdr[:]); err != nil || string(hdr[:]) != "SQLite format 3\x00" {
+		return fmt.Errorf("%s: %w (empty or not a SQLite database); left untouched", path, ErrNotStore)
+	}
+	return nil
 }
