@@ -2,11 +2,33 @@
 # command and what .ci/run calls.
 GO ?= go
 BIN ?= bin/palisade
+# make install puts the binary in $(DESTDIR)$(PREFIX)/bin and the shell
+# completions where bash, zsh and fish look for them.
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: build test test-unit test-libseccomp bench generate vet
+# Stamped into the binary; `palisade version` prints them.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+CLI := github.com/palisade-sec/palisade/internal/cli
+LDFLAGS := -X $(CLI).Version=$(VERSION) -X $(CLI).Commit=$(COMMIT) -X $(CLI).Date=$(DATE)
+
+.PHONY: build install uninstall test test-unit test-libseccomp bench generate vet
 
 build:
-	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/palisade
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/palisade
+
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/palisade
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/palisade
+	$(BIN) completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_palisade
+	$(BIN) completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/palisade.fish
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/palisade $(DESTDIR)$(PREFIX)/share/bash-completion/completions/palisade \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions/_palisade $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/palisade.fish
 
 # The whole suite: unit tests, then the libseccomp cross-check (cgo, behind a
 # build tag so the shipped binary never links C).

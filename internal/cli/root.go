@@ -15,7 +15,8 @@ import (
 	"github.com/palisade-sec/palisade/internal/input"
 )
 
-// Version is set at build time with -ldflags "-X ...cli.Version=...".
+// Version is set at build time with -ldflags "-X ...cli.Version=..." (the
+// Makefile passes git describe).
 var Version = "0.1.0-dev"
 
 // ExitError carries a process exit code with the one line shown to the user.
@@ -51,7 +52,8 @@ func NewRoot(s streams) *cobra.Command {
 	root.SetIn(s.in)
 	root.SetOut(s.out)
 	root.SetErr(s.err)
-	root.CompletionOptions.DisableDefaultCmd = true
+	// cobra's completion command: palisade completion bash|zsh|fish|powershell.
+	root.CompletionOptions.HiddenDefaultCmd = false
 	var maxInput string
 	root.PersistentFlags().StringVar(&maxInput, "max-input-size", "", "read at most `SIZE` (e.g. 64MiB) of any one input file instead of its kind's limit ("+inputLimitsHelp()+")")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
@@ -83,7 +85,9 @@ func NewRoot(s streams) *cobra.Command {
 		newAlertsCmd(s),
 		newServeCmd(s),
 		newCollectCmd(s),
+		newVersionCmd(s),
 	)
+	root.InitDefaultCompletionCmd()
 	markUsageErrors(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root
