@@ -1,10 +1,13 @@
 package fleet
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -154,9 +157,61 @@ func runCollector(t *testing.T, ctx context.Context, cfg Config) (*Collector, co
 	return c, cancel, done
 }
 
+// startCollectorProcess runs a collector in a child process (this test
+// binary, TestCollectorChild), so a test can kill it with SIGKILL.
+func startCollectorProcess(t *testing.T, cfg Config) (*exec.Cmd, *atomic.Int64) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCollectorChild$")
+	cmd.Env = append(os.Environ(), "PALISADE_FLEET_CHILD="+cfg.NATSURL+" "+cfg.StoreURL+" "+cfg.AckWait.String())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	// Wait until it consumes, so it is mid-stream when killed.
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if sc.Text() == "collecting" {
+			var committed atomic.Int64
+			go func() {
+				for sc.Scan() {
+					var n int64
+					if _, err := fmt.Sscanf(sc.Text(), "committed %d", &n); err == nil {
+						committed.Add(n)
+					}
+				}
+			}()
+			return cmd, &committed
+		}
+	}
+	t.Fatalf("collector child did not start")
+	return nil, nil
+}
+
+// TestCollectorChild is the collector startCollectorProcess kills.
+func TestCollectorChild(t *testing.T) {
+	args := strings.Fields(os.Getenv("PALISADE_FLEET_CHILD"))
+	// Right everywhere: this is a helper process, not a test of its own.
+	if len(args) != 3 {
+		t.Skip("only run as a child of TestFanInExactlyOnce")
+	}
+	ackWait, _ := time.ParseDuration(args[2])
+	c, err := Open(context.Background(), Config{NATSURL: args[0], StoreURL: args[1], AckWait: ackWait, Log: os.Stdout,
+		Committed: func(as []alert.Alert, _ time.Time) { fmt.Printf("committed %d\n", len(as)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("collecting")
+	c.Run(context.Background())
+}
+
 // Three agents → NATS → two collectors → PostgreSQL: every alert is
-// stored exactly once through a collector killed mid-stream (its
-// unacknowledged alerts go to the other one), a restart of nats-server
+// stored exactly once through a collector killed with SIGKILL mid-stream
+// (its unacknowledged alerts go to the other one), a restart of nats-server
 // (agents spool, collectors reconnect) and a PostgreSQL crash and restart
 // (collectors retry; nothing is acknowledged before it is committed).
 func TestFanInExactlyOnce(t *testing.T) {
@@ -166,7 +221,7 @@ func TestFanInExactlyOnce(t *testing.T) {
 	defer cancel()
 	log := &syncWriter{}
 	cfg := Config{NATSURL: ns.url(), StoreURL: pg.URL, AckWait: 2 * time.Second, Log: log, Timeout: 2 * time.Second}
-	_, kill1, done1 := runCollector(t, ctx, cfg)
+	child, childCommitted := startCollectorProcess(t, cfg)
 	_, stop2, done2 := runCollector(t, ctx, cfg)
 	defer stop2()
 
@@ -187,9 +242,16 @@ func TestFanInExactlyOnce(t *testing.T) {
 		}
 	}
 	time.Sleep(time.Second)
-	kill1() // mid-stream: what it holds unacknowledged is redelivered after AckWait
-	<-done1
-	midStream("collector 1 killed")
+	// kill -9 mid-stream: what it holds unacknowledged (or half-committed)
+	// is redelivered to the other collector after AckWait.
+	child.Process.Kill()
+	child.Wait()
+	midStream("collector 1 killed (SIGKILL)")
+	if n := childCommitted.Load(); n == 0 {
+		t.Error("the killed collector had stored nothing: it was not part of the stream")
+	} else {
+		t.Logf("the killed collector had committed %d alerts", n)
+	}
 	time.Sleep(500 * time.Millisecond)
 	midStream("nats-server shut down")
 	ns.restart(500 * time.Millisecond)
