@@ -351,6 +351,10 @@ func TestWatchRingBufferFlag(t *testing.T) {
 	if code, _, errs := run(t, "", "watch", "--nice", "25"); code != 2 || !strings.Contains(errs, "--nice 25") {
 		t.Errorf("--nice 25: exit %d: %q", code, errs)
 	}
+	// --hostname is a flag of watch (checked before the capture starts).
+	if code, _, errs := run(t, "", "watch", "--hostname", "node-7", "--nice", "25"); code != 2 || !strings.Contains(errs, "--nice 25") {
+		t.Errorf("--hostname: exit %d: %q", code, errs)
+	}
 }
 
 func TestWatchNeedsRules(t *testing.T) {
