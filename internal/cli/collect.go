@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/fleet"
+	"github.com/palisade-sec/palisade/internal/store"
 )
 
 func newCollectCmd(s streams) *cobra.Command {
@@ -39,7 +41,11 @@ Creates the streams ` + fleet.AlertStream + `, ` + fleet.HeartbeatStream + ` and
 			c, err := fleet.Open(ctx, cfg)
 			cancel()
 			if err != nil {
-				return exitf(1, "collect: %s", escape.Text(err.Error()))
+				code := 3 // NATS or the store unreachable or refusing us
+				if errors.Is(err, store.ErrBadURL) {
+					code = 2
+				}
+				return exitf(code, "collect: %s", escape.Text(err.Error()))
 			}
 			defer c.Close()
 			fmt.Fprintf(s.err, "palisade: collect: consuming %s as %s into the store\n", fleet.AlertStream, cfg.Consumer)
@@ -47,7 +53,7 @@ Creates the streams ` + fleet.AlertStream + `, ` + fleet.HeartbeatStream + ` and
 			st := c.Stats()
 			fmt.Fprintf(s.err, "palisade: collect: %d alerts stored, %d dead-lettered, %d silent-agent alerts\n", st.Stored, st.DeadLettered, st.Silent)
 			if err != nil {
-				return exitf(1, "collect: %s", escape.Text(err.Error()))
+				return exitf(3, "collect: %s", escape.Text(err.Error()))
 			}
 			return nil
 		},

@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// collect fails at start, with one line and exit 1, when NATS or the store
-// cannot be reached; missing flags are a usage error.
+// collect fails at start, with one line and exit 3, when NATS or the store
+// cannot be reached; missing flags and a bad store URL are exit 2.
 func TestCollectFailsAtStart(t *testing.T) {
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := l.Addr().(*net.TCPAddr).Port
@@ -20,7 +20,7 @@ func TestCollectFailsAtStart(t *testing.T) {
 		want string
 	}{
 		{[]string{"collect", "--nats", "nats://127.0.0.1:1"}, 2, "collect needs --nats URL and --store URL"},
-		{[]string{"collect", "--nats", fmt.Sprintf("nats://127.0.0.1:%d", closed), "--store", "sqlite:" + filepath.Join(t.TempDir(), "a.db")}, 1, "collect: connect to NATS nats://127.0.0.1:"},
+		{[]string{"collect", "--nats", fmt.Sprintf("nats://127.0.0.1:%d", closed), "--store", "sqlite:" + filepath.Join(t.TempDir(), "a.db")}, 3, "collect: connect to NATS nats://127.0.0.1:"},
 		{[]string{"collect", "--nats", "nats://127.0.0.1:1", "--store", "x", "--batch", "0"}, 2, "--batch 0"},
 	} {
 		code, _, errs := run(t, "", tc.args...)
