@@ -301,7 +301,7 @@ type Container struct {
 	ImageRepository string
 	ImageTag        string
 	ImageDigest     string
-	Type            string // docker, containerd, cri-o, podman, host
+	Type            string // docker, podman, containerd, cri-o, cri, host; "" unknown (docs/runtimes.md)
 	Privileged      bool
 	HasPrivileged   bool
 	Labels          map[string]string

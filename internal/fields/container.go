@@ -93,7 +93,7 @@ func init() {
 	ctrStr("container.image.repository", "image repository (without tag)", inContainer(func(c *event.Container) (string, bool) { return nonEmpty(c.ImageRepository) }))
 	ctrStr("container.image.tag", "image tag", inContainer(func(c *event.Container) (string, bool) { return nonEmpty(c.ImageTag) }))
 	ctrStr("container.image.digest", "image digest", inContainer(func(c *event.Container) (string, bool) { return nonEmpty(c.ImageDigest) }))
-	ctrStr("container.type", "container runtime: docker, containerd, cri-o, podman, host", func(c *event.Container) (string, bool) { return nonEmpty(c.Type) })
+	ctrStr("container.type", "runtime that owns the container (docs/runtimes.md): docker, podman, containerd, cri-o, cri (a CRI runtime no engine named), host; <NA> for an id no runtime claims", func(c *event.Container) (string, bool) { return nonEmpty(c.Type) })
 	boolean("container.privileged", "true for a privileged container", func(e *event.Event) (bool, bool) {
 		c := ctr(e)
 		if c == nil || c.IsHost() || !c.HasPrivileged {
