@@ -156,6 +156,10 @@ func Open(ctx context.Context, cfg Config) (*Collector, error) {
 	return c, nil
 }
 
+// maxAckPending bounds alerts handed out but not yet acknowledged, across
+// all collectors: enough for several collectors' batches in flight.
+const maxAckPending = 32768
+
 // setup creates or updates the three streams and the shared consumer.
 // The alert stream is a work queue: an alert leaves it once a collector
 // acknowledged it, so NATS holds only what is not stored yet.
@@ -176,7 +180,7 @@ func (c *Collector) setup(ctx context.Context) error {
 	}
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, AlertStream, jetstream.ConsumerConfig{
 		Durable: c.cfg.Consumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: c.cfg.AckWait,
-		MaxAckPending: 4 * 1024 * 8, MaxDeliver: -1, Description: "Palisade collectors (shared work queue)"})
+		MaxAckPending: maxAckPending, MaxDeliver: -1, Description: "Palisade collectors (shared work queue)"})
 	if err != nil {
 		return fmt.Errorf("NATS %s: create consumer %s: %w", c.cfg.NATSURL, c.cfg.Consumer, err)
 	}

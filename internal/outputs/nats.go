@@ -93,7 +93,6 @@ type NATSOutput struct {
 	kick    chan struct{}
 	stop    chan struct{}
 	done    sync.WaitGroup
-	sent    atomic.Uint64
 	failing atomic.Bool
 }
 
@@ -299,7 +298,6 @@ func (o *NATSOutput) publish(ctx context.Context, msgs []*nats.Msg) (int, error)
 			return 0, fmt.Errorf("flush to nats: %w", err)
 		}
 	}
-	o.sent.Add(uint64(len(msgs)))
 	return len(msgs), nil
 }
 
@@ -341,7 +339,7 @@ func (o *NATSOutput) drainOnce(ctx context.Context) bool {
 	for _, seg := range o.spool.segs {
 		for _, line := range seg.lines[seg.offset:] {
 			subject, body, ok := strings.Cut(string(line), "\t")
-			if !ok { // not ours: leaves the spool with the rest of its segment
+			if !ok { // a line without a subject (not this output's) must not block the spool
 				subject, body = o.cfg.SubjectPrefix+".unknown", string(line)
 			}
 			segs = append(segs, seg)
