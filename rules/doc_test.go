@@ -15,7 +15,9 @@ var update = flag.Bool("update", false, "rewrite docs/builtin-rules.md")
 
 // tuningList reports list names meant for users to override.
 func tuningList(name string) bool {
-	for _, p := range []string{"user_known_", "allowed_", "trusted_", "miner_", "k8s_api_", "cloud_metadata", "sensitive_", "service_account_", "binary_directories", "package_manager", "shell_binaries", "cron_paths", "log_rotation", "user_database", "user_management", "kernel_trigger", "container_runtime_sockets", "ptrace_write"} {
+	for _, p := range []string{"user_known_", "allowed_", "trusted_", "miner_", "k8s_api_", "cloud_metadata", "sensitive_", "service_account_", "binary_directories", "package_manager", "shell_binaries", "cron_paths", "log_rotation", "user_database", "user_management", "kernel_trigger", "container_runtime_sockets", "ptrace_write",
+		"network_tool", "network_scanner", "server_binaries", "database_server", "system_user_names", "etc_writer", "root_home_known", "dev_known", "hidden_file_watched", "known_hidden", "log_file_names",
+		"shell_history", "shell_config", "script_interpreter", "data_destruction", "search_tool", "ssh_client", "known_setuid", "multicall_shell"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/testutil"
+	builtinrules "github.com/palisade-sec/palisade/rules"
 )
 
 // benchEvents is a realistic mix: mostly events that match nothing (library
@@ -81,6 +82,31 @@ func BenchmarkRuleset(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	runtime.GC() // loading's garbage is not the evaluation's
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), threadCPU()
+	for i := 0; i < b.N; i++ {
+		matches = rs.Eval(evs[i%len(evs)], matches[:0])
+	}
+	cpu := threadCPU() - cpu0
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "events/cpu-s")
+	}
+}
+
+// BenchmarkRulesetBuiltin is BenchmarkRuleset with Palisade's own
+// embedded ruleset, the default of `palisade watch`.
+func BenchmarkRulesetBuiltin(b *testing.B) {
+	rs, res := Load([]File{{Name: builtinrules.Name, Data: builtinrules.YAML}}, Options{Hostname: "bench"})
+	if len(res.Errors) > 0 {
+		b.Fatal(res.Errors)
+	}
+	evs := benchEvents(b)
+	matches := make([]Match, 0, 8)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	runtime.GC()
 	b.ReportAllocs()
 	b.ResetTimer()
 	start, cpu0 := time.Now(), threadCPU()

