@@ -139,8 +139,8 @@ func TestAttackScenarios(t *testing.T) {
 		// argument, and hard links to a credential file and to a binary.
 		{"shm-script", nil, "echo 'echo hi' > /dev/shm/x.sh; sh /dev/shm/x.sh", []string{"Interpreter running a script from a suspicious location"}, nil},
 		{"busybox-shm-script", nil, "echo 'echo hi' > /dev/shm/x.sh; busybox sh /dev/shm/x.sh", []string{"Interpreter running a script from a suspicious location"}, nil},
-		{"hardlink-shadow", nil, "ln /etc/shadow /tmp/h", []string{"Hard link over sensitive files"}, nil},
-		{"hardlink-binary", nil, "ln /bin/busybox /tmp/victim", []string{"Hard link over sensitive files"}, nil},
+		{"hardlink-shadow", nil, "ln /etc/shadow /tmp/h", []string{"Create hardlink over sensitive files"}, nil},
+		{"hardlink-binary", nil, "ln /bin/busybox /tmp/victim", []string{"Create hardlink over sensitive files"}, nil},
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
