@@ -12,7 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/input"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=..." (the
@@ -226,13 +228,19 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		fmt.Fprintf(errw, "palisade: %s\n", sig.Error())
 		return sig.ExitCode()
 	}
-	msg := strings.TrimSpace(err.Error())
+	// Escaped here once for every command: a file name or message holding
+	// ANSI, NUL or bidi characters cannot forge or hide lines on stderr.
+	msg := escape.Line(strings.TrimSpace(err.Error()))
 	fmt.Fprintf(errw, "palisade: %s\n", msg)
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	if strings.HasPrefix(msg, "unknown command") {
+	// An error with a position is about the input, whichever command
+	// returned it unclassified.
+	var pe *srcpos.Error
+	var pl srcpos.ErrorList
+	if strings.HasPrefix(msg, "unknown command") || errors.As(err, &pe) || errors.As(err, &pl) {
 		return 2
 	}
 	return 1

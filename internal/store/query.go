@@ -38,7 +38,8 @@ func ParseWhen(s string, now time.Time) (time.Time, error) {
 func OpenExisting(ctx context.Context, url string) (Store, error) {
 	if path, ok := strings.CutPrefix(url, "sqlite:"); ok {
 		path = strings.TrimPrefix(path, "//")
-		if _, err := os.Stat(path); err != nil {
+		st, err := os.Stat(path)
+		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, fmt.Errorf("no alert store at %s (has palisade watch run with --store %s?)", path, url)
 			}
@@ -46,6 +47,9 @@ func OpenExisting(ctx context.Context, url string) (Store, error) {
 		}
 		// Opening an empty file would make it a database; a query must
 		// never write to a file it was merely pointed at.
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: %w (not a regular file); left untouched", path, ErrNotStore)
+		}
 		if err := checkSQLiteHeader(path); err != nil {
 			return nil, err
 		}
