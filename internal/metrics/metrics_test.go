@@ -117,3 +117,16 @@ func TestServerOffLoopback(t *testing.T) {
 		}
 	}
 }
+
+// A second watch on a taken port is told how to choose another.
+func TestServerPortTaken(t *testing.T) {
+	s := New()
+	first, err := Listen("127.0.0.1:0", s.Registry, nil, endpoint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if _, err := Listen(first.Addr(), s.Registry, nil, endpoint.Options{}); err == nil || !strings.Contains(err.Error(), "--metrics ADDR, or --metrics none") {
+		t.Fatalf("second listener: %v", err)
+	}
+}

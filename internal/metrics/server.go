@@ -44,7 +44,7 @@ func Handler(r *Registry, health func() error) http.Handler {
 func Listen(addr string, r *Registry, health func() error, auth endpoint.Options) (*Server, error) {
 	srv, err := endpoint.Listen(addr, auth, Handler(r, health))
 	if err != nil {
-		return nil, fmt.Errorf("metrics on %s: %w (--metrics none turns them off)", addr, err)
+		return nil, fmt.Errorf("metrics on %s: %w (pick another with --metrics ADDR, or --metrics none)", addr, err)
 	}
 	go srv.Serve() // when the listener dies, /metrics simply stops answering
 	return &Server{srv: srv}, nil
