@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,5 +109,31 @@ func TestExitCodes(t *testing.T) {
 		if _, out, _ := run(t, "", args...); !strings.Contains(out, "Exit status: 0 ok; 1 findings") {
 			t.Errorf("%v does not document the exit codes", args)
 		}
+	}
+}
+
+// A command busy in work that does not watch the context (compiling a large
+// seccomp profile takes about 1.7 s) is abandoned soon after a signal.
+func TestStopGrace(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString(`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[`)
+	for i := 0; i < 8000; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"names":["read","write"],"action":"SCMP_ACT_ALLOW","args":[{"index":0,"value":%d,"op":"SCMP_CMP_EQ"}]}`, i)
+	}
+	b.WriteString("]}")
+	prof := filepath.Join(dir, "slow.json")
+	os.WriteFile(prof, []byte(b.String()), 0o600)
+
+	ctx, cancel := context.WithCancelCause(context.Background())
+	time.AfterFunc(100*time.Millisecond, func() { cancel(&Interrupted{Signal: syscall.SIGINT}) })
+	var errb syncBuffer
+	start := time.Now()
+	code := Run(ctx, []string{"seccomp", "compile", prof}, strings.NewReader(""), &syncBuffer{}, &errb)
+	if code != 130 || time.Since(start) > 100*time.Millisecond+time.Second || errb.String() != "palisade: interrupted by SIGINT\n" {
+		t.Fatalf("exit %d after %v: %q", code, time.Since(start), errb.String())
 	}
 }
