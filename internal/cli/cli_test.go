@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palisade-sec/palisade/internal/replay"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -138,11 +139,28 @@ func TestReplayLoopbackOnlyThroughList(t *testing.T) {
 
 func TestReplayBadInput(t *testing.T) {
 	code, _, errs := run(t, "{\"type\":\"openat\"}\n{\"type\": oops}\n", "replay", "-")
-	if code != 1 || !strings.Contains(errs, "stdin:2:10: invalid event") {
+	if code != 2 || !strings.Contains(errs, "stdin:2:10: invalid event") {
 		t.Errorf("exit %d stderr %q", code, errs)
 	}
 	code, _, errs = run(t, "", "replay", "/nonexistent/events.jsonl")
-	if code != 1 || !strings.Contains(errs, "/nonexistent/events.jsonl") {
+	if code != 2 || !strings.Contains(errs, "/nonexistent/events.jsonl") {
+		t.Errorf("exit %d stderr %q", code, errs)
+	}
+	// An empty input is no recording; a recording of no events is fine.
+	empty := filepath.Join(t.TempDir(), "empty.rec")
+	os.WriteFile(empty, nil, 0o644)
+	code, _, errs = run(t, "", "replay", empty)
+	if code != 2 || !strings.Contains(errs, "empty.rec is empty") {
+		t.Errorf("empty: exit %d stderr %q", code, errs)
+	}
+	code, _, errs = run(t, "", "replay", "--export-jsonl", "-", empty)
+	if code != 2 || !strings.Contains(errs, "is empty") {
+		t.Errorf("empty export: exit %d stderr %q", code, errs)
+	}
+	var hdr bytes.Buffer
+	replay.NewWriter(&hdr).Flush()
+	code, _, errs = run(t, hdr.String(), "replay", "-o", "json", "-")
+	if code != 0 || !strings.Contains(errs, `{"events":0,"alerts":0}`) {
 		t.Errorf("exit %d stderr %q", code, errs)
 	}
 	code, _, errs = run(t, "", "replay", "-o", "yaml", "-")
@@ -200,7 +218,7 @@ func TestReplayOutNoPartialFile(t *testing.T) {
 	good, _ := os.ReadFile(filepath.Join("testdata", "attack.jsonl"))
 	os.WriteFile(bad, append(good, "{oops\n"...), 0o644)
 	code, _, _ = run(t, "", "replay", "-o", "json", "--out", filepath.Join(dir, "partial.json"), bad)
-	if _, err := os.Stat(filepath.Join(dir, "partial.json")); code != 1 || !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, "partial.json")); code != 2 || !os.IsNotExist(err) {
 		t.Errorf("exit %d, partial file: %v", code, err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -41,9 +42,9 @@ the rules.`,
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
-			cfg, err := df.Config(cmd.Flags())
+			cfg, err := df.ConfigContext(cmd.Context(), cmd.Flags())
 			if err != nil {
-				return exitf(2, "%v", err)
+				return inputError(err)
 			}
 			rf.appendFrom(cfg)
 			rs, _, err := rf.load()
@@ -61,24 +62,34 @@ the rules.`,
 			if cmd.Flags().Changed("output") || cfg.Outputs.Terminal.Format == "" {
 				cfg.Outputs.Terminal.Format = format
 			}
-			var in io.Reader = s.in
+			// Recordings stream (they can be far larger than any file a
+			// command reads whole); each record is bounded by the reader.
+			in := &countingReader{r: s.in}
 			name := "stdin"
 			if args[0] != "-" {
 				f, err := os.Open(args[0])
 				if err != nil {
-					return exitf(1, "open events: %v", err)
+					return inputError(fmt.Errorf("read recording: %w", err))
 				}
 				defer f.Close()
-				in, name = f, args[0]
+				in.r, name = f, args[0]
+			}
+			// A recording with no events still has its header: an empty
+			// input is no recording at all.
+			empty := func() error {
+				if in.n == 0 {
+					return inputError(fmt.Errorf("read recording: %s is empty (watch --record writes a header even with no events)", name))
+				}
+				return nil
 			}
 			if export != "" {
 				var n int
 				err := withOutFile(s.out, export, func(w io.Writer) error {
 					var err error
 					if n, err = replay.ExportJSONL(w, replay.NewReader(in, name)); err != nil {
-						return exitf(1, "%v", err)
+						return replayError(cmd, err)
 					}
-					return nil
+					return empty()
 				})
 				if err == nil {
 					fmt.Fprintf(s.err, "palisade: replay: %d events exported\n", n)
@@ -90,20 +101,18 @@ the rules.`,
 			err = withOutFile(s.out, out, func(w io.Writer) error {
 				pipe, err := outputs.FromConfig(ctx, cfg, outputs.Env{Stdout: w, Stderr: s.err, Block: true})
 				if err != nil {
-					return exitf(1, "alert delivery: %v", err)
+					return exitf(3, "alert delivery: %v", err)
 				}
 				st, err = detect.Run(ctx, detect.NewRecorded(in, name), detect.Options{Rules: rs, Pipeline: pipe, Log: s.err})
 				// Every alert is delivered before replay says it is done.
-				if cerr := pipe.Close(time.Minute); cerr != nil && err == nil {
-					err = cerr
+				cerr := pipe.Close(time.Minute)
+				if err != nil || ctx.Err() != nil {
+					return replayError(cmd, err)
 				}
-				if err == nil && ctx.Err() != nil {
-					err = errors.New("interrupted")
+				if cerr != nil {
+					return exitf(3, "alert delivery: %v", cerr)
 				}
-				if err != nil {
-					return exitf(1, "%v", err)
-				}
-				return nil
+				return empty()
 			})
 			if err != nil {
 				return err
@@ -119,6 +128,27 @@ the rules.`,
 	return cmd
 }
 
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// replayError is a bad recording (exit 2), or the signal that stopped the
+// replay, which Run reports (130/143) — never a partial success.
+func replayError(cmd *cobra.Command, err error) error {
+	if ctx := cmd.Context(); ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return inputError(err)
+}
+
 // withOutFile streams fn's output to stdout, or to path through
 // atomicfile: a failed or interrupted run never leaves a partial file.
 func withOutFile(stdout io.Writer, path string, fn func(w io.Writer) error) error {
@@ -127,8 +157,8 @@ func withOutFile(stdout io.Writer, path string, fn func(w io.Writer) error) erro
 	}
 	err := atomicfile.Write(path, 0o644, fn)
 	var ee *ExitError
-	if err != nil && !errors.As(err, &ee) {
-		return exitf(1, "%v", err)
+	if err != nil && !errors.As(err, &ee) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return exitf(3, "%v", err) // the file system, not the input
 	}
 	return err
 }

@@ -44,9 +44,9 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
-			cfg, err := df.Config(cmd.Flags())
+			cfg, err := df.ConfigContext(cmd.Context(), cmd.Flags())
 			if err != nil {
-				return exitf(2, "%v", err)
+				return inputError(err)
 			}
 			rf.appendFrom(cfg)
 			rs, _, err := rf.load()
@@ -66,7 +66,7 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 			if out != "" && out != "-" {
 				f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 				if err != nil {
-					return exitf(1, "open alert file: %v", err)
+					return exitf(3, "open alert file: %v", err)
 				}
 				defer f.Close()
 				w = f
@@ -77,11 +77,11 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 			if cpuprofile != "" {
 				f, err := os.Create(cpuprofile)
 				if err != nil {
-					return exitf(1, "cpu profile: %v", err)
+					return exitf(3, "cpu profile: %v", err)
 				}
 				defer f.Close()
 				if err := pprof.StartCPUProfile(f); err != nil {
-					return exitf(1, "cpu profile: %v", err)
+					return exitf(3, "cpu profile: %v", err)
 				}
 				defer pprof.StopCPUProfile()
 			}
@@ -193,7 +193,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	nrs := syscalls.Numbers(set)
 	src, err := detect.OpenLive(ctx, detect.LiveOptions{Rules: rs, Syscalls: nrs, RingBytes: o.ringBytes, Nice: o.nice, Log: s.err})
 	if err != nil {
-		return exitf(1, "%v", err)
+		return exitf(3, "%v", err)
 	}
 	defer src.Close()
 
@@ -201,7 +201,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	if o.record != "" {
 		f, err := os.OpenFile(o.record, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
-			return exitf(1, "open record file: %v", err)
+			return exitf(3, "open record file: %v", err)
 		}
 		defer f.Close()
 		rec = replay.NewWriter(f)
@@ -209,7 +209,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	pipe, err := outputs.FromConfig(ctx, o.delivery, outputs.Env{Stdout: o.out, Stderr: s.err,
 		Hostname: o.hostname, Version: Version, RulesLoaded: rs.Counts().EnabledRules})
 	if err != nil {
-		return exitf(1, "alert delivery: %v", err)
+		return exitf(3, "alert delivery: %v", err)
 	}
 	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, len(nrs), src.Running())
 	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err, DropAlerts: true, Hostname: o.hostname}
@@ -221,7 +221,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		fmt.Fprintf(s.err, "palisade: warning: alert delivery: %v\n", cerr)
 	}
 	if err != nil {
-		return exitf(1, "%v", err)
+		return exitf(3, "%v", err)
 	}
 	writeSummary(s.err, o.format, "watch", st, true)
 	return nil
