@@ -108,6 +108,8 @@ func TestAttackScenarios(t *testing.T) {
 		{"sensitive-read", nil, "cat /etc/shadow", []string{"Read sensitive file untrusted"}, nil},
 		{"binary-dir-write", nil, "echo x > /bin/evil", []string{"Write below binary dir"}, nil},
 		{"outbound", nil, "nc -w 1 " + lip + " 8080 </dev/null", []string{"Unexpected outbound connection destination", "Network tool run in container"}, nil},
+		// A blocking connect refused by a closed port is an attempt too.
+		{"outbound-refused", nil, "nc -w 1 " + lip + " 7 </dev/null", []string{"Unexpected outbound connection destination", "Network tool run in container"}, nil},
 		{"runtime-socket", append([]string{"-v", "/var/run/docker.sock:/var/run/docker.sock"}, mountAttacker...), "/attacker/attacker unix /var/run/docker.sock", []string{"Container runtime socket access from container"}, nil},
 		{"mount", nil, "mount -t tmpfs none /mnt", []string{"Mount in container"}, nil},
 		{"release-agent", nil, "mkdir -p /tmp/cgrp && echo /evil > /tmp/cgrp/release_agent", []string{"Cgroup release_agent or notify_on_release write"}, nil},
@@ -180,6 +182,16 @@ func TestAttackScenarios(t *testing.T) {
 			checkAlerts(t, &stdout, name, []string{"Terminal shell in container"})
 		})
 	}
+
+	// A userspace storage driver (fuse-overlayfs) replays the containers'
+	// writes on the host's backing files: those replays are not attacks.
+	t.Run("no-storage-driver-copies", func(t *testing.T) {
+		for _, line := range strings.Split(stdout.String(), "\n") {
+			if strings.Contains(line, `"proc.name":"fuse-overlayfs"`) {
+				t.Errorf("host-context copy of a container's alert: %s", line)
+			}
+		}
+	})
 
 	cancel()
 	if c := <-done; c != 0 {
