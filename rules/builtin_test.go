@@ -417,3 +417,14 @@ func TestOutboundListOverride(t *testing.T) {
 		t.Error("override of allowed_outbound_destination_networks not applied")
 	}
 }
+
+// Rules with an exception block take user values by appending to it.
+func TestExceptionAppend(t *testing.T) {
+	over := rules.File{Name: "tune.yaml", Data: []byte("- rule: Write below etc\n  exceptions:\n    - name: writer_and_path\n      values:\n        - [confd, /etc/app/]\n  override:\n    exceptions: append\n")}
+	rs := loadBuiltin(t, over)
+	allowed := parse(t, open("/etc/app/app.conf", "O_WRONLY|O_CREAT", proc("confd", 9, nil), nil))
+	other := parse(t, open("/etc/ld.so.preload", "O_WRONLY|O_CREAT", proc("confd", 9, nil), nil))
+	if contains(fired(rs, allowed), "Write below etc") || !contains(fired(rs, other), "Write below etc") {
+		t.Errorf("exception not applied as written: allowed fired %v, other fired %v", fired(rs, allowed), fired(rs, other))
+	}
+}

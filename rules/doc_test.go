@@ -33,7 +33,7 @@ func builtinDoc(rs *rules.Ruleset) string {
 	b.WriteString("Each is proven by replay tests (`rules/builtin_test.go`: events that fire it and near-misses that must not) ")
 	b.WriteString("and, where it can be done safely on one machine, by a real attack in a real container (`internal/scenario`).\n\n")
 	b.WriteString("## Tuning\n\nLoad a file after the built-in rules and override lists, macros or rules there:\n\n")
-	b.WriteString("```yaml\n# my_rules.yaml — palisade watch --builtin -r my_rules.yaml\n- list: allowed_outbound_destination_networks\n  items: [127.0.0.0/8, \"::1/128\", 10.0.0.0/8]\n  override:\n    items: replace\n\n- list: user_known_terminal_shell_images\n  items: [registry.example/debug-tools]\n  override:\n    items: append\n\n- rule: Package manager in container\n  enabled: false\n```\n\n")
+	b.WriteString("```yaml\n# my_rules.yaml — palisade watch --builtin -r my_rules.yaml\n- list: allowed_outbound_destination_networks\n  items: [127.0.0.0/8, \"::1/128\", 10.0.0.0/8]\n  override:\n    items: replace\n\n- list: user_known_terminal_shell_images\n  items: [registry.example/debug-tools]\n  override:\n    items: append\n\n- rule: Write below etc\n  exceptions:\n    - name: writer_and_path\n      values:\n        - [confd, /etc/app/]\n  override:\n    exceptions: append\n\n- rule: Package manager in container\n  enabled: false\n```\n\n")
 	b.WriteString("## Rules\n\n")
 	ex := func(name string) *rules.Explanation { e, _ := rs.Explain(name); return e }
 	for _, r := range rs.Rules {
@@ -56,6 +56,9 @@ func builtinDoc(rs *rules.Ruleset) string {
 		sort.Strings(lists)
 		if len(lists) > 0 {
 			b.WriteString("- tuning lists: " + strings.Join(lists, ", ") + "\n")
+		}
+		for _, x := range r.Exceptions {
+			b.WriteString("- exception `" + x.Name + "` (append values for " + strings.Join(x.Fields, ", ") + "; compared with " + strings.Join(x.Comps, ", ") + ")\n")
 		}
 		b.WriteString("\n")
 	}
