@@ -33,7 +33,7 @@ format or the JSON lines of docs/events.md (told apart by the first bytes);
 --export-jsonl PATH writes it as self-contained JSON lines instead of running
 the rules.`,
 		Example: `  palisade replay events.jsonl
-  palisade replay -r ../shared/falco-rules/falco_rules.yaml -o json events.jsonl
+  palisade replay -r /etc/falco/falco_rules.yaml -o json events.jsonl
   palisade replay --webhook http://127.0.0.1:2801/ --store sqlite:alerts.db -o json session.jsonl
   palisade watch --record session.rec --duration 1m && palisade replay session.rec
   palisade replay --export-jsonl session.jsonl session.rec`,

@@ -43,7 +43,7 @@ func newRulesValidateCmd(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate [-r FILE]... [--builtin] [-o text|json]",
 		Short: "Load rule files and report errors and warnings",
-		Example: `  palisade rules validate -r ../shared/falco-rules/falco_rules.yaml
+		Example: `  palisade rules validate -r /etc/falco/falco_rules.yaml
   palisade rules validate --builtin -r my_rules.yaml -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -151,7 +151,7 @@ func newRulesExplainCmd(s streams) *cobra.Command {
 		Use:   "explain RULE [-r FILE]... [--builtin] [-o text|json]",
 		Short: "Show a rule's expanded condition, event types and fields",
 		Example: `  palisade rules explain "Terminal shell in container"
-  palisade rules explain -r falco_rules.yaml "Read sensitive file untrusted" -o json`,
+  palisade rules explain -r /etc/falco/falco_rules.yaml "Read sensitive file untrusted" -o json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {

@@ -34,7 +34,7 @@ func (f *ruleFlags) appendFrom(cfg outputs.Config) {
 
 func (f *ruleFlags) register(cmd *cobra.Command) {
 	f.cmd = cmd
-	cmd.Flags().StringArrayVarP(&f.files, "rules", "r", nil, "rule file in Falco's format (repeatable; later files override earlier ones)")
+	cmd.Flags().StringArrayVarP(&f.files, "rules", "r", nil, "rule file in Falco's format, e.g. /etc/falco/falco_rules.yaml from github.com/falcosecurity/rules (repeatable; later files override earlier ones)")
 	cmd.Flags().BoolVar(&f.builtin, "builtin", false, "load Palisade's built-in rules first (the default when no -r is given)")
 	cmd.Flags().BoolVar(&f.matchAll, "all-matches", false, "report every rule an event matches, not just the first (Falco's rule_matching: all)")
 }

@@ -37,7 +37,7 @@ container context, and evaluate the rules. Without -r the built-in rules load.
 On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 -o json it is {"events":N,"drops":N,"alerts":N}.`,
 		Example: `  sudo palisade watch
-  sudo palisade watch -r ../shared/falco-rules/falco_rules.yaml -o json
+  sudo palisade watch -r /etc/falco/falco_rules.yaml -o json
   sudo palisade watch --duration 1m --record session.rec && palisade replay session.rec`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
