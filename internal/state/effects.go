@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/binary"
+	"net/netip"
 
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/syscalls"
@@ -294,6 +295,12 @@ func (t *Table) onConnect(c *call) {
 	var fd *event.FD
 	if r.Sock != nil && r.Sock.DstIP.IsValid() {
 		fd = sockFD(n, r.Sock, false)
+		// A refused or timed-out connect leaves the kernel's socket
+		// without the peer's port; the caller's sockaddr still has it.
+		if a := r.Addr; fd.SPort == 0 && a != nil && a.Port != 0 && (a.Family == afInet || a.Family == afInet6) {
+			fd.SIP, fd.SPort = a.IP.Unmap(), a.Port
+			fd.Name = netip.AddrPortFrom(fd.CIP, fd.CPort).String() + "->" + netip.AddrPortFrom(fd.SIP, fd.SPort).String()
+		}
 	} else if r.Addr != nil {
 		fd = addrFD(n, pr.fds.lookup(n), r.Addr)
 	}

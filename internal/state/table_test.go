@@ -114,6 +114,16 @@ func TestTableLifecycle(t *testing.T) {
 	if e.FD == nil || e.FD.Name != "127.0.0.1:40000->127.0.0.1:8080" || e.FD.SPort != 8080 || e.FD.L4Proto != "tcp" || e.FD.IsServer || !e.FD.Connected {
 		t.Errorf("connect fd %+v", e.FD)
 	}
+	// A refused connect: the kernel's socket has lost the peer's port (and
+	// its own address); the sockaddr the caller passed names it.
+	r.Nr, r.Ret, r.Args = nr(t, "connect"), -111, [6]uint64{6}
+	r.Sock = &ebpf.SockTuple{Family: 2, Type: 1, Proto: 6, SrcIP: netip.MustParseAddr("0.0.0.0"), DstIP: netip.MustParseAddr("203.0.113.9")}
+	r.Addr = &ebpf.SockAddr{Family: 2, IP: netip.MustParseAddr("203.0.113.9"), Port: 4444}
+	tab.Apply(ctx, &r, &e)
+	if e.FD == nil || e.FD.Name != "0.0.0.0:0->203.0.113.9:4444" || e.FD.SPort != 4444 || e.FD.Connected {
+		t.Errorf("refused connect fd %+v", e.FD)
+	}
+	r.Addr = nil
 	// accept4 on a server socket returns 9 with the client on the remote end.
 	r.Nr, r.Ret, r.Sock = nr(t, "accept4"), 9, nil
 	r.RetSock = &ebpf.SockTuple{Family: 2, Type: 1, Proto: 6, SrcIP: netip.MustParseAddr("10.0.0.1"), SrcPort: 80, DstIP: netip.MustParseAddr("10.0.0.2"), DstPort: 5555}
