@@ -118,26 +118,40 @@ func TestPodmanFollowLive(t *testing.T) {
 	}
 	defer d.Close()
 	r := NewResolver(nil, d)
-	r.linger = 100 * time.Millisecond
+	r.linger = time.Second // long enough for the polls below to see it on a busy machine
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r.Start(ctx, nil)
-	time.Sleep(500 * time.Millisecond) // the event stream is open
-	name := fmt.Sprintf("palisade-podman-follow-%d", time.Now().UnixNano()%1e6)
+	cached := func(name string) *event.Container {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			r.mu.Lock()
+			for _, e := range r.cache {
+				if e.c != nil && e.c.Name == name {
+					r.mu.Unlock()
+					return e.c
+				}
+			}
+			r.mu.Unlock()
+		}
+		return nil
+	}
+	// podman's service opens its event stream lazily: a first container
+	// shows it is open.
+	run := fmt.Sprintf("palisade-podman-follow-%d", time.Now().UnixNano()%1e6)
+	warm := testutil.Podman(append(append([]string{"create", "--name", run + "-warm"}, testutil.PodmanRunFlags...), img, "true")...)
+	if out, err := warm.CombinedOutput(); err != nil {
+		t.Fatalf("podman create: %v %s", err, out)
+	}
+	t.Cleanup(func() { testutil.Podman("rm", "-f", run+"-warm").Run() })
+	if cached(run+"-warm") == nil {
+		t.Fatal("podman's create events never reached the cache")
+	}
+	name := run + "-rm"
 	out, err := testutil.Podman(append(append([]string{"run", "--rm", "--name", name}, testutil.PodmanRunFlags...), img, "true")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("podman run: %v %s", err, out)
 	}
-	var seen *event.Container
-	for deadline := time.Now().Add(5 * time.Second); seen == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		r.mu.Lock()
-		for _, e := range r.cache {
-			if e.c != nil && e.c.Name == name {
-				seen = e.c
-			}
-		}
-		r.mu.Unlock()
-	}
+	seen := cached(name)
 	if seen == nil {
 		t.Fatal("the --rm container never reached the cache")
 	}

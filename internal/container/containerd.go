@@ -151,7 +151,7 @@ func fromContainerd(ns string, in *containersapi.Container) *event.Container {
 
 // Watch implements Feed with containerd's event stream (container create
 // and delete, every namespace but Docker's).
-func (c *Containerd) Watch(ctx context.Context, created, destroyed func(Ref)) error {
+func (c *Containerd) Watch(ctx context.Context, created func(Ref, *event.Container), destroyed func(Ref)) error {
 	sub, err := c.events.Subscribe(ctx, &eventsapi.SubscribeRequest{
 		Filters: []string{`topic=="/containers/create"`, `topic=="/containers/delete"`},
 	})
@@ -176,7 +176,7 @@ func (c *Containerd) Watch(ctx context.Context, created, destroyed func(Ref)) er
 		case "/containers/create":
 			var e apievents.ContainerCreate
 			if env.Event.UnmarshalTo(&e) == nil {
-				created(Ref{ID: e.ID, Namespace: env.Namespace})
+				created(Ref{ID: e.ID, Namespace: env.Namespace}, fromContainerd(env.Namespace, &containersapi.Container{ID: e.ID, Image: e.Image}))
 			}
 		case "/containers/delete":
 			var e apievents.ContainerDelete

@@ -62,7 +62,7 @@ func (d *Docker) Endpoint() string {
 
 // Watch implements Feed with the Engine API's event stream (container
 // create and destroy).
-func (d *Docker) Watch(ctx context.Context, created, destroyed func(Ref)) error {
+func (d *Docker) Watch(ctx context.Context, created func(Ref, *event.Container), destroyed func(Ref)) error {
 	// Podman's Docker API reports a removal as "remove", Docker's as "destroy".
 	gone := []string{string(events.ActionDestroy)}
 	if d.runtime == RuntimePodman {
@@ -77,7 +77,7 @@ func (d *Docker) Watch(ctx context.Context, created, destroyed func(Ref)) error 
 		case m := <-res.Messages:
 			switch m.Action {
 			case events.ActionCreate:
-				created(Ref{ID: m.Actor.ID})
+				created(Ref{ID: m.Actor.ID}, fromAttributes(m.Actor.ID, m.Actor.Attributes))
 			case events.ActionDestroy, actionRemove:
 				destroyed(Ref{ID: m.Actor.ID})
 			}
@@ -87,6 +87,19 @@ func (d *Docker) Watch(ctx context.Context, created, destroyed func(Ref)) error 
 			return nil
 		}
 	}
+}
+
+// fromAttributes is what a create event says of its container: Docker
+// and podman both name it and its image there.
+func fromAttributes(id string, attrs map[string]string) *event.Container {
+	if attrs["name"] == "" {
+		return nil
+	}
+	c := &event.Container{ID: shortID(id), Name: attrs["name"], Image: attrs["image"]}
+	if c.Image != "" {
+		c.ImageRepository, c.ImageTag, c.ImageDigest = SplitImage(c.Image)
+	}
+	return c
 }
 
 // Close releases the client.

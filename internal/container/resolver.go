@@ -30,8 +30,9 @@ type Daemon interface {
 type Feed interface {
 	// Watch calls created and destroyed with each container (full id,
 	// and namespace where the engine has them) until ctx ends or the
-	// stream breaks (then it returns the error).
-	Watch(ctx context.Context, created, destroyed func(Ref)) error
+	// stream breaks (then it returns the error). created also gets what
+	// the event itself says (name, image), or nil.
+	Watch(ctx context.Context, created func(Ref, *event.Container), destroyed func(Ref)) error
 }
 
 // Resolver caches container metadata from every engine on the host. A
@@ -215,12 +216,18 @@ func (e *engineState) isDown() bool {
 // would find it gone. It returns when ctx ends; a broken stream (a daemon
 // restart) is reopened after retry.
 func (r *Resolver) Follow(ctx context.Context, e Daemon, feed Feed) {
-	created := func(ref Ref) {
+	created := func(ref Ref, said *event.Container) {
 		ictx, cancel := context.WithTimeout(ctx, r.timeout)
 		c, err := e.Lookup(ictx, ref)
 		cancel()
 		if err != nil || c == nil {
-			return // Get tries again on first sight
+			// Gone already, or going (podman reports creation late, after
+			// a --rm container may be removed): what the event said is
+			// all there will be. Without it, Get tries on first sight.
+			if said == nil {
+				return
+			}
+			c = said
 		}
 		c.Type = e.Runtime()
 		r.remember(ref.key(), &entry{c: c})

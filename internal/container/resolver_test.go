@@ -26,7 +26,7 @@ import (
 type fakeDaemon struct {
 	runtime string
 	owner   int
-	events  chan [2]string // {"create"|"destroy", id}
+	events  chan [2]string // {"create"|"destroy", id}; "said:NAME" in place of "create" reports the name with the event
 
 	mu         sync.Mutex
 	containers map[string]string // full id -> name
@@ -86,12 +86,14 @@ func (f *fakeDaemon) Lookup(ctx context.Context, ref Ref) (*event.Container, err
 	return nil, cerrdefs.ErrNotFound.WithMessage("no such container: " + ref.ID)
 }
 
-func (f *fakeDaemon) Watch(ctx context.Context, created, destroyed func(Ref)) error {
+func (f *fakeDaemon) Watch(ctx context.Context, created func(Ref, *event.Container), destroyed func(Ref)) error {
 	for {
 		select {
 		case ev := <-f.events:
 			if ev[0] == "create" {
-				created(Ref{ID: ev[1]})
+				created(Ref{ID: ev[1]}, nil)
+			} else if name, ok := strings.CutPrefix(ev[0], "said:"); ok {
+				created(Ref{ID: ev[1]}, &event.Container{ID: shortID(ev[1]), Name: name})
 			} else {
 				destroyed(Ref{ID: ev[1]})
 			}
@@ -258,11 +260,17 @@ func TestResolverFollow(t *testing.T) {
 	go func() { r.Follow(ctx, e, e); close(done) }()
 	e.events <- [2]string{"create", full}
 	e.events <- [2]string{"create", strings.Repeat("cd", 32)} // gone before its inspect: not cached
+	// Gone before its inspect, but the event named it (podman's late events).
+	said := strings.Repeat("9a", 32)
+	e.events <- [2]string{"said:from-event", said}
 	e.mu.Lock()
 	delete(e.containers, full) // run --rm: removed before the agent looks
 	e.mu.Unlock()
 	if c := r.Get(ctx, Ref{ID: full, Runtime: RuntimePodman}); c.Name != "short-lived" || c.ID != full[:12] || c.Type != RuntimePodman {
 		t.Fatalf("after removal: %+v, want the container seen at creation", c)
+	}
+	if c := r.Get(ctx, Ref{ID: said, Runtime: RuntimePodman}); c.Name != "from-event" || c.Type != RuntimePodman {
+		t.Errorf("a container gone before its inspect: %+v, want the name its event gave", c)
 	}
 	e.events <- [2]string{"destroy", full}
 	deadline := time.Now().Add(2 * time.Second)
@@ -290,7 +298,7 @@ type flakyFeed struct {
 	id    string
 }
 
-func (f *flakyFeed) Watch(ctx context.Context, created, destroyed func(Ref)) error {
+func (f *flakyFeed) Watch(ctx context.Context, created func(Ref, *event.Container), destroyed func(Ref)) error {
 	f.mu.Lock()
 	f.calls++
 	n := f.calls
@@ -298,7 +306,7 @@ func (f *flakyFeed) Watch(ctx context.Context, created, destroyed func(Ref)) err
 	if n == 1 {
 		return errors.New("connection refused")
 	}
-	created(Ref{ID: f.id})
+	created(Ref{ID: f.id}, nil)
 	<-ctx.Done()
 	return nil
 }
