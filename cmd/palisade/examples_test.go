@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +82,7 @@ var exampleCases = map[string]exampleCase{
 	"palisade rules validate -r custom.yaml":                                                                                                  {code: 1, want: `custom.yaml:5:34: rule "r": unknown field "proc.nmae" (did you mean proc.name?)`},
 	"palisade apparmor generate web.yaml":                                                                                                     {code: 2, want: `web.yaml:4:1: unknown key "netwrok" in the spec (did you mean "network"?)`},
 	"palisade seccomp diff builtin:docker-default my-profile.json":                                                                            {code: 1},
+	"palisade seccomp diff --builtin docker-default my-profile.json -o json":                                                                  {code: 1},
 	"palisade watch --list-syscalls -r /etc/falco/falco_rules.yaml":                                                                           {needs: "falco", want: "SYSCALL            NR   WHY"},
 	"palisade rules list --builtin -o json":                                                                                                   {want: `"rule": "Terminal shell in container"`},
 	"palisade alerts":                                                                                                                         {needs: "store"},
@@ -326,4 +329,52 @@ func seedDefaultStore(t *testing.T, bin string) {
 			os.Remove(path + suffix)
 		}
 	})
+}
+
+// TestDocumentedRuleCounts checks every count of built-in rules the docs
+// give against what the binary loads, so adding a rule cannot leave them
+// behind.
+func TestDocumentedRuleCounts(t *testing.T) {
+	root := testutil.RepoRoot(t)
+	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
+	out, err := exec.Command(bin, "rules", "list", "--builtin", "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("rules list: %v", err)
+	}
+	var list struct {
+		Rules []struct{ Enabled bool } `json:"rules"`
+	}
+	if err := json.Unmarshal(out, &list); err != nil {
+		t.Fatal(err)
+	}
+	enabled := 0
+	for _, r := range list.Rules {
+		if r.Enabled {
+			enabled++
+		}
+	}
+	claims := []struct {
+		file string
+		re   *regexp.Regexp
+		want int
+	}{
+		{"README.md", regexp.MustCompile(`built-in ruleset \((\d+) rules\)`), len(list.Rules)},
+		{"README.md", regexp.MustCompile(`palisade: watching: (\d+) rules enabled`), enabled},
+		{"docs/rules.md", regexp.MustCompile(`own ruleset \((\d+) rules`), len(list.Rules)},
+	}
+	for _, c := range claims {
+		data, err := os.ReadFile(filepath.Join(root, c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := c.re.FindAllStringSubmatch(string(data), -1)
+		if len(m) == 0 {
+			t.Errorf("%s: no match for %s: update this test with the docs", c.file, c.re)
+		}
+		for _, g := range m {
+			if n, _ := strconv.Atoi(g[1]); n != c.want {
+				t.Errorf("%s says %q; the binary loads %d", c.file, g[0], c.want)
+			}
+		}
+	}
 }

@@ -80,7 +80,7 @@ func newAppArmorGenerateCmd(s streams) *cobra.Command {
 }
 
 func newAppArmorValidateCmd(s streams) *cobra.Command {
-	var format string
+	var format, out string
 	cmd := &cobra.Command{
 		Use:   "validate FILE",
 		Short: "Check a profile (or a spec's generated profile) with apparmor_parser -Q -K",
@@ -104,18 +104,20 @@ func newAppArmorValidateCmd(s streams) *cobra.Command {
 				return exitf(1, "%v", err)
 			}
 			names := apparmor.ProfileNames(profile)
-			if format == "json" {
-				return writeJSON(s.out, struct {
-					File     string   `json:"file"`
-					Valid    bool     `json:"valid"`
-					Profiles []string `json:"profiles"`
-				}{path, true, orEmpty(names)})
-			}
-			fmt.Fprintf(s.out, "%s: ok, apparmor_parser accepts it (profiles: %s)\n", escape.Text(path), escape.Text(strings.Join(names, ", ")))
-			return nil
+			return writeResult(s.out, out, func(w io.Writer) error {
+				if format == "json" {
+					return writeJSON(w, struct {
+						File     string   `json:"file"`
+						Valid    bool     `json:"valid"`
+						Profiles []string `json:"profiles"`
+					}{path, true, orEmpty(names)})
+				}
+				_, err := fmt.Fprintf(w, "%s: ok, apparmor_parser accepts it (profiles: %s)\n", escape.Text(path), escape.Text(strings.Join(names, ", ")))
+				return err
+			})
 		},
 	}
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
+	addResultFlags(cmd, &format, &out, "text", "json")
 	return cmd
 }
 

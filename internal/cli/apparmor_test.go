@@ -143,6 +143,12 @@ func TestAppArmorValidate(t *testing.T) {
 	if strings.Count(stderr, "\n") != 1 {
 		t.Errorf("stderr is not one line: %q", stderr)
 	}
+	report := filepath.Join(t.TempDir(), "report.json")
+	code, stdout, stderr = runAppArmorCLI(t, "apparmor", "validate", "-o", "json", "--out", report, spec)
+	data, _ := os.ReadFile(report)
+	if code != 0 || stdout != "" || !strings.Contains(string(data), `"valid": true`) {
+		t.Fatalf("validate --out: code %d stdout %q stderr %q file %q", code, stdout, stderr, data)
+	}
 }
 
 // TestAppArmorInstallWithoutKernelSupport: this project's machines run a

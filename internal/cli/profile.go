@@ -35,8 +35,10 @@ func newProfileCmd(s streams) *cobra.Command {
 			"  caps      capabilities to add after dropping all (-o json: {\"cap_add\":[...]})\n" +
 			"  apparmor  an AppArmor profile; how paths were globbed goes to stderr\n" +
 			"  docker    docker run flags; compose: service keys; k8s: securityContext\n\n" +
-			"Capability checks are not recorded yet, so capability sets are partial\n" +
-			"(only what syscalls prove): this is said on stderr and in -o json.\n" +
+			"Capabilities are those the kernel checked and granted (recorded on Linux\n" +
+			"6.15+ from the capability:cap_capable tracepoint) plus those the syscalls\n" +
+			"prove; a recording without capability checks (older kernel or recording)\n" +
+			"gives only the proven set, and then stderr and -o json say it is partial.\n" +
 			"See docs/profile.md.",
 		Example: "  palisade profile seccomp web.json --out web-seccomp.json\n" +
 			"  palisade profile caps web.json -o json\n" +

@@ -35,7 +35,8 @@ func newRecordCmd(s streams) *cobra.Command {
 			"6.15+); on older kernels the recording lists only the capabilities its\n" +
 			"syscalls prove and says so.\n" +
 			"Needs root and eBPF. The recording goes to --out (default recording.json;\n" +
-			"with --merge, stdout). See docs/record.md.",
+			"with --merge, stdout). It has one format, JSON, so there is no -o; the\n" +
+			"summary goes to stderr. See docs/record.md.",
 		Example: "  palisade record --out web.json -- python3 -m http.server 8080\n" +
 			"  palisade record --container web --duration 60s --out web.json\n" +
 			"  palisade record --merge run1.json run2.json --out all.json",

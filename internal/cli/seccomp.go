@@ -435,12 +435,22 @@ func newSeccompDiffCmd(s streams) *cobra.Command {
 		Long: "Compare what two profiles decide on every arch either filters: syscalls B\n" +
 			"allows that A does not (added), the reverse (removed), and syscalls whose\n" +
 			"action or argument conditions differ (changed). Either side may be\n" +
-			"builtin:docker-default. Exit status 0 when equal, 1 when they differ.",
-		Example: "  palisade seccomp diff builtin:docker-default my-profile.json",
-		Args:    cobra.ExactArgs(2),
+			"builtin:docker-default, and --builtin NAME stands for A as in the other\n" +
+			"seccomp commands. Exit status 0 when equal, 1 when they differ.",
+		Example: "  palisade seccomp diff builtin:docker-default my-profile.json\n" +
+			"  palisade seccomp diff --builtin docker-default my-profile.json -o json",
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
+			}
+			switch {
+			case pf.builtin != "" && len(args) == 1:
+				args = []string{"builtin:" + pf.builtin, args[0]}
+			case pf.builtin != "":
+				return exitf(2, "--builtin %s takes the place of A: give only B", escape.Text(pf.builtin))
+			case len(args) == 1:
+				return exitf(2, "diff needs two profiles, A and B (or --builtin NAME and B)")
 			}
 			pf.capsSet = cmd.Flags().Changed("caps")
 			env, _, err := pf.env()
@@ -477,6 +487,7 @@ func newSeccompDiffCmd(s streams) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&pf.builtin, "builtin", "", "compare the built-in profile NAME (docker-default) as A")
 	cmd.Flags().StringVar(&pf.arch, "arch", "", "host architecture (default this host's)")
 	cmd.Flags().StringVar(&pf.capList, "caps", "", "container capabilities (default Docker's 14)")
 	cmd.Flags().StringVar(&pf.kernel, "kernel", "", "kernel version for minKernel (default this host's)")

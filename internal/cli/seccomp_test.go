@@ -220,6 +220,15 @@ func TestSeccompDiffAndExplain(t *testing.T) {
 	if code, _, _ := seccompCLI(t, "seccomp", "diff", "builtin:docker-default", "builtin:docker-default"); code != 0 {
 		t.Fatalf("identical profiles: exit %d", code)
 	}
+	// --builtin NAME stands for A, as in the other seccomp commands.
+	if code, out2, errs := seccompCLI(t, "seccomp", "diff", "--builtin", "docker-default", mod, "--arch", "x86_64", "-o", "json"); code != 1 || out2 != out {
+		t.Fatalf("diff --builtin: exit %d, %s\n%s", code, errs, out2)
+	}
+	for _, args := range [][]string{{"--builtin", "docker-default", "builtin:docker-default", mod}, {mod}} {
+		if code, _, errs := seccompCLI(t, append([]string{"seccomp", "diff"}, args...)...); code != 2 || strings.Count(errs, "\n") != 1 {
+			t.Errorf("diff %q: exit %d, %q; want 2 and one line", args, code, errs)
+		}
+	}
 	code, out, _ = seccompCLI(t, "seccomp", "explain", "builtin:docker-default", "clone", "--arch", "x86_64", "--arg0", "0x10000000")
 	if code != 0 || !strings.Contains(out, "action: SCMP_ACT_ERRNO(1)") || !strings.Contains(out, "includes.caps: the container lacks CAP_SYS_ADMIN") || !strings.Contains(out, "conditions do not hold") {
 		t.Fatalf("explain clone:\n%s", out)
