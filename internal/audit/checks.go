@@ -750,8 +750,9 @@ func AuditDaemon(d *Daemon) []Finding {
 	return out
 }
 
-// Normalize sorts findings into a stable order and removes duplicates (pod-
-// level settings reported by each of a pod's containers).
+// Normalize sorts findings into a stable order, the most severe first in
+// each group and then by line, and removes duplicates (pod-level settings
+// reported by each of a pod's containers).
 func Normalize(fs []Finding) []Finding {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
@@ -761,14 +762,14 @@ func Normalize(fs []Finding) []Finding {
 		if a.Group != b.Group {
 			return a.Group < b.Group
 		}
-		if a.Target != b.Target {
-			return a.Target < b.Target
+		if a.Severity != b.Severity {
+			return a.Severity > b.Severity
 		}
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}
-		if a.Severity != b.Severity {
-			return a.Severity > b.Severity
+		if a.Target != b.Target {
+			return a.Target < b.Target
 		}
 		if a.Check != b.Check {
 			return a.Check < b.Check

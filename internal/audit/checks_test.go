@@ -197,6 +197,25 @@ func TestPodScopeDedupe(t *testing.T) {
 	}
 }
 
+// TestNormalizeOrder: within a group a critical finding comes before lows,
+// whatever their lines; equal severities go by line.
+func TestNormalizeOrder(t *testing.T) {
+	fs := []Finding{
+		{Check: "low-a", Severity: SeverityLow, Group: "g", Line: 2},
+		{Check: "crit", Severity: SeverityCritical, Group: "g", Line: 9},
+		{Check: "other-group", Severity: SeverityCritical, Group: "h", Line: 1},
+		{Check: "low-b", Severity: SeverityLow, Group: "g", Line: 1},
+		{Check: "high", Severity: SeverityHigh, Group: "g", Line: 12},
+	}
+	var got []string
+	for _, f := range Normalize(fs) {
+		got = append(got, f.Check)
+	}
+	if want := "crit high low-b low-a other-group"; strings.Join(got, " ") != want {
+		t.Errorf("order %q, want %q", got, want)
+	}
+}
+
 func TestDaemonChecks(t *testing.T) {
 	tests := []struct {
 		name string

@@ -521,14 +521,15 @@ spec:
 			got = append(got, fmt.Sprintf("%s@%d %s", f.Check, f.Line, f.Target))
 		}
 	}
+	// The most severe first, then by line.
 	want := []string{
+		"sensitive-host-mount@15 Deployment d ephemeral container dbg",
 		"host-path-volume@8 Deployment d",
 		"host-path-volume@9 Deployment d",
 		"host-path-volume@10 Deployment d",
 		"host-path-volume@11 Deployment d",
 		"host-path-volume@12 Deployment d",
 		"host-path-volume@14 Deployment d",
-		"sensitive-host-mount@15 Deployment d ephemeral container dbg",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
