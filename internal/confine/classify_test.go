@@ -1,6 +1,8 @@
 package confine
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -112,6 +114,52 @@ func TestPostureFindings(t *testing.T) {
 	}
 	fs := PostureFindings(Posture{Effective: []string{"sys_admin"}, Bounding: []string{"sys_admin"}, SeccompMode: "filter", NoNewPrivs: true})
 	if len(fs) != 1 || fs[0].Detail != "CAP_SYS_ADMIN is in the effective and bounding sets (of a non-initial user namespace: it acts only on what that namespace owns)" || fs[0].Fix != "remove --cap-add SYS_ADMIN" {
+		t.Errorf("%+v", fs)
+	}
+	// Capabilities in the same sets are one finding, not a line each.
+	all := []string{"net_admin", "sys_admin", "sys_module"}
+	fs = PostureFindings(Posture{Effective: all, Permitted: all, Bounding: append(all, "sys_ptrace"), SeccompMode: "filter", InitialUserNS: true})
+	var caps []Finding
+	for _, f := range fs {
+		if f.Check == "dangerous-capability" {
+			caps = append(caps, f)
+		}
+	}
+	if len(caps) != 2 ||
+		caps[0].Detail != "CAP_NET_ADMIN, CAP_SYS_ADMIN, CAP_SYS_MODULE are in the effective, permitted and bounding sets" ||
+		caps[0].Fix != "remove --cap-add NET_ADMIN --cap-add SYS_ADMIN --cap-add SYS_MODULE" ||
+		caps[1].Detail != "CAP_SYS_PTRACE is only in the bounding set, and with no_new_privs off a setuid or file-capability program can raise it" {
+		t.Errorf("%+v", caps)
+	}
+}
+
+// TestMergeSocketFindings: a mounted socket that also accepts connections,
+// reached by two paths, is one finding.
+func TestMergeSocketFindings(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	if err := os.Mkdir(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(run, "docker.sock"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	varRun := filepath.Join(dir, "varrun")
+	if err := os.Symlink(run, varRun); err != nil {
+		t.Fatal(err)
+	}
+	mounted := MountFindings([]Mount{{MountPoint: filepath.Join(varRun, "docker.sock"), Root: "/run/docker.sock", Device: "0:25", FSType: "tmpfs", Source: "tmpfs"}})
+	if slugs(mounted) != "runtime-socket-mount" {
+		t.Fatalf("mount: %+v", mounted)
+	}
+	sockets := SocketFindings([]SocketCheck{
+		{Path: filepath.Join(varRun, "docker.sock"), Connected: true},
+		{Path: filepath.Join(run, "docker.sock"), Connected: true},
+		{Path: "/elsewhere/containerd.sock", Connected: true},
+	})
+	fs := MergeSocketFindings(mounted, sockets)
+	if len(fs) != 2 || !strings.HasSuffix(fs[0].Detail, "; it accepts connections: its API can start a privileged container") ||
+		!strings.HasPrefix(fs[1].Detail, "/elsewhere/containerd.sock accepts connections") {
 		t.Errorf("%+v", fs)
 	}
 }

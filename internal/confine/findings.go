@@ -3,6 +3,7 @@ package confine
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -20,6 +21,11 @@ type Finding struct {
 	// Fix is phrased for `docker run`; `palisade audit` gives it for compose
 	// files, Kubernetes manifests and OCI configs.
 	Fix string `json:"fix"`
+
+	// socket is the path of the runtime socket a runtime-socket-mount
+	// finding is about, so a mount and a connection to it make one finding.
+	socket    string
+	reachable bool
 }
 
 // ReleaseAgentCheck is the slug for a writable cgroup v1 release_agent,
@@ -102,7 +108,11 @@ func MountFindings(mounts []Mount) []Finding {
 		if m.Anonymous() || slug == "runtime-socket-mount" {
 			arg = m.MountPoint
 		}
-		out = append(out, auditFinding(slug, detail, arg))
+		f := auditFinding(slug, detail, arg)
+		if slug == "runtime-socket-mount" {
+			f.socket = m.MountPoint
+		}
+		out = append(out, f)
 		reported = append(reported, m.MountPoint)
 	}
 	return out
@@ -193,6 +203,9 @@ func PostureFindings(p Posture) []Finding {
 		}
 		return false
 	}
+	// Capabilities in the same sets make one finding, not one line each.
+	var capOrder []string
+	capsBySets := map[string][]string{}
 	for _, c := range dangerousCaps {
 		var sets []string
 		if has(p.Effective, c) {
@@ -205,17 +218,32 @@ func PostureFindings(p Posture) []Finding {
 		if len(sets) == 0 && !(inBnd && !p.NoNewPrivs) {
 			continue
 		}
-		upper := strings.ToUpper(c)
-		detail := fmt.Sprintf("CAP_%s is in the %s set", upper, strings.Join(sets, " and "))
+		where := fmt.Sprintf("in the %s set", strings.Join(sets, " and "))
 		if len(sets) == 0 {
-			detail = fmt.Sprintf("CAP_%s is only in the bounding set, and with no_new_privs off a setuid or file-capability program can raise it", upper)
+			where = "only in the bounding set"
 		} else if inBnd {
-			detail = fmt.Sprintf("CAP_%s is in the %s and bounding sets", upper, strings.Join(sets, ", "))
+			where = fmt.Sprintf("in the %s and bounding sets", strings.Join(sets, ", "))
+		}
+		if capsBySets[where] == nil {
+			capOrder = append(capOrder, where)
+		}
+		capsBySets[where] = append(capsBySets[where], strings.ToUpper(c))
+	}
+	for _, where := range capOrder {
+		caps := capsBySets[where]
+		names := "CAP_" + strings.Join(caps, ", CAP_")
+		verb, it := "is", "it"
+		if len(caps) > 1 {
+			verb, it = "are", "them"
+		}
+		detail := fmt.Sprintf("%s %s %s", names, verb, where)
+		if where == "only in the bounding set" {
+			detail += ", and with no_new_privs off a setuid or file-capability program can raise " + it
 		}
 		if !p.InitialUserNS {
 			detail += " (of a non-initial user namespace: it acts only on what that namespace owns)"
 		}
-		out = append(out, auditFinding("dangerous-capability", detail, upper))
+		out = append(out, auditFinding("dangerous-capability", detail, strings.Join(caps, " --cap-add ")))
 	}
 	if !p.NoNewPrivs {
 		out = append(out, auditFinding("no-new-privileges-missing", "no_new_privs is off: setuid programs and file capabilities can raise privilege", ""))
@@ -258,10 +286,44 @@ func SocketFindings(cs []SocketCheck) []Finding {
 	var out []Finding
 	for _, c := range cs {
 		if c.Connected {
-			out = append(out, auditFinding("runtime-socket-mount", c.Path+" accepts connections: its API can start a privileged container", c.Path))
+			f := auditFinding("runtime-socket-mount", c.Path+" accepts connections: its API can start a privileged container", c.Path)
+			f.socket, f.reachable = c.Path, true
+			out = append(out, f)
 		}
 	}
 	return out
+}
+
+// MergeSocketFindings adds the reachable-socket findings to fs, folding
+// each into the finding already made for the same socket file (its mount,
+// or the same socket reached by another path, /var/run being /run), so one
+// socket is one finding.
+func MergeSocketFindings(fs, sockets []Finding) []Finding {
+	canonical := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return p
+	}
+	seen := map[string]int{}
+	for i, f := range fs {
+		if f.socket != "" {
+			seen[canonical(f.socket)] = i
+		}
+	}
+	for _, s := range sockets {
+		p := canonical(s.socket)
+		if i, ok := seen[p]; ok {
+			if !fs[i].reachable {
+				fs[i].Detail += "; it accepts connections: its API can start a privileged container"
+				fs[i].reachable = true
+			}
+			continue
+		}
+		seen[p] = len(fs)
+		fs = append(fs, s)
+	}
+	return fs
 }
 
 // WriteCheck is the result of opening one sensitive kernel file for writing.

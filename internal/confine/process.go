@@ -201,7 +201,7 @@ func (c *Report) CheckLive(ctx context.Context, probe bool, command func(ctx con
 	procSys := OpenableForWrite(ProcSysPaths)
 	agents := OpenableForWrite(c.releaseAgents)
 	c.Writable = append(append([]WriteCheck{}, procSys...), agents...)
-	c.Findings = append(c.Findings, SocketFindings(c.Sockets)...)
+	c.Findings = MergeSocketFindings(c.Findings, SocketFindings(c.Sockets))
 	c.Findings = append(c.Findings, WriteFindings(procSys, agents)...)
 	if probe {
 		filtered := c.Seccomp.Mode != "disabled"
