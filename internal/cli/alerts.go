@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -157,7 +158,24 @@ func tableCell(s string, max int) string {
 func writeAlertRow(w io.Writer, a alert.Alert) {
 	c, _ := a.OutputFields["container.name"].(string)
 	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", a.Time.UTC().Format(time.RFC3339), a.Priority,
-		tableCell(a.Rule, 60), tableCell(c, 40), tableCell(a.Output, 200))
+		tableCell(a.Rule, 60), tableCell(c, 40), tableCell(outputMessage(a), 200))
+}
+
+// falcoLinePrefix is the "HH:MM:SS.ns: " Falco puts before an alert's
+// priority and message.
+var falcoLinePrefix = regexp.MustCompile(`^\d\d:\d\d:\d\d\.\d+: `)
+
+// outputMessage is an alert's output without the time and priority the
+// table's own columns show.
+func outputMessage(a alert.Alert) string {
+	loc := falcoLinePrefix.FindStringIndex(a.Output)
+	if loc == nil {
+		return a.Output
+	}
+	if rest, ok := strings.CutPrefix(a.Output[loc[1]:], fmt.Sprint(a.Priority)+" "); ok {
+		return rest
+	}
+	return a.Output
 }
 
 // followAlerts prints what matched so far, then new alerts as they are

@@ -185,3 +185,22 @@ func (s *alertsBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestAlertOutputMessage: the table shows Falco's "time: Priority message"
+// output without the time and priority its own columns hold, and leaves
+// any other output alone.
+func TestAlertOutputMessage(t *testing.T) {
+	for _, tc := range []struct {
+		p         alert.Priority
+		out, want string
+	}{
+		{alert.Warning, "01:39:17.729756697: Warning Sensitive file opened (file=/etc/shadow)", "Sensitive file opened (file=/etc/shadow)"},
+		{alert.Critical, "Falco internal: syscall event drop. 31505 system calls dropped", "Falco internal: syscall event drop. 31505 system calls dropped"},
+		{alert.Notice, "01:39:17.729756697: Warning priority differs", "01:39:17.729756697: Warning priority differs"},
+		{alert.Notice, "12:00: Notice not a Falco time", "12:00: Notice not a Falco time"},
+	} {
+		if got := outputMessage(alert.Alert{Priority: tc.p, Output: tc.out}); got != tc.want {
+			t.Errorf("outputMessage(%s, %q) = %q, want %q", tc.p, tc.out, got, tc.want)
+		}
+	}
+}
