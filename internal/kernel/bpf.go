@@ -67,23 +67,44 @@ func attachRawTP(name string) error {
 	return l.Close()
 }
 
+// groupFailures lists the names whose errs are not nil, those failing with
+// the same message together, so a library's hint in the message (cilium/ebpf's
+// MEMLOCK advice) is said once, not once per name.
+func groupFailures(prefix string, names []string, errs []error) string {
+	var msgs []string
+	failed := map[string][]string{}
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		msg := err.Error()
+		if failed[msg] == nil {
+			msgs = append(msgs, msg)
+		}
+		failed[msg] = append(failed[msg], names[i])
+	}
+	var out []string
+	for _, msg := range msgs {
+		out = append(out, prefix+strings.Join(failed[msg], ", ")+": "+msg)
+	}
+	return strings.Join(out, "; ")
+}
+
 // Tracepoints attaches an empty program to each tracepoint capture uses,
 // as a BTF tracepoint (what Palisade loads) and as a raw tracepoint.
 func Tracepoints() Check {
 	c := Check{Name: "tracepoints"}
-	var bad []string
+	errs := make([]error, len(CaptureTracepoints))
 	rawOK := 0
-	for _, tp := range CaptureTracepoints {
-		if err := attachTPBTF(tp); err != nil {
-			bad = append(bad, fmt.Sprintf("tp_btf/%s: %v", tp, err))
-		}
+	for i, tp := range CaptureTracepoints {
+		errs[i] = attachTPBTF(tp)
 		if attachRawTP(tp) == nil {
 			rawOK++
 		}
 	}
-	if len(bad) > 0 {
+	if bad := groupFailures("tp_btf/", CaptureTracepoints, errs); bad != "" {
 		c.Status = Fail
-		c.Detail = strings.Join(bad, "; ")
+		c.Detail = bad
 		c.Fix = "run as root on Linux 5.8+ with BTF; BTF tracepoints need CONFIG_DEBUG_INFO_BTF=y and no LSM denying BPF_PROG_LOAD"
 		return c
 	}
