@@ -110,9 +110,24 @@ var cases = []struct {
 		[]string{open("/tmp/cgrp/release_agent", "O_WRONLY|O_TRUNC", proc("sh", 9, nil), web), open("/sys/fs/cgroup/rdma/x/notify_on_release", "O_WRONLY", proc("sh", 9, nil), nil)},
 		[]string{open("/tmp/cgrp/release_agent", "O_RDONLY", proc("cat", 9, nil), web)}},
 	{"Namespace change in container",
-		[]string{ev("unshare", -1, proc("unshare", 9, shParent), web, "args", m{"flags": m{"str": "CLONE_NEWUSER", "int": 0x10000000}}),
+		[]string{ev("unshare", -1, proc("unshare", 9, shParent), web, "args", m{"flags": m{"str": "CLONE_NEWNS", "int": 0x20000}}),
 			ev("setns", 0, proc("nsenter", 9, shParent), web, "args", m{"fd": 3, "nstype": 0})},
-		[]string{ev("unshare", 0, proc("runc", 9, nil), web), ev("unshare", 0, proc("unshare", 9, nil), nil)}},
+		// A new user namespace is the user-namespace rule's alone.
+		[]string{ev("unshare", 0, proc("runc", 9, nil), web), ev("unshare", 0, proc("unshare", 9, nil), nil),
+			ev("unshare", -1, proc("unshare", 9, shParent), web, "args", m{"flags": m{"str": "CLONE_NEWUSER|CLONE_NEWNS", "int": 0x10020000}})}},
+	{"User namespace created in container",
+		// unshare -U, refused or not, and clone with CLONE_NEWUSER seen by the parent.
+		[]string{ev("unshare", -1, proc("unshare", 9, shParent), web, "args", m{"flags": m{"str": "CLONE_NEWUSER", "int": 0x10000000}}),
+			ev("unshare", 0, proc("exploit", 9, shParent), web, "args", m{"flags": m{"str": "CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWNET", "int": 0x50020000}}),
+			ev("clone", 12, proc("exploit", 9, shParent), web, "args", m{"flags": m{"str": "CLONE_NEWUSER|CLONE_VM|CLONE_VFORK", "int": 0x10004100}}),
+			ev("clone", -1, proc("exploit", 9, shParent), web, "args", m{"flags": m{"str": "CLONE_NEWUSER", "int": 0x10000000}})},
+		// Other namespaces, threads, the child's side of clone, the host,
+		// the runtime setting the container up.
+		[]string{ev("unshare", 0, proc("unshare", 9, shParent), web, "args", m{"flags": m{"str": "CLONE_NEWNS", "int": 0x20000}}),
+			ev("clone", 12, proc("java", 9, shParent), web, "args", m{"flags": m{"str": "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD", "int": 0x10f00}}),
+			ev("clone", 0, proc("exploit", 12, shParent), web, "args", m{"flags": m{"str": "CLONE_NEWUSER", "int": 0x10000000}}),
+			ev("unshare", 0, proc("chrome", 9, nil), nil, "args", m{"flags": m{"str": "CLONE_NEWUSER", "int": 0x10000000}}),
+			ev("clone", 12, proc("runc:[1:CHILD]", 9, nil), web, "args", m{"flags": m{"str": "CLONE_NEWUSER", "int": 0x10000000}})}},
 	{"Nsenter launched",
 		[]string{exec(proc("nsenter", 9, shParent, "args", []string{"-t", "1", "-m", "sh"}), web), exec(proc("nsenter", 9, nil), nil)},
 		[]string{exec(proc("nsente", 9, nil), nil)}},
@@ -140,11 +155,29 @@ var cases = []struct {
 		[]string{open("/proc/sys/net/ipv4/ip_forward", "O_RDONLY", proc("cat", 9, nil), web), open("/proc/sys/net/ipv4/ip_forward", "O_WRONLY", proc("sysctl", 9, nil), nil),
 			open("/proc/sys/net/core/somaxconn", "O_WRONLY", proc("runc:[2:INIT]", 1, nil), web), open("/proc/sysx", "O_WRONLY", proc("sh", 9, nil), web)}},
 	{"Write to core_pattern or sysrq-trigger",
-		[]string{open("/proc/sys/kernel/core_pattern", "O_WRONLY|O_TRUNC", proc("sh", 9, nil), web), open("/proc/sysrq-trigger", "O_WRONLY", proc("bash", 9, nil), nil)},
-		[]string{open("/proc/sys/kernel/core_pattern", "O_WRONLY", proc("systemd-sysctl", 9, nil), nil), open("/proc/sys/kernel/core_pattern", "O_RDONLY", proc("cat", 9, nil), web)}},
+		[]string{open("/proc/sys/kernel/core_pattern", "O_WRONLY|O_TRUNC", proc("sh", 9, nil), web), open("/proc/sysrq-trigger", "O_WRONLY", proc("bash", 9, nil), nil),
+			open("/proc/sys/kernel/modprobe", "O_WRONLY|O_TRUNC", proc("sh", 9, shParent), web), open("/sys/kernel/uevent_helper", "O_WRONLY", proc("sh", 9, shParent), web),
+			open("/proc/sys/kernel/hotplug", "O_RDWR", proc("python3", 9, shParent), web)},
+		[]string{open("/proc/sys/kernel/core_pattern", "O_WRONLY", proc("systemd-sysctl", 9, nil), nil), open("/proc/sys/kernel/core_pattern", "O_RDONLY", proc("cat", 9, nil), web),
+			open("/proc/sys/kernel/modprobe", "O_RDONLY", proc("modprobe", 9, nil), web), open("/sys/kernel/uevent_seqnum", "O_WRONLY", proc("sh", 9, nil), web),
+			// A refused open (read-only /proc/sys in a default container) is no write.
+			ev("openat", -30, proc("sh", 9, shParent), web, "args", m{"fd": -30, "dirfd": -100, "name": "/proc/sys/kernel/core_pattern", "flags": "O_WRONLY|O_TRUNC"}, "fd", m{"num": -1, "type": "file", "name": "/proc/sys/kernel/core_pattern"})}},
 	{"BPF call from container",
-		[]string{ev("bpf", -1, proc("loader", 9, shParent), web, "args", m{"cmd": m{"str": "BPF_PROG_LOAD", "int": 5}})},
-		[]string{ev("bpf", 3, proc("cilium-agent", 9, nil), nil, "args", m{"cmd": m{"str": "BPF_PROG_LOAD", "int": 5}})}},
+		[]string{ev("bpf", -1, proc("loader", 9, shParent), web, "args", m{"cmd": m{"str": "BPF_PROG_LOAD", "int": 5}}),
+			ev("bpf", -1, proc("exploit", 9, shParent), web, "args", m{"cmd": m{"str": "BPF_MAP_CREATE", "int": 0}})},
+		[]string{ev("bpf", 3, proc("cilium-agent", 9, nil), nil, "args", m{"cmd": m{"str": "BPF_PROG_LOAD", "int": 5}}),
+			ev("bpf", 0, proc("runc:[2:INIT]", 1, nil), web, "args", m{"cmd": m{"str": "BPF_PROG_LOAD", "int": 5}})}},
+	{"io_uring setup in container",
+		[]string{ev("io_uring_setup", 3, proc("exploit", 9, shParent), web, "fd", m{"num": 3, "type": "io_uring"}),
+			ev("io_uring_setup", -1, proc("exploit", 9, shParent), web)},
+		[]string{ev("io_uring_setup", 3, proc("qemu", 9, nil), nil, "fd", m{"num": 3, "type": "io_uring"}),
+			ev("io_uring_enter", 1, proc("exploit", 9, shParent), web)}},
+	{"Kernel keyring call in container",
+		[]string{ev("keyctl", -1, proc("exploit", 9, shParent), web, "args", m{"operation": 0}),
+			ev("add_key", 12345, proc("exploit", 9, shParent), web), ev("request_key", -126, proc("exploit", 9, shParent), web)},
+		// The runtime joining a session keyring, the host's own keyring users.
+		[]string{ev("keyctl", 12345, proc("runc:[2:INIT]", 1, nil), web, "args", m{"operation": 1}),
+			ev("keyctl", 0, proc("sshd", 9, nil), nil, "args", m{"operation": 1}), ev("add_key", 1, proc("kinit", 9, nil), nil)}},
 	{"Set setuid or setgid bit",
 		[]string{ev("fchmodat", 0, proc("chmod", 9, shParent), web, "args", m{"dirfd": -100, "filename": "/tmp/sh", "mode": m{"str": "S_IXOTH|S_IROTH|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID", "int": 0o4755}}),
 			ev("chmod", 0, proc("chmod", 9, nil), nil, "args", m{"filename": "/tmp/g", "mode": m{"str": "S_IXUSR|S_ISGID", "int": 0o2100}})},
@@ -426,5 +459,23 @@ func TestExceptionAppend(t *testing.T) {
 	other := parse(t, open("/etc/ld.so.preload", "O_WRONLY|O_CREAT", proc("confd", 9, nil), nil))
 	if contains(fired(rs, allowed), "Write below etc") || !contains(fired(rs, other), "Write below etc") {
 		t.Errorf("exception not applied as written: allowed fired %v, other fired %v", fired(rs, allowed), fired(rs, other))
+	}
+}
+
+// The exploit-precursor rules are tuned through their user_known_ lists:
+// a program appended there is quiet, another one doing the same is not.
+func TestPrecursorListsAppend(t *testing.T) {
+	for _, tc := range []struct{ list, rule, known, event string }{
+		{"user_known_io_uring_users", "io_uring setup in container", "scylla", `{"type":"io_uring_setup","res":3,"proc":{"pid":9,"name":"%s"},"container":{"id":"0123456789ab"}}`},
+		{"user_known_keyring_users", "Kernel keyring call in container", "kinit", `{"type":"keyctl","res":0,"proc":{"pid":9,"name":"%s"},"container":{"id":"0123456789ab"}}`},
+		{"user_known_userns_creators", "User namespace created in container", "bwrap", `{"type":"unshare","res":0,"args":{"flags":{"str":"CLONE_NEWUSER","int":268435456}},"proc":{"pid":9,"name":"%s"},"container":{"id":"0123456789ab"}}`},
+	} {
+		over := rules.File{Name: "tune.yaml", Data: []byte("- list: " + tc.list + "\n  items: [" + tc.known + "]\n  override:\n    items: append\n")}
+		rs := loadBuiltin(t, over)
+		known := parse(t, strings.Replace(tc.event, "%s", tc.known, 1))
+		other := parse(t, strings.Replace(tc.event, "%s", "exploit", 1))
+		if contains(fired(rs, known), tc.rule) || !contains(fired(rs, other), tc.rule) {
+			t.Errorf("%s: known fired %v, other fired %v", tc.list, fired(rs, known), fired(rs, other))
+		}
 	}
 }
