@@ -113,7 +113,17 @@ func TestAttackScenarios(t *testing.T) {
 		{"runtime-socket", append([]string{"-v", "/var/run/docker.sock:/var/run/docker.sock"}, mountAttacker...), "/attacker/attacker unix /var/run/docker.sock", []string{"Container runtime socket access from container"}, nil},
 		{"mount", nil, "mount -t tmpfs none /mnt", []string{"Mount in container"}, nil},
 		{"release-agent", nil, "mkdir -p /tmp/cgrp && echo /evil > /tmp/cgrp/release_agent", []string{"Cgroup release_agent or notify_on_release write"}, nil},
-		{"unshare", nil, "unshare -U true", []string{"Namespace change in container"}, nil},
+		{"unshare", nil, "unshare -U true", []string{"User namespace created in container"}, nil},
+		// Kernel-exploit precursors (issue 20): under the default profile
+		// (refused or not, by Docker's version) and with what they need.
+		{"clone-userns", append([]string{"--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker clone-userns", []string{"User namespace created in container"}, nil},
+		{"io-uring", mountAttacker, "/attacker/attacker iouring", []string{"io_uring setup in container"}, nil},
+		{"io-uring-unconfined", append([]string{"--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker iouring", []string{"io_uring setup in container"}, nil},
+		{"keyctl", mountAttacker, "/attacker/attacker keyctl", []string{"Kernel keyring call in container"}, nil},
+		{"keyctl-unconfined", append([]string{"--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker keyctl", []string{"Kernel keyring call in container"}, nil},
+		// /proc/sys is writable only with the system paths unconfined; the file is
+		// opened for writing and left unchanged.
+		{"core-pattern", append([]string{"--security-opt", "systempaths=unconfined"}, mountAttacker...), "/attacker/attacker openw /proc/sys/kernel/core_pattern", []string{"Write to core_pattern or sysrq-trigger", "Write below /proc/sys or /sys from container"}, nil},
 		{"nsenter", nil, "", []string{"Nsenter launched", "Namespace change in container"}, []string{"nsenter", "-t", "1", "-m", "true"}},
 		{"ptrace", mountAttacker, "/attacker/attacker ptrace", []string{"Ptrace attach in container"}, nil},
 		{"bpf", mountAttacker, "/attacker/attacker bpf", []string{"BPF call from container"}, nil},

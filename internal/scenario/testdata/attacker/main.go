@@ -33,6 +33,20 @@ func main() {
 		err = capset()
 	case "memfd":
 		err = memfdExec()
+	case "iouring":
+		err = ioUringSetup()
+	case "keyctl":
+		// KEYCTL_GET_KEYRING_ID of the session keyring, creating none.
+		_, err = unix.KeyctlInt(unix.KEYCTL_GET_KEYRING_ID, unix.KEY_SPEC_SESSION_KEYRING, 0, 0, 0)
+	case "clone-userns":
+		err = cloneUserns()
+	case "openw":
+		// Opens a file for writing and writes nothing: the rule's event
+		// without changing a host-wide setting such as core_pattern.
+		var f *os.File
+		if f, err = os.OpenFile(os.Args[2], os.O_WRONLY, 0); err == nil {
+			f.Close()
+		}
 	case "unix":
 		var c net.Conn
 		c, err = net.Dial("unix", os.Args[2])
@@ -115,4 +129,21 @@ func memfdExec() error {
 	}
 	path := fmt.Sprintf("/proc/self/fd/%d", fd)
 	return syscall.Exec(path, []string{"true"}, nil)
+}
+
+func ioUringSetup() error {
+	var params [120]byte // struct io_uring_params, all zero
+	fd, _, e := unix.Syscall(unix.SYS_IO_URING_SETUP, 4, uintptr(unsafe.Pointer(&params[0])), 0)
+	if e != 0 {
+		return e
+	}
+	return unix.Close(int(fd))
+}
+
+// cloneUserns starts a child in a new user namespace; Go's fork path uses
+// clone (not clone3) for it.
+func cloneUserns() error {
+	cmd := exec.Command("/bin/true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER}
+	return cmd.Run()
 }
