@@ -55,7 +55,7 @@ func readBuildInfo() buildInfo {
 }
 
 func newVersionCmd(s streams) *cobra.Command {
-	var format string
+	var format, out string
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit, build date, Go version and build flags",
@@ -65,13 +65,15 @@ func newVersionCmd(s streams) *cobra.Command {
 				return err
 			}
 			b := readBuildInfo()
-			if format == "json" {
-				return writeJSON(s.out, b)
-			}
-			return writeVersionText(s.out, b)
+			return writeResult(s.out, out, func(w io.Writer) error {
+				if format == "json" {
+					return writeJSON(w, b)
+				}
+				return writeVersionText(w, b)
+			})
 		},
 	}
-	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
+	addResultFlags(cmd, &format, &out, "text", "json")
 	return cmd
 }
 
