@@ -119,6 +119,11 @@ func TestAttackScenarios(t *testing.T) {
 		{"clone-userns", append([]string{"--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker clone-userns", []string{"User namespace created in container"}, nil},
 		{"io-uring", mountAttacker, "/attacker/attacker iouring", []string{"io_uring setup in container"}, nil},
 		{"io-uring-unconfined", append([]string{"--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker iouring", []string{"io_uring setup in container"}, nil},
+		// bpf and module loading past the profile: a socket filter loads;
+		// finit_module of /dev/null can load nothing.
+		{"bpf-privileged", append([]string{"--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker bpf", []string{"BPF call from container"}, nil},
+		{"module-privileged", append([]string{"--cap-add", "SYS_MODULE", "--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker module", []string{"Kernel module load from container"}, nil},
+		{"userfaultfd", mountAttacker, "/attacker/attacker userfaultfd", []string{"Unprivileged delegation of page faults handling to a userspace process"}, nil},
 		{"keyctl", mountAttacker, "/attacker/attacker keyctl", []string{"Kernel keyring call in container"}, nil},
 		{"keyctl-unconfined", append([]string{"--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker keyctl", []string{"Kernel keyring call in container"}, nil},
 		// /proc/sys is writable only with the system paths unconfined; the file is

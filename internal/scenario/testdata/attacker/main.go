@@ -38,6 +38,14 @@ func main() {
 	case "keyctl":
 		// KEYCTL_GET_KEYRING_ID of the session keyring, creating none.
 		_, err = unix.KeyctlInt(unix.KEYCTL_GET_KEYRING_ID, unix.KEY_SPEC_SESSION_KEYRING, 0, 0, 0)
+	case "userfaultfd":
+		var fd uintptr
+		var e syscall.Errno
+		if fd, _, e = unix.Syscall(unix.SYS_USERFAULTFD, unix.O_CLOEXEC, 0, 0); e != 0 {
+			err = e
+		} else {
+			unix.Close(int(fd))
+		}
 	case "clone-userns":
 		err = cloneUserns()
 	case "openw":
