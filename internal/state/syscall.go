@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/binary"
 	"strconv"
 
 	"github.com/palisade-sec/palisade/internal/event"
@@ -190,6 +191,14 @@ func (t *Table) renderArg(e *event.Event, r *ebpf.Record, a syscalls.Arg, i int)
 		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: t.openFlags(v), Int: v, HasInt: true})
 	case syscalls.ArgCloneFlags:
 		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: renderFlags(v, cloneFlags), Int: v, HasInt: true})
+	case syscalls.ArgStructCloneFlags:
+		// clone_args.flags, when the kernel could copy the struct.
+		if len(r.Struct) >= 8 {
+			f := int64(binary.LittleEndian.Uint64(r.Struct))
+			e.Args = append(e.Args, event.Arg{Name: a.Name, Str: renderFlags(f, cloneFlags), Int: f, HasInt: true})
+		}
+	case syscalls.ArgKeyctlOp:
+		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: symbol(keyctlOps, v), Int: v, HasInt: true})
 	case syscalls.ArgMode:
 		e.Args = append(e.Args, event.Arg{Name: a.Name, Str: t.modeString(v), Int: v, HasInt: true})
 	case syscalls.ArgModeFlags:

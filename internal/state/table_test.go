@@ -612,3 +612,50 @@ func TestTableLoginName(t *testing.T) {
 		}
 	}
 }
+
+// clone3's flags come from its struct clone_args and render as clone's do;
+// without the struct (the kernel could not copy it) there are none. The
+// keyring calls show their operation and key type.
+func TestTableClone3AndKeyringArgs(t *testing.T) {
+	_, _, e, apply, _ := fdHarness(t)
+	args := func() map[string]event.Arg {
+		got := map[string]event.Arg{}
+		for _, a := range e.Args {
+			got[a.Name] = a
+		}
+		return got
+	}
+	const newUserNS = 0x10000000 | 0x20000 | 0x100 // CLONE_NEWUSER|CLONE_NEWNS|CLONE_VM
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "clone"), Ret: 11, Args: [6]uint64{newUserNS}})
+	want := args()["flags"]
+	cargs := binary.LittleEndian.AppendUint64(nil, newUserNS)
+	cargs = binary.LittleEndian.AppendUint64(cargs, 0) // pidfd
+	cargs = append(cargs, make([]byte, 48)...)
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "clone3"), Ret: 12, Args: [6]uint64{0x7ffd0000, 88}, Struct: cargs})
+	got := args()["flags"]
+	if want.Str != "CLONE_NEWUSER|CLONE_NEWNS|CLONE_VM" && want.Str != "CLONE_NEWNS|CLONE_NEWUSER|CLONE_VM" {
+		t.Fatalf("clone flags render as %q", want.Str)
+	}
+	if got.Str != want.Str || got.Int != newUserNS || !got.HasInt {
+		t.Errorf("clone3 flags %+v, want %+v", got, want)
+	}
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "clone3"), Ret: -14, Args: [6]uint64{0, 88}})
+	if a, ok := args()["flags"]; ok {
+		t.Errorf("clone3 without clone_args: flags %+v", a)
+	}
+
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "keyctl"), Ret: 5, Args: [6]uint64{1}})
+	if a := args()["operation"]; a.Str != "KEYCTL_JOIN_SESSION_KEYRING" || a.Int != 1 {
+		t.Errorf("keyctl(1) operation %+v", a)
+	}
+	apply(ebpf.Record{PID: 10, Nr: nr(t, "keyctl"), Ret: -22, Args: [6]uint64{999}})
+	if a := args()["operation"]; a.Str != "999" {
+		t.Errorf("keyctl(999) operation %+v", a)
+	}
+	r := ebpf.Record{PID: 10, Nr: nr(t, "add_key"), Ret: 123, Args: [6]uint64{1, 2, 3, 16, 0xfffffffd}}
+	r.Str[0], r.Str[1] = "user", "exploit:1"
+	apply(r)
+	if a := args(); a["type"].Str != "user" || a["description"].Str != "exploit:1" || a["plen"].Int != 16 {
+		t.Errorf("add_key args %+v", a)
+	}
+}

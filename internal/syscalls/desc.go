@@ -112,6 +112,10 @@ const (
 	ArgBPFCmd                       // BPF_ command names
 	ArgSocketDomain                 // AF_ names
 	ArgAddr                         // the sockaddr, when read
+	// ArgStructCloneFlags: CLONE_ flag names of the u64 at the start of the
+	// struct the kernel copied (clone3's clone_args.flags).
+	ArgStructCloneFlags
+	ArgKeyctlOp // KEYCTL_ operation names
 )
 
 // Effect is what a call does to the process and fd tables; the state

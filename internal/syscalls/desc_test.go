@@ -82,6 +82,9 @@ func TestDescriptorsConsistent(t *testing.T) {
 			if a.Kind == ArgString && used[i] != "string" {
 				t.Errorf("%s: argument %s renders a string the kernel does not read", d.Name, a.Name)
 			}
+			if a.Kind == ArgStructCloneFlags && (d.Struct == nil || d.Struct.Arg != i || d.Struct.Len < 8) {
+				t.Errorf("%s: argument %s renders flags from a struct the kernel does not copy", d.Name, a.Name)
+			}
 			if a.Kind == ArgAddr && (d.Addr == nil || d.Addr.Arg != i) {
 				t.Errorf("%s: argument %s renders a sockaddr the kernel does not read", d.Name, a.Name)
 			}

@@ -48,7 +48,7 @@ var descriptors = []Desc{
 	{Name: "clone", Args: args(cflags), Capture: fullID, Effect: EffectFork, State: true},
 	{Name: "fork", Capture: fullID, Effect: EffectFork, State: true},
 	{Name: "vfork", Capture: fullID, Effect: EffectFork, State: true},
-	{Name: "clone3", Args: args(skip), Struct: &Struct{0, 64}, Capture: fullID, Effect: EffectFork, State: true},
+	{Name: "clone3", Args: args(Arg{"flags", ArgStructCloneFlags}), Struct: &Struct{0, 64}, Capture: fullID, Effect: EffectFork, State: true},
 
 	// open family: the opened file's path from the kernel at exit.
 	{Name: "open", Args: args(path("name"), oflags, mode), RetFDFirst: true, Paths: at(0, AtCwd), Capture: retFD, Effect: EffectOpen, State: true,
@@ -178,7 +178,10 @@ var descriptors = []Desc{
 	{Name: "finit_module", Args: args(fd("fd"), str("uargs"), flags), FDs: []int{0}, Strs: []int{1}, Effect: EffectFDArg},
 	{Name: "delete_module", Args: args(path("name"), flags), Strs: []int{0}},
 	{Name: "seccomp", Args: args(num("op"), flags)},
-	{Name: "keyctl", Args: args(num("operation"))},
+	// keyrings: the key type and description are user strings.
+	{Name: "keyctl", Args: args(Arg{"operation", ArgKeyctlOp})},
+	{Name: "add_key", Args: args(str("type"), str("description"), skip, num("plen"), num("keyring")), Strs: []int{0, 1}},
+	{Name: "request_key", Args: args(str("type"), str("description"), str("callout_info"), num("dest_keyring")), Strs: []int{0, 1, 2}},
 
 	// never return: an entry record is all there is.
 	{Name: "exit", Capture: CaptureEnter},
