@@ -1507,3 +1507,52 @@ func lowPage(t *testing.T) ([]byte, uintptr) {
 	}
 	return mem, base
 }
+
+// clone3's struct clone_args reaches user space with its flags (a refused
+// CLONE_NEWUSER|CLONE_THREAD makes no child), and add_key and request_key
+// are captured with their key type and description. Every call fails
+// harmlessly: an unknown key type, a key that does not exist.
+func TestClone3AndKeyringCalls(t *testing.T) {
+	c := startCapture(t, Options{})
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	tid := uint32(unix.Gettid())
+
+	const newUserThread = unix.CLONE_NEWUSER | unix.CLONE_THREAD // EINVAL together
+	cargs := make([]uint64, 11)                                  // struct clone_args, CLONE_ARGS_SIZE_VER2
+	cargs[0] = newUserThread
+	_, _, errno := unix.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&cargs[0])), 88, 0)
+	if errno != unix.EINVAL {
+		t.Fatalf("clone3(CLONE_NEWUSER|CLONE_THREAD): %v, want EINVAL", errno)
+	}
+	runtime.KeepAlive(cargs)
+	b := func(s string) *byte {
+		p, err := unix.BytePtrFromString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	typ, desc, user, missing := b("palisade_nosuchtype"), b("palisade:add"), b("user"), b("palisade:missing")
+	keyring := int64(unix.KEY_SPEC_PROCESS_KEYRING) // negative: a variable, not a uintptr constant
+	_, _, addErr := unix.Syscall6(unix.SYS_ADD_KEY, uintptr(unsafe.Pointer(typ)), uintptr(unsafe.Pointer(desc)), 0, 0, uintptr(keyring), 0)
+	_, _, reqErr := unix.Syscall6(unix.SYS_REQUEST_KEY, uintptr(unsafe.Pointer(user)), uintptr(unsafe.Pointer(missing)), 0, 0, 0, 0)
+	runtime.KeepAlive([]*byte{typ, desc, user, missing})
+	if addErr == 0 || reqErr == 0 {
+		t.Fatalf("add_key of an unknown type: %v, request_key of a missing key: %v; both should fail", addErr, reqErr)
+	}
+
+	by := func(n string) func(*Record) bool {
+		return func(r *Record) bool { return r.TID == tid && isCall(r, n) }
+	}
+	got := c.expect(t, 5*time.Second, []string{"clone3", "add_key", "request_key"}, by("clone3"), by("add_key"), by("request_key"))
+	if r := got[0]; r.Ret != -int64(unix.EINVAL) || len(r.Struct) < 8 || binary.LittleEndian.Uint64(r.Struct) != newUserThread {
+		t.Errorf("clone3: ret %d, struct %x; want EINVAL and flags %#x", r.Ret, r.Struct, newUserThread)
+	}
+	if r := got[1]; r.Ret != -int64(addErr) || r.Str[0] != "palisade_nosuchtype" || r.Str[1] != "palisade:add" {
+		t.Errorf("add_key: ret %d, strings %q", r.Ret, r.Str[:2])
+	}
+	if r := got[2]; r.Ret != -int64(reqErr) || r.Str[0] != "user" || r.Str[1] != "palisade:missing" {
+		t.Errorf("request_key: ret %d, strings %q", r.Ret, r.Str[:2])
+	}
+}
