@@ -117,6 +117,9 @@ func TestAttackScenarios(t *testing.T) {
 		// Kernel-exploit precursors (issue 20): under the default profile
 		// (refused or not, by Docker's version) and with what they need.
 		{"clone-userns", append([]string{"--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker clone-userns", []string{"User namespace created in container"}, nil},
+		{"clone3-userns", append([]string{"--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker clone3-userns", []string{"User namespace created in container"}, nil},
+		{"add-key", mountAttacker, "/attacker/attacker add-key", []string{"Kernel keyring call in container"}, nil},
+		{"add-key-unconfined", append([]string{"--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker add-key", []string{"Kernel keyring call in container"}, nil},
 		{"io-uring", mountAttacker, "/attacker/attacker iouring", []string{"io_uring setup in container"}, nil},
 		{"io-uring-unconfined", append([]string{"--security-opt", "seccomp=unconfined"}, mountAttacker...), "/attacker/attacker iouring", []string{"io_uring setup in container"}, nil},
 		// bpf and module loading past the profile: a socket filter loads;

@@ -48,6 +48,10 @@ func main() {
 		}
 	case "clone-userns":
 		err = cloneUserns()
+	case "clone3-userns":
+		err = clone3Userns()
+	case "add-key":
+		err = addKey()
 	case "openw":
 		// Opens a file for writing and writes nothing: the rule's event
 		// without changing a host-wide setting such as core_pattern.
@@ -154,4 +158,25 @@ func cloneUserns() error {
 	cmd := exec.Command("/bin/true")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER}
 	return cmd.Run()
+}
+
+// clone3Userns asks clone3 for a new user namespace in a new thread, a
+// combination the kernel refuses (EINVAL): the attempt, with no child.
+func clone3Userns() error {
+	args := make([]uint64, 11) // struct clone_args, CLONE_ARGS_SIZE_VER2
+	args[0] = unix.CLONE_NEWUSER | unix.CLONE_THREAD
+	_, _, e := unix.RawSyscall(unix.SYS_CLONE3, uintptr(unsafe.Pointer(&args[0])), 88, 0)
+	if e == unix.EINVAL {
+		return nil
+	}
+	return fmt.Errorf("clone3: %v, want EINVAL", e)
+}
+
+// addKey adds a key of a type that does not exist: the call, no key.
+func addKey() error {
+	_, err := unix.AddKey("palisade_nosuchtype", "palisade:add", nil, unix.KEY_SPEC_PROCESS_KEYRING)
+	if err == nil {
+		return fmt.Errorf("add_key of an unknown type succeeded")
+	}
+	return nil
 }
