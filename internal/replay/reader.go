@@ -89,28 +89,20 @@ func (r *Reader) Next() (*event.Event, error) {
 // ExportJSONL writes every remaining event of r to dst in the JSONL format
 // (one self-contained object per line) and returns how many it wrote.
 func ExportJSONL(dst io.Writer, r *Reader) (int, error) {
-	w := NewJSONLWriter(dst)
-	n := 0
-	for {
-		e, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return n, err
-		}
-		if err := w.Write(e); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, w.Flush()
+	return copyEvents(NewJSONLWriter(dst), r)
 }
 
 // Convert writes every remaining event of r to dst in the binary format
 // (an old JSONL recording made compact) and returns how many it wrote.
 func Convert(dst io.Writer, r *Reader) (int, error) {
-	w := NewWriter(dst)
+	return copyEvents(NewWriter(dst), r)
+}
+
+// copyEvents writes every remaining event of r to w, then flushes it.
+func copyEvents(w interface {
+	Write(*event.Event) error
+	Flush() error
+}, r *Reader) (int, error) {
 	n := 0
 	for {
 		e, err := r.Next()
