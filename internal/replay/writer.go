@@ -80,11 +80,7 @@ func (w *Writer) Write(e *event.Event) error {
 	if w.err != nil {
 		return w.err
 	}
-	if !w.started {
-		w.started = true
-		w.w.Write(magic[:])
-		w.w.Write(appendUvarint(nil, FormatVersion))
-	}
+	w.header()
 	if len(e.Args) > maxArgs {
 		return fmt.Errorf("%w: %d arguments exceed the format's %d", ErrUnrecordable, len(e.Args), maxArgs)
 	}
@@ -179,6 +175,15 @@ func (w *Writer) Write(e *event.Event) error {
 	return w.err
 }
 
+// header writes the magic and version once, before the first record.
+func (w *Writer) header() {
+	if !w.started {
+		w.started = true
+		w.w.Write(magic[:])
+		w.w.Write(appendUvarint(nil, FormatVersion))
+	}
+}
+
 // Flush writes buffered records.
 func (w *Writer) Flush() error {
 	w.mu.Lock()
@@ -186,12 +191,7 @@ func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
-	if !w.started {
-		// An empty recording is still recognisable as one.
-		w.started = true
-		w.w.Write(magic[:])
-		w.w.Write(appendUvarint(nil, FormatVersion))
-	}
+	w.header() // an empty recording is still recognisable as one
 	if err := w.w.Flush(); err != nil {
 		w.err = fmt.Errorf("write recording: %w", err)
 	}
