@@ -14,10 +14,24 @@ DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 CLI := github.com/palisade-sec/palisade/internal/cli
 LDFLAGS := -X $(CLI).Version=$(VERSION) -X $(CLI).Commit=$(COMMIT) -X $(CLI).Date=$(DATE)
 
-.PHONY: build install uninstall test test-unit test-libseccomp bench generate vet
+.PHONY: build install uninstall test test-unit test-libseccomp bench generate vet image
+
+# make image: the agent's OCI image, FROM scratch (nothing to pull), tagged
+# $(IMAGE):$(IMAGE_TAG) and $(IMAGE):latest. A tag allows [A-Za-z0-9_.-].
+IMAGE ?= palisade
+IMAGE_TAG ?= $(subst +,_,$(subst /,_,$(VERSION)))
+IMAGE_CONTEXT ?= bin/image
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/palisade
+
+image: build
+	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT)
+	cp $(BIN) $(IMAGE_CONTEXT)/palisade
+	cp deploy/image/Dockerfile deploy/image/passwd deploy/image/group $(IMAGE_CONTEXT)/
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) \
+		-t $(IMAGE):$(IMAGE_TAG) -t $(IMAGE):latest $(IMAGE_CONTEXT)
+	rm -rf $(IMAGE_CONTEXT)
 
 install: build
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/palisade

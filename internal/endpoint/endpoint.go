@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -43,6 +44,10 @@ type Options struct {
 	// FlagPrefix and TokenEnv name the flags ("metrics-" for
 	// --metrics-token-file) and the token's variable in messages.
 	FlagPrefix, TokenEnv string
+	// Public lists exact paths served without a credential: probes a
+	// kubelet or load balancer sends, which cannot carry a secret. Their
+	// answers must reveal nothing.
+	Public []string
 }
 
 // Loopback reports whether addr (host:port) listens only on loopback. An
@@ -168,7 +173,7 @@ func Listen(addr string, o Options, h http.Handler) (*Server, error) {
 		s.ln, s.Scheme = ln, "https"
 	}
 	if tok != "" {
-		h = guard(tok, o.Login, tcfg != nil, h)
+		h = guard(tok, o.Login, tcfg != nil, o.Public, h)
 	}
 	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 64 << 10}
 	return s, nil
@@ -213,9 +218,13 @@ func equal(a, b string) bool {
 
 // guard lets a request through with "Authorization: Bearer TOKEN" or, when
 // login is on, with the session cookie; others get 401.
-func guard(tok string, login, secure bool, next http.Handler) http.Handler {
+func guard(tok string, login, secure bool, public []string, next http.Handler) http.Handler {
 	sess := session(tok)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(public, r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if login && r.URL.Path == "/login" {
 			serveLogin(w, r, tok, sess, secure)
 			return

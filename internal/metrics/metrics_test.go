@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -114,6 +115,57 @@ func TestServerOffLoopback(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != want {
 			t.Errorf("Authorization %q: status %d, want %d", auth, resp.StatusCode, want)
+		}
+	}
+}
+
+// A kubelet's probes carry no token: /livez and /readyz answer without one,
+// and /readyz says only "not ready" where /healthz (guarded) names the
+// failing output.
+func TestProbesWithoutCredential(t *testing.T) {
+	s := New()
+	tokFile := filepath.Join(t.TempDir(), "token")
+	const tok = "0123456789abcdef-metrics"
+	if err := os.WriteFile(tokFile, []byte(tok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	failing := func() error { return errors.New("webhook: connection refused to secret-host") }
+	srv, err := Listen("0.0.0.0:0", s.Registry, failing, endpoint.Options{TokenFile: tokFile, InsecureNoTLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_, port, _ := strings.Cut(srv.Addr(), "]:")
+	if port == "" {
+		_, port, _ = strings.Cut(srv.Addr(), ":")
+	}
+	get := func(path, auth string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://127.0.0.1:"+port+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, c := range []struct {
+		path, auth string
+		code       int
+		body       string
+	}{
+		{"/livez", "", 200, "ok\n"},
+		{"/readyz", "", 503, "not ready\n"},
+		{"/healthz", "", 401, ""},
+		{"/metrics", "", 401, ""},
+		{"/healthz", tok, 503, "unhealthy: webhook: connection refused to secret-host\n"},
+	} {
+		code, body := get(c.path, c.auth)
+		if code != c.code || (c.body != "" && body != c.body) {
+			t.Errorf("%s (token %v): %d %q, want %d %q", c.path, c.auth != "", code, body, c.code, c.body)
 		}
 	}
 }
