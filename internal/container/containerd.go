@@ -45,6 +45,25 @@ type Containerd struct {
 	mu     sync.Mutex
 	nsList []string
 	nsTime time.Time
+	// cri is the CRI plugin on the same socket, when it answers: its feed
+	// reports the CRI's containers with their pods, this one skips them.
+	cri *CRI
+}
+
+// criOnSocket records that the CRI endpoint c serves this containerd.
+func (c *Containerd) criOnSocket(cri *CRI) {
+	c.mu.Lock()
+	c.cri = cri
+	c.mu.Unlock()
+}
+
+// leavesToCRI reports whether namespace ns's containers are followed by
+// the CRI on the same socket (while it answers).
+func (c *Containerd) leavesToCRI(ns string) bool {
+	c.mu.Lock()
+	cri := c.cri
+	c.mu.Unlock()
+	return ns == criNamespace && cri != nil && cri.answering.Load()
 }
 
 // DialContainerd connects lazily to containerd's socket (a path);
@@ -169,7 +188,7 @@ func (c *Containerd) Watch(ctx context.Context, created func(Ref, *event.Contain
 			}
 			return grpcError(err)
 		}
-		if env.Event == nil || dockerNamespaces[env.Namespace] {
+		if env.Event == nil || dockerNamespaces[env.Namespace] || c.leavesToCRI(env.Namespace) {
 			continue
 		}
 		switch env.Topic {

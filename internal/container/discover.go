@@ -1,18 +1,23 @@
 package container
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Socket is an Engine API endpoint found on the host.
 type Socket struct {
 	Host    string // unix:///run/podman/podman.sock, or DOCKER_HOST as given
-	Runtime string // RuntimeDocker, RuntimePodman (both the Docker Engine API) or RuntimeContainerd (its gRPC API)
+	Runtime string // RuntimeDocker, RuntimePodman (both the Docker Engine API), RuntimeContainerd (its gRPC API) or RuntimeCRI (a CRI endpoint)
 	Owner   int    // uid of a rootless engine's user, -1 rootful
+	// Hint is container.type for a CRI endpoint's containers until it says
+	// which runtime it is (from the socket's path: containerd, cri-o).
+	Hint string
 }
 
 // FindSockets lists the engines' API sockets under root ("/" on a host;
@@ -35,6 +40,10 @@ func FindSockets(root string, env func(string) string) []Socket {
 				key = real
 			}
 		}
+		if s.Runtime == RuntimeCRI {
+			// containerd serves its own API and the CRI on one socket.
+			key = "cri " + key
+		}
 		if !seen[key] {
 			seen[key] = true
 			out = append(out, s)
@@ -54,6 +63,27 @@ func FindSockets(root string, env func(string) string) []Socket {
 	add(Socket{Host: at("/run/podman/podman.sock"), Runtime: RuntimePodman, Owner: -1})
 	add(Socket{Host: at("/run/containerd/containerd.sock"), Runtime: RuntimeContainerd, Owner: -1})
 	add(Socket{Host: at("/var/run/docker/containerd/containerd.sock"), Runtime: RuntimeContainerd, Owner: -1})
+	add(Socket{Host: at("/run/k3s/containerd/containerd.sock"), Runtime: RuntimeContainerd, Owner: -1})
+	// CRI endpoints: crictl's variable, the flag, CRI-O's socket, and
+	// containerd's (whose CRI plugin may be off: Discover asks).
+	for _, h := range append([]string{env("CONTAINER_RUNTIME_ENDPOINT")}, criSockets...) {
+		if h != "" {
+			if !strings.Contains(h, "://") {
+				h = "unix://" + h
+			}
+			add(Socket{Host: h, Runtime: RuntimeCRI, Owner: -1, Hint: criHint(h)})
+		}
+	}
+	if h := env("CONTAINERD_ADDRESS"); h != "" {
+		if !strings.Contains(h, "://") {
+			h = "unix://" + h
+		}
+		add(Socket{Host: h, Runtime: RuntimeCRI, Owner: -1, Hint: RuntimeContainerd})
+	}
+	add(Socket{Host: at("/var/run/crio/crio.sock"), Runtime: RuntimeCRI, Owner: -1, Hint: RuntimeCRIO})
+	add(Socket{Host: at("/run/crio/crio.sock"), Runtime: RuntimeCRI, Owner: -1, Hint: RuntimeCRIO})
+	add(Socket{Host: at("/run/containerd/containerd.sock"), Runtime: RuntimeCRI, Owner: -1, Hint: RuntimeContainerd})
+	add(Socket{Host: at("/run/k3s/containerd/containerd.sock"), Runtime: RuntimeCRI, Owner: -1, Hint: RuntimeContainerd})
 	users, _ := os.ReadDir(filepath.Join(root, "/run/user"))
 	for _, u := range users {
 		uid, err := strconv.Atoi(u.Name())
@@ -85,21 +115,72 @@ func ownerOf(host string) int {
 	return uid
 }
 
-// Discover connects to every socket FindSockets lists on this host.
+// criSockets are the CRI endpoints named with --cri-socket (SetCRISockets).
+var criSockets []string
+
+// SetCRISockets adds CRI endpoints (paths or unix:// addresses) to those
+// FindSockets lists: the --cri-socket flag. Call before Discover.
+func SetCRISockets(sockets []string) { criSockets = append([]string(nil), sockets...) }
+
+// criHint is container.type for a CRI socket's containers until the
+// runtime names itself: what its path says.
+func criHint(host string) string {
+	switch {
+	case strings.Contains(host, "crio"):
+		return RuntimeCRIO
+	case strings.Contains(host, "containerd"):
+		return RuntimeContainerd
+	}
+	return RuntimeCRI
+}
+
+// criProbeTimeout bounds Discover's question to a CRI endpoint.
+const criProbeTimeout = time.Second
+
+// Discover connects to every socket FindSockets lists on this host. A
+// CRI endpoint is kept only when it answers Version (a containerd whose
+// CRI plugin is off does not), and then containerd's own API on the same
+// socket leaves the CRI's containers to it.
 func Discover() []Daemon {
-	var out []Daemon
+	var cri, out []Daemon
+	ctrd := map[string]*Containerd{}
 	for _, s := range FindSockets("/", os.Getenv) {
-		if s.Runtime == RuntimeContainerd {
-			if path, ok := strings.CutPrefix(s.Host, "unix://"); ok {
+		path, unix := strings.CutPrefix(s.Host, "unix://")
+		switch s.Runtime {
+		case RuntimeContainerd:
+			if unix {
 				if c, err := DialContainerd(path, s.Owner); err == nil {
+					ctrd[s.Host] = c
 					out = append(out, c)
 				}
 			}
+			continue
+		case RuntimeCRI:
+			if !unix {
+				continue
+			}
+			c, err := DialCRI(path, s.Hint)
+			if err != nil {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), criProbeTimeout)
+			_, err = c.Version(ctx)
+			cancel()
+			if err != nil {
+				c.Close()
+				continue
+			}
+			if d := ctrd[s.Host]; d != nil {
+				d.criOnSocket(c)
+			}
+			cri = append(cri, c)
 			continue
 		}
 		if d, err := DialDocker(s.Host, s.Runtime, s.Owner); err == nil {
 			out = append(out, d)
 		}
 	}
-	return out
+	// The CRI first: it knows more of a pod's containers than containerd's
+	// labels say.
+	return append(cri, out...)
 }

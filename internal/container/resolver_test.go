@@ -363,21 +363,33 @@ func TestFindSockets(t *testing.T) {
 	ctrd := listen("/run/containerd/containerd.sock")
 	dockersCtrd := listen("/var/run/docker/containerd/containerd.sock")
 	ownCtrd := listen("/srv/ctrd.sock")
+	crio := listen("/var/run/crio/crio.sock")
+	k3s := listen("/run/k3s/containerd/containerd.sock")
+	endpoint := listen("/srv/cri.sock")
 	// Not a socket: a daemon that left a file behind.
 	os.MkdirAll(filepath.Join(root, "/run/user/1002"), 0o755)
 	os.WriteFile(filepath.Join(root, "/run/user/1002/docker.sock"), nil, 0o600)
 	os.Symlink(filepath.Join(root, "/var/run/docker.sock"), filepath.Join(root, "/run/docker.sock"))
-	env := map[string]string{"DOCKER_HOST": docker, "CONTAINER_HOST": "tcp://10.0.0.1:8888", "CONTAINERD_ADDRESS": strings.TrimPrefix(ownCtrd, "unix://")}
+	env := map[string]string{"DOCKER_HOST": docker, "CONTAINER_HOST": "tcp://10.0.0.1:8888", "CONTAINERD_ADDRESS": strings.TrimPrefix(ownCtrd, "unix://"),
+		"CONTAINER_RUNTIME_ENDPOINT": endpoint}
 	got := FindSockets(root, func(k string) string { return env[k] })
 	want := []Socket{
-		{docker, RuntimeDocker, -1},
-		{"tcp://10.0.0.1:8888", RuntimePodman, -1},
-		{ownCtrd, RuntimeContainerd, -1},
-		{podman, RuntimePodman, -1},
-		{ctrd, RuntimeContainerd, -1},
-		{dockersCtrd, RuntimeContainerd, -1},
-		{rootless, RuntimeDocker, 1000},
-		{rootlessPodman, RuntimePodman, 1001},
+		{docker, RuntimeDocker, -1, ""},
+		{"tcp://10.0.0.1:8888", RuntimePodman, -1, ""},
+		{ownCtrd, RuntimeContainerd, -1, ""},
+		{podman, RuntimePodman, -1, ""},
+		{ctrd, RuntimeContainerd, -1, ""},
+		{dockersCtrd, RuntimeContainerd, -1, ""},
+		{k3s, RuntimeContainerd, -1, ""},
+		// CRI endpoints: crictl's variable, containerd's sockets (whose CRI
+		// Discover asks about), CRI-O's; never Docker's own containerd.
+		{endpoint, RuntimeCRI, -1, RuntimeCRI},
+		{ownCtrd, RuntimeCRI, -1, RuntimeContainerd},
+		{crio, RuntimeCRI, -1, RuntimeCRIO},
+		{ctrd, RuntimeCRI, -1, RuntimeContainerd},
+		{k3s, RuntimeCRI, -1, RuntimeContainerd},
+		{rootless, RuntimeDocker, 1000, ""},
+		{rootlessPodman, RuntimePodman, 1001, ""},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
