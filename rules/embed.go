@@ -11,3 +11,12 @@ const Name = "builtin:palisade_rules.yaml"
 //
 //go:embed palisade_rules.yaml
 var YAML []byte
+
+// DriftName is the file name reported in messages about the drift rules.
+const DriftName = "builtin:drift_rules.yaml"
+
+// DriftYAML is the drift ruleset (baseline.* fields), loaded with
+// --baselines or --learn; docs/drift.md.
+//
+//go:embed drift_rules.yaml
+var DriftYAML []byte

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
 	"github.com/palisade-sec/palisade/internal/apparmor"
@@ -18,10 +19,15 @@ import (
 
 var profileKinds = []string{"seccomp", "caps", "apparmor", "docker", "compose", "k8s"}
 
-func newProfileCmd(s streams) *cobra.Command {
+func newProfileCmd(s streams) *cobra.Command { return newProfileCmdFor(s, false) }
+
+// newProfileCmdFor is `profile KIND RECORDING`, or with fromBaseline
+// `baseline profile KIND BASELINE` (the same generators fed the
+// baseline's recording form).
+func newProfileCmdFor(s streams, fromBaseline bool) *cobra.Command {
 	var (
 		out, format, runtime, seccompFile, name, service string
-		withAppArmor                                     bool
+		withAppArmor, complain                           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "profile KIND RECORDING",
@@ -53,13 +59,21 @@ func newProfileCmd(s streams) *cobra.Command {
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
-			data, err := readInput(cmd, file, input.Recording)
-			if err != nil {
-				return err
-			}
-			rec, err := record.Parse(file, data)
-			if err != nil {
-				return exitf(2, "%v", err)
+			var rec *record.Recording
+			if fromBaseline {
+				r, _, err := baselineRecording(cmd, file, kind == "seccomp")
+				if err != nil {
+					return err
+				}
+				rec = r
+			} else {
+				data, err := readInput(cmd, file, input.Recording)
+				if err != nil {
+					return err
+				}
+				if rec, err = record.Parse(file, data); err != nil {
+					return exitf(2, "%v", err)
+				}
 			}
 			if name == "" {
 				name = profile.DefaultName(rec)
@@ -73,6 +87,14 @@ func newProfileCmd(s streams) *cobra.Command {
 				res, err := profile.Seccomp(rec, runtime)
 				if err != nil {
 					return exitf(1, "%s: %v", file, err)
+				}
+				if complain {
+					// Complain mode: what the profile would refuse is
+					// allowed and logged by the kernel (audit), to
+					// review before enforcing.
+					res.Profile.DefaultAction = specs.ActLog
+					res.Profile.DefaultErrnoRet = nil
+					res.Notes = append(res.Notes, "complain mode: calls outside the profile are allowed and logged (SCMP_ACT_LOG); drop --complain to enforce")
 				}
 				env := seccomp.Env{}
 				if kv, err := seccomp.HostKernel(); err == nil {
@@ -182,5 +204,14 @@ func newProfileCmd(s streams) *cobra.Command {
 	f.StringVar(&name, "name", "", "apparmor profile name (default palisade-<program>)")
 	f.BoolVar(&withAppArmor, "apparmor", false, "docker/compose/k8s: also apply the AppArmor profile --name")
 	f.StringVar(&service, "service", "app", "compose: the service name")
+	f.BoolVar(&complain, "complain", false, "seccomp: log calls outside the profile instead of refusing them (SCMP_ACT_LOG), to try a profile before enforcing it")
+	if fromBaseline {
+		cmd.Use = "profile KIND BASELINE"
+		cmd.Short = "Derive seccomp, caps, apparmor, docker, compose or k8s settings from a baseline"
+		cmd.Long = strings.Replace(cmd.Long, "Turn a recording (palisade record)", "Turn a baseline (palisade baseline from-recording; a learned one has too few\nsyscalls for seccomp and is refused there)", 1)
+		cmd.Example = "  palisade baseline profile seccomp baselines/web.json --complain --out web-seccomp.json\n" +
+			"  palisade baseline profile docker baselines/web.json --seccomp-file web-seccomp.json\n" +
+			"  palisade baseline profile k8s baselines/web.json --seccomp-file profiles/web.json"
+	}
 	return cmd
 }

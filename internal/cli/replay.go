@@ -20,6 +20,7 @@ func newReplayCmd(s streams) *cobra.Command {
 	var rf ruleFlags
 	var format, out, export string
 	var df outputs.Flags
+	var bf baselineFlags
 	cmd := &cobra.Command{
 		Use:   "replay [-r FILE]... [--builtin] [-o text|json] [--webhook URL] [--store URL] RECORDING|-",
 		Short: "Run rules over recorded events (what watch --record writes, or JSON lines)",
@@ -47,6 +48,7 @@ the rules.`,
 				return inputError(err)
 			}
 			rf.appendFrom(cfg)
+			rf.drift = bf.enabled()
 			rs, _, err := rf.load()
 			if err != nil {
 				return err
@@ -97,13 +99,17 @@ the rules.`,
 				return err
 			}
 			ctx := cmd.Context()
+			set, err := bf.open(ctx, s.err)
+			if err != nil {
+				return err
+			}
 			var st detect.Stats
 			err = withOutFile(s.out, out, func(w io.Writer) error {
 				pipe, err := outputs.FromConfig(ctx, cfg, outputs.Env{Stdout: w, Stderr: s.err, Block: true})
 				if err != nil {
 					return exitf(3, "alert delivery: %v", err)
 				}
-				st, err = detect.Run(ctx, detect.NewRecorded(in, name), detect.Options{Rules: rs, Pipeline: pipe, Log: s.err})
+				st, err = detect.Run(ctx, detect.NewRecorded(in, name), detect.Options{Rules: rs, Pipeline: pipe, Log: s.err, Baselines: detectBaselines(set)})
 				// Every alert is delivered before replay says it is done.
 				cerr := pipe.Close(time.Minute)
 				if err != nil || ctx.Err() != nil {
@@ -118,10 +124,12 @@ the rules.`,
 				return err
 			}
 			writeSummary(s.err, format, "replay", st, false)
+			driftSummary(s.err, set)
 			return nil
 		},
 	}
 	rf.register(cmd)
+	bf.register(cmd, false)
 	addResultFlags(cmd, &format, &out, "text", "json")
 	df.Register(cmd.Flags())
 	cmd.Flags().StringVar(&export, "export-jsonl", "", "write the recording as self-contained JSON lines to `PATH` (- for stdout) instead of running the rules")

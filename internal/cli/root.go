@@ -78,6 +78,7 @@ func NewRoot(s streams) *cobra.Command {
 		newRulesCmd(s),
 		newRecordCmd(s),
 		newProfileCmd(s),
+		newBaselineCmd(s),
 		newSeccompCmd(s),
 		newRunCmd(s),
 		newAuditCmd(s),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/palisade-sec/palisade/internal/baseline"
 	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/rules"
@@ -17,6 +18,8 @@ type ruleFlags struct {
 	files    []string
 	builtin  bool
 	matchAll bool
+	// drift loads the drift rules after the built-in ones (--baselines).
+	drift bool
 	// appendOutput is added to the rules' outputs (detection commands).
 	appendOutput []rules.AppendOutput
 	// cmd gives the reads its context (signals, --max-input-size).
@@ -46,6 +49,9 @@ func (f *ruleFlags) sources() ([]rules.File, error) {
 	if f.builtin || len(f.files) == 0 {
 		out = append(out, rules.File{Name: builtinrules.Name, Data: builtinrules.YAML})
 	}
+	if f.drift {
+		out = append(out, rules.File{Name: builtinrules.DriftName, Data: builtinrules.DriftYAML})
+	}
 	read, err := rules.ReadFiles(f.cmd.Context(), f.files...)
 	if err != nil {
 		return nil, inputError(err)
@@ -67,6 +73,11 @@ func (f *ruleFlags) load() (*rules.Ruleset, *rules.Result, error) {
 		return nil, nil, err
 	}
 	opts := rules.Options{AppendOutput: f.appendOutput}
+	if f.drift {
+		// Drift alerts are a second opinion: they are reported besides a
+		// detection rule's alert for the same event.
+		opts.IndependentTags = []string{baseline.DriftTag}
+	}
 	if f.matchAll {
 		opts.Matching = rules.MatchAll
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/caps"
 	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/passwd"
+	"github.com/palisade-sec/palisade/internal/profile"
 	"github.com/palisade-sec/palisade/internal/seccomp"
 	"github.com/palisade-sec/palisade/internal/seccomp/launch"
 )
@@ -27,6 +28,7 @@ func newRunCmd(s streams) *cobra.Command {
 		capDrop, capAdd         []string
 		privileged, nnp, userns bool
 		seccompOpt, user, aa    string
+		baselineFile            string
 		shimFD                  int
 	)
 	cmd := &cobra.Command{
@@ -79,7 +81,14 @@ func newRunCmd(s streams) *cobra.Command {
 			if !cmd.Flags().Changed("seccomp") && privileged {
 				seccompOpt = "unconfined" // as docker run --privileged
 			}
-			if cfg.Filter, cfg.FilterFlags, err = runFilter(cmd.Context(), seccompOpt, set); err != nil {
+			if baselineFile != "" {
+				if cmd.Flags().Changed("seccomp") || cmd.Flags().Changed("cap-add") || privileged {
+					return exitf(125, "--baseline sets the seccomp profile and capabilities; leave out --seccomp, --cap-add and --privileged")
+				}
+				if cfg.Filter, cfg.FilterFlags, cfg.Caps, err = baselineFilter(cmd, baselineFile); err != nil {
+					return err
+				}
+			} else if cfg.Filter, cfg.FilterFlags, err = runFilter(cmd.Context(), seccompOpt, set); err != nil {
 				return err
 			}
 			path, err := exec.LookPath(args[0])
@@ -116,6 +125,7 @@ func newRunCmd(s streams) *cobra.Command {
 	f.StringVar(&seccompOpt, "seccomp", "default", "seccomp profile: default (Docker's), unconfined, or a profile file")
 	f.StringVar(&user, "user", "", "run as USER[:GROUP] (names or numbers; the group defaults to the user's, else 0)")
 	f.BoolVar(&userns, "userns", false, "new user namespace: root inside is uid/gid 100000 outside (65536 ids)")
+	f.StringVar(&baselineFile, "baseline", "", "confine to a workload baseline (palisade baseline): its seccomp profile, made as baseline profile seccomp --runtime palisade-run makes it, and only its capabilities")
 	f.StringVar(&aa, "apparmor", "", "AppArmor profile to switch to at exec (needs AppArmor in the kernel)")
 	f.IntVar(&shimFD, launch.ShimFlag, 0, "internal: run as the launch shim reading its config from this fd")
 	_ = f.MarkHidden(launch.ShimFlag)
@@ -173,4 +183,39 @@ func parseRunUser(spec string) (int, int, error) {
 	groups, _ := passwd.ReadGroups("/etc/group")
 	uid, gid, err := passwd.UserSpec(spec, users, groups)
 	return int(uid), int(gid), err
+}
+
+// baselineFilter compiles a baseline's seccomp profile (as `baseline
+// profile seccomp --runtime palisade-run` writes it) with the baseline's
+// capabilities, which replace Docker's defaults.
+func baselineFilter(cmd *cobra.Command, file string) ([]bpf.RawInstruction, uint, uint64, error) {
+	rec, _, err := baselineRecording(cmd, file, true)
+	if err != nil {
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			ee.Code = 125
+		}
+		return nil, 0, 0, err
+	}
+	res, err := profile.Seccomp(rec, "palisade-run")
+	if err != nil {
+		return nil, 0, 0, exitf(125, "%s: %v", escape.Line(file), err)
+	}
+	chk, err := profile.SeccompJSON(res, seccomp.Env{})
+	if err != nil {
+		return nil, 0, 0, exitf(125, "%s: %v", escape.Line(file), err)
+	}
+	p, err := seccomp.Parse(escape.Text(file), chk.JSON)
+	if err != nil {
+		return nil, 0, 0, exitf(125, "%v", err)
+	}
+	set, err := caps.ParseList(strings.Join(profile.Caps(rec).CapAdd, ","))
+	if err != nil {
+		return nil, 0, 0, exitf(125, "%s: %v", escape.Line(file), err)
+	}
+	filter, flags, err := launch.CompileFilter(p, set)
+	if err != nil {
+		return nil, 0, 0, exitf(125, "%s: %v", escape.Line(file), err)
+	}
+	return filter, flags, uint64(set), nil
 }

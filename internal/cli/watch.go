@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/palisade-sec/palisade/internal/baseline"
 	"github.com/palisade-sec/palisade/internal/detect"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/replay"
@@ -29,6 +30,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var listSyscalls bool
 	var hostname string
 	var df outputs.Flags
+	var bf baselineFlags
 	cmd := &cobra.Command{
 		Use:   "watch [-r FILE]... [--builtin] [-o text|json] [--record SESSION.rec] [--duration D]",
 		Short: "Live detection: alerts from kernel events (needs root)",
@@ -49,6 +51,7 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 				return inputError(err)
 			}
 			rf.appendFrom(cfg)
+			rf.drift = bf.enabled()
 			rs, _, err := rf.load()
 			if err != nil {
 				return err
@@ -104,10 +107,15 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 					return exitf(2, "--hostname not given and the host's name is unreadable: %v", err)
 				}
 			}
-			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg, ringBytes: ringMiB << 20, nice: nice, hostname: hostname})
+			set, err := bf.open(cmd.Context(), s.err)
+			if err != nil {
+				return err
+			}
+			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg, ringBytes: ringMiB << 20, nice: nice, hostname: hostname, baselines: set})
 		},
 	}
 	rf.register(cmd)
+	bf.register(cmd, true)
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "alert format: text or json (Falco's JSON, one per line)")
 	cmd.Flags().StringVar(&hostname, "hostname", "", "this agent's name in every alert and heartbeat, for a fleet store's --host filter (default: the host's name)")
 	cmd.Flags().StringVar(&out, "out", "", "append alerts to this file instead of stdout")
@@ -132,6 +140,7 @@ type watchOptions struct {
 	ringBytes int
 	nice      int
 	hostname  string // the agent's identity in alerts and heartbeats
+	baselines *baseline.Set
 }
 
 // captureEntry is one line of watch --list-syscalls.
@@ -212,7 +221,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		return exitf(3, "alert delivery: %v", err)
 	}
 	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, len(nrs), src.Running())
-	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err, DropAlerts: true, Hostname: o.hostname}
+	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err, DropAlerts: true, Hostname: o.hostname, Baselines: detectBaselines(o.baselines)}
 	if rec != nil {
 		opts.Record = rec
 	}
@@ -224,6 +233,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		return exitf(3, "%v", err)
 	}
 	writeSummary(s.err, o.format, "watch", st, true)
+	driftSummary(s.err, o.baselines)
 	return nil
 }
 

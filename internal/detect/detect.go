@@ -62,6 +62,16 @@ type Options struct {
 	Hostname string
 	// PollEvery is how often a DropCounter is read; default 1s.
 	PollEvery time.Duration
+	// Baselines, if not nil, binds each event to its workload's baseline
+	// before the rules see it (the baseline.* fields) and decides which
+	// matches are sent (one drift alert per item and container).
+	Baselines Baselines
+}
+
+// Baselines are the workload baselines of a run (internal/baseline.Set).
+type Baselines interface {
+	Bind(*event.Event)
+	Report(rule string, tags []string, e *event.Event) bool
 }
 
 // Stats count what one Run saw.
@@ -89,8 +99,14 @@ func Run(ctx context.Context, src Source, o Options) (Stats, error) {
 				return fmt.Errorf("record: %w", err)
 			}
 		}
+		if o.Baselines != nil {
+			o.Baselines.Bind(ev)
+		}
 		matches = rs.Eval(ev, matches[:0])
 		for _, m := range matches {
+			if o.Baselines != nil && !o.Baselines.Report(m.Rule.Name, m.Rule.Tags, ev) {
+				continue
+			}
 			st.Alerts++
 			pipe.Send(rs.Alert(m, ev))
 		}

@@ -34,6 +34,29 @@ type Event struct {
 	Proc     *Process
 	FD       *FD
 	Hostname string
+	// Baseline answers the baseline.* fields for the event's workload; nil
+	// when no baselines are loaded or the workload has none (yet).
+	Baseline Baseline
+}
+
+// BaselineItem is what a baseline.* field asks about an event.
+type BaselineItem uint8
+
+// Baseline items (internal/baseline answers them).
+const (
+	BaselineExe     BaselineItem = iota // the program an exec ran
+	BaselineSyscall                     // the event's syscall on its arch
+	BaselineFile                        // the file an open for writing opened
+	BaselineDest                        // the remote address a connect reached
+	BaselinePort                        // the local port a listen (or bind) took
+)
+
+// Baseline is the baseline bound to an event's workload (internal/baseline
+// implements it). Known reports whether the event's item is in it; ok is
+// false when the event has no such item (an open that is not a write).
+type Baseline interface {
+	Known(item BaselineItem, e *Event) (known, ok bool)
+	Name() string
 }
 
 // Arg is one syscall parameter as Falco names it (evt.arg.NAME / evt.arg[N]).

@@ -28,11 +28,12 @@ var (
 	AppArmorProfile = Kind{"AppArmor profile", 1 << 20}
 	Manifest        = Kind{"manifest", 32 << 20}
 	Recording       = Kind{"recording", 16 << 20}
+	Baseline        = Kind{"baseline", 16 << 20}
 	Config          = Kind{"config file", 1 << 20}
 )
 
 // Kinds lists every kind, for help texts and docs.
-var Kinds = []Kind{RuleFile, SeccompProfile, AppArmorSpec, AppArmorProfile, Manifest, Recording, Config}
+var Kinds = []Kind{RuleFile, SeccompProfile, AppArmorSpec, AppArmorProfile, Manifest, Recording, Baseline, Config}
 
 // TooLargeError says an input passed its limit; reading stopped there.
 type TooLargeError struct {

@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/binary"
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/caps"
@@ -35,10 +36,10 @@ type Builder struct {
 	rec   *Recording
 	creds map[uint32][4]uint32 // tid -> uid, euid, gid, egid last seen
 	sets  struct {
-		read, write, create, exec, setid map[string]bool
-		uids, gids                       map[uint32]bool
-		unnamed                          map[string]map[int]bool
-		args                             map[string]map[uint64]bool
+		read, write, create, exec, setid, prog map[string]bool
+		uids, gids                             map[uint32]bool
+		unnamed                                map[string]map[int]bool
+		args                                   map[string]map[uint64]bool
 	}
 	procs map[uint32]bool
 }
@@ -47,7 +48,7 @@ type Builder struct {
 func NewBuilder() *Builder {
 	b := &Builder{rec: New(), creds: map[uint32][4]uint32{}, procs: map[uint32]bool{}}
 	b.sets.read, b.sets.write, b.sets.create, b.sets.exec = map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
-	b.sets.setid = map[string]bool{}
+	b.sets.setid, b.sets.prog = map[string]bool{}, map[string]bool{}
 	b.sets.uids, b.sets.gids = map[uint32]bool{}, map[uint32]bool{}
 	b.sets.unnamed = map[string]map[int]bool{}
 	b.sets.args = map[string]map[uint64]bool{}
@@ -85,6 +86,9 @@ func (b *Builder) Add(r *ebpf.Record) {
 	case ebpf.KindExec:
 		if r.Exec != nil && r.Exec.Exe != "" {
 			b.sets.exec[r.Exec.Exe] = true
+		}
+		if r.Exec != nil && strings.HasPrefix(r.Exec.Filename, "/") {
+			b.sets.prog[path.Clean(r.Exec.Filename)] = true
 		}
 		return
 	case ebpf.KindFork:
@@ -333,6 +337,7 @@ func (b *Builder) Recording() *Recording {
 	r.Files = Files{Read: keys(b.sets.read), Write: keys(b.sets.write), Create: keys(b.sets.create), Exec: keys(b.sets.exec)}
 	r.Executables = keys(b.sets.exec)
 	r.SetIDExec = keys(b.sets.setid)
+	r.Programs = keys(b.sets.prog)
 	r.UIDs, r.GIDs = keys(b.sets.uids), keys(b.sets.gids)
 	r.Unnamed = nil
 	for a, m := range b.sets.unnamed {

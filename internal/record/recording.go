@@ -34,6 +34,10 @@ type Recording struct {
 	Files Files               `json:"files"`
 	// Executables are the programs run (the kernel's path of the image).
 	Executables []string `json:"executables"`
+	// Programs are the paths programs were run by: the file name exec was
+	// given (a symlink's own path, such as busybox's /bin/wget), absolute
+	// ones only. Recordings made before it was kept have none.
+	Programs []string `json:"programs,omitempty"`
 	// SetIDExec are programs whose exec changed the uid or gid (setuid or
 	// setgid files): no-new-privileges would stop that change.
 	SetIDExec []string   `json:"setid_exec"`
@@ -250,6 +254,7 @@ func Merge(recs ...*Recording) *Recording {
 		out.Files.Create = union(out.Files.Create, r.Files.Create)
 		out.Files.Exec = union(out.Files.Exec, r.Files.Exec)
 		out.Executables = union(out.Executables, r.Executables)
+		out.Programs = union(out.Programs, r.Programs)
 		out.SetIDExec = union(out.SetIDExec, r.SetIDExec)
 		out.Sockets = unionBy(out.Sockets, r.Sockets, socketKey)
 		out.Bind = unionBy(out.Bind, r.Bind, endpointKey)

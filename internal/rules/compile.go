@@ -26,6 +26,8 @@ type compiledRule struct {
 	output   *outputFormat
 	expanded Node
 	fields   map[string]bool // field names its condition and output read
+	// independent: reported besides the first match (Options.IndependentTags).
+	independent bool
 }
 
 // compiler expands macros and lists and compiles checks for one ruleset.

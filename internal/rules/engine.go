@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -31,6 +32,11 @@ type Options struct {
 	// AppendOutput adds text and fields to the outputs of the rules each
 	// entry matches (Falco's append_output); see DefaultAppendOutput.
 	AppendOutput []AppendOutput
+	// IndependentTags: under MatchFirst, a rule with one of these tags is
+	// still evaluated and reported after an earlier rule matched, and
+	// its own match does not stop later rules (drift rules: a second
+	// opinion beside the detection rules, docs/drift.md).
+	IndependentTags []string
 }
 
 // Result is what loading reports besides the ruleset.
@@ -49,6 +55,8 @@ type Ruleset struct {
 	hostname string
 	byType   [][]*compiledRule // enabled syscall rules for each event type, in load order
 	wildcard []*compiledRule   // enabled rules that can match types interned after compilation
+	// independent: some enabled rule has an IndependentTags tag.
+	independent bool
 }
 
 // Load reads rule files in order and compiles them. Errors and warnings
@@ -95,6 +103,12 @@ func (l *loader) build(opts Options) (*Ruleset, *Result) {
 			continue
 		}
 		r.compiled = cr
+		for _, t := range r.Tags {
+			if slices.Contains(opts.IndependentTags, t) {
+				cr.independent = true
+			}
+		}
+		rs.independent = rs.independent || (cr.independent && r.Enabled)
 		if cr.types.isAll() && r.WarnEvttypes {
 			l.warns = append(l.warns, &Error{Pos: r.Pos, Msg: fmt.Sprintf("rule %q: condition has no evt.type restriction and runs on every event (slow); add evt.type = ... or set warn_evttypes: false", r.Name)})
 		}
@@ -207,21 +221,24 @@ func (rs *Ruleset) Eval(e *event.Event, dst []Match) []Match {
 	} else {
 		// A type interned after compilation: only inverted-set rules can
 		// match, and their stripped type checks must be redone here.
-		for _, cr := range rs.wildcard {
-			if cr.types.has(e.Type) && cr.match(e) {
-				dst = append(dst, Match{Rule: cr.rule, cr: cr})
-				if rs.matching == MatchFirst {
-					return dst
-				}
-			}
-		}
-		return dst
+		cands = rs.wildcard
 	}
+	late := int(e.Type) >= len(rs.byType)
+	first := false // under MatchFirst: a rule that is not independent matched
 	for _, cr := range cands {
+		if first && !cr.independent {
+			continue
+		}
+		if late && !cr.types.has(e.Type) {
+			continue
+		}
 		if cr.match(e) {
 			dst = append(dst, Match{Rule: cr.rule, cr: cr})
-			if rs.matching == MatchFirst {
-				return dst
+			if rs.matching == MatchFirst && !cr.independent {
+				if !rs.independent {
+					return dst
+				}
+				first = true
 			}
 		}
 	}

@@ -260,3 +260,41 @@ func TestUsesField(t *testing.T) {
 		}
 	}
 }
+
+func TestIndependentTagsUnderMatchFirst(t *testing.T) {
+	yaml := `
+- rule: First
+  desc: d
+  condition: evt.type = openat
+  output: first
+  priority: WARNING
+- rule: Drift
+  desc: d
+  condition: evt.type = openat
+  output: drift
+  priority: WARNING
+  tags: [drift]
+- rule: Third
+  desc: d
+  condition: evt.type = openat
+  output: third
+  priority: WARNING
+`
+	evs := parseEvents(t, `{"type":"openat","res":3}`)
+	for _, c := range []struct {
+		tags []string
+		want string
+	}{{nil, "First"}, {[]string{"drift"}, "First Drift"}} {
+		rs, res := Load([]File{{Name: "r.yaml", Data: []byte(yaml)}}, Options{IndependentTags: c.tags})
+		if len(res.Errors) > 0 {
+			t.Fatal(res.Errors)
+		}
+		var names []string
+		for _, m := range rs.Eval(evs[0], nil) {
+			names = append(names, m.Rule.Name)
+		}
+		if got := strings.Join(names, " "); got != c.want {
+			t.Errorf("tags %v: matched %q, want %q", c.tags, got, c.want)
+		}
+	}
+}

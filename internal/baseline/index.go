@@ -1,0 +1,260 @@
+package baseline
+
+import (
+	"net/netip"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/palisade-sec/palisade/internal/event"
+)
+
+// Index is a baseline compiled for per-event lookups: maps for exact
+// items, globs split into path elements and sorted by their literal
+// prefix, networks for CIDR destinations. It is read-only once built.
+type Index struct {
+	Baseline *Baseline
+	name     string // what alerts call it: the file, or the workload
+
+	exes, progs map[string]struct{} // progs nil: the baseline has no programs
+	sys         []bool              // by event.Type, native arch
+	writeExact  map[string]struct{}
+	writeGlobs  []pathGlob
+	destExact   map[destKey]struct{}
+	destNets    []Dest
+	listen      map[listenKey]struct{}
+}
+
+type destKey struct {
+	proto string
+	addr  netip.Addr
+	port  int // -1 any
+}
+
+type listenKey struct {
+	proto string
+	port  uint16
+}
+
+// pathGlob is a write glob: its elements and the literal prefix before
+// its first wildcard (a cheap reject).
+type pathGlob struct {
+	prefix string
+	elems  []string
+}
+
+// Compile builds the Index of b; name is what alerts call it.
+func Compile(b *Baseline, name string) *Index {
+	x := &Index{Baseline: b, name: name,
+		exes: map[string]struct{}{}, writeExact: map[string]struct{}{},
+		destExact: map[destKey]struct{}{}, listen: map[listenKey]struct{}{}}
+	for _, it := range b.Executables {
+		x.exes[it.Name] = struct{}{}
+	}
+	if len(b.Programs) > 0 {
+		x.progs = map[string]struct{}{}
+		for _, it := range b.Programs {
+			x.progs[it.Name] = struct{}{}
+		}
+	}
+	var types []event.Type
+	for _, it := range b.Syscalls[b.Arch] {
+		types = append(types, event.TypeOf(it.Name))
+	}
+	n := event.NumTypes()
+	x.sys = make([]bool, n)
+	for _, t := range types {
+		if int(t) < n {
+			x.sys[t] = true
+		}
+	}
+	for _, it := range b.Writes {
+		if !strings.ContainsAny(it.Name, "*?") {
+			x.writeExact[it.Name] = struct{}{}
+			continue
+		}
+		i := strings.IndexAny(it.Name, "*?")
+		x.writeGlobs = append(x.writeGlobs, pathGlob{prefix: it.Name[:i], elems: strings.Split(it.Name[1:], "/")})
+	}
+	sort.Slice(x.writeGlobs, func(i, j int) bool { return x.writeGlobs[i].prefix < x.writeGlobs[j].prefix })
+	for _, it := range b.Destinations {
+		d, err := ParseDest(it.Name)
+		if err != nil {
+			continue // Parse checked every item; Compile of a hand-made one skips it
+		}
+		if d.Net.IsSingleIP() {
+			x.destExact[destKey{d.Proto, d.Net.Addr(), d.Port}] = struct{}{}
+		} else {
+			x.destNets = append(x.destNets, d)
+		}
+	}
+	for _, it := range b.Listen {
+		if proto, port, err := ParseListen(it.Name); err == nil {
+			x.listen[listenKey{proto, port}] = struct{}{}
+		}
+	}
+	return x
+}
+
+// Name is what alerts call the baseline (baseline.name).
+func (x *Index) Name() string { return x.name }
+
+// ExeKnown: the executable is in the baseline and, when the baseline
+// keeps programs, so is the path it was run by (prog "" for a process
+// whose exec was not seen).
+func (x *Index) ExeKnown(exe, prog string) bool {
+	if _, ok := x.exes[exe]; !ok {
+		return false
+	}
+	if x.progs == nil || prog == "" {
+		return true
+	}
+	_, ok := x.progs[prog]
+	return ok
+}
+
+// SyscallKnown says whether the native-arch syscall t is in the baseline.
+func (x *Index) SyscallKnown(t event.Type) bool { return int(t) < len(x.sys) && x.sys[t] }
+
+// WriteKnown says whether p matches a write path or glob.
+func (x *Index) WriteKnown(p string) bool {
+	if _, ok := x.writeExact[p]; ok {
+		return true
+	}
+	if len(x.writeGlobs) == 0 || len(p) == 0 || p[0] != '/' {
+		return false
+	}
+	var elems []string
+	for i := range x.writeGlobs {
+		g := &x.writeGlobs[i]
+		if !strings.HasPrefix(p, g.prefix) {
+			if g.prefix > p {
+				break // sorted: no later prefix can be a prefix of p
+			}
+			continue
+		}
+		if elems == nil {
+			elems = strings.Split(p[1:], "/")
+		}
+		if matchElems(g.elems, elems) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchElems matches path elements against glob elements: "**" any
+// number of elements, otherwise one element by path.Match (* and ? never
+// cross a '/').
+func matchElems(pat, el []string) bool {
+	for len(pat) > 0 {
+		if pat[0] == "**" {
+			if len(pat) == 1 {
+				return len(el) > 0
+			}
+			for i := 0; i <= len(el); i++ {
+				if matchElems(pat[1:], el[i:]) {
+					return true
+				}
+			}
+			return false
+		}
+		if len(el) == 0 {
+			return false
+		}
+		if pat[0] != el[0] {
+			if ok, _ := path.Match(pat[0], el[0]); !ok {
+				return false
+			}
+		}
+		pat, el = pat[1:], el[1:]
+	}
+	return len(el) == 0
+}
+
+// DestKnown says whether a connection to addr:port over proto is in the
+// baseline.
+func (x *Index) DestKnown(proto string, addr netip.Addr, port uint16) bool {
+	addr = addr.Unmap()
+	if _, ok := x.destExact[destKey{proto, addr, int(port)}]; ok {
+		return true
+	}
+	if _, ok := x.destExact[destKey{proto, addr, -1}]; ok {
+		return true
+	}
+	for _, d := range x.destNets {
+		if d.Proto == proto && (d.Port < 0 || d.Port == int(port)) && d.Net.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// ListenKnown says whether the workload listened on port over proto.
+func (x *Index) ListenKnown(proto string, port uint16) bool {
+	_, ok := x.listen[listenKey{proto, port}]
+	return ok
+}
+
+var execTypes = map[string]bool{"execve": true, "execveat": true}
+
+// isExec reports a successful exec's exit event.
+func isExec(e *event.Event) bool {
+	return e.Dir == event.DirExit && !e.Failed() && execTypes[e.Type.String()]
+}
+
+// programOf is the path an exec was given, made absolute against the cwd.
+func programOf(e *event.Event) string {
+	a, ok := e.ArgByName("filename")
+	if !ok || a.Str == "" {
+		return ""
+	}
+	p := a.Str
+	if p[0] != '/' {
+		if e.Proc == nil || e.Proc.Cwd == "" {
+			return ""
+		}
+		p = e.Proc.Cwd + "/" + p
+	}
+	return path.Clean(p)
+}
+
+// Known implements event.Baseline.
+func (x *Index) Known(item event.BaselineItem, e *event.Event) (bool, bool) {
+	switch item {
+	case event.BaselineExe:
+		if e.Proc == nil || e.Proc.ExePath == "" {
+			return false, false
+		}
+		prog := ""
+		if isExec(e) {
+			prog = programOf(e)
+		}
+		return x.ExeKnown(e.Proc.ExePath, prog), true
+	case event.BaselineSyscall:
+		return x.SyscallKnown(e.Type), true
+	case event.BaselineFile:
+		if e.FD == nil || (e.FD.Type != event.FDFile && e.FD.Type != event.FDDirectory) || e.FD.Name == "" {
+			return false, false
+		}
+		return x.WriteKnown(e.FD.Name), true
+	case event.BaselineDest:
+		if e.FD == nil || !e.FD.IsIP() || !e.FD.RemoteIP().IsValid() {
+			return false, false
+		}
+		return x.DestKnown(protoOf(e.FD), e.FD.RemoteIP(), e.FD.RemotePort()), true
+	case event.BaselinePort:
+		if e.FD == nil || !e.FD.IsIP() {
+			return false, false
+		}
+		return x.ListenKnown(protoOf(e.FD), e.FD.LocalPort()), true
+	}
+	return false, false
+}
+
+func protoOf(fd *event.FD) string {
+	if fd.L4Proto == "" {
+		return "tcp"
+	}
+	return fd.L4Proto
+}
