@@ -91,6 +91,38 @@ func (l *lazyStore) Count(ctx context.Context) (int64, error) {
 	return st.Count(ctx)
 }
 
+func (l *lazyStore) CountMatching(ctx context.Context, f Filter, upTo int64) (int64, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return st.CountMatching(ctx, f, upTo)
+}
+
+func (l *lazyStore) Page(ctx context.Context, f Filter, p PageRequest) (PageResult, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return PageResult{}, err
+	}
+	return st.Page(ctx, f, p)
+}
+
+func (l *lazyStore) Get(ctx context.Context, id int64) (Record, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return Record{}, err
+	}
+	return st.Get(ctx, id)
+}
+
+func (l *lazyStore) Overview(ctx context.Context, since, until time.Time, bucket time.Duration, n int) (*Overview, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.Overview(ctx, since, until, bucket, n)
+}
+
 // Prune leaves a store not opened yet alone: nothing was written to it
 // since start, and retention runs on its first tick after the first alert.
 func (l *lazyStore) Prune(ctx context.Context, r Retention, now time.Time) (int64, error) {

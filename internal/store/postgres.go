@@ -28,6 +28,8 @@ var postgresDialect = dialect{
 	multiRow:    true,
 	insert:      "INSERT",
 	onConflict:  " ON CONFLICT DO NOTHING",
+	tagCond:     "(doc::jsonb -> 'tags') @> jsonb_build_array(?::text)",
+	textCond:    "strpos(lower(doc), ?) > 0",
 }
 
 // openPostgres connects with pgx. Commits are durable with PostgreSQL's

@@ -25,6 +25,12 @@ type dialect struct {
 	// insert and onConflict wrap an INSERT so a row whose alert_id is
 	// already stored is skipped: redelivered alerts are stored once.
 	insert, onConflict string
+	// countsSuffix ends the counts table's CREATE TABLE.
+	countsSuffix string
+	// tagCond is the condition "the alert has the tag ?".
+	tagCond string
+	// textCond is the condition "the lower-cased document contains ?".
+	textCond string
 }
 
 // sqlStore is the Store for both databases. Each alert is kept whole as
@@ -39,7 +45,10 @@ type sqlStore struct {
 // insertChunk bounds rows per INSERT statement (and so bind variables).
 const insertChunk = 256
 
-const insertCols = "(time_ns, priority, rule, container_name, image, hostname, doc, alert_id)"
+const insertCols = "(time_ns, priority, rule, container_name, image, hostname, doc, alert_id, namespace, pod)"
+
+// insertColCount is how many values rowArgs returns.
+const insertColCount = 10
 
 // migrations run in order after the schema, on new and existing databases
 // alike; each is safe to repeat. alert_id (alert.Alert.ID) came with fleet
@@ -48,6 +57,16 @@ var migrations = []struct{ check, apply string }{
 	{"SELECT alert_id FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN alert_id TEXT"},
 	{"", "CREATE UNIQUE INDEX IF NOT EXISTS palisade_alerts_alert_id ON palisade_alerts (alert_id)"},
 	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_hostname ON palisade_alerts (hostname)"},
+	// The dashboard's columns and indexes: Kubernetes namespace and pod
+	// (empty for alerts stored before them), keyset paging by (time, id)
+	// and by priority, and the filters the alert list offers.
+	{"SELECT pod FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN namespace TEXT NOT NULL DEFAULT ''"},
+	{"SELECT pod FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN pod TEXT NOT NULL DEFAULT ''"},
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_time_id ON palisade_alerts (time_ns, id)"},
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_priority ON palisade_alerts (priority, time_ns, id)"},
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_rule ON palisade_alerts (rule)"},
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_container ON palisade_alerts (container_name)"},
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_image ON palisade_alerts (image)"},
 }
 
 func (s *sqlStore) init(ctx context.Context) error {
@@ -66,7 +85,7 @@ func (s *sqlStore) init(ctx context.Context) error {
 			return fmt.Errorf("migrate schema in %s: %w", s.display, err)
 		}
 	}
-	return nil
+	return s.initCounts(ctx)
 }
 
 // cleanText makes a string storable in a PostgreSQL TEXT column (no NUL,
@@ -99,8 +118,11 @@ func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
 		return fmt.Errorf("insert into %s: %w", s.display, err)
 	}
 	defer tx.Rollback()
+	// Only the rows actually inserted (not skipped as redelivered) are
+	// added to the pre-aggregated counts.
+	var counts tally
 	if !s.d.multiRow {
-		stmt, err := tx.PrepareContext(ctx, s.d.insert+" INTO palisade_alerts "+insertCols+" VALUES (?,?,?,?,?,?,?,?)"+s.d.onConflict)
+		stmt, err := tx.PrepareContext(ctx, s.d.insert+" INTO palisade_alerts "+insertCols+" VALUES (?,?,?,?,?,?,?,?,?,?)"+s.d.onConflict)
 		if err != nil {
 			return fmt.Errorf("insert into %s: %w", s.display, err)
 		}
@@ -110,12 +132,16 @@ func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
 			if err != nil {
 				return err
 			}
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			res, err := stmt.ExecContext(ctx, args...)
+			if err != nil {
 				return fmt.Errorf("insert into %s: %w", s.display, err)
+			}
+			if n, err := res.RowsAffected(); err == nil && n == 1 {
+				counts.addRow(args)
 			}
 		}
 	}
-	args := make([]any, 0, insertChunk*8)
+	args := make([]any, 0, insertChunk*insertColCount)
 	var q strings.Builder
 	for start := 0; s.d.multiRow && start < len(alerts); start += insertChunk {
 		chunk := alerts[start:min(start+insertChunk, len(alerts))]
@@ -140,10 +166,13 @@ func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
 			q.WriteByte(')')
 			args = append(args, row...)
 		}
-		q.WriteString(s.d.onConflict)
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		q.WriteString(s.d.onConflict + " RETURNING " + tallyCols)
+		if err := counts.addReturned(tx.QueryContext(ctx, q.String(), args...)); err != nil {
 			return fmt.Errorf("insert into %s: %w", s.display, err)
 		}
+	}
+	if err := s.addCounts(ctx, tx, counts); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit to %s: %w", s.display, err)
@@ -159,7 +188,8 @@ func rowArgs(a *alert.Alert) ([]any, error) {
 	}
 	return []any{timeNS(a.Time), int64(a.Priority), cleanText(a.Rule),
 		fieldString(a, "container.name"), fieldString(a, "container.image.repository"),
-		cleanText(a.Hostname), string(doc), alertID(a)}, nil
+		cleanText(a.Hostname), string(doc), alertID(a),
+		fieldString(a, "k8s.ns.name"), fieldString(a, "k8s.pod.name")}, nil
 }
 
 // alertID is the alert_id column: NULL when the alert has no ID, so alerts
@@ -171,9 +201,10 @@ func alertID(a *alert.Alert) any {
 	return cleanText(a.ID)
 }
 
-func (s *sqlStore) Query(ctx context.Context, f Filter) ([]Record, error) {
+// where is the WHERE clause (with a leading " WHERE ", or empty) for f,
+// with its arguments after those already in args.
+func (s *sqlStore) where(f Filter, args []any) (string, []any) {
 	var where []string
-	var args []any
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where = append(where, strings.ReplaceAll(cond, "?", s.d.placeholder(len(args))))
@@ -204,19 +235,66 @@ func (s *sqlStore) Query(ctx context.Context, f Filter) ([]Record, error) {
 	if f.Host != "" {
 		add("hostname = ?", f.Host)
 	}
+	if f.Namespace != "" {
+		add("namespace = ?", f.Namespace)
+	}
+	if f.Pod != "" {
+		add("pod = ?", f.Pod)
+	}
+	if f.Tag != "" {
+		add(s.d.tagCond, f.Tag)
+	}
+	if f.Text != "" {
+		// The document holds strings JSON-escaped, so the needle is too.
+		needle := appendString(nil, asciiLower(f.Text))
+		add(s.d.textCond, string(needle[1:len(needle)-1]))
+	}
 	if f.AfterID > 0 {
 		add("id > ?", f.AfterID)
 	}
-	q := "SELECT id, doc FROM palisade_alerts"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+	if len(where) == 0 {
+		return "", args
 	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func (s *sqlStore) Query(ctx context.Context, f Filter) ([]Record, error) {
+	where, args := s.where(f, nil)
+	q := "SELECT id, doc FROM palisade_alerts" + where
 	desc := f.Limit > 0
 	if desc {
 		q += " ORDER BY id DESC LIMIT " + strconv.Itoa(f.Limit)
 	} else {
 		q += " ORDER BY id"
 	}
+	out, err := s.records(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	if desc {
+		reverse(out)
+	}
+	return out, nil
+}
+
+func reverse(out []Record) {
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+}
+
+// records runs a query selecting id, doc.
+func (s *sqlStore) records(ctx context.Context, q string, args ...any) ([]Record, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", s.display, err)
@@ -237,11 +315,6 @@ func (s *sqlStore) Query(ctx context.Context, f Filter) ([]Record, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query %s: %w", s.display, err)
 	}
-	if desc {
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
-		}
-	}
 	return out, nil
 }
 
@@ -255,21 +328,45 @@ func (s *sqlStore) Count(ctx context.Context) (int64, error) {
 
 func (s *sqlStore) Prune(ctx context.Context, r Retention, now time.Time) (int64, error) {
 	var total int64
-	if r.MaxAge > 0 {
-		res, err := s.db.ExecContext(ctx, "DELETE FROM palisade_alerts WHERE time_ns < "+s.d.placeholder(1), now.Add(-r.MaxAge).UnixNano())
+	p := s.d.placeholder
+	prune := func(what, where string, arg any) error {
+		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
-			return total, fmt.Errorf("prune %s by age: %w", s.display, err)
+			return fmt.Errorf("prune %s by %s: %w", s.display, what, err)
+		}
+		defer tx.Rollback()
+		// The counts of the days the deleted alerts were in are rebuilt
+		// from what remains.
+		var lo, hi sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT MIN(time_ns), MAX(time_ns) FROM palisade_alerts WHERE "+where, arg).Scan(&lo, &hi); err != nil {
+			return fmt.Errorf("prune %s by %s: %w", s.display, what, err)
+		}
+		if !lo.Valid {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM palisade_alerts WHERE "+where, arg)
+		if err != nil {
+			return fmt.Errorf("prune %s by %s: %w", s.display, what, err)
 		}
 		n, _ := res.RowsAffected()
+		if err := s.rebuildCounts(ctx, tx, lo.Int64, hi.Int64); err != nil {
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("prune %s by %s: %w", s.display, what, err)
+		}
 		total += n
+		return nil
+	}
+	if r.MaxAge > 0 {
+		if err := prune("age", "time_ns < "+p(1), now.Add(-r.MaxAge).UnixNano()); err != nil {
+			return total, err
+		}
 	}
 	if r.MaxCount > 0 {
-		res, err := s.db.ExecContext(ctx, "DELETE FROM palisade_alerts WHERE id <= (SELECT id FROM palisade_alerts ORDER BY id DESC LIMIT 1 OFFSET "+s.d.placeholder(1)+")", r.MaxCount)
-		if err != nil {
-			return total, fmt.Errorf("prune %s by count: %w", s.display, err)
+		if err := prune("count", "id <= (SELECT id FROM palisade_alerts ORDER BY id DESC LIMIT 1 OFFSET "+p(1)+")", r.MaxCount); err != nil {
+			return total, err
 		}
-		n, _ := res.RowsAffected()
-		total += n
 	}
 	return total, nil
 }

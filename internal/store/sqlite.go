@@ -25,8 +25,11 @@ var sqliteDialect = dialect{
 			doc TEXT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS palisade_alerts_time ON palisade_alerts (time_ns)`,
 	},
-	placeholder: func(int) string { return "?" },
-	insert:      "INSERT OR IGNORE",
+	placeholder:  func(int) string { return "?" },
+	insert:       "INSERT OR IGNORE",
+	countsSuffix: " WITHOUT ROWID",
+	tagCond:      "EXISTS (SELECT 1 FROM json_each(doc, '$.tags') WHERE value = ?)",
+	textCond:     "instr(lower(doc), ?) > 0",
 }
 
 // openSQLite opens the file in WAL mode with synchronous=FULL: a committed

@@ -19,6 +19,9 @@ const DefaultURL = "sqlite:/var/lib/palisade/alerts.db"
 type Record struct {
 	ID    int64
 	Alert alert.Alert
+	// Doc is the alert's stored JSON document (Get only): keys this
+	// version's alert.Alert does not know are kept in it.
+	Doc []byte
 }
 
 // Filter selects alerts. Zero fields select everything.
@@ -31,6 +34,12 @@ type Filter struct {
 	Container   string   // output_fields container.name, exact
 	Image       string   // output_fields container.image.repository, exact
 	Host        string   // the agent's hostname, exact
+	Tag         string   // one of the rule's tags, exact
+	Namespace   string   // output_fields k8s.ns.name, exact
+	Pod         string   // output_fields k8s.pod.name, exact
+	// Text keeps alerts whose JSON document (output, fields, rule, tags)
+	// contains it, ignoring ASCII case.
+	Text string
 	AfterID     int64    // only records with a larger ID (for --follow)
 	// Limit keeps the newest Limit matches (0 = no limit). Results are
 	// always in ascending ID (insertion) order.
@@ -50,6 +59,17 @@ type Store interface {
 	Insert(ctx context.Context, alerts []alert.Alert) error
 	Query(ctx context.Context, f Filter) ([]Record, error)
 	Count(ctx context.Context) (int64, error)
+	// CountMatching counts the alerts f selects (f.Limit is ignored), up
+	// to upTo: a page can say "10,000 or more" without a full count.
+	CountMatching(ctx context.Context, f Filter, upTo int64) (int64, error)
+	// Page is one page of the alerts f selects, in the order and from the
+	// cursor p names (keyset paging: as fast on the last page as the first).
+	Page(ctx context.Context, f Filter, p PageRequest) (PageResult, error)
+	// Get is the alert with a store ID; ErrNotFound if none.
+	Get(ctx context.Context, id int64) (Record, error)
+	// Overview counts the alerts in [since, until) per bucket and
+	// priority, and the n most frequent values of each of TopDims.
+	Overview(ctx context.Context, since, until time.Time, bucket time.Duration, n int) (*Overview, error)
 	// Prune deletes alerts older than now-MaxAge and all but the newest
 	// MaxCount, returning how many went.
 	Prune(ctx context.Context, r Retention, now time.Time) (int64, error)

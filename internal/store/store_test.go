@@ -39,6 +39,7 @@ func mkAlert(i int, rule string, p alert.Priority, container, image string) aler
 // both run it.
 func runSuite(t *testing.T, open func(t *testing.T) Store) {
 	ctx := context.Background()
+	runDashboardSuite(t, open)
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := open(t)
 		in := []alert.Alert{
