@@ -12,36 +12,10 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/alert"
 	"github.com/palisade-sec/palisade/internal/store"
+	"github.com/palisade-sec/palisade/internal/store/storeseed"
 )
 
-func seedStore(t *testing.T) (url string, st store.Store) {
-	t.Helper()
-	url = "sqlite:" + filepath.Join(t.TempDir(), "alerts.db")
-	st, err := store.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := time.Now().UTC()
-	mk := func(ago time.Duration, rule string, p alert.Priority, container, image, output string) alert.Alert {
-		return alert.Alert{Time: now.Add(-ago), Rule: rule, Priority: p, Output: output,
-			OutputFields: map[string]any{"container.name": container, "container.image.repository": image, "proc.name": "sh"},
-			Source:       "syscall", Tags: []string{"container"}, Hostname: "node-1"}
-	}
-	// One alert comes from another agent, for --host.
-	other := mk(30*time.Minute, "Write below etc", alert.Error, "db", "postgres", "etc write in db")
-	other.Hostname = "node-2"
-	err = st.Insert(context.Background(), []alert.Alert{
-		mk(3*time.Hour, "Terminal shell in container", alert.Notice, "web", "nginx", "old shell in web"),
-		other,
-		mk(10*time.Minute, "Terminal shell in container", alert.Notice, "web", "nginx", "shell in web"),
-		mk(time.Minute, "Evil\x1b[2J\trule", alert.Critical, "x\x1b]0;pwn\x07\ny", "evil", "cmd=<script>\x00\xff\n FAKE LINE"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return url, st
-}
+func seedStore(t *testing.T) (string, store.Store) { return storeseed.Seed(t) }
 
 func TestAlertsJSONAndFilters(t *testing.T) {
 	url, _ := seedStore(t)

@@ -81,6 +81,8 @@ func TestServeLoginInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("table"))))
 	cookie, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.cookie`))
 	step("cookie", err)
+	// The session also opens the alert list (the overview shows counts).
+	step("alert list", chromedp.Do(tctx, chromedp.Navigate(base+"/alerts"), chromedp.WaitVisible(chromedp.CSS("table.list"))))
 	dash, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS("body")))
 	step("dashboard", err)
 	if title != "Palisade login" || !strings.Contains(body, "Token") {

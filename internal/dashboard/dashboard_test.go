@@ -1,115 +1,269 @@
 package dashboard
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/alert"
 	"github.com/palisade-sec/palisade/internal/store"
+	"github.com/palisade-sec/palisade/internal/store/storeseed"
 )
 
-func TestDashboardEscapesAndFilters(t *testing.T) {
-	st := seedStore(t)
-	srv := httptest.NewServer(Handler(st))
-	defer srv.Close()
-	get := func(path string) (*http.Response, string) {
-		t.Helper()
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp, string(b)
+func get(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
 	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
 
-	resp, page := get("/")
-	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("status %d, type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
-		t.Errorf("CSP %q", csp)
-	}
-	if strings.Contains(page, "<script>") || strings.ContainsAny(page, "\x1b\x00\x07\u202e") {
-		t.Fatal("hostile alert text reached the page raw")
-	}
-	for _, want := range []string{"cmd=&lt;script&gt;", `x\x1b]0;pwn\x07\ny`, `Evil\x1b[2J\trule\u202e`, "4 alerts"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("page lacks %q", want)
+func TestDashboardEscapesAndFilters(t *testing.T) {
+	_, st := storeseed.Seed(t)
+	srv := httptest.NewServer(Handler(st, Options{}))
+	defer srv.Close()
+
+	for _, path := range []string{"/", "/alerts", "/state", "/alert/4"} {
+		resp, page := get(t, srv.URL+path)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("%s: status %d, type %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+		if strings.Contains(page, "<script>") || strings.ContainsAny(page, "\x1b\x00\x07\u202e") {
+			t.Fatalf("%s: hostile alert text reached the page raw", path)
+		}
+		if strings.Contains(page, "<style") || regexp.MustCompile(`<script>|<script [^s]|\son[a-z]+=`).MatchString(page) {
+			t.Errorf("%s: inline style or script", path)
 		}
 	}
-	// Newest first.
+	_, page := get(t, srv.URL+"/alerts")
+	for _, want := range []string{"cmd=&lt;script&gt;", `x\x1b]0;pwn\x07\ny`, `Evil\x1b[2J\trule\u202e`, ">4</span> matching"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("list lacks %q", want)
+		}
+	}
 	if strings.Index(page, "shell in web") > strings.Index(page, "old shell in web") {
 		t.Error("rows not newest first")
 	}
-
-	_, page = get("/?priority=error&container=db")
-	if !strings.Contains(page, "1 alerts") || !strings.Contains(page, "etc write in db") {
+	_, page = get(t, srv.URL+"/alerts?sort=oldest")
+	if strings.Index(page, "shell in web") < strings.Index(page, "old shell in web") {
+		t.Error("sort=oldest not oldest first")
+	}
+	_, page = get(t, srv.URL+"/alerts?priority=error&container=db")
+	if !strings.Contains(page, ">1</span> matching") || !strings.Contains(page, "etc write in db") {
 		t.Errorf("filtered page wrong")
 	}
-	resp, page = get("/?priority=%3Cscript%3Ealert(1)%3C/script%3E")
-	if resp.StatusCode != 400 || strings.Contains(page, "<script>alert") {
-		t.Errorf("bad filter: status %d, reflected raw: %v", resp.StatusCode, strings.Contains(page, "<script>alert"))
+	_, page = get(t, srv.URL+"/alerts?host=node-2")
+	if !strings.Contains(page, ">1</span> matching") || !strings.Contains(page, `name="host" value="node-2"`) {
+		t.Errorf("host-filtered page wrong")
+	}
+	for _, bad := range []string{"/alerts?priority=%3Cscript%3Ealert(1)%3C/script%3E", "/alerts?since=soon", "/alerts?cursor=zz", "/alerts?sort=up", "/?range=2y", "/alert/x", "/api/alerts?since=soon"} {
+		resp, page := get(t, srv.URL+bad)
+		if resp.StatusCode != 400 || strings.Contains(page, "<script>alert") {
+			t.Errorf("%s: status %d, reflected raw: %v", bad, resp.StatusCode, strings.Contains(page, "<script>alert"))
+		}
+	}
+	for _, missing := range []string{"/alert/99", "/nope", "/static/x.html", "/static/../dashboard.go"} {
+		if resp, _ := get(t, srv.URL+missing); resp.StatusCode != 404 {
+			t.Errorf("%s: %d", missing, resp.StatusCode)
+		}
+	}
+	resp, err := http.Post(srv.URL+"/alerts", "text/plain", strings.NewReader("x"))
+	if err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %v %v", resp.StatusCode, err)
 	}
 
-	resp, body := get("/api/alerts?rule=Write+below+etc")
+	resp, body := get(t, srv.URL+"/api/alerts?rule=Write+below+etc")
 	var doc struct {
 		Alerts []map[string]any `json:"alerts"`
 	}
 	if err := json.Unmarshal([]byte(body), &doc); err != nil || resp.StatusCode != 200 || len(doc.Alerts) != 1 || doc.Alerts[0]["priority"] != "Error" {
 		t.Fatalf("api: %d %v %s", resp.StatusCode, err, body)
 	}
-	_, page = get("/?host=node-2")
-	if !strings.Contains(page, "1 alerts") || !strings.Contains(page, "<td>node-2</td>") || !strings.Contains(page, `name="host" value="node-2"`) {
-		t.Errorf("host-filtered page wrong:\n%s", page)
-	}
-	_, body = get("/api/alerts?host=node-1")
-	var byHost struct {
-		Alerts []alert.Alert `json:"alerts"`
-	}
-	json.Unmarshal([]byte(body), &byHost)
-	if len(byHost.Alerts) != 3 || byHost.Alerts[0].Hostname != "node-1" || byHost.Alerts[2].Hostname != "node-1" {
-		t.Errorf("api host filter: %s", body)
-	}
-	if resp, _ := get("/api/alerts?since=soon"); resp.StatusCode != 400 {
-		t.Errorf("bad since: %d", resp.StatusCode)
-	}
-	if resp, _ := get("/nope"); resp.StatusCode != 404 {
-		t.Errorf("unknown path: %d", resp.StatusCode)
+	// The export is the stored document, as a download.
+	resp, body = get(t, srv.URL+"/alert/4/json")
+	var one alert.Alert
+	if err := json.Unmarshal([]byte(body), &one); err != nil || one.Output != "cmd=<script>\x00\ufffd\n FAKE LINE" ||
+		!strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") || strings.Contains(body, "<script>") {
+		t.Errorf("export: %v %q %q", err, one.Output, resp.Header.Get("Content-Disposition"))
 	}
 }
 
-func seedStore(t *testing.T) store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "alerts.db"))
-	if err != nil {
-		t.Fatal(err)
+// The overview's numbers are the store's, and each links to a list that
+// shows that many alerts.
+func TestOverviewCountsAndLinks(t *testing.T) {
+	st, now, want := seedSpread(t)
+	srv := httptest.NewServer(Handler(st, Options{Now: func() time.Time { return now }}))
+	defer srv.Close()
+	for _, rng := range []string{"1h", "24h", "7d", "30d"} {
+		_, page := get(t, srv.URL+"/?range="+rng)
+		m := regexp.MustCompile(`<a class="n" href="([^"]+)">(\d+)</a>alerts`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("%s: no total in page", rng)
+		}
+		if m[2] != fmt.Sprint(want[rng]) {
+			t.Errorf("%s: total %s, want %d", rng, m[2], want[rng])
+		}
+		link := html.UnescapeString(m[1])
+		_, list := get(t, srv.URL+link)
+		if !strings.Contains(list, fmt.Sprintf(">%d</span> matching", want[rng])) {
+			t.Errorf("%s: the total's link %s does not list %d", rng, link, want[rng])
+		}
 	}
-	t.Cleanup(func() { st.Close() })
+	// Every rule count links to a list of that many.
+	_, page := get(t, srv.URL+"/?range=30d")
+	rows := regexp.MustCompile(`<td class="num"><a href="([^"]+)">(\d+)</a></td>`).FindAllStringSubmatch(page, -1)
+	if len(rows) < 5 {
+		t.Fatalf("top lists: %d rows", len(rows))
+	}
+	for _, r := range rows[:5] {
+		_, list := get(t, srv.URL+html.UnescapeString(r[1]))
+		if !strings.Contains(list, ">"+r[2]+"</span> matching") {
+			t.Errorf("%s: link does not list %s", r[1], r[2])
+		}
+	}
+}
+
+// seedSpread stores alerts at known ages and returns the counts each
+// overview range must show.
+func seedSpread(t *testing.T) (store.Store, time.Time, map[string]int) {
+	_, st := storeseed.Seed(t)
 	now := time.Now().UTC()
-	mk := func(ago time.Duration, rule string, p alert.Priority, container, image, output string) alert.Alert {
-		return alert.Alert{Time: now.Add(-ago), Rule: rule, Priority: p, Output: output,
-			OutputFields: map[string]any{"container.name": container, "container.image.repository": image, "proc.name": "sh"},
-			Source:       "syscall", Tags: []string{"container"}, Hostname: "node-1"}
+	var as []alert.Alert
+	want := map[string]int{}
+	for i := 0; i < 600; i++ {
+		ago := time.Duration(i*i) * 7 * time.Second // denser near now
+		a := alert.Alert{Time: now.Add(-ago), Rule: fmt.Sprintf("rule %d", i%9), Priority: alert.Priority(i % 8),
+			Output: fmt.Sprintf("spread %d", i), Hostname: fmt.Sprintf("host-%d", i%4),
+			OutputFields: map[string]any{"container.name": fmt.Sprintf("c%d", i%13), "k8s.ns.name": "prod", "k8s.pod.name": fmt.Sprintf("api-%d", i%3)}}
+		as = append(as, a)
 	}
-	// One alert comes from another agent, for the host filter.
-	other := mk(30*time.Minute, "Write below etc", alert.Error, "db", "postgres", "etc write in db")
-	other.Hostname = "node-2"
-	err = st.Insert(context.Background(), []alert.Alert{
-		mk(3*time.Hour, "Terminal shell in container", alert.Notice, "web", "nginx", "old shell in web"),
-		other,
-		mk(10*time.Minute, "Terminal shell in container", alert.Notice, "web", "nginx", "shell in web"),
-		mk(time.Minute, "Evil\x1b[2J\trule\u202e", alert.Critical, "x\x1b]0;pwn\x07\ny", "evil", "cmd=<script>\x00\xff\n FAKE LINE"),
-	})
+	if err := st.Insert(context.Background(), as); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := st.Query(context.Background(), store.Filter{})
+	for _, vr := range viewRanges {
+		since, until := vr.window(now)
+		for _, r := range all {
+			if !r.Alert.Time.Before(since) && r.Alert.Time.Before(until) {
+				want[vr.Name]++
+			}
+		}
+	}
+	return st, now, want
+}
+
+func TestListPagingAndLive(t *testing.T) {
+	st, now, _ := seedSpread(t)
+	srv := httptest.NewServer(Handler(st, Options{Poll: 20 * time.Millisecond, Now: func() time.Time { return now }}))
+	defer srv.Close()
+	seen := map[string]bool{}
+	path := "/alerts?sort=priority"
+	pages := 0
+	idRE := regexp.MustCompile(`<tr id="a(\d+)">`)
+	nextRE := regexp.MustCompile(`<a id="next" href="([^"]+)">`)
+	for path != "" && pages < 50 {
+		_, page := get(t, srv.URL+path)
+		for _, m := range idRE.FindAllStringSubmatch(page, -1) {
+			if seen[m[1]] {
+				t.Fatalf("alert %s on two pages", m[1])
+			}
+			seen[m[1]] = true
+		}
+		pages++
+		path = ""
+		if m := nextRE.FindStringSubmatch(page); m != nil {
+			path = html.UnescapeString(m[1])
+		}
+	}
+	if len(seen) != 604 || pages != 13 {
+		t.Errorf("paging saw %d alerts on %d pages, want 604 on 13", len(seen), pages)
+	}
+
+	// The live stream counts new matching alerts only.
+	resp, err := http.Get(srv.URL + "/events?after=604&rule=rule+1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("type %q", resp.Header.Get("Content-Type"))
+	}
+	rd := bufio.NewReader(resp.Body)
+	next := func() string {
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, ok := strings.CutPrefix(line, "data: "); ok {
+				return strings.TrimSpace(d)
+			}
+		}
+	}
+	if n := next(); n != "0" {
+		t.Fatalf("first count %s", n)
+	}
+	st.Insert(context.Background(), []alert.Alert{{Time: now, Rule: "rule 2", Output: "other"}, {Time: now, Rule: "rule 1", Output: "new"}, {Time: now, Rule: "rule 1", Output: "new 2"}})
+	if n := next(); n != "2" {
+		t.Errorf("count after inserting %s", n)
+	}
+}
+
+func TestDetail(t *testing.T) {
+	_, st := storeseed.Seed(t)
+	a := alert.Alert{Time: time.Now(), Rule: "Terminal shell in container", Priority: alert.Notice, Output: "shell",
+		OutputFields: map[string]any{"proc.name": "bash", "proc.pid": 40.0, "proc.cmdline": "bash -i", "proc.pname": "runc\u202e",
+			"proc.ppid": 30.0, "proc.aname[2]": "containerd-shim", "proc.apid[2]": 20.0, "proc.aname[3]": "systemd", "proc.apid[3]": 1.0,
+			"container.name": "web", "container.image.repository": "nginx", "k8s.pod.name": "web-1", "fd.name": nil},
+		Tags: []string{"shell", "<b>"}, Hostname: "node-1"}
+	if err := st.Insert(context.Background(), []alert.Alert{a}); err != nil {
+		t.Fatal(err)
+	}
+	rules := map[string]RuleInfo{"Terminal shell in container": {Desc: "A shell <i>started</i>", Condition: "spawned_process and\n  shell_procs"}}
+	srv := httptest.NewServer(Handler(st, Options{Rules: rules}))
+	defer srv.Close()
+	_, page := get(t, srv.URL+"/alert/5")
+	for _, want := range []string{
+		`A shell &lt;i&gt;started&lt;/i&gt;`, "spawned_process and\n  shell_procs",
+		`<span class="mono">systemd</span> <span class="muted">pid 1</span>`,
+		`runc\u202e`, `<dd class="mono">&lt;NA&gt;</dd>`, `k8s.pod.name`, `/alert/5/json`,
+		`href="/alerts?container=web"`, `href="/alerts?tag=%3Cb%3E"`, `href="/alerts?rule=Terminal&#43;shell&#43;in&#43;container"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("detail lacks %q", want)
+		}
+	}
+	order := []string{"systemd", "containerd-shim", "runc", ">bash<"}
+	for i := 1; i < len(order); i++ {
+		if strings.Index(page, order[i-1]) > strings.Index(page, order[i]) {
+			t.Errorf("ancestry out of order: %s after %s", order[i-1], order[i])
+		}
+	}
+	_, page = get(t, srv.URL+"/alert/2")
+	if !strings.Contains(page, "Rule not loaded") {
+		t.Error("a rule not loaded is not said so")
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	in := "# HELP x\npalisade_events_total 1200\npalisade_output_dropped_total{output=\"we,b\\\"x\"} 3\nbad line\nx{a=\"1\"} notanumber\n"
+	got := parseMetrics(strings.NewReader(in))
+	if len(got) != 2 || got[0].value != 1200 || label(got[1].labels, "output") != `we,b"x` {
+		t.Errorf("%+v", got)
+	}
 }

@@ -218,6 +218,9 @@ func (s *sqlStore) where(f Filter, args []any) (string, []any) {
 	if f.MinPriority != nil {
 		add("priority <= ?", int64(*f.MinPriority))
 	}
+	if f.Priority != nil {
+		add("priority = ?", int64(*f.Priority))
+	}
 	if len(f.Rules) > 0 {
 		var ors []string
 		for _, r := range f.Rules {

@@ -30,6 +30,7 @@ type Filter struct {
 	// MinPriority keeps alerts at least this severe (Falco's "priority >=
 	// P"); nil keeps all.
 	MinPriority *alert.Priority
+	Priority    *alert.Priority // exactly this priority; nil: any
 	Rules       []string // exact rule names, any of
 	Container   string   // output_fields container.name, exact
 	Image       string   // output_fields container.image.repository, exact
