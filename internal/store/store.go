@@ -31,13 +31,13 @@ type Filter struct {
 	// P"); nil keeps all.
 	MinPriority *alert.Priority
 	Priority    *alert.Priority // exactly this priority; nil: any
-	Rules       []string // exact rule names, any of
-	Container   string   // output_fields container.name, exact
-	Image       string   // output_fields container.image.repository, exact
-	Host        string   // the agent's hostname, exact
-	Tag         string   // one of the rule's tags, exact
-	Namespace   string   // output_fields k8s.ns.name, exact
-	Pod         string   // output_fields k8s.pod.name, exact
+	Rules       []string        // exact rule names, any of
+	Container   string          // output_fields container.name, exact
+	Image       string          // output_fields container.image.repository, exact
+	Host        string          // the agent's hostname, exact
+	Tag         string          // one of the rule's tags, exact
+	Namespace   string          // output_fields k8s.ns.name, exact
+	Pod         string          // output_fields k8s.pod.name, exact
 	// Text keeps alerts whose JSON document (output, fields, rule, tags)
 	// contains it, ignoring ASCII case.
 	Text    string
