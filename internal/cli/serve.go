@@ -20,11 +20,13 @@ func newServeCmd(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Alert dashboard",
-		Long: "Serve a read-only HTML dashboard of the alert store, with filters by\n" +
-			"priority, rule, host, container, image and time, and the same data as JSON at\n" +
-			"/api/alerts ({\"alerts\":[...]} in Falco's shape). It listens on loopback\n" +
-			"by default; every string in an alert is escaped, and the page runs no\n" +
-			"script (Content-Security-Policy: default-src 'none').\n\n" +
+		Long: "Serve a read-only dashboard of the alert store: an overview (alerts over\n" +
+			"time by priority, top rules, containers, images, pods and hosts), a filtered,\n" +
+			"paged alert list with live updates, one page per alert (with its rule from\n" +
+			"-r, default the built-in rules) and the agent's runtime state (--agent-metrics);\n" +
+			"the same data as JSON at /api/alerts ({\"alerts\":[...]} in Falco's shape).\n" +
+			"It listens on loopback by default; every string in an alert is escaped, and\n" +
+			"the pages load nothing but serve's own stylesheet and script. See docs/dashboard.md.\n\n" +
 			"Off loopback it refuses to start unless given a credential (--token-file or\n" +
 			"$" + serveTokenEnv + ": a bearer token of 16 characters or more; and/or --client-ca)\n" +
 			"and either TLS (--tls-cert, --tls-key) or --insecure-no-tls behind a TLS proxy.\n" +

@@ -1,9 +1,12 @@
-// Package dashboard serves the alert store read-only over HTTP: an HTML
-// page with filters (priority, rule, container, image, time) and the same
-// data as JSON at /api/alerts, {"alerts":[...]} in Falco's shape. Every
-// alert string is escaped twice over: escape.Text makes control characters
-// visible, html/template escapes for the page; the page runs no script
-// (Content-Security-Policy: default-src 'none').
+// Package dashboard serves the alert store read-only over HTTP: an
+// overview (alerts over time stacked by priority, drawn as SVG on the
+// server, and top rules, containers, images, pods and hosts), a filtered
+// alert list paged by key with a live count of new alerts (server-sent
+// events and one small embedded script), one page per alert, a runtime
+// page from the agent's metrics, and /api/alerts, {"alerts":[...]} in
+// Falco's shape. Every alert string is escaped twice over: escape.Text
+// makes control characters visible, html/template escapes for the page;
+// the CSP lets a page load only the package's own stylesheet and script.
 //
 // It does not listen or manage a server (palisade serve does), and never
 // writes to the store.

@@ -70,7 +70,7 @@ type prioCount struct {
 }
 
 type topRow struct {
-	Value, Link string
+	Value, Title, Link string
 	N           int64
 	Pct         string
 }
@@ -176,11 +176,21 @@ func (d *dash) overview(w http.ResponseWriter, r *http.Request) {
 				ns, pod, _ := strings.Cut(c.Value, "/")
 				link = listLink(since, until, "namespace", ns, "pod", pod)
 			}
-			tl.Rows = append(tl.Rows, topRow{Value: escape.Text(c.Value), Link: link, N: c.N, Pct: f1(100 * float64(c.N) / float64(rows[0].N))})
+			tl.Rows = append(tl.Rows, topRow{Value: clipped(c.Value, 80), Title: clipped(c.Value, 300), Link: link, N: c.N, Pct: f1(100 * float64(c.N) / float64(rows[0].N))})
 		}
 		data.Tops = append(data.Tops, tl)
 	}
 	render(w, http.StatusOK, "overview", page)
+}
+
+// clipped is s made visible and cut to n characters, with an ellipsis
+// when cut.
+func clipped(s string, n int) string {
+	c := clipText(s, n)
+	if c.Long {
+		return c.Short + "…"
+	}
+	return c.Full
 }
 
 // drawChart lays out the stacked bars: one bar per bucket, one segment per
