@@ -71,8 +71,8 @@ type prioCount struct {
 
 type topRow struct {
 	Value, Title, Link string
-	N           int64
-	Pct         string
+	N                  int64
+	Pct                string
 }
 
 type topList struct {
