@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -182,7 +183,7 @@ func flag(on bool, detail string, line int) []hit {
 	return []hit{{detail: detail, line: line}}
 }
 
-var checks = []*Check{
+var baseChecks = []*Check{
 	{
 		Slug: "runtime-socket-mount", Severity: SeverityCritical,
 		Title:    "Container runtime socket mounted",
@@ -659,6 +660,84 @@ var checks = []*Check{
 			return nil
 		},
 	},
+}
+
+// checks are every check, in the order they are documented.
+var checks = append(baseChecks, kernelChecks...)
+
+// kernelChecks are the kernel-exposure checks (docs/kernel-exposure.md):
+// only the live engine source fills Container.Kernel and Daemon.Runtime.
+var kernelChecks = []*Check{
+	{
+		Slug: "kernel-bug-reachable", Severity: SeverityHigh,
+		Title:    "Known container-breakout kernel bug reachable",
+		Breakout: "The host kernel has a bug that has been used to escape containers or gain root in one, and this container meets every precondition for reaching it: one exploit is a host compromise.",
+		Fixes:    map[Source]string{SourceDocker: "%s"},
+		eval:     func(c *Container) []hit { return kernelHits(c, "reachable") },
+	},
+	{
+		Slug: "kernel-bug-unverified", Severity: SeverityMedium,
+		Title:    "Kernel bug reachable unless the vendor fixed it",
+		Breakout: "The kernel's upstream version is in a breakout bug's affected range (or could not be read) and the container meets every precondition; whether the distribution backported the fix only its advisory says.",
+		Fixes:    map[Source]string{SourceDocker: "%s"},
+		eval: func(c *Container) []hit {
+			return append(kernelHits(c, "vendor-check"), kernelHits(c, "unknown")...)
+		},
+	},
+	{
+		Slug: "kernel-attack-surface", Severity: SeverityLow,
+		Title:    "Container reaches the code of past breakout bugs",
+		Breakout: "Every precondition of these (fixed) breakout bugs holds for this container: the next bug in the same code (user namespaces, netfilter, io_uring, packet sockets) reaches the host kernel from it too.",
+		Fixes:    map[Source]string{SourceDocker: "%s"},
+		eval:     kernelSurface,
+	},
+	{
+		Slug: "runtime-bug", Severity: SeverityHigh,
+		Title:    "Container runtime has a known breakout bug",
+		Breakout: "The runc version the daemon reports is in the affected range of a runtime breakout (or its version could not be read, or a distribution package may carry the fix).",
+		Fixes:    map[Source]string{SourceDaemon: "%s"},
+		evalD: func(d *Daemon) []hit {
+			var hs []hit
+			for _, k := range d.Runtime {
+				if k.Outcome == "reachable" || k.Outcome == "vendor-check" || k.Outcome == "unknown" {
+					hs = append(hs, hit{detail: k.Bug + " " + k.Name + " (" + k.Outcome + "): " + k.Detail, arg: k.Fix})
+				}
+			}
+			return hs
+		},
+	},
+}
+
+func kernelHits(c *Container, outcome string) []hit {
+	var hs []hit
+	for _, k := range c.Kernel {
+		if k.Outcome == outcome {
+			hs = append(hs, hit{detail: k.Bug + " " + k.Name + ": " + k.Detail, arg: k.Fix, line: c.Line})
+		}
+	}
+	return hs
+}
+
+// kernelSurface is one finding listing the fixed bugs whose code the
+// container can reach, and what would close that code off.
+func kernelSurface(c *Container) []hit {
+	var ids, fixes []string
+	for _, k := range c.Kernel {
+		if (k.Outcome != "fixed" && k.Outcome != "not-affected") || !k.CodeReachable || k.Fix == "" {
+			continue
+		}
+		ids = append(ids, k.Bug+" "+k.Name)
+		for _, f := range strings.Split(k.Fix, "; ") {
+			if f != "" && !slices.Contains(fixes, f) {
+				fixes = append(fixes, f)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	detail := fmt.Sprintf("every precondition holds for %d fixed breakout bugs: %s", len(ids), strings.Join(ids, ", "))
+	return []hit{{detail: detail, arg: strings.Join(fixes, "; "), line: c.Line}}
 }
 
 var checkBySlug = func() map[string]*Check {

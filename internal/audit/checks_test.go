@@ -77,6 +77,20 @@ func TestEachCheckEachSource(t *testing.T) {
 			c.UnmaskedProc = "procMount is Unmasked"
 			c.Lines = map[Field]int{FieldProcMount: 9}
 		}},
+		{"kernel-bug-reachable", func(c *Container) {
+			c.Line = 9
+			c.Kernel = []KernelExposure{{Bug: "CVE-2024-1086", Outcome: "reachable", CodeReachable: true, Detail: "kernel 6.1.0 < fixed 6.1.76", Fix: "upgrade the kernel"},
+				{Bug: "CVE-2022-0847", Outcome: "blocked", Detail: "seccomp"}}
+		}},
+		{"kernel-bug-unverified", func(c *Container) {
+			c.Line = 9
+			c.Kernel = []KernelExposure{{Bug: "CVE-2024-1086", Outcome: "vendor-check", CodeReachable: true, Detail: "a debian kernel", Fix: "install the vendor's kernel"}}
+		}},
+		{"kernel-attack-surface", func(c *Container) {
+			c.Line = 9
+			c.Kernel = []KernelExposure{{Bug: "CVE-2024-1086", Outcome: "fixed", CodeReachable: true, Detail: "kernel 6.18 ≥ fixed 6.8", Fix: "drop CAP_NET_ADMIN"},
+				{Bug: "CVE-2022-0847", Outcome: "fixed", CodeReachable: false}}
+		}},
 		{"shared-mount-propagation", func(c *Container) {
 			c.Mounts = append(c.Mounts, Mount{HostPath: "/srv/x", Destination: "/x", Propagation: "rshared", Line: 9})
 		}},
@@ -123,7 +137,8 @@ func TestIssueSlugs(t *testing.T) {
 		"selinux-disabled", "selinux-custom-options", "no-new-privileges-missing", "runs-as-root", "host-pid", "host-network",
 		"host-ipc", "host-uts", "host-userns", "writable-root-fs", "no-memory-limit", "no-pids-limit",
 		"device-access", "unmasked-proc", "shared-mount-propagation", "daemon-not-rootless",
-		"daemon-tcp-unauthenticated", "daemon-default-seccomp-disabled"}
+		"daemon-tcp-unauthenticated", "daemon-default-seccomp-disabled",
+		"kernel-bug-reachable", "kernel-bug-unverified", "kernel-attack-surface", "runtime-bug"}
 	var got []string
 	for _, k := range Checks() {
 		got = append(got, k.Slug)
@@ -228,6 +243,9 @@ func TestDaemonChecks(t *testing.T) {
 		{"tcp", Daemon{Rootless: true, Seccomp: "builtin", TCP: []string{"tcp://0.0.0.0:2375"}}, []string{"daemon-tcp-unauthenticated"}},
 		{"seccomp off", Daemon{Rootless: true, Seccomp: "unconfined"}, []string{"daemon-default-seccomp-disabled"}},
 		{"no seccomp", Daemon{Rootless: true}, []string{"daemon-default-seccomp-disabled"}},
+		{"runc affected", Daemon{Rootless: true, Seccomp: "builtin", Runtime: []KernelExposure{
+			{Bug: "CVE-2024-21626", Outcome: "reachable", Fix: "upgrade runc to 1.1.12 or later"}, {Bug: "CVE-2019-5736", Outcome: "fixed"}}}, []string{"runtime-bug"}},
+		{"runc fixed", Daemon{Rootless: true, Seccomp: "builtin", Runtime: []KernelExposure{{Bug: "CVE-2024-21626", Outcome: "fixed"}}}, nil},
 	}
 	for _, tt := range tests {
 		var got []string

@@ -214,6 +214,22 @@ type Container struct {
 
 	// Skip holds checks that do not apply to this source.
 	Skip map[string]bool
+
+	// Kernel lists the container's exposure to known kernel bugs (filled
+	// only by the live engine source, which knows the host's kernel).
+	Kernel []KernelExposure
+}
+
+// KernelExposure is one kernel or runtime bug's outcome for a container or
+// the daemon, as internal/exposure worked it out.
+type KernelExposure struct {
+	// Bug is the CVE id; Outcome is internal/exposure's (reachable,
+	// vendor-check, unknown, blocked, fixed, not-affected); CodeReachable
+	// says every precondition is met, whatever the version.
+	Bug, Name, Outcome string
+	CodeReachable      bool
+	// Detail explains the outcome; Fix is what closes it.
+	Detail, Fix string
 }
 
 // Unreadable is one setting the runtime would reject, ignore or replace with
@@ -259,4 +275,7 @@ type Daemon struct {
 	// TCP lists plain-TCP endpoints the daemon listens on (or that we reached
 	// it through) without client-certificate verification.
 	TCP []string
+	// Runtime lists the runtime's (runc's) known breakout bugs against the
+	// version the daemon reports.
+	Runtime []KernelExposure
 }

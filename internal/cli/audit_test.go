@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/palisade-sec/palisade/internal/audit"
+	"github.com/palisade-sec/palisade/internal/audit/engine"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -240,4 +243,95 @@ func TestAuditDockerCommand(t *testing.T) {
 	if got["host-pid"] != "remove --pid host" || !strings.Contains(got["runtime-socket-mount"], "/var/run/docker.sock") {
 		t.Errorf("findings for %s: %v", name, got)
 	}
+}
+
+// TestAuditDockerKernelExposure: on the same host, a container under
+// Docker's default profile and one with seccomp=unconfined plus
+// CAP_SYS_ADMIN reach different kernel bugs, and the findings name what
+// makes the difference (the profile's unshare rule, the capability).
+func TestAuditDockerKernelExposure(t *testing.T) {
+	img := testutil.RequireBusyboxImage(t)
+	prefix := fmt.Sprintf("palisade-exposure-%d-", os.Getpid())
+	def, wide := prefix+"default", prefix+"wide"
+	for name, flags := range map[string][]string{
+		def:  nil,
+		wide: {"--security-opt", "seccomp=unconfined", "--cap-add", "SYS_ADMIN"},
+	} {
+		t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+		args := append(append([]string{"run", "-d", "--name", name}, flags...), img)
+		if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
+			t.Fatalf("docker run: %v: %s", err, out)
+		}
+	}
+	code, stdout, stderr := runAuditCLI(t, "--docker", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Findings []struct{ Check, Target, Detail, Fix string } `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	// Every bug the container can reach, whatever this kernel's version:
+	// the ids in its kernel findings.
+	reach := map[string]map[string]bool{def: {}, wide: {}}
+	fixes := map[string]string{}
+	for _, f := range doc.Findings {
+		name := strings.TrimPrefix(f.Target, "container ")
+		if reach[name] == nil || !strings.HasPrefix(f.Check, "kernel-") {
+			continue
+		}
+		for _, id := range cveRE.FindAllString(f.Detail, -1) {
+			reach[name][id] = true
+		}
+		fixes[name] += f.Fix + "\n"
+	}
+	if len(reach[wide]) <= len(reach[def]) {
+		t.Errorf("unconfined+SYS_ADMIN reaches %d bugs, default %d; want more:\n%v\n%v", len(reach[wide]), len(reach[def]), reach[wide], reach[def])
+	}
+	for id := range reach[def] {
+		if !reach[wide][id] {
+			t.Errorf("%s reachable from the default container but not the wider one", id)
+		}
+	}
+	// Sequoia needs a user namespace and a mount: the default profile
+	// refuses unshare(CLONE_NEWUSER), unconfined does not.
+	if reach[def]["CVE-2021-33909"] || !reach[wide]["CVE-2021-33909"] {
+		t.Errorf("CVE-2021-33909: default %v, wide %v", reach[def]["CVE-2021-33909"], reach[wide]["CVE-2021-33909"])
+	}
+	if !strings.Contains(fixes[wide], "drop CAP_SYS_ADMIN") || !strings.Contains(fixes[wide], "user.max_user_namespaces=0") {
+		t.Errorf("fixes for the wide container lack the capability and the sysctl:\n%s", fixes[wide])
+	}
+	// The default container's explanation names the profile's rule.
+	exp := exposureOf(t, def)
+	if !strings.Contains(exp, "seccomp profile docker-default blocks unshare(CLONE_NEWUSER)") {
+		t.Errorf("default container's CVE-2021-33909 explanation: %s", exp)
+	}
+}
+
+var cveRE = regexp.MustCompile(`CVE-\d{4}-\d+`)
+
+// exposureOf is the CVE-2021-33909 explanation for a running container,
+// from the same engine source audit --docker uses.
+func exposureOf(t *testing.T, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	snap, err := engine.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range snap.Containers {
+		if c.Target != "container "+name {
+			continue
+		}
+		for _, k := range c.Kernel {
+			if k.Bug == "CVE-2021-33909" {
+				return k.Detail
+			}
+		}
+	}
+	t.Fatalf("no CVE-2021-33909 result for %s", name)
+	return ""
 }

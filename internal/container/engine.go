@@ -21,6 +21,8 @@ type Engine struct {
 	SecurityOptions []string
 	CgroupVersion   string
 	CgroupDriver    string
+	// Runc is the runc version or commit the daemon reports (RuncCommit.ID).
+	Runc string
 }
 
 // DockerSocket is $DOCKER_HOST when it names a unix socket, else the
@@ -54,7 +56,7 @@ func (d *Docker) Engine(ctx context.Context) (Engine, error) {
 	}
 	in := res.Info
 	return Engine{ServerVersion: in.ServerVersion, API: d.cli.ClientVersion(), SecurityOptions: in.SecurityOptions,
-		CgroupVersion: in.CgroupVersion, CgroupDriver: in.CgroupDriver}, nil
+		CgroupVersion: in.CgroupVersion, CgroupDriver: in.CgroupDriver, Runc: in.RuncCommit.ID}, nil
 }
 
 // engineTimeout bounds the whole conversation DaemonChecks has with a daemon.
@@ -75,6 +77,9 @@ func DaemonChecks(ctx context.Context, socket string) []kernel.Check {
 	}
 	return EngineChecks(socket, e)
 }
+
+// AskEngine asks the Engine at socket about itself, within engineTimeout.
+func AskEngine(ctx context.Context, socket string) (Engine, error) { return askEngine(ctx, socket) }
 
 func askEngine(ctx context.Context, socket string) (Engine, error) {
 	if _, err := os.Stat(socket); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/dockerinspect"
+	"github.com/palisade-sec/palisade/internal/exposure"
 )
 
 // Snapshot is what Collect read from a daemon.
@@ -22,6 +23,8 @@ type Snapshot struct {
 	Daemon     *audit.Daemon
 	// APIVersion is the negotiated Engine API version.
 	APIVersion string
+	// Host is what the kernel-exposure checks knew of the daemon's host.
+	Host *exposure.Host
 }
 
 // Host describes how the daemon is reached and configured locally.
@@ -60,7 +63,10 @@ func Collect(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	snap := &Snapshot{Daemon: d, APIVersion: cli.ClientVersion()}
+	host := ExposureHost(&info.Info, h)
+	table := exposure.Builtin()
+	d.Runtime = RuntimeExposure(host, table)
+	snap := &Snapshot{Daemon: d, APIVersion: cli.ClientVersion(), Host: host}
 	for _, s := range list.Items {
 		r, err := cli.ContainerInspect(ctx, s.ID, client.ContainerInspectOptions{})
 		if err != nil {
@@ -71,6 +77,7 @@ func Collect(ctx context.Context) (*Snapshot, error) {
 		}
 		c := dockerinspect.FromInspect(&r.Container, "")
 		ApplyDaemonDefaults(c, d)
+		c.Kernel = ContainerExposure(&r.Container, d, host, table)
 		snap.Containers = append(snap.Containers, c)
 	}
 	sort.Slice(snap.Containers, func(i, j int) bool { return snap.Containers[i].Target < snap.Containers[j].Target })
