@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -20,6 +21,9 @@ type Docker struct {
 	host    string
 	runtime string
 	owner   int
+
+	initMu sync.Mutex
+	inits  map[string]int // InitPIDs' answers: a running container's init does not change
 }
 
 // NewDocker connects to DOCKER_HOST or the default socket, lazily: errors

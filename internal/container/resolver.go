@@ -52,6 +52,14 @@ type Resolver struct {
 	mu      sync.Mutex
 	engines []*engineState
 	cache   map[string]*entry
+
+	// The namespace index (ByNamespace): which container's init holds a
+	// pid or mount namespace, for engines whose containers have no cgroup.
+	procRoot string
+	hostNS   Namespaces
+	hasInits bool // some rootless engine can list its inits
+	byNS     map[nsKey]nsOwner
+	nsMiss   map[nsKey]time.Time
 }
 
 type entry struct {
@@ -74,9 +82,11 @@ func NewResolver(log io.Writer, engines ...Daemon) *Resolver {
 	if log == nil {
 		log = io.Discard
 	}
-	r := &Resolver{timeout: time.Second, retry: 5 * time.Second, linger: time.Minute, log: log, cache: map[string]*entry{}}
+	r := &Resolver{timeout: time.Second, retry: 5 * time.Second, linger: time.Minute, log: log, cache: map[string]*entry{},
+		procRoot: "/proc", hostNS: HostNamespaces("/proc"), byNS: map[nsKey]nsOwner{}, nsMiss: map[nsKey]time.Time{}}
 	for _, e := range engines {
 		r.engines = append(r.engines, &engineState{Daemon: e})
+		r.noteInits(e)
 	}
 	return r
 }
@@ -151,7 +161,17 @@ func (r *Resolver) add(e Daemon) *engineState {
 	}
 	es := &engineState{Daemon: e}
 	r.engines = append(r.engines, es)
+	r.noteInits(e)
 	return es
+}
+
+// noteInits records that a rootless engine can list its containers'
+// inits, which turns ByNamespace on. Call with r.mu held (or before r is
+// shared).
+func (r *Resolver) noteInits(e Daemon) {
+	if _, ok := e.(Inits); ok && e.Owner() >= 0 {
+		r.hasInits = true
+	}
 }
 
 func (r *Resolver) follow(ctx context.Context, e *engineState) {

@@ -95,7 +95,8 @@ type Process struct {
 	Env                  []string // NAME=VALUE
 	Cwd                  string
 	TTY                  int64
-	UID, GID             int64
+	UID, GID             int64 // as the process's user namespace sees them (root in a rootless container is 0)
+	HostUID, HostGID     int64 // the kernel's, outside every user namespace (the same on the host)
 	LoginUID             int64 // -1 when unset (4294967295 in the kernel)
 	UserName             string
 	UserHome, UserShell  string

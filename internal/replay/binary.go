@@ -16,8 +16,8 @@ import (
 var magic = [8]byte{0x89, 'P', 'L', 'S', 'R', 'E', 'C', '\n'}
 
 // FormatVersion is the binary format version this package writes and the
-// newest it reads.
-const FormatVersion = 1
+// newest it reads. Version 2 added the host uid and gid to process states.
+const FormatVersion = 2
 
 // Record kinds. Kinds 0x80 and above are extensions a reader that does not
 // know them skips; an unknown kind below 0x80 is an error.

@@ -25,6 +25,8 @@ type binReader struct {
 	err  error // sticky: a binary stream cannot be resynchronised
 	big  []byte
 
+	version uint64 // the recording's format version
+
 	strs     []string
 	strTypes []event.Type // event type for a string table entry, 0 until used as one
 	procs    []*event.Process
@@ -382,6 +384,11 @@ func (r *binReader) process(d *decoder) {
 	p.Env = r.strList(d)
 	p.Cwd = r.str(d, true)
 	p.TTY, p.UID, p.GID, p.LoginUID = d.varint(), d.varint(), d.varint(), d.varint()
+	if r.version >= 2 {
+		p.HostUID, p.HostGID = d.varint(), d.varint()
+	} else {
+		p.HostUID, p.HostGID = p.UID, p.GID // version 1 knew no user namespaces
+	}
 	p.UserName = r.str(d, true)
 	p.UserHome = r.str(d, true)
 	p.UserShell = r.str(d, true)

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -104,7 +105,7 @@ func TestBinaryReaderErrors(t *testing.T) {
 		want string
 	}{
 		{"cut header", magic[:5], "f: byte 0: not a Palisade recording"},
-		{"newer version", append(append([]byte{}, magic[:]...), 2), "f: byte 8: recording format version 2; this palisade reads versions 1 to 1"},
+		{"newer version", append(append([]byte{}, magic[:]...), FormatVersion+1), fmt.Sprintf("f: byte 8: recording format version %d; this palisade reads versions 1 to %d", FormatVersion+1, FormatVersion)},
 		{"cut record", g[:len(g)-3], "f: record 4 at byte"},
 		{"unknown kind", append(append([]byte{}, g[:hdr]...), 9, 0), "f: record 1 at byte 9: unknown record kind 9"},
 		{"huge record", append(append([]byte{}, g[:hdr]...), kindEvent, 0xff, 0xff, 0xff, 0xff, 0x0f), "exceeds the format's"},

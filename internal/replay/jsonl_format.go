@@ -42,6 +42,8 @@ type jsonProc struct {
 	TTY            int64     `json:"tty,omitempty"`
 	UID            int64     `json:"uid"`
 	GID            int64     `json:"gid"`
+	HostUID        *int64    `json:"host_uid,omitempty"` // absent: the same as uid (no user namespace)
+	HostGID        *int64    `json:"host_gid,omitempty"`
 	LoginUID       *int64    `json:"loginuid,omitempty"`
 	User           string    `json:"user,omitempty"`
 	Home           string    `json:"home,omitempty"`
@@ -276,6 +278,13 @@ func (p *jsonProc) toProcess(c *event.Container) *event.Process {
 	if p.LoginUID != nil {
 		out.LoginUID = *p.LoginUID
 	}
+	out.HostUID, out.HostGID = out.UID, out.GID
+	if p.HostUID != nil {
+		out.HostUID = *p.HostUID
+	}
+	if p.HostGID != nil {
+		out.HostGID = *p.HostGID
+	}
 	if p.Parent != nil {
 		out.Parent = p.Parent.toProcess(c)
 		if out.PPID == 0 {
@@ -376,6 +385,14 @@ func fromProcess(p *event.Process, depth int) *jsonProc {
 		CapPermitted: p.CapPermitted, CapEffective: p.CapEffective, CapInheritable: p.CapInheritable,
 		ExeUpperLayer: p.ExeUpperLayer, ExeFromMemfd: p.ExeFromMemfd, ExeWritable: p.ExeWritable,
 		SName: p.SessionLeaderName, VPGIDName: p.GroupLeaderName, VPGIDExe: p.GroupLeaderExe, FDTypes: p.FDTypes}
+	if p.HostUID != p.UID {
+		hu := p.HostUID
+		j.HostUID = &hu
+	}
+	if p.HostGID != p.GID {
+		hg := p.HostGID
+		j.HostGID = &hg
+	}
 	if depth > 0 {
 		j.Env = nil // ancestors' environments are never read by rules, and are large
 	}

@@ -66,7 +66,7 @@ func (r *Reader) detect() error {
 		return &RecordError{File: r.name, Offset: int64(len(magic)), Err: fmt.Errorf("recording format version %d; this palisade reads versions 1 to %d", v, FormatVersion)}
 	}
 	r.format = FormatBinary
-	r.bin = &binReader{name: r.name, br: r.br, off: int64(len(magic) + uvarintLen(v))}
+	r.bin = &binReader{name: r.name, br: r.br, off: int64(len(magic) + uvarintLen(v)), version: v}
 	return nil
 }
 

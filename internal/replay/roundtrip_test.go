@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -393,7 +395,7 @@ func TestStateWrittenOnce(t *testing.T) {
 	// every line its own) is the same state.
 	cp := p.Parent.Parent.Parent
 	cp2 := &event.Process{PID: cp.PID, TID: cp.TID, VPID: cp.VPID, VTID: cp.VTID, PPID: cp.PPID, SID: cp.SID, VPGID: cp.VPGID,
-		Name: cp.Name, Exe: cp.Exe, ExePath: cp.ExePath, Args: cp.Args, Env: cp.Env, Cwd: cp.Cwd, TTY: cp.TTY, UID: cp.UID,
+		Name: cp.Name, Exe: cp.Exe, ExePath: cp.ExePath, Args: cp.Args, Env: cp.Env, Cwd: cp.Cwd, TTY: cp.TTY, UID: cp.UID, HostUID: cp.HostUID, HostGID: cp.HostGID,
 		GID: cp.GID, LoginUID: cp.LoginUID, UserName: cp.UserName, UserHome: cp.UserHome, UserShell: cp.UserShell,
 		LoginName: cp.LoginName, GroupName: cp.GroupName, StartTime: cp.StartTime, CapPermitted: cp.CapPermitted,
 		CapEffective: cp.CapEffective, CapInheritable: cp.CapInheritable, ExeUpperLayer: cp.ExeUpperLayer,
@@ -481,5 +483,43 @@ func TestAncestryCycle(t *testing.T) {
 	}
 	if n != maxAncestry || e.Proc.Name != "a" || e.Proc.Parent.Name != "b" {
 		t.Errorf("replayed chain of %d processes, want %d alternating a, b", n, maxAncestry)
+	}
+}
+
+// TestReadsVersion1: a recording written before the format carried host
+// ids (version 1, kept in the fuzz corpus) still reads, each process's
+// host ids being its ids.
+func TestReadsVersion1(t *testing.T) {
+	raw, err := os.ReadFile("testdata/fuzz/FuzzReader/binary-v1-sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, quoted, _ := strings.Cut(strings.TrimSpace(string(raw)), "[]byte(")
+	data, err := strconv.Unquote(strings.TrimSuffix(quoted, ")"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data[len(magic)] != 1 {
+		t.Fatalf("the seed is version %d, want 1", data[len(magic)])
+	}
+	r := NewReader(strings.NewReader(data), "v1")
+	n := 0
+	for {
+		e, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		for p := e.Proc; p != nil; p = p.Parent {
+			if p.HostUID != p.UID || p.HostGID != p.GID {
+				t.Errorf("version 1 process %d: host ids %d/%d, want its ids %d/%d", p.PID, p.HostUID, p.HostGID, p.UID, p.GID)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no events read from the version 1 recording")
 	}
 }

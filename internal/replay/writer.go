@@ -299,6 +299,7 @@ type procScalars struct {
 	PID, TID, VPID, VTID, PPID, SID, VPGID int64
 	Name, Exe, ExePath, Cwd                string
 	TTY, UID, GID, LoginUID                int64
+	HostUID, HostGID                       int64
 	UserName, UserHome, UserShell          string
 	LoginName, GroupName                   string
 	StartTime                              int64
@@ -313,7 +314,7 @@ type procScalars struct {
 
 func scalarsOf(p *event.Process, parent, ctr uint32) procScalars {
 	return procScalars{p.PID, p.TID, p.VPID, p.VTID, p.PPID, p.SID, p.VPGID,
-		p.Name, p.Exe, p.ExePath, p.Cwd, p.TTY, p.UID, p.GID, p.LoginUID,
+		p.Name, p.Exe, p.ExePath, p.Cwd, p.TTY, p.UID, p.GID, p.LoginUID, p.HostUID, p.HostGID,
 		p.UserName, p.UserHome, p.UserShell, p.LoginName, p.GroupName, p.StartTime,
 		p.CapPermitted, p.CapEffective, p.CapInheritable, p.ExeUpperLayer, p.ExeFromMemfd, p.ExeWritable,
 		p.SessionLeaderName, p.GroupLeaderName, p.GroupLeaderExe, parent, ctr}
@@ -372,7 +373,7 @@ func (w *Writer) procState(p *event.Process, parent uint32) uint32 {
 	b = w.strs2(b, p.Args)
 	b = w.strs2(b, p.Env)
 	b = w.str(b, p.Cwd, true)
-	for _, v := range [...]int64{p.TTY, p.UID, p.GID, p.LoginUID} {
+	for _, v := range [...]int64{p.TTY, p.UID, p.GID, p.LoginUID, p.HostUID, p.HostGID} {
 		b = appendVarint(b, v)
 	}
 	for _, s := range [...]string{p.UserName, p.UserHome, p.UserShell, p.LoginName, p.GroupName} {

@@ -152,12 +152,7 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 			p.LoginUID = n
 		}
 	}
-	var mntNS uint32
-	if fi, err := os.Stat(filepath.Join(dir, "ns", "mnt")); err == nil {
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			mntNS = uint32(st.Ino)
-		}
-	}
+	mntNS, pidNS := nsInode(dir, "mnt"), nsInode(dir, "pid")
 	if b, err := os.ReadFile(filepath.Join(dir, "status")); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			k, v, ok := strings.Cut(line, ":")
@@ -192,15 +187,19 @@ func (t *Table) fromProc(ctx context.Context, pid uint32) *proc {
 			}
 		}
 	}
-	pr := &proc{p: p, mntNS: mntNS, named: true, namedUID: p.UID, namedGID: p.GID}
-	t.users.fill(p, mntNS, pid)
-	t.users.fillGroup(p, mntNS, pid)
+	// /proc/PID/status gives the ids as the agent's (the host's) user
+	// namespace sees them.
+	pr := &proc{p: p, mntNS: mntNS, pidNS: pidNS, named: true, namedUID: p.UID, namedGID: p.GID}
+	t.users.fill(p, mntNS, pid, p.UID)
+	t.users.fillGroup(p, mntNS, pid, p.GID)
 	if b, err := os.ReadFile(filepath.Join(dir, "cgroup")); err == nil {
 		p.Container = event.Host
 		if ref, ok := container.ParseProcCgroup(string(b)); ok {
 			if p.Container = t.resolve(ctx, ref); !p.Container.IsHost() {
 				pr.ctrKey = ref.ShortID() + ref.Runtime
 			}
+		} else {
+			t.containerByNamespace(ctx, pr)
 		}
 	}
 	// Open files (sockets are learned from later syscalls).
@@ -256,4 +255,17 @@ func (t *Table) intern(s string) string {
 		t.strs[s] = s
 	}
 	return s
+}
+
+// nsInode is the inode of the namespace dir/ns/kind (dir is /proc/PID), 0
+// when it cannot be read.
+func nsInode(dir, kind string) uint32 {
+	fi, err := os.Stat(filepath.Join(dir, "ns", kind))
+	if err != nil {
+		return 0
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return uint32(st.Ino)
+	}
+	return 0
 }

@@ -64,6 +64,7 @@ type proc struct {
 	p      *event.Process
 	fds    fdTable
 	mntNS  uint32
+	pidNS  uint32 // 0 until a record or /proc says
 	ctrKey string // container id + runtime, "" on the host
 	// execFilename is the path the last successful exec was given.
 	execFilename string
@@ -169,6 +170,9 @@ func (t *Table) get(ctx context.Context, r *ebpf.Record) *proc {
 	if r.MntNS != 0 { // lean and minimal records carry none
 		pr.mntNS = r.MntNS
 	}
+	if r.PidNS != 0 {
+		pr.pidNS = r.PidNS
+	}
 	if !r.Minimal {
 		t.creds(pr, r)
 	}
@@ -197,24 +201,26 @@ func (t *Table) creds(pr *proc, r *ebpf.Record) {
 	if r.VPID != 0 {
 		p.VPID = int64(r.VPID)
 	}
-	p.UID, p.GID = int64(r.EUID), int64(r.EGID)
+	// Records carry the kernel's ids; fill maps them into the process's
+	// user namespace when they change.
+	hostUID, hostGID := int64(r.EUID), int64(r.EGID)
 	login := loginUID(r)
 	// The login uid first: fill names the user and the login user.
-	if !pr.named || pr.namedUID != p.UID || p.LoginUID != login {
+	if !pr.named || pr.namedUID != hostUID || p.LoginUID != login {
 		p.LoginUID = login
-		t.users.fill(p, pr.mntNS, r.PID)
+		t.users.fill(p, pr.mntNS, r.PID, hostUID)
 	}
-	if !pr.named || pr.namedGID != p.GID {
-		t.users.fillGroup(p, pr.mntNS, r.PID)
+	if !pr.named || pr.namedGID != hostGID {
+		t.users.fillGroup(p, pr.mntNS, r.PID, hostGID)
 	}
-	pr.named, pr.namedUID, pr.namedGID = true, p.UID, p.GID
+	pr.named, pr.namedUID, pr.namedGID = true, hostUID, hostGID
 	p.CapEffective, p.CapPermitted = r.CapEffective, r.CapPermitted
 }
 
 func (t *Table) container(ctx context.Context, pr *proc, cgroup string) {
 	ref, ok := container.ParseCgroup(cgroup)
 	if !ok {
-		pr.p.Container, pr.ctrKey = event.Host, ""
+		t.containerByNamespace(ctx, pr)
 		return
 	}
 	key := ref.ShortID() + ref.Runtime
@@ -227,6 +233,42 @@ func (t *Table) container(ctx context.Context, pr *proc, cgroup string) {
 	if pr.p.Container.IsHost() {
 		pr.ctrKey = ""
 	}
+}
+
+// containerByNamespace places a process whose cgroup says host: a
+// rootless engine on cgroup v1 gives its containers no cgroup, so the
+// process is in a container when a container's init holds its pid (or
+// mount) namespace.
+func (t *Table) containerByNamespace(ctx context.Context, pr *proc) {
+	if r := t.opts.Resolver; r != nil && r.Rootless() && !r.InHostNamespaces(pr.pidNS, pr.mntNS) {
+		c := r.ByNamespace(ctx, pr.pidNS, pr.mntNS)
+		if c == nil || c.IsHost() {
+			c = t.containerByShim(ctx, pr.p)
+		}
+		if c != nil && !c.IsHost() {
+			pr.p.Container, pr.ctrKey = c, c.ID+c.Type
+			return
+		}
+	}
+	pr.p.Container, pr.ctrKey = event.Host, ""
+}
+
+// maxShimDepth bounds the walk from a process up to its container's shim
+// (shim, runc init, the container's init, a shell, ...).
+const maxShimDepth = 16
+
+// containerByShim is the container whose runtime shim (containerd-shim,
+// conmon) p descends from, when that container's engine knows it. The
+// engines list a container only once it runs, after its first processes
+// have started: until then, and for a container that lives a millisecond,
+// the shim is what ties its processes to it.
+func (t *Table) containerByShim(ctx context.Context, p *event.Process) *event.Container {
+	for a, n := p.Parent, 0; a != nil && n < maxShimDepth; a, n = a.Parent, n+1 {
+		if ref, ok := container.ShimRef(a.Name, a.Args, a.HostUID); ok {
+			return t.opts.Resolver.Get(ctx, ref)
+		}
+	}
+	return nil
 }
 
 // resolve is the container a cgroup names, with the resolver's metadata
@@ -274,6 +316,9 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 	}
 	pr.p = np
 	pr.mntNS = r.MntNS
+	if r.PidNS != 0 {
+		pr.pidNS = r.PidNS
+	}
 	// The exec closed the descriptors marked close-on-exec.
 	pr.fds.deleteIf(func(fd *event.FD) bool { return fd.CloseOnExec })
 	pr.named = false
@@ -337,13 +382,16 @@ func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
 	pp := parent.p
 	child := &event.Process{PID: int64(f.PID), TID: int64(f.TID), VPID: int64(f.VPID), VTID: int64(f.VTID), PPID: pp.PID,
 		SID: pp.SID, VPGID: pp.VPGID, Name: pp.Name, Exe: pp.Exe, ExePath: pp.ExePath, Args: pp.Args, Env: pp.Env,
-		Cwd: pp.Cwd, TTY: pp.TTY, UID: pp.UID, GID: pp.GID, LoginUID: pp.LoginUID, UserName: pp.UserName,
+		Cwd: pp.Cwd, TTY: pp.TTY, UID: pp.UID, GID: pp.GID, HostUID: pp.HostUID, HostGID: pp.HostGID, LoginUID: pp.LoginUID, UserName: pp.UserName,
 		UserHome: pp.UserHome, UserShell: pp.UserShell, LoginName: pp.LoginName, GroupName: pp.GroupName,
 		StartTime: ebpf.WallTime(r.Time).UnixNano(), CapPermitted: pp.CapPermitted, CapEffective: pp.CapEffective,
 		CapInheritable: pp.CapInheritable, ExeUpperLayer: pp.ExeUpperLayer, ExeFromMemfd: pp.ExeFromMemfd, ExeWritable: pp.ExeWritable,
 		SessionLeaderName: pp.SessionLeaderName, Parent: pp, Container: pp.Container}
-	c := &proc{p: child, fds: parent.fds.clone(), mntNS: parent.mntNS, ctrKey: parent.ctrKey,
+	c := &proc{p: child, fds: parent.fds.clone(), mntNS: parent.mntNS, pidNS: parent.pidNS, ctrKey: parent.ctrKey,
 		named: parent.named, namedUID: parent.namedUID, namedGID: parent.namedGID}
+	if f.VPID == 1 {
+		c.pidNS = 0 // the init of a new pid namespace: its exec says which
+	}
 	parent.fds.each(func(_ int64, fd *event.FD) { fd.Shared = true })
 	t.procs[f.PID] = c
 	if t.lastPID == f.PID {

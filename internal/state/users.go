@@ -19,6 +19,10 @@ type userCache struct {
 type idNames struct {
 	users  map[int64]userEntry
 	groups map[int64]string
+	// uids and gids map host ids into the namespace's user namespace
+	// (nil on the host). They are read with the names, once per mount
+	// namespace: a container has one of each.
+	uids, gids IDMap
 }
 
 type userEntry struct{ name, home, shell string }
@@ -34,8 +38,10 @@ func (c *userCache) names(ns, pid uint32) *idNames {
 	if n, ok := c.byNS[ns]; ok && ns != 0 {
 		return n
 	}
-	root := filepath.Join(c.procRoot, strconv.FormatUint(uint64(pid), 10), "root")
-	n := &idNames{users: map[int64]userEntry{}, groups: map[int64]string{}}
+	dir := filepath.Join(c.procRoot, strconv.FormatUint(uint64(pid), 10))
+	root := filepath.Join(dir, "root")
+	n := &idNames{users: map[int64]userEntry{}, groups: map[int64]string{},
+		uids: readIDMap(filepath.Join(dir, "uid_map")), gids: readIDMap(filepath.Join(dir, "gid_map"))}
 	users, _ := passwd.ReadUsers(filepath.Join(root, "etc", "passwd"))
 	for _, u := range users {
 		if _, dup := n.users[u.UID]; !dup {
@@ -48,7 +54,7 @@ func (c *userCache) names(ns, pid uint32) *idNames {
 			n.groups[g.GID] = g.Name
 		}
 	}
-	if ns != 0 && (len(n.users) > 0 || len(n.groups) > 0) {
+	if ns != 0 && (len(n.users) > 0 || len(n.groups) > 0 || n.uids != nil) {
 		if len(c.byNS) >= maxCachedNS {
 			c.byNS = map[uint32]*idNames{}
 		}
@@ -68,8 +74,11 @@ func (c *userCache) lookupNames(p *event.Process, ns, pid uint32) *idNames {
 	return n
 }
 
-func (c *userCache) fill(p *event.Process, ns, pid uint32) {
+// fill sets the user of p from its host uid: the uid its user namespace
+// sees, and the name, home and shell that uid has in its own /etc/passwd.
+func (c *userCache) fill(p *event.Process, ns, pid uint32, hostUID int64) {
 	n := c.lookupNames(p, ns, pid)
+	p.HostUID, p.UID = hostUID, n.uids.Inside(hostUID)
 	if u, ok := n.users[p.UID]; ok {
 		p.UserName, p.UserHome, p.UserShell = u.name, u.home, u.shell
 	} else if p.UID == 0 {
@@ -89,8 +98,9 @@ func (c *userCache) fill(p *event.Process, ns, pid uint32) {
 	}
 }
 
-func (c *userCache) fillGroup(p *event.Process, ns, pid uint32) {
+func (c *userCache) fillGroup(p *event.Process, ns, pid uint32, hostGID int64) {
 	n := c.lookupNames(p, ns, pid)
+	p.HostGID, p.GID = hostGID, n.gids.Inside(hostGID)
 	p.GroupName = n.groups[p.GID]
 	if p.GroupName == "" && p.GID == 0 {
 		p.GroupName = "root"

@@ -1,0 +1,275 @@
+package testutil
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// dockerdRootless is the script Debian's docker.io ships to start a
+// rootless daemon under rootlesskit.
+const dockerdRootless = "/usr/share/docker.io/contrib/dockerd-rootless.sh"
+
+// RootlessDocker is a rootless Docker daemon a test started for a user it
+// created, with its own data root, exec root and socket under
+// /run/user/UID (where Palisade looks for rootless daemons).
+type RootlessDocker struct {
+	User     string
+	UID, GID int
+	Host     string // unix:///run/user/UID/docker.sock
+	Image    string // BusyboxImage, imported into this daemon
+	SubUID   int    // first host uid of the user's subordinate range (container uid 1)
+}
+
+// Docker runs the docker CLI against this daemon.
+func (d *RootlessDocker) Docker(args ...string) *exec.Cmd {
+	cmd := exec.Command("docker", args...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+d.Host)
+	return cmd
+}
+
+// StartRootlessDocker creates a user with subordinate uid and gid ranges
+// and starts a rootless dockerd for it with dockerd-rootless.sh, then
+// imports BusyboxImage into it. Everything is removed when the test ends:
+// the daemon and its processes, its directories, the user and its ranges.
+//
+// Two settings differ from a laptop's: rootlesskit runs with --net=host
+// and dockerd in a network namespace of its own (unshare -n). slirp4netns
+// needs /dev/net/tun, which is root-only (0600) on this kind of host, and
+// with --net=host alone dockerd would try to remove the host's docker0
+// (it fails without privilege, but it must not try). The containers run
+// with --network none; networking is not what is tested.
+func StartRootlessDocker(t testing.TB) *RootlessDocker {
+	t.Helper()
+	RequireRoot(t)
+	RequireInstalled(t, Need{"rootlesskit", "rootlesskit"}, Need{"newuidmap", "uidmap"}, Need{"dockerd", "docker.io"},
+		Need{dockerdRootless, "docker.io"}, Need{"docker", "docker.io"}, Need{"unshare", "util-linux"}, Need{"useradd", "passwd"})
+	d := &RootlessDocker{User: fmt.Sprintf("palrl%d", os.Getpid()%100000)}
+	if out, err := exec.Command("useradd", "-M", "-d", "/nonexistent", "-s", "/usr/sbin/nologin", d.User).CombinedOutput(); err != nil {
+		t.Fatalf("useradd %s: %v %s", d.User, err, out)
+	}
+	t.Cleanup(func() { removeUser(t, d.User) })
+	u, err := user.Lookup(d.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.UID, _ = strconv.Atoi(u.Uid)
+	d.GID, _ = strconv.Atoi(u.Gid)
+	// useradd gives a new user subordinate ranges when login.defs says
+	// so (Debian's does); add them if it did not.
+	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
+		start, ok := subRange(f, d.User)
+		if !ok {
+			start = 300000 + (os.Getpid()%1000)*65536
+			if err := appendLine(f, fmt.Sprintf("%s:%d:65536", d.User, start)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if f == "/etc/subuid" {
+			d.SubUID = start
+		}
+	}
+
+	home, err := os.MkdirTemp("", "palisade-rootless-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	run := fmt.Sprintf("/run/user/%d", d.UID)
+	if _, err := os.Stat(run); err == nil {
+		t.Fatalf("%s exists already: not this test's to use", run)
+	}
+	if err := os.MkdirAll(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(run) })
+	bin := filepath.Join(home, "bin")
+	os.MkdirAll(bin, 0o755)
+	// dockerd-rootless.sh execs `dockerd` from PATH inside rootlesskit's
+	// namespaces; this one gives it its own network namespace first.
+	shim := "#!/bin/sh\nexec unshare --net " + mustLook(t, "dockerd") + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "dockerd"), []byte(shim), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{home, bin, run} {
+		if err := os.Chown(p, d.UID, d.GID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Chmod(home, 0o755)
+
+	d.Host = "unix://" + run + "/docker.sock"
+	log, err := os.Create(filepath.Join(home, "dockerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dockerdRootless, "--data-root", filepath.Join(home, "data"), "--exec-root", filepath.Join(run, "docker-exec"),
+		"--pidfile", filepath.Join(run, "docker.pid"), "-H", d.Host, "--bridge", "none", "--iptables=false", "--storage-driver", "vfs")
+	cmd.Env = []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + run, "USER=" + d.User,
+		"PATH=" + bin + ":/usr/share/docker.io/contrib:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"DOCKERD_ROOTLESS_ROOTLESSKIT_NET=host", "DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=none"}
+	cmd.Dir = home
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: &syscall.Credential{Uid: uint32(d.UID), Gid: uint32(d.GID), Groups: []uint32{}}}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", dockerdRootless, err)
+	}
+	t.Cleanup(func() { stopRootless(cmd, d.UID) })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		if err := d.Docker("info").Run(); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			b, _ := os.ReadFile(log.Name())
+			t.Fatalf("rootless dockerd did not answer at %s within 60 s:\n%s", d.Host, tail(string(b), 3000))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	root := busyboxRootfs(t)
+	imp := d.Docker("import", "-c", `CMD ["/bin/sleep", "3600"]`, "-", BusyboxImage)
+	tar := exec.Command("tar", "-C", root, "-c", ".")
+	if imp.Stdin, err = tar.StdoutPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tar.Start(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := imp.CombinedOutput()
+	tar.Wait()
+	if err != nil {
+		t.Fatalf("docker import into the rootless daemon: %v\n%s", err, out)
+	}
+	d.Image = BusyboxImage
+	return d
+}
+
+func mustLook(t testing.TB, name string) string {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// stopRootless stops the daemon (SIGTERM to rootlesskit, which tears its
+// namespaces down), then kills whatever the test user still runs:
+// containerd-shims and container processes live in sessions of their own.
+func stopRootless(cmd *exec.Cmd, uid int) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	for i := 0; i < 50; i++ {
+		pids := processesOf(uid)
+		if len(pids) == 0 {
+			return
+		}
+		for _, p := range pids {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// processesOf lists the pids whose real uid is uid.
+func processesOf(uid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" && f[1] == strconv.Itoa(uid) {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// removeUser deletes the test's user and its subordinate ranges (userdel
+// removes those it knows of; lines the test appended go too).
+func removeUser(t testing.TB, name string) {
+	if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
+		t.Logf("userdel %s: %v %s", name, err, out)
+	}
+	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var keep []string
+		changed := false
+		for _, line := range strings.SplitAfter(string(b), "\n") {
+			if strings.HasPrefix(line, name+":") {
+				changed = true
+				continue
+			}
+			keep = append(keep, line)
+		}
+		if changed {
+			os.WriteFile(f, []byte(strings.Join(keep, "")), 0o644)
+		}
+	}
+}
+
+// subRange is the start of name's range in a subuid/subgid file.
+func subRange(file, name string) (int, bool) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		parts := strings.Split(sc.Text(), ":")
+		if len(parts) == 3 && parts[0] == name {
+			if n, err := strconv.Atoi(parts[1]); err == nil {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+func appendLine(file, line string) error {
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
