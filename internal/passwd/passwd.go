@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/palisade-sec/palisade/internal/escape"
 )
@@ -58,22 +59,55 @@ func ParseGroups(r io.Reader) ([]Group, error) {
 	return out, err
 }
 
-// ReadUsers parses the passwd file at path.
+// ReadUsers parses the passwd file at path (at most MaxFileBytes of a
+// regular file).
 func ReadUsers(path string) ([]User, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return nil, err
 	}
 	return ParseUsers(bytes.NewReader(data))
 }
 
-// ReadGroups parses the group file at path.
+// ReadGroups parses the group file at path (at most MaxFileBytes of a
+// regular file).
 func ReadGroups(path string) ([]Group, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return nil, err
 	}
 	return ParseGroups(bytes.NewReader(data))
+}
+
+// MaxFileBytes bounds a passwd or group file: the agent reads them from
+// inside containers (/proc/PID/root/etc/passwd), where whoever controls
+// the container controls the file. Real ones are a few KiB.
+const MaxFileBytes = 4 << 20
+
+// readBounded reads a regular file of at most MaxFileBytes. A FIFO or a
+// device planted at the path (a symlink to /dev/zero in a container's
+// /etc) is refused before any read: it could block or never end.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, fi.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, MaxFileBytes)
+	}
+	return data, nil
 }
 
 func eachLine(r io.Reader, fn func([]string)) error {

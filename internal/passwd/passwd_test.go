@@ -1,9 +1,14 @@
 package passwd
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const passwdFile = `root:x:0:0:root:/root:/bin/bash
@@ -101,4 +106,33 @@ func FuzzParseUsers(f *testing.F) {
 		}
 		UserSpec(text, users, groups)
 	})
+}
+
+// A container controls its own /etc/passwd: a FIFO or a device there must
+// not block or exhaust the agent, and an oversized file is refused.
+func TestReadBounded(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, bytes.Repeat([]byte("u:x:1:1::/:/bin/sh\n"), MaxFileBytes/19+1), 0o644)
+	ok := filepath.Join(dir, "passwd")
+	os.WriteFile(ok, []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644)
+	for _, p := range []string{fifo, "/dev/zero", big} {
+		done := make(chan error, 1)
+		go func() { _, err := ReadUsers(p); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s: read, want an error", p)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: ReadUsers blocked", p)
+		}
+	}
+	if u, err := ReadUsers(ok); err != nil || len(u) != 1 || u[0].Name != "root" {
+		t.Errorf("regular file: %v %v", u, err)
+	}
 }
