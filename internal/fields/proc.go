@@ -164,7 +164,8 @@ func init() {
 	procStr("thread.cap_effective", "effective capabilities", func(p *event.Process) (string, bool) { return CapNames(p.CapEffective), true })
 	procStr("thread.cap_inheritable", "inheritable capabilities", func(p *event.Process) (string, bool) { return CapNames(p.CapInheritable), true })
 
-	procNum("user.uid", "user id", func(p *event.Process) (int64, bool) { return p.UID, true })
+	procNum("user.uid", "user id, as the process's user namespace sees it (0 for root in a rootless or userns-remapped container)", func(p *event.Process) (int64, bool) { return p.UID, true })
+	procNum("user.host_uid", "user id on the host, outside every user namespace (the same as user.uid on the host)", func(p *event.Process) (int64, bool) { return p.HostUID, true })
 	procStr("user.name", "user name (from the container's own /etc/passwd)", func(p *event.Process) (string, bool) { return nonEmpty(p.UserName) })
 	procStr("user.homedir", "user's home directory", func(p *event.Process) (string, bool) { return nonEmpty(p.UserHome) })
 	procStr("user.shell", "user's login shell", func(p *event.Process) (string, bool) { return nonEmpty(p.UserShell) })
@@ -175,7 +176,8 @@ func init() {
 		}
 		return p.LoginName, true
 	})
-	procNum("group.gid", "group id", func(p *event.Process) (int64, bool) { return p.GID, true })
+	procNum("group.gid", "group id, as the process's user namespace sees it", func(p *event.Process) (int64, bool) { return p.GID, true })
+	procNum("group.host_gid", "group id on the host, outside every user namespace", func(p *event.Process) (int64, bool) { return p.HostGID, true })
 	procStr("group.name", "group name (from the container's own /etc/group)", func(p *event.Process) (string, bool) { return nonEmpty(p.GroupName) })
 
 	// proc.env takes an optional [NAME].
