@@ -169,3 +169,46 @@ func TestShimRef(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkByNamespace is the cost the state pays per exec or fork of a
+// process whose cgroup says host while a rootless engine is known: in the
+// host's namespaces, in a known container's, and in a namespace already
+// looked for and held by no container.
+func BenchmarkByNamespace(b *testing.B) {
+	procRoot := b.TempDir()
+	mk := func(pid int) (uint32, uint32) {
+		dir := filepath.Join(procRoot, strconv.Itoa(pid), "ns")
+		os.MkdirAll(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "pid"), nil, 0o644)
+		os.WriteFile(filepath.Join(dir, "mnt"), nil, 0o644)
+		return nsInode(procRoot, strconv.Itoa(pid), "pid"), nsInode(procRoot, strconv.Itoa(pid), "mnt")
+	}
+	hostPid, hostMnt := mk(1)
+	inits := map[string]int{}
+	names := map[string]string{}
+	var ctrPid, ctrMnt uint32
+	for i := 0; i < 1000; i++ {
+		id := idOf(strconv.Itoa(i))
+		inits[id], names[id] = 100+i, "c"+strconv.Itoa(i)
+		ctrPid, ctrMnt = mk(100 + i)
+	}
+	otherPid, otherMnt := mk(50)
+	r := NewResolver(nil, &initsDaemon{fakeDaemon: newFake(RuntimeDocker, 1001, names), inits: inits})
+	r.procRoot, r.hostNS = procRoot, Namespaces{PID: hostPid, Mnt: hostMnt}
+	ctx := context.Background()
+	if c := r.ByNamespace(ctx, ctrPid, ctrMnt); c == nil || c.Name != "c999" {
+		b.Fatalf("known container: %+v", c)
+	}
+	r.ByNamespace(ctx, otherPid, otherMnt)
+	for _, bc := range []struct {
+		name     string
+		pid, mnt uint32
+	}{{"host", hostPid, hostMnt}, {"known-of-1000", ctrPid, ctrMnt}, {"miss-remembered", otherPid, otherMnt}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r.ByNamespace(ctx, bc.pid, bc.mnt)
+			}
+		})
+	}
+}

@@ -99,6 +99,26 @@ func TestRootlessDocker(t *testing.T) {
 		want(a, "Terminal shell in container", "", "", "")
 	}
 
+	// A container that reads and is gone (--rm): it is known from the
+	// engine's create event and its shim, never from a list of running ones.
+	nameRm := name + "-rm"
+	if out, err := d.Docker("run", "--rm", "--name", nameRm, "--network", "none", d.Image, "cat", "/etc/shadow").CombinedOutput(); err != nil {
+		t.Fatalf("docker run --rm: %v %s", err, out)
+	}
+	var rm alertJSON
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && rm.Rule == ""; time.Sleep(50 * time.Millisecond) {
+		for _, a := range alertsFor(stdout.String(), nameRm) {
+			if a.Rule == "Read sensitive file untrusted" {
+				rm = a
+			}
+		}
+	}
+	if rm.Rule == "" || rm.OutputFields["container.type"] != "docker" || rm.OutputFields["container.image.repository"] != "palisade-test" {
+		t.Errorf("docker run --rm cat /etc/shadow: no alert naming %s with type docker and its image:\n%s", nameRm, stdout.String())
+	} else {
+		t.Logf("--rm: %s", rm.Output)
+	}
+
 	// A non-root user: uid 33 inside is "www" in the image's passwd, and a
 	// subordinate uid on the host (container uid 1 is the range's first).
 	name33 := name + "-www"
