@@ -29,6 +29,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var ringMiB, nice int
 	var listSyscalls bool
 	var hostname string
+	var criSockets []string
 	var df outputs.Flags
 	var bf baselineFlags
 	cmd := &cobra.Command{
@@ -111,12 +112,13 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 			if err != nil {
 				return err
 			}
-			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg, ringBytes: ringMiB << 20, nice: nice, hostname: hostname, baselines: set})
+			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg, ringBytes: ringMiB << 20, nice: nice, hostname: hostname, baselines: set, criSockets: criSockets})
 		},
 	}
 	rf.register(cmd)
 	bf.register(cmd, true)
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "alert format: text or json (Falco's JSON, one per line)")
+	cmd.Flags().StringSliceVar(&criSockets, "cri-socket", nil, "a Kubernetes CRI endpoint (path or unix:// address) to ask for pod and container names, besides those found (CRI-O's and containerd's sockets, $CONTAINER_RUNTIME_ENDPOINT); repeatable")
 	cmd.Flags().StringVar(&hostname, "hostname", "", "this agent's name in every alert and heartbeat, for a fleet store's --host filter (default: the host's name)")
 	cmd.Flags().StringVar(&out, "out", "", "append alerts to this file instead of stdout")
 	cmd.Flags().StringVar(&record, "record", "", "also write every event the rules can match to this file, in Palisade's compact binary recording format (replay it with palisade replay; palisade replay --export-jsonl turns it into JSON lines); when a rule reads proc.env it holds environments, which may hold secrets")
@@ -141,6 +143,8 @@ type watchOptions struct {
 	nice      int
 	hostname  string // the agent's identity in alerts and heartbeats
 	baselines *baseline.Set
+	// criSockets are CRI endpoints to ask besides those found.
+	criSockets []string
 }
 
 // captureEntry is one line of watch --list-syscalls.
@@ -200,7 +204,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	types, all := rs.EventTypes()
 	set, _ := syscalls.CaptureSet(syscalls.Native(), types, all)
 	nrs := syscalls.Numbers(set)
-	src, err := detect.OpenLive(ctx, detect.LiveOptions{Rules: rs, Syscalls: nrs, RingBytes: o.ringBytes, Nice: o.nice, Log: s.err})
+	src, err := detect.OpenLive(ctx, detect.LiveOptions{Rules: rs, Syscalls: nrs, RingBytes: o.ringBytes, Nice: o.nice, Log: s.err, CRISockets: o.criSockets})
 	if err != nil {
 		return exitf(3, "%v", err)
 	}

@@ -2,13 +2,10 @@ package container
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
 	"time"
-
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
@@ -39,7 +36,7 @@ func TestCRILive(t *testing.T) {
 	uid := "5b0c1a6e-0000-4000-8000-" + fmt.Sprintf("%012d", time.Now().UnixNano()%1e12)
 	pod := c.RunPod("web-"+run, "shop", uid, map[string]string{"app": "web", "tier": "front"})
 	id := c.RunContainer(pod, "nginx", "sleep", "600")
-	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", taskPID(t, c, id)))
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", c.PID(id)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,22 +50,4 @@ func TestCRILive(t *testing.T) {
 		got.ImageTag != "busybox-2" || !got.HostNetwork || !got.HasPrivileged || got.Privileged {
 		t.Errorf("Get = %+v", got)
 	}
-}
-
-// taskPID is the pid of a CRI container's init process, from its status.
-func taskPID(t *testing.T, c *testutil.CRIContainerd, id string) int {
-	t.Helper()
-	d, _ := DialCRI(c.Socket, "")
-	defer d.Close()
-	res, err := d.rt.ContainerStatus(context.Background(), &runtimeapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var info struct {
-		Pid int `json:"pid"`
-	}
-	if err := json.Unmarshal([]byte(res.Info["info"]), &info); err != nil || info.Pid == 0 {
-		t.Fatalf("no pid in %q: %v", res.Info["info"], err)
-	}
-	return info.Pid
 }

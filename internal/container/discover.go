@@ -27,7 +27,10 @@ type Socket struct {
 // Debian's dockerd starts), and each user's rootless Docker and podman
 // ones under /run/user/UID. A path is listed once,
 // however it is reached, and only while a socket is there.
-func FindSockets(root string, env func(string) string) []Socket {
+func FindSockets(root string, env func(string) string) []Socket { return findSockets(root, env, nil) }
+
+// findSockets is FindSockets with CRI endpoints named on the command line.
+func findSockets(root string, env func(string) string, criSockets []string) []Socket {
 	var out []Socket
 	seen := map[string]bool{}
 	add := func(s Socket) {
@@ -115,13 +118,6 @@ func ownerOf(host string) int {
 	return uid
 }
 
-// criSockets are the CRI endpoints named with --cri-socket (SetCRISockets).
-var criSockets []string
-
-// SetCRISockets adds CRI endpoints (paths or unix:// addresses) to those
-// FindSockets lists: the --cri-socket flag. Call before Discover.
-func SetCRISockets(sockets []string) { criSockets = append([]string(nil), sockets...) }
-
 // criHint is container.type for a CRI socket's containers until the
 // runtime names itself: what its path says.
 func criHint(host string) string {
@@ -141,10 +137,19 @@ const criProbeTimeout = time.Second
 // CRI endpoint is kept only when it answers Version (a containerd whose
 // CRI plugin is off does not), and then containerd's own API on the same
 // socket leaves the CRI's containers to it.
-func Discover() []Daemon {
+func Discover() []Daemon { return discover(nil) }
+
+// DiscoverWith is Discover with more CRI endpoints (watch --cri-socket):
+// paths or unix:// addresses.
+func DiscoverWith(criSockets []string) func() []Daemon {
+	criSockets = append([]string(nil), criSockets...)
+	return func() []Daemon { return discover(criSockets) }
+}
+
+func discover(criSockets []string) []Daemon {
 	var cri, out []Daemon
 	ctrd := map[string]*Containerd{}
-	for _, s := range FindSockets("/", os.Getenv) {
+	for _, s := range findSockets("/", os.Getenv, criSockets) {
 		path, unix := strings.CutPrefix(s.Host, "unix://")
 		switch s.Runtime {
 		case RuntimeContainerd:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +61,10 @@ type Resolver struct {
 	hasInits bool // some rootless engine can list its inits
 	byNS     map[nsKey]nsOwner
 	nsMiss   map[nsKey]time.Time
+	// warnMu guards warned: the addresses whose outage was announced, so
+	// that containerd's API and its CRI on one socket warn once together.
+	warnMu sync.Mutex
+	warned map[string]bool
 }
 
 type entry struct {
@@ -72,7 +77,8 @@ type engineState struct {
 	Daemon
 	mu     sync.Mutex
 	down   bool
-	warned bool // a warning was written for this outage
+	warned bool // this outage was seen
+	said   bool // and this engine's warning was written
 }
 
 // NewResolver makes a resolver over engines (none: only ids and runtimes
@@ -83,7 +89,8 @@ func NewResolver(log io.Writer, engines ...Daemon) *Resolver {
 		log = io.Discard
 	}
 	r := &Resolver{timeout: time.Second, retry: 5 * time.Second, linger: time.Minute, log: log, cache: map[string]*entry{},
-		procRoot: "/proc", hostNS: HostNamespaces("/proc"), byNS: map[nsKey]nsOwner{}, nsMiss: map[nsKey]time.Time{}}
+		procRoot: "/proc", hostNS: HostNamespaces("/proc"), byNS: map[nsKey]nsOwner{}, nsMiss: map[nsKey]time.Time{},
+		warned: map[string]bool{}}
 	for _, e := range engines {
 		r.engines = append(r.engines, &engineState{Daemon: e})
 		r.noteInits(e)
@@ -205,21 +212,46 @@ func (r *Resolver) monitor(ctx context.Context, e *engineState) {
 
 func (r *Resolver) markDown(e *engineState, err error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.down = true
-	if !e.warned {
-		e.warned = true
-		fmt.Fprintf(r.log, "palisade: warning: %s not answering (%v): its containers' names and images will be <NA> until it does; detection continues\n", e.Endpoint(), err)
+	first := !e.warned
+	e.warned = true
+	e.mu.Unlock()
+	if !first {
+		return
 	}
+	addr := address(e.Endpoint())
+	r.warnMu.Lock()
+	defer r.warnMu.Unlock()
+	if r.warned[addr] {
+		return // another API on the same socket said it
+	}
+	r.warned[addr] = true
+	e.mu.Lock()
+	e.said = true
+	e.mu.Unlock()
+	fmt.Fprintf(r.log, "palisade: warning: %s not answering (%v): its containers' names and images will be <NA> until it does; detection continues\n", e.Endpoint(), err)
 }
 
 func (r *Resolver) markUp(e *engineState) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.down && e.warned {
-		fmt.Fprintf(r.log, "palisade: %s answers again\n", e.Endpoint())
+	said := e.down && e.said
+	e.down, e.warned, e.said = false, false, false
+	e.mu.Unlock()
+	if !said {
+		return
 	}
-	e.down, e.warned = false, false
+	r.warnMu.Lock()
+	delete(r.warned, address(e.Endpoint()))
+	r.warnMu.Unlock()
+	fmt.Fprintf(r.log, "palisade: %s answers again\n", e.Endpoint())
+}
+
+// address is the socket in an endpoint's name ("CRI at unix:///run/x.sock").
+func address(endpoint string) string {
+	if i := strings.LastIndex(endpoint, " at "); i >= 0 {
+		return endpoint[i+4:]
+	}
+	return endpoint
 }
 
 func (e *engineState) isDown() bool {

@@ -24,9 +24,10 @@ import (
 // destruction on events, and can be down (refusing) or hung (never
 // answering until ctx ends).
 type fakeDaemon struct {
-	runtime string
-	owner   int
-	events  chan [2]string // {"create"|"destroy", id}; "said:NAME" in place of "create" reports the name with the event
+	runtime  string
+	owner    int
+	endpoint string         // Endpoint's answer, when set
+	events   chan [2]string // {"create"|"destroy", id}; "said:NAME" in place of "create" reports the name with the event
 
 	mu         sync.Mutex
 	containers map[string]string // full id -> name
@@ -41,9 +42,14 @@ func newFake(runtime string, owner int, containers map[string]string) *fakeDaemo
 	return &fakeDaemon{runtime: runtime, owner: owner, containers: containers, events: make(chan [2]string)}
 }
 
-func (f *fakeDaemon) Runtime() string  { return f.runtime }
-func (f *fakeDaemon) Owner() int       { return f.owner }
-func (f *fakeDaemon) Endpoint() string { return f.runtime + " fake" }
+func (f *fakeDaemon) Runtime() string { return f.runtime }
+func (f *fakeDaemon) Owner() int      { return f.owner }
+func (f *fakeDaemon) Endpoint() string {
+	if f.endpoint != "" {
+		return f.endpoint
+	}
+	return f.runtime + " fake"
+}
 
 func (f *fakeDaemon) state() (down, hung bool) {
 	f.mu.Lock()
@@ -223,6 +229,36 @@ func TestResolverHungEngine(t *testing.T) {
 	}
 }
 
+// containerd's own API and its CRI serve one socket: when the daemon
+// dies, one warning says so, and one note when it is back.
+func TestResolverOneWarningPerSocket(t *testing.T) {
+	api, cri := newFake(RuntimeContainerd, -1, nil), newFake(RuntimeContainerd, -1, nil)
+	api.endpoint, cri.endpoint = "containerd at unix:///run/c.sock", "CRI at unix:///run/c.sock"
+	other := newFake(RuntimePodman, -1, nil)
+	var log bytes.Buffer
+	var logMu sync.Mutex
+	r := NewResolver(lockedWriter{&logMu, &log}, cri, api, other)
+	r.timeout, r.retry = 50*time.Millisecond, 20*time.Millisecond
+	api.set(true, false)
+	cri.set(true, false)
+	other.set(true, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r.Start(ctx, nil)
+	time.Sleep(200 * time.Millisecond)
+	api.set(false, false)
+	cri.set(false, false)
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	logMu.Lock()
+	out := log.String()
+	logMu.Unlock()
+	if strings.Count(out, "unix:///run/c.sock not answering") != 1 || strings.Count(out, "unix:///run/c.sock answers again") != 1 ||
+		strings.Count(out, "podman fake not answering") != 1 {
+		t.Errorf("want one warning and one note for the socket, one warning for podman; got:\n%s", out)
+	}
+}
+
 type lockedWriter struct {
 	mu *sync.Mutex
 	w  *bytes.Buffer
@@ -398,6 +434,18 @@ func TestFindSockets(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("socket %d = %+v, want %+v", i, got[i], want[i])
 		}
+	}
+	// --cri-socket: after crictl's variable, a path or an address.
+	flagged := listen("/srv/flag.sock")
+	got = findSockets(root, func(string) string { return "" }, []string{strings.TrimPrefix(flagged, "unix://"), endpoint})
+	var cri []Socket
+	for _, s := range got {
+		if s.Runtime == RuntimeCRI {
+			cri = append(cri, s)
+		}
+	}
+	if len(cri) < 2 || cri[0] != (Socket{flagged, RuntimeCRI, -1, RuntimeCRI}) || cri[1] != (Socket{endpoint, RuntimeCRI, -1, RuntimeCRI}) {
+		t.Errorf("with --cri-socket: %+v", cri)
 	}
 	if o := ownerOf("unix:///run/user/1000/podman/podman.sock"); o != 1000 {
 		t.Errorf("ownerOf = %d", o)

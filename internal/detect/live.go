@@ -28,6 +28,8 @@ type LiveOptions struct {
 	RingBytes int            // kernel ring buffer size; 0 is the capture's default
 	Nice      int            // nice value for the agent's threads; 0 keeps the inherited one
 	Log       io.Writer      // warnings; nil discards them
+	// CRISockets are CRI endpoints to ask besides those found (--cri-socket).
+	CRISockets []string
 }
 
 // Live is the kernel capture with its process, fd and container state: a
@@ -70,7 +72,7 @@ func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
 			fmt.Fprintf(log, "palisade: warning: --nice %d: %v; the agent keeps its priority and may drop events on a busy host\n", o.Nice, err)
 		}
 	}
-	l.resolver = l.connectEngine(ctx)
+	l.resolver = l.connectEngine(ctx, container.DiscoverWith(o.CRISockets))
 	host, _ := os.Hostname()
 	var interested func(event.Type) bool
 	if o.Rules != nil {
@@ -95,22 +97,23 @@ func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
 	return l, nil
 }
 
-// connectEngine returns a resolver over every container engine found on
-// the host (rootful and rootless Docker, podman; DOCKER_HOST and
-// CONTAINER_HOST too), following their events. Detection never waits on
-// an engine that is down: its containers keep ids with <NA> names.
-func (l *Live) connectEngine(ctx context.Context) *container.Resolver {
-	engines := container.Discover()
+// connectEngine returns a resolver over every container engine discover
+// finds on the host (rootful and rootless Docker, podman, containerd, CRI
+// runtimes; DOCKER_HOST, CONTAINER_HOST and the like too), following their
+// events. Detection never waits on an engine that is down: its containers
+// keep ids with <NA> names.
+func (l *Live) connectEngine(ctx context.Context, discover func() []container.Daemon) *container.Resolver {
+	engines := discover()
 	r := container.NewResolver(l.log, engines...)
 	if len(engines) == 0 {
-		fmt.Fprintf(l.log, "palisade: warning: no container engine socket found (Docker, podman): container names and images will be <NA>; detection continues\n")
+		fmt.Fprintf(l.log, "palisade: warning: no container engine socket found (Docker, podman, containerd, CRI): container names and images will be <NA>; detection continues\n")
 	}
 	// Inspect containers as they are created, so that one that runs and
 	// is removed before its first record is read still has a name and an
 	// image; engines started later are found by the same search.
 	fctx, stop := context.WithCancel(context.Background())
 	l.stop = stop
-	r.Start(fctx, container.Discover)
+	r.Start(fctx, discover)
 	return r
 }
 

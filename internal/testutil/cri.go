@@ -340,6 +340,23 @@ func (c *CRIContainerd) Exec(id string, cmd ...string) string {
 	return string(res.Stdout)
 }
 
+// PID is the host pid of container id's init process (from the verbose
+// ContainerStatus).
+func (c *CRIContainerd) PID(id string) int {
+	c.t.Helper()
+	res, err := c.RT.ContainerStatus(context.Background(), &runtimeapi.ContainerStatusRequest{ContainerId: id, Verbose: true})
+	if err != nil {
+		c.t.Fatalf("ContainerStatus %s: %v", id, err)
+	}
+	var info struct {
+		Pid int `json:"pid"`
+	}
+	if err := json.Unmarshal([]byte(res.Info["info"]), &info); err != nil || info.Pid <= 0 {
+		c.t.Fatalf("no pid in the status of %s: %q (%v)", id, res.Info["info"], err)
+	}
+	return info.Pid
+}
+
 // cleanup removes the pods (their containers with them), stops the
 // daemon, kills whatever is left in the pods' cgroups, removes those
 // cgroups and the directory.
