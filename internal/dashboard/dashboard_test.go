@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/fleet"
 	"github.com/palisade-sec/palisade/internal/store"
 	"github.com/palisade-sec/palisade/internal/store/storeseed"
 )
@@ -265,5 +266,51 @@ func TestParseMetrics(t *testing.T) {
 	got := parseMetrics(strings.NewReader(in))
 	if len(got) != 2 || got[0].value != 1200 || label(got[1].labels, "output") != `we,b"x` {
 		t.Errorf("%+v", got)
+	}
+}
+
+// The runtime page shows the agent's metrics and which hosts the fleet
+// collector reported silent.
+func TestStatePage(t *testing.T) {
+	_, st := storeseed.Seed(t)
+	now := time.Now()
+	silent := fleet.SilentAlert("node-2", now.Add(-5*time.Minute), time.Minute, now)
+	if err := st.Insert(context.Background(), []alert.Alert{silent}); err != nil {
+		t.Fatal(err)
+	}
+	metrics := fmt.Sprintf(`# TYPE palisade_events_total counter
+palisade_events_total 500000
+palisade_events_dropped_total 7
+palisade_alerts_total{rule="a",priority="Notice"} 3
+palisade_alerts_total{rule="b",priority="Error"} 4
+palisade_start_time_seconds %d
+palisade_output_queue_depth{output="webhook"} 12
+palisade_output_delivered_total{output="webhook"} 90
+palisade_output_dropped_total{output="<b>file</b>"} 2
+`, now.Add(-100*time.Second).Unix())
+	srv := httptest.NewServer(Handler(st, Options{AgentURL: "http://127.0.0.1:9376/metrics",
+		Metrics: func(*http.Request) (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(metrics)), nil }}))
+	defer srv.Close()
+	_, page := get(t, srv.URL+"/state")
+	if m := regexp.MustCompile(`<span class="n">([0-9.]+)</span>events/s \(since start\)`).FindStringSubmatch(page); m == nil || (m[1] != "5000.0" && m[1] != "4950.5") {
+		t.Errorf("events/s: %v", m)
+	}
+	for _, want := range []string{`<span class="n bad">7</span>events dropped`,
+		`<span class="n">7</span>alerts raised`, `<td>webhook</td><td class="num">12</td><td class="num">90</td>`,
+		`<td>&lt;b&gt;file&lt;/b&gt;</td>`, `<td class="num bad">2</td>`, `<dd id="stored">5</dd>`,
+		`<span class="bad">silent</span>`, "No rules loaded by serve"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("state page lacks %q", want)
+		}
+	}
+	if strings.Count(page, "silent</span>") != 1 {
+		t.Error("more than node-2 reported silent")
+	}
+	// An agent that does not answer is said so, on the page.
+	srv2 := httptest.NewServer(Handler(st, Options{AgentURL: "http://127.0.0.1:1/metrics",
+		Metrics: func(*http.Request) (io.ReadCloser, error) { return nil, fmt.Errorf("connection refused") }}))
+	defer srv2.Close()
+	if _, page := get(t, srv2.URL+"/state"); !strings.Contains(page, "unavailable: connection refused") {
+		t.Error("an unreachable agent is not reported")
 	}
 }

@@ -55,7 +55,7 @@ func TestMillionAlerts(t *testing.T) {
 
 func seedMillion(t *testing.T, st store.Store, n int) {
 	now := time.Now().UTC()
-	span := 30 * 24 * time.Hour
+	span := 29 * 24 * time.Hour // all inside the 30d range's window
 	const batch = 5000
 	as := make([]alert.Alert, 0, batch)
 	for i := 0; i < n; i++ {
@@ -136,8 +136,13 @@ func timeServe(t *testing.T, bin, url string) {
 		timeIt(strings.ReplaceAll(next[1], "&amp;", "&"), 0)
 	}
 	timeIt("/alerts?sort=oldest", 0)
-	timeIt("/alerts?sort=priority", 0)
-	timeIt("/alerts?rule=Benchmark+rule+07", 0)
+	for _, p := range []string{"/alerts?sort=priority", "/alerts?rule=Benchmark+rule+07"} {
+		timeIt(p, 0)
+		_, list := fetch(p)
+		if next := regexp.MustCompile(`<a id="next" href="([^"]+)">`).FindStringSubmatch(list); next != nil {
+			timeIt(strings.ReplaceAll(next[1], "&amp;", "&"), 0)
+		}
+	}
 	timeIt("/alerts?container=app-017&since=24h", 0)
 	timeIt("/alerts?q=app-017", 0)
 	timeIt("/alert/500000", 0)

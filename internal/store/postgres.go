@@ -22,7 +22,6 @@ var postgresDialect = dialect{
 			hostname TEXT NOT NULL,
 			doc TEXT NOT NULL)`,
 		`CREATE INDEX IF NOT EXISTS palisade_alerts_time ON palisade_alerts (time_ns)`,
-		`CREATE INDEX IF NOT EXISTS palisade_alerts_rule ON palisade_alerts (rule)`,
 	},
 	placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
 	multiRow:    true,

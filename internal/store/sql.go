@@ -56,17 +56,26 @@ const insertColCount = 10
 var migrations = []struct{ check, apply string }{
 	{"SELECT alert_id FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN alert_id TEXT"},
 	{"", "CREATE UNIQUE INDEX IF NOT EXISTS palisade_alerts_alert_id ON palisade_alerts (alert_id)"},
-	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_hostname ON palisade_alerts (hostname)"},
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_host_time ON palisade_alerts (hostname, time_ns, id)"},
+	{"", "DROP INDEX IF EXISTS palisade_alerts_hostname"},
 	// The dashboard's columns and indexes: Kubernetes namespace and pod
 	// (empty for alerts stored before them), keyset paging by (time, id)
 	// and by priority, and the filters the alert list offers.
 	{"SELECT pod FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN namespace TEXT NOT NULL DEFAULT ''"},
 	{"SELECT pod FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN pod TEXT NOT NULL DEFAULT ''"},
 	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_time_id ON palisade_alerts (time_ns, id)"},
-	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_priority ON palisade_alerts (priority, time_ns, id)"},
-	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_rule ON palisade_alerts (rule)"},
-	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_container ON palisade_alerts (container_name)"},
-	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_image ON palisade_alerts (image)"},
+	// Each filter column leads an index that continues with (time, id), so
+	// a filtered page is read in order and stops after one page; the
+	// priority order is most severe, then newest, so its index says DESC.
+	// The DROPs remove the single-column indexes of earlier versions.
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_priority_time ON palisade_alerts (priority, time_ns DESC, id DESC)"},
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_rule_time ON palisade_alerts (rule, time_ns, id)"},
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_container_time ON palisade_alerts (container_name, time_ns, id)"},
+	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_image_time ON palisade_alerts (image, time_ns, id)"},
+	{"", "DROP INDEX IF EXISTS palisade_alerts_priority"},
+	{"", "DROP INDEX IF EXISTS palisade_alerts_rule"},
+	{"", "DROP INDEX IF EXISTS palisade_alerts_container"},
+	{"", "DROP INDEX IF EXISTS palisade_alerts_image"},
 }
 
 func (s *sqlStore) init(ctx context.Context) error {
