@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"os"
@@ -133,14 +134,14 @@ func timeServe(t *testing.T, bin, url string) {
 	_, list := fetch("/alerts")
 	next := regexp.MustCompile(`<a id="next" href="([^"]+)">`).FindStringSubmatch(list)
 	if next != nil {
-		timeIt(strings.ReplaceAll(next[1], "&amp;", "&"), 0)
+		timeIt(html.UnescapeString(next[1]), 0)
 	}
 	timeIt("/alerts?sort=oldest", 0)
 	for _, p := range []string{"/alerts?sort=priority", "/alerts?rule=Benchmark+rule+07"} {
 		timeIt(p, 0)
 		_, list := fetch(p)
 		if next := regexp.MustCompile(`<a id="next" href="([^"]+)">`).FindStringSubmatch(list); next != nil {
-			timeIt(strings.ReplaceAll(next[1], "&amp;", "&"), 0)
+			timeIt(html.UnescapeString(next[1]), 0)
 		}
 	}
 	timeIt("/alerts?container=app-017&since=24h", 0)

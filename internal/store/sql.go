@@ -59,11 +59,10 @@ var migrations = []struct{ check, apply string }{
 	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_host_time ON palisade_alerts (hostname, time_ns, id)"},
 	{"", "DROP INDEX IF EXISTS palisade_alerts_hostname"},
 	// The dashboard's columns and indexes: Kubernetes namespace and pod
-	// (empty for alerts stored before them), keyset paging by (time, id)
-	// and by priority, and the filters the alert list offers.
-	{"SELECT pod FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN namespace TEXT NOT NULL DEFAULT ''"},
+	// (empty for alerts stored before them), and the filters and orders
+	// the alert list offers.
+	{"SELECT namespace FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN namespace TEXT NOT NULL DEFAULT ''"},
 	{"SELECT pod FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN pod TEXT NOT NULL DEFAULT ''"},
-	{"", "CREATE INDEX IF NOT EXISTS palisade_alerts_time_id ON palisade_alerts (time_ns, id)"},
 	// Each filter column leads an index that continues with (time, id), so
 	// a filtered page is read in order and stops after one page; the
 	// priority order is most severe, then newest, so its index says DESC.
@@ -76,6 +75,9 @@ var migrations = []struct{ check, apply string }{
 	{"", "DROP INDEX IF EXISTS palisade_alerts_rule"},
 	{"", "DROP INDEX IF EXISTS palisade_alerts_container"},
 	{"", "DROP INDEX IF EXISTS palisade_alerts_image"},
+	// Paging by (time, id) needs no index of its own: SQLite's time index
+	// ends in the rowid (id), and PostgreSQL sorts the few equal times.
+	{"", "DROP INDEX IF EXISTS palisade_alerts_time_id"},
 }
 
 func (s *sqlStore) init(ctx context.Context) error {
