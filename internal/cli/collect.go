@@ -8,13 +8,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/palisade-sec/palisade/internal/endpoint"
 	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/fleet"
+	"github.com/palisade-sec/palisade/internal/metrics"
+	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/store"
 )
 
 func newCollectCmd(s streams) *cobra.Command {
 	var cfg fleet.Config
+	var metricsAddr string
+	var metricsAuth endpoint.Options
 	cmd := &cobra.Command{
 		Use:   "collect --nats URL --store postgres://...",
 		Short: "Fleet fan-in: store the alerts agents publish to NATS JetStream",
@@ -48,6 +53,15 @@ Creates the streams ` + fleet.AlertStream + `, ` + fleet.HeartbeatStream + ` and
 				return exitf(code, "collect: %s", escape.Text(err.Error()))
 			}
 			defer c.Close()
+			if metricsAddr != "none" {
+				metricsAuth.FromEnv()
+				srv, err := metrics.Listen(metricsAddr, fleet.Metrics(cmd.Context(), c), c.Healthy, metricsAuth)
+				if err != nil {
+					return exitf(3, "collect: %s", escape.Text(err.Error()))
+				}
+				defer srv.Close()
+				fmt.Fprintf(s.err, "palisade: collect: metrics on %s\n", srv.URL())
+			}
 			fmt.Fprintf(s.err, "palisade: collect: consuming %s as %s into the store\n", fleet.AlertStream, cfg.Consumer)
 			err = c.Run(cmd.Context())
 			st := c.Stats()
@@ -67,5 +81,7 @@ Creates the streams ` + fleet.AlertStream + `, ` + fleet.HeartbeatStream + ` and
 	fl.IntVar(&cfg.Batch, "batch", 500, "alerts per store transaction")
 	fl.IntVar(&cfg.MaxMessageBytes, "max-message-size", 1<<20, "dead-letter messages larger than this many `BYTES`")
 	fl.DurationVar(&cfg.AckWait, "ack-wait", 30*time.Second, "how long an alert a collector took but did not store waits before another collector gets it")
+	fl.StringVar(&metricsAddr, "metrics", "none", "serve Prometheus /metrics, /healthz, /livez and /readyz on `ADDR` (e.g. 127.0.0.1:9377), or none")
+	metricsAuth.Register(fl, "metrics-", outputs.MetricsTokenEnv)
 	return cmd
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/alert"
 	"github.com/palisade-sec/palisade/internal/escape"
+	"github.com/palisade-sec/palisade/internal/metrics"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/store"
 )
@@ -67,6 +68,11 @@ type Stats struct {
 	Stored       uint64 // alerts committed (a redelivered one counts again)
 	DeadLettered uint64
 	Silent       uint64 // silent-agent alerts raised
+	// Redelivered counts committed alerts NATS had delivered before (to a
+	// collector that died or timed out): the store keeps one copy of each.
+	Redelivered uint64
+	// StoreErrors counts failed insert attempts (each retry counts).
+	StoreErrors uint64
 }
 
 // Collector moves alerts from JetStream to a store.
@@ -79,7 +85,9 @@ type Collector struct {
 	log   io.Writer
 	logMu sync.Mutex
 
-	stored, dead, silent atomic.Uint64
+	stored, dead, silent   atomic.Uint64
+	redelivered, storeErrs atomic.Uint64
+	storeDown              atomic.Bool
 
 	hostsMu sync.Mutex
 	hosts   map[string]*hostState
@@ -190,7 +198,27 @@ func (c *Collector) setup(ctx context.Context) error {
 
 // Stats reports the counters.
 func (c *Collector) Stats() Stats {
-	return Stats{Stored: c.stored.Load(), DeadLettered: c.dead.Load(), Silent: c.silent.Load()}
+	return Stats{Stored: c.stored.Load(), DeadLettered: c.dead.Load(), Silent: c.silent.Load(),
+		Redelivered: c.redelivered.Load(), StoreErrors: c.storeErrs.Load()}
+}
+
+// Healthy fails while the store refuses or cannot be reached (alerts then
+// wait in NATS).
+func (c *Collector) Healthy() error {
+	if c.storeDown.Load() {
+		return errors.New("store: inserts failing")
+	}
+	return nil
+}
+
+// Pending is the lag: alerts in the stream not yet delivered to any
+// collector plus those delivered and not yet acknowledged.
+func (c *Collector) Pending(ctx context.Context) (uint64, error) {
+	info, err := c.cons.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.NumPending + uint64(info.NumAckPending), nil
 }
 
 // Store is the store the collector writes (for tests and serve).
@@ -300,8 +328,11 @@ func (c *Collector) commit(ctx context.Context, msgs []jetstream.Msg) {
 	for attempt := 0; ; attempt++ {
 		err := c.st.Insert(ctx, alerts)
 		if err == nil {
+			c.storeDown.Store(false)
 			break
 		}
+		c.storeErrs.Add(1)
+		c.storeDown.Store(true)
 		if ctx.Err() != nil {
 			return // not acknowledged: redelivered to another collector
 		}
@@ -322,6 +353,9 @@ func (c *Collector) commit(ctx context.Context, msgs []jetstream.Msg) {
 		c.cfg.Committed(alerts, time.Now())
 	}
 	for _, m := range good {
+		if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
+			c.redelivered.Add(1)
+		}
 		m.Ack()
 	}
 	c.stored.Add(uint64(len(alerts)))
@@ -417,4 +451,30 @@ func (c *Collector) deadLetter(ctx context.Context, m jetstream.Msg, reason stri
 func (c *Collector) Close() error {
 	c.nc.Close()
 	return c.st.Close()
+}
+
+// Metrics exposes a collector's counters and its lag; the lag is
+// asked of NATS at each scrape (one consumer-info request).
+func Metrics(ctx context.Context, c *Collector) *metrics.Registry {
+	r := &metrics.Registry{}
+	counter := func(name, help string, v func(Stats) uint64) {
+		r.NewCounterFunc(name, help, nil, func() []metrics.Sample {
+			return []metrics.Sample{{Value: float64(v(c.Stats()))}}
+		})
+	}
+	counter("palisade_collect_stored_total", "Alerts committed to the store (a redelivered alert counts again; the store keeps one).", func(s Stats) uint64 { return s.Stored })
+	counter("palisade_collect_redelivered_total", "Committed alerts NATS had delivered before: duplicates the store dropped by alert ID, or a first copy after a collector died.", func(s Stats) uint64 { return s.Redelivered })
+	counter("palisade_collect_dead_lettered_total", "Messages moved to the dead-letter subject (not alerts, too large, refused by the store).", func(s Stats) uint64 { return s.DeadLettered })
+	counter("palisade_collect_store_errors_total", "Failed insert attempts (each retry counts).", func(s Stats) uint64 { return s.StoreErrors })
+	counter("palisade_collect_silent_alerts_total", "Silent-agent alerts raised.", func(s Stats) uint64 { return s.Silent })
+	r.NewGaugeFunc("palisade_collect_pending", "Alerts in the stream not yet stored: undelivered plus delivered and unacknowledged (the lag). Absent when NATS does not answer.", nil, func() []metrics.Sample {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		n, err := c.Pending(ctx)
+		if err != nil {
+			return nil
+		}
+		return []metrics.Sample{{Value: float64(n)}}
+	})
+	return r
 }

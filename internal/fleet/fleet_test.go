@@ -456,6 +456,29 @@ func TestDeadLetters(t *testing.T) {
 	if n, _ = c.Store().Count(ctx); n != 2 || c.Stats().DeadLettered != uint64(len(bad)) {
 		t.Fatalf("stored %d (want 2), dead-lettered %d (want %d)\n%s", n, c.Stats().DeadLettered, len(bad), log)
 	}
+	// /metrics says the same, and the lag drains to 0.
+	var text string
+	for ctx.Err() == nil {
+		var b strings.Builder
+		Metrics(ctx, c).WriteText(&b)
+		if text = b.String(); strings.Contains(text, "\npalisade_collect_pending 0\n") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range []string{
+		"\npalisade_collect_stored_total 3\n", // good(1) twice: the store keeps one
+		fmt.Sprintf("\npalisade_collect_dead_lettered_total %d\n", len(bad)),
+		"\npalisade_collect_store_errors_total 0\n",
+		"\npalisade_collect_pending 0\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q:\n%s", strings.TrimSpace(want), text)
+		}
+	}
+	if err := c.Healthy(); err != nil {
+		t.Errorf("healthy: %v", err)
+	}
 	lines := strings.Split(strings.TrimSpace(log.String()), "\n")
 	if len(lines) != len(bad) {
 		t.Errorf("%d log lines for %d dead letters:\n%s", len(lines), len(bad), log)
