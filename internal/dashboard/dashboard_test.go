@@ -314,3 +314,36 @@ palisade_output_dropped_total{output="<b>file</b>"} 2
 		t.Error("an unreachable agent is not reported")
 	}
 }
+
+// docStore serves one stored document as alert 1, as a newer agent might
+// have written it (keys this version does not know).
+type docStore struct {
+	store.Store
+	doc string
+}
+
+func (d docStore) Get(ctx context.Context, id int64) (store.Record, error) {
+	r := store.Record{ID: id, Doc: []byte(d.doc)}
+	err := json.Unmarshal(r.Doc, &r.Alert)
+	return r, err
+}
+
+// A response the agent took and keys the page does not know are shown as
+// stored, escaped.
+func TestDetailResponseAndUnknownKeys(t *testing.T) {
+	_, st := storeseed.Seed(t)
+	doc := `{"time":"2026-12-06T00:00:00Z","rule":"r","priority":"Critical","output":"o","output_fields":{"proc.name":"sh"},` +
+		`"source":"syscall","tags":null,"hostname":"h","response":{"action":"kill","target":"pid 42 <script>","ok":true},"risk":{"score":9,"why":"` + "\u202e" + `"}}`
+	srv := httptest.NewServer(Handler(docStore{st, doc}, Options{}))
+	defer srv.Close()
+	_, page := get(t, srv.URL+"/alert/1")
+	for _, want := range []string{`<h2>Response</h2><pre class="response">{`, `&#34;action&#34;: &#34;kill&#34;`, `pid 42 &lt;script&gt;`,
+		`<dt class="mono">risk</dt>`, `\u202e`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("detail lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "\u202e") {
+		t.Error("a bidi override reached the page raw")
+	}
+}

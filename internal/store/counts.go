@@ -197,6 +197,15 @@ func (s *sqlStore) rebuildCounts(ctx context.Context, tx execer, from, to int64)
 		hi = floorDiv(to, day)*day + day
 	}
 	p := s.d.placeholder
+	// On PostgreSQL a concurrent Insert must neither add to counts being
+	// rebuilt nor be counted twice: the lock makes it wait for this
+	// transaction (or this one for it), so what it inserts is counted once,
+	// by it or by the SELECT below. SQLite serializes writers already.
+	if s.d.name == "postgres" {
+		if _, err := tx.ExecContext(ctx, "LOCK TABLE palisade_alert_counts IN EXCLUSIVE MODE"); err != nil {
+			return fmt.Errorf("recount alerts in %s: %w", s.display, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, "DELETE FROM palisade_alert_counts WHERE bucket_ns >= "+p(1)+" AND bucket_ns < "+p(2), lo, hi); err != nil {
 		return fmt.Errorf("recount alerts in %s: %w", s.display, err)
 	}

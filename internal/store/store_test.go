@@ -251,8 +251,9 @@ func TestSQLiteMigratesOldSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := s.(*sqlStore).db
-	// Rebuild the table as the schema before alert_id had it.
-	for _, q := range []string{"DROP TABLE palisade_alerts", sqliteDialect.schema[0],
+	// Rebuild the table as the schema before alert_id had it, with no
+	// counts table.
+	for _, q := range []string{"DROP TABLE palisade_alerts", "DROP TABLE palisade_alert_counts", sqliteDialect.schema[0],
 		`INSERT INTO palisade_alerts (time_ns, priority, rule, container_name, image, hostname, doc) VALUES (1, 4, 'old', '', '', 'h', '{"time":"2026-01-01T00:00:00Z","rule":"old","priority":"Warning","output":"o","output_fields":null,"source":"syscall","tags":null,"hostname":"h"}')`} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -272,6 +273,13 @@ func TestSQLiteMigratesOldSchema(t *testing.T) {
 		got, err := s.Query(ctx, Filter{})
 		if err != nil || len(got) != 2 || got[0].Alert.Rule != "old" || got[1].Alert.ID != a.ID {
 			t.Fatalf("open %d: %d records, %v", i, len(got), err)
+		}
+		// The old alert was counted when the counts table was created,
+		// the new one by its insert, the redelivery not at all.
+		day := 24 * time.Hour
+		o, err := s.Overview(ctx, time.Unix(0, 0), base.Truncate(day).Add(day), base.Truncate(day).Add(day).Sub(time.Unix(0, 0)), 5)
+		if err != nil || o.Source != "day" || o.Total != 2 || len(o.Top[DimRule]) != 2 {
+			t.Fatalf("open %d: overview %+v, %v", i, o, err)
 		}
 		s.Close()
 	}
