@@ -281,6 +281,7 @@ func TestStatePage(t *testing.T) {
 	metrics := fmt.Sprintf(`# TYPE palisade_events_total counter
 palisade_events_total 500000
 palisade_events_dropped_total 7
+palisade_rules_loaded 61
 palisade_alerts_total{rule="a",priority="Notice"} 3
 palisade_alerts_total{rule="b",priority="Error"} 4
 palisade_start_time_seconds %d
@@ -296,7 +297,7 @@ palisade_output_dropped_total{output="<b>file</b>"} 2
 		t.Errorf("events/s: %v", m)
 	}
 	for _, want := range []string{`<span class="n bad">7</span>events dropped`,
-		`<span class="n">7</span>alerts raised`, `<td>webhook</td><td class="num">12</td><td class="num">90</td>`,
+		`<span class="n">7</span>alerts raised`, `<span class="n">61</span>rules loaded`, `<td>webhook</td><td class="num">12</td><td class="num">90</td>`,
 		`<td>&lt;b&gt;file&lt;/b&gt;</td>`, `<td class="num bad">2</td>`, `<dd id="stored">5</dd>`,
 		`<span class="bad">silent</span>`, "No rules loaded by serve"} {
 		if !strings.Contains(page, want) {

@@ -93,7 +93,7 @@ type outputState struct {
 
 type agentState struct {
 	URL, Err, EventsPerSec, RateOver, Uptime string
-	Events, Drops, Alerts, Suppressed        int64
+	Events, Drops, Alerts, Suppressed, Rules int64
 	Outputs                                  []outputState
 }
 
@@ -151,6 +151,8 @@ func (d *dash) agent(r *http.Request) *agentState {
 			a.Alerts += v
 		case "palisade_alerts_suppressed_total":
 			a.Suppressed += v
+		case "palisade_rules_loaded":
+			a.Rules = v
 		case "palisade_start_time_seconds":
 			start = s.value
 		case "palisade_output_queue_depth":

@@ -176,6 +176,11 @@ func FromConfig(ctx context.Context, cfg Config, env Env) (_ *Pipeline, err erro
 		set.Dropped.With(o.Name())
 	}
 	p.d = NewDispatcher(outs, DispatcherOptions{QueueSize: queue, Limiter: lim, Block: env.Block, Observer: metricsObserver{set}, Log: env.Stderr})
+	if env.RulesLoaded > 0 {
+		n := float64(env.RulesLoaded)
+		set.Registry.NewGaugeFunc("palisade_rules_loaded", "Enabled rules the agent detects with.", nil,
+			func() []metrics.Sample { return []metrics.Sample{{Value: n}} })
+	}
 	set.Registry.NewGaugeFunc("palisade_output_queue_depth", "Alerts waiting in an output's queue.", []string{"output"}, func() []metrics.Sample {
 		var ss []metrics.Sample
 		for _, st := range p.d.Stats() {

@@ -29,7 +29,7 @@ func TestPipelineFromConfig(t *testing.T) {
 		Metrics: MetricsConfig{Address: "127.0.0.1:0"},
 	}
 	var stdout, stderr lockedBuffer
-	p, err := FromConfig(context.Background(), cfg, Env{Stdout: &stdout, Stderr: &stderr})
+	p, err := FromConfig(context.Background(), cfg, Env{Stdout: &stdout, Stderr: &stderr, RulesLoaded: 61})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +62,7 @@ func TestPipelineFromConfig(t *testing.T) {
 		`palisade_alert_latency_seconds_count{output="store"} 100`,
 		`palisade_output_dropped_total{output="file"} 0`,
 		`palisade_output_queue_depth{output="store"} 0`,
+		"palisade_rules_loaded 61\n",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
