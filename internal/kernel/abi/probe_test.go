@@ -44,3 +44,25 @@ func TestIA32Probe(t *testing.T) {
 		}
 	}
 }
+
+// The two i386 probes agree: a kernel that runs a 32-bit program takes int
+// $0x80 from a 64-bit one, and one that refuses 32-bit programs (ENOEXEC)
+// does not take int $0x80 either.
+func TestExecI386AgreesWithInt80(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("x86_64 only")
+	}
+	runs, how := ExecI386()
+	ok, why := IA32()
+	t.Logf("32-bit ELF runs: %v %q; int $0x80: %v %q", runs, how, ok, why)
+	if runs != ok {
+		t.Errorf("a 32-bit program runs=%v (%s) but int $0x80 ok=%v (%s)", runs, how, ok, why)
+	}
+	if !runs && how == "" {
+		t.Error("refused without a reason")
+	}
+	absent, reason := NoI386()
+	if absent != (!runs && !ok && how == "execve of a 32-bit ELF: ENOEXEC") || (absent && reason == "") {
+		t.Errorf("NoI386 = %v %q, inconsistent with the probes", absent, reason)
+	}
+}
