@@ -137,7 +137,9 @@ func configDir(t *testing.T) string {
 // /etc/shadow read three ways in other containers, each alert naming the
 // container: a new container, docker exec into a running one, and a shell
 // that was running before the agent started (known only through the host's
-// /proc: hostPID, SYS_PTRACE). Then it stops cleanly under the profile.
+// /proc: hostPID, SYS_PTRACE); and the next three of the attack scenarios
+// (a write below /bin, an outbound connection, the Docker socket used from a
+// container). Then it stops cleanly under the profile.
 // Without CAP_BPF it fails with one line naming what is missing.
 func TestManifestPrivilegesDetect(t *testing.T) {
 	testutil.RequireRoot(t)
@@ -152,6 +154,18 @@ func TestManifestPrivilegesDetect(t *testing.T) {
 	t.Cleanup(func() { testutil.Podman("rmi", "-f", "localhost/"+image).Run() })
 
 	tag := fmt.Sprintf("%d", os.Getpid())
+	attacker := testutil.BuildStatic(t, "./internal/scenario/testdata/attacker", filepath.Join(t.TempDir(), "bin", "attacker"))
+	listener := "palisade-deploy-listener-" + tag
+	if out, err := exec.Command("docker", "run", "-d", "--name", listener, busybox, "sh", "-c",
+		"while true; do nc -l -p 8080 </dev/null >/dev/null 2>&1; done").CombinedOutput(); err != nil {
+		t.Fatalf("docker run listener: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", listener).Run() })
+	ipOut, err := exec.Command("docker", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", listener).Output()
+	listenerIP := strings.TrimSpace(string(ipOut))
+	if err != nil || listenerIP == "" {
+		t.Fatalf("listener has no IP address: %v", err)
+	}
 	pre := "palisade-deploy-pre-" + tag
 	if out, err := exec.Command("docker", "run", "-d", "--network", "none", "--name", pre, busybox,
 		"sh", "-c", "while :; do sleep 1; read x < /etc/shadow; done").CombinedOutput(); err != nil {
@@ -191,10 +205,23 @@ func TestManifestPrivilegesDetect(t *testing.T) {
 	if out, err := exec.Command("docker", "exec", pre, "cat", "/etc/shadow").CombinedOutput(); err != nil {
 		t.Fatalf("docker exec: %v\n%s", err, out)
 	}
+	attacks := [][]string{
+		{"--network", "none", "--name", victim + "-bin", busybox, "sh", "-c", "echo x > /bin/evil"},
+		{"--name", victim + "-net", busybox, "sh", "-c", "nc -w 1 " + listenerIP + " 8080 </dev/null"},
+		{"--network", "none", "--name", victim + "-sock", "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", filepath.Dir(attacker) + ":/attacker:ro",
+			busybox, "/attacker/attacker", "unix", "/var/run/docker.sock"},
+	}
+	for _, a := range attacks {
+		exec.Command("docker", append([]string{"run", "--rm"}, a...)...).Run() // their own exit status does not matter
+	}
 	want := map[string]string{
 		"new container":        "process=cat cmdline=cat /etc/shadow .*container_name=" + victim + " ",
 		"docker exec":          "process=cat cmdline=cat /etc/shadow .*container_name=" + pre + " ",
 		"older than the agent": "process=sh cmdline=sh -c while :; do sleep 1; read x \\\\u003c /etc/shadow; done .*container_name=" + pre + " ",
+		// The next three of the attack scenarios (internal/scenario).
+		"binary dir write": `"rule":"Write below binary dir".*container_name=` + victim + "-bin ",
+		"outbound":         `"rule":"Unexpected outbound connection destination".*container_name=` + victim + "-net ",
+		"runtime socket":   `"rule":"Container runtime socket access from container".*container_name=` + victim + "-sock ",
 	}
 	for what, re := range want {
 		waitFor("alert for "+what, 20*time.Second, func() bool {
@@ -221,7 +248,7 @@ func TestManifestPrivilegesDetect(t *testing.T) {
 	cmd := testutil.Podman(append(append(append([]string{"run", "--rm"}, flags...), "localhost/"+image), args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 || len(lines) != 1 ||
 		!strings.Contains(lines[0], "eBPF capture not permitted: needs root or CAP_BPF+CAP_PERFMON") {
