@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -92,4 +93,54 @@ type Alert struct {
 	// "uuid" key falcosidekick gives each event, so receivers built for
 	// Falco keep it or ignore it. Empty means not assigned yet.
 	ID string `json:"uuid,omitempty"`
+	// Response is what internal/respond did about the alert (nil: no
+	// response configured for it). Receivers built for Falco ignore the
+	// extra top-level key.
+	Response *Response `json:"response,omitempty"`
 }
+
+// Response is the outcome of one response action (docs/respond.md).
+type Response struct {
+	Action string `json:"action"` // kill, stop, pause, isolate or log
+	// Target names what the action was aimed at: "pid 4242 (cat)",
+	// "container 3f2a9c1d0e4b (web)".
+	Target string `json:"target"`
+	// Result is done, dry_run (nothing changed), refused (a guard rail or
+	// the rate limit; Error says which), gone (the process exited or its
+	// pid now names another process) or failed.
+	Result string `json:"result"`
+	Error  string `json:"error,omitempty"`
+	// LatencyUS is the time from the event to the end of the action, in
+	// microseconds.
+	LatencyUS int64 `json:"latency_us"`
+	DryRun    bool  `json:"dry_run"`
+}
+
+// Short is the action and its result: "kill done", "pause dry_run".
+func (r *Response) Short() string { return r.Action + " " + r.Result }
+
+// String is the whole response on one line (not escaped: Target and Error
+// hold process names): "kill pid 4242 (cat) in container 3f2a9c1d0e4b
+// (web): done in 850us", "...: refused (the agent itself)".
+func (r *Response) String() string {
+	s := r.Action + " " + r.Target + ": " + r.Result
+	if r.DryRun && r.Result != ResultDryRun {
+		s += " (dry run)"
+	}
+	if r.Error != "" {
+		s += " (" + r.Error + ")"
+	}
+	if r.LatencyUS > 0 {
+		s += " in " + strconv.FormatInt(r.LatencyUS, 10) + "us"
+	}
+	return s
+}
+
+// The results of a Response.
+const (
+	ResultDone    = "done"
+	ResultDryRun  = "dry_run"
+	ResultRefused = "refused"
+	ResultGone    = "gone"
+	ResultFailed  = "failed"
+)

@@ -24,10 +24,10 @@ const followInterval = time.Second
 
 func newAlertsCmd(s streams) *cobra.Command {
 	var (
-		storeURL, since, until, priority, container, image, host, format, out string
-		rules                                                                 []string
-		follow                                                                bool
-		limit                                                                 int
+		storeURL, since, until, priority, container, image, host, format, out, response string
+		rules                                                                           []string
+		follow                                                                          bool
+		limit                                                                           int
 	)
 	cmd := &cobra.Command{
 		Use:   "alerts",
@@ -52,7 +52,12 @@ func newAlertsCmd(s streams) *cobra.Command {
 				return err
 			}
 			now := time.Now()
-			f := store.Filter{Rules: rules, Container: container, Image: image, Host: host, Limit: limit}
+			switch response {
+			case "", "any", "kill", "stop", "pause", "isolate", "log":
+			default:
+				return exitf(2, "--response %q: want kill, stop, pause, isolate, log or any", response)
+			}
+			f := store.Filter{Rules: rules, Container: container, Image: image, Host: host, Response: response, Limit: limit}
 			var err error
 			if f.Since, err = store.ParseWhen(since, now); err != nil {
 				return exitf(2, "--since: %v", err)
@@ -97,6 +102,7 @@ func newAlertsCmd(s streams) *cobra.Command {
 	fl.StringVar(&container, "container", "", "only alerts from the container with this `NAME` (output_fields container.name)")
 	fl.StringVar(&image, "image", "", "only alerts from this image `REPO` (output_fields container.image.repository)")
 	fl.StringVar(&host, "host", "", "only alerts from the agent with this `HOSTNAME` (watch --hostname; for a fleet store palisade collect fills)")
+	fl.StringVar(&response, "response", "", "only alerts a response acted on with this `ACTION` (kill, stop, pause, isolate, log) or any (docs/respond.md)")
 	fl.IntVar(&limit, "limit", 0, "show only the newest N matches (0 = all)")
 	fl.BoolVarP(&follow, "follow", "f", false, "keep printing new alerts as they are stored")
 	fl.StringVarP(&format, "output", "o", "table", "output format: table or json")
@@ -124,7 +130,7 @@ func renderAlerts(w io.Writer, format string, recs []store.Record) error {
 		return dashboard.WriteJSON(w, recs)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tPRIORITY\tRULE\tCONTAINER\tOUTPUT")
+	fmt.Fprintln(tw, "TIME\tPRIORITY\tRULE\tCONTAINER\tRESPONSE\tOUTPUT")
 	for _, r := range recs {
 		writeAlertRow(tw, r.Alert)
 	}
@@ -157,8 +163,12 @@ func tableCell(s string, max int) string {
 
 func writeAlertRow(w io.Writer, a alert.Alert) {
 	c, _ := a.OutputFields["container.name"].(string)
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", a.Time.UTC().Format(time.RFC3339), a.Priority,
-		tableCell(a.Rule, 60), tableCell(c, 40), tableCell(outputMessage(a), 200))
+	resp := ""
+	if a.Response != nil {
+		resp = a.Response.Short()
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Time.UTC().Format(time.RFC3339), a.Priority,
+		tableCell(a.Rule, 60), tableCell(c, 40), tableCell(resp, 20), tableCell(outputMessage(a), 200))
 }
 
 // falcoLinePrefix is the "HH:MM:SS.ns: " Falco puts before an alert's
@@ -183,7 +193,7 @@ func outputMessage(a alert.Alert) string {
 // can be printed one at a time; JSON is one Falco object per line.
 func followAlerts(ctx context.Context, w io.Writer, format string, st store.Store, f store.Filter, first []store.Record) error {
 	if format == "table" {
-		fmt.Fprintln(w, "TIME\tPRIORITY\tRULE\tCONTAINER\tOUTPUT")
+		fmt.Fprintln(w, "TIME\tPRIORITY\tRULE\tCONTAINER\tRESPONSE\tOUTPUT")
 	}
 	err := store.Follow(ctx, st, f, first, followInterval, func(recs []store.Record) error {
 		for _, r := range recs {

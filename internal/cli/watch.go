@@ -14,9 +14,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/palisade-sec/palisade/internal/baseline"
+	"github.com/palisade-sec/palisade/internal/container"
 	"github.com/palisade-sec/palisade/internal/detect"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/replay"
+	"github.com/palisade-sec/palisade/internal/respond"
 	"github.com/palisade-sec/palisade/internal/rules"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
@@ -30,6 +32,7 @@ func newWatchCmd(s streams) *cobra.Command {
 	var listSyscalls bool
 	var hostname string
 	var criSockets []string
+	var dryRun bool
 	var df outputs.Flags
 	var bf baselineFlags
 	cmd := &cobra.Command{
@@ -112,6 +115,9 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 			if err != nil {
 				return err
 			}
+			if dryRun {
+				cfg.Responses.DryRun = true
+			}
 			return runWatch(ctx, s, rs, watchOptions{format: format, record: record, out: w, delivery: cfg, ringBytes: ringMiB << 20, nice: nice, hostname: hostname, baselines: set, criSockets: criSockets})
 		},
 	}
@@ -127,6 +133,7 @@ On exit (--duration, Ctrl-C or SIGTERM) one summary line goes to stderr; with
 	cmd.Flags().IntVar(&ringMiB, "ring-buffer", 2, "kernel ring buffer size in MiB (a power of two): larger absorbs longer bursts, smaller uses less memory (it is mapped twice)")
 	cmd.Flags().BoolVar(&listSyscalls, "list-syscalls", false, "print the syscalls the rules make watch capture, and why (the rules, or the process and fd tables), then exit; no root needed")
 	cmd.Flags().IntVar(&nice, "nice", -10, "scheduling priority (nice value) of the agent's threads: an agent not scheduled in time drops events when the host's CPUs are busy; 0 keeps the inherited priority")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "responses (the config file's responses section, docs/respond.md) only log what they would do and change nothing")
 	df.Register(cmd.Flags())
 	cmd.Flags().MarkHidden("cpuprofile")
 	cmd.Flags().StringVar(&memprofile, "memprofile", "", "write a Go heap profile of the agent to this file on exit")
@@ -229,7 +236,24 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	if rec != nil {
 		opts.Record = rec
 	}
+	var resp *respond.Responder
+	if rc := o.delivery.Responses; len(rc.Actions) > 0 {
+		resp, err = respond.New(rc, respond.Options{Guard: respond.SelfGuard(rc.AllowHost), Log: s.err, Engines: container.Discover})
+		if err != nil {
+			pipe.Close(time.Second)
+			return exitf(2, "responses: %v", err)
+		}
+		mode := ""
+		if rc.DryRun {
+			mode = " (dry run: nothing will be changed)"
+		}
+		fmt.Fprintf(s.err, "palisade: responses: %d actions configured%s\n", len(rc.Actions), mode)
+		opts.Respond = resp
+	}
 	st, err := detect.Run(ctx, src, opts)
+	if resp != nil {
+		resp.Close(5 * time.Second)
+	}
 	if cerr := pipe.Close(5 * time.Second); cerr != nil {
 		fmt.Fprintf(s.err, "palisade: warning: alert delivery: %v\n", cerr)
 	}

@@ -33,7 +33,7 @@ var dockerNamespaces = map[string]bool{"moby": true, "plugins.moby": true}
 
 // Containerd reads containers from containerd's gRPC API, in every
 // namespace (ctr and nerdctl in "default", Kubernetes' CRI in "k8s.io",
-// any other): read-only calls only.
+// any other): read-only calls, except the task calls of control.go.
 type Containerd struct {
 	conn       *grpc.ClientConn
 	addr       string

@@ -5,5 +5,6 @@
 // and podman, containerd's gRPC API, the Kubernetes CRI of containerd and
 // CRI-O for pods), cached and followed on the engines'
 // event streams. It does not read /proc itself; callers pass the cgroup
-// path.
+// path. Controller (control.go) is its only writing side: pause, stop and
+// isolate a container through its engine, for internal/respond.
 package container

@@ -43,6 +43,14 @@ type EventWriter interface {
 	Flush() error
 }
 
+// Responder acts on a rule match before its alert is sent
+// (internal/respond): it hands the alert, with what it did, to send
+// exactly once, before returning or later from another goroutine. ev is
+// valid only during the call.
+type Responder interface {
+	Respond(ev *event.Event, a alert.Alert, send func(alert.Alert))
+}
+
 // Options say where events go.
 type Options struct {
 	Rules    *rules.Ruleset
@@ -66,6 +74,9 @@ type Options struct {
 	// before the rules see it (the baseline.* fields) and decides which
 	// matches are sent (one drift alert per item and container).
 	Baselines Baselines
+	// Respond, if not nil, gets every alert of a rule match instead of
+	// the pipeline (live sources only: a recording's processes are gone).
+	Respond Responder
 }
 
 // Baselines are the workload baselines of a run (internal/baseline.Set).
@@ -91,6 +102,7 @@ func Run(ctx context.Context, src Source, o Options) (Stats, error) {
 	var st Stats
 	rs, pipe := o.Rules, o.Pipeline
 	matches := make([]rules.Match, 0, 8)
+	send := pipe.Send
 	emit := func(ev *event.Event) error {
 		st.Events++
 		pipe.Metrics.Events.Inc()
@@ -108,7 +120,11 @@ func Run(ctx context.Context, src Source, o Options) (Stats, error) {
 				continue
 			}
 			st.Alerts++
-			pipe.Send(rs.Alert(m, ev))
+			if o.Respond != nil {
+				o.Respond.Respond(ev, rs.Alert(m, ev), send)
+			} else {
+				send(rs.Alert(m, ev))
+			}
 		}
 		return nil
 	}

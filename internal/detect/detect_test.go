@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/palisade-sec/palisade/internal/alert"
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/outputs"
 	"github.com/palisade-sec/palisade/internal/rules"
@@ -179,5 +181,48 @@ func TestRunReportsDrops(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "7 events dropped since start") {
 		t.Errorf("warning: %q", log.String())
+	}
+}
+
+// stampResponder marks every second alert's response and sends the alert
+// from another goroutine, as container actions do.
+type stampResponder struct {
+	n    int
+	pids []int64
+	wg   sync.WaitGroup
+}
+
+func (s *stampResponder) Respond(ev *event.Event, a alert.Alert, send func(alert.Alert)) {
+	s.n++
+	s.pids = append(s.pids, ev.Proc.PID)
+	if s.n%2 == 1 {
+		send(a)
+		return
+	}
+	a.Response = &alert.Response{Action: "log", Target: ev.Proc.Name, Result: alert.ResultDone}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); send(a) }()
+}
+
+// With a Responder, every alert goes through it (with its event) and
+// reaches the outputs once, with the response it gave.
+func TestRunResponder(t *testing.T) {
+	var out bytes.Buffer
+	pipe := textPipeline(t, &out)
+	r := &stampResponder{}
+	st, err := Run(context.Background(), NewRecorded(strings.NewReader(testEvents), "t.jsonl"), Options{Rules: loadRules(t), Pipeline: pipe, Respond: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.wg.Wait()
+	if err := pipe.Close(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st.Alerts != 2 || r.n != 2 || len(r.pids) != 2 || r.pids[0] == 0 {
+		t.Errorf("stats %+v, responder saw %d alerts, pids %v", st, r.n, r.pids)
+	}
+	got := out.String()
+	if strings.Count(got, "\n") != 2 || !strings.Contains(got, "shadow read by less [Shadow read] [response: log less: done]") {
+		t.Errorf("alerts:\n%s", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/endpoint"
 	"github.com/palisade-sec/palisade/internal/input"
+	"github.com/palisade-sec/palisade/internal/respond"
 	"github.com/palisade-sec/palisade/internal/srcpos"
 	"github.com/palisade-sec/palisade/internal/store"
 	"go.yaml.in/yaml/v3"
@@ -32,6 +33,9 @@ type Config struct {
 	// outputs of the rules each entry matches. Absent, watch and replay
 	// use rules.DefaultAppendOutput; an empty list appends nothing.
 	AppendOutput []rules.AppendOutput `yaml:"append_output"`
+	// Responses are the actions taken on alerts (internal/respond,
+	// docs/respond.md); watch only.
+	Responses respond.Config `yaml:"responses"`
 }
 
 // OutputsConfig lists the outputs; a nil pointer means that output is off.
@@ -145,6 +149,9 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, srcpos.Wrap(srcpos.Position{File: name}, err)
+	}
+	if err := cfg.Responses.Check(name); err != nil {
+		return Config{}, err
 	}
 	return cfg, nil
 }

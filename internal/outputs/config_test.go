@@ -23,6 +23,9 @@ func TestExampleConfigParses(t *testing.T) {
 		o.Webhook.Headers["Authorization"] != "Bearer change-me" || o.Program == nil || o.NATS == nil {
 		t.Fatalf("example config decoded to %+v", o)
 	}
+	if r := cfg.Responses; !r.DryRun || len(r.Actions) != 4 || r.Actions[0].Action != "kill" || r.Actions[3].Line == 0 {
+		t.Fatalf("responses: %+v", r)
+	}
 	if cfg.Limits.DedupWindow != 30*time.Second || cfg.Store.MaxAge != 720*time.Hour || cfg.Metrics.Address != "127.0.0.1:9376" {
 		t.Fatalf("limits/store/metrics: %+v %+v %+v", cfg.Limits, cfg.Store, cfg.Metrics)
 	}
@@ -43,6 +46,10 @@ func TestConfigErrors(t *testing.T) {
 		// Several problems: the first by line, then how many more.
 		{"zz: 1\nlimits:\n  burst: x\naa: 2\n", `cfg.yaml:1: unknown key "zz" (and 2 more errors)`},
 		{"outputs:\n  terminal:\n    \"col\\u202eour\": auto\n", `cfg.yaml:3: unknown key "col\u202eour"`},
+		{"responses:\n  actions:\n    - action: kill\n      match: {rules: [x]}\n    - action: explode\n      match: {rules: [x]}\n", `cfg.yaml:5: responses.actions[1]: unknown action "explode"`},
+		{"responses:\n  actions:\n    - action: kill\n      mtach: {rules: [x]}\n", `cfg.yaml:4: unknown key "mtach"`},
+		{"responses:\n  allow_hosts: true\n", `cfg.yaml:2: unknown key "allow_hosts"`},
+		{"responses:\n  rate: {global: {per_second: 1e6}}\n", `cfg.yaml: responses.rate.global: at most 100 per second`},
 	} {
 		_, err := ParseConfig("cfg.yaml", []byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -41,6 +41,19 @@ func TestTextLine(t *testing.T) {
 	if got, want := FormatTextLine(falco, false), "04:00:00.123456789: Warning shell in web\\x1b[2J [Terminal shell]\n"; got != want {
 		t.Errorf("Falco-shaped text line = %q, want %q", got, want)
 	}
+	killed := a
+	killed.Response = &alert.Response{Action: "kill", Target: "pid 42 (c\x1b[2Jat) in container 3f2a9c1d0e4b (web)", Result: "done", LatencyUS: 850}
+	if got, want := FormatTextLine(killed, false), "2026-11-27T04:00:00.123456789Z Warning [Terminal shell] shell in web [response: kill pid 42 (c\\x1b[2Jat) in container 3f2a9c1d0e4b (web): done in 850us]\n"; got != want {
+		t.Errorf("text with response = %q, want %q", got, want)
+	}
+	refused := a
+	refused.Response = &alert.Response{Action: "kill", Target: "pid 1 (systemd) in host", Result: "refused", Error: "pid 1 is the host's init", DryRun: true}
+	if got, want := FormatTextLine(refused, false), "2026-11-27T04:00:00.123456789Z Warning [Terminal shell] shell in web [response: kill pid 1 (systemd) in host: refused (dry run) (pid 1 is the host's init)]\n"; got != want {
+		t.Errorf("text with refusal = %q, want %q", got, want)
+	}
+	if b, _ := FalcoJSON(killed); !strings.Contains(string(b), `"response":{"action":"kill","target":"pid 42 (c\u001b[2Jat) in container 3f2a9c1d0e4b (web)","result":"done","latency_us":850,"dry_run":false}`) {
+		t.Errorf("Falco JSON with response: %s", b)
+	}
 	if got := FormatTextLine(a, true); !strings.Contains(got, "\x1b[33mWarning\x1b[0m") {
 		t.Errorf("coloured text = %q", got)
 	}

@@ -82,6 +82,9 @@ func FormatTextLine(a alert.Alert, color bool) string {
 	if n, ok := a.OutputFields[MergedField]; ok {
 		line += fmt.Sprintf(" (merged %v alerts)", n)
 	}
+	if r := a.Response; r != nil {
+		line += " [response: " + escape.Text(r.String()) + "]"
+	}
 	return line + "\n"
 }
 

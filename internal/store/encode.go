@@ -70,6 +70,23 @@ func encodeDoc(buf []byte, a *alert.Alert) ([]byte, error) {
 		b = append(b, `,"uuid":`...)
 		b = appendString(b, a.ID)
 	}
+	if r := a.Response; r != nil {
+		b = append(b, `,"response":{"action":`...)
+		b = appendString(b, r.Action)
+		b = append(b, `,"target":`...)
+		b = appendString(b, r.Target)
+		b = append(b, `,"result":`...)
+		b = appendString(b, r.Result)
+		if r.Error != "" {
+			b = append(b, `,"error":`...)
+			b = appendString(b, r.Error)
+		}
+		b = append(b, `,"latency_us":`...)
+		b = strconv.AppendInt(b, r.LatencyUS, 10)
+		b = append(b, `,"dry_run":`...)
+		b = strconv.AppendBool(b, r.DryRun)
+		b = append(b, '}')
+	}
 	return append(b, '}'), nil
 }
 

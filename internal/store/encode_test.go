@@ -40,6 +40,8 @@ func TestEncodeDoc(t *testing.T) {
 		{Time: time.Now(), Rule: "\x00\x1f\"\\<>&\u2028\u2029\xff\xfe\xc3", Output: strings.Repeat("é", 100) + "\t\r\n",
 			OutputFields: map[string]any{"b": true, "i": 3, "i64": int64(-4), "u": uint64(5), "f": 1.5e-7, "big": 1e21, "n": nil,
 				"s": []string{"x"}, "\u2028k": "v"}, Tags: []string{}, Hostname: "\x7f"},
+		{Rule: "r", Response: &alert.Response{Action: "kill", Target: "pid 7 (\x1b[31mcat)", Result: "done", LatencyUS: 812}},
+		{Rule: "r", Response: &alert.Response{Action: "pause", Target: "container x", Result: "refused", Error: "rate \"limit\"", DryRun: true}},
 	} {
 		sameAsEncodingJSON(t, a)
 	}
@@ -50,6 +52,7 @@ func FuzzEncodeDoc(f *testing.F) {
 	f.Add("\xff\x00", "\u2028<script>", "", "\"\\", -0.0, int64(-1))
 	f.Fuzz(func(t *testing.T, rule, output, key, value string, fl float64, n int64) {
 		sameAsEncodingJSON(t, alert.Alert{Time: time.Unix(0, n), Rule: rule, Output: output,
-			OutputFields: map[string]any{key: value, key + "f": fl, key + "n": n}, Tags: []string{value}, Hostname: key})
+			OutputFields: map[string]any{key: value, key + "f": fl, key + "n": n}, Tags: []string{value}, Hostname: key,
+			Response: &alert.Response{Action: key, Target: value, Result: rule, Error: output, LatencyUS: n, DryRun: n%2 == 0}})
 	})
 }

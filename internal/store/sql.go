@@ -45,10 +45,10 @@ type sqlStore struct {
 // insertChunk bounds rows per INSERT statement (and so bind variables).
 const insertChunk = 256
 
-const insertCols = "(time_ns, priority, rule, container_name, image, hostname, doc, alert_id, namespace, pod)"
+const insertCols = "(time_ns, priority, rule, container_name, image, hostname, doc, alert_id, namespace, pod, response)"
 
 // insertColCount is how many values rowArgs returns.
-const insertColCount = 10
+const insertColCount = 11
 
 // migrations run in order after the schema, on new and existing databases
 // alike; each is safe to repeat. alert_id (alert.Alert.ID) came with fleet
@@ -78,6 +78,10 @@ var migrations = []struct{ check, apply string }{
 	// Paging by (time, id) needs no index of its own: SQLite's time index
 	// ends in the rowid (id), and PostgreSQL sorts the few equal times.
 	{"", "DROP INDEX IF EXISTS palisade_alerts_time_id"},
+	// response is alert.Response.Short() ("kill done"), NULL for alerts
+	// without a response (and all stored before responses existed); the
+	// doc keeps the whole response.
+	{"SELECT response FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN response TEXT"},
 }
 
 func (s *sqlStore) init(ctx context.Context) error {
@@ -133,7 +137,7 @@ func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
 	// added to the pre-aggregated counts.
 	var counts tally
 	if !s.d.multiRow {
-		stmt, err := tx.PrepareContext(ctx, s.d.insert+" INTO palisade_alerts "+insertCols+" VALUES (?,?,?,?,?,?,?,?,?,?)"+s.d.onConflict)
+		stmt, err := tx.PrepareContext(ctx, s.d.insert+" INTO palisade_alerts "+insertCols+" VALUES (?,?,?,?,?,?,?,?,?,?,?)"+s.d.onConflict)
 		if err != nil {
 			return fmt.Errorf("insert into %s: %w", s.display, err)
 		}
@@ -200,7 +204,15 @@ func rowArgs(a *alert.Alert) ([]any, error) {
 	return []any{timeNS(a.Time), int64(a.Priority), cleanText(a.Rule),
 		fieldString(a, "container.name"), fieldString(a, "container.image.repository"),
 		cleanText(a.Hostname), string(doc), alertID(a),
-		fieldString(a, "k8s.ns.name"), fieldString(a, "k8s.pod.name")}, nil
+		fieldString(a, "k8s.ns.name"), fieldString(a, "k8s.pod.name"), responseColumn(a)}, nil
+}
+
+// responseColumn is the response column: NULL without a response.
+func responseColumn(a *alert.Alert) any {
+	if a.Response == nil {
+		return nil
+	}
+	return cleanText(a.Response.Short())
 }
 
 // alertID is the alert_id column: NULL when the alert has no ID, so alerts
@@ -262,6 +274,13 @@ func (s *sqlStore) where(f Filter, args []any) (string, []any) {
 		// The document holds strings JSON-escaped, so the needle is too.
 		needle := appendString(nil, asciiLower(f.Text))
 		add(s.d.textCond, string(needle[1:len(needle)-1]))
+	}
+	switch f.Response {
+	case "":
+	case "any":
+		where = append(where, "response IS NOT NULL")
+	default:
+		add("response LIKE ?", f.Response+" %")
 	}
 	if f.AfterID > 0 {
 		add("id > ?", f.AfterID)

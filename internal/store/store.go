@@ -40,8 +40,11 @@ type Filter struct {
 	Pod         string          // output_fields k8s.pod.name, exact
 	// Text keeps alerts whose JSON document (output, fields, rule, tags)
 	// contains it, ignoring ASCII case.
-	Text    string
-	AfterID int64 // only records with a larger ID (for --follow)
+	Text string
+	// Response keeps alerts with a response of this action (kill, stop,
+	// pause, isolate, log), or with any response ("any").
+	Response string
+	AfterID  int64 // only records with a larger ID (for --follow)
 	// Limit keeps the newest Limit matches (0 = no limit). Results are
 	// always in ascending ID (insertion) order.
 	Limit int

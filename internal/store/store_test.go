@@ -40,6 +40,36 @@ func mkAlert(i int, rule string, p alert.Priority, container, image string) aler
 func runSuite(t *testing.T, open func(t *testing.T) Store) {
 	ctx := context.Background()
 	runDashboardSuite(t, open)
+	t.Run("Response", func(t *testing.T) {
+		s := open(t)
+		killed := mkAlert(0, "Read sensitive file untrusted", alert.Warning, "web", "busybox")
+		killed.Response = &alert.Response{Action: "kill", Target: "pid 4242 (cat) in container 3f2a9c1d0e4b (web)", Result: "done", LatencyUS: 850}
+		paused := mkAlert(1, "Crypto miner", alert.Critical, "batch", "busybox")
+		paused.Response = &alert.Response{Action: "pause", Target: "container 77aa00bb11cc (batch)", Result: "dry_run", DryRun: true}
+		if err := s.Insert(ctx, []alert.Alert{killed, paused, mkAlert(2, "Other", alert.Notice, "web", "busybox")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			filter string
+			want   []string
+		}{{"kill", []string{"Read sensitive file untrusted"}}, {"pause", []string{"Crypto miner"}}, {"stop", nil},
+			{"any", []string{"Read sensitive file untrusted", "Crypto miner"}}, {"", []string{"Read sensitive file untrusted", "Crypto miner", "Other"}}} {
+			got, err := s.Query(ctx, Filter{Response: c.filter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rules []string
+			for _, r := range got {
+				rules = append(rules, r.Alert.Rule)
+			}
+			if fmt.Sprint(rules) != fmt.Sprint(c.want) {
+				t.Errorf("--response %q: %v, want %v", c.filter, rules, c.want)
+			}
+			if c.filter == "kill" && len(got) == 1 && !reflect.DeepEqual(got[0].Alert.Response, killed.Response) {
+				t.Errorf("response read back %+v, want %+v", got[0].Alert.Response, killed.Response)
+			}
+		}
+	})
 	t.Run("RoundTrip", func(t *testing.T) {
 		s := open(t)
 		in := []alert.Alert{
