@@ -211,7 +211,13 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	types, all := rs.EventTypes()
 	set, _ := syscalls.CaptureSet(syscalls.Native(), types, all)
 	nrs := syscalls.Numbers(set)
-	src, err := detect.OpenLive(ctx, detect.LiveOptions{Rules: rs, Syscalls: nrs, RingBytes: o.ringBytes, Nice: o.nice, Log: s.err, CRISockets: o.criSockets})
+	lo := detect.LiveOptions{Rules: rs, Syscalls: nrs, RingBytes: o.ringBytes, Nice: o.nice, Log: s.err, CRISockets: o.criSockets}
+	if len(o.delivery.Responses.Actions) > 0 {
+		// A kill is only as early as the agent reads the event: poll the
+		// ring every millisecond instead of every 10 (BENCHMARKS.md).
+		lo.Latency = respond.PollEvery
+	}
+	src, err := detect.OpenLive(ctx, lo)
 	if err != nil {
 		return exitf(3, "%v", err)
 	}
@@ -231,11 +237,6 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	if err != nil {
 		return exitf(3, "alert delivery: %v", err)
 	}
-	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, len(nrs), src.Running())
-	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err, DropAlerts: true, Hostname: o.hostname, Baselines: detectBaselines(o.baselines)}
-	if rec != nil {
-		opts.Record = rec
-	}
 	var resp *respond.Responder
 	if rc := o.delivery.Responses; len(rc.Actions) > 0 {
 		resp, err = respond.New(rc, respond.Options{Guard: respond.SelfGuard(rc.AllowHost), Log: s.err, Engines: container.Discover})
@@ -248,6 +249,13 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 			mode = " (dry run: nothing will be changed)"
 		}
 		fmt.Fprintf(s.err, "palisade: responses: %d actions configured%s\n", len(rc.Actions), mode)
+	}
+	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, len(nrs), src.Running())
+	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err, DropAlerts: true, Hostname: o.hostname, Baselines: detectBaselines(o.baselines)}
+	if rec != nil {
+		opts.Record = rec
+	}
+	if resp != nil {
 		opts.Respond = resp
 	}
 	st, err := detect.Run(ctx, src, opts)

@@ -30,6 +30,10 @@ type LiveOptions struct {
 	Log       io.Writer      // warnings; nil discards them
 	// CRISockets are CRI endpoints to ask besides those found (--cri-socket).
 	CRISockets []string
+	// Latency bounds how long an event may wait in the kernel's ring
+	// before the agent reads it; 0 is the capture's default (10 ms).
+	// Responses lower it: a kill is only as early as the read.
+	Latency time.Duration
 }
 
 // Live is the kernel capture with its process, fd and container state: a
@@ -57,7 +61,7 @@ func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
 	// Environments are collected only for rules that read them: they hold
 	// secrets, and --record would write them to disk.
 	src, err := ebpf.Open(ebpf.Options{Syscalls: o.Syscalls, IgnoreSelf: true, LeanHeader: true, RingBufferBytes: o.RingBytes,
-		Env: o.Rules != nil && o.Rules.UsesField("proc.env")})
+		Latency: o.Latency, Env: o.Rules != nil && o.Rules.UsesField("proc.env")})
 	if err != nil {
 		return nil, fmt.Errorf("start capture: %w", err)
 	}

@@ -31,7 +31,7 @@ type Flags struct {
 
 // Register adds the delivery flags to fs.
 func (f *Flags) Register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.ConfigPath, "config", "", "delivery config file (YAML: outputs, limits, store, metrics)")
+	fs.StringVar(&f.ConfigPath, "config", "", "delivery config file (YAML: outputs, limits, store, metrics, responses)")
 	fs.StringVar(&f.File, "file", "", "append alerts as JSON lines to `PATH` (rotated by size)")
 	fs.StringVar(&f.Syslog, "syslog", "", "send alerts to syslog (RFC 5424): unix:///dev/log, udp://HOST:PORT or tcp://HOST:PORT")
 	fs.StringVar(&f.Webhook, "webhook", "", "POST each alert as Falco JSON to `URL` (spooled on disk while it is down)")

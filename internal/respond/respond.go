@@ -15,6 +15,11 @@ import (
 	"github.com/palisade-sec/palisade/internal/event"
 )
 
+// PollEvery is how often an agent with responses reads the kernel's ring
+// (the capture's default is 10 ms): the time from a syscall to its kill is
+// mostly this wait.
+const PollEvery = time.Millisecond
+
 // Options are what a Responder needs besides its Config.
 type Options struct {
 	// Guard is the guard rails' facts (SelfGuard in an agent); its
