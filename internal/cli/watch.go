@@ -250,6 +250,17 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 		}
 		fmt.Fprintf(s.err, "palisade: responses: %d actions configured%s\n", len(rc.Actions), mode)
 	}
+	var deny *respond.DenyList
+	if rc := o.delivery.Responses; len(rc.DenyExec) > 0 {
+		deny, err = respond.StartDenyList(rc.DenyExec, rc.DryRun, respond.SelfGuard(rc.AllowHost), pipe.Send, s.err, o.hostname)
+		if err != nil {
+			if resp != nil {
+				resp.Close(time.Second)
+			}
+			pipe.Close(time.Second)
+			return exitf(2, "%v", err)
+		}
+	}
 	fmt.Fprintf(s.err, "palisade: watching: %d rules enabled, %d syscalls captured, %d processes running\n", rs.Counts().EnabledRules, len(nrs), src.Running())
 	opts := detect.Options{Rules: rs, Pipeline: pipe, Log: s.err, DropAlerts: true, Hostname: o.hostname, Baselines: detectBaselines(o.baselines)}
 	if rec != nil {
@@ -261,6 +272,9 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	st, err := detect.Run(ctx, src, opts)
 	if resp != nil {
 		resp.Close(5 * time.Second)
+	}
+	if deny != nil {
+		deny.Close()
 	}
 	if cerr := pipe.Close(5 * time.Second); cerr != nil {
 		fmt.Fprintf(s.err, "palisade: warning: alert delivery: %v\n", cerr)

@@ -36,6 +36,10 @@ type Config struct {
 	AllowHost bool `yaml:"allow_host"`
 	// Rate limits actions; see the defaults and caps below.
 	Rate RateConfig `yaml:"rate"`
+	// DenyExec are executables (absolute paths) killed by the kernel at
+	// exec, before they run (internal/kernel/execdeny); identified by
+	// device and inode when watch starts.
+	DenyExec []string `yaml:"deny_exec"`
 	// Actions are tried in order; the first whose match fits the alert
 	// is its response.
 	Actions []Entry `yaml:"actions"`
@@ -146,6 +150,11 @@ func (c Config) Check(file string) error {
 	}
 	bucket("global", c.Rate.Global, CapGlobal)
 	bucket("per_container", c.Rate.PerContainer, CapPerContainer)
+	for _, p := range c.DenyExec {
+		if !strings.HasPrefix(p, "/") {
+			errs.Addf(top, "responses.deny_exec: %q: want an absolute path", p)
+		}
+	}
 	for i, e := range c.Actions {
 		pos := srcpos.Position{File: file, Line: e.Line}
 		at := fmt.Sprintf("responses.actions[%d]", i)

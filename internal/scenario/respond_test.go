@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -291,4 +292,62 @@ func TestRespondKillLatencyLive(t *testing.T) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) int64 { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 	t.Logf("syscall to SIGKILL over %d kills: p50 %d us, p90 %d us, p99 %d us, max %d us", len(lat), pct(0.50), pct(0.90), pct(0.99), lat[len(lat)-1])
+}
+
+// TestRespondDenyExecLive: responses.deny_exec under a real watch: the
+// listed executable dies of SIGKILL at exec (before it can write its
+// marker), the alert says so with its response, and a copy of the same
+// bytes (another inode) runs.
+func TestRespondDenyExecLive(t *testing.T) {
+	testutil.RequireBPF(t)
+	bb := testutil.RequireTool(t, "busybox")
+	dir := t.TempDir()
+	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(dir, "palisade"))
+	denied, allowed := filepath.Join(dir, "denied-tool"), filepath.Join(dir, "allowed-tool")
+	for _, p := range []string{denied, allowed} {
+		b, err := os.ReadFile(bb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(p, b, 0o755)
+	}
+	cfg := filepath.Join(dir, "palisade.yaml")
+	os.WriteFile(cfg, []byte("responses:\n  deny_exec: ["+denied+"]\n"), 0o644)
+	stdout := &syncBuffer{}
+	cmd, stderr := testutil.StartWatch(t, bin, stdout, "-o", "json", "--config", cfg, "--store", "none", "--metrics", "none")
+	if !strings.Contains(stderr.String(), "exec deny list holds "+denied) {
+		t.Errorf("no deny list notice:\n%s", stderr.String())
+	}
+	marker := filepath.Join(dir, "ran")
+	run := func(p string) error {
+		c := exec.Command(p, "touch", marker)
+		c.Args[0] = "touch"
+		return c.Run()
+	}
+	err := run(denied)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Errorf("denied tool: %v, want killed by SIGKILL", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the denied tool ran")
+	}
+	if err := run(allowed); err != nil {
+		t.Errorf("allowed copy: %v", err)
+	}
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(stdout.String(), "Denied executable killed at exec") }) {
+		t.Errorf("no deny alert:\n%s", stdout.String())
+	}
+	stopWatch(cmd)
+	for _, a := range respondAlerts(stdout.String()) {
+		if a.Rule == "Denied executable killed at exec" {
+			if r := a.Response; r == nil || r.Action != "kill" || r.Result != "done" || !strings.Contains(r.Target, "(denied-tool)") {
+				t.Errorf("deny alert response %+v", r)
+			}
+		}
+	}
+	// The list is gone with the agent.
+	if err := run(denied); err != nil {
+		t.Errorf("after watch stopped: %v", err)
+	}
 }
