@@ -320,7 +320,7 @@ func TestRespondDenyExecLive(t *testing.T) {
 	}
 	marker := filepath.Join(dir, "ran")
 	run := func(p string) error {
-		c := exec.Command(p, "touch", marker)
+		c := exec.Command(p, marker) // busybox's applet is argv[0]: touch MARKER
 		c.Args[0] = "touch"
 		return c.Run()
 	}

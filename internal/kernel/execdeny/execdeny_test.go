@@ -64,7 +64,7 @@ func TestDenyLive(t *testing.T) {
 	marker := filepath.Join(dir, "ran")
 	run := func(path string) error {
 		// busybox runs the applet named by argv[0]: "touch MARKER".
-		cmd := exec.Command(path, "touch", marker)
+		cmd := exec.Command(path, marker)
 		cmd.Args[0] = "touch"
 		return cmd.Run()
 	}
