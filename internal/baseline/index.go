@@ -20,15 +20,15 @@ type Index struct {
 	sys         []bool              // by event.Type, native arch
 	writeExact  map[string]struct{}
 	writeGlobs  []pathGlob
-	destExact   map[destKey]struct{}
+	destExact   map[destKey]struct{} // port -1: any port
 	destNets    []Dest
 	listen      map[listenKey]struct{}
 }
 
 type destKey struct {
-	proto string
-	addr  netip.Addr
-	port  int // -1 any
+	udp  bool // else tcp
+	addr netip.Addr
+	port int32 // -1 any
 }
 
 type listenKey struct {
@@ -83,7 +83,7 @@ func Compile(b *Baseline, name string) *Index {
 			continue // Parse checked every item; Compile of a hand-made one skips it
 		}
 		if d.Net.IsSingleIP() {
-			x.destExact[destKey{d.Proto, d.Net.Addr(), d.Port}] = struct{}{}
+			x.destExact[destKey{d.Proto == "udp", d.Net.Addr(), int32(d.Port)}] = struct{}{}
 		} else {
 			x.destNets = append(x.destNets, d)
 		}
@@ -124,7 +124,6 @@ func (x *Index) WriteKnown(p string) bool {
 	if len(x.writeGlobs) == 0 || len(p) == 0 || p[0] != '/' {
 		return false
 	}
-	var elems []string
 	for i := range x.writeGlobs {
 		g := &x.writeGlobs[i]
 		if !strings.HasPrefix(p, g.prefix) {
@@ -133,53 +132,71 @@ func (x *Index) WriteKnown(p string) bool {
 			}
 			continue
 		}
-		if elems == nil {
-			elems = strings.Split(p[1:], "/")
-		}
-		if matchElems(g.elems, elems) {
+		if matchElems(g.elems, p[1:]) {
 			return true
 		}
 	}
 	return false
 }
 
-// matchElems matches path elements against glob elements: "**" any
-// number of elements, otherwise one element by path.Match (* and ? never
-// cross a '/').
-func matchElems(pat, el []string) bool {
+// matchElems matches the path rest ("a/b/c", no leading '/') against glob
+// elements: "**" any number of elements (at least one when last),
+// otherwise one element by path.Match (* and ? never cross a '/'). It
+// walks the string in place: no allocation per event.
+func matchElems(pat []string, rest string) bool {
 	for len(pat) > 0 {
 		if pat[0] == "**" {
 			if len(pat) == 1 {
-				return len(el) > 0
+				return rest != ""
 			}
-			for i := 0; i <= len(el); i++ {
-				if matchElems(pat[1:], el[i:]) {
+			for {
+				if matchElems(pat[1:], rest) {
 					return true
 				}
+				i := strings.IndexByte(rest, '/')
+				if i < 0 {
+					return false
+				}
+				rest = rest[i+1:]
 			}
+		}
+		if rest == "" && pat[0] != "" {
 			return false
 		}
-		if len(el) == 0 {
-			return false
+		el := rest
+		next, more := "", false
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			el, next, more = rest[:i], rest[i+1:], true
 		}
-		if pat[0] != el[0] {
-			if ok, _ := path.Match(pat[0], el[0]); !ok {
+		if pat[0] != el && pat[0] != "*" {
+			if ok, _ := path.Match(pat[0], el); !ok {
 				return false
 			}
 		}
-		pat, el = pat[1:], el[1:]
+		pat = pat[1:]
+		if !more {
+			return len(pat) == 0
+		}
+		rest = next
+		if len(pat) == 0 {
+			return false
+		}
 	}
-	return len(el) == 0
+	return rest == ""
 }
 
 // DestKnown says whether a connection to addr:port over proto is in the
 // baseline.
 func (x *Index) DestKnown(proto string, addr netip.Addr, port uint16) bool {
 	addr = addr.Unmap()
-	if _, ok := x.destExact[destKey{proto, addr, int(port)}]; ok {
+	udp := proto == "udp"
+	if !udp && proto != "tcp" {
+		return false
+	}
+	if _, ok := x.destExact[destKey{udp, addr, int32(port)}]; ok {
 		return true
 	}
-	if _, ok := x.destExact[destKey{proto, addr, -1}]; ok {
+	if _, ok := x.destExact[destKey{udp, addr, -1}]; ok {
 		return true
 	}
 	for _, d := range x.destNets {
@@ -203,20 +220,13 @@ func isExec(e *event.Event) bool {
 	return e.Dir == event.DirExit && !e.Failed() && execTypes[e.Type.String()]
 }
 
-// programOf is the path an exec was given, made absolute against the cwd.
+// programOf is the path an exec was given (record.ProgramPath).
 func programOf(e *event.Event) string {
 	a, ok := e.ArgByName("filename")
-	if !ok || a.Str == "" {
+	if !ok || e.Proc == nil {
 		return ""
 	}
-	p := a.Str
-	if p[0] != '/' {
-		if e.Proc == nil || e.Proc.Cwd == "" {
-			return ""
-		}
-		p = e.Proc.Cwd + "/" + p
-	}
-	return path.Clean(p)
+	return event.ProgramPath(a.Str, e.Proc.ExePath, e.Proc.Exe, e.Proc.Cwd)
 }
 
 // Known implements event.Baseline.

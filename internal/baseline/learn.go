@@ -65,8 +65,18 @@ func (l *Learner) note(m map[string]*Item, name string, t int64) {
 	m[name] = &Item{Name: name, Count: 1, First: s, Last: s}
 }
 
+// RuntimeInitNames are what the container runtime is called while it
+// sets a container up inside the container's cgroup; learning skips
+// their events (the drift rules' drift_runtime_init_names list).
+var RuntimeInitNames = map[string]bool{"runc": true, "runc:[0:PARENT]": true, "runc:[1:CHILD]": true, "runc:[2:INIT]": true,
+	"crun": true, "youki": true, "runsc": true, "runsc-gofer": true, "runsc-sandbox": true, "conmon": true,
+	"containerd-shim": true, "containerd-shim-runc-v2": true}
+
 // Add learns from one event of the workload.
 func (l *Learner) Add(e *event.Event) {
+	if e.Proc != nil && RuntimeInitNames[e.Proc.Name] {
+		return
+	}
 	t := e.Type
 	is, ok := l.isSyscall[t]
 	if !ok {

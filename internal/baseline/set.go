@@ -26,9 +26,13 @@ type Set struct {
 	byCtr   map[*event.Container]*Index // nil value: no baseline (or learning)
 	// alerted counts drift alerts by container, rule and item: the first
 	// is sent, the rest are counted.
-	alerted  map[string]uint64
-	repeats  uint64
-	learn    *learning
+	alerted map[string]uint64
+	repeats uint64
+	learn   *learning
+	// lastC and lastX cache the last lookup: events come in runs from one
+	// container.
+	lastC    *event.Container
+	lastX    *Index
 	log      io.Writer
 	DropOver int // most (container, rule, item) keys kept; then every alert is sent
 }
@@ -156,10 +160,15 @@ func (s *Set) Bind(e *event.Event) {
 		return
 	}
 	c := e.Proc.Container
+	if c == s.lastC && s.lastX != nil {
+		e.Baseline = s.lastX
+		return
+	}
 	x, ok := s.byCtr[c]
 	if !ok {
 		if len(s.byCtr) >= maxCached {
 			clear(s.byCtr)
+			s.lastC, s.lastX = nil, nil
 		}
 		x = s.Lookup(c)
 		if x == nil && s.learn != nil && c.ImageRepository != "" {
@@ -169,6 +178,7 @@ func (s *Set) Bind(e *event.Event) {
 	}
 	if x != nil {
 		e.Baseline = x
+		s.lastC, s.lastX = c, x
 		return
 	}
 	if s.learn != nil {
@@ -302,6 +312,7 @@ func (l *learning) observe(s *Set, c *event.Container, e *event.Event) *Index {
 	}
 	s.entries = append(s.entries, x)
 	clear(s.byCtr) // every replica looks its baseline up again
+	s.lastC, s.lastX = nil, nil
 	if s.log != nil {
 		fmt.Fprintf(s.log, "palisade: learned %s: %s (%d executables, %d syscalls, %d write paths, %d destinations, %d ports); detecting drift\n",
 			escape.Text(w.String()), escape.Text(filepath.Join(l.dir, x.name)), len(x.Baseline.Executables), len(x.Baseline.Syscalls[x.Baseline.Arch]),

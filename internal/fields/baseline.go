@@ -37,3 +37,14 @@ func init() {
 	baselineKnown("baseline.dest_known", "the remote address and port of the event's socket is a destination in the baseline (address or CIDR, port or *)", event.BaselineDest)
 	baselineKnown("baseline.port_known", "the local port of the event's socket is one the baseline listened on", event.BaselinePort)
 }
+
+func init() {
+	strI("baseline.program", "the path an exec ran its program by, made absolute (a re-run of /proc/self/exe, as busybox's shell runs applets, is named by argv[0] beside the executable: /bin/wget); what baseline.exe_known compares with the baseline's programs", func(e *event.Event, _ int) (string, bool) {
+		a, ok := e.ArgByName("filename")
+		if !ok || e.Proc == nil {
+			return "", false
+		}
+		p := event.ProgramPath(a.Str, e.Proc.ExePath, e.Proc.Exe, e.Proc.Cwd)
+		return p, p != ""
+	})
+}

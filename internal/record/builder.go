@@ -3,10 +3,10 @@ package record
 import (
 	"encoding/binary"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/caps"
+	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
@@ -87,8 +87,14 @@ func (b *Builder) Add(r *ebpf.Record) {
 		if r.Exec != nil && r.Exec.Exe != "" {
 			b.sets.exec[r.Exec.Exe] = true
 		}
-		if r.Exec != nil && strings.HasPrefix(r.Exec.Filename, "/") {
-			b.sets.prog[path.Clean(r.Exec.Filename)] = true
+		if r.Exec != nil {
+			argv0 := ""
+			if len(r.Exec.Argv) > 0 {
+				argv0 = r.Exec.Argv[0]
+			}
+			if p := event.ProgramPath(r.Exec.Filename, r.Exec.Exe, argv0, ""); p != "" {
+				b.sets.prog[p] = true
+			}
 		}
 		return
 	case ebpf.KindFork:

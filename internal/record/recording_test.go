@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
@@ -307,5 +308,21 @@ func TestBuilderCapChecks(t *testing.T) {
 	old := []byte(`{"version":1,"sources":[],"syscalls":{"x86_64":{"read":1}},"files":{"read":[],"write":[],"create":[],"exec":[]},"executables":[],"setid_exec":[],"sockets":[],"bind":[],"listen":[],"connect":[],"uids":[0],"gids":[0],"id_changes":[],"capabilities":{"collected":false,"reason":"x","inferred":[]},"processes":1,"lost_records":0}`)
 	if p, err := Parse("old.json", old); err != nil || p.Caps.Collected || len(p.Caps.Checked) != 0 {
 		t.Errorf("old recording: %v %+v", err, p)
+	}
+}
+
+func TestProgramPath(t *testing.T) {
+	for _, c := range []struct{ filename, exe, argv0, cwd, want string }{
+		{"/bin/wget", "/bin/busybox", "wget", "/", "/bin/wget"},
+		{"/proc/self/exe", "/bin/busybox", "wget", "/", "/bin/wget"},
+		{"/proc/12/exe", "/bin/busybox", "/usr/bin/nc", "/", "/bin/nc"},
+		{"/proc/12/exe/x", "/bin/busybox", "nc", "/", "/proc/12/exe/x"},
+		{"./run", "/srv/run", "./run", "/srv", "/srv/run"},
+		{"run", "/srv/run", "run", "", ""},
+		{"", "/bin/sh", "sh", "/", ""},
+	} {
+		if got := event.ProgramPath(c.filename, c.exe, c.argv0, c.cwd); got != c.want {
+			t.Errorf("ProgramPath(%q, %q, %q, %q) = %q, want %q", c.filename, c.exe, c.argv0, c.cwd, got, c.want)
+		}
 	}
 }

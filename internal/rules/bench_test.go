@@ -45,7 +45,7 @@ func benchEvents(t testing.TB) []*event.Event {
 	return evs
 }
 
-func loadFalco(t testing.TB, names ...string) *Ruleset {
+func loadFalcoFiles(t testing.TB, names ...string) []File {
 	dir := testutil.FalcoRulesDir(t)
 	var paths []string
 	for _, n := range names {
@@ -55,7 +55,11 @@ func loadFalco(t testing.TB, names ...string) *Ruleset {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, res := Load(files, Options{Hostname: "bench"})
+	return files
+}
+
+func loadFalco(t testing.TB, names ...string) *Ruleset {
+	rs, res := Load(loadFalcoFiles(t, names...), Options{Hostname: "bench"})
 	if len(res.Errors) > 0 {
 		t.Fatal(res.Errors)
 	}

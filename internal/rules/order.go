@@ -20,6 +20,8 @@ var selectiveFields = map[string]bool{
 	"proc.args": true, "proc.pexepath": true, "proc.pcmdline": true, "fd.sip": true, "fd.snet": true,
 	"fd.sport": true, "fd.rip": true, "fd.rnet": true, "fd.rport": true, "fd.lport": true, "fd.cip": true,
 	"container.image.repository": true, "user.name": true, "evt.arg": true,
+	// Most events are the host's or a workload's without a baseline.
+	"baseline.exists": true,
 	// Within a rule that covers several event types, a branch's evt.type
 	// check is the cheapest way out for the other types.
 	"evt.type": true,
