@@ -4,10 +4,11 @@ import "github.com/palisade-sec/palisade/internal/event"
 
 // baselineKnown registers a baseline.*_known field: true when the event's
 // item is in its workload's baseline, false when not, absent when the
-// workload has no baseline (yet) or the event has no such item.
-func baselineKnown(name, desc string, item event.BaselineItem) {
+// workload has no baseline (yet) or the event is not one the field is
+// about (applies): a drift rule is then one check on most events.
+func baselineKnown(name, desc string, item event.BaselineItem, applies func(e *event.Event) bool) {
 	boolI(name, desc, func(e *event.Event, _ int) (int64, bool) {
-		if e.Baseline == nil {
+		if e.Baseline == nil || !applies(e) {
 			return 0, false
 		}
 		known, ok := e.Baseline.Known(item, e)
@@ -31,11 +32,11 @@ func init() {
 		}
 		return e.Baseline.Name(), true
 	})
-	baselineKnown("baseline.exe_known", "the process's executable (and, for an exec, the path it was run by) is in the workload's baseline", event.BaselineExe)
-	baselineKnown("baseline.syscall_known", "the event's syscall is in the workload's baseline (native arch)", event.BaselineSyscall)
-	baselineKnown("baseline.file_known", "the event's file matches a path or glob the workload wrote while its baseline was made", event.BaselineFile)
-	baselineKnown("baseline.dest_known", "the remote address and port of the event's socket is a destination in the baseline (address or CIDR, port or *)", event.BaselineDest)
-	baselineKnown("baseline.port_known", "the local port of the event's socket is one the baseline listened on", event.BaselinePort)
+	baselineKnown("baseline.exe_known", "for a successful exec: its executable and the path it was run by (baseline.program) are in the workload's baseline", event.BaselineExe, isExecDone)
+	baselineKnown("baseline.syscall_known", "for any syscall exit: the syscall is in the workload's baseline (native arch)", event.BaselineSyscall, func(e *event.Event) bool { return e.Dir == event.DirExit })
+	baselineKnown("baseline.file_known", "for a successful open of a file for writing (or creat): its path matches a path or glob the workload's baseline wrote", event.BaselineFile, isWriteOpenDone)
+	baselineKnown("baseline.dest_known", "for a connect of an IP socket, done or in progress, to an address and port: they match a baseline destination (address or CIDR, port or *)", event.BaselineDest, isConnectOut)
+	baselineKnown("baseline.port_known", "for a successful listen on an IP socket: its local port is one the baseline listened on", event.BaselinePort, isListenDone)
 }
 
 func init() {
@@ -47,4 +48,35 @@ func init() {
 		p := event.ProgramPath(a.Str, e.Proc.ExePath, e.Proc.Exe, e.Proc.Cwd)
 		return p, p != ""
 	})
+}
+
+var (
+	tExecve, tExecveat = event.TypeOf("execve"), event.TypeOf("execveat")
+	tConnect, tListen  = event.TypeOf("connect"), event.TypeOf("listen")
+)
+
+const errInProgress = -115 // EINPROGRESS
+
+func isExecDone(e *event.Event) bool {
+	return (e.Type == tExecve || e.Type == tExecveat) && e.Dir == event.DirExit && e.HasRes && e.Res == 0 && e.Proc != nil
+}
+
+func isWriteOpenDone(e *event.Event) bool {
+	if !isOpen(e) || e.Dir != event.DirExit || e.Failed() || e.FD == nil || e.FD.Type != event.FDFile || e.FD.Num < 0 {
+		return false
+	}
+	f, ok := openFlags(e)
+	return ok && (f&oAccMode == oWronly || f&oAccMode == oRdwr)
+}
+
+func isConnectOut(e *event.Event) bool {
+	if e.Type != tConnect || e.Dir != event.DirExit || (e.Res < 0 && e.Res != errInProgress) || e.FD == nil || !e.FD.IsIP() {
+		return false
+	}
+	ip := e.FD.RemoteIP()
+	return ip.IsValid() && !ip.IsUnspecified() && e.FD.RemotePort() != 0
+}
+
+func isListenDone(e *event.Event) bool {
+	return e.Type == tListen && e.Dir == event.DirExit && e.Res == 0 && e.FD != nil && e.FD.IsIP()
 }
