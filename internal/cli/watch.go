@@ -212,11 +212,10 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	set, _ := syscalls.CaptureSet(syscalls.Native(), types, all)
 	nrs := syscalls.Numbers(set)
 	lo := detect.LiveOptions{Rules: rs, Syscalls: nrs, RingBytes: o.ringBytes, Nice: o.nice, Log: s.err, CRISockets: o.criSockets}
-	if len(o.delivery.Responses.Actions) > 0 {
-		// A kill is only as early as the agent reads the event: poll the
-		// ring every millisecond instead of every 10 (BENCHMARKS.md).
-		lo.Latency = respond.PollEvery
-	}
+	// A kill is only as early as the agent reads the event: with a kill
+	// response the ring is read every millisecond (responses.read_every)
+	// instead of every 10 (BENCHMARKS.md).
+	lo.Latency = o.delivery.Responses.Latency()
 	src, err := detect.OpenLive(ctx, lo)
 	if err != nil {
 		return exitf(3, "%v", err)

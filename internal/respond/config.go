@@ -36,6 +36,11 @@ type Config struct {
 	AllowHost bool `yaml:"allow_host"`
 	// Rate limits actions; see the defaults and caps below.
 	Rate RateConfig `yaml:"rate"`
+	// ReadEvery is how often watch reads the kernel's ring when a kill
+	// response is configured (default PollEvery, 1 ms; at most 10 ms, the
+	// capture's own default). Lower is an earlier kill and more CPU
+	// (BENCHMARKS.md).
+	ReadEvery time.Duration `yaml:"read_every"`
 	// DenyExec are executables (absolute paths) killed by the kernel at
 	// exec, before they run (internal/kernel/execdeny); identified by
 	// device and inode when watch starts.
@@ -150,6 +155,9 @@ func (c Config) Check(file string) error {
 	}
 	bucket("global", c.Rate.Global, CapGlobal)
 	bucket("per_container", c.Rate.PerContainer, CapPerContainer)
+	if c.ReadEvery != 0 && (c.ReadEvery < 100*time.Microsecond || c.ReadEvery > 10*time.Millisecond) {
+		errs.Addf(top, "responses.read_every: %s: want between 100us and 10ms", c.ReadEvery)
+	}
 	for _, p := range c.DenyExec {
 		if !strings.HasPrefix(p, "/") {
 			errs.Addf(top, "responses.deny_exec: %q: want an absolute path", p)
@@ -232,4 +240,18 @@ func anyGlob(patterns []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Latency is how often watch should read the kernel's ring for c: 0 (the
+// capture's default) unless a kill response is configured.
+func (c Config) Latency() time.Duration {
+	for _, e := range c.Actions {
+		if e.Action == Kill {
+			if c.ReadEvery > 0 {
+				return c.ReadEvery
+			}
+			return PollEvery
+		}
+	}
+	return 0
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/palisade-sec/palisade/internal/event"
 )
 
-// PollEvery is how often an agent with responses reads the kernel's ring
-// (the capture's default is 10 ms): the time from a syscall to its kill is
-// mostly this wait.
+// PollEvery is how often an agent with a kill response reads the kernel's
+// ring by default (the capture's default is 10 ms): the time from a
+// syscall to its kill is mostly this wait.
 const PollEvery = time.Millisecond
 
 // Options are what a Responder needs besides its Config.

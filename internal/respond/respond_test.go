@@ -113,6 +113,8 @@ func TestConfigErrors(t *testing.T) {
 		{"rate: {global: {per_second: 1000}}\n", `responses.rate.global: at most 100 per second`},
 		{"rate: {per_container: {burst: 101}}\n", `responses.rate.per_container: at most 20 per second and a burst of 100`},
 		{"actions:\n  - action: stop\n    grace: 1h\n    match: {rules: [x]}\n", `grace: want between 0 and 5m`},
+		{"read_every: 1s\n", `responses.read_every: 1s: want between 100us and 10ms`},
+		{"deny_exec: [bin/nc]\n", `responses.deny_exec: "bin/nc": want an absolute path`},
 	} {
 		err := parseConfig(t, c.text).Check("palisade.yaml")
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -412,6 +414,22 @@ func TestStartMatches(t *testing.T) {
 	} {
 		if got := startMatches(ticks, c.startNS, off, btime); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestLatency(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want time.Duration
+	}{
+		{"actions:\n  - {action: pause, match: {rules: [x]}}\n", 0},
+		{"actions:\n  - {action: pause, match: {rules: [x]}}\n  - {action: kill, match: {rules: [y]}}\n", PollEvery},
+		{"read_every: 3ms\nactions:\n  - {action: kill, match: {rules: [y]}}\n", 3 * time.Millisecond},
+		{"read_every: 3ms\n", 0},
+	} {
+		if got := parseConfig(t, c.text).Latency(); got != c.want {
+			t.Errorf("%q: %v, want %v", c.text, got, c.want)
 		}
 	}
 }

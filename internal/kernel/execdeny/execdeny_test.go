@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/palisade-sec/palisade/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 func copyFile(t testing.TB, from, to string) {
@@ -130,7 +132,20 @@ func TestDenyLatencyLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	// The kernel's own accounting of the program's run time (bpf_stats).
+	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stats.Close()
 	loaded := measure()
+	st, err := l.objs.ExecDeny.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.RunCount < n {
+		t.Errorf("program ran %d times for %d execs", st.RunCount, n)
+	}
 	if _, err := l.Deny(prog); err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +155,7 @@ func TestDenyLatencyLive(t *testing.T) {
 		t.Errorf("%d kills, want %d", c.Kills, n)
 	}
 	p := func(d []time.Duration, q float64) time.Duration { return d[int(q*float64(len(d)-1))] }
+	t.Logf("program run time per exec (not denied, bpf_stats): %d ns over %d runs", st.Runtime.Nanoseconds()/int64(max(st.RunCount, 1)), st.RunCount)
 	t.Logf("fork+exec+wait of busybox true, %d runs each: no program p50 %v p99 %v; program loaded, not denied p50 %v p99 %v; denied (SIGKILL at exec) p50 %v p99 %v",
 		n, p(before, .5), p(before, .99), p(loaded, .5), p(loaded, .99), p(denied, .5), p(denied, .99))
 }
