@@ -5,6 +5,10 @@ import "errors"
 // errReused means the pid now names another process than the event's.
 var errReused = errors.New("the pid now names another process (start time differs)")
 
+// errNoStart means the event's process has no start time to check the pid
+// against: it is not killed.
+var errNoStart = errors.New("the process's start time is unknown, so its pid cannot be proved to be the event's")
+
 // tick is the unit of /proc/PID/stat's starttime (USER_HZ).
 const tick = int64(10_000_000)
 

@@ -34,23 +34,24 @@ var clocks = sync.OnceValues(func() (bootOffset, btimeNS int64) {
 // released (and so not reused) in between. It returns errReused or an
 // error wrapping ESRCH when the process is gone.
 func killProcess(pid, startNS int64) error {
+	if startNS == 0 {
+		return errNoStart
+	}
 	fd, err := unix.PidfdOpen(int(pid), 0)
 	if err != nil {
 		return fmt.Errorf("pidfd_open %d: %w", pid, err)
 	}
 	defer unix.Close(fd)
-	if startNS != 0 {
-		ticks, err := startTicks(pid)
-		if err != nil {
-			return err
-		}
-		if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
-			return fmt.Errorf("pidfd_send_signal %d: %w", pid, err)
-		}
-		off, btime := clocks()
-		if !startMatches(ticks, startNS, off, btime) {
-			return errReused
-		}
+	ticks, err := startTicks(pid)
+	if err != nil {
+		return err
+	}
+	if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
+		return fmt.Errorf("pidfd_send_signal %d: %w", pid, err)
+	}
+	off, btime := clocks()
+	if !startMatches(ticks, startNS, off, btime) {
+		return errReused
 	}
 	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
 		return fmt.Errorf("pidfd_send_signal %d: %w", pid, err)
