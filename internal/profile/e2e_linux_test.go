@@ -136,6 +136,36 @@ func TestRecordedProfileUnderPalisadeRun(t *testing.T) {
 	}
 }
 
+// TestBaselineUnderPalisadeRun is enforcement from a baseline
+// (docs/drift.md): a recording bound to a workload with baseline
+// from-recording, then palisade run --baseline runs the workload under
+// the baseline's seccomp profile and capabilities; a call outside the
+// baseline (unshare) is refused with EPERM.
+func TestBaselineUnderPalisadeRun(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBPF(t)
+	bb := testutil.RequireTool(t, "busybox")
+	bin := palisade(t)
+	dir := t.TempDir()
+	work := fmt.Sprintf("cat /etc/hostname; echo data > %[1]s/out; cat %[1]s/out", dir)
+	rec, base := filepath.Join(dir, "rec.json"), filepath.Join(dir, "web.json")
+	must(t, run(t, bin, "record", "--out", rec, "--", bb, "sh", "-c", work), "record")
+	must(t, run(t, bin, "baseline", "from-recording", rec, "--image", "local/web:1", "--out", base), "baseline from-recording")
+	r := must(t, run(t, bin, "run", "--baseline", base, "--", bb, "sh", "-c", work), "run --baseline")
+	if !strings.Contains(r.stdout, "data") {
+		t.Errorf("workload output under its baseline: %q", r.stdout)
+	}
+	r = run(t, bin, "run", "--baseline", base, "--", bb, "sh", "-c", work+"; "+bb+" unshare -U true")
+	if r.code == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
+		t.Errorf("unshare under the baseline: exit %d, stderr %q; want EPERM", r.code, r.stderr)
+	}
+	// Complain mode: the same profile logs instead of refusing.
+	g := must(t, run(t, bin, "baseline", "profile", "seccomp", base, "--complain"), "baseline profile --complain")
+	if !strings.Contains(g.stdout, "SCMP_ACT_LOG") {
+		t.Errorf("complain profile: %s", g.stdout)
+	}
+}
+
 // runcPostFilterCalls records a docker run and returns the calls runc
 // init's filtered thread makes from prctl(PR_SET_SECCOMP)/seccomp(SET_MODE_FILTER)
 // up to the exec of the container's program.
