@@ -148,6 +148,36 @@ func runDashboardSuite(t *testing.T, open func(t *testing.T) Store) {
 			t.Error("empty range accepted")
 		}
 	})
+	t.Run("DashDuplicatesInBatch", func(t *testing.T) {
+		s := open(t)
+		as := dashSet()
+		if err := s.Insert(ctx, as[:100]); err != nil {
+			t.Fatal(err)
+		}
+		// One batch holding new alerts, alerts already stored (redelivered)
+		// and repeats of both within itself: each alert is stored and
+		// counted once, and the batch's order gives the ids.
+		batch := append([]alert.Alert(nil), as[50:150]...)
+		batch = append(batch, as[120], as[0], as[149], as[60], as[120])
+		if err := s.Insert(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Count(ctx); err != nil || n != 150 {
+			t.Fatalf("count %d, %v; want 150", n, err)
+		}
+		got, err := s.Query(ctx, Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range got {
+			if r.Alert.ID != as[i].ID {
+				t.Fatalf("alert %d (id %d) is %s, want %s", i, r.ID, r.Alert.ID, as[i].ID)
+			}
+		}
+		day := base.Truncate(24 * time.Hour)
+		checkOverview(t, s, as[:150], day, day.Add(3*24*time.Hour), 24*time.Hour, "day")
+		checkOverview(t, s, as[:150], day, day.Add(48*time.Hour), time.Hour, "hour")
+	})
 	t.Run("DashPage", func(t *testing.T) {
 		s := open(t)
 		as := dashSet()

@@ -24,7 +24,7 @@ var postgresDialect = dialect{
 		`CREATE INDEX IF NOT EXISTS palisade_alerts_time ON palisade_alerts (time_ns)`,
 	},
 	placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
-	multiRow:    true,
+	arrays:      true,
 	insert:      "INSERT",
 	onConflict:  " ON CONFLICT DO NOTHING",
 	tagCond:     "(doc::jsonb -> 'tags') @> jsonb_build_array(?::text)",

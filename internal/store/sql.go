@@ -18,10 +18,11 @@ type dialect struct {
 	schema []string
 	// placeholder returns the n-th (1-based) bind marker.
 	placeholder func(n int) string
-	// multiRow inserts a chunk per statement (fewer round trips to a
-	// server); otherwise one prepared statement runs per row, which is
-	// faster for embedded SQLite (about 4x here).
-	multiRow bool
+	// arrays inserts a whole batch in one statement that takes each
+	// column as an array parameter (PostgreSQL: one round trip, one small
+	// prepared statement); otherwise one prepared statement runs per row,
+	// which is fastest for embedded SQLite.
+	arrays bool
 	// insert and onConflict wrap an INSERT so a row whose alert_id is
 	// already stored is skipped: redelivered alerts are stored once.
 	insert, onConflict string
@@ -42,13 +43,7 @@ type sqlStore struct {
 	display string
 }
 
-// insertChunk bounds rows per INSERT statement (and so bind variables).
-const insertChunk = 256
-
 const insertCols = "(time_ns, priority, rule, container_name, image, hostname, doc, alert_id, namespace, pod, response)"
-
-// insertColCount is how many values rowArgs returns.
-const insertColCount = 11
 
 // migrations run in order after the schema, on new and existing databases
 // alike; each is safe to repeat. alert_id (alert.Alert.ID) came with fleet
@@ -136,7 +131,11 @@ func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
 	// Only the rows actually inserted (not skipped as redelivered) are
 	// added to the pre-aggregated counts.
 	var counts tally
-	if !s.d.multiRow {
+	if s.d.arrays {
+		if err := s.insertArrays(ctx, tx, alerts, &counts); err != nil {
+			return err
+		}
+	} else {
 		stmt, err := tx.PrepareContext(ctx, s.d.insert+" INTO palisade_alerts "+insertCols+" VALUES (?,?,?,?,?,?,?,?,?,?,?)"+s.d.onConflict)
 		if err != nil {
 			return fmt.Errorf("insert into %s: %w", s.display, err)
@@ -156,41 +155,59 @@ func (s *sqlStore) Insert(ctx context.Context, alerts []alert.Alert) error {
 			}
 		}
 	}
-	args := make([]any, 0, insertChunk*insertColCount)
-	var q strings.Builder
-	for start := 0; s.d.multiRow && start < len(alerts); start += insertChunk {
-		chunk := alerts[start:min(start+insertChunk, len(alerts))]
-		q.Reset()
-		args = args[:0]
-		q.WriteString(s.d.insert + " INTO palisade_alerts " + insertCols + " VALUES ")
-		for i := range chunk {
-			row, err := rowArgs(&chunk[i])
-			if err != nil {
-				return err
-			}
-			if i > 0 {
-				q.WriteByte(',')
-			}
-			q.WriteByte('(')
-			for c := 1; c <= len(row); c++ {
-				if c > 1 {
-					q.WriteByte(',')
-				}
-				q.WriteString(s.d.placeholder(len(args) + c))
-			}
-			q.WriteByte(')')
-			args = append(args, row...)
-		}
-		q.WriteString(s.d.onConflict + " RETURNING " + tallyCols)
-		if err := counts.addReturned(tx.QueryContext(ctx, q.String(), args...)); err != nil {
-			return fmt.Errorf("insert into %s: %w", s.display, err)
-		}
-	}
 	if err := s.addCounts(ctx, tx, counts); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit to %s: %w", s.display, err)
+	}
+	return nil
+}
+
+// insertArraysSQL inserts the rows given as one array per column, in the
+// arrays' order (so ids ascend as the batch does), skipping alert_ids
+// already stored or earlier in the same batch, and returns the inserted
+// rows' tallyCols.
+const insertArraysSQL = "INSERT INTO palisade_alerts " + insertCols +
+	" SELECT t, p, r, c, i, h, d, a, n, o, s FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])" +
+	" WITH ORDINALITY AS u(t, p, r, c, i, h, d, a, n, o, s, k) ORDER BY k ON CONFLICT DO NOTHING RETURNING " + tallyCols
+
+// insertArrays inserts a batch with insertArraysSQL in tx and tallies the
+// rows inserted.
+func (s *sqlStore) insertArrays(ctx context.Context, tx *sql.Tx, alerts []alert.Alert, counts *tally) error {
+	n := len(alerts)
+	var (
+		times          = make([]int64, n)
+		prios          = make([]int16, n)
+		rules, conts   = make([]string, n), make([]string, n)
+		images, hosts  = make([]string, n), make([]string, n)
+		docs           = make([]string, n)
+		ids, responses = make([]*string, n), make([]*string, n)
+		nss, pods      = make([]string, n), make([]string, n)
+	)
+	buf := make([]byte, 0, 1024)
+	for i := range alerts {
+		a := &alerts[i]
+		var err error
+		if buf, err = encodeDoc(buf[:0], a); err != nil {
+			return fmt.Errorf("encode alert: %w", err)
+		}
+		times[i], prios[i], rules[i] = timeNS(a.Time), int16(a.Priority), cleanText(a.Rule)
+		conts[i], images[i] = fieldString(a, "container.name"), fieldString(a, "container.image.repository")
+		hosts[i], docs[i] = cleanText(a.Hostname), string(buf)
+		nss[i], pods[i] = fieldString(a, "k8s.ns.name"), fieldString(a, "k8s.pod.name")
+		if a.ID != "" {
+			id := cleanText(a.ID)
+			ids[i] = &id
+		}
+		if a.Response != nil {
+			r := cleanText(a.Response.Short())
+			responses[i] = &r
+		}
+	}
+	err := counts.addReturned(tx.QueryContext(ctx, insertArraysSQL, times, prios, rules, conts, images, hosts, docs, ids, nss, pods, responses))
+	if err != nil {
+		return fmt.Errorf("insert into %s: %w", s.display, err)
 	}
 	return nil
 }
