@@ -1,11 +1,8 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,23 +43,18 @@ func TestPostgres(t *testing.T) {
 // BenchmarkPostgresInsert measures batched inserts (512 alerts per
 // transaction, multi-row INSERT) into a local throwaway cluster.
 func BenchmarkPostgresInsert(b *testing.B) {
-	url := startPostgres(b)
-	s, err := Open(context.Background(), url)
+	pg := storetest.StartPostgres(b)
+	s, err := Open(context.Background(), pg.URL)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
 	batch := benchBatch()
 	// The machine is shared, so besides wall-clock alerts/s this reports
-	// alerts per CPU-second of this process and the whole cluster
-	// together (what two free cores would sustain, about).
-	var backend int
-	if err := s.(*sqlStore).db.QueryRowContext(context.Background(), "SELECT pg_backend_pid()").Scan(&backend); err != nil {
-		b.Fatal(err)
-	}
-	postmaster := procPPid(b, backend)
+	// alerts per CPU-second of this process and the cluster together (what
+	// one free core would sustain) and each side's CPU per alert.
 	b.ResetTimer()
-	start, own0, cluster0 := time.Now(), cpuTime(), clusterCPU(b, postmaster)
+	start, own0, cluster0 := time.Now(), cpuTime(), pg.CPU(b)
 	for i := 0; i < b.N; i++ {
 		for j := range batch {
 			batch[j].Time = base.Add(time.Duration(i*len(batch)+j) * time.Millisecond)
@@ -72,59 +64,8 @@ func BenchmarkPostgresInsert(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(batch))/time.Since(start).Seconds(), "alerts/s")
-	own, cluster := cpuTime()-own0, clusterCPU(b, postmaster)-cluster0
+	own, cluster := cpuTime()-own0, pg.CPU(b)-cluster0
 	b.ReportMetric(float64(b.N*len(batch))/(own+cluster).Seconds(), "alerts/cpu-s")
 	b.ReportMetric(float64(own.Microseconds())/float64(b.N*len(batch)), "client-µs/alert")
 	b.ReportMetric(float64(cluster.Microseconds())/float64(b.N*len(batch)), "server-µs/alert")
-}
-
-// procStat is the fields of /proc/PID/stat after the command name.
-func procStat(pid int) ([]string, error) {
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil, err
-	}
-	i := bytes.LastIndexByte(raw, ')')
-	if i < 0 {
-		return nil, fmt.Errorf("/proc/%d/stat: no command name", pid)
-	}
-	return strings.Fields(string(raw[i+1:])), nil
-}
-
-func procPPid(b *testing.B, pid int) int {
-	f, err := procStat(pid)
-	if err != nil || len(f) < 2 {
-		b.Fatalf("parent of %d: %v", pid, err)
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return ppid
-}
-
-// clusterCPU is the CPU time of the postmaster, its live children and
-// those it has reaped.
-func clusterCPU(b *testing.B, postmaster int) time.Duration {
-	ticks := func(f []string, from, to int) (n int64) {
-		for i := from; i <= to; i++ {
-			v, _ := strconv.ParseInt(f[i], 10, 64)
-			n += v
-		}
-		return n
-	}
-	// Fields 14-17 of stat (utime, stime, cutime, cstime) are 11-14 here.
-	f, err := procStat(postmaster)
-	if err != nil || len(f) < 15 {
-		b.Fatalf("postmaster %d: %v", postmaster, err)
-	}
-	total := ticks(f, 11, 14)
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if f, err := procStat(pid); err == nil && len(f) > 12 && f[1] == strconv.Itoa(postmaster) {
-			total += ticks(f, 11, 12)
-		}
-	}
-	return time.Duration(total) * time.Second / 100 // USER_HZ
 }

@@ -1,15 +1,18 @@
 package storetest
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
@@ -91,4 +94,59 @@ func (p *Postgres) run(t testing.TB, name string, args ...string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, out)
 	}
+}
+
+// CPU is the CPU time the running cluster has used so far: the
+// postmaster's, its live children's and that of the children it has
+// reaped (connections closed). Benchmarks on a shared machine report work
+// per CPU-second with it.
+func (p *Postgres) CPU(t testing.TB) time.Duration {
+	t.Helper()
+	pidFile, err := os.ReadFile(filepath.Join(p.data, "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	postmaster, _, _ := strings.Cut(string(pidFile), "\n")
+	// Fields 14-17 of /proc/PID/stat: utime, stime, cutime, cstime (in
+	// USER_HZ, 100 a second on Linux).
+	ticks := func(f []string, from, to int) (n int64) {
+		for i := from; i <= to && i < len(f); i++ {
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			n += v
+		}
+		return n
+	}
+	f := procStat(postmaster)
+	if len(f) < 15 {
+		t.Fatalf("postmaster %s: no /proc stat", postmaster)
+	}
+	total := ticks(f, 11, 14)
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if f := procStat(e.Name()); len(f) > 12 && f[1] == postmaster {
+			total += ticks(f, 11, 12)
+		}
+	}
+	return time.Duration(total) * time.Second / 100
+}
+
+// procStat is the fields of /proc/PID/stat after the command name (state
+// first, then the parent's PID), or nil.
+func procStat(pid string) []string {
+	raw, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(raw[i+1:]))
+}
+
+// ProcessCPU is this process's user and system CPU time.
+func ProcessCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
