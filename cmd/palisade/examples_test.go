@@ -117,6 +117,8 @@ var exampleFixtures = map[string]string{
 	"web.json":              "internal/profile/testdata/server.recording.json",
 	"run1.json":             "internal/profile/testdata/server.recording.json",
 	"run2.json":             "internal/profile/testdata/server.recording.json",
+	"web-a.json":            "internal/profile/testdata/server.recording.json",
+	"web-b.json":            "internal/profile/testdata/server.recording.json",
 	"events.jsonl":          "internal/cli/testdata/attack.jsonl",
 	"spec.yaml":             "examples/nginx-web.yaml",
 	"examples":              "examples",
@@ -217,6 +219,13 @@ func TestDocumentedExamples(t *testing.T) {
 	// reach it through the temporary directories.
 	for d := work; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
 		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The reader's directories that examples write into (baseline files,
+	// seccomp profiles).
+	for _, d := range []string{"baselines", "profiles"} {
+		if err := os.MkdirAll(filepath.Join(work, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
