@@ -211,7 +211,7 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	types, all := rs.EventTypes()
 	set, _ := syscalls.CaptureSet(syscalls.Native(), types, all)
 	nrs := syscalls.Numbers(set)
-	lo := detect.LiveOptions{Rules: rs, Syscalls: nrs, RingBytes: o.ringBytes, Nice: o.nice, Log: s.err, CRISockets: o.criSockets}
+	lo := detect.LiveOptions{Rules: rs, Syscalls: nrs, Shed: detect.ShedSet(set), RingBytes: o.ringBytes, Nice: o.nice, Log: s.err, CRISockets: o.criSockets}
 	// A kill is only as early as the agent reads the event: with a kill
 	// response the ring is read every millisecond (responses.read_every)
 	// instead of every 10 (BENCHMARKS.md).
@@ -299,9 +299,12 @@ func writeSummary(w io.Writer, format, cmd string, st detect.Stats, drops bool) 
 		}
 		return
 	}
-	if drops {
+	switch {
+	case drops && st.Shed > 0:
+		fmt.Fprintf(w, "palisade: %s: %d events, %d drops, %d shed, %d alerts\n", cmd, st.Events, st.Drops, st.Shed, st.Alerts)
+	case drops:
 		fmt.Fprintf(w, "palisade: %s: %d events, %d drops, %d alerts\n", cmd, st.Events, st.Drops, st.Alerts)
-	} else {
+	default:
 		fmt.Fprintf(w, "palisade: %s: %d events, %d alerts\n", cmd, st.Events, st.Alerts)
 	}
 }

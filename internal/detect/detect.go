@@ -35,6 +35,9 @@ type DropCounts struct {
 	Events uint64   // records the kernel wrote or tried to write
 	Drops  uint64   // records lost because the ring buffer was full
 	PerCPU []uint64 // Drops by CPU
+	// Shed are records the kernel dropped on purpose under pressure (the
+	// low-value ones, ebpf.Options.Shed), so that those rules need fit.
+	Shed uint64
 }
 
 // EventWriter keeps events (watch --record).
@@ -89,6 +92,7 @@ type Baselines interface {
 type Stats struct {
 	Events uint64 `json:"events"`
 	Drops  uint64 `json:"drops"`
+	Shed   uint64 `json:"shed,omitempty"` // records shed on purpose under pressure
 	Alerts uint64 `json:"alerts"`
 }
 
@@ -162,6 +166,7 @@ func Run(ctx context.Context, src Source, o Options) (Stats, error) {
 	wg.Wait()
 	if dc != nil {
 		st.Drops = drops.poll(time.Time{})
+		st.Shed = drops.reportedShed
 		st.Alerts += drops.sent
 	}
 	if err != nil {
@@ -183,11 +188,13 @@ type dropPoller struct {
 	log      io.Writer
 	warn     dropWarner
 	reported uint64
-	alerts   bool
-	host     string
-	sent     uint64     // drop alerts sent
-	last     DropCounts // the counters at the last drop alert (or start)
-	lastAt   time.Time  // when the last drop alert's window ended (or Run began)
+	// reportedShed is the shed count the metric has.
+	reportedShed uint64
+	alerts       bool
+	host         string
+	sent         uint64     // drop alerts sent
+	last         DropCounts // the counters at the last drop alert (or start)
+	lastAt       time.Time  // when the last drop alert's window ended (or Run began)
 }
 
 // poll reads the source's counters; a zero now only updates the count.
@@ -200,6 +207,10 @@ func (p *dropPoller) poll(now time.Time) uint64 {
 		p.pipe.Metrics.EventsDropped.Add(c.Drops - p.reported)
 		p.reported = c.Drops
 	}
+	if c.Shed > p.reportedShed {
+		p.pipe.Metrics.EventsShed.Add(c.Shed - p.reportedShed)
+		p.reportedShed = c.Shed
+	}
 	if now.IsZero() {
 		return p.reported
 	}
@@ -208,7 +219,7 @@ func (p *dropPoller) poll(now time.Time) uint64 {
 			fmt.Fprintln(p.log, msg)
 		}
 	}
-	if p.alerts && c.Drops > p.last.Drops && (p.sent == 0 || now.Sub(p.lastAt) >= p.warn.every) {
+	if p.alerts && (c.Drops > p.last.Drops || c.Shed > p.last.Shed) && (p.sent == 0 || now.Sub(p.lastAt) >= p.warn.every) {
 		p.pipe.Send(dropAlert(now, p.lastAt, p.last, c, p.host))
 		p.sent++
 		p.last, p.lastAt = c, now
@@ -224,7 +235,8 @@ const DropAlertRule = "Falco internal: syscall event drop"
 // Falco's words and output fields (values as strings, as Falco sends
 // them), plus the drops by CPU and the window they fell in.
 func dropAlert(now, since time.Time, prev, cur DropCounts, host string) alert.Alert {
-	drops, events := cur.Drops-prev.Drops, cur.Events-prev.Events
+	lost, shed, events := cur.Drops-prev.Drops, cur.Shed-prev.Shed, cur.Events-prev.Events
+	drops := lost + shed
 	window := now.Sub(since).Round(time.Second)
 	in := "in last second"
 	if window > time.Second {
@@ -239,15 +251,21 @@ func dropAlert(now, since time.Time, prev, cur DropCounts, host string) alert.Al
 			perCPU = append(perCPU, fmt.Sprintf("cpu%d=%d", cpu, v))
 		}
 	}
+	output := fmt.Sprintf("%s. %d system calls dropped %s.", DropAlertRule, drops, in)
+	if shed > 0 {
+		output = fmt.Sprintf("%s. %d system calls dropped %s (%d shed on purpose: low-value records kept out of a filling ring so that the rest fit; %d lost to a full ring).",
+			DropAlertRule, drops, in, shed, lost)
+	}
 	return alert.Alert{
 		Time:     now,
 		Rule:     DropAlertRule,
 		Priority: alert.Critical,
-		Output:   fmt.Sprintf("%s. %d system calls dropped %s.", DropAlertRule, drops, in),
+		Output:   output,
 		OutputFields: map[string]any{
 			"n_evts":               strconv.FormatUint(events, 10),
 			"n_drops":              strconv.FormatUint(drops, 10),
-			"n_drops_buffer_total": strconv.FormatUint(drops, 10),
+			"n_drops_buffer_total": strconv.FormatUint(lost, 10),
+			"n_drops_shed":         strconv.FormatUint(shed, 10),
 			"ebpf_enabled":         "1",
 			"n_drops_per_cpu":      strings.Join(perCPU, ","),
 			"window_sec":           strconv.Itoa(int(window.Seconds())),

@@ -25,6 +25,7 @@ import (
 type LiveOptions struct {
 	Rules     *rules.Ruleset // which arguments to render, whether to collect environments
 	Syscalls  []int          // native syscall numbers to capture (rules' types plus what state needs)
+	Shed      []int          // of those, the ones the kernel drops first under pressure (ShedSet)
 	RingBytes int            // kernel ring buffer size; 0 is the capture's default
 	Nice      int            // nice value for the agent's threads; 0 keeps the inherited one
 	Log       io.Writer      // warnings; nil discards them
@@ -46,7 +47,11 @@ type Live struct {
 	mem      *memLimit
 	log      io.Writer
 	num      uint64
+	prot     *protector
 }
+
+// hostID is the container id of host processes.
+const hostID = "host"
 
 // OpenLive starts the capture, connects to the container engine (detection
 // goes on without it, with <NA> names), and counts the running processes.
@@ -61,11 +66,14 @@ func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
 	// Environments are collected only for rules that read them: they hold
 	// secrets, and --record would write them to disk.
 	src, err := ebpf.Open(ebpf.Options{Syscalls: o.Syscalls, IgnoreSelf: true, LeanHeader: true, RingBufferBytes: o.RingBytes,
-		Latency: o.Latency, Env: o.Rules != nil && o.Rules.UsesField("proc.env")})
+		Latency: o.Latency, Env: o.Rules != nil && o.Rules.UsesField("proc.env"), Shed: o.Shed})
 	if err != nil {
 		return nil, fmt.Errorf("start capture: %w", err)
 	}
 	l := &Live{src: src, log: log}
+	// The host's protected files now; each container's on its first record.
+	l.prot = newProtector(ProtectedFrom(o.Rules), src.Protect)
+	l.prot.scanHost()
 	defer func() {
 		if err != nil {
 			l.Close()
@@ -84,7 +92,8 @@ func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
 	}
 	// Lazy: a process is read from /proc on its first record, so start-up
 	// time and memory follow the processes that do something.
-	l.table = state.New(state.Options{Resolver: l.resolver, Hostname: host, Interested: interested, Lazy: true})
+	l.table = state.New(state.Options{Resolver: l.resolver, Hostname: host, Interested: interested, Lazy: true,
+		Identify: l.prot.Identify})
 	err = l.table.Bootstrap(ctx) // lazy: counts the processes only
 	// Start-up garbage goes back to the OS before the memory limit is
 	// based on what the agent holds.
@@ -134,6 +143,11 @@ func (l *Live) DropCounts() (DropCounts, error) {
 	for _, v := range events {
 		c.Events += v
 	}
+	if shed, err := l.src.ShedCounts(); err == nil {
+		for _, v := range shed {
+			c.Shed += v
+		}
+	}
 	for _, v := range drops {
 		c.Drops += v
 	}
@@ -146,6 +160,7 @@ func (l *Live) Run(ctx context.Context, emit func(*event.Event) error) error {
 	var r ebpf.Record
 	var ev event.Event
 	var records uint64
+	var lastCont *event.Container // its files are protected
 	lastMem := time.Now()
 	var failure error
 	handle := func(r *ebpf.Record) error {
@@ -153,7 +168,14 @@ func (l *Live) Run(ctx context.Context, emit func(*event.Event) error) error {
 			l.mem.update()
 			lastMem = time.Now()
 		}
-		if !l.table.Apply(ctx, r, &ev) {
+		applied := l.table.Apply(ctx, r, &ev)
+		if p := ev.Proc; p != nil && p.Container != nil && p.Container != lastCont && p.Container.ID != hostID && p.Container.ID != "" {
+			// First sight of a container: protect its files by identity.
+			if l.prot.scanContainer(p.Container.ID, p.PID) {
+				lastCont = p.Container
+			}
+		}
+		if !applied {
 			return nil
 		}
 		l.num++

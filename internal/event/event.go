@@ -34,6 +34,9 @@ type Event struct {
 	Proc     *Process
 	FD       *FD
 	Hostname string
+	// IOUring: the open this event stands for was made through io_uring
+	// (evt.is_io_uring), not by a syscall of the process.
+	IOUring bool
 	// Baseline answers the baseline.* fields for the event's workload; nil
 	// when no baselines are loaded or the workload has none (yet).
 	Baseline Baseline
@@ -246,6 +249,12 @@ type FD struct {
 	// OutsideRoot: the kernel found the file outside the process's root
 	// (a container process holding a host file): fd.outside_root.
 	OutsideRoot bool
+	// Nlink is the link count of a regular file at its open (fd.nlink):
+	// more than 1 when other names reach the same inode.
+	Nlink uint32
+	// Identity is the protected name of the opened inode (fd.identity):
+	// /etc/shadow when /etc/shadow's inode was opened, under any name.
+	Identity string
 }
 
 // Directory is Falco's fd.directory: the directory of a file path, or the

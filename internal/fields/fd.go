@@ -120,6 +120,19 @@ func init() {
 		return int64(e.FD.Ino), true
 	})
 
+	num("fd.nlink", "link count of a regular file when it was opened: more than 1 when other names (hard links) reach the same file; Palisade's own field", func(e *event.Event) (int64, bool) {
+		if e.FD == nil || e.FD.Nlink == 0 {
+			return 0, false
+		}
+		return int64(e.FD.Nlink), true
+	})
+	str("fd.identity", "the protected name of the opened file's inode, whatever name it was opened by: /etc/shadow when /etc/shadow's inode is opened through a hard link (protected: the sensitive files and the files of binary directories, on the host and in each container); empty for other files; Palisade's own field", func(e *event.Event) (string, bool) {
+		if e.FD == nil {
+			return "", false
+		}
+		return e.FD.Identity, true
+	})
+
 	fdIP("fd.cip", "client IP address", IPAddr, func(f *event.FD) netip.Addr { return f.CIP })
 	fdIP("fd.sip", "server IP address", IPAddr, func(f *event.FD) netip.Addr { return f.SIP })
 	fdIP("fd.lip", "local IP address", IPAddr, (*event.FD).LocalIP)

@@ -12,6 +12,9 @@ type Set struct {
 	Events *Counter
 	// EventsDropped counts events lost before detection (ring buffer full).
 	EventsDropped *Counter
+	// EventsShed counts events the kernel dropped on purpose under
+	// pressure (low-value records, so that those rules need fit).
+	EventsShed *Counter
 	// Alerts counts alerts accepted for delivery, by rule and priority.
 	Alerts *CounterVec
 	// Suppressed counts alerts merged away by rate limiting / de-dup.
@@ -34,6 +37,7 @@ func New() *Set {
 		Registry:      r,
 		Events:        r.NewCounter("palisade_events_total", "Events processed by the detection loop."),
 		EventsDropped: r.NewCounter("palisade_events_dropped_total", "Events lost before detection (kernel ring buffer full or decode failure)."),
+		EventsShed:    r.NewCounter("palisade_events_shed_total", "Events the kernel dropped on purpose under pressure: low-value records kept out of a filling ring buffer so that those rules need fit."),
 		Alerts:        r.NewCounterVec("palisade_alerts_total", "Alerts accepted for delivery.", "rule", "priority"),
 		Suppressed:    r.NewCounterVec("palisade_alerts_suppressed_total", "Alerts merged into others by rate limiting or de-duplication.", "rule"),
 		Delivered:     r.NewCounterVec("palisade_output_delivered_total", "Alerts an output delivered.", "output"),

@@ -60,6 +60,12 @@ func (t *Table) openedFD(c *call, idx int) *event.FD {
 	fd.Num = r.Ret
 	nameFile(fd, r.RetPath)
 	fd.OutsideRoot = r.RetOutsideRoot
+	if id := r.RetFile; id.Ino != 0 {
+		fd.Dev, fd.Ino, fd.Nlink = uint64(id.Dev), id.Ino, id.Nlink
+		if t.opts.Identify != nil {
+			fd.Identity = t.opts.Identify(id.Dev, id.Ino)
+		}
+	}
 	if fd.Name == "" {
 		fd.Name = pathOr(r, idx)
 	}

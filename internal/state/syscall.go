@@ -147,6 +147,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 	}
 	e.Type = info.typ
 	e.Proc = pr.p
+	e.IOUring = r.IOUring
 	if r.Kind == ebpf.KindEnter {
 		e.Dir = event.DirEnter
 	} else {

@@ -28,6 +28,10 @@ type Options struct {
 	// from /proc on its first record instead. Start-up time and memory
 	// then follow the processes that do something, not all that exist.
 	Lazy bool
+	// Identify, when set, names the protected file an opened inode is
+	// (fd.identity), given the kernel's dev_t and the inode number; ""
+	// for any other inode.
+	Identify func(dev uint32, ino uint64) string
 }
 
 // Table is the process, fd, user and container state.
@@ -522,7 +526,8 @@ func (t *Table) newFD() *event.FD {
 
 func resetFD(f *event.FD) *event.FD {
 	return &event.FD{Num: f.Num, Type: f.Type, Name: f.Name, NameRaw: f.NameRaw, L4Proto: f.L4Proto, CIP: f.CIP, SIP: f.SIP,
-		CPort: f.CPort, SPort: f.SPort, IsServer: f.IsServer, Connected: f.Connected, Dev: f.Dev, Ino: f.Ino}
+		CPort: f.CPort, SPort: f.SPort, IsServer: f.IsServer, Connected: f.Connected, Dev: f.Dev, Ino: f.Ino,
+		Nlink: f.Nlink, Identity: f.Identity}
 }
 
 // Socket constants.

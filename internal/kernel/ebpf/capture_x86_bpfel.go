@@ -18,9 +18,11 @@ import (
 const (
 	captureMapCounters          = "counters"
 	captureMapEvents            = "events"
+	captureMapProtectedInodes   = "protected_inodes"
 	captureMapScConfs           = "sc_confs"
 	captureMapScratch           = "scratch"
 	captureProgCapCapable       = "cap_capable"
+	captureProgIoUringComplete  = "io_uring_complete"
 	captureProgSchedProcessExec = "sched_process_exec"
 	captureProgSchedProcessExit = "sched_process_exit"
 	captureProgSchedProcessFork = "sched_process_fork"
@@ -31,14 +33,17 @@ const (
 	captureVarIgnoreTgid        = "ignore_tgid"
 	captureVarLeanHeader        = "lean_header"
 	captureVarScBits            = "sc_bits"
+	captureVarShedBytes         = "shed_bytes"
 	captureVarSocketcallNr      = "socketcall_nr"
 	captureVarUnusedCflag       = "unused_cflag"
 	captureVarUnusedCflag2      = "unused_cflag2"
 	captureVarUnusedCgmode      = "unused_cgmode"
 	captureVarUnusedExit        = "unused_exit"
+	captureVarUnusedFileId      = "unused_file_id"
 	captureVarUnusedFork        = "unused_fork"
 	captureVarUnusedHdr         = "unused_hdr"
 	captureVarUnusedHflag       = "unused_hflag"
+	captureVarUnusedInodeKey    = "unused_inode_key"
 	captureVarUnusedItem        = "unused_item"
 	captureVarUnusedItype       = "unused_itype"
 	captureVarUnusedKind        = "unused_kind"
@@ -91,6 +96,7 @@ type captureSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureProgramSpecs struct {
 	CapCapable       *ebpf.ProgramSpec `ebpf:"cap_capable"`
+	IoUringComplete  *ebpf.ProgramSpec `ebpf:"io_uring_complete"`
 	SchedProcessExec *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.ProgramSpec `ebpf:"sched_process_fork"`
@@ -102,36 +108,40 @@ type captureProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureMapSpecs struct {
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	ScConfs  *ebpf.MapSpec `ebpf:"sc_confs"`
-	Scratch  *ebpf.MapSpec `ebpf:"scratch"`
+	Counters        *ebpf.MapSpec `ebpf:"counters"`
+	Events          *ebpf.MapSpec `ebpf:"events"`
+	ProtectedInodes *ebpf.MapSpec `ebpf:"protected_inodes"`
+	ScConfs         *ebpf.MapSpec `ebpf:"sc_confs"`
+	Scratch         *ebpf.MapSpec `ebpf:"scratch"`
 }
 
 // captureVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureVariableSpecs struct {
-	CaptureEnv   *ebpf.VariableSpec `ebpf:"capture_env"`
-	CgroupMode   *ebpf.VariableSpec `ebpf:"cgroup_mode"`
-	IgnoreTgid   *ebpf.VariableSpec `ebpf:"ignore_tgid"`
-	LeanHeader   *ebpf.VariableSpec `ebpf:"lean_header"`
-	ScBits       *ebpf.VariableSpec `ebpf:"sc_bits"`
-	SocketcallNr *ebpf.VariableSpec `ebpf:"socketcall_nr"`
-	UnusedCflag  *ebpf.VariableSpec `ebpf:"unused_cflag"`
-	UnusedCflag2 *ebpf.VariableSpec `ebpf:"unused_cflag2"`
-	UnusedCgmode *ebpf.VariableSpec `ebpf:"unused_cgmode"`
-	UnusedExit   *ebpf.VariableSpec `ebpf:"unused_exit"`
-	UnusedFork   *ebpf.VariableSpec `ebpf:"unused_fork"`
-	UnusedHdr    *ebpf.VariableSpec `ebpf:"unused_hdr"`
-	UnusedHflag  *ebpf.VariableSpec `ebpf:"unused_hflag"`
-	UnusedItem   *ebpf.VariableSpec `ebpf:"unused_item"`
-	UnusedItype  *ebpf.VariableSpec `ebpf:"unused_itype"`
-	UnusedKind   *ebpf.VariableSpec `ebpf:"unused_kind"`
-	UnusedPflag  *ebpf.VariableSpec `ebpf:"unused_pflag"`
-	UnusedTuple  *ebpf.VariableSpec `ebpf:"unused_tuple"`
-	WakeupBytes  *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
-	X32Nr        *ebpf.VariableSpec `ebpf:"x32_nr"`
+	CaptureEnv     *ebpf.VariableSpec `ebpf:"capture_env"`
+	CgroupMode     *ebpf.VariableSpec `ebpf:"cgroup_mode"`
+	IgnoreTgid     *ebpf.VariableSpec `ebpf:"ignore_tgid"`
+	LeanHeader     *ebpf.VariableSpec `ebpf:"lean_header"`
+	ScBits         *ebpf.VariableSpec `ebpf:"sc_bits"`
+	ShedBytes      *ebpf.VariableSpec `ebpf:"shed_bytes"`
+	SocketcallNr   *ebpf.VariableSpec `ebpf:"socketcall_nr"`
+	UnusedCflag    *ebpf.VariableSpec `ebpf:"unused_cflag"`
+	UnusedCflag2   *ebpf.VariableSpec `ebpf:"unused_cflag2"`
+	UnusedCgmode   *ebpf.VariableSpec `ebpf:"unused_cgmode"`
+	UnusedExit     *ebpf.VariableSpec `ebpf:"unused_exit"`
+	UnusedFileId   *ebpf.VariableSpec `ebpf:"unused_file_id"`
+	UnusedFork     *ebpf.VariableSpec `ebpf:"unused_fork"`
+	UnusedHdr      *ebpf.VariableSpec `ebpf:"unused_hdr"`
+	UnusedHflag    *ebpf.VariableSpec `ebpf:"unused_hflag"`
+	UnusedInodeKey *ebpf.VariableSpec `ebpf:"unused_inode_key"`
+	UnusedItem     *ebpf.VariableSpec `ebpf:"unused_item"`
+	UnusedItype    *ebpf.VariableSpec `ebpf:"unused_itype"`
+	UnusedKind     *ebpf.VariableSpec `ebpf:"unused_kind"`
+	UnusedPflag    *ebpf.VariableSpec `ebpf:"unused_pflag"`
+	UnusedTuple    *ebpf.VariableSpec `ebpf:"unused_tuple"`
+	WakeupBytes    *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	X32Nr          *ebpf.VariableSpec `ebpf:"x32_nr"`
 }
 
 // captureObjects contains all objects after they have been loaded into the kernel.
@@ -154,16 +164,18 @@ func (o *captureObjects) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureMaps struct {
-	Counters *ebpf.Map `ebpf:"counters"`
-	Events   *ebpf.Map `ebpf:"events"`
-	ScConfs  *ebpf.Map `ebpf:"sc_confs"`
-	Scratch  *ebpf.Map `ebpf:"scratch"`
+	Counters        *ebpf.Map `ebpf:"counters"`
+	Events          *ebpf.Map `ebpf:"events"`
+	ProtectedInodes *ebpf.Map `ebpf:"protected_inodes"`
+	ScConfs         *ebpf.Map `ebpf:"sc_confs"`
+	Scratch         *ebpf.Map `ebpf:"scratch"`
 }
 
 func (m *captureMaps) Close() error {
 	return _CaptureClose(
 		m.Counters,
 		m.Events,
+		m.ProtectedInodes,
 		m.ScConfs,
 		m.Scratch,
 	)
@@ -173,26 +185,29 @@ func (m *captureMaps) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureVariables struct {
-	CaptureEnv   *ebpf.Variable `ebpf:"capture_env"`
-	CgroupMode   *ebpf.Variable `ebpf:"cgroup_mode"`
-	IgnoreTgid   *ebpf.Variable `ebpf:"ignore_tgid"`
-	LeanHeader   *ebpf.Variable `ebpf:"lean_header"`
-	ScBits       *ebpf.Variable `ebpf:"sc_bits"`
-	SocketcallNr *ebpf.Variable `ebpf:"socketcall_nr"`
-	UnusedCflag  *ebpf.Variable `ebpf:"unused_cflag"`
-	UnusedCflag2 *ebpf.Variable `ebpf:"unused_cflag2"`
-	UnusedCgmode *ebpf.Variable `ebpf:"unused_cgmode"`
-	UnusedExit   *ebpf.Variable `ebpf:"unused_exit"`
-	UnusedFork   *ebpf.Variable `ebpf:"unused_fork"`
-	UnusedHdr    *ebpf.Variable `ebpf:"unused_hdr"`
-	UnusedHflag  *ebpf.Variable `ebpf:"unused_hflag"`
-	UnusedItem   *ebpf.Variable `ebpf:"unused_item"`
-	UnusedItype  *ebpf.Variable `ebpf:"unused_itype"`
-	UnusedKind   *ebpf.Variable `ebpf:"unused_kind"`
-	UnusedPflag  *ebpf.Variable `ebpf:"unused_pflag"`
-	UnusedTuple  *ebpf.Variable `ebpf:"unused_tuple"`
-	WakeupBytes  *ebpf.Variable `ebpf:"wakeup_bytes"`
-	X32Nr        *ebpf.Variable `ebpf:"x32_nr"`
+	CaptureEnv     *ebpf.Variable `ebpf:"capture_env"`
+	CgroupMode     *ebpf.Variable `ebpf:"cgroup_mode"`
+	IgnoreTgid     *ebpf.Variable `ebpf:"ignore_tgid"`
+	LeanHeader     *ebpf.Variable `ebpf:"lean_header"`
+	ScBits         *ebpf.Variable `ebpf:"sc_bits"`
+	ShedBytes      *ebpf.Variable `ebpf:"shed_bytes"`
+	SocketcallNr   *ebpf.Variable `ebpf:"socketcall_nr"`
+	UnusedCflag    *ebpf.Variable `ebpf:"unused_cflag"`
+	UnusedCflag2   *ebpf.Variable `ebpf:"unused_cflag2"`
+	UnusedCgmode   *ebpf.Variable `ebpf:"unused_cgmode"`
+	UnusedExit     *ebpf.Variable `ebpf:"unused_exit"`
+	UnusedFileId   *ebpf.Variable `ebpf:"unused_file_id"`
+	UnusedFork     *ebpf.Variable `ebpf:"unused_fork"`
+	UnusedHdr      *ebpf.Variable `ebpf:"unused_hdr"`
+	UnusedHflag    *ebpf.Variable `ebpf:"unused_hflag"`
+	UnusedInodeKey *ebpf.Variable `ebpf:"unused_inode_key"`
+	UnusedItem     *ebpf.Variable `ebpf:"unused_item"`
+	UnusedItype    *ebpf.Variable `ebpf:"unused_itype"`
+	UnusedKind     *ebpf.Variable `ebpf:"unused_kind"`
+	UnusedPflag    *ebpf.Variable `ebpf:"unused_pflag"`
+	UnusedTuple    *ebpf.Variable `ebpf:"unused_tuple"`
+	WakeupBytes    *ebpf.Variable `ebpf:"wakeup_bytes"`
+	X32Nr          *ebpf.Variable `ebpf:"x32_nr"`
 }
 
 // capturePrograms contains all programs after they have been loaded into the kernel.
@@ -200,6 +215,7 @@ type captureVariables struct {
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type capturePrograms struct {
 	CapCapable       *ebpf.Program `ebpf:"cap_capable"`
+	IoUringComplete  *ebpf.Program `ebpf:"io_uring_complete"`
 	SchedProcessExec *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.Program `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.Program `ebpf:"sched_process_fork"`
@@ -210,6 +226,7 @@ type capturePrograms struct {
 func (p *capturePrograms) Close() error {
 	return _CaptureClose(
 		p.CapCapable,
+		p.IoUringComplete,
 		p.SchedProcessExec,
 		p.SchedProcessExit,
 		p.SchedProcessFork,

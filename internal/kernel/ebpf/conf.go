@@ -19,6 +19,7 @@ const (
 
 	cf2Socketcall = 1 // enum conf_flag2
 	cf2FDPair     = 2
+	cf2Shed       = 4
 
 	argNone = 0xff
 )
@@ -93,7 +94,11 @@ func DefaultSyscalls() []int { return syscalls.Decoded(nativeArch) }
 // syscall numbers. Each selected syscall is also selected in the 32-bit
 // compat ABI under the same name (or its 32-bit-uid "...32" variant), so
 // int 0x80 cannot slip past the filter.
-func buildConfs(native []int) ([numSlots]scConf, error) {
+//
+// Syscalls in shed are marked CF2_SHED: under pressure the kernel drops
+// their records first (the opens among them only when read-only and of an
+// unprotected inode).
+func buildConfs(native []int, shed map[int]bool) ([numSlots]scConf, error) {
 	var t [numSlots]scConf
 	for _, nr := range native {
 		if nr < 0 || nr >= compatBase {
@@ -101,6 +106,9 @@ func buildConfs(native []int) ([numSlots]scConf, error) {
 		}
 		name, ok := syscalls.Name(nativeArch, nr)
 		c := conf(syscalls.Describe(name))
+		if shed[nr] {
+			c.Flags2 |= cf2Shed
+		}
 		t[nr] = c
 		if !ok {
 			continue

@@ -23,11 +23,27 @@ func nr(t *testing.T, arch, name string) int {
 	return n
 }
 
+// Syscalls in the shed set are CF2_SHED in both ABIs; others are not.
+func TestBuildConfsShed(t *testing.T) {
+	openat := nr(t, nativeArch, "openat")
+	connect := nr(t, nativeArch, "connect")
+	table, err := buildConfs([]int{openat, connect}, map[int]bool{openat: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table[openat].Flags2&cf2Shed == 0 || table[compatBase+nr(t, compatArch, "openat")].Flags2&cf2Shed == 0 {
+		t.Error("openat in the shed set is not CF2_SHED")
+	}
+	if table[connect].Flags2&cf2Shed != 0 {
+		t.Error("connect outside the shed set is CF2_SHED")
+	}
+}
+
 func TestBuildConfs(t *testing.T) {
 	openat := nr(t, nativeArch, "openat")
 	setuid := nr(t, nativeArch, "setuid")
 	connect := nr(t, nativeArch, "connect")
-	table, err := buildConfs([]int{openat, setuid, connect})
+	table, err := buildConfs([]int{openat, setuid, connect}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,10 +79,10 @@ func TestBuildConfs(t *testing.T) {
 	if c.FdMask != 1 || c.AddrArg != 1 || c.AddrlenArg != 2 {
 		t.Errorf("connect descriptor %+v", c)
 	}
-	if _, err := buildConfs([]int{-1}); err == nil {
+	if _, err := buildConfs([]int{-1}, nil); err == nil {
 		t.Error("negative syscall number accepted")
 	}
-	if _, err := buildConfs([]int{compatBase}); err == nil {
+	if _, err := buildConfs([]int{compatBase}, nil); err == nil {
 		t.Error("out-of-range syscall number accepted")
 	}
 }
@@ -83,7 +99,7 @@ func TestDefaultSyscalls(t *testing.T) {
 	}
 	// Every syscall the capture decodes by default has a descriptor, and
 	// its slot in both ABIs is that descriptor's.
-	table, err := buildConfs(d)
+	table, err := buildConfs(d, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +139,7 @@ func TestSocketcallConf(t *testing.T) {
 		for _, n := range tt.native {
 			nrs = append(nrs, nr(t, nativeArch, n))
 		}
-		table, err := buildConfs(nrs)
+		table, err := buildConfs(nrs, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +192,7 @@ func TestX32Table(t *testing.T) {
 // kernel's view of them changing.
 func TestConfsGolden(t *testing.T) {
 	nrs := append(DefaultSyscalls(), nr(t, nativeArch, "exit"), nr(t, nativeArch, "exit_group"))
-	table, err := buildConfs(nrs)
+	table, err := buildConfs(nrs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

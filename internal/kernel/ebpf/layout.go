@@ -70,6 +70,20 @@ type rawFork struct {
 	Pad   uint32
 }
 
+// rawFileID mirrors struct file_id.
+type rawFileID struct {
+	Ino   uint64
+	Dev   uint32
+	Nlink uint32
+}
+
+// inodeKey mirrors struct inode_key, the key of protected_inodes.
+type inodeKey struct {
+	Ino uint64
+	Dev uint32
+	Pad uint32
+}
+
 // rawExit mirrors struct exit_info.
 type rawExit struct {
 	Code      int32

@@ -33,11 +33,11 @@ func TestCConstantsMatchGo(t *testing.T) {
 			"KIND_FORK": uint64(KindFork), "KIND_EXIT": uint64(KindExit), "KIND_CAP": uint64(KindCap)},
 		"item_type": {"IT_STR": itStr, "IT_BASE": itBase, "IT_FDPATH": itFDPath, "IT_TUPLE": itTuple, "IT_ADDR": itAddr,
 			"IT_STRUCT": itStruct, "IT_CWD": itCwd, "IT_EXE": itExe, "IT_ARGV": itArgv, "IT_FILENAME": itFilename,
-			"IT_TTY": itTTY, "IT_FORK": itFork, "IT_EXIT": itExit, "IT_CGROUP": itCgroup, "IT_ENV": itEnv},
+			"IT_TTY": itTTY, "IT_FORK": itFork, "IT_EXIT": itExit, "IT_CGROUP": itCgroup, "IT_ENV": itEnv, "IT_INODE": itInode},
 		"conf_flag":   {"CF_RET_FD": cfRetFD, "CF_CWD": cfCwd, "CF_ENTER": cfEnter, "CF_ZERO_ON_OK": cfZeroOnOK, "CF_ADDRLEN_PTR": cfAddrlenPtr, "CF_FULL_ID": cfFullID, "CF_MIN": cfMin, "CF_MSGHDR": cfMsghdr},
 		"path_flag":   {"PF_COMPLETE": pfComplete, "PF_TRUNC": 2, "PF_GLOBAL": pfGlobal, "PF_PSEUDO": pfPseudo},
-		"conf_flag2":  {"CF2_SOCKETCALL": cf2Socketcall, "CF2_FD_PAIR": cf2FDPair},
-		"hdr_flag":    {"HF_COMPAT": hfCompat, "HF_LEAN": hfLean, "HF_MIN": hfMin, "HF_SOCKETCALL": hfSocketcall, "HF_X32": hfX32},
+		"conf_flag2":  {"CF2_SOCKETCALL": cf2Socketcall, "CF2_FD_PAIR": cf2FDPair, "CF2_SHED": cf2Shed},
+		"hdr_flag":    {"HF_COMPAT": hfCompat, "HF_LEAN": hfLean, "HF_MIN": hfMin, "HF_SOCKETCALL": hfSocketcall, "HF_X32": hfX32, "HF_IO_URING": hfIOUring},
 		"cgroup_mode": {"CGROUP_NONE": 0, "CGROUP_V2": 1, "CGROUP_V1": 2},
 	}
 	if !reflect.DeepEqual(enums, want) {
@@ -63,7 +63,7 @@ func TestLayoutMatchesBTF(t *testing.T) {
 	}
 	for cName, goVal := range map[string]any{
 		"event_hdr": eventHdr{}, "sc_conf": scConf{}, "tuple": rawTuple{},
-		"fork_info": rawFork{}, "exit_info": rawExit{},
+		"fork_info": rawFork{}, "exit_info": rawExit{}, "file_id": rawFileID{}, "inode_key": inodeKey{},
 	} {
 		var s *btf.Struct
 		if err := spec.Types.TypeByName(cName, &s); err != nil {

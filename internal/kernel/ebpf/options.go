@@ -36,11 +36,24 @@ type Options struct {
 	// 4 KiB, ExecInfo.Env), for rules that read proc.env. Off by default:
 	// environments hold secrets, and they would reach recordings.
 	Env bool
+	// Shed are native syscall numbers whose records the kernel drops on
+	// purpose while the ring is more than half full (ShedBytes), so that
+	// the room left goes to the records rules need: the syscalls no rule
+	// names, and the open family, whose opens are then kept only when
+	// they open for writing or open a protected inode (Protect). Shed
+	// records are counted apart from drops (ShedCounts).
+	Shed []int
+	// ShedBytes overrides the unread bytes above which shedding starts;
+	// 0 means half the ring.
+	ShedBytes int
 }
 
 // ErrNoCapTracepoint means Options.Capabilities was asked of a kernel
 // without the capability:cap_capable tracepoint (added in Linux 6.15).
 var ErrNoCapTracepoint = errors.New("capability checks need the capability:cap_capable tracepoint (Linux 6.15+)")
+
+// ErrProtectedFull means the kernel's protected-inode map is full.
+var ErrProtectedFull = errors.New("protected inode map full")
 
 // ErrClosed is returned by Read after Close.
 var ErrClosed = errors.New("event source closed")

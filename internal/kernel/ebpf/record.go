@@ -106,8 +106,17 @@ type Record struct {
 	// filesystem view (a container process holding a host file, as
 	// through /proc/PID/root or a CVE-2019-5736 /proc/self/exe reopen).
 	RetOutsideRoot bool
-	Sock           *SockTuple // socket behind an fd argument (connect, bind, sendto, listen)
-	RetSock        *SockTuple // socket behind a returned fd (accept)
+	// RetFile is the identity of the regular file behind a returned fd
+	// (zero Ino when it is not one): the same inode under any name.
+	RetFile FileID
+	// IOUring is set on an openat record that stands for an io_uring open
+	// (IORING_OP_OPENAT/OPENAT2) completing: Args[0] is the dfd, Args[2]
+	// and Args[3] the flags and mode, Args[4] the fixed-file slot (a
+	// direct descriptor, not described), Args[5] the io_uring opcode; the
+	// path is RetPath only.
+	IOUring bool
+	Sock    *SockTuple // socket behind an fd argument (connect, bind, sendto, listen)
+	RetSock *SockTuple // socket behind a returned fd (accept)
 	// PairPath and PairSock describe the two fds pipe, pipe2 and
 	// socketpair return in their int[2] (whose numbers are in Struct):
 	// pipe:[INO] for a pipe's ends, a tuple for a socket pair's.
@@ -129,6 +138,22 @@ type Record struct {
 	// Truncated is set when a path or string did not fit or its walk did
 	// not reach a root; the affected value is a suffix of the truth.
 	Truncated bool
+}
+
+// FileID is a regular file's identity: inode number, the kernel's dev_t of
+// its file system (major<<20 | minor, see KernelDev) and link count.
+type FileID struct {
+	Ino   uint64
+	Dev   uint32
+	Nlink uint32
+}
+
+// KernelDev converts a stat(2) st_dev to the kernel's internal dev_t,
+// which FileID.Dev and the protected-inode map use.
+func KernelDev(stDev uint64) uint32 {
+	major := uint32((stDev>>8)&0xfff) | uint32(stDev>>32)&^0xfff
+	minor := uint32(stDev&0xff) | uint32(stDev>>12)&^0xff
+	return major<<20 | minor
 }
 
 // ExecInfo is what sched_process_exec saw of the new image.
@@ -220,6 +245,7 @@ const (
 	itExit     = 13
 	itCgroup   = 14
 	itEnv      = 15
+	itInode    = 16
 
 	argRet = 0xfe
 	// argPair and argPair+1: the two fds of a pipe or socketpair.
@@ -236,6 +262,8 @@ const (
 	// (hfCompat is set on the x32-specific entry points, for the kernel's
 	// own use: they take compat struct layouts).
 	hfX32 = 16
+	// hfIOUring: an open made through io_uring, recorded as openat.
+	hfIOUring = 32
 
 	// exeWritable: bit 0 of an exec record's args[1] (EXE_WRITABLE).
 	exeWritable = 1
@@ -484,6 +512,7 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 		Socketcall:   h.Flags&hfSocketcall != 0,
 		X32:          h.Flags&hfX32 != 0,
 		Lean:         h.Flags&hfLean != 0,
+		IOUring:      h.Flags&hfIOUring != 0,
 		Args:         h.Args,
 		Ret:          h.Ret,
 	}
@@ -527,6 +556,11 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 				r.PairPath[arg-argPair] = d.path(r, p)
 			} else if arg < 6 {
 				r.Path[arg] = d.path(r, p)
+			}
+		case itInode:
+			if arg == argRet && len(p) >= 16 {
+				r.RetFile = FileID{Ino: binary.LittleEndian.Uint64(p), Dev: binary.LittleEndian.Uint32(p[8:]),
+					Nlink: binary.LittleEndian.Uint32(p[12:])}
 			}
 		case itTuple:
 			t, err := decodeTuple(p)

@@ -28,7 +28,11 @@ type Source struct {
 	// capProg is cap_capable, loaded and attached only for
 	// Options.Capabilities.
 	capProg *cebpf.Program
-	rd      *ring
+	// uringProg is io_uring_complete, loaded when the kernel has the
+	// io_uring:io_uring_complete tracepoint.
+	uringProg *cebpf.Program
+	rd        *ring
+	shed      map[int]bool
 
 	mu    sync.Mutex // guards enter and the descriptor table
 	enter link.Link
@@ -86,7 +90,19 @@ func Open(opts Options) (*Source, error) {
 			return nil, fmt.Errorf("set lean_header: %w", err)
 		}
 	}
-	s := &Source{latency: opts.Latency}
+	if len(opts.Shed) > 0 {
+		at := uint64(spec.Maps[captureMapEvents].MaxEntries / 2)
+		if opts.ShedBytes > 0 {
+			at = uint64(opts.ShedBytes)
+		}
+		if err := spec.Variables[captureVarShedBytes].Set(at); err != nil {
+			return nil, fmt.Errorf("set shed_bytes: %w", err)
+		}
+	}
+	s := &Source{latency: opts.Latency, shed: map[int]bool{}}
+	for _, nr := range opts.Shed {
+		s.shed[nr] = true
+	}
 	if s.latency <= 0 {
 		s.latency = 10 * time.Millisecond
 	}
@@ -97,11 +113,28 @@ func Open(opts Options) (*Source, error) {
 		sourceObjects
 		CapCapable *cebpf.Program `ebpf:"cap_capable"`
 	}
+	var withURing struct {
+		sourceObjects
+		IoUringComplete *cebpf.Program `ebpf:"io_uring_complete"`
+	}
+	var withBoth struct {
+		sourceObjects
+		CapCapable      *cebpf.Program `ebpf:"cap_capable"`
+		IoUringComplete *cebpf.Program `ebpf:"io_uring_complete"`
+	}
+	uring := hasTracepoint("io_uring_complete")
 	if opts.Capabilities {
 		if err := checkCapTracepoint(); err != nil {
 			return nil, err
 		}
+	}
+	switch {
+	case opts.Capabilities && uring:
+		target = &withBoth
+	case opts.Capabilities:
 		target = &withCaps
+	case uring:
+		target = &withURing
 	}
 	if err := spec.LoadAndAssign(target, nil); err != nil {
 		var ve *cebpf.VerifierError
@@ -110,8 +143,13 @@ func Open(opts Options) (*Source, error) {
 		}
 		return nil, fmt.Errorf("load capture programs: %w", err)
 	}
-	if opts.Capabilities {
+	switch target {
+	case &withBoth:
+		s.objs, s.capProg, s.uringProg = withBoth.sourceObjects, withBoth.CapCapable, withBoth.IoUringComplete
+	case &withCaps:
 		s.objs, s.capProg = withCaps.sourceObjects, withCaps.CapCapable
+	case &withURing:
+		s.objs, s.uringProg = withURing.sourceObjects, withURing.IoUringComplete
 	}
 	nrs := opts.Syscalls
 	if nrs == nil {
@@ -140,8 +178,10 @@ func Open(opts Options) (*Source, error) {
 // attach links the always-on programs to their tracepoints.
 func (s *Source) attach() error {
 	progs := []*cebpf.Program{s.objs.SysExit, s.objs.SchedProcessExec, s.objs.SchedProcessFork, s.objs.SchedProcessExit}
-	if s.capProg != nil {
-		progs = append(progs, s.capProg)
+	for _, p := range []*cebpf.Program{s.capProg, s.uringProg} {
+		if p != nil {
+			progs = append(progs, p)
+		}
 	}
 	for _, p := range progs {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
@@ -168,7 +208,7 @@ func (s *Source) detach() error {
 // 32-bit compat ABI follows by name). The sys_enter program is attached
 // only while a selected syscall needs it (exit, exit_group).
 func (s *Source) SetSyscalls(nrs []int) error {
-	table, err := buildConfs(nrs)
+	table, err := buildConfs(nrs, s.shed)
 	if err != nil {
 		return fmt.Errorf("set syscalls: %w", err)
 	}
@@ -345,9 +385,11 @@ func (s *Source) Close() error {
 		errs = append(errs, s.rd.close())
 	}
 	errs = append(errs, s.objs.Close())
-	if s.capProg != nil {
-		errs = append(errs, s.capProg.Close())
-		s.capProg = nil
+	for _, p := range []**cebpf.Program{&s.capProg, &s.uringProg} {
+		if *p != nil {
+			errs = append(errs, (*p).Close())
+			*p = nil
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -372,6 +414,46 @@ func (o *sourceObjects) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ShedCounts returns the records the kernel shed on purpose (Options.Shed)
+// since Open, per CPU: apart from drops, which it could not help.
+func (s *Source) ShedCounts() ([]uint64, error) {
+	var per []uint64
+	if err := s.objs.Counters.Lookup(uint32(3), &per); err != nil {
+		return nil, fmt.Errorf("read shed counter: %w", err)
+	}
+	return per, nil
+}
+
+// IOUring says whether io_uring opens are captured (the kernel has the
+// io_uring:io_uring_complete tracepoint).
+func (s *Source) IOUring() bool { return s.uringProg != nil }
+
+// Protect adds files to the protected inodes: their opens are never shed.
+// The kernel map holds 65536; past that Protect fails with
+// ErrProtectedFull and the files are only matched in user space.
+func (s *Source) Protect(ids ...FileID) error {
+	for _, id := range ids {
+		k := inodeKey{Ino: id.Ino, Dev: id.Dev}
+		if err := s.objs.ProtectedInodes.Update(k, uint8(1), cebpf.UpdateAny); err != nil {
+			if errors.Is(err, unix.E2BIG) {
+				return ErrProtectedFull
+			}
+			return fmt.Errorf("protect inode %d on %d:%d: %w", id.Ino, id.Dev>>20, id.Dev&(1<<20-1), err)
+		}
+	}
+	return nil
+}
+
+// hasTracepoint says whether the kernel's BTF has the tracepoint name.
+func hasTracepoint(name string) bool {
+	ks, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false
+	}
+	var tp *btf.Typedef
+	return ks.TypeByName("btf_trace_"+name, &tp) == nil
 }
 
 // checkCapTracepoint reports ErrNoCapTracepoint when the kernel's BTF has

@@ -35,5 +35,14 @@ func (s *Source) Stats() (events, drops uint64, err error) { return 0, 0, errPla
 // StatsPerCPU reports nothing on this platform.
 func (s *Source) StatsPerCPU() (events, drops []uint64, err error) { return nil, nil, errPlatform }
 
+// ShedCounts reports nothing on this platform.
+func (s *Source) ShedCounts() ([]uint64, error) { return nil, errPlatform }
+
+// IOUring is false on this platform.
+func (s *Source) IOUring() bool { return false }
+
+// Protect fails on this platform.
+func (s *Source) Protect(...FileID) error { return errPlatform }
+
 // Close does nothing on this platform.
 func (s *Source) Close() error { return nil }

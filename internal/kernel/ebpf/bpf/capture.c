@@ -66,6 +66,7 @@ enum hdr_flag {
 	HF_MIN    = 4, /* a short record: only the fields before cgroup_id */
 	HF_SOCKETCALL = 8, /* made through socketcall(2); nr is the native equivalent */
 	HF_X32        = 16, /* an x32 syscall; nr is the native equivalent */
+	HF_IO_URING   = 32, /* an open made through io_uring (nr is openat or openat2; no argument pointers) */
 };
 
 enum item_type {
@@ -84,6 +85,7 @@ enum item_type {
 	IT_EXIT     = 13, /* struct exit_info */
 	IT_CGROUP   = 14, /* cgroup path (v2, or the v1 pids hierarchy) */
 	IT_ENV      = 15, /* NUL-separated environment of the new image (capture_env) */
+	IT_INODE    = 16, /* struct file_id of the regular file behind an fd (arg, 0xfe = ret) */
 };
 
 #define ARG_PAIR 0xfc /* and 0xfd: the two fds of a CF2_FD_PAIR call */
@@ -104,6 +106,7 @@ enum conf_flag {
 enum conf_flag2 {
 	CF2_SOCKETCALL = 1, /* i386 socketcall(2): decode the call it multiplexes */
 	CF2_FD_PAIR    = 2, /* struct_arg is an int[2] of new fds (pipe, socketpair): describe both */
+	CF2_SHED       = 4, /* low value: dropped first while the ring is over shed_bytes (see shed) */
 };
 
 struct sc_conf {
@@ -178,6 +181,24 @@ struct fork_info {
 	__u32 pad;
 };
 
+/*
+ * The identity of a regular file: its inode number, the kernel dev_t of
+ * its super block (major << 20 | minor) and its link count, so that a file
+ * reached through a hard link is still known for what it is.
+ */
+struct file_id {
+	__u64 ino;
+	__u32 dev;
+	__u32 nlink;
+};
+
+/* A key of protected_inodes. */
+struct inode_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
 struct exit_info {
 	__s32 code;
 	__u32 group_dead;
@@ -191,6 +212,8 @@ const struct item *unused_item __attribute__((unused));
 const struct tuple *unused_tuple __attribute__((unused));
 const struct fork_info *unused_fork __attribute__((unused));
 const struct exit_info *unused_exit __attribute__((unused));
+const struct file_id *unused_file_id __attribute__((unused));
+const struct inode_key *unused_inode_key __attribute__((unused));
 const enum rec_kind *unused_kind __attribute__((unused));
 const enum item_type *unused_itype __attribute__((unused));
 const enum conf_flag *unused_cflag __attribute__((unused));
@@ -213,14 +236,27 @@ struct {
 
 /*
  * counters[0] = events written, counters[1] = events dropped (ring full),
- * counters[2] = when this CPU last forced a wakeup (boot-clock ns).
+ * counters[2] = when this CPU last forced a wakeup (boot-clock ns),
+ * counters[3] = records shed on purpose (ring over shed_bytes, see shed).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 3);
+	__uint(max_entries, 4);
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/*
+ * The inodes of files that must never be shed (credential files, the files
+ * of binary directories, on the host and in each container's root), filled
+ * by the agent; the opens of anything else may be shed under pressure.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct inode_key);
+	__type(value, __u8);
+} protected_inodes SEC(".maps");
 
 struct scratch_buf {
 	__u8 b[SCRATCH_SIZE];
@@ -275,6 +311,13 @@ volatile const __u32 lean_header = 0;
  * hold secrets, and most rule sets never look at them.
  */
 volatile const __u32 capture_env = 0;
+
+/*
+ * Set at load time: unread bytes in the ring above which records of
+ * CF2_SHED syscalls are shed (counted in counters[3]) so that the rest of
+ * the ring stays for records rules need; 0 turns shedding off.
+ */
+volatile const __u64 shed_bytes = 0;
 
 /*
  * Set at load time: for each socketcall(2) call number (SYS_SOCKET = 1 ..
@@ -596,6 +639,43 @@ __noinline int put_fd(__s32 fd, __u32 off, __u32 arg)
 	if ((mode & S_IFMT_) == S_IFSOCK_)
 		return put_tuple((__u64)f, off, arg);
 	return put_path((__u64)f->f_path.dentry, (__u64)f->f_path.mnt, off, IT_FDPATH | (arg << 8));
+}
+
+#define S_IFREG_ 0100000
+
+/* file_ident reads the identity of f's inode; false when f is not a regular file. */
+static __always_inline bool file_ident(struct file *f, struct file_id *id)
+{
+	struct inode *in;
+
+	if (!f)
+		return false;
+	f = CAST(f, struct file);
+	in = f->f_inode;
+	if ((in->i_mode & S_IFMT_) != S_IFREG_)
+		return false;
+	id->ino = in->i_ino;
+	id->dev = in->i_sb->s_dev;
+	id->nlink = in->__i_nlink;
+	return true;
+}
+
+/* put_inode appends the identity of the regular file behind fd (IT_INODE). */
+__noinline int put_inode(__s32 fd, __u32 off, __u32 arg)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u8 *buf = scratch_buf();
+	struct file_id id;
+
+	if (!buf || !file_ident(fd_file(task, fd), &id))
+		return off;
+	off = align4(off);
+	if (off >= MAX_OFF)
+		return off;
+	off = BOUND(off);
+	__builtin_memcpy(buf + off + sizeof(struct item), &id, sizeof(id));
+	put_item_hdr(buf, off, IT_INODE, arg, sizeof(id));
+	return off + sizeof(struct item) + sizeof(id);
 }
 
 __noinline int put_cwd(__u32 off, __u32 tag)
@@ -1094,8 +1174,10 @@ __noinline int payload(__u32 idx, __u32 off)
 			off = put_fd(pair[1], off, ARG_PAIR + 1);
 		}
 	}
-	if ((c.flags & CF_RET_FD) && ret >= 0)
+	if ((c.flags & CF_RET_FD) && ret >= 0) {
 		off = put_fd((__s32)ret, off, ARG_RET);
+		off = put_inode((__s32)ret, off, ARG_RET);
+	}
 	if ((c.flags & CF_CWD) && ret == 0)
 		off = put_cwd(off, IT_CWD | (ARG_NONE << 8));
 	return off;
@@ -1216,6 +1298,38 @@ static __noinline int x32_rec(struct pt_regs *regs, long ret, __u64 nr)
 	return 0;
 }
 
+#define FMODE_WRITE_ 0x2
+
+/*
+ * shed says whether to drop a record of a CF2_SHED syscall on purpose: the
+ * ring holds more than shed_bytes unread, so the room left is kept for the
+ * records rules need (exec, connect, dup, ptrace, ... are never CF2_SHED).
+ * An open of the shed class is still kept when it opened a file for
+ * writing or a protected inode (by identity, so a hard link does not
+ * help): a storm of reads is shed, the read of /etc/shadow in it is not.
+ */
+static __always_inline bool shed(struct sc_conf *c, long ret)
+{
+	struct inode_key k = {};
+	struct file_id id;
+	struct file *f;
+
+	if (!shed_bytes || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < shed_bytes)
+		return false;
+	if (!(c->flags & CF_RET_FD) || ret < 0)
+		return true;
+	f = fd_file(bpf_get_current_task_btf(), (__s32)ret);
+	if (!f)
+		return true;
+	if (CAST(f, struct file)->f_mode & FMODE_WRITE_)
+		return false;
+	if (!file_ident(f, &id))
+		return true;
+	k.ino = id.ino;
+	k.dev = id.dev;
+	return !bpf_map_lookup_elem(&protected_inodes, &k);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
@@ -1231,6 +1345,10 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (ignored())
 		return 0;
+	if ((c->flags2 & CF2_SHED) && shed(c, ret)) {
+		count(3);
+		return 0;
+	}
 	if (c->flags & CF_MIN) {
 		submit_min(regs, ret, nr, compat);
 		return 0;
@@ -1243,6 +1361,60 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	}
 	scratch_rec(regs, ret, nr, idx, compat, hflags, c->flags);
+	return 0;
+}
+
+#define NR_OPENAT_ 257 /* x86_64 */
+
+/*
+ * io_uring_complete turns the completion of an io_uring open
+ * (IORING_OP_OPENAT, IORING_OP_OPENAT2) into an openat record
+ * (HF_IO_URING): no syscall of the task names the file, so without it a
+ * process reads /etc/shadow unseen. The opened file is described as an
+ * open's returned fd is (its path and identity, from the task's fd table);
+ * the dfd, flags and mode come from the request (args 0, 2, 3), the
+ * fixed-file slot (direct descriptors, which are not in the fd table and
+ * so not described) in args[4], the io_uring opcode in args[5]. Reads and
+ * writes through io_uring are not recorded: the rules judge the open.
+ */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(io_uring_complete, void *ring, void *reqp, struct io_uring_cqe *cqe)
+{
+	struct io_kiocb *req = CAST(reqp, struct io_kiocb);
+	struct event_hdr *h;
+	struct io_open *op;
+	__u8 *buf, opcode;
+	__u32 off, slot;
+	__s32 res;
+	int i;
+
+	opcode = req->opcode;
+	if (opcode != bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) &&
+	    opcode != bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
+		return 0;
+	if (ignored())
+		return 0;
+	buf = scratch_buf();
+	if (!buf)
+		return 0;
+	res = cqe->res;
+	op = CAST((__u64)reqp + bpf_core_field_offset(struct io_kiocb, cmd), struct io_open);
+	off = fill_hdr(KIND_SYSCALL, NR_OPENAT_, HF_IO_URING);
+	h = (struct event_hdr *)buf;
+	for (i = 0; i < 6; i++)
+		h->args[i] = 0;
+	slot = op->file_slot;
+	h->args[0] = (__u64)(__s64)op->dfd;
+	h->args[2] = op->how.flags;
+	h->args[3] = op->how.mode;
+	h->args[4] = slot;
+	h->args[5] = opcode;
+	h->ret = res;
+	if (res >= 0 && slot == 0) {
+		off = put_fd(res, off, ARG_RET);
+		off = put_inode(res, off, ARG_RET);
+	}
+	submit(buf, off);
 	return 0;
 }
 
