@@ -84,11 +84,10 @@ type protector struct {
 	mu      sync.RWMutex
 	byInode map[inodeKey]string
 	roots   map[string]int64 // container ids (and "host"): scanned (-1), or the last pid tried
-	full    bool           // the kernel map is full
-	hostDev uint64         // the host root's identity, to tell a container's root from it
+	full    bool             // the kernel map is full
+	hostDev uint64           // the host root's identity, to tell a container's root from it
 	hostIno uint64
 }
-
 
 func newProtector(names ProtectedNames, kernel func(...ebpf.FileID) error) *protector {
 	p := &protector{names: names, kernel: kernel, byInode: map[inodeKey]string{}, roots: map[string]int64{}}
