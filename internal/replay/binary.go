@@ -16,8 +16,10 @@ import (
 var magic = [8]byte{0x89, 'P', 'L', 'S', 'R', 'E', 'C', '\n'}
 
 // FormatVersion is the binary format version this package writes and the
-// newest it reads. Version 2 added the host uid and gid to process states.
-const FormatVersion = 2
+// newest it reads. Version 2 added the host uid and gid to process states;
+// version 3 the io_uring flag of events and the link count and identity of
+// descriptors (fdIdentity).
+const FormatVersion = 3
 
 // Record kinds. Kinds 0x80 and above are extensions a reader that does not
 // know them skips; an unknown kind below 0x80 is an error.
@@ -62,6 +64,7 @@ const (
 	evHasProc  = 1 << 2
 	evHasFD    = 1 << 3
 	evHostname = 1 << 4 // a hostname follows and becomes the current one
+	evIOUring  = 1 << 5 // an open made through io_uring (evt.is_io_uring)
 )
 
 // Flags of an argument.
@@ -78,6 +81,7 @@ const (
 	fdOutsideRoot
 	fdShared
 	fdCloseOnExec
+	fdIdentity // the link count and the identity follow the inode number
 )
 
 // Flags of a process.

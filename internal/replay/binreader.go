@@ -270,6 +270,7 @@ func (r *binReader) event(d *decoder) *event.Event {
 	if flags&evEnter != 0 {
 		e.Dir = event.DirEnter
 	}
+	e.IOUring = flags&evIOUring != 0
 	e.Type = r.typeOf(d)
 	if flags&evHasRes != 0 {
 		e.Res, e.HasRes = d.varint(), true
@@ -329,6 +330,14 @@ func (r *binReader) event(d *decoder) *event.Event {
 		f.SPort = r.port(d)
 		f.Dev = d.uvarint()
 		f.Ino = d.uvarint()
+		if ff&fdIdentity != 0 {
+			n := d.uvarint()
+			if n > 0xffffffff {
+				d.fail(fmt.Errorf("link count %d is out of range", n))
+			}
+			f.Nlink = uint32(n)
+			f.Identity = r.str(d, false)
+		}
 		e.FD = f
 	}
 	return e

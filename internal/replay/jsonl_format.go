@@ -23,6 +23,7 @@ type jsonEvent struct {
 	FD        *jsonFD        `json:"fd,omitempty"`
 	Container *jsonContainer `json:"container,omitempty"`
 	Hostname  string         `json:"hostname,omitempty"`
+	IOUring   bool           `json:"io_uring,omitempty"`
 }
 
 type jsonProc struct {
@@ -80,6 +81,8 @@ type jsonFD struct {
 	Dev         uint64 `json:"dev,omitempty"`
 	Ino         uint64 `json:"ino,omitempty"`
 	OutsideRoot bool   `json:"outside_root,omitempty"`
+	Nlink       uint32 `json:"nlink,omitempty"`
+	Identity    string `json:"identity,omitempty"`
 }
 
 type jsonMount struct {
@@ -203,7 +206,7 @@ func (j *jsonEvent) toEvent() (*event.Event, error) {
 	if j.Type == "" {
 		return nil, fmt.Errorf("missing \"type\"")
 	}
-	e := &event.Event{Num: j.Num, Time: j.TS, CPU: j.CPU, Type: event.TypeOf(j.Type), Dir: event.DirExit, Hostname: j.Hostname}
+	e := &event.Event{Num: j.Num, Time: j.TS, CPU: j.CPU, Type: event.TypeOf(j.Type), Dir: event.DirExit, Hostname: j.Hostname, IOUring: j.IOUring}
 	switch j.Dir {
 	case "", "<":
 	case ">":
@@ -304,7 +307,7 @@ func (f *jsonFD) toFD() (*event.FD, error) {
 	}
 	out := &event.FD{Num: f.Num, Type: t, Name: f.Name, NameRaw: f.NameRaw, L4Proto: f.L4Proto,
 		CPort: f.CPort, SPort: f.SPort, IsServer: f.Server, Connected: f.Connected, NameChanged: f.NameChanged, Dev: f.Dev, Ino: f.Ino,
-		OutsideRoot: f.OutsideRoot}
+		OutsideRoot: f.OutsideRoot, Nlink: f.Nlink, Identity: f.Identity}
 	var err error
 	if f.CIP != "" {
 		if out.CIP, err = netip.ParseAddr(f.CIP); err != nil {
@@ -340,7 +343,7 @@ func (c *jsonContainer) toContainer() *event.Container {
 
 // fromEvent is the inverse of toEvent.
 func fromEvent(e *event.Event) *jsonEvent {
-	j := &jsonEvent{Num: e.Num, TS: e.Time, CPU: e.CPU, Type: e.Type.String(), Hostname: e.Hostname, Args: e.Args}
+	j := &jsonEvent{Num: e.Num, TS: e.Time, CPU: e.CPU, Type: e.Type.String(), Hostname: e.Hostname, Args: e.Args, IOUring: e.IOUring}
 	if e.Dir == event.DirEnter {
 		j.Dir = ">"
 	}
@@ -361,7 +364,7 @@ func fromEvent(e *event.Event) *jsonEvent {
 		}
 		j.FD = &jsonFD{Num: f.Num, Type: typ, Name: f.Name, NameRaw: f.NameRaw, L4Proto: f.L4Proto,
 			CPort: f.CPort, SPort: f.SPort, Server: f.IsServer, Connected: f.Connected, NameChanged: f.NameChanged, Dev: f.Dev, Ino: f.Ino,
-			OutsideRoot: f.OutsideRoot}
+			OutsideRoot: f.OutsideRoot, Nlink: f.Nlink, Identity: f.Identity}
 		if f.CIP.IsValid() {
 			j.FD.CIP = f.CIP.String()
 		}

@@ -108,6 +108,9 @@ func (w *Writer) Write(e *event.Event) error {
 	if e.FD != nil {
 		flags |= evHasFD
 	}
+	if e.IOUring {
+		flags |= evIOUring
+	}
 	if e.Hostname != w.hostname {
 		flags |= evHostname
 	}
@@ -154,7 +157,8 @@ func (w *Writer) Write(e *event.Event) error {
 			set bool
 			bit uint64
 		}{{f.IsServer, fdServer}, {f.Connected, fdConnected}, {f.NameChanged, fdNameChanged},
-			{f.OutsideRoot, fdOutsideRoot}, {f.Shared, fdShared}, {f.CloseOnExec, fdCloseOnExec}} {
+			{f.OutsideRoot, fdOutsideRoot}, {f.Shared, fdShared}, {f.CloseOnExec, fdCloseOnExec},
+			{f.Nlink != 0 || f.Identity != "", fdIdentity}} {
 			if x.set {
 				ff |= x.bit
 			}
@@ -169,6 +173,10 @@ func (w *Writer) Write(e *event.Event) error {
 		b = appendUvarint(b, uint64(f.SPort))
 		b = appendUvarint(b, f.Dev)
 		b = appendUvarint(b, f.Ino)
+		if ff&fdIdentity != 0 {
+			b = appendUvarint(b, uint64(f.Nlink))
+			b = w.str(b, f.Identity, false)
+		}
 	}
 	w.buf = b
 	w.emit(kindEvent, b)
