@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -28,17 +29,22 @@ const progressThreshold = 50
 func newAuditCmd(s streams) *cobra.Command {
 	var (
 		format, out, failOn string
+		runtime             string
+		criSockets          []string
 		ignore              []string
 		docker, listChecks  bool
 		fix                 bool
 	)
 	cmd := &cobra.Command{
-		Use:   "audit [PATH...|-] [--docker]",
+		Use:   "audit [PATH...|-] [--docker] [--runtime auto|docker|podman|containerd|cri]",
 		Short: "Audit breakout vectors and hardening",
 		Long: "Audit container descriptions for breakout vectors: docker inspect JSON,\n" +
 			"compose files, Kubernetes manifests and OCI config.json files (directories\n" +
 			"are walked; - reads standard input), and with --docker every container of\n" +
-			"the live daemon plus the daemon's own settings. Each finding names the\n" +
+			"the live daemon plus the daemon's own settings; with --runtime the live\n" +
+			"containers of every engine of that runtime (auto: every engine found:\n" +
+			"Docker, rootless Docker, podman, containerd, and Kubernetes pods through the\n" +
+			"CRI, judged as pods with securityContext fixes). Each finding names the\n" +
 			"check, the container and the fix in the source's own terms. See\n" +
 			"docs/audit.md for the checks.\n\n" +
 			"Exit status: 0 when the audit ran (findings or not), 1 when --fail-on found\n" +
@@ -51,7 +57,8 @@ func newAuditCmd(s streams) *cobra.Command {
 			"  docker inspect $(docker ps -q) | palisade audit -\n" +
 			"  kubectl get deploy,ds,sts -A -o yaml | palisade audit - --fail-on critical\n" +
 			"  palisade audit k8s/ -o sarif --out audit.sarif --fail-on high\n" +
-			"  palisade audit --docker --ignore no-memory-limit,no-pids-limit",
+			"  palisade audit --docker --ignore no-memory-limit,no-pids-limit\n" +
+			"  sudo palisade audit --runtime auto -o json",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format == "text" {
 				format = "table"
@@ -86,8 +93,11 @@ func newAuditCmd(s streams) *cobra.Command {
 			if fix {
 				return runFix(cmd, s, args, out, docker)
 			}
-			if len(args) == 0 && !docker {
-				return exitf(2, "nothing to audit: give files or directories, or --docker")
+			if runtime != "" && !slices.Contains(engine.Runtimes, runtime) {
+				return exitf(2, "--runtime %s: want one of %s", escape.Text(runtime), strings.Join(engine.Runtimes, ", "))
+			}
+			if len(args) == 0 && !docker && runtime == "" {
+				return exitf(2, "nothing to audit: give files or directories, --docker or --runtime")
 			}
 
 			var findings []audit.Finding
@@ -108,7 +118,18 @@ func newAuditCmd(s streams) *cobra.Command {
 					return exitf(2, "nothing to audit in %s: no docker inspect dump, compose file, Kubernetes manifest or OCI config.json (.json, .yaml, .yml) found", escape.Text(strings.Join(args, ", ")))
 				}
 				// Every input failed: print the errors, not "no findings".
-				audited = res.Containers > 0 || len(errs) == 0 || docker
+				audited = res.Containers > 0 || len(errs) == 0 || docker || runtime != ""
+			}
+			if runtime != "" {
+				eng := engine.CollectRuntime(cmd.Context(), runtime, criSockets)
+				for _, d := range eng.Daemons {
+					findings = append(findings, audit.AuditDaemon(d)...)
+				}
+				for _, c := range eng.Containers {
+					findings = append(findings, audit.Audit(c)...)
+				}
+				errs = append(errs, eng.Errors...)
+				audited = audited || len(eng.Asked) > 0
 			}
 			if docker {
 				snap, err := engine.Collect(cmd.Context())
@@ -188,6 +209,8 @@ func newAuditCmd(s streams) *cobra.Command {
 	f.StringVar(&failOn, "fail-on", "", "exit 1 when a finding at or above this severity exists (low, medium, high, critical)")
 	f.StringSliceVar(&ignore, "ignore", nil, "skip these checks (slugs, repeatable or comma-separated)")
 	f.BoolVar(&docker, "docker", false, "audit the live Docker daemon (DOCKER_HOST or the default socket) and all its containers")
+	f.StringVar(&runtime, "runtime", "", "audit the live containers of every engine of this runtime: auto (every engine found), docker, podman, containerd or cri")
+	f.StringSliceVar(&criSockets, "cri-socket", nil, "a Kubernetes CRI endpoint to audit besides those found (with --runtime auto or cri)")
 	f.BoolVar(&listChecks, "list-checks", false, "list the checks with their severity and the breakout each one enables")
 	f.BoolVar(&fix, "fix", false, "print the given compose file or manifest with the fixes applied (comments kept)")
 	return cmd

@@ -16,14 +16,17 @@ import (
 
 func newDoctorCmd(s streams) *cobra.Command {
 	var format, out, socket string
+	var criSockets []string
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check whether this host can run palisade",
 		Long: "Checks what live capture and container context need from this host:\n" +
 			"privileges, kernel BTF, the BPF ring buffer, BTF/raw tracepoints (by attaching\n" +
 			"empty programs), tracefs, lockdown, the cgroup version, a trial load of the\n" +
-			"event source, the Docker socket and the daemon's security options. Each\n" +
-			"problem comes with its fix. Exits 1 when capture cannot run here.\n\n" +
+			"event source, every container engine found (Docker, podman, containerd, CRI:\n" +
+			"its socket, its version, or why it does not answer), the Docker daemon's\n" +
+			"security options. Each problem comes with its fix. Exits 1 when capture\n" +
+			"cannot run here.\n\n" +
 			"Then the kernel exposure: which known container-breakout kernel bugs a\n" +
 			"container with Docker's defaults could reach on this kernel, what blocks\n" +
 			"the others, and the fix (docs/kernel-exposure.md).",
@@ -36,7 +39,7 @@ func newDoctorCmd(s streams) *cobra.Command {
 			if socket == "" {
 				socket = container.DockerSocket()
 			}
-			r := runDoctor(cmd.Context(), socket)
+			r := runDoctor(cmd.Context(), socket, criSockets)
 			exp, expErr := hostExposure(cmd.Context(), socket)
 			if err := writeResult(s.out, out, func(w io.Writer) error {
 				if format == "json" {
@@ -62,6 +65,7 @@ func newDoctorCmd(s streams) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&format, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&out, "out", "", "write the report to this file (default stdout)")
+	cmd.Flags().StringSliceVar(&criSockets, "cri-socket", nil, "a Kubernetes CRI endpoint to check besides those found (as watch --cri-socket)")
 	cmd.Flags().StringVar(&socket, "docker-socket", "", "Docker Engine socket (default $DOCKER_HOST or /var/run/docker.sock)")
 	return cmd
 }
@@ -89,10 +93,11 @@ func hostExposure(ctx context.Context, socket string) (*exposure.Report, error) 
 }
 
 // runDoctor makes every check: the host's, a trial load of the event
-// source, then the Docker daemon's.
-func runDoctor(ctx context.Context, socket string) kernel.Report {
+// source, every engine found, then the Docker daemon's.
+func runDoctor(ctx context.Context, socket string, criSockets []string) kernel.Report {
 	checks := append([]kernel.Check(nil), kernel.Checks()...)
 	checks = append(checks, ebpf.CheckOpen())
+	checks = append(checks, container.SurveyChecks(container.Survey(ctx, criSockets))...)
 	checks = append(checks, container.DaemonChecks(ctx, socket)...)
 	return kernel.NewReport(checks)
 }

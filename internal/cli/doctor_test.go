@@ -58,3 +58,39 @@ func TestDoctorCommand(t *testing.T) {
 		t.Errorf("bad format: exit %d, %s", code, stderr)
 	}
 }
+
+// doctor names every engine it finds: Docker, a podman service, and a
+// containerd with its CRI, each with its socket and version.
+func TestDoctorEngines(t *testing.T) {
+	testutil.RequireDocker(t)
+	c := testutil.StartCRIContainerd(t)
+	t.Setenv("CONTAINERD_ADDRESS", c.Socket)
+	podman := testutil.StartPodmanService(t)
+	t.Setenv("CONTAINER_HOST", podman)
+	code, stdout, stderr := run(t, "", "doctor", "-o", "json")
+	var r kernel.Report
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("doctor -o json (exit %d): %v\n%s\n%s", code, err, stdout, stderr)
+	}
+	found := map[string]string{}
+	for _, ch := range r.Checks {
+		if strings.HasPrefix(ch.Name, "engine-") {
+			t.Logf("%s %s: %s", ch.Name, ch.Status, ch.Detail)
+			if ch.Status == kernel.OK {
+				found[ch.Name] += ch.Detail + "\n"
+			}
+		}
+	}
+	for name, want := range map[string][]string{
+		"engine-docker":     {"docker (Engine API) at unix:///var/run/docker.sock"},
+		"engine-podman":     {"podman (Engine API) at " + podman},
+		"engine-containerd": {"containerd (containerd API) at unix://" + c.Socket + ": containerd 1."},
+		"engine-cri":        {"containerd (CRI) at unix://" + c.Socket + ": containerd 1.", "(CRI v1)"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(found[name], w) {
+				t.Errorf("%s: no %q in\n%s", name, w, found[name])
+			}
+		}
+	}
+}

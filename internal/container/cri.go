@@ -424,6 +424,10 @@ func (c *CRI) pollContainers(ctx context.Context, created func(Ref, *event.Conta
 	}
 }
 
+// IsUnimplemented reports an endpoint without the CRI (a containerd whose
+// CRI plugin is off).
+func IsUnimplemented(err error) bool { return status.Code(err) == codes.Unimplemented }
+
 // criError turns the CRI's not-found answers into errdefs' NotFound:
 // the NotFound code, or (CRI-O, older containerd) a message saying so.
 func criError(err error) error {

@@ -29,7 +29,12 @@ type Socket struct {
 // however it is reached, and only while a socket is there.
 func FindSockets(root string, env func(string) string) []Socket { return findSockets(root, env, nil) }
 
-// findSockets is FindSockets with CRI endpoints named on the command line.
+// FindSocketsWith is FindSockets with CRI endpoints named on the command
+// line (--cri-socket).
+func FindSocketsWith(root string, env func(string) string, criSockets []string) []Socket {
+	return findSockets(root, env, criSockets)
+}
+
 func findSockets(root string, env func(string) string, criSockets []string) []Socket {
 	var out []Socket
 	seen := map[string]bool{}
