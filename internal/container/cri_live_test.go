@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,5 +50,13 @@ func TestCRILive(t *testing.T) {
 		got.K8sPodUID != uid || got.Labels["app"] != "web" || got.ImageRepository != "localhost/palisade-test" ||
 		got.ImageTag != "busybox-2" || !got.HostNetwork || !got.HasPrivileged || got.Privileged {
 		t.Errorf("Get = %+v", got)
+	}
+	// The OCI bundle containerd wrote names the container and its pod
+	// too, for a container gone from the CRI before its first sight.
+	b := NewBundles(filepath.Join(c.State, "io.containerd.runtime.v2.task"), RuntimeContainerd)
+	for _, r := range []Ref{ref, {ID: id, Namespace: "k8s.io"}} {
+		if got, err := b.Lookup(ctx, r); err != nil || got.Name != "nginx" || got.K8sPodName != "web-"+run || got.K8sNamespace != "shop" {
+			t.Errorf("bundle of %+v: %+v, %v", r, got, err)
+		}
 	}
 }

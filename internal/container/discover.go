@@ -191,6 +191,6 @@ func discover(criSockets []string) []Daemon {
 		}
 	}
 	// The CRI first: it knows more of a pod's containers than containerd's
-	// labels say.
-	return append(cri, out...)
+	// labels say; the bundles last, for what no engine can say.
+	return append(append(cri, out...), DiscoverBundles()...)
 }

@@ -19,6 +19,10 @@ type Spec struct {
 	Pod       string // the pod's name (CRI)
 	// Privileged is the CRI's flag (PrivilegedKnown when it said it).
 	Privileged, PrivilegedKnown bool
+	// HostPID, HostNetwork and HostIPC are the pod's (CRI): its containers
+	// join the sandbox's namespaces by path, which the spec alone cannot
+	// tell from the host's.
+	HostPID, HostNetwork, HostIPC bool
 	// Runtime is the OCI runtime spec (JSON), nil when the engine gave none.
 	Runtime json.RawMessage
 }
@@ -58,6 +62,7 @@ func (c *CRI) Specs(ctx context.Context) ([]Spec, error) {
 		s.Privileged, s.PrivilegedKnown = info.criInfo.privileged()
 		if p, err := c.pod(ctx, l.PodSandboxId); err == nil {
 			s.Pod, s.Namespace = p.name, p.namespace
+			s.HostPID, s.HostNetwork, s.HostIPC = p.hostPID, p.hostNetwork, p.hostIPC
 		} else {
 			s.Pod, s.Namespace = l.Labels["io.kubernetes.pod.name"], l.Labels["io.kubernetes.pod.namespace"]
 		}

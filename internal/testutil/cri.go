@@ -36,7 +36,10 @@ const CRINamespace = "k8s.io"
 // native, sandboxes from CRIImage, no CNI (pods use the host's network).
 type CRIContainerd struct {
 	Socket string
-	RT     runtimeapi.RuntimeServiceClient
+	// State is the daemon's state directory (its OCI bundles are under
+	// io.containerd.runtime.v2.task).
+	State string
+	RT    runtimeapi.RuntimeServiceClient
 
 	dir  string
 	cfg  string
@@ -58,7 +61,7 @@ func StartCRIContainerd(t testing.TB) *CRIContainerd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &CRIContainerd{Socket: filepath.Join(dir, "c.sock"), dir: dir, cfg: filepath.Join(dir, "config.toml"), log: &SyncBuffer{}, t: t}
+	c := &CRIContainerd{Socket: filepath.Join(dir, "c.sock"), State: filepath.Join(dir, "state"), dir: dir, cfg: filepath.Join(dir, "config.toml"), log: &SyncBuffer{}, t: t}
 	os.MkdirAll(filepath.Join(dir, "cni"), 0o755)
 	// restrict_oom_score_adj: root here lacks CAP_SYS_RESOURCE, so the
 	// sandbox's -998 cannot be set. The stream server stays on loopback.
@@ -311,6 +314,10 @@ func (c *CRIContainerd) RunContainer(p *Pod, name string, cmd ...string) string 
 			"io.kubernetes.pod.namespace": m.Namespace, "io.kubernetes.pod.uid": m.Uid},
 		Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
 			NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE},
+			// kubelet's defaults for procMount: Default.
+			MaskedPaths: []string{"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+				"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"},
+			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
 		}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

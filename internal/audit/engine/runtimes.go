@@ -226,6 +226,9 @@ func fromCRISpec(sp container.Spec) *audit.Container {
 		c.Skip["privileged"] = true
 	}
 	c.Privileged = sp.Privileged
+	// The spec joins the sandbox's namespaces by /proc/PID/ns path: the
+	// pod says whether those are the host's.
+	c.HostPID, c.HostNetwork, c.HostIPC = sp.HostPID, sp.HostNetwork, sp.HostIPC
 	var added []string
 	for _, k := range c.CapAdd {
 		if !criDefaultCaps[k] {

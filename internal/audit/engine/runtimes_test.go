@@ -21,10 +21,12 @@ func TestFromCRISpec(t *testing.T) {
 		"ociVersion": "1.0.2-dev",
 		"process": map[string]any{"user": map[string]any{"uid": 0, "gid": 0}, "args": []string{"sleep"}, "cwd": "/",
 			"capabilities": map[string]any{"bounding": caps, "effective": caps, "permitted": caps}},
-		"root":  map[string]any{"path": "rootfs"},
-		"linux": map[string]any{"namespaces": []map[string]string{{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}}, "maskedPaths": []string{"/proc/kcore"}},
+		"root": map[string]any{"path": "rootfs"},
+		// As containerd's CRI writes it: the sandbox's namespaces by path.
+		"linux": map[string]any{"namespaces": []map[string]string{{"type": "pid"}, {"type": "ipc", "path": "/proc/77/ns/ipc"},
+			{"type": "uts", "path": "/proc/77/ns/uts"}, {"type": "network", "path": "/proc/77/ns/net"}, {"type": "mount"}}, "maskedPaths": []string{"/proc/kcore"}},
 	})
-	c := fromCRISpec(container.Spec{ID: "abc", Name: "nginx", Namespace: "shop", Pod: "web-1", PrivilegedKnown: true, Runtime: spec})
+	c := fromCRISpec(container.Spec{ID: "abc", Name: "nginx", Namespace: "shop", Pod: "web-1", PrivilegedKnown: true, HostNetwork: true, Runtime: spec})
 	if c == nil {
 		t.Fatal("no container from the spec")
 	}
