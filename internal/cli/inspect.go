@@ -11,7 +11,7 @@ import (
 )
 
 func newInspectCmd(s streams) *cobra.Command {
-	var format, out, probeSyscall string
+	var format, out, probeSyscall, probeKernel string
 	var pid int
 	var noProbe bool
 	cmd := &cobra.Command{
@@ -25,10 +25,20 @@ func newInspectCmd(s streams) *cobra.Command {
 			"reachable runtime sockets, writable /proc/sys and cgroup release_agent,\n" +
 			"dangerous capabilities, and a probe of dangerous syscalls (each run in a\n" +
 			"child process with arguments that make it fail harmlessly) telling a\n" +
-			"seccomp block, ENOSYS and a seccomp kill apart. See docs/inspect.md.",
+			"seccomp block, ENOSYS and a seccomp kill apart. Then the kernel exposure:\n" +
+			"real, harmless calls (a child in a new user namespace, netlink and packet\n" +
+			"sockets, io_uring_setup, fsopen, splice, each closed at once) and the table\n" +
+			"of known breakout bugs evaluated for this process (docs/kernel-exposure.md).\n" +
+			"See docs/inspect.md.",
 		Example: "  palisade inspect\n  palisade inspect -o json --pid 1\n  docker run --rm -v $(command -v palisade):/palisade:ro IMAGE /palisade inspect",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if probeKernel != "" {
+				if err := confine.KernelProbeChild(probeKernel, s.out); err != nil {
+					return exitf(3, "probe: %v", err)
+				}
+				return nil
+			}
 			if probeSyscall != "" {
 				if err := confine.ProbeChild(probeSyscall, s.out); err != nil {
 					return exitf(3, "probe: %v", err)
@@ -47,6 +57,9 @@ func newInspectCmd(s streams) *cobra.Command {
 			}
 			if pid == 0 {
 				c.CheckLive(cmd.Context(), !noProbe, inspectProbeCommand)
+				if !noProbe {
+					c.CheckKernel(cmd.Context(), inspectKernelCommand)
+				}
 			}
 			confine.SortFindings(c.Findings)
 			return writeResult(s.out, out, func(w io.Writer) error {
@@ -63,6 +76,8 @@ func newInspectCmd(s streams) *cobra.Command {
 	cmd.Flags().BoolVar(&noProbe, "no-probe", false, "skip the syscall probes")
 	cmd.Flags().StringVar(&probeSyscall, "probe-syscall", "", "run one syscall probe (the probe child)")
 	cmd.Flags().MarkHidden("probe-syscall")
+	cmd.Flags().StringVar(&probeKernel, "probe-kernel", "", "run one kernel-exposure probe (the probe child)")
+	cmd.Flags().MarkHidden("probe-kernel")
 	return cmd
 }
 
@@ -79,5 +94,23 @@ func inspectProbeCommand(ctx context.Context, name string) *exec.Cmd {
 	}
 	cmd := exec.CommandContext(ctx, exe, "inspect", "--probe-syscall", name)
 	cmd.Env = append(os.Environ(), inspectProbeEnv+"="+name)
+	return cmd
+}
+
+// inspectKernelEnv makes a test binary act as a kernel probe child.
+const inspectKernelEnv = "PALISADE_INSPECT_PROBE_KERNEL"
+
+// inspectKernelCommand re-executes palisade as a kernel probe child, in a
+// new user namespace when userns is set.
+func inspectKernelCommand(ctx context.Context, name string, userns bool) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/proc/self/exe"
+	}
+	cmd := exec.CommandContext(ctx, exe, "inspect", "--probe-kernel", name)
+	cmd.Env = append(os.Environ(), inspectKernelEnv+"="+name)
+	if userns {
+		confine.InUserns(cmd)
+	}
 	return cmd
 }

@@ -22,6 +22,13 @@ import (
 // TestMain lets this test binary act as inspect's probe child: the
 // in-process CLI tests re-execute os.Executable(), which is the test binary.
 func TestMain(m *testing.M) {
+	if name := os.Getenv(inspectKernelEnv); name != "" {
+		if err := confine.KernelProbeChild(name, os.Stdout); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
 	if name := os.Getenv(inspectProbeEnv); name != "" {
 		if err := confine.ProbeChild(name, os.Stdout); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
@@ -360,5 +367,64 @@ func TestInspectSeccompActions(t *testing.T) {
 	}
 	if p["bpf"].ErrnoName != "EIO" || !strings.Contains(p["bpf"].Note, "own errno") {
 		t.Errorf("bpf: %+v", p["bpf"])
+	}
+}
+
+// TestInspectKernelExposure: from inside a container under Docker's default
+// profile and one with seccomp=unconfined plus CAP_SYS_ADMIN, inspect's
+// probes (a real clone(CLONE_NEWUSER), real sockets, io_uring_setup,
+// fsopen) give different reachability, named in the explanation.
+func TestInspectKernelExposure(t *testing.T) {
+	testutil.RequireRoot(t)
+	def := runInspectContainer(t)
+	wide := runInspectContainer(t, "--security-opt", "seccomp=unconfined", "--cap-add", "SYS_ADMIN")
+	if def.Kernel == nil || wide.Kernel == nil || def.UsernsProbe == nil || wide.UsernsProbe == nil {
+		t.Fatal("no kernel exposure in inspect's report")
+	}
+	if def.UsernsProbe.Result != "refused" || def.UsernsProbe.ErrnoName != "EPERM" {
+		t.Errorf("default profile: new user namespace %+v, want refused with EPERM", def.UsernsProbe)
+	}
+	if wide.UsernsProbe.Result != "ok" {
+		t.Errorf("unconfined: new user namespace %+v, want ok", wide.UsernsProbe)
+	}
+	count := func(c confine.Report) (n int, r map[string]bool) {
+		r = map[string]bool{}
+		for _, res := range c.Kernel.Results {
+			if res.Reachable {
+				n++
+				r[res.Bug.ID] = true
+			}
+		}
+		return n, r
+	}
+	nd, rd := count(def)
+	nw, rw := count(wide)
+	t.Logf("code reachable: default %d, unconfined+SYS_ADMIN %d", nd, nw)
+	if nw <= nd {
+		t.Errorf("unconfined+SYS_ADMIN reaches %d bugs' code, default %d", nw, nd)
+	}
+	for id := range rd {
+		if !rw[id] {
+			t.Errorf("%s reachable under the default profile only", id)
+		}
+	}
+	why := func(c confine.Report, id string) string {
+		for _, res := range c.Kernel.Results {
+			if res.Bug.ID == id {
+				return strings.Join(append(res.BlockedBy, res.Via...), "|")
+			}
+		}
+		return ""
+	}
+	if w := why(def, "CVE-2021-33909"); !strings.Contains(w, "a child in a new user namespace was refused with EPERM") {
+		t.Errorf("default CVE-2021-33909: %s", w)
+	}
+	if w := why(wide, "CVE-2021-33909"); !strings.Contains(w, "holds CAP_SYS_ADMIN") || !strings.Contains(w, "allows unshare(CLONE_NEWUSER)") {
+		t.Errorf("unconfined CVE-2021-33909: %s", w)
+	}
+	for _, k := range def.KernelProbes {
+		if k.Name == "fsopen" && (k.Here.Result != "refused" || k.InUserns != nil) {
+			t.Errorf("default fsopen: %+v (no CAP_SYS_ADMIN, no user namespace to retry in)", k)
+		}
 	}
 }

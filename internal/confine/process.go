@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/palisade-sec/palisade/internal/exposure"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +38,11 @@ type Report struct {
 	Probes   []ProbeResult `json:"probes"`
 	Sockets  []SocketCheck `json:"sockets"`
 	Writable []WriteCheck  `json:"writable"`
+	// UsernsProbe, KernelProbes and Kernel are the kernel-exposure probes
+	// and the table evaluated for this process (CheckKernel).
+	UsernsProbe  *ProbeOutcome       `json:"userns_probe,omitempty"`
+	KernelProbes []KernelProbeResult `json:"kernel_probes,omitempty"`
+	Kernel       *exposure.Report    `json:"kernel_exposure,omitempty"`
 	// releaseAgents are the cgroup v1 release_agent files mountinfo shows.
 	releaseAgents []string
 }

@@ -165,6 +165,34 @@ func (c *Report) WriteText(w io.Writer) error {
 			row("", "%s", strings.TrimRight(line, " "))
 		}
 	}
+	if c.UsernsProbe != nil {
+		row("kernel probes", "new user namespace: %s", escape.Text(c.UsernsProbe.String()))
+		for _, k := range c.KernelProbes {
+			line := k.Call + ": " + k.Here.String()
+			if k.InUserns != nil {
+				line += "; in a new user namespace: " + k.InUserns.String()
+			}
+			row("", "%s", escape.Text(line))
+		}
+	}
+	if c.Kernel != nil {
+		row("kernel exposure", "%s (docs/kernel-exposure.md)", c.Kernel.Counts.Summary())
+		surface := 0
+		for _, r := range c.Kernel.Sorted() {
+			switch r.Outcome {
+			case "reachable", "vendor-check", "unknown", "blocked":
+				row("", "%-12s %s %s: %s", r.Outcome, r.Bug.ID, escape.Text(r.Bug.Name), escape.Text(r.Why()))
+				if r.Outcome != "blocked" && len(r.Fixes) > 0 {
+					row("", "             fix: %s", escape.Text(strings.Join(r.Fixes, "; ")))
+				}
+			default:
+				if r.Reachable {
+					surface++
+				}
+			}
+		}
+		row("", "code of %d fixed or not-affected bugs reachable from here (-o json: code_reachable)", surface)
+	}
 	if len(c.Findings) == 0 {
 		row("findings", "none")
 	} else {

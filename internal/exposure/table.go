@@ -38,6 +38,17 @@ type Table struct {
 	Bugs []*Bug
 }
 
+// Only returns the table's bugs of one component.
+func (t *Table) Only(component string) *Table {
+	out := &Table{}
+	for _, b := range t.Bugs {
+		if b.Component == component {
+			out.Bugs = append(out.Bugs, b)
+		}
+	}
+	return out
+}
+
 // Components of a bug.
 const (
 	ComponentKernel = "kernel"
