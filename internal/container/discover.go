@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -106,7 +107,8 @@ func findSockets(root string, env func(string) string, criSockets []string) []So
 }
 
 // ownerOf reads the owner of a rootless socket from its path under
-// /run/user/UID; -1 for any other address.
+// /run/user/UID, or else from the socket file's owner when that is not
+// root; -1 for a rootful or remote address.
 func ownerOf(host string) int {
 	p, ok := strings.CutPrefix(host, "unix://")
 	if !ok {
@@ -114,6 +116,13 @@ func ownerOf(host string) int {
 	}
 	rest, ok := strings.CutPrefix(filepath.Clean(p), "/run/user/")
 	if !ok {
+		// A rootless daemon whose XDG_RUNTIME_DIR is elsewhere (hosts
+		// without systemd-logind): its socket belongs to its user.
+		if fi, err := os.Stat(p); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+				return int(st.Uid)
+			}
+		}
 		return -1
 	}
 	uid, err := strconv.Atoi(strings.SplitN(rest, "/", 2)[0])

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
 // initsDaemon is a fakeDaemon that also lists its containers' init pids,
@@ -210,5 +213,28 @@ func BenchmarkByNamespace(b *testing.B) {
 				r.ByNamespace(ctx, bc.pid, bc.mnt)
 			}
 		})
+	}
+}
+
+// TestOwnerOfElsewhere: DOCKER_HOST may name a rootless daemon's socket
+// outside /run/user (XDG_RUNTIME_DIR=/tmp/... where no logind makes
+// /run/user/UID); its file's owner says whose it is.
+func TestOwnerOfElsewhere(t *testing.T) {
+	testutil.RequireRoot(t) // chown
+	sock := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if o := ownerOf("unix://" + sock); o != -1 {
+		t.Errorf("root's socket: owner %d, want -1 (rootful)", o)
+	}
+	os.Chown(sock, 1234, 1234)
+	if o := ownerOf("unix://" + sock); o != 1234 {
+		t.Errorf("user 1234's socket: owner %d, want 1234", o)
+	}
+	if o := ownerOf("tcp://127.0.0.1:2375"); o != -1 {
+		t.Errorf("tcp: owner %d, want -1", o)
 	}
 }
