@@ -160,3 +160,48 @@ func num(v any) string {
 	}
 	return ""
 }
+
+// TestRootlessPodman: rootless podman on cgroup v1 also leaves its
+// containers' processes in the user's cgroup. Its containers are tied to
+// them through their namespaces and conmon, named through the user's
+// podman API service, with container.type podman and root as uid 0.
+func TestRootlessPodman(t *testing.T) {
+	testutil.RequireBPF(t)
+	p := testutil.StartRootlessPodman(t)
+	rules := filepath.Join(t.TempDir(), "user.yaml")
+	os.WriteFile(rules, []byte(userOutput), 0o644)
+	stdout, stderr := startWatch(t, rules)
+	name := fmt.Sprintf("palisade-rp-%d", time.Now().UnixNano()%1e6)
+	t.Cleanup(func() { p.Podman("rm", "-f", name).Run() })
+	out, err := p.Podman(append(append([]string{"run", "-d", "--name", name}, testutil.PodmanRunFlags...),
+		p.Image, "sh", "-c", "cat /etc/shadow >/dev/null; sleep 60")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman run (rootless): %v %s", err, out)
+	}
+	id := strings.TrimSpace(string(out))
+	if i := strings.LastIndexByte(id, '\n'); i >= 0 {
+		id = id[i+1:] // warnings before the id
+	}
+	for _, step := range []struct {
+		rule string
+		run  func() error
+	}{
+		{"Read sensitive file untrusted", nil},
+		{"Network tool run in container", func() error { p.Podman("exec", name, "nc", "-h").Run(); return nil }},
+	} {
+		if step.run != nil {
+			step.run()
+		}
+		a, ok := ruleAlert(stdout, step.rule, id)
+		if !ok {
+			t.Errorf("%s: no alert from rootless podman container %s:\n%s\n%s", step.rule, shortID(id), stdout.String(), stderr.String())
+			continue
+		}
+		t.Logf("%s: %s", step.rule, a.Output)
+		f := a.OutputFields
+		if f["container.name"] != name || f["container.type"] != "podman" || f["container.image.repository"] != "localhost/palisade-test" ||
+			num(f["user.uid"]) != "0" || f["user.name"] != "root" || num(f["user.host_uid"]) != strconv.Itoa(p.UID) {
+			t.Errorf("%s: %v, want name %s, type podman, repository localhost/palisade-test, uid 0 root, host uid %d", step.rule, f, name, p.UID)
+		}
+	}
+}
