@@ -39,6 +39,15 @@ func (c *userCache) names(ns, pid uint32) *idNames {
 		return n
 	}
 	dir := filepath.Join(c.procRoot, strconv.FormatUint(uint64(pid), 10))
+	// The process must still be in ns: a runtime's init that has joined a
+	// container's mount namespace but not yet pivoted into its root, or an
+	// ancestor on the host, would name the container's users from the
+	// host's /etc/passwd (and cache that under the container's namespace).
+	if ns != 0 {
+		if in := nsInode(dir, "mnt"); in != 0 && in != ns {
+			return &idNames{}
+		}
+	}
 	root := filepath.Join(dir, "root")
 	n := &idNames{users: map[int64]userEntry{}, groups: map[int64]string{},
 		uids: readIDMap(filepath.Join(dir, "uid_map")), gids: readIDMap(filepath.Join(dir, "gid_map"))}
