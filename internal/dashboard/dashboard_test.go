@@ -307,6 +307,38 @@ palisade_output_dropped_total{output="<b>file</b>"} 2
 	if strings.Count(page, "silent</span>") != 1 {
 		t.Error("more than node-2 reported silent")
 	}
+	if !strings.Contains(page, "No heartbeats stored") {
+		t.Error("an empty heartbeat table is not explained")
+	}
+	// Stored heartbeats: one host fresh, one past three intervals, one
+	// with a hostile name and version.
+	hostile := `<script>alert(1)</script>"><img src=x onerror=alert(2)>`
+	if err := st.UpsertHosts(context.Background(), []store.Host{
+		{Name: "node-1", LastSeen: now.Add(-5 * time.Second), Interval: 10 * time.Second, EventsPerSec: 1234.56, Events: 9, Drops: 4, RulesLoaded: 61, Version: "0.9.0", Spooled: 0},
+		{Name: "node-2", LastSeen: now.Add(-31 * time.Second), Interval: 10 * time.Second, RulesLoaded: 60, Version: "0.8.1", Spooled: 17},
+		{Name: hostile, LastSeen: now, Interval: 10 * time.Second, Version: "<b>v</b>"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, page = get(t, srv.URL+"/state")
+	table := page[strings.Index(page, `<table id="fleet">`):]
+	table = table[:strings.Index(table, "</table>")]
+	for _, want := range []string{
+		`>node-1</a></td><td class="v">0.9.0</td><td title="`, `s ago</td><td class="num">1234.6</td><td class="num bad">4</td><td class="num">61</td><td class="num ">0</td><td><span class="ok">ok</span>`,
+		`>node-2</a></td><td class="v">0.8.1</td>`, `<td class="num bad">17</td><td><span class="bad">silent</span>`,
+		`&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(2)&gt;</a>`, `<td class="v">&lt;b&gt;v&lt;/b&gt;</td>`,
+		`href="/alerts?host=node-1&amp;since=`, `href="/alerts?host=%3Cscript%3Ealert%281%29%3C%2Fscript%3E%22%3E%3Cimg`,
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("heartbeat table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(page, "<script>alert") || strings.Contains(page, "<img src=x") || strings.Count(table, "<tr>") != 4 {
+		t.Errorf("heartbeat table unescaped or wrong rows:\n%s", table)
+	}
+	if !regexp.MustCompile(`>node-1</a></td><td class="v">0.9.0</td><td title="[^"]+">[56]s ago<`).MatchString(table) {
+		t.Errorf("node-1's age is not about 5s:\n%s", table)
+	}
 	// An agent that does not answer is said so, on the page.
 	srv2 := httptest.NewServer(Handler(st, Options{AgentURL: "http://127.0.0.1:1/metrics",
 		Metrics: func(*http.Request) (io.ReadCloser, error) { return nil, fmt.Errorf("connection refused") }}))

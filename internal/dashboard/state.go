@@ -102,11 +102,35 @@ type hostState struct {
 	N                              int64
 }
 
+// fleetHost is one row of the heartbeat table: every string escaped.
+type fleetHost struct {
+	Name, Link, Version, Seen, SeenAt, EventsPerSec string
+	Drops, Rules, Spooled                           int64
+	Silent                                          bool
+}
+
 type stateData struct {
 	Agent         *agentState
 	Rules, Newest string
 	Stored        int64
 	Hosts         []hostState
+	Fleet         []fleetHost
+	FleetErr      string
+}
+
+// fleetHosts are the hosts whose heartbeats the collector stored; a host
+// is silent when its last heartbeat is older than three intervals (the
+// collector's own rule).
+func fleetHosts(hosts []store.Host, now, since, until time.Time) []fleetHost {
+	out := make([]fleetHost, 0, len(hosts))
+	for _, h := range hosts {
+		age := max(now.Sub(h.LastSeen), 0)
+		out = append(out, fleetHost{Name: escape.Text(h.Name), Link: listLink(since, until, "host", h.Name),
+			Version: escape.Text(h.Version), Seen: age.Round(time.Second).String() + " ago",
+			SeenAt: h.LastSeen.UTC().Format(time.RFC3339), EventsPerSec: f1(h.EventsPerSec),
+			Drops: h.Drops, Rules: h.RulesLoaded, Spooled: h.Spooled, Silent: h.Interval > 0 && age > 3*h.Interval})
+	}
+	return out
 }
 
 // rateMemo keeps the previous reading of the events counter, so the page
@@ -228,6 +252,11 @@ func (d *dash) state(w http.ResponseWriter, r *http.Request) {
 			h.Silent, h.SilentLink = "since "+at, listLink(since, until, "host", c.Value, "rule", fleet.SilentRule)
 		}
 		data.Hosts = append(data.Hosts, h)
+	}
+	if hosts, err := d.st.Hosts(r.Context()); err != nil {
+		data.FleetErr = escape.Text(err.Error())
+	} else {
+		data.Fleet = fleetHosts(hosts, d.o.Now(), since, until)
 	}
 	render(w, http.StatusOK, "state", page)
 }

@@ -54,7 +54,8 @@ type Config struct {
 	// AckWait is how long a delivered, unacknowledged message stays with
 	// a collector before another gets it; default 30s.
 	AckWait time.Duration
-	// CheckEvery is how often heartbeats are checked; default 1s.
+	// CheckEvery is how often heartbeats are checked and the latest of
+	// each host upserted into the store; default 1s.
 	CheckEvery time.Duration
 	Log        io.Writer // one line per dead letter, silent host and error
 	Timeout    time.Duration
@@ -91,6 +92,7 @@ type Collector struct {
 
 	hostsMu sync.Mutex
 	hosts   map[string]*hostState
+	beats   map[string]store.Host // heartbeats not yet upserted, latest per host
 }
 
 type hostState struct {
@@ -136,7 +138,7 @@ func Open(ctx context.Context, cfg Config) (*Collector, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	c := &Collector{cfg: cfg, log: cfg.Log, hosts: map[string]*hostState{}}
+	c := &Collector{cfg: cfg, log: cfg.Log, hosts: map[string]*hostState{}, beats: map[string]store.Host{}}
 	// No RetryOnFailedConnect: a wrong address or credentials must fail
 	// at start; once connected the client reconnects for ever.
 	opts := []nats.Option{nats.Name("palisade-collect"), nats.Timeout(cfg.Timeout), nats.MaxReconnects(-1),
@@ -285,6 +287,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case now := <-check.C:
+			c.saveHosts(ctx)
 			c.checkSilent(ctx, now)
 			continue
 		case m := <-msgs:

@@ -402,6 +402,25 @@ func TestSilentAgent(t *testing.T) {
 	if alerts, _ := c1.Store().Query(ctx, store.Filter{Host: "node-doomed"}); len(alerts) < 2 {
 		t.Errorf("node-doomed: %d alerts stored, want its alerts and the silent one", len(alerts))
 	}
+	// Each host's latest heartbeat is in the store: the living agent's
+	// recent, the stopped one's from before it stopped.
+	hosts, err := c1.Store().Hosts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]store.Host{}
+	for _, h := range hosts {
+		seen[h.Name] = h
+	}
+	if a := seen["node-alive"]; a.Version != "test" || a.RulesLoaded != 1 || a.Interval != beat || time.Since(a.LastSeen) > 3*beat || a.FirstSeen.After(stopped) {
+		t.Errorf("node-alive's stored heartbeat: %+v", a)
+	}
+	if d := seen["node-doomed"]; d.Version != "test" || d.LastSeen.After(stopped) || time.Since(d.LastSeen) < 4*beat {
+		t.Errorf("node-doomed's stored heartbeat: %+v (stopped at %v)", d, stopped)
+	}
+	if len(hosts) != 2 {
+		t.Errorf("%d hosts stored, want 2: %+v", len(hosts), hosts)
+	}
 }
 
 // A malformed, an oversized and a not-an-alert message are each counted,

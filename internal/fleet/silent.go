@@ -3,7 +3,9 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/alert"
 	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/outputs"
+	"github.com/palisade-sec/palisade/internal/store"
 )
 
 // watchHeartbeats follows the heartbeat stream from each host's latest
@@ -30,6 +33,7 @@ func (c *Collector) watchHeartbeats(ctx context.Context, errs jetstream.PullCons
 			return // not a heartbeat; the stream keeps only the latest per host anyway
 		}
 		c.sawHeartbeat(h.Hostname, md.Timestamp, h.Window())
+		c.noteHost(h, md.Timestamp)
 	}, errs)
 	if err != nil {
 		return nil, fmt.Errorf("follow %s: %w", HeartbeatStream, err)
@@ -53,6 +57,64 @@ func (c *Collector) sawHeartbeat(host string, at time.Time, window time.Duration
 		}
 		h.last, h.window, h.raised = at, window, false
 	}
+}
+
+// noteHost keeps a heartbeat for the next saveHosts: only the latest per
+// host, so a burst of heartbeats is one row write per host.
+func (c *Collector) noteHost(h outputs.Heartbeat, at time.Time) {
+	if len(h.Hostname) > store.MaxHostName {
+		return // refused by the store; not worth a log line per beat
+	}
+	clamp := func(v uint64) int64 { return int64(min(v, math.MaxInt64)) }
+	c.hostsMu.Lock()
+	defer c.hostsMu.Unlock()
+	if old, ok := c.beats[h.Hostname]; ok && !at.After(old.LastSeen) {
+		return
+	}
+	if len(c.beats) >= store.MaxHosts {
+		return // bounded until the next save empties it
+	}
+	c.beats[h.Hostname] = store.Host{Name: h.Hostname, LastSeen: at, Sent: h.Time,
+		Interval: time.Duration(h.IntervalSec * float64(time.Second)), EventsPerSec: h.EventsPerSec,
+		Events: clamp(h.Events), Drops: clamp(h.Drops), RulesLoaded: int64(h.RulesLoaded), Version: h.Version, Spooled: int64(h.Spooled)}
+}
+
+// saveHosts upserts the heartbeats noted since the last save, in one
+// transaction; on failure they are kept (unless newer ones came) for the
+// next check.
+func (c *Collector) saveHosts(ctx context.Context) {
+	c.hostsMu.Lock()
+	if len(c.beats) == 0 {
+		c.hostsMu.Unlock()
+		return
+	}
+	beats := make([]store.Host, 0, len(c.beats))
+	for _, h := range c.beats {
+		beats = append(beats, h)
+	}
+	clear(c.beats)
+	c.hostsMu.Unlock()
+	err := c.st.UpsertHosts(ctx, beats)
+	if err == nil {
+		return
+	}
+	if errors.Is(err, store.ErrBadHost) {
+		// One bad heartbeat must not hold back the others.
+		for _, h := range beats {
+			if err := c.st.UpsertHosts(ctx, []store.Host{h}); err != nil && errors.Is(err, store.ErrBadHost) {
+				c.logf("heartbeat not stored: %s", escape.Text(err.Error()))
+			}
+		}
+		return
+	}
+	c.logf("store heartbeats: %s", escape.Text(err.Error()))
+	c.hostsMu.Lock()
+	for _, h := range beats {
+		if _, newer := c.beats[h.Name]; !newer {
+			c.beats[h.Name] = h
+		}
+	}
+	c.hostsMu.Unlock()
 }
 
 // checkSilent raises one alert per silence. Its ID derives from the host

@@ -77,6 +77,8 @@ var migrations = []struct{ check, apply string }{
 	// without a response (and all stored before responses existed); the
 	// doc keeps the whole response.
 	{"SELECT response FROM palisade_alerts LIMIT 0", "ALTER TABLE palisade_alerts ADD COLUMN response TEXT"},
+	// The latest heartbeat of each fleet host (hosts.go).
+	{"", hostsTable},
 }
 
 func (s *sqlStore) init(ctx context.Context) error {

@@ -77,6 +77,10 @@ type Store interface {
 	// Prune deletes alerts older than now-MaxAge and all but the newest
 	// MaxCount, returning how many went.
 	Prune(ctx context.Context, r Retention, now time.Time) (int64, error)
+	// UpsertHosts keeps each host's latest heartbeat (the fleet
+	// collector's); Hosts lists them by name.
+	UpsertHosts(ctx context.Context, hosts []Host) error
+	Hosts(ctx context.Context) ([]Host, error)
 	Close() error
 }
 

@@ -40,6 +40,7 @@ func mkAlert(i int, rule string, p alert.Priority, container, image string) aler
 func runSuite(t *testing.T, open func(t *testing.T) Store) {
 	ctx := context.Background()
 	runDashboardSuite(t, open)
+	runHostsSuite(t, open)
 	t.Run("Response", func(t *testing.T) {
 		s := open(t)
 		killed := mkAlert(0, "Read sensitive file untrusted", alert.Warning, "web", "busybox")
