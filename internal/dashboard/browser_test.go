@@ -66,6 +66,14 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	hostileID := int64(len(as))
+	// Fleet hosts on /state: hostile and 255-byte names must stay text
+	// and fit the width.
+	if err := st.UpsertHosts(context.Background(), []store.Host{
+		{Name: hostileRule, LastSeen: now, Interval: 10 * time.Second, Version: hostileContainer, Spooled: 3},
+		{Name: strings.Repeat("long-host-name-", 17), LastSeen: now.Add(-time.Hour), Interval: 10 * time.Second, Version: "0.9.0"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(Handler(st, Options{Poll: 100 * time.Millisecond,
 		Rules: map[string]RuleInfo{hostileRule: {Desc: hostileContainer, Condition: hostileRule}}}))
 	defer srv.Close()
@@ -288,6 +296,10 @@ func TestBrowser(t *testing.T) {
 	for _, p := range []string{"/?range=1h", "/?range=6h", "/?range=7d", "/?range=30d", "/state"} {
 		must(p, chromedp.Do(tctx, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main"))))
 		inert(p)
+	}
+	if f := eval("fleet", `document.getElementById("fleet").innerText`); !strings.Contains(f, hostileRule) ||
+		!strings.Contains(f, hostileContainer) || strings.Count(f, "silent") != 1 {
+		t.Errorf("fleet table as text: %q", f)
 	}
 
 	mu.Lock()
