@@ -1,6 +1,11 @@
 package testutil
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,12 +45,31 @@ func StartPodmanServiceAt(t testing.TB, sock string) *exec.Cmd {
 		svc.Process.Kill()
 		svc.Wait()
 	})
-	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
+	// The socket appears before the service answers: its first request
+	// sets up podman's storage, which takes seconds on a loaded machine.
+	// Callers get a service that has answered /info once.
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		},
+	}}
+	defer client.CloseIdleConnections()
+	var last error
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
 		if _, err := os.Stat(sock); err == nil {
-			return svc
+			resp, err := client.Get("http://podman/v1.41/info")
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return svc
+				}
+				err = fmt.Errorf("/info: %s", resp.Status)
+			}
+			last = err
 		}
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("podman's socket never appeared: %s", log.String())
+		if time.Since(start) > 60*time.Second {
+			t.Fatalf("podman's service never answered on %s (%v): %s", sock, last, log.String())
 		}
 	}
 }
