@@ -116,3 +116,23 @@ func TestUsersInUserNamespace(t *testing.T) {
 	ctr, _ = tab.Process(20)
 	check("after setuid(33)", ctr, 33, 100032, "www", 33, 100032, "web")
 }
+
+// A process that exited before its names were read (its uid_map still
+// there, its root gone) must not leave its container's mount namespace
+// cached without names: the next process there names them.
+func TestUserNamesNotCachedFromExitedProcess(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "30"), 0o755)
+	os.WriteFile(filepath.Join(root, "30", "uid_map"), []byte(rootlessMap), 0o444)
+	os.MkdirAll(filepath.Join(root, "20", "root", "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "20", "uid_map"), []byte(rootlessMap), 0o444)
+	os.WriteFile(filepath.Join(root, "20", "root", "etc", "passwd"), []byte("www:x:33:33:web:/var/www:/bin/false\n"), 0o644)
+	c := newUserCache(root)
+	const ns = 4026532999
+	if n := c.names(ns, 30); len(n.users) != 0 {
+		t.Fatalf("names from a process without a root: %v", n.users)
+	}
+	if n := c.names(ns, 20); n.users[33].name != "www" {
+		t.Errorf("after an exited process, the namespace's names are %v, want www for 33", n.users)
+	}
+}

@@ -1,6 +1,9 @@
 package state
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -51,7 +54,7 @@ func (c *userCache) names(ns, pid uint32) *idNames {
 	root := filepath.Join(dir, "root")
 	n := &idNames{users: map[int64]userEntry{}, groups: map[int64]string{},
 		uids: readIDMap(filepath.Join(dir, "uid_map")), gids: readIDMap(filepath.Join(dir, "gid_map"))}
-	users, _ := passwd.ReadUsers(filepath.Join(root, "etc", "passwd"))
+	users, usersErr := passwd.ReadUsers(filepath.Join(root, "etc", "passwd"))
 	for _, u := range users {
 		if _, dup := n.users[u.UID]; !dup {
 			n.users[u.UID] = userEntry{name: u.Name, home: u.Home, shell: u.Shell}
@@ -63,7 +66,12 @@ func (c *userCache) names(ns, pid uint32) *idNames {
 			n.groups[g.GID] = g.Name
 		}
 	}
-	if ns != 0 && (len(n.users) > 0 || len(n.groups) > 0 || n.uids != nil) {
+	// Cached only when the names were really read: a process that exited
+	// before this read still shows its uid_map but no root, and caching its
+	// empty names would leave the whole container unnamed.
+	_, rootErr := os.Stat(root)
+	read := rootErr == nil && (usersErr == nil || errors.Is(usersErr, fs.ErrNotExist))
+	if ns != 0 && read && (len(n.users) > 0 || len(n.groups) > 0 || n.uids != nil) {
 		if len(c.byNS) >= maxCachedNS {
 			c.byNS = map[uint32]*idNames{}
 		}
