@@ -341,3 +341,71 @@ func FuzzParse(f *testing.F) {
 		Compile(b, "f.json")
 	})
 }
+
+func capEvent(c *event.Container, ts int64, name string, n int, res int64) *event.Event {
+	return &event.Event{Time: ts, Type: event.TypeOf("cap_capable"), Dir: event.DirExit, HasRes: true, Res: res,
+		Args: []event.Arg{{Name: "cap", Str: name, Int: int64(n), HasInt: true}},
+		Proc: &event.Process{PID: 10, ExePath: "/bin/busybox", Cwd: "/", Container: c}}
+}
+
+// baseline.cap_known: a capability check is known when the capability
+// is in the baseline's capabilities; drift alerts once per container and
+// capability; learning keeps the granted checks only.
+func TestCapabilityKnownReportLearn(t *testing.T) {
+	b := New(web)
+	b.Capabilities = []Item{{Name: "NET_BIND_SERVICE"}, {Name: "SETUID"}}
+	x := Compile(b, "web.json")
+	for _, c := range []struct {
+		name string
+		n    int
+		want bool
+	}{{"CAP_NET_BIND_SERVICE", 10, true}, {"CAP_SETUID", 7, true}, {"CAP_CHOWN", 0, false}, {"CAP_NET_RAW", 13, false}} {
+		known, ok := x.Known(event.BaselineCap, capEvent(webCtr, 1, c.name, c.n, 0))
+		if !ok || known != c.want {
+			t.Errorf("%s: known=%v ok=%v", c.name, known, ok)
+		}
+	}
+	// A hand-written event names the capability only.
+	byName := capEvent(webCtr, 1, "CAP_SETUID", 0, 0)
+	byName.Args[0].HasInt = false
+	if known, ok := x.Known(event.BaselineCap, byName); !known || !ok {
+		t.Errorf("by name: known=%v ok=%v", known, ok)
+	}
+	if _, ok := x.Known(event.BaselineCap, execEvent(webCtr, 1, "/bin/busybox", "/bin/sh")); ok {
+		t.Error("cap_known has a value for an exec")
+	}
+
+	set := NewSet(x)
+	tags := []string{"drift"}
+	chown := capEvent(webCtr, 1, "CAP_CHOWN", 0, 0)
+	if got := ItemOf(chown); got != "cap CHOWN" {
+		t.Errorf("item %q", got)
+	}
+	if !set.Report("R", tags, chown) || set.Report("R", tags, capEvent(webCtr, 2, "CAP_CHOWN", 0, 0)) {
+		t.Error("one alert per capability and container")
+	}
+	if !set.Report("R", tags, capEvent(webCtr, 3, "CAP_NET_RAW", 13, 0)) {
+		t.Error("another capability alerts")
+	}
+
+	t0 := time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC).UnixNano()
+	l := NewLearner(web, t0)
+	l.Add(capEvent(webCtr, t0, "CAP_CHOWN", 0, 0))
+	l.Add(capEvent(webCtr, t0+1, "CAP_CHOWN", 0, 0))
+	l.Add(capEvent(webCtr, t0+2, "CAP_NET_RAW", 13, -1)) // denied: gave nothing
+	l.Add(capEvent(webCtr, t0+3, "CAP_63", 63, 0))       // unknown: could not be read back
+	lb := l.Baseline(t0 + 10)
+	if len(lb.Capabilities) != 1 || lb.Capabilities[0].Name != "CHOWN" || lb.Capabilities[0].Count != 2 {
+		t.Errorf("learned capabilities %+v", lb.Capabilities)
+	}
+	if len(lb.Syscalls[lb.Arch]) != 0 {
+		t.Errorf("a capability check learned as a syscall: %+v", lb.Syscalls)
+	}
+	data, err := lb.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse("learned.json", data, "x86_64"); err != nil {
+		t.Errorf("learned baseline does not parse: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/palisade-sec/palisade/internal/caps"
 	"github.com/palisade-sec/palisade/internal/event"
 )
 
@@ -23,6 +24,7 @@ type Index struct {
 	destExact   map[destKey]struct{} // port -1: any port
 	destNets    []Dest
 	listen      map[listenKey]struct{}
+	caps        uint64 // bit n: capability n is in Capabilities
 }
 
 type destKey struct {
@@ -93,8 +95,16 @@ func Compile(b *Baseline, name string) *Index {
 			x.listen[listenKey{proto, port}] = struct{}{}
 		}
 	}
+	for _, it := range b.Capabilities {
+		if n, ok := caps.Number(it.Name); ok && n < 64 {
+			x.caps |= 1 << n
+		}
+	}
 	return x
 }
+
+// CapKnown reports capability number n as one the baseline needed.
+func (x *Index) CapKnown(n int) bool { return n >= 0 && n < 64 && x.caps&(1<<n) != 0 }
 
 // Name is what alerts call the baseline (baseline.name).
 func (x *Index) Name() string { return x.name }
@@ -258,8 +268,31 @@ func (x *Index) Known(item event.BaselineItem, e *event.Event) (bool, bool) {
 			return false, false
 		}
 		return x.ListenKnown(protoOf(e.FD), e.FD.LocalPort()), true
+	case event.BaselineCap:
+		n, ok := capOf(e)
+		if !ok {
+			return false, false
+		}
+		return x.CapKnown(n), true
 	}
 	return false, false
+}
+
+var tCapCapable = event.TypeOf("cap_capable")
+
+// capOf is the capability number a cap_capable event checked.
+func capOf(e *event.Event) (int, bool) {
+	if e.Type != tCapCapable {
+		return 0, false
+	}
+	a, ok := e.ArgByName("cap")
+	switch {
+	case !ok:
+		return 0, false
+	case a.HasInt:
+		return int(a.Int), true
+	}
+	return caps.Number(a.Str) // a hand-written event: "cap":"CAP_CHOWN"
 }
 
 func protoOf(fd *event.FD) string {

@@ -1,8 +1,11 @@
 package baseline
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/palisade-sec/palisade/internal/caps"
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/fields"
 	"github.com/palisade-sec/palisade/internal/syscalls"
@@ -24,6 +27,7 @@ type Learner struct {
 	writes     map[string]*Item
 	dests      map[string]*Item
 	listen     map[string]*Item
+	caps       map[string]*Item
 	isSyscall  map[event.Type]bool
 	Dropped    uint64
 }
@@ -41,7 +45,7 @@ func NewLearner(w Workload, start int64) *Learner {
 	return &Learner{w: w, start: start, containers: map[string]bool{},
 		exes: map[string]*Item{}, progs: map[string]*Item{}, sys: map[string]*Item{},
 		writes: map[string]*Item{}, dests: map[string]*Item{}, listen: map[string]*Item{},
-		isSyscall: map[event.Type]bool{}}
+		caps: map[string]*Item{}, isSyscall: map[event.Type]bool{}}
 }
 
 // AddContainer notes a replica.
@@ -65,6 +69,14 @@ func (l *Learner) note(m map[string]*Item, name string, t int64) {
 	m[name] = &Item{Name: name, Count: 1, First: s, Last: s}
 }
 
+// capName is capability n in a baseline's (Docker's) spelling: CHOWN.
+func capName(n int) string {
+	if name, ok := caps.Name(n); ok {
+		return strings.TrimPrefix(name, "CAP_")
+	}
+	return "CAP_" + strconv.Itoa(n)
+}
+
 // RuntimeInitNames are what the container runtime is called while it
 // sets a container up inside the container's cgroup; learning skips
 // their events (the drift rules' drift_runtime_init_names list).
@@ -75,6 +87,15 @@ var RuntimeInitNames = map[string]bool{"runc": true, "runc:[0:PARENT]": true, "r
 // Add learns from one event of the workload.
 func (l *Learner) Add(e *event.Event) {
 	if e.Proc != nil && RuntimeInitNames[e.Proc.Name] {
+		return
+	}
+	if n, ok := capOf(e); ok {
+		// A granted check is a capability the workload used; a denied
+		// one gave it nothing (record's Caps.Needed likewise).
+		// One this build cannot name could not be read back.
+		if _, known := caps.Name(n); known && e.HasRes && e.Res == 0 {
+			l.note(l.caps, capName(n), e.Time)
+		}
 		return
 	}
 	t := e.Type
@@ -130,6 +151,7 @@ func (l *Learner) Baseline(end int64) *Baseline {
 	b.Executables, b.Programs = items(l.exes), items(l.progs)
 	b.Syscalls[b.Arch] = items(l.sys)
 	b.Destinations, b.Listen = items(l.dests), items(l.listen)
+	b.Capabilities = items(l.caps)
 	// Written paths become globs; each glob carries the counts and times
 	// of the paths it covers.
 	var paths []string

@@ -217,9 +217,13 @@ func (s *Set) Report(rule string, tags []string, e *event.Event) bool {
 
 // ItemOf names the drift item an event is about: the program of an
 // exec, the file of an open, the destination of a connect, the port of a
-// listen or bind, otherwise the syscall.
+// listen or bind, the capability of a capability check, otherwise the
+// syscall.
 func ItemOf(e *event.Event) string {
 	t := e.Type.String()
+	if n, ok := capOf(e); ok {
+		return "cap " + capName(n)
+	}
 	switch {
 	case isExec(e) && e.Proc != nil:
 		return "exe " + e.Proc.ExePath + " " + programOf(e)

@@ -34,6 +34,12 @@ func driftJSONL() string {
 		`{"ts":13,"type":"connect","res":0,"args":{"fd":4},`+proc("/bin/busybox")+`,"fd":{"num":4,"type":"ipv4","l4proto":"tcp","cip":"172.17.0.2","cport":40001,"sip":"10.0.0.5","sport":4444},`+ctr+`}`,
 		`{"ts":14,"type":"listen","res":0,"args":{"fd":5},`+proc("/bin/busybox")+`,"fd":{"num":5,"type":"ipv4","l4proto":"tcp","sip":"0.0.0.0","sport":9001,"server":true},`+ctr+`}`,
 		`{"ts":15,"type":"ptrace","res":0,"args":{"request":16,"pid":1},`+proc("/bin/busybox")+`,`+ctr+`}`,
+		// CHOWN twice (one alert), NET_BIND_SERVICE is in the baseline,
+		// a denied NET_RAW gave nothing: one capability alert.
+		`{"ts":16,"type":"cap_capable","res":0,"args":{"cap":{"str":"CAP_CHOWN","int":0}},`+proc("/bin/busybox")+`,`+ctr+`}`,
+		`{"ts":17,"type":"cap_capable","res":0,"args":{"cap":"CAP_CHOWN"},`+proc("/bin/busybox")+`,`+ctr+`}`,
+		`{"ts":18,"type":"cap_capable","res":0,"args":{"cap":{"str":"CAP_NET_BIND_SERVICE","int":10}},`+proc("/bin/busybox")+`,`+ctr+`}`,
+		`{"ts":19,"type":"cap_capable","res":-1,"args":{"cap":{"str":"CAP_NET_RAW","int":13}},`+proc("/bin/busybox")+`,`+ctr+`}`,
 	)
 	return strings.Join(lines, "\n") + "\n"
 }
@@ -47,6 +53,8 @@ func writeTestRecording(t *testing.T, dir string) string {
 	r.Files.Write = []string{"/var/log/app/a.log", "/var/log/app/b.log", "/var/log/app/c.log"}
 	r.Connect = []record.Endpoint{{Family: "inet", Proto: "tcp", IP: "10.0.0.5", Port: 5432}}
 	r.Listen = []record.Endpoint{{Family: "inet", Proto: "tcp", IP: "0.0.0.0", Port: 8080}}
+	r.Caps.Collected, r.Caps.Source, r.Caps.Reason = true, record.CapSource, ""
+	r.Caps.Checked = []record.CheckedCap{{Name: "NET_BIND_SERVICE", Granted: 1, Needed: true}}
 	data, err := r.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +89,7 @@ func TestReplayDriftOneAlertPerItem(t *testing.T) {
 		"Drift outbound connection not in baseline": "4444",
 		"Drift listening port not in baseline":      "9001",
 		"Drift syscall not in baseline":             "ptrace",
+		"Drift capability not in baseline":          "capability=CAP_CHOWN",
 	}
 	got := map[string][]string{}
 	others := 0 // the built-in rules' alerts on the same events
@@ -118,7 +127,7 @@ func TestReplayDriftOneAlertPerItem(t *testing.T) {
 	if others == 0 {
 		t.Error("the built-in rules lost their alerts to the drift rules")
 	}
-	if !strings.Contains(errs, "2 repeated drift alerts counted") {
+	if !strings.Contains(errs, "3 repeated drift alerts counted") {
 		t.Errorf("summary: %s", errs)
 	}
 	// The same events without --baselines raise no drift alert.

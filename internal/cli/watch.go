@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -212,6 +213,10 @@ func runWatch(ctx context.Context, s streams, rs *rules.Ruleset, o watchOptions)
 	set, _ := syscalls.CaptureSet(syscalls.Native(), types, all)
 	nrs := syscalls.Numbers(set)
 	lo := detect.LiveOptions{Rules: rs, Syscalls: nrs, Shed: detect.ShedSet(set), RingBytes: o.ringBytes, Nice: o.nice, Log: s.err, CRISockets: o.criSockets}
+	// Capability checks only when a rule names them (the capability drift
+	// rule, loaded with --baselines/--learn): every check in the system
+	// is a record, and no rule matching every type asks for them.
+	lo.Capabilities = slices.Contains(types, "cap_capable")
 	// A kill is only as early as the agent reads the event: with a kill
 	// response the ring is read every millisecond (responses.read_every)
 	// instead of every 10 (BENCHMARKS.md).

@@ -35,6 +35,12 @@ type LiveOptions struct {
 	// before the agent reads it; 0 is the capture's default (10 ms).
 	// Responses lower it: a kill is only as early as the read.
 	Latency time.Duration
+	// Capabilities captures the kernel's capability checks as cap_capable
+	// events (a rule names the type: the capability drift rule). Every
+	// check in the system is a record, so it is off unless asked; on a
+	// kernel without the tracepoint (before 6.15) watch warns and goes on
+	// without them.
+	Capabilities bool
 }
 
 // Live is the kernel capture with its process, fd and container state: a
@@ -65,8 +71,14 @@ func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
 	// which the process table already has from exec and fork records.
 	// Environments are collected only for rules that read them: they hold
 	// secrets, and --record would write them to disk.
-	src, err := ebpf.Open(ebpf.Options{Syscalls: o.Syscalls, IgnoreSelf: true, LeanHeader: true, RingBufferBytes: o.RingBytes,
-		Latency: o.Latency, Env: o.Rules != nil && o.Rules.UsesField("proc.env"), Shed: o.Shed})
+	eo := ebpf.Options{Syscalls: o.Syscalls, IgnoreSelf: true, LeanHeader: true, RingBufferBytes: o.RingBytes,
+		Latency: o.Latency, Env: o.Rules != nil && o.Rules.UsesField("proc.env"), Shed: o.Shed, Capabilities: o.Capabilities}
+	src, err := ebpf.Open(eo)
+	if errors.Is(err, ebpf.ErrNoCapTracepoint) {
+		fmt.Fprintf(log, "palisade: warning: %v: rules on cap_capable events (capability drift) will not match\n", err)
+		eo.Capabilities = false
+		src, err = ebpf.Open(eo)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start capture: %w", err)
 	}

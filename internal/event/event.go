@@ -52,6 +52,7 @@ const (
 	BaselineFile                        // the file an open for writing opened
 	BaselineDest                        // the remote address a connect reached
 	BaselinePort                        // the local port a listen (or bind) took
+	BaselineCap                         // the capability a cap_capable event checked
 )
 
 // Baseline is the baseline bound to an event's workload (internal/baseline

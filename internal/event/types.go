@@ -132,5 +132,5 @@ var knownEventNames = []string{
 	"epoll_wait", "epoll_pwait", "wait4", "waitid", "lseek", "getuid", "geteuid", "getgid", "getegid",
 	"getcwd", "uname", "sysinfo", "set_tid_address", "arch_prctl", "rt_sigaction", "rt_sigprocmask",
 	"rt_sigreturn", "sched_yield", "getrandom", "madvise", "mlock", "munlock", "mremap", "msync",
-	"container", "asyncevent", "pluginevent", "procinfo", "signaldeliver", "page_fault", "cpu_hotplug",
+	"container", "cap_capable", "asyncevent", "pluginevent", "procinfo", "signaldeliver", "page_fault", "cpu_hotplug",
 }

@@ -37,6 +37,7 @@ func init() {
 	baselineKnown("baseline.file_known", "for a successful open of a file for writing (or creat): its path matches a path or glob the workload's baseline wrote", event.BaselineFile, isWriteOpenDone)
 	baselineKnown("baseline.dest_known", "for a connect of an IP socket, done or in progress, to an address and port: they match a baseline destination (address or CIDR, port or *)", event.BaselineDest, isConnectOut)
 	baselineKnown("baseline.port_known", "for a successful listen on an IP socket: its local port is one the baseline listened on", event.BaselinePort, isListenDone)
+	baselineKnown("baseline.cap_known", "for a capability check (evt.type cap_capable, watched when a rule names it): the capability (evt.arg.cap) is one the workload's baseline needed", event.BaselineCap, isCapCheck)
 }
 
 func init() {
@@ -53,7 +54,16 @@ func init() {
 var (
 	tExecve, tExecveat = event.TypeOf("execve"), event.TypeOf("execveat")
 	tConnect, tListen  = event.TypeOf("connect"), event.TypeOf("listen")
+	tCapCapable        = event.TypeOf("cap_capable")
 )
+
+func isCapCheck(e *event.Event) bool {
+	if e.Type != tCapCapable {
+		return false
+	}
+	_, ok := e.ArgByName("cap")
+	return ok
+}
 
 const errInProgress = -115 // EINPROGRESS
 

@@ -142,8 +142,11 @@ func fixtureEvents() ([]*event.Event, []func()) {
 	listen.HasRes, listen.Res = true, 0
 	listen.FD = fullFD("listener", event.FDIPv4)
 	listen.FD.SPort = 8080
+	capChk := base("cap_capable") // a granted capability check
+	capChk.HasRes, capChk.Res, capChk.FD = true, 0, nil
+	capChk.Args = []event.Arg{{Name: "cap", Str: "CAP_CHOWN", Int: 0, HasInt: true}}
 
-	evs := []*event.Event{open, v4, v6, dir, bare, changed, same, again, noCtr, execOK, openW, listen}
+	evs := []*event.Event{open, v4, v6, dir, bare, changed, same, again, noCtr, execOK, openW, listen, capChk}
 	// procAfter points the events after i at np, as the state does when an
 	// exec replaces a process.
 	procAfter := func(i int, np *event.Process) {
@@ -176,7 +179,7 @@ func fixtureEvents() ([]*event.Event, []func()) {
 		np.Parent = nil
 		p.Parent = np
 		p.Container = nil
-	}, nop, nop, nop, nop}
+	}, nop, nop, nop, nop, nop}
 	return evs, mut
 }
 
@@ -573,6 +576,10 @@ func (probeBaseline) Known(item event.BaselineItem, e *event.Event) (bool, bool)
 	case event.BaselinePort:
 		if e.FD != nil {
 			s = fmt.Sprint(e.FD.LocalPort())
+		}
+	case event.BaselineCap:
+		if a, ok := e.ArgByName("cap"); ok {
+			s = a.Str + fmt.Sprint(a.Int)
 		}
 	}
 	if s == "" {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/palisade-sec/palisade/internal/caps"
 	"github.com/palisade-sec/palisade/internal/container"
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
@@ -143,11 +144,43 @@ func (t *Table) Apply(ctx context.Context, r *ebpf.Record, e *event.Event) bool 
 		return false
 	case ebpf.KindSyscall, ebpf.KindEnter:
 		return t.syscall(ctx, r, e)
+	case ebpf.KindCap:
+		return t.capCheck(ctx, r, e)
 	}
 	return false
 }
 
-var tProcexit = event.TypeOf("procexit")
+var (
+	tProcexit   = event.TypeOf("procexit")
+	tCapCapable = event.TypeOf("cap_capable")
+)
+
+// capCheck makes a capability check (ebpf.Options.Capabilities) a
+// cap_capable event: evt.arg.cap is the capability (CAP_CHOWN; its
+// number as the integer), evt.res 0 when granted, -EPERM when denied.
+// Checks made with credentials other than the task's own (overlayfs
+// acting as its mounter, access(2) with the real ids) are not events:
+// they say nothing of what the process holds or does.
+func (t *Table) capCheck(ctx context.Context, r *ebpf.Record, e *event.Event) bool {
+	if r.Cap == nil || r.Cap.Override {
+		return false
+	}
+	pr := t.get(ctx, r)
+	e.Type = tCapCapable
+	e.Proc = pr.p
+	e.Res, e.HasRes = r.Cap.Ret, true
+	e.Args = append(e.Args, event.Arg{Name: "cap", Str: CapName(r.Cap.Cap), Int: int64(r.Cap.Cap), HasInt: true})
+	return true
+}
+
+// CapName is a capability's CAP_ name, CAP_<n> for one this build does
+// not know.
+func CapName(n int) string {
+	if name, ok := caps.Name(n); ok {
+		return name
+	}
+	return "CAP_" + strconv.Itoa(n)
+}
 
 // get returns the process of a record, creating it from /proc (or from the
 // record alone when the process is already gone).

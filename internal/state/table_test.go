@@ -659,3 +659,34 @@ func TestTableClone3AndKeyringArgs(t *testing.T) {
 		t.Errorf("add_key args %+v", a)
 	}
 }
+
+// A capability check is a cap_capable event of its process: the
+// capability by name and number, evt.res its result; a check made with
+// other credentials (overlayfs, access(2)) is no event.
+func TestTableCapCheck(t *testing.T) {
+	root := t.TempDir()
+	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\n")
+	tab := New(Options{ProcRoot: root, NativeArc: "x86_64"})
+	ctx := context.Background()
+	tab.Bootstrap(ctx)
+	var e event.Event
+	r := ebpf.Record{Kind: ebpf.KindCap, TID: 10, PID: 10, Comm: "app", Cap: &ebpf.CapInfo{Cap: 13, Granted: true}}
+	if !tab.Apply(ctx, &r, &e) || e.Type.String() != "cap_capable" || e.Proc == nil || e.Proc.PID != 10 || !e.HasRes || e.Res != 0 {
+		t.Fatalf("granted check: %+v", e)
+	}
+	if a, ok := e.ArgByName("cap"); !ok || a.Str != "CAP_NET_RAW" || a.Int != 13 || !a.HasInt {
+		t.Errorf("cap arg %+v", e.Args)
+	}
+	r.Cap = &ebpf.CapInfo{Cap: 0, Ret: -1}
+	if !tab.Apply(ctx, &r, &e) || e.Res != -1 || e.Args[0].Str != "CAP_CHOWN" {
+		t.Errorf("denied check: %+v", e)
+	}
+	r.Cap = &ebpf.CapInfo{Cap: 63, Granted: true}
+	if !tab.Apply(ctx, &r, &e) || e.Args[0].Str != "CAP_63" {
+		t.Errorf("unknown capability: %+v", e.Args)
+	}
+	r.Cap = &ebpf.CapInfo{Cap: 21, Granted: true, Override: true}
+	if tab.Apply(ctx, &r, &e) {
+		t.Errorf("a check on other credentials made an event: %+v", e)
+	}
+}
