@@ -30,7 +30,8 @@ const driftService = `mkdir -p /var/log/app /www && echo hello > /www/index.html
 // baseline (watch --learn), restarted under detection with the same load
 // (no drift alert: 30 s, 5 minutes with PALISADE_SOAK=1), then wget, nc,
 // a copied binary, a write to /usr/bin, a new listener and a connection to
-// a new port each raise one drift alert naming the item and the baseline.
+// a new port, and a chown (CAP_CHOWN, never checked while learning) each
+// raise one drift alert naming the item and the baseline.
 func TestDriftLearnThenDetect(t *testing.T) {
 	testutil.RequireBPF(t)
 	base := testutil.RequireBusyboxImage(t)
@@ -131,8 +132,13 @@ func TestDriftLearnThenDetect(t *testing.T) {
 	if replicas != 2 {
 		t.Errorf("baseline sources %q, want both replicas merged into one", b.Sources)
 	}
-	t.Logf("learned baseline: %d executables, %d programs, %d syscalls, writes %v, listen %v",
-		len(b.Executables), len(b.Programs), len(b.Syscalls[b.Arch]), b.Writes, b.Listen)
+	t.Logf("learned baseline: %d executables, %d programs, %d syscalls, writes %v, listen %v, capabilities %v",
+		len(b.Executables), len(b.Programs), len(b.Syscalls[b.Arch]), b.Writes, b.Listen, b.Capabilities)
+	for _, it := range b.Capabilities {
+		if it.Name == "CHOWN" {
+			t.Fatal("the service's learned baseline holds CHOWN: the capability drift below would prove nothing")
+		}
+	}
 
 	// Restart under detection, same load: no drift.
 	rm()
@@ -159,6 +165,8 @@ func TestDriftLearnThenDetect(t *testing.T) {
 	inCtr("cp /bin/busybox /tmp/true && /tmp/true")
 	inCtr("mkdir -p /usr/bin && echo x > /usr/bin/evil")
 	inCtr("(nc -l -p 9001 >/dev/null &) ; sleep 0.5; echo hi | nc 127.0.0.1 9001; true")
+	// chown needs CAP_CHOWN, which the service never used: twice, one alert.
+	inCtr("touch /tmp/own && chown 1:1 /tmp/own && chown 2:2 /tmp/own")
 	want := []struct{ rule, item string }{
 		{"Drift program not in baseline", "program=/bin/wget"},
 		{"Drift program not in baseline", "exe=/tmp/true"},
@@ -168,6 +176,7 @@ func TestDriftLearnThenDetect(t *testing.T) {
 		{"Drift listening port not in baseline", "port=9001"},
 		{"Drift outbound connection not in baseline", "port=9001"},
 		{"Drift outbound connection not in baseline", "port=8080"},
+		{"Drift capability not in baseline", "capability=CAP_CHOWN"},
 	}
 	var got []alertJSON
 	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(200 * time.Millisecond) {
