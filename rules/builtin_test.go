@@ -350,6 +350,10 @@ var cases = []struct {
 	{"Crypto-miner started",
 		[]string{exec(proc("xmrig", 9, shParent), web), exec(proc("echo", 9, nil, "args", []string{"-o stratum+tcp", "-u user"}), nil)},
 		[]string{exec(proc("echo", 9, nil, "args", []string{"stratum"}), nil)}},
+	{"Credentials changed without a syscall that grants them",
+		[]string{exec(proc("sh", 9, nil, "cred_unexplained", true, "prev_uid", 1000), nil), exec(proc("sh", 9, shParent, "cred_unexplained", true, "prev_uid", 33), web)},
+		[]string{exec(proc("su", 9, nil, "prev_uid", 1000), nil), ev("execve", -13, proc("sh", 9, nil, "cred_unexplained", true, "prev_uid", 1000), nil),
+			ev("openat", 3, proc("sh", 9, nil, "cred_unexplained", true, "prev_uid", 1000), nil)}},
 }
 
 func loadBuiltin(t *testing.T, extra ...rules.File) *rules.Ruleset {

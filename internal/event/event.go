@@ -113,12 +113,18 @@ type Process struct {
 	ExeUpperLayer        bool
 	ExeFromMemfd         bool
 	ExeWritable          bool
-	SessionLeaderName    string // proc.sname
-	GroupLeaderName      string // proc.vpgid.name
-	GroupLeaderExe       string // proc.vpgid.exe
-	Parent               *Process
-	Container            *Container
-	FDTypes              []string // types of the process's open fds, by fd number (fd.types)
+	// CredUnexplained: a thread of this process (or of the one it was
+	// forked from) gained uid or euid 0 with no exec, set*id or capset
+	// call that grants it (proc.cred_unexplained); PrevHostUID is the
+	// kernel uid it had before (meaningful only with CredUnexplained).
+	CredUnexplained   bool
+	PrevHostUID       int64
+	SessionLeaderName string // proc.sname
+	GroupLeaderName   string // proc.vpgid.name
+	GroupLeaderExe    string // proc.vpgid.exe
+	Parent            *Process
+	Container         *Container
+	FDTypes           []string // types of the process's open fds, by fd number (fd.types)
 
 	cmdlineOnce sync.Once
 	cmdline     string

@@ -129,6 +129,8 @@ func init() {
 		}
 		return e.Time - e.Proc.Parent.StartTime, true
 	})
+	procBool("proc.cred_unexplained", "true if a thread of the process (or of one it was forked from) gained uid or euid 0 without an exec, set*id or capset call that grants it: a kernel exploit's outcome", func(p *event.Process) (bool, bool) { return p.CredUnexplained, true })
+	procNum("proc.prev_uid", "with proc.cred_unexplained, the kernel uid the thread had before the unexplained change (absent otherwise)", func(p *event.Process) (int64, bool) { return p.PrevHostUID, p.CredUnexplained })
 	procBool("proc.is_exe_upper_layer", "true if the executable is in the container's writable (upper) layer", func(p *event.Process) (bool, bool) { return p.ExeUpperLayer, true })
 	procBool("proc.is_exe_from_memfd", "true if the executable was run from a memfd (fileless)", func(p *event.Process) (bool, bool) { return p.ExeFromMemfd, true })
 	procBool("proc.is_exe_writable", "true if the executable is writable by the process's user", func(p *event.Process) (bool, bool) { return p.ExeWritable, true })

@@ -89,6 +89,7 @@ const (
 	procExeUpperLayer = 1 << iota
 	procExeFromMemfd
 	procExeWritable
+	procCredUnexplained // followed by proc.prev_uid, a varint
 )
 
 // Flags of a container.

@@ -407,6 +407,9 @@ func (r *binReader) process(d *decoder) {
 	p.CapPermitted, p.CapEffective, p.CapInheritable = d.uvarint(), d.uvarint(), d.uvarint()
 	pf := d.uvarint()
 	p.ExeUpperLayer, p.ExeFromMemfd, p.ExeWritable = pf&procExeUpperLayer != 0, pf&procExeFromMemfd != 0, pf&procExeWritable != 0
+	if pf&procCredUnexplained != 0 {
+		p.CredUnexplained, p.PrevHostUID = true, d.varint()
+	}
 	p.SessionLeaderName = r.str(d, true)
 	p.GroupLeaderName = r.str(d, true)
 	p.GroupLeaderExe = r.str(d, true)

@@ -27,42 +27,45 @@ type jsonEvent struct {
 }
 
 type jsonProc struct {
-	PID            int64     `json:"pid"`
-	TID            int64     `json:"tid,omitempty"`
-	VPID           int64     `json:"vpid,omitempty"`
-	VTID           int64     `json:"vtid,omitempty"`
-	PPID           int64     `json:"ppid,omitempty"`
-	SID            int64     `json:"sid,omitempty"`
-	VPGID          int64     `json:"vpgid,omitempty"`
-	Name           string    `json:"name"`
-	Exe            string    `json:"exe,omitempty"`
-	ExePath        string    `json:"exepath,omitempty"`
-	Args           []string  `json:"args,omitempty"`
-	Env            []string  `json:"env,omitempty"`
-	Cwd            string    `json:"cwd,omitempty"`
-	TTY            int64     `json:"tty,omitempty"`
-	UID            int64     `json:"uid"`
-	GID            int64     `json:"gid"`
-	HostUID        *int64    `json:"host_uid,omitempty"` // absent: the same as uid (no user namespace)
-	HostGID        *int64    `json:"host_gid,omitempty"`
-	LoginUID       *int64    `json:"loginuid,omitempty"`
-	User           string    `json:"user,omitempty"`
-	Home           string    `json:"home,omitempty"`
-	Shell          string    `json:"shell,omitempty"`
-	LoginName      string    `json:"loginname,omitempty"`
-	Group          string    `json:"group,omitempty"`
-	StartTS        int64     `json:"start_ts,omitempty"`
-	CapPermitted   uint64    `json:"cap_permitted,omitempty"`
-	CapEffective   uint64    `json:"cap_effective,omitempty"`
-	CapInheritable uint64    `json:"cap_inheritable,omitempty"`
-	ExeUpperLayer  bool      `json:"exe_upper_layer,omitempty"`
-	ExeFromMemfd   bool      `json:"exe_from_memfd,omitempty"`
-	ExeWritable    bool      `json:"exe_writable,omitempty"`
-	SName          string    `json:"sname,omitempty"`
-	VPGIDName      string    `json:"vpgid_name,omitempty"`
-	VPGIDExe       string    `json:"vpgid_exe,omitempty"`
-	FDTypes        []string  `json:"fd_types,omitempty"`
-	Parent         *jsonProc `json:"parent,omitempty"`
+	PID            int64    `json:"pid"`
+	TID            int64    `json:"tid,omitempty"`
+	VPID           int64    `json:"vpid,omitempty"`
+	VTID           int64    `json:"vtid,omitempty"`
+	PPID           int64    `json:"ppid,omitempty"`
+	SID            int64    `json:"sid,omitempty"`
+	VPGID          int64    `json:"vpgid,omitempty"`
+	Name           string   `json:"name"`
+	Exe            string   `json:"exe,omitempty"`
+	ExePath        string   `json:"exepath,omitempty"`
+	Args           []string `json:"args,omitempty"`
+	Env            []string `json:"env,omitempty"`
+	Cwd            string   `json:"cwd,omitempty"`
+	TTY            int64    `json:"tty,omitempty"`
+	UID            int64    `json:"uid"`
+	GID            int64    `json:"gid"`
+	HostUID        *int64   `json:"host_uid,omitempty"` // absent: the same as uid (no user namespace)
+	HostGID        *int64   `json:"host_gid,omitempty"`
+	LoginUID       *int64   `json:"loginuid,omitempty"`
+	User           string   `json:"user,omitempty"`
+	Home           string   `json:"home,omitempty"`
+	Shell          string   `json:"shell,omitempty"`
+	LoginName      string   `json:"loginname,omitempty"`
+	Group          string   `json:"group,omitempty"`
+	StartTS        int64    `json:"start_ts,omitempty"`
+	CapPermitted   uint64   `json:"cap_permitted,omitempty"`
+	CapEffective   uint64   `json:"cap_effective,omitempty"`
+	CapInheritable uint64   `json:"cap_inheritable,omitempty"`
+	ExeUpperLayer  bool     `json:"exe_upper_layer,omitempty"`
+	ExeFromMemfd   bool     `json:"exe_from_memfd,omitempty"`
+	ExeWritable    bool     `json:"exe_writable,omitempty"`
+	// CredUnexplained and PrevUID: proc.cred_unexplained, proc.prev_uid.
+	CredUnexplained bool      `json:"cred_unexplained,omitempty"`
+	PrevUID         *int64    `json:"prev_uid,omitempty"`
+	SName           string    `json:"sname,omitempty"`
+	VPGIDName       string    `json:"vpgid_name,omitempty"`
+	VPGIDExe        string    `json:"vpgid_exe,omitempty"`
+	FDTypes         []string  `json:"fd_types,omitempty"`
+	Parent          *jsonProc `json:"parent,omitempty"`
 }
 
 type jsonFD struct {
@@ -264,7 +267,10 @@ func (p *jsonProc) toProcess(c *event.Container) *event.Process {
 		CapPermitted: p.CapPermitted, CapEffective: p.CapEffective, CapInheritable: p.CapInheritable,
 		ExeUpperLayer: p.ExeUpperLayer, ExeFromMemfd: p.ExeFromMemfd, ExeWritable: p.ExeWritable,
 		SessionLeaderName: p.SName, GroupLeaderName: p.VPGIDName, GroupLeaderExe: p.VPGIDExe,
-		FDTypes: p.FDTypes, Container: c,
+		FDTypes: p.FDTypes, Container: c, CredUnexplained: p.CredUnexplained,
+	}
+	if p.PrevUID != nil {
+		out.PrevHostUID = *p.PrevUID
 	}
 	if out.TID == 0 {
 		out.TID = out.PID
@@ -388,6 +394,10 @@ func fromProcess(p *event.Process, depth int) *jsonProc {
 		CapPermitted: p.CapPermitted, CapEffective: p.CapEffective, CapInheritable: p.CapInheritable,
 		ExeUpperLayer: p.ExeUpperLayer, ExeFromMemfd: p.ExeFromMemfd, ExeWritable: p.ExeWritable,
 		SName: p.SessionLeaderName, VPGIDName: p.GroupLeaderName, VPGIDExe: p.GroupLeaderExe, FDTypes: p.FDTypes}
+	if p.CredUnexplained {
+		prev := p.PrevHostUID
+		j.CredUnexplained, j.PrevUID = true, &prev
+	}
 	if p.HostUID != p.UID {
 		hu := p.HostUID
 		j.HostUID = &hu

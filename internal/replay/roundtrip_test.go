@@ -424,7 +424,7 @@ func TestStateWrittenOnce(t *testing.T) {
 		GID: cp.GID, LoginUID: cp.LoginUID, UserName: cp.UserName, UserHome: cp.UserHome, UserShell: cp.UserShell,
 		LoginName: cp.LoginName, GroupName: cp.GroupName, StartTime: cp.StartTime, CapPermitted: cp.CapPermitted,
 		CapEffective: cp.CapEffective, CapInheritable: cp.CapInheritable, ExeUpperLayer: cp.ExeUpperLayer,
-		ExeFromMemfd: cp.ExeFromMemfd, ExeWritable: cp.ExeWritable, SessionLeaderName: cp.SessionLeaderName,
+		ExeFromMemfd: cp.ExeFromMemfd, ExeWritable: cp.ExeWritable, CredUnexplained: cp.CredUnexplained, PrevHostUID: cp.PrevHostUID, SessionLeaderName: cp.SessionLeaderName,
 		GroupLeaderName: cp.GroupLeaderName, GroupLeaderExe: cp.GroupLeaderExe, FDTypes: cp.FDTypes, Container: cp.Container}
 	w.Write(&event.Event{Type: event.TypeOf("openat"), Proc: cp2})
 	if k := kinds(); k[kindProcess] != 6 {

@@ -314,7 +314,8 @@ type procScalars struct {
 	CapPermitted, CapEffective             uint64
 	CapInheritable                         uint64
 	ExeUpperLayer, ExeFromMemfd            bool
-	ExeWritable                            bool
+	ExeWritable, CredUnexplained           bool
+	PrevHostUID                            int64
 	SessionLeaderName                      string
 	GroupLeaderName, GroupLeaderExe        string
 	parent, ctr                            uint32 // parent ref + 1 (0: none), container ref
@@ -325,7 +326,7 @@ func scalarsOf(p *event.Process, parent, ctr uint32) procScalars {
 		p.Name, p.Exe, p.ExePath, p.Cwd, p.TTY, p.UID, p.GID, p.LoginUID, p.HostUID, p.HostGID,
 		p.UserName, p.UserHome, p.UserShell, p.LoginName, p.GroupName, p.StartTime,
 		p.CapPermitted, p.CapEffective, p.CapInheritable, p.ExeUpperLayer, p.ExeFromMemfd, p.ExeWritable,
-		p.SessionLeaderName, p.GroupLeaderName, p.GroupLeaderExe, parent, ctr}
+		p.CredUnexplained, p.PrevHostUID, p.SessionLeaderName, p.GroupLeaderName, p.GroupLeaderExe, parent, ctr}
 }
 
 // procEntry is one process state written, and copies of its slices (the
@@ -401,7 +402,13 @@ func (w *Writer) procState(p *event.Process, parent uint32) uint32 {
 	if p.ExeWritable {
 		pf |= procExeWritable
 	}
+	if p.CredUnexplained {
+		pf |= procCredUnexplained
+	}
 	b = appendUvarint(b, pf)
+	if p.CredUnexplained {
+		b = appendVarint(b, p.PrevHostUID)
+	}
 	b = w.str(b, p.SessionLeaderName, true)
 	b = w.str(b, p.GroupLeaderName, true)
 	b = w.str(b, p.GroupLeaderExe, true)

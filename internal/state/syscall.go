@@ -87,6 +87,8 @@ func (t *Table) applyEffect(c *call) bool {
 		t.onFork(c)
 	case syscalls.EffectFDArg:
 		t.onFDArg(c)
+	case syscalls.EffectCreds:
+		// Counted by checkCreds, which every record with ids goes through.
 	default:
 		return false
 	}
@@ -139,7 +141,7 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 	pr := t.get(ctx, r)
 	if p := pr.p; r.Minimal {
 		p.TID = int64(r.TID) // minimal records carry no ids or creds
-	} else if int64(r.TID) != p.TID || int64(r.EUID) != p.UID || int64(r.EGID) != p.GID ||
+	} else if t.checkCreds(pr, r, info.effect == syscalls.EffectCreds && r.Kind != ebpf.KindEnter && r.Ret >= 0); int64(r.TID) != p.TID || int64(r.EUID) != p.UID || int64(r.EGID) != p.GID ||
 		r.CapEffective != p.CapEffective || r.CapPermitted != p.CapPermitted || loginUID(r) != p.LoginUID {
 		// Another thread, or the ids changed (setuid, capset): thread.tid
 		// and user.* follow the thread that made this call.

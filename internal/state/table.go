@@ -81,6 +81,11 @@ type proc struct {
 	// /proc, re-parenting). Only then can an exec or exit have children
 	// to re-point, which spares the walk over the table for most.
 	parented bool
+	// thr are the threads seen, each with the ids its last record
+	// carried, and grants counts the successful set*id and capset calls
+	// of any thread of the process: the credential-change check (creds.go).
+	thr    []thrCred
+	grants uint32
 }
 
 // New makes an empty table; call Bootstrap to load running processes.
@@ -133,6 +138,7 @@ func (t *Table) Apply(ctx context.Context, r *ebpf.Record, e *event.Event) bool 
 	case ebpf.KindExit:
 		pr := t.get(ctx, r)
 		t.creds(pr, r)
+		pr.dropThread(r.TID)
 		if r.Exit != nil && r.Exit.GroupDead {
 			t.dead = append(t.dead, r.PID)
 			t.reparent(ctx, pr, r.Exit.Reaper)
@@ -326,7 +332,8 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 	p := pr.p
 	np := &event.Process{PID: p.PID, TID: int64(r.TID), VPID: int64(r.VPID), VTID: int64(r.VTID), PPID: int64(r.PPID),
 		SID: p.SID, VPGID: p.VPGID, Name: r.Comm, Cwd: p.Cwd, TTY: p.TTY, StartTime: p.StartTime, Parent: p.Parent,
-		Container: p.Container, LoginUID: p.LoginUID, UID: -1, GID: -1, SessionLeaderName: p.SessionLeaderName}
+		Container: p.Container, LoginUID: p.LoginUID, UID: -1, GID: -1, SessionLeaderName: p.SessionLeaderName,
+		CredUnexplained: p.CredUnexplained, PrevHostUID: p.PrevHostUID}
 	if parent, ok := t.procs[r.PPID]; ok && parent != pr {
 		np.Parent = parent.p
 		parent.parented = true
@@ -351,6 +358,7 @@ func (t *Table) exec(ctx context.Context, r *ebpf.Record) {
 	if np.StartTime == 0 {
 		np.StartTime = ebpf.WallTime(r.Time).UnixNano()
 	}
+	t.execCreds(pr, np, r)
 	pr.p = np
 	pr.mntNS = r.MntNS
 	if r.PidNS != 0 {
@@ -416,6 +424,9 @@ func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
 	}
 	parent := t.get(ctx, r)
 	parent.parented = true
+	if !r.Minimal {
+		t.checkCreds(parent, r, false)
+	}
 	pp := parent.p
 	child := &event.Process{PID: int64(f.PID), TID: int64(f.TID), VPID: int64(f.VPID), VTID: int64(f.VTID), PPID: pp.PID,
 		SID: pp.SID, VPGID: pp.VPGID, Name: pp.Name, Exe: pp.Exe, ExePath: pp.ExePath, Args: pp.Args, Env: pp.Env,
@@ -423,9 +434,13 @@ func (t *Table) fork(ctx context.Context, r *ebpf.Record) {
 		UserHome: pp.UserHome, UserShell: pp.UserShell, LoginName: pp.LoginName, GroupName: pp.GroupName,
 		StartTime: ebpf.WallTime(r.Time).UnixNano(), CapPermitted: pp.CapPermitted, CapEffective: pp.CapEffective,
 		CapInheritable: pp.CapInheritable, ExeUpperLayer: pp.ExeUpperLayer, ExeFromMemfd: pp.ExeFromMemfd, ExeWritable: pp.ExeWritable,
-		SessionLeaderName: pp.SessionLeaderName, Parent: pp, Container: pp.Container}
+		SessionLeaderName: pp.SessionLeaderName, Parent: pp, Container: pp.Container,
+		CredUnexplained: pp.CredUnexplained, PrevHostUID: pp.PrevHostUID}
 	c := &proc{p: child, fds: parent.fds.clone(), mntNS: parent.mntNS, pidNS: parent.pidNS, ctrKey: parent.ctrKey,
 		named: parent.named, namedUID: parent.namedUID, namedGID: parent.namedGID}
+	if !r.Minimal { // the child starts with the ids of the thread that forked it
+		c.thr = append(c.thr, thrCred{tid: f.TID, uid: r.UID, euid: r.EUID})
+	}
 	if f.VPID == 1 {
 		c.pidNS = 0 // the init of a new pid namespace: its exec says which
 	}

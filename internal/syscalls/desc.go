@@ -146,6 +146,7 @@ const (
 	EffectExec              // a new image
 	EffectFork              // a new process
 	EffectFDArg             // acts on its fd argument
+	EffectCreds             // changes the thread's credentials (set*id, capset)
 	numEffects
 )
 

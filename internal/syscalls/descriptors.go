@@ -150,16 +150,16 @@ var descriptors = []Desc{
 	{Name: "mount_setattr", Paths: at(1, 0)},
 
 	// credentials and capabilities
-	{Name: "setuid", Args: args(num("uid"))},
-	{Name: "setgid", Args: args(num("gid"))},
-	{Name: "setreuid", Args: args(num("ruid"), num("euid"))},
-	{Name: "setregid", Args: args(num("rgid"), num("egid"))},
-	{Name: "setresuid", Args: args(num("ruid"), num("euid"), num("suid"))},
-	{Name: "setresgid", Args: args(num("rgid"), num("egid"), num("sgid"))},
-	{Name: "setfsuid", Args: args(num("uid"))},
-	{Name: "setfsgid", Args: args(num("gid"))},
+	{Name: "setuid", Args: args(num("uid")), Effect: EffectCreds, State: true},
+	{Name: "setgid", Args: args(num("gid")), Effect: EffectCreds, State: true},
+	{Name: "setreuid", Args: args(num("ruid"), num("euid")), Effect: EffectCreds, State: true},
+	{Name: "setregid", Args: args(num("rgid"), num("egid")), Effect: EffectCreds, State: true},
+	{Name: "setresuid", Args: args(num("ruid"), num("euid"), num("suid")), Effect: EffectCreds, State: true},
+	{Name: "setresgid", Args: args(num("rgid"), num("egid"), num("sgid")), Effect: EffectCreds, State: true},
+	{Name: "setfsuid", Args: args(num("uid")), Effect: EffectCreds, State: true},
+	{Name: "setfsgid", Args: args(num("gid")), Effect: EffectCreds, State: true},
 	{Name: "setgroups"},
-	{Name: "capset", Args: args(skip, skip), Struct: &Struct{1, 24}},
+	{Name: "capset", Args: args(skip, skip), Struct: &Struct{1, 24}, Effect: EffectCreds, State: true},
 
 	// process control and kernel attack surface
 	{Name: "ptrace", Args: args(Arg{"request", ArgPtraceRequest}, num("pid"))},
