@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"unsafe"
 
@@ -102,12 +103,44 @@ func apply(cfg *Config) error {
 		}
 	}
 	if len(cfg.Filter) > 0 && cfg.NoNewPrivs {
+		// Between the filter and the exec this thread may make only the
+		// calls the profile adds for palisade-run: everything execve needs
+		// is built first, and no garbage collection may start (one did,
+		// and its netpoll's epoll_pwait was refused: "netpoll failed").
+		path, argv, envv, err := execArgs(cfg)
+		if err != nil {
+			return fmt.Errorf("exec %s: %w", cfg.Path, err)
+		}
+		debug.SetGCPercent(-1)
 		if err := installFilter(cfg); err != nil {
 			return err
 		}
+		_, _, errno := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(path)), uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
+		runtime.KeepAlive(path)
+		runtime.KeepAlive(argv)
+		runtime.KeepAlive(envv)
+		return fmt.Errorf("exec %s: %w", cfg.Path, errno)
 	}
 	err = syscall.Exec(cfg.Path, cfg.Argv, cfg.Env)
 	return fmt.Errorf("exec %s: %w", cfg.Path, err)
+}
+
+// execArgs builds execve's arguments: the path and NULL-terminated argv and
+// envp arrays of C strings.
+func execArgs(cfg *Config) (*byte, []*byte, []*byte, error) {
+	path, err := syscall.BytePtrFromString(cfg.Path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	argv, err := syscall.SlicePtrFromStrings(cfg.Argv)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	envv, err := syscall.SlicePtrFromStrings(cfg.Env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return path, argv, envv, nil
 }
 
 func installFilter(cfg *Config) error {
