@@ -104,7 +104,7 @@ func newBaselineFromRecordingCmd(s streams) *cobra.Command {
 		Use:   "from-recording RECORDING... --image REPO[:TAG][@DIGEST] [--container NAME] [--k8s NS/WORKLOAD]",
 		Short: "Make a workload's baseline from recordings (palisade record), replicas merged",
 		Example: `  palisade baseline from-recording web.json --image registry.example/web:1.4 --out baselines/web.json
-  palisade baseline from-recording web-a.json web-b.json --image web:1.4 --out baselines/web.json`,
+  palisade baseline from-recording web-a.json web-b.json --image registry.example/web:1.4 --out baselines/web-replicas.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w, err := workloadFlags(image, container, k8s)
@@ -189,7 +189,9 @@ func newBaselineShowCmd(s streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show FILE",
 		Short: "Check a baseline file and summarise it (-o json: the baseline itself)",
-		Args:  cobra.ExactArgs(1),
+		Example: `  palisade baseline show baselines/web.json
+  palisade baseline show baselines/web.json -o json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
@@ -252,9 +254,10 @@ func sortedArches(b *baseline.Baseline) []string {
 func newBaselineMergeCmd(s streams) *cobra.Command {
 	var out, format string
 	cmd := &cobra.Command{
-		Use:   "merge FILE... [--out FILE]",
-		Short: "Union baselines of one workload (replicas, several recordings); the result is not reviewed",
-		Args:  cobra.MinimumNArgs(1),
+		Use:     "merge FILE... [--out FILE]",
+		Short:   "Union baselines of one workload (replicas, several recordings); the result is not reviewed",
+		Example: `  palisade baseline merge baselines/web.json baselines/web-replicas.json --out baselines/web.json`,
+		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var bs []*baseline.Baseline
 			for _, f := range args {
