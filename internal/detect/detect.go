@@ -165,6 +165,7 @@ func Run(ctx context.Context, src Source, o Options) (Stats, error) {
 	close(stopPoll)
 	wg.Wait()
 	if dc != nil {
+		drops.final(time.Now())
 		st.Drops = drops.poll(time.Time{})
 		st.Shed = drops.reportedShed
 		st.Alerts += drops.sent
@@ -225,6 +226,21 @@ func (p *dropPoller) poll(now time.Time) uint64 {
 		p.last, p.lastAt = c, now
 	}
 	return p.reported
+}
+
+// final raises one drop alert for drops the last tick did not report
+// (the source stopped first), whatever the alerts' rate limit.
+func (p *dropPoller) final(now time.Time) {
+	if !p.alerts {
+		return
+	}
+	c, err := p.src.DropCounts()
+	if err != nil || (c.Drops <= p.last.Drops && c.Shed <= p.last.Shed) {
+		return
+	}
+	p.pipe.Send(dropAlert(now, p.lastAt, p.last, c, p.host))
+	p.sent++
+	p.last, p.lastAt = c, now
 }
 
 // DropAlertRule is the rule name of drop alerts, Falco's, so that tools
