@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/glob"
 )
 
 func ctr(e *event.Event) *event.Container {
@@ -67,7 +68,7 @@ func mountField(name, desc string, byDest bool, fn func(m *event.Mount) string) 
 				if byDest {
 					key = m.Dest
 				}
-				if Glob(arg, key, false) {
+				if glob.Match(arg, key, 0) {
 					return fn(m), true
 				}
 			}
@@ -166,7 +167,7 @@ func init() {
 				return "", false
 			}
 			for i, m := range c.Mounts {
-				if (err == nil && i == idx) || (err != nil && Glob(arg, m.Source, false)) {
+				if (err == nil && i == idx) || (err != nil && glob.Match(arg, m.Source, 0)) {
 					return m.Source + ":" + m.Dest + ":" + m.Mode + ":" + strconv.FormatBool(m.RW) + ":" + m.Propagation, true
 				}
 			}

@@ -90,25 +90,6 @@ func TestLookup(t *testing.T) {
 	}
 }
 
-func TestGlob(t *testing.T) {
-	for _, tc := range []struct {
-		pat, s string
-		fold   bool
-		want   bool
-	}{
-		{"*", "", false, true}, {"*", "/a/b", false, true}, {"/etc/*", "/etc/a/b", false, true},
-		{"a?c", "abc", false, true}, {"a?c", "ac", false, false}, {"[a-c]x", "bx", false, true},
-		{"[!a-c]x", "bx", false, false}, {"[!a-c]x", "dx", false, true}, {"*.PEM", "k.pem", true, true},
-		{"*.PEM", "k.pem", false, false}, {`a\*`, "a*", false, true}, {`a\*`, "ab", false, false},
-		{"/home/*/.ssh/*", "/home/u/.ssh/id_rsa", false, true}, {"*a*b*c", "xaybzc", false, true},
-		{"*a*b*c", "xaybz", false, false}, {"[", "[", false, true},
-	} {
-		if got := Glob(tc.pat, tc.s, tc.fold); got != tc.want {
-			t.Errorf("Glob(%q, %q, %v) = %v", tc.pat, tc.s, tc.fold, got)
-		}
-	}
-}
-
 func TestCapNames(t *testing.T) {
 	if got := CapNames(1<<21 | 1); got != "CAP_CHOWN CAP_SYS_ADMIN" {
 		t.Errorf("CapNames = %q", got)

@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/glob"
 	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
@@ -197,45 +198,14 @@ func (c Config) Check(file string) error {
 	return errs.Err()
 }
 
-// glob matches s against a pattern where * is any run of characters and
-// ? one character; every other character is itself (rule names hold
-// brackets, images slashes).
-func glob(pattern, s string) bool {
-	px, sx := 0, 0
-	nextP, nextS := -1, -1
-	for px < len(pattern) || sx < len(s) {
-		if px < len(pattern) {
-			switch c := pattern[px]; c {
-			case '*':
-				nextP, nextS = px, sx+1
-				px++
-				continue
-			case '?':
-				if sx < len(s) {
-					px++
-					sx++
-					continue
-				}
-			default:
-				if sx < len(s) && s[sx] == c {
-					px++
-					sx++
-					continue
-				}
-			}
-		}
-		if nextS > 0 && nextS <= len(s) {
-			px, sx = nextP, nextS
-			continue
-		}
-		return false
-	}
-	return true
-}
+// matches matches s against a response pattern: * is any run of
+// characters and ? one character; every other character is itself (rule
+// names hold brackets, images slashes).
+func matches(pattern, s string) bool { return glob.Match(pattern, s, glob.Literal) }
 
 func anyGlob(patterns []string, s string) bool {
 	for _, p := range patterns {
-		if glob(p, s) {
+		if matches(p, s) {
 			return true
 		}
 	}

@@ -159,7 +159,7 @@ func (r *Responder) Match(a *alert.Alert, ev *event.Event) *Entry {
 func hasTag(want, have []string) bool {
 	for _, w := range want {
 		for _, h := range have {
-			if glob(w, h) {
+			if matches(w, h) {
 				return true
 			}
 		}
@@ -170,7 +170,7 @@ func hasTag(want, have []string) bool {
 func containerFits(patterns []string, c *event.Container) bool {
 	for _, p := range patterns {
 		// A name or id glob, or an id of any length (alerts carry 12 hex digits).
-		if glob(p, c.Name) || glob(p, c.ID) || (len(p) >= 4 && isHexString(p) && len(c.ID) >= 4 &&
+		if matches(p, c.Name) || matches(p, c.ID) || (len(p) >= 4 && isHexString(p) && len(c.ID) >= 4 &&
 			(strings.HasPrefix(c.ID, p) || strings.HasPrefix(p, c.ID))) {
 			return true
 		}

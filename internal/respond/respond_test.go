@@ -36,8 +36,8 @@ func TestGlob(t *testing.T) {
 		{"a*b*c", "axxbyyc", true},
 		{"a*b*c", "axxbyy", false},
 	} {
-		if got := glob(c.p, c.s); got != c.want {
-			t.Errorf("glob(%q, %q) = %v, want %v", c.p, c.s, got, c.want)
+		if got := matches(c.p, c.s); got != c.want {
+			t.Errorf("matches(%q, %q) = %v, want %v", c.p, c.s, got, c.want)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/fields"
+	"github.com/palisade-sec/palisade/internal/glob"
 	"github.com/palisade-sec/palisade/internal/spelling"
 )
 
@@ -529,9 +530,9 @@ func strCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, 
 		}
 		return strMatch(x, func(s string) bool { return strings.HasPrefix(s, bs) }), nil
 	case "glob":
-		return strMatch(x, func(s string) bool { return fields.Glob(v, s, false) }), nil
+		return strMatch(x, func(s string) bool { return glob.Match(v, s, 0) }), nil
 	case "iglob":
-		return strMatch(x, func(s string) bool { return fields.Glob(v, s, true) }), nil
+		return strMatch(x, func(s string) bool { return glob.Match(v, s, glob.Fold) }), nil
 	case "regex":
 		re, err := regexp.Compile("^(?:" + v + ")$")
 		if err != nil {
@@ -815,9 +816,9 @@ func fieldCompare(ch *Check, x, y fields.Extractor) (matcher, error) {
 		case "endswith":
 			pred = strings.HasSuffix
 		case "glob":
-			pred = func(a, b string) bool { return fields.Glob(b, a, false) }
+			pred = func(a, b string) bool { return glob.Match(b, a, 0) }
 		case "iglob":
-			pred = func(a, b string) bool { return fields.Glob(b, a, true) }
+			pred = func(a, b string) bool { return glob.Match(b, a, glob.Fold) }
 		case "pmatch":
 			pred = func(a, b string) bool { return pathUnder(a, b) }
 		default:

@@ -1,27 +1,38 @@
-package fields
+package glob
 
-// Glob reports whether s matches the shell-style pattern: * matches any run
-// of bytes (including '/'), ? one byte, [abc] / [a-z] / [!a] a class, and a
-// backslash escapes the next byte. With fold, ASCII letters match either case.
-// It runs in O(len(pattern)*len(s)) at worst and never allocates.
-func Glob(pattern, s string, fold bool) bool {
+// Mode selects how Match reads a pattern; modes combine with |.
+type Mode uint8
+
+const (
+	// Fold makes ASCII letters match either case (Falco's iglob).
+	Fold Mode = 1 << iota
+	// Literal makes '[' and '\' ordinary bytes, leaving only * and ?
+	// special: response patterns name rules, and rule names hold brackets.
+	Literal
+)
+
+// Match reports whether s matches pattern: * matches any run of bytes
+// (including '/'), ? one byte, [abc] / [a-z] / [!a] a class, and a
+// backslash escapes the next byte (classes and escapes unless mode has
+// Literal). An unterminated class's '[' is an ordinary byte.
+func Match(pattern, s string, mode Mode) bool {
+	fold, literal := mode&Fold != 0, mode&Literal != 0
 	px, sx := 0, 0
 	nextPx, nextSx := -1, -1
 	for px < len(pattern) || sx < len(s) {
 		if px < len(pattern) {
-			c := pattern[px]
-			switch c {
-			case '*':
+			switch c := pattern[px]; {
+			case c == '*':
 				nextPx, nextSx = px, sx+1
 				px++
 				continue
-			case '?':
+			case c == '?':
 				if sx < len(s) {
 					px++
 					sx++
 					continue
 				}
-			case '[':
+			case c == '[' && !literal:
 				if sx < len(s) {
 					if ok, end := matchClass(pattern, px, s[sx], fold); end > 0 {
 						if ok {
@@ -37,7 +48,7 @@ func Glob(pattern, s string, fold bool) bool {
 					sx++
 					continue
 				}
-			case '\\':
+			case c == '\\' && !literal:
 				if px+1 < len(pattern) && sx < len(s) && eqByte(pattern[px+1], s[sx], fold) {
 					px += 2
 					sx++
