@@ -87,3 +87,29 @@ func TestRequireInstalled(t *testing.T) {
 		t.Fatalf("missing needs: skipped=%v msg=%q, want it to contain %q", f.skipped, f.msg, want)
 	}
 }
+
+func TestBPF2GoInputs(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want string // inputs joined by spaces, or the error
+	}{
+		{"package x\n" + bpf2goLine + "-target amd64 -no-global-types execdeny bpf/execdeny.c -- -I./bpf -I../ebpf/bpf -O2 -g\n",
+			"bpf/execdeny.c bpf ../ebpf/bpf"},
+		{"package x\n" + bpf2goLine + "capture bpf/capture.c -- -I./bpf -O2\n", "bpf/capture.c bpf"},
+		{"package x\n" + bpf2goLine + "capture -- -I./bpf\n", "the bpf2go line names no .c source"},
+		{"package x\n//go:generate stringer -type X\n", "no line"},
+	} {
+		args := bpf2goArgs(tc.src)
+		got := "no line"
+		if args != nil {
+			in, err := bpf2goInputs(args)
+			got = strings.Join(in, " ")
+			if err != nil {
+				got = err.Error()
+			}
+		}
+		if got != tc.want {
+			t.Errorf("inputs of %q = %q, want %q", tc.src, got, tc.want)
+		}
+	}
+}
