@@ -109,11 +109,20 @@ type Record struct {
 	// RetFile is the identity of the regular file behind a returned fd
 	// (zero Ino when it is not one): the same inode under any name.
 	RetFile FileID
-	// IOUring is set on an openat record that stands for an io_uring open
-	// (IORING_OP_OPENAT/OPENAT2) completing: Args[0] is the dfd, Args[2]
-	// and Args[3] the flags and mode, Args[4] the fixed-file slot (a
-	// direct descriptor, not described), Args[5] the io_uring opcode; the
-	// path is RetPath only.
+	// File is the identity of the regular file behind fd argument 0, in
+	// the records of io_uring reads and writes (zero Ino otherwise).
+	File FileID
+	// IOUring is set on a record that stands for an io_uring request
+	// completing, not a syscall; Nr is the call it stands for and Args[5]
+	// the io_uring opcode. An open (IORING_OP_OPENAT/OPENAT2) is openat:
+	// Args[0] the dfd, Args[2] and Args[3] the flags and mode, Args[4] the
+	// request's file_index (nonzero: a direct descriptor, Ret the slot
+	// with IORING_FILE_INDEX_ALLOC, else 0), the path RetPath only. A
+	// connect is connect (Sock, Addr), an accept accept4 (Sock, RetSock;
+	// Args[4] its file_index), a read or write of a protected inode read
+	// or write (Path[0], File). Those three have Args[0] = -1: the fd
+	// number is gone by the completion; Args[4] is 1 when their file is a
+	// direct descriptor.
 	IOUring bool
 	Sock    *SockTuple // socket behind an fd argument (connect, bind, sendto, listen)
 	RetSock *SockTuple // socket behind a returned fd (accept)
@@ -262,7 +271,8 @@ const (
 	// (hfCompat is set on the x32-specific entry points, for the kernel's
 	// own use: they take compat struct layouts).
 	hfX32 = 16
-	// hfIOUring: an open made through io_uring, recorded as openat.
+	// hfIOUring: an io_uring request's completion, recorded as the call
+	// it stands for (Record.IOUring).
 	hfIOUring = 32
 
 	// exeWritable: bit 0 of an exec record's args[1] (EXE_WRITABLE).
@@ -558,9 +568,14 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 				r.Path[arg] = d.path(r, p)
 			}
 		case itInode:
-			if arg == argRet && len(p) >= 16 {
-				r.RetFile = FileID{Ino: binary.LittleEndian.Uint64(p), Dev: binary.LittleEndian.Uint32(p[8:]),
+			if len(p) >= 16 {
+				id := FileID{Ino: binary.LittleEndian.Uint64(p), Dev: binary.LittleEndian.Uint32(p[8:]),
 					Nlink: binary.LittleEndian.Uint32(p[12:])}
+				if arg == argRet {
+					r.RetFile = id
+				} else if arg == 0 {
+					r.File = id
+				}
 			}
 		case itTuple:
 			t, err := decodeTuple(p)

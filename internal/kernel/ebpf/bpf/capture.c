@@ -66,7 +66,7 @@ enum hdr_flag {
 	HF_MIN    = 4, /* a short record: only the fields before cgroup_id */
 	HF_SOCKETCALL = 8, /* made through socketcall(2); nr is the native equivalent */
 	HF_X32        = 16, /* an x32 syscall; nr is the native equivalent */
-	HF_IO_URING   = 32, /* an open made through io_uring (nr is openat or openat2; no argument pointers) */
+	HF_IO_URING   = 32, /* an io_uring request's completion (nr is the call it stands for: openat, connect, accept4, read, write) */
 };
 
 enum item_type {
@@ -625,20 +625,25 @@ static __noinline int put_tuple(__u64 filep, __u32 off, __u32 tag)
 	return off + sizeof(struct item) + sizeof(struct tuple);
 }
 
-/* put_fd describes the file behind fd: a socket tuple or a path. */
-__noinline int put_fd(__s32 fd, __u32 off, __u32 arg)
+/* put_file describes a file: a socket tuple or a path (for argument arg). */
+static __noinline int put_file(__u64 filep, __u32 off, __u32 arg)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct file *f = fd_file(task, fd);
+	struct file *f;
 	umode_t mode;
 
-	if (!f)
+	if (!filep)
 		return off;
-	f = CAST(f, struct file);
+	f = CAST(filep, struct file);
 	mode = f->f_inode->i_mode;
 	if ((mode & S_IFMT_) == S_IFSOCK_)
 		return put_tuple((__u64)f, off, arg);
 	return put_path((__u64)f->f_path.dentry, (__u64)f->f_path.mnt, off, IT_FDPATH | (arg << 8));
+}
+
+/* put_fd describes the file behind fd: a socket tuple or a path. */
+__noinline int put_fd(__s32 fd, __u32 off, __u32 arg)
+{
+	return put_file((__u64)fd_file(bpf_get_current_task_btf(), fd), off, arg);
 }
 
 #define S_IFREG_ 0100000
@@ -660,14 +665,13 @@ static __always_inline bool file_ident(struct file *f, struct file_id *id)
 	return true;
 }
 
-/* put_inode appends the identity of the regular file behind fd (IT_INODE). */
-__noinline int put_inode(__s32 fd, __u32 off, __u32 arg)
+/* put_file_inode appends the identity of a regular file (IT_INODE, for argument arg). */
+static __noinline int put_file_inode(__u64 filep, __u32 off, __u32 arg)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	__u8 *buf = scratch_buf();
 	struct file_id id;
 
-	if (!buf || !file_ident(fd_file(task, fd), &id))
+	if (!buf || !file_ident((struct file *)filep, &id))
 		return off;
 	off = align4(off);
 	if (off >= MAX_OFF)
@@ -676,6 +680,12 @@ __noinline int put_inode(__s32 fd, __u32 off, __u32 arg)
 	__builtin_memcpy(buf + off + sizeof(struct item), &id, sizeof(id));
 	put_item_hdr(buf, off, IT_INODE, arg, sizeof(id));
 	return off + sizeof(struct item) + sizeof(id);
+}
+
+/* put_inode appends the identity of the regular file behind fd (IT_INODE). */
+__noinline int put_inode(__s32 fd, __u32 off, __u32 arg)
+{
+	return put_file_inode((__u64)fd_file(bpf_get_current_task_btf(), fd), off, arg);
 }
 
 __noinline int put_cwd(__u32 off, __u32 tag)
@@ -1364,58 +1374,250 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-#define NR_OPENAT_ 257 /* x86_64 */
+/* x86_64 numbers of the calls io_uring requests are recorded as. */
+#define NR_READ_    0
+#define NR_WRITE_   1
+#define NR_CONNECT_ 42
+#define NR_OPENAT_  257
+#define NR_ACCEPT4_ 288
+
+#define FILE_INDEX_ALLOC_ 0xffffffffu /* IORING_FILE_INDEX_ALLOC: the kernel picks the slot */
+#define FFS_MASK_ (~3UL)              /* io_rsrc_node.file_ptr's flag bits (FFS_NOWAIT, FFS_ISREG) */
+#define REQ_F_FIXED_FILE_ 1           /* io_kiocb.flags: IOSQE_FIXED_FILE, a direct descriptor (uAPI bit 0) */
 
 /*
- * io_uring_complete turns the completion of an io_uring open
- * (IORING_OP_OPENAT, IORING_OP_OPENAT2) into an openat record
- * (HF_IO_URING): no syscall of the task names the file, so without it a
- * process reads /etc/shadow unseen. The opened file is described as an
- * open's returned fd is (its path and identity, from the task's fd table);
- * the dfd, flags and mode come from the request (args 0, 2, 3), the
- * fixed-file slot (direct descriptors, which are not in the fd table and
- * so not described) in args[4], the io_uring opcode in args[5]. Reads and
- * writes through io_uring are not recorded: the rules judge the open.
+ * fixed_file returns the file in slot idx of a ring's fixed-file table
+ * (ctx->file_table: the direct descriptors, which are in no task's fd
+ * table), or NULL for an empty or out-of-range slot.
  */
-SEC("tp_btf/io_uring_complete")
-int BPF_PROG(io_uring_complete, void *ring, void *reqp, struct io_uring_cqe *cqe)
+static __always_inline struct file *fixed_file(struct io_ring_ctx *ctx, __u32 idx)
 {
-	struct io_kiocb *req = CAST(reqp, struct io_kiocb);
-	struct event_hdr *h;
-	struct io_open *op;
-	__u8 *buf, opcode;
-	__u32 off, slot;
-	__s32 res;
-	int i;
+	struct io_rsrc_node **nodes;
+	__u64 node;
 
-	opcode = req->opcode;
-	if (opcode != bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) &&
-	    opcode != bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
-		return 0;
-	if (ignored())
-		return 0;
-	buf = scratch_buf();
+	if (idx >= ctx->file_table.data.nr)
+		return NULL;
+	nodes = ctx->file_table.data.nodes;
+	node = WORD_AT(&nodes[idx]);
+	if (!node)
+		return NULL;
+	return (struct file *)(CAST(node, struct io_rsrc_node)->file_ptr & FFS_MASK_);
+}
+
+/*
+ * uring_rec starts an io_uring record in scratch: the header of a syscall
+ * record for the native call nr stands for (HF_IO_URING), zero arguments
+ * but the opcode in args[5], the completion's result. It returns the
+ * record's size so far, 0 when there is no scratch.
+ */
+static __always_inline __u32 uring_rec(__u32 nr, __u8 opcode, __s32 res)
+{
+	struct event_hdr *h;
+	__u8 *buf = scratch_buf();
+	__u32 off;
+
 	if (!buf)
 		return 0;
-	res = cqe->res;
-	op = CAST((__u64)reqp + bpf_core_field_offset(struct io_kiocb, cmd), struct io_open);
-	off = fill_hdr(KIND_SYSCALL, NR_OPENAT_, HF_IO_URING);
+	off = fill_hdr(KIND_SYSCALL, nr, HF_IO_URING);
 	h = (struct event_hdr *)buf;
-	for (i = 0; i < 6; i++)
-		h->args[i] = 0;
+	__builtin_memset(h->args, 0, sizeof(h->args));
+	h->args[5] = opcode;
+	h->ret = res;
+	return off;
+}
+
+/*
+ * uring_open: an open's completion as an openat record. The opened file is
+ * described as an open's returned fd is (its path and identity), from the
+ * task's fd table or, for an open into a direct descriptor (file_slot, the
+ * request's file_index: slot + 1, or FILE_INDEX_ALLOC with the slot in the
+ * result), from the ring's fixed-file table. The dfd, flags and mode come
+ * from the request (args 0, 2, 3), file_slot is args[4].
+ */
+static __noinline int uring_open(__u64 reqp, __s32 res)
+{
+	struct io_kiocb *req = CAST(reqp, struct io_kiocb);
+	struct io_open *op = CAST(reqp + bpf_core_field_offset(struct io_kiocb, cmd), struct io_open);
+	struct event_hdr *h;
+	struct file *f = NULL;
+	__u8 *buf = scratch_buf();
+	__u32 off, slot;
+
+	off = uring_rec(NR_OPENAT_, req->opcode, res);
+	if (!buf || !off)
+		return 0;
+	h = (struct event_hdr *)buf;
 	slot = op->file_slot;
 	h->args[0] = (__u64)(__s64)op->dfd;
 	h->args[2] = op->how.flags;
 	h->args[3] = op->how.mode;
 	h->args[4] = slot;
-	h->args[5] = opcode;
-	h->ret = res;
-	if (res >= 0 && slot == 0) {
-		off = put_fd(res, off, ARG_RET);
-		off = put_inode(res, off, ARG_RET);
+	if (res >= 0 && slot == 0)
+		f = fd_file(bpf_get_current_task_btf(), res);
+	else if (res >= 0)
+		f = fixed_file(req->ctx, slot == FILE_INDEX_ALLOC_ ? (__u32)res : slot - 1);
+	if (f) {
+		off = put_file((__u64)f, off, ARG_RET);
+		off = put_file_inode((__u64)f, off, ARG_RET);
 	}
 	submit(buf, off);
 	return 0;
+}
+
+/*
+ * uring_connect: a connect's completion as a connect record: the socket's
+ * tuple (arg 0) and the address the request named (arg 1, the sockaddr at
+ * args[1], args[2] bytes). The kernel copied that address at submission
+ * and has recycled its copy by the completion, so it is read again from
+ * the process's memory (io_uring's workers share it); the tuple is the
+ * kernel's own word on the destination. The request's fd number is gone
+ * from it by then (the completion's flags overwrite it): args[0] is -1;
+ * args[4] is 1 for a direct descriptor.
+ */
+static __noinline int uring_connect(__u64 reqp, __s32 res)
+{
+	struct io_kiocb *req = CAST(reqp, struct io_kiocb);
+	struct io_connect *conn = CAST(reqp + bpf_core_field_offset(struct io_kiocb, cmd), struct io_connect);
+	struct event_hdr *h;
+	__u8 *buf = scratch_buf();
+	__u64 addr;
+	__u32 off;
+	int len;
+
+	off = uring_rec(NR_CONNECT_, req->opcode, res);
+	if (!buf || !off)
+		return 0;
+	h = (struct event_hdr *)buf;
+	/* A plain number (a helper read): put_user_bytes takes no BTF pointer. */
+	addr = (__u64)BPF_CORE_READ(conn, addr);
+	len = conn->addr_len;
+	h->args[0] = (__u64)-1;
+	h->args[1] = addr;
+	h->args[2] = len;
+	h->args[4] = (req->flags & REQ_F_FIXED_FILE_) != 0;
+	off = put_file((__u64)req->file, off, 0);
+	if (len > 0)
+		off = put_user_bytes(addr, len < MAX_ADDR ? len : MAX_ADDR, off, IT_ADDR | (1 << 8));
+	submit(buf, off);
+	return 0;
+}
+
+/*
+ * uring_accept: an accept's completion as an accept4 record: the
+ * listening socket's tuple (arg 0) and the new socket's (ret), from the
+ * task's fd table or, with file_slot (args[4]) set, the fixed-file table.
+ */
+static __noinline int uring_accept(__u64 reqp, __s32 res)
+{
+	struct io_kiocb *req = CAST(reqp, struct io_kiocb);
+	struct io_accept *acc = CAST(reqp + bpf_core_field_offset(struct io_kiocb, cmd), struct io_accept);
+	struct event_hdr *h;
+	struct file *f = NULL;
+	__u8 *buf = scratch_buf();
+	__u32 off, slot;
+
+	off = uring_rec(NR_ACCEPT4_, req->opcode, res);
+	if (!buf || !off)
+		return 0;
+	h = (struct event_hdr *)buf;
+	slot = acc->file_slot;
+	h->args[0] = (__u64)-1;
+	h->args[3] = acc->flags;
+	h->args[4] = slot;
+	off = put_file((__u64)req->file, off, 0);
+	if (res >= 0 && slot == 0)
+		f = fd_file(bpf_get_current_task_btf(), res);
+	else if (res >= 0)
+		f = fixed_file(req->ctx, slot == FILE_INDEX_ALLOC_ ? (__u32)res : slot - 1);
+	if (f)
+		off = put_file((__u64)f, off, ARG_RET);
+	submit(buf, off);
+	return 0;
+}
+
+/*
+ * uring_rw: a read or write completion as a read or write record, only for
+ * a protected inode (protected_inodes: credential files, the files of
+ * binary directories): io_uring reads and writes of everything else cost
+ * one hash lookup and no record. The file is described with its identity
+ * (arg 0); args[0] is -1 (the fd number is gone by the completion),
+ * args[4] is 1 for a direct descriptor.
+ */
+static __noinline int uring_rw(__u64 reqp, __u32 nr, __s32 res)
+{
+	struct io_kiocb *req = CAST(reqp, struct io_kiocb);
+	struct inode_key k = {};
+	struct event_hdr *h;
+	struct file_id id;
+	struct file *f = req->file;
+	__u8 *buf = scratch_buf();
+	__u32 off;
+
+	if (!buf || !file_ident(f, &id))
+		return 0;
+	k.ino = id.ino;
+	k.dev = id.dev;
+	if (!bpf_map_lookup_elem(&protected_inodes, &k))
+		return 0;
+	off = uring_rec(nr, req->opcode, res);
+	if (!off)
+		return 0;
+	h = (struct event_hdr *)buf;
+	h->args[0] = (__u64)-1;
+	h->args[4] = (req->flags & REQ_F_FIXED_FILE_) != 0;
+	off = put_file((__u64)f, off, 0);
+	off = put_file_inode((__u64)f, off, 0);
+	submit(buf, off);
+	return 0;
+}
+
+/*
+ * io_uring_complete turns the completions of io_uring requests a rule
+ * judges into the records of the syscalls they stand for (HF_IO_URING):
+ * no syscall of the task names the file or the address, so without them a
+ * process reads /etc/shadow or connects out unseen. Opens become openat,
+ * connects connect, accepts accept4, and reads and writes (READ, READV,
+ * READ_FIXED, WRITE, WRITEV, WRITE_FIXED) of protected inodes read and
+ * write. There is no io_uring exec. A request submitted with
+ * IOSQE_CQE_SKIP_SUCCESS posts no completion when it succeeds, and so
+ * leaves no record (docs/kernel.md).
+ */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(io_uring_complete, void *ring, void *reqp, struct io_uring_cqe *cqe)
+{
+	struct io_kiocb *req = CAST(reqp, struct io_kiocb);
+	__u8 op = req->opcode;
+	__u32 nr;
+
+	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
+	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
+	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED))
+		nr = NR_READ_;
+	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
+		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
+		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED))
+		nr = NR_WRITE_;
+	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
+		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
+		nr = NR_OPENAT_;
+	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_CONNECT))
+		nr = NR_CONNECT_;
+	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_ACCEPT))
+		nr = NR_ACCEPT4_;
+	else
+		return 0;
+	if (ignored())
+		return 0;
+	switch (nr) {
+	case NR_OPENAT_:
+		return uring_open((__u64)reqp, cqe->res);
+	case NR_CONNECT_:
+		return uring_connect((__u64)reqp, cqe->res);
+	case NR_ACCEPT4_:
+		return uring_accept((__u64)reqp, cqe->res);
+	default:
+		return uring_rw((__u64)reqp, nr, cqe->res);
+	}
 }
 
 SEC("tp_btf/sys_enter")

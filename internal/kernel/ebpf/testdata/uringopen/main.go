@@ -1,17 +1,25 @@
-// Command uringopen opens a file through io_uring (IORING_OP_OPENAT) and
-// makes no open(2) of its own: the tests run it (built static, as an
-// attacker would ship it) to check that such an open is still seen.
+// Command uringopen opens, reads, writes and connects through io_uring
+// and makes no open(2), read(2), write(2) or connect(2) of its own for
+// them: the tests run it (built static, as an attacker would ship it) to
+// check that such requests are still seen.
 //
-//	uringopen [-w] PATH
+//	uringopen [-w] PATH        open PATH (-w: for appending, and write "x\n" to it)
+//	uringopen -fixed PATH      open PATH into direct descriptor slot 0 and read it through the slot
+//	uringopen -connect IP:PORT connect a TCP socket (made with socket(2)) to IP:PORT
+//	uringopen -write FD        write "x\n" to the inherited descriptor FD
+//	uringopen -read FD         read up to 4 KiB from the inherited descriptor FD
 //
-// It prints the completion's result (the fd, or -errno) and exits 0 when
-// the open succeeded.
+// It prints the results of the completions (an fd, a count or -errno) and
+// exits 0 when every request succeeded.
 package main
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"unsafe"
 
@@ -19,13 +27,19 @@ import (
 )
 
 const (
-	sysIOUringSetup = 425
-	sysIOUringEnter = 426
-	offSQRing       = 0
-	offCQRing       = 0x8000000
-	offSQEs         = 0x10000000
-	opOpenat        = 18
-	enterGetEvents  = 1
+	sysIOUringSetup    = 425
+	sysIOUringEnter    = 426
+	sysIOUringRegister = 427
+	registerFiles      = 2 // IORING_REGISTER_FILES
+	offSQRing          = 0
+	offCQRing          = 0x8000000
+	offSQEs            = 0x10000000
+	opConnect          = 16
+	opOpenat           = 18
+	opRead             = 22
+	opWrite            = 23
+	sqeFixedFile       = 1 // IOSQE_FIXED_FILE
+	enterGetEvents     = 1
 )
 
 type sqOffsets struct {
@@ -66,65 +80,175 @@ type cqe struct {
 }
 
 func main() {
-	write := len(os.Args) == 3 && os.Args[1] == "-w"
-	if len(os.Args) != 2 && !write {
-		fmt.Fprintln(os.Stderr, "usage: uringopen [-w] PATH")
-		os.Exit(2)
-	}
-	res, err := open(os.Args[len(os.Args)-1], write)
-	if err != nil {
+	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "uringopen:", err)
-		os.Exit(1)
-	}
-	fmt.Println(res)
-	if res < 0 {
 		os.Exit(1)
 	}
 }
 
-func open(path string, write bool) (int32, error) {
-	var p params
-	fd, _, e := unix.Syscall(sysIOUringSetup, 4, uintptr(unsafe.Pointer(&p)), 0)
-	if e != 0 {
-		return 0, fmt.Errorf("io_uring_setup: %w", e)
+func run(args []string) error {
+	if len(args) == 1 && !strings.HasPrefix(args[0], "-") {
+		return openPath(args[0], false)
 	}
-	sq, err := unix.Mmap(int(fd), offSQRing, int(p.SQOff.Array+p.SQEntries*4), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
-	if err != nil {
-		return 0, fmt.Errorf("mmap sq ring: %w", err)
+	if len(args) != 2 {
+		return fmt.Errorf("usage: uringopen [-w|-fixed] PATH | -connect IP:PORT | -write FD | -read FD")
 	}
-	cq, err := unix.Mmap(int(fd), offCQRing, int(p.CQOff.CQEs+p.CQEntries*16), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
-	if err != nil {
-		return 0, fmt.Errorf("mmap cq ring: %w", err)
+	switch args[0] {
+	case "-w":
+		return openPath(args[1], true)
+	case "-fixed":
+		return openFixed(args[1])
+	case "-connect":
+		return connect(args[1])
+	case "-write", "-read":
+		fd, err := strconv.Atoi(args[1])
+		if err != nil {
+			return fmt.Errorf("fd %q: %w", args[1], err)
+		}
+		r, err := newRing()
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, 4096)
+		e := sqe{Opcode: opRead, Fd: int32(fd), Off: ^uint64(0), Addr: addr(buf), Len: uint32(len(buf))}
+		if args[0] == "-write" {
+			buf = []byte("x\n")
+			e = sqe{Opcode: opWrite, Fd: int32(fd), Off: ^uint64(0), Addr: addr(buf), Len: uint32(len(buf))}
+		}
+		res, err := r.do(e)
+		runtime.KeepAlive(buf)
+		return report(res, err)
 	}
-	sqes, err := unix.Mmap(int(fd), offSQEs, int(p.SQEntries*64), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	return fmt.Errorf("unknown mode %q", args[0])
+}
+
+func report(res int32, err error) error {
 	if err != nil {
-		return 0, fmt.Errorf("mmap sqes: %w", err)
+		return err
+	}
+	fmt.Println(res)
+	if res < 0 {
+		return fmt.Errorf("request failed: %v", unix.Errno(-res))
+	}
+	return nil
+}
+
+func addr(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(&b[0]))) }
+
+func openPath(path string, write bool) error {
+	r, err := newRing()
+	if err != nil {
+		return err
 	}
 	name := append([]byte(path), 0)
 	flags := uint32(unix.O_RDONLY)
 	if write {
 		flags = unix.O_WRONLY | unix.O_APPEND
 	}
-	u32 := func(b []byte, off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&b[off])) }
-	tail := atomic.LoadUint32(u32(sq, p.SQOff.Tail))
-	idx := tail & *u32(sq, p.SQOff.RingMask)
-	e0 := (*sqe)(unsafe.Pointer(&sqes[idx*64]))
-	*e0 = sqe{Opcode: opOpenat, Fd: unix.AT_FDCWD, Addr: uint64(uintptr(unsafe.Pointer(&name[0]))), OpFlags: flags, UserData: 7}
-	*u32(sq, p.SQOff.Array+idx*4) = idx
-	atomic.StoreUint32(u32(sq, p.SQOff.Tail), tail+1)
-	if _, _, e := unix.Syscall6(sysIOUringEnter, fd, 1, 1, enterGetEvents, 0, 0); e != 0 {
-		return 0, fmt.Errorf("io_uring_enter: %w", e)
-	}
+	res, err := r.do(sqe{Opcode: opOpenat, Fd: unix.AT_FDCWD, Addr: addr(name), OpFlags: flags})
 	runtime.KeepAlive(name)
-	head := atomic.LoadUint32(u32(cq, p.CQOff.Head))
-	if head == atomic.LoadUint32(u32(cq, p.CQOff.Tail)) {
-		return 0, fmt.Errorf("no completion")
-	}
-	c := (*cqe)(unsafe.Pointer(&cq[p.CQOff.CQEs+(head&*u32(cq, p.CQOff.RingMask))*16]))
-	res := c.Res
-	atomic.StoreUint32(u32(cq, p.CQOff.Head), head+1)
-	if res >= 0 && write {
+	if err == nil && res >= 0 && write {
 		unix.Write(int(res), []byte("x\n"))
 	}
+	return report(res, err)
+}
+
+// openFixed opens path into slot 0 of a sparse fixed-file table and reads
+// it through the slot: the file is never in the process's fd table.
+func openFixed(path string) error {
+	r, err := newRing()
+	if err != nil {
+		return err
+	}
+	slots := []int32{-1}
+	if _, _, e := unix.Syscall6(sysIOUringRegister, uintptr(r.fd), registerFiles, uintptr(unsafe.Pointer(&slots[0])), 1, 0, 0); e != 0 {
+		return fmt.Errorf("io_uring_register files: %w", e)
+	}
+	name := append([]byte(path), 0)
+	res, err := r.do(sqe{Opcode: opOpenat, Fd: unix.AT_FDCWD, Addr: addr(name), OpFlags: unix.O_RDONLY, FileIndex: 1})
+	runtime.KeepAlive(name)
+	if err := report(res, err); err != nil {
+		return err
+	}
+	buf := make([]byte, 4096)
+	res, err = r.do(sqe{Opcode: opRead, Flags: sqeFixedFile, Fd: 0, Addr: addr(buf), Len: uint32(len(buf))})
+	runtime.KeepAlive(buf)
+	return report(res, err)
+}
+
+func connect(dst string) error {
+	ap, err := netip.ParseAddrPort(dst)
+	if err != nil || !ap.Addr().Is4() {
+		return fmt.Errorf("destination %q: want IPv4:PORT", dst)
+	}
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	r, err := newRing()
+	if err != nil {
+		return err
+	}
+	// struct sockaddr_in: family, port (big endian), address.
+	sa := make([]byte, 16)
+	sa[0] = unix.AF_INET
+	sa[2], sa[3] = byte(ap.Port()>>8), byte(ap.Port())
+	ip := ap.Addr().As4()
+	copy(sa[4:], ip[:])
+	res, err := r.do(sqe{Opcode: opConnect, Fd: int32(s), Addr: addr(sa), Off: uint64(len(sa))})
+	runtime.KeepAlive(sa)
+	return report(res, err)
+}
+
+type ring struct {
+	fd        uintptr
+	p         params
+	sq, cq    []byte
+	sqes      []byte
+	submitted uint64
+}
+
+func newRing() (*ring, error) {
+	r := &ring{}
+	fd, _, e := unix.Syscall(sysIOUringSetup, 4, uintptr(unsafe.Pointer(&r.p)), 0)
+	if e != 0 {
+		return nil, fmt.Errorf("io_uring_setup: %w", e)
+	}
+	r.fd = fd
+	var err error
+	p := &r.p
+	if r.sq, err = unix.Mmap(int(fd), offSQRing, int(p.SQOff.Array+p.SQEntries*4), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
+		return nil, fmt.Errorf("mmap sq ring: %w", err)
+	}
+	if r.cq, err = unix.Mmap(int(fd), offCQRing, int(p.CQOff.CQEs+p.CQEntries*16), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
+		return nil, fmt.Errorf("mmap cq ring: %w", err)
+	}
+	if r.sqes, err = unix.Mmap(int(fd), offSQEs, int(p.SQEntries*64), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE); err != nil {
+		return nil, fmt.Errorf("mmap sqes: %w", err)
+	}
+	return r, nil
+}
+
+func u32(b []byte, off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&b[off])) }
+
+// do submits one request and waits for its completion's result.
+func (r *ring) do(e sqe) (int32, error) {
+	r.submitted++
+	e.UserData = r.submitted
+	tail := atomic.LoadUint32(u32(r.sq, r.p.SQOff.Tail))
+	idx := tail & *u32(r.sq, r.p.SQOff.RingMask)
+	*(*sqe)(unsafe.Pointer(&r.sqes[idx*64])) = e
+	*u32(r.sq, r.p.SQOff.Array+idx*4) = idx
+	atomic.StoreUint32(u32(r.sq, r.p.SQOff.Tail), tail+1)
+	if _, _, e := unix.Syscall6(sysIOUringEnter, r.fd, 1, 1, enterGetEvents, 0, 0); e != 0 {
+		return 0, fmt.Errorf("io_uring_enter: %w", e)
+	}
+	head := atomic.LoadUint32(u32(r.cq, r.p.CQOff.Head))
+	if head == atomic.LoadUint32(u32(r.cq, r.p.CQOff.Tail)) {
+		return 0, fmt.Errorf("no completion")
+	}
+	c := (*cqe)(unsafe.Pointer(&r.cq[r.p.CQOff.CQEs+(head&*u32(r.cq, r.p.CQOff.RingMask))*16]))
+	res := c.Res
+	atomic.StoreUint32(u32(r.cq, r.p.CQOff.Head), head+1)
 	return res, nil
 }
