@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/palisade-sec/palisade/internal/event"
+	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 )
 
@@ -32,6 +33,13 @@ func (t *Table) onOpen(c *call) {
 	fd.CloseOnExec = flags&oCloexec != 0
 	if d.Open != nil && d.Open.Arg >= 0 && flags&oDirectory != 0 {
 		fd.Type = event.FDDirectory
+	}
+	if slot, ok := uringSlot(r); ok {
+		// A direct descriptor: fd.num is its slot in the ring's table,
+		// and the process's fd table is unchanged.
+		fd.Num = slot
+		e.FD = fd
+		return
 	}
 	pr.fds.set(r.Ret, fd)
 	e.FD = fd
@@ -316,7 +324,9 @@ func (t *Table) onConnect(c *call) {
 	}
 	fd.Connected = r.Ret == 0 || r.Ret == -115 // EINPROGRESS
 	fd.NameChanged = true
-	pr.fds.set(n, fd)
+	if !r.IOUring { // an io_uring connect's fd number is unknown (-1)
+		pr.fds.set(n, fd)
+	}
 	c.e.FD = fd
 }
 
@@ -327,9 +337,47 @@ func (t *Table) onAccept(c *call) {
 		fd := sockFD(r.Ret, r.RetSock, true)
 		fd.Connected = true
 		fd.CloseOnExec = cloexec(c.info.desc, r)
-		c.pr.fds.set(r.Ret, fd)
 		c.e.FD = fd
+		if slot, ok := uringSlot(r); ok {
+			fd.Num = slot
+			return
+		}
+		c.pr.fds.set(r.Ret, fd)
 	}
+}
+
+// uringSlot is the direct-descriptor slot an io_uring open or accept put
+// its file in (Record.IOUring: Args[4] is the request's file_index, slot
+// + 1, or IORING_FILE_INDEX_ALLOC with the slot in the result); false for
+// a syscall or an io_uring request that made an ordinary fd.
+func uringSlot(r *ebpf.Record) (int64, bool) {
+	switch idx := r.Args[4]; {
+	case !r.IOUring || idx == 0:
+		return 0, false
+	case idx == ioringFileIndexAlloc:
+		return r.Ret, true
+	default:
+		return int64(idx) - 1, true
+	}
+}
+
+// uringFileFD describes the file of an io_uring read or write from the
+// record alone (its path and identity): the request's fd number is gone by
+// its completion, and may have been a direct descriptor's slot, so the fd
+// table is neither consulted nor changed. fd.num is -1.
+func (t *Table) uringFileFD(r *ebpf.Record) *event.FD {
+	if r.Path[0] == "" {
+		return nil
+	}
+	fd := &event.FD{Num: -1}
+	nameFile(fd, r.Path[0])
+	if id := r.File; id.Ino != 0 {
+		fd.Dev, fd.Ino, fd.Nlink = uint64(id.Dev), id.Ino, id.Nlink
+		if t.opts.Identify != nil {
+			fd.Identity = t.opts.Identify(id.Dev, id.Ino)
+		}
+	}
+	return fd
 }
 
 // onBind: bind and listen name the socket's local end from the kernel's

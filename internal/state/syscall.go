@@ -168,6 +168,8 @@ func (t *Table) syscall(ctx context.Context, r *ebpf.Record, e *event.Event) boo
 	}
 	if info.effect != syscalls.EffectNone {
 		t.applyEffect(&call{r: r, e: e, pr: pr, info: info})
+	} else if r.IOUring {
+		e.FD = t.uringFileFD(r) // a read or write of a protected inode
 	}
 	return true
 }
@@ -278,5 +280,8 @@ const (
 	fSetFD                      = 2
 	// closeRangeCloexec is close_range(2)'s CLOSE_RANGE_CLOEXEC.
 	closeRangeCloexec = 4
-	fDupFDCloexec     = 1030
+	// ioringFileIndexAlloc is IORING_FILE_INDEX_ALLOC: the kernel picks
+	// the direct descriptor's slot and returns it.
+	ioringFileIndexAlloc = 0xffffffff
+	fDupFDCloexec        = 1030
 )

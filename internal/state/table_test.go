@@ -690,3 +690,75 @@ func TestTableCapCheck(t *testing.T) {
 		t.Errorf("a check on other credentials made an event: %+v", e)
 	}
 }
+
+// io_uring records describe their file themselves: an open into a direct
+// descriptor names its slot (fd.num) and leaves the process's fd table
+// alone (its result, 0, is no fd), a connect's fd number is unknown (-1)
+// and changes no entry, and a read or write of a protected inode gets its
+// path and identity from the record.
+func TestTableIOUring(t *testing.T) {
+	root := t.TempDir()
+	fakeProc(t, root, 10, "app", 1, "root:x:0:0:root:/root:/bin/bash\n")
+	names := map[uint64]string{5: "/etc/shadow", 9: "/usr/bin/victim"}
+	tab := New(Options{ProcRoot: root, NativeArc: "x86_64", Identify: func(dev uint32, ino uint64) string {
+		if dev != 7 {
+			return ""
+		}
+		return names[ino]
+	}})
+	ctx := context.Background()
+	if err := tab.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e := &event.Event{}
+	apply := func(r ebpf.Record) {
+		r.Kind, r.Comm, r.TID, r.PID = ebpf.KindSyscall, "app", 10, 10
+		tab.Apply(ctx, &r, e)
+	}
+	fdName := func(fd int64) string {
+		apply(ebpf.Record{Nr: nr(t, "fchmod"), Args: [6]uint64{uint64(fd)}})
+		if e.FD == nil {
+			return ""
+		}
+		return e.FD.Name
+	}
+	apply(openRecord(t, 10, 0, "/in", 0))
+	for _, c := range []struct {
+		fileIndex uint64
+		ret       int64
+		slot      int64
+	}{{3, 0, 2}, {0xffffffff, 5, 5}} {
+		r := ebpf.Record{Nr: nr(t, "openat"), Ret: c.ret, IOUring: true, Args: [6]uint64{uint64(0xffffff9c), 0, 0, 0, c.fileIndex, 18},
+			RetPath: "/etc/shadow", RetFile: ebpf.FileID{Ino: 5, Dev: 7, Nlink: 1}}
+		apply(r)
+		if !e.IOUring || e.FD == nil || e.FD.Name != "/etc/shadow" || e.FD.Identity != "/etc/shadow" || e.FD.Num != c.slot {
+			t.Errorf("fixed-file open (file_index %#x, res %d): io_uring %v fd %+v, want /etc/shadow in slot %d", c.fileIndex, c.ret, e.IOUring, e.FD, c.slot)
+		}
+	}
+	if got := fdName(0); got != "/in" {
+		t.Errorf("fd 0 after fixed-file opens = %q, want /in (a slot is no fd)", got)
+	}
+	if got := fdName(5); got != "" {
+		t.Errorf("fd 5 after an open into allocated slot 5 = %q, want none", got)
+	}
+
+	dst := &ebpf.SockTuple{Family: 2, Type: 1, Proto: 6, SrcIP: netip.MustParseAddr("10.0.0.1"), SrcPort: 4000,
+		DstIP: netip.MustParseAddr("10.0.0.2"), DstPort: 80}
+	apply(ebpf.Record{Nr: nr(t, "connect"), IOUring: true, Args: [6]uint64{^uint64(0), 0, 16, 0, 0, 16}, Sock: dst})
+	if e.FD == nil || e.FD.SIP.String() != "10.0.0.2" || e.FD.SPort != 80 || e.FD.Num != -1 {
+		t.Errorf("io_uring connect: fd %+v, want -1 connected to 10.0.0.2:80", e.FD)
+	}
+	if got := fdName(-1); got != "" {
+		t.Errorf("fd -1 after an io_uring connect = %q, want none", got)
+	}
+
+	apply(ebpf.Record{Nr: nr(t, "write"), Ret: 2, IOUring: true, Args: [6]uint64{^uint64(0), 0, 0, 0, 1, 23},
+		Path: [6]string{"/tmp/v"}, File: ebpf.FileID{Ino: 9, Dev: 7, Nlink: 2}})
+	if e.Type.String() != "write" || e.FD == nil || e.FD.Name != "/tmp/v" || e.FD.Identity != "/usr/bin/victim" || e.FD.Nlink != 2 || e.FD.Num != -1 {
+		t.Errorf("io_uring write: type %s fd %+v, want /tmp/v identified as /usr/bin/victim", e.Type, e.FD)
+	}
+	apply(ebpf.Record{Nr: nr(t, "read"), Ret: 2, IOUring: true, Args: [6]uint64{^uint64(0), 0, 0, 0, 0, 22}})
+	if e.FD != nil {
+		t.Errorf("io_uring read without a described file: fd %+v, want none", e.FD)
+	}
+}
