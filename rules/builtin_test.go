@@ -52,6 +52,16 @@ func open(name string, flags string, p m, ctr m) string {
 	return ev("openat", 3, p, ctr, "args", m{"fd": 3, "dirfd": -100, "name": name, "flags": flags}, "fd", file(3, name))
 }
 
+// uringIO is an io_uring read or write (typ) of the file name, protected
+// as identity ("" for none); the fd number is unknown (-1).
+func uringIO(typ, name, identity string, p m, ctr m) string {
+	f := file(-1, name)
+	if identity != "" {
+		f["identity"] = identity
+	}
+	return ev(typ, 2, p, ctr, "io_uring", true, "fd", f)
+}
+
 func connect(sip string, sport int, p m, ctr m) string {
 	return ev("connect", 0, p, ctr, "args", m{"fd": 5}, "fd", m{"num": 5, "type": "ipv4", "l4proto": "tcp", "cip": "172.17.0.2", "cport": 40000, "sip": sip, "sport": sport})
 }
@@ -80,19 +90,26 @@ var cases = []struct {
 	{"Write below binary dir",
 		[]string{open("/usr/bin/evil", "O_WRONLY|O_CREAT", proc("cp", 8, shParent), web),
 			ev("renameat2", 0, proc("mv", 8, shParent), web, "args", m{"olddirfd": -100, "oldpath": "/tmp/x", "newdirfd": -100, "newpath": "/usr/local/bin/x"}),
-			ev("symlinkat", 0, proc("ln", 8, shParent), nil, "args", m{"target": "/tmp/x", "linkdirfd": -100, "linkpath": "/bin/ls2"})},
+			ev("symlinkat", 0, proc("ln", 8, shParent), nil, "args", m{"target": "/tmp/x", "linkdirfd": -100, "linkpath": "/bin/ls2"}),
+			// A write through io_uring to a binary reached by any descriptor.
+			uringIO("write", "/tmp/v", "/usr/bin/victim", proc("uo", 8, shParent), web)},
 		[]string{open("/usr/bin/evil", "O_RDONLY", proc("cat", 8, shParent), web), open("/usr/binx/a", "O_WRONLY", proc("cp", 8, shParent), web),
 			open("/usr/bin/vim", "O_WRONLY|O_CREAT", proc("dpkg", 8, shParent), nil),
 			open("/usr/lib/x.so", "O_WRONLY", proc("cp", 8, proc("apt-get", 7, nil)), nil),
-			ev("mkdirat", 0, proc("exe", 8, proc("dockerd", 7, nil)), nil, "args", m{"dirfd": -100, "path": "/usr/bin"})}},
+			ev("mkdirat", 0, proc("exe", 8, proc("dockerd", 7, nil)), nil, "args", m{"dirfd": -100, "path": "/usr/bin"}),
+			uringIO("read", "/usr/bin/victim", "/usr/bin/victim", proc("uo", 8, shParent), web),
+			uringIO("write", "/tmp/v", "", proc("uo", 8, shParent), web)}},
 	{"Read sensitive file untrusted",
 		[]string{open("/etc/shadow", "O_RDONLY", proc("cat", 8, shParent), web), open("/root/.ssh/id_ed25519", "O_RDONLY", proc("cat", 8, nil), nil),
 			// A process calling itself fuse-overlayfs is not the storage driver.
 			open("/etc/shadow", "O_RDONLY", proc("fuse-overlayfs", 8, nil, "exepath", "/tmp/fuse-overlayfs"), nil),
-			open("/etc/sudoers.d/90-cloud", "O_RDONLY", proc("less", 8, nil), nil), open("/etc/pam.d/common-auth", "O_RDONLY", proc("python3", 8, nil), nil)},
+			open("/etc/sudoers.d/90-cloud", "O_RDONLY", proc("less", 8, nil), nil), open("/etc/pam.d/common-auth", "O_RDONLY", proc("python3", 8, nil), nil),
+			uringIO("read", "/etc/shadow", "/etc/shadow", proc("uo", 8, shParent), web)},
 		[]string{open("/etc/shadow", "O_RDONLY", proc("sshd", 8, nil), nil), open("/etc/passwd", "O_RDONLY", proc("cat", 8, nil), web),
 			open("/etc/shadow", "O_RDONLY", proc("fuse-overlayfs", 8, nil), nil),
-			open("/root/.ssh/id_ed25519.pub", "O_RDONLY", proc("cat", 8, nil), nil), open("/etc/shadow", "O_WRONLY", proc("cat", 8, nil), nil)}},
+			open("/root/.ssh/id_ed25519.pub", "O_RDONLY", proc("cat", 8, nil), nil), open("/etc/shadow", "O_WRONLY", proc("cat", 8, nil), nil),
+			uringIO("read", "/usr/bin/ls", "/usr/bin/ls", proc("uo", 8, shParent), web),
+			uringIO("write", "/etc/shadow", "/etc/shadow", proc("uo", 8, shParent), web)}},
 	{"Unexpected outbound connection destination",
 		[]string{connect("203.0.113.9", 443, proc("curl", 9, shParent), web), connect("10.1.2.3", 80, proc("wget", 9, nil), web),
 			// A refused blocking connect is an attempt like a non-blocking one.

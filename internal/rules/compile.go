@@ -21,9 +21,11 @@ type matcher func(e *event.Event) bool
 
 // compiledRule is a rule ready to evaluate.
 type compiledRule struct {
-	rule     *Rule
-	match    matcher
-	types    typeSet
+	rule  *Rule
+	match matcher
+	types typeSet
+	// sysTypes: the types whose syscalls the capture must select (syscallTypes).
+	sysTypes typeSet
 	output   *outputFormat
 	expanded Node
 	fields   map[string]bool // field names its condition and output read

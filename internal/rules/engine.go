@@ -186,7 +186,7 @@ func (c *compiler) compileRule(r *Rule) (*compiledRule, error) {
 		return nil, &Error{Pos: pos, Msg: err.Error()}
 	}
 	ts, _ := eventTypes(expanded)
-	return &compiledRule{rule: r, match: m, types: ts, output: out, expanded: expanded, fields: c.used}, nil
+	return &compiledRule{rule: r, match: m, types: ts, sysTypes: syscallTypes(expanded), output: out, expanded: expanded, fields: c.used}, nil
 }
 
 // index builds the per-event-type rule lists.
@@ -408,9 +408,11 @@ func (rs *Ruleset) UsesField(name string) bool {
 	return false
 }
 
-// EventTypes returns the event type names enabled rules can match, and
-// whether some rule can match any type (then the caller must capture
-// everything it can).
+// EventTypes returns the event type names whose syscalls enabled rules
+// need captured, and whether some rule can match any type (then the caller
+// must capture everything it can). A type a rule matches only together
+// with evt.is_io_uring = true is left out: io_uring records come whatever
+// syscalls are selected.
 func (rs *Ruleset) EventTypes() (names []string, any bool) {
 	seen := map[string]bool{}
 	for _, r := range rs.Rules {
@@ -418,11 +420,11 @@ func (rs *Ruleset) EventTypes() (names []string, any bool) {
 		if cr == nil || !r.Enabled {
 			continue
 		}
-		if cr.types.inverted {
+		if cr.sysTypes.inverted {
 			any = true
 			continue
 		}
-		for _, n := range cr.types.names() {
+		for _, n := range cr.sysTypes.names() {
 			if !seen[n] {
 				seen[n] = true
 				names = append(names, n)

@@ -298,3 +298,26 @@ func TestIndependentTagsUnderMatchFirst(t *testing.T) {
 		}
 	}
 }
+
+// A type a rule matches only with evt.is_io_uring = true needs no capture
+// of its syscall (io_uring records come whatever is selected), while the
+// rule is still evaluated on events of that type.
+func TestEventTypesLeaveOutIOUringOnly(t *testing.T) {
+	for _, c := range []struct{ cond, want string }{
+		{"evt.type = write and evt.is_io_uring = true", ""},
+		{"(evt.type = openat and fd.name = /x) or (evt.type in (read, write) and evt.is_io_uring = true)", "openat"},
+		{"evt.type = write and evt.is_io_uring = false", "write"},
+		{"evt.type = write and not evt.is_io_uring = true", "write"},
+		{"evt.type = write or evt.is_io_uring = true", "write"},
+	} {
+		rs := compileOne(t, "", c.cond)
+		names, any := rs.EventTypes()
+		if got := strings.Join(names, ","); got != c.want || any {
+			t.Errorf("%s: captured types %q (any %v), want %q", c.cond, got, any, c.want)
+		}
+		w := &event.Event{Type: event.TypeOf("write"), IOUring: true}
+		if strings.Contains(c.cond, "= true") && !strings.Contains(c.cond, "not") && !rs.Interested(w.Type) {
+			t.Errorf("%s: not evaluated on write events", c.cond)
+		}
+	}
+}

@@ -108,12 +108,31 @@ func (s typeSet) names() []string {
 // eventTypes computes the types an expanded condition can match. pure
 // reports whether the result depends on the event type alone, which is
 // what lets `not` invert it exactly.
-func eventTypes(n Node) (s typeSet, pure bool) {
+func eventTypes(n Node) (s typeSet, pure bool) { return typesOf(n, false) }
+
+// syscallTypes computes the types whose syscalls the capture must select
+// for an expanded condition: as eventTypes, but a check evt.is_io_uring =
+// true matches no syscall (io_uring records are captured whatever the
+// selection), so `evt.type = write and evt.is_io_uring = true` costs no
+// capture of write(2).
+func syscallTypes(n Node) typeSet {
+	s, _ := typesOf(n, true)
+	return s
+}
+
+// isIOUringCheck says whether n is evt.is_io_uring = true.
+func isIOUringCheck(n *Check) bool {
+	f, ok := n.Left.(*FieldRef)
+	v, vok := n.Right.(*Value)
+	return ok && vok && f.Name == "evt.is_io_uring" && !f.HasArg && (n.Op == "=" || n.Op == "==") && v.Text == "true"
+}
+
+func typesOf(n Node, uring bool) (s typeSet, pure bool) {
 	switch n := n.(type) {
 	case *BoolExpr:
-		s, pure = eventTypes(n.Terms[0])
+		s, pure = typesOf(n.Terms[0], uring)
 		for _, t := range n.Terms[1:] {
-			ts, tp := eventTypes(t)
+			ts, tp := typesOf(t, uring)
 			if n.Op == "and" {
 				s = intersect(s, ts)
 			} else {
@@ -123,12 +142,15 @@ func eventTypes(n Node) (s typeSet, pure bool) {
 		}
 		return s, pure
 	case *NotExpr:
-		s, pure = eventTypes(n.X)
+		s, pure = typesOf(n.X, uring)
 		if pure {
 			return s.complement(), true
 		}
 		return allTypes(), false
 	case *Check:
+		if uring && isIOUringCheck(n) {
+			return typeSet{set: map[event.Type]bool{}}, false
+		}
 		f, ok := n.Left.(*FieldRef)
 		if !ok || f.Name != "evt.type" || f.HasArg {
 			return allTypes(), false
