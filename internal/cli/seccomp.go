@@ -127,16 +127,35 @@ func (f *profileFlags) env() (seccomp.Env, string, error) {
 	return env, c, nil
 }
 
-func resolveAndCompile(p *seccomp.Profile, env seccomp.Env) (*seccomp.Resolved, *seccomp.Program, error) {
+// resolve loads the profile (args[0] or --builtin) and resolves it for the
+// flags' environment; arch is the canonical syscall arch.
+func (f *profileFlags) resolve(cmd *cobra.Command, args []string) (*seccomp.Resolved, string, error) {
+	p, err := f.load(cmd, args)
+	if err != nil {
+		return nil, "", err
+	}
+	env, arch, err := f.env()
+	if err != nil {
+		return nil, "", err
+	}
 	r, err := seccomp.Resolve(p, env)
 	if err != nil {
-		return nil, nil, exitf(2, "%v", err)
+		return nil, "", exitf(2, "%v", err)
+	}
+	return r, arch, nil
+}
+
+// compile is resolve, then the program palisade run installs.
+func (f *profileFlags) compile(cmd *cobra.Command, args []string) (*seccomp.Resolved, *seccomp.Program, string, error) {
+	r, arch, err := f.resolve(cmd, args)
+	if err != nil {
+		return nil, nil, "", err
 	}
 	prog, err := seccomp.Compile(r, seccomp.Options{})
 	if err != nil {
-		return nil, nil, exitf(1, "compile %s: %v", p.Source, err)
+		return nil, nil, "", exitf(1, "compile %s: %v", r.Source, err)
 	}
-	return r, prog, nil
+	return r, prog, arch, nil
 }
 
 func newSeccompCompileCmd(s streams) *cobra.Command {
@@ -156,15 +175,7 @@ func newSeccompCompileCmd(s streams) *cobra.Command {
 			if err := checkFormat(format, "asm", "raw", "json"); err != nil {
 				return err
 			}
-			p, err := pf.load(cmd, args)
-			if err != nil {
-				return err
-			}
-			env, _, err := pf.env()
-			if err != nil {
-				return err
-			}
-			_, prog, err := resolveAndCompile(p, env)
+			r, prog, _, err := pf.compile(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -177,7 +188,7 @@ func newSeccompCompileCmd(s streams) *cobra.Command {
 				case "json":
 					return writeJSON(w, prog)
 				}
-				fmt.Fprintf(w, "; %s for %s (%d instructions)\n", p.Source, strings.Join(prog.Arches, ", "), prog.Len())
+				fmt.Fprintf(w, "; %s for %s (%d instructions)\n", r.Source, strings.Join(prog.Arches, ", "), prog.Len())
 				return prog.WriteListing(w)
 			})
 		},
@@ -227,15 +238,7 @@ func newSeccompEvalCmd(s streams) *cobra.Command {
 			if all && name != "" {
 				return exitf(2, "give --syscall or --all, not both")
 			}
-			p, err := pf.load(cmd, args)
-			if err != nil {
-				return err
-			}
-			env, arch, err := pf.env()
-			if err != nil {
-				return err
-			}
-			r, prog, err := resolveAndCompile(p, env)
+			r, prog, arch, err := pf.compile(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -318,15 +321,7 @@ func newSeccompStatsCmd(s streams) *cobra.Command {
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
-			p, err := pf.load(cmd, args)
-			if err != nil {
-				return err
-			}
-			env, _, err := pf.env()
-			if err != nil {
-				return err
-			}
-			_, prog, err := resolveAndCompile(p, env)
+			_, prog, _, err := pf.compile(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -385,17 +380,9 @@ func newSeccompLintCmd(s streams) *cobra.Command {
 			default:
 				return exitf(2, "--fail-on: want high, medium, low, info or never, got %q", failOn)
 			}
-			p, err := pf.load(cmd, args)
+			r, _, err := pf.resolve(cmd, args)
 			if err != nil {
 				return err
-			}
-			env, _, err := pf.env()
-			if err != nil {
-				return err
-			}
-			r, err := seccomp.Resolve(p, env)
-			if err != nil {
-				return exitf(2, "%v", err)
 			}
 			findings := seccomp.Lint(r)
 			if err := writeResult(s.out, out, func(w io.Writer) error {
@@ -404,11 +391,11 @@ func newSeccompLintCmd(s streams) *cobra.Command {
 					if findings == nil {
 						findings = []seccomp.Finding{}
 					}
-					return writeJSON(w, map[string]any{"profile": p.Source, "findings": findings})
+					return writeJSON(w, map[string]any{"profile": r.Source, "findings": findings})
 				case "sarif":
-					return seccomp.WriteLintSARIF(w, p.Source, Version, findings)
+					return seccomp.WriteLintSARIF(w, r.Source, Version, findings)
 				}
-				return seccomp.WriteLintText(w, p.Source, findings)
+				return seccomp.WriteLintText(w, r.Source, findings)
 			}); err != nil {
 				return err
 			}
