@@ -343,19 +343,9 @@ func (c *compiler) compileCheckInner(ch *Check) (matcher, error) {
 		}
 		return fieldCompare(ch, x, y)
 	}
-	var vals []*Value
-	switch r := ch.Right.(type) {
-	case *Value:
-		if isListOp(ch.Op) {
-			vals = []*Value{r}
-		} else {
-			vals = []*Value{r}
-		}
-	case *ListValue:
-		vals = r.Items
-		if !isListOp(ch.Op) {
-			return nil, errorf("operator %s takes one value, not a list", ch.Op)
-		}
+	vals, _ := literals(ch.Right)
+	if _, list := ch.Right.(*ListValue); list && !isListOp(ch.Op) {
+		return nil, errorf("operator %s takes one value, not a list", ch.Op)
 	}
 	if !isListOp(ch.Op) && len(vals) != 1 {
 		return nil, errorf("operator %s needs exactly one value", ch.Op)
@@ -375,17 +365,24 @@ func (c *compiler) compileCheckInner(ch *Check) (matcher, error) {
 	return nil, errorf("field %s has an unsupported type", ch.Left.String())
 }
 
+// literals returns the values on a check's right side: the one value, or a
+// list's items; ok is false for anything else (a field, a transform, nil).
+func literals(n Node) (vals []*Value, ok bool) {
+	switch r := n.(type) {
+	case *Value:
+		return []*Value{r}, true
+	case *ListValue:
+		return r.Items, true
+	}
+	return nil, false
+}
+
 func isNumOp(op string) bool { return op == "<" || op == "<=" || op == ">" || op == ">=" }
 
 // compileEvtType compiles evt.type =, !=, in against the event's Type.
 func (c *compiler) compileEvtType(ch *Check) (matcher, bool, error) {
-	var vals []*Value
-	switch r := ch.Right.(type) {
-	case *Value:
-		vals = []*Value{r}
-	case *ListValue:
-		vals = r.Items
-	default:
+	vals, ok := literals(ch.Right)
+	if !ok {
 		return nil, false, nil
 	}
 	neg := false
@@ -425,13 +422,7 @@ func (c *compiler) warnUnknownTypes(n Node) {
 		if !ok || f.Name != "evt.type" {
 			return
 		}
-		var vals []*Value
-		switch r := n.Right.(type) {
-		case *Value:
-			vals = []*Value{r}
-		case *ListValue:
-			vals = r.Items
-		}
+		vals, _ := literals(n.Right)
 		for _, v := range vals {
 			if t := event.TypeOf(v.Text); !t.Known() && !c.unknownTypes[v.Text] {
 				c.unknownTypes[v.Text] = true
@@ -775,21 +766,7 @@ func ipCheck(ch *Check, x fields.Extractor, vals []*Value, errorf func(string, .
 	default:
 		return nil, errorf("operator %s is not supported for IP field %s", ch.Op, ch.Left.String())
 	}
-	get := x.IP
-	return func(e *event.Event) bool {
-		for i := 0; ; i++ {
-			v, ok := get(e, i)
-			if !ok {
-				return false
-			}
-			if pred(v) {
-				return true
-			}
-			if !x.Multi {
-				return false
-			}
-		}
-	}, nil
+	return anyMatch(x.Multi, x.IP, pred), nil
 }
 
 // fieldCompare compares two fields' values (val() and right-hand

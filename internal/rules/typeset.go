@@ -155,13 +155,8 @@ func typesOf(n Node, uring bool) (s typeSet, pure bool) {
 		if !ok || f.Name != "evt.type" || f.HasArg {
 			return allTypes(), false
 		}
-		var vals []*Value
-		switch r := n.Right.(type) {
-		case *Value:
-			vals = []*Value{r}
-		case *ListValue:
-			vals = r.Items
-		default:
+		vals, ok := literals(n.Right)
+		if !ok {
 			return allTypes(), false
 		}
 		set := map[event.Type]bool{}
