@@ -298,17 +298,8 @@ func (s *sqlStore) Overview(ctx context.Context, since, until time.Time, bucket 
 			if err != nil {
 				break
 			}
-			var top []Count
-			err = s.each(ctx, func(sc func(...any) error) error {
-				var c Count
-				if err := sc(&c.Value, &c.N); err != nil {
-					return err
-				}
-				top = append(top, c)
-				return nil
-			}, "SELECT value, SUM(n) FROM palisade_alert_counts WHERE span = "+p(1)+" AND dim = '"+dim+"' AND bucket_ns >= "+p(2)+" AND bucket_ns < "+p(3)+
+			o.Top[dim], err = s.counts(ctx, "SELECT value, SUM(n) FROM palisade_alert_counts WHERE span = "+p(1)+" AND dim = '"+dim+"' AND bucket_ns >= "+p(2)+" AND bucket_ns < "+p(3)+
 				" GROUP BY value ORDER BY SUM(n) DESC, value LIMIT "+strconv.Itoa(n), span, lo, hi)
-			o.Top[dim] = top
 		}
 	} else {
 		o.Source = "alerts"
@@ -331,16 +322,7 @@ func (s *sqlStore) Overview(ctx context.Context, since, until time.Time, bucket 
 			if err != nil {
 				break
 			}
-			var top []Count
-			err = s.each(ctx, func(sc func(...any) error) error {
-				var c Count
-				if err := sc(&c.Value, &c.N); err != nil {
-					return err
-				}
-				top = append(top, c)
-				return nil
-			}, "SELECT "+d.expr+", COUNT(*)"+rng+d.where+" GROUP BY "+d.expr+" ORDER BY COUNT(*) DESC, "+d.expr+" LIMIT "+strconv.Itoa(n), lo, hi)
-			o.Top[d.dim] = top
+			o.Top[d.dim], err = s.counts(ctx, "SELECT "+d.expr+", COUNT(*)"+rng+d.where+" GROUP BY "+d.expr+" ORDER BY COUNT(*) DESC, "+d.expr+" LIMIT "+strconv.Itoa(n), lo, hi)
 		}
 	}
 	if err != nil {
@@ -358,6 +340,20 @@ func (s *sqlStore) Overview(ctx context.Context, since, until time.Time, bucket 
 		return a.Priority < b.Priority
 	})
 	return o, nil
+}
+
+// counts runs q, whose rows are (value, count), and returns them in order.
+func (s *sqlStore) counts(ctx context.Context, q string, args ...any) ([]Count, error) {
+	var top []Count
+	err := s.each(ctx, func(sc func(...any) error) error {
+		var c Count
+		if err := sc(&c.Value, &c.N); err != nil {
+			return err
+		}
+		top = append(top, c)
+		return nil
+	}, q, args...)
+	return top, err
 }
 
 // each runs a query and calls row for each result row with its Scan.
