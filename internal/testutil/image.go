@@ -27,12 +27,26 @@ func RequireBusyboxImage(t testing.TB) string {
 	if exec.Command("docker", "image", "inspect", BusyboxImage).Run() == nil {
 		return BusyboxImage
 	}
-	root := busyboxRootfs(t)
-	cmd := exec.Command("sh", "-c", "tar -C '"+root+"' -c . | docker import -c 'CMD [\"/bin/sleep\", \"3600\"]' - "+BusyboxImage)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := importBusybox(t, exec.Command("docker", "import", "-c", `CMD ["/bin/sleep", "3600"]`, "-", BusyboxImage)); err != nil {
 		t.Fatalf("docker import: %v\n%s", err, out)
 	}
 	return BusyboxImage
+}
+
+// importBusybox builds BusyboxImage's root filesystem and runs imp (an
+// import reading a tar stream on its stdin) on it, returning imp's output.
+func importBusybox(t testing.TB, imp *exec.Cmd) ([]byte, error) {
+	t.Helper()
+	tar := exec.Command("tar", "-C", busyboxRootfs(t), "-c", ".")
+	var err error
+	if imp.Stdin, err = tar.StdoutPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tar.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer tar.Wait()
+	return imp.CombinedOutput()
 }
 
 // busyboxRootfs builds BusyboxImage's root filesystem in a temporary
@@ -82,18 +96,7 @@ func RequirePodmanImage(t testing.TB) string {
 	if Podman("image", "exists", BusyboxImage).Run() == nil {
 		return BusyboxImage
 	}
-	root := busyboxRootfs(t)
-	cmd := Podman("import", "-q", "-c", `CMD ["/bin/sleep", "3600"]`, "-", BusyboxImage)
-	tar := exec.Command("tar", "-C", root, "-c", ".")
-	var err error
-	if cmd.Stdin, err = tar.StdoutPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tar.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer tar.Wait()
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := importBusybox(t, Podman("import", "-q", "-c", `CMD ["/bin/sleep", "3600"]`, "-", BusyboxImage)); err != nil {
 		t.Fatalf("podman import: %v\n%s", err, out)
 	}
 	return BusyboxImage

@@ -2,7 +2,6 @@ package testutil
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"os/exec"
 	"os/user"
@@ -19,17 +18,9 @@ import (
 // --userns-remap=default: its own config file, data root, exec root,
 // pidfile, socket and managed containerd, all under Dir.
 type RemapDocker struct {
+	ExtraDocker
 	Dir    string
-	Host   string // unix://Dir/docker.sock
-	Image  string // BusyboxImage, imported into this daemon
-	SubUID int    // first host uid of dockremap's range: root in its containers
-}
-
-// Docker runs the docker CLI against this daemon.
-func (d *RemapDocker) Docker(args ...string) *exec.Cmd {
-	cmd := exec.Command("docker", args...)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+d.Host)
-	return cmd
+	SubUID int // first host uid of dockremap's range: root in its containers
 }
 
 // StartRemapDocker starts a rootful dockerd with --userns-remap=default
@@ -60,67 +51,28 @@ func StartRemapDocker(t testing.TB) *RemapDocker {
 	}
 	os.Chmod(dir, 0o755)
 	t.Cleanup(func() { removeTree(t, dir) })
-	d := &RemapDocker{Dir: dir, Host: "unix://" + filepath.Join(dir, "docker.sock")}
+	host := "unix://" + filepath.Join(dir, "docker.sock")
 	cfg := filepath.Join(dir, "daemon.json")
 	// The host's /etc/docker/daemon.json sets a data root and a storage
 	// driver; this daemon reads an empty one.
 	if err := os.WriteFile(cfg, []byte("{}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	log, err := os.Create(filepath.Join(dir, "dockerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmd := exec.Command(mustLook(t, "unshare"), "--net", mustLook(t, "dockerd"),
 		"--config-file", cfg, "--userns-remap", "default",
 		"--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "exec"),
-		"--pidfile", filepath.Join(dir, "docker.pid"), "-H", d.Host,
+		"--pidfile", filepath.Join(dir, "docker.pid"), "-H", host,
 		"--bridge", "none", "--iptables=false", "--ip6tables=false", "--storage-driver", "vfs")
-	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dockerd --userns-remap: %v", err)
-	}
-	t.Cleanup(func() {
-		// Its containers first (dockerd stops them too, but a shim left
-		// behind would keep the directory busy), then the daemon, then
-		// whatever still names the directory (its containerd, shims).
-		if ids, err := d.Docker("ps", "-aq").Output(); err == nil && len(strings.Fields(string(ids))) > 0 {
-			d.Docker(append([]string{"rm", "-f"}, strings.Fields(string(ids))...)...).Run()
-		}
-		stopDaemon(cmd)
-		killNaming(dir)
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for d.Docker("info").Run() != nil {
-		if ctx.Err() != nil {
-			b, _ := os.ReadFile(log.Name())
-			t.Fatalf("dockerd --userns-remap did not answer at %s within 60 s:\n%s", d.Host, tail(string(b), 3000))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	// Runs after the daemon stopped: whatever still names the directory
+	// (its containerd, shims).
+	t.Cleanup(func() { killNaming(dir) })
+	d := &RemapDocker{Dir: dir, ExtraDocker: startExtraDocker(t, "dockerd --userns-remap", cmd, host, filepath.Join(dir, "dockerd.log"))}
 	start, ok := subRange("/etc/subuid", "dockremap")
 	if !ok {
 		t.Fatal("dockerd --userns-remap=default runs, but /etc/subuid has no dockremap range")
 	}
 	d.SubUID = start
-
-	root := busyboxRootfs(t)
-	imp := d.Docker("import", "-c", `CMD ["/bin/sleep", "3600"]`, "-", BusyboxImage)
-	tar := exec.Command("tar", "-C", root, "-c", ".")
-	if imp.Stdin, err = tar.StdoutPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tar.Start(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := imp.CombinedOutput()
-	tar.Wait()
-	if err != nil {
-		t.Fatalf("docker import into the remapped daemon: %v\n%s", err, out)
-	}
-	d.Image = BusyboxImage
 	return d
 }
 

@@ -2,7 +2,6 @@ package testutil
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -24,18 +23,10 @@ const dockerdRootless = "/usr/share/docker.io/contrib/dockerd-rootless.sh"
 // created, with its own data root, exec root and socket under
 // /run/user/UID (where Palisade looks for rootless daemons).
 type RootlessDocker struct {
+	ExtraDocker
 	User     string
 	UID, GID int
-	Host     string // unix:///run/user/UID/docker.sock
-	Image    string // BusyboxImage, imported into this daemon
-	SubUID   int    // first host uid of the user's subordinate range (container uid 1)
-}
-
-// Docker runs the docker CLI against this daemon.
-func (d *RootlessDocker) Docker(args ...string) *exec.Cmd {
-	cmd := exec.Command("docker", args...)
-	cmd.Env = append(os.Environ(), "DOCKER_HOST="+d.Host)
-	return cmd
+	SubUID   int // first host uid of the user's subordinate range (container uid 1)
 }
 
 // StartRootlessDocker creates a user with subordinate uid and gid ranges
@@ -69,48 +60,12 @@ func StartRootlessDocker(t testing.TB) *RootlessDocker {
 		t.Fatal(err)
 	}
 
-	d.Host = "unix://" + run + "/docker.sock"
-	log, err := os.Create(filepath.Join(home, "dockerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	host := "unix://" + run + "/docker.sock"
 	cmd := u.command([]string{"PATH=" + bin + ":/usr/share/docker.io/contrib:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"DOCKERD_ROOTLESS_ROOTLESSKIT_NET=host", "DOCKERD_ROOTLESS_ROOTLESSKIT_PORT_DRIVER=none"},
 		dockerdRootless, "--data-root", filepath.Join(home, "data"), "--exec-root", filepath.Join(run, "docker-exec"),
-		"--pidfile", filepath.Join(run, "docker.pid"), "-H", d.Host, "--bridge", "none", "--iptables=false", "--storage-driver", "vfs")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", dockerdRootless, err)
-	}
-	t.Cleanup(func() { stopDaemon(cmd) })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for {
-		if err := d.Docker("info").Run(); err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			b, _ := os.ReadFile(log.Name())
-			t.Fatalf("rootless dockerd did not answer at %s within 60 s:\n%s", d.Host, tail(string(b), 3000))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-
-	root := busyboxRootfs(t)
-	imp := d.Docker("import", "-c", `CMD ["/bin/sleep", "3600"]`, "-", BusyboxImage)
-	tar := exec.Command("tar", "-C", root, "-c", ".")
-	if imp.Stdin, err = tar.StdoutPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := tar.Start(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := imp.CombinedOutput()
-	tar.Wait()
-	if err != nil {
-		t.Fatalf("docker import into the rootless daemon: %v\n%s", err, out)
-	}
-	d.Image = BusyboxImage
+		"--pidfile", filepath.Join(run, "docker.pid"), "-H", host, "--bridge", "none", "--iptables=false", "--storage-driver", "vfs")
+	d.ExtraDocker = startExtraDocker(t, "rootless dockerd", cmd, host, filepath.Join(home, "dockerd.log"))
 	return d
 }
 
