@@ -2,6 +2,7 @@ package audittest
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/palisade-sec/palisade/internal/audit"
+	"github.com/palisade-sec/palisade/internal/srcpos"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -83,4 +85,47 @@ func Slugs(fs []audit.Finding) map[string]bool {
 		m[f.Check] = true
 	}
 	return m
+}
+
+// WantLine returns the 1-based line of doc that ends in "#want" (0 when
+// none does): the line a test's finding should carry.
+func WantLine(doc string) int {
+	for i, l := range strings.Split(doc, "\n") {
+		if strings.HasSuffix(l, "#want") {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Seed adds the content of each file to a fuzz target's corpus.
+func Seed(f *testing.F, paths ...string) {
+	f.Helper()
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+// CheckParsed is what a source's fuzz target asks of any parse: every
+// error (each one, when err joins several) is a *srcpos.Error, and the
+// checks run without a panic on every container that parsed.
+func CheckParsed(t *testing.T, cs []*audit.Container, err error) {
+	t.Helper()
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var pe *srcpos.Error
+		if e != nil && !errors.As(e, &pe) {
+			t.Fatalf("error is not a *srcpos.Error: %v", e)
+		}
+	}
+	for _, c := range cs {
+		audit.Audit(c)
+	}
 }

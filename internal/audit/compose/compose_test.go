@@ -36,15 +36,6 @@ func render(svc string, replace ...string) string {
 	return s
 }
 
-func wantLine(doc string) int {
-	for i, l := range strings.Split(doc, "\n") {
-		if strings.HasSuffix(l, "#want") {
-			return i + 1
-		}
-	}
-	return 0
-}
-
 func parseString(t *testing.T, doc string) ([]*audit.Container, error) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "compose.yaml")
@@ -103,7 +94,7 @@ func TestChecksCompose(t *testing.T) {
 				t.Fatal(err)
 			}
 			fs := audittest.AuditAll(cs, nil)
-			line := wantLine(tt.doc)
+			line := audittest.WantLine(tt.doc)
 			if !audittest.Has(fs, tt.slug, line) {
 				t.Fatalf("want %s at line %d, got:\n%s\ndoc:\n%s", tt.slug, line, audittest.Brief(fs), tt.doc)
 			}
@@ -240,13 +231,7 @@ func TestNames(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, p := range []string{"testdata/insecure/compose.yaml", "testdata/hardened/compose.yaml", "testdata/interp/compose.yaml"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	audittest.Seed(f, "testdata/insecure/compose.yaml", "testdata/hardened/compose.yaml", "testdata/interp/compose.yaml")
 	f.Add([]byte(render("    volumes: [\"/:/host\"]\n")))
 	f.Add([]byte(render("    volumes: [\"s:/s\"]\n    security_opt: [\"seccomp=\", \"label=role:r\"]\n") + "volumes:\n  s: {driver_opts: {type: none, o: bind, device: /etc}}\n---\nservices:\n  b: {image: x, cap_add: [SYS_TIME]}\n---\n{broken\n"))
 	dir := f.TempDir()
@@ -256,16 +241,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatal(err)
 		}
 		cs, err := Parse(context.Background(), []string{p}, Options{Env: []string{}})
-		if err != nil {
-			var ie *srcpos.Error
-			if !errors.As(err, &ie) {
-				t.Fatalf("error is not a *srcpos.Error: %v", err)
-			}
-			return
-		}
-		for _, c := range cs {
-			audit.Audit(c)
-		}
+		audittest.CheckParsed(t, cs, err)
 	})
 }
 
@@ -325,7 +301,7 @@ services:
 	if audittest.Has(fs, "privileged", 0) {
 		t.Errorf("document 2 did not override document 1:\n%s", audittest.Brief(fs))
 	}
-	if !audittest.Has(fs, "host-pid", wantLine(doc)) || !audittest.Has(fs, "host-network", 25) {
+	if !audittest.Has(fs, "host-pid", audittest.WantLine(doc)) || !audittest.Has(fs, "host-network", 25) {
 		t.Errorf("findings:\n%s", audittest.Brief(fs))
 	}
 }
@@ -370,8 +346,8 @@ func TestUnreadableSecurityOpts(t *testing.T) {
 				}
 				return
 			}
-			if len(fs) != 1 || !audittest.Has(fs, tt.want, wantLine(doc)) || !strings.Contains(fs[0].Fix, "option") && !strings.Contains(fs[0].Fix, "seccomp") && !strings.Contains(fs[0].Fix, "label") && !strings.Contains(fs[0].Fix, "security_opt") {
-				t.Fatalf("want %s at line %d, got:\n%s%s", tt.want, wantLine(doc), audittest.Brief(fs), doc)
+			if len(fs) != 1 || !audittest.Has(fs, tt.want, audittest.WantLine(doc)) || !strings.Contains(fs[0].Fix, "option") && !strings.Contains(fs[0].Fix, "seccomp") && !strings.Contains(fs[0].Fix, "label") && !strings.Contains(fs[0].Fix, "security_opt") {
+				t.Fatalf("want %s at line %d, got:\n%s%s", tt.want, audittest.WantLine(doc), audittest.Brief(fs), doc)
 			}
 		})
 	}
@@ -418,7 +394,7 @@ volumes:
 		}
 	}
 	want := []string{
-		fmt.Sprintf("runtime-socket-mount@%d service app", wantLine(doc)),
+		fmt.Sprintf("runtime-socket-mount@%d service app", audittest.WantLine(doc)),
 		"host-path-volume@23 volume etc",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/srcpos"
 )
@@ -167,25 +166,10 @@ func TestErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, p := range []string{"testdata/two.json", "testdata/hardened.json"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	audittest.Seed(f, "testdata/two.json", "testdata/hardened.json")
 	f.Add([]byte(`{"HostConfig": {"Binds": ["/:/h"], "Privileged": true}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cs, err := Parse("f.json", data)
-		if err != nil {
-			var ie *srcpos.Error
-			if !errors.As(err, &ie) {
-				t.Fatalf("error is not a *srcpos.Error: %v", err)
-			}
-			return
-		}
-		for _, c := range cs {
-			audit.Audit(c)
-		}
+		audittest.CheckParsed(t, cs, err)
 	})
 }

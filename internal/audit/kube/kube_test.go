@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/srcpos"
 )
@@ -43,15 +42,6 @@ func render(pod, sc, ctr string, replace ...string) string {
 		s = strings.Replace(s, replace[i], replace[i+1], 1)
 	}
 	return s
-}
-
-func wantLine(doc string) int {
-	for i, l := range strings.Split(doc, "\n") {
-		if strings.HasSuffix(l, "#want") {
-			return i + 1
-		}
-	}
-	return 0
 }
 
 func TestHardenedPod(t *testing.T) {
@@ -118,7 +108,7 @@ func TestChecksKubernetes(t *testing.T) {
 				t.Fatal(err)
 			}
 			fs := audittest.AuditAll(cs, nil)
-			line := wantLine(tt.doc)
+			line := audittest.WantLine(tt.doc)
 			if line == 0 {
 				t.Fatal("case has no #want line")
 			}
@@ -168,8 +158,8 @@ func TestSELinux(t *testing.T) {
 			var got []string
 			for _, f := range audittest.AuditAll(cs, nil) {
 				got = append(got, f.Check)
-				if f.Line != wantLine(doc) {
-					t.Errorf("%s (pod %v): %s at line %d, want %d", tt.opts, podLevel, f.Check, f.Line, wantLine(doc))
+				if f.Line != audittest.WantLine(doc) {
+					t.Errorf("%s (pod %v): %s at line %d, want %d", tt.opts, podLevel, f.Check, f.Line, audittest.WantLine(doc))
 				}
 			}
 			if strings.Join(got, ",") != tt.want {
@@ -335,22 +325,13 @@ func TestLooks(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, p := range []string{"testdata/insecure.yaml", "testdata/hardened.yaml", "testdata/kinds.yaml"} {
-		f.Add(mustRead(f, p))
-	}
+	audittest.Seed(f, "testdata/insecure.yaml", "testdata/hardened.yaml", "testdata/kinds.yaml")
 	f.Add([]byte(render("", "", "")))
 	f.Add([]byte("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: List\n  items: []\n"))
 	f.Add([]byte("apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\n---\napiVersion: v1\nkind: Pod\nspec: {volumes: [{name: s, hostPath: {path: /var/log}}], containers: [{name: c, securityContext: {seccompProfile: {}, seLinuxOptions: {role: r}, capabilities: {add: [SYSLOG, NOPE]}}}]}\n---\n{broken\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cs, _, err := Parse("f.yaml", data)
-		for _, e := range splitErrors(err) {
-			if _, ok := e.(*srcpos.Error); !ok {
-				t.Fatalf("error is not a *srcpos.Error: %v", e)
-			}
-		}
-		for _, c := range cs {
-			audit.Audit(c)
-		}
+		audittest.CheckParsed(t, cs, err)
 	})
 }
 

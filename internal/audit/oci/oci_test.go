@@ -151,22 +151,13 @@ func TestErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, p := range []string{"testdata/docker-hardened/config.json", "testdata/docker-sysadmin-hostpid/config.json", "testdata/runc-default/config.json"} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	audittest.Seed(f, "testdata/docker-hardened/config.json", "testdata/docker-sysadmin-hostpid/config.json", "testdata/runc-default/config.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse("f.json", data)
-		if err != nil {
-			var ie *srcpos.Error
-			if !errors.As(err, &ie) {
-				t.Fatalf("error is not a *srcpos.Error: %v", err)
-			}
-			return
+		var cs []*audit.Container
+		if err == nil {
+			cs = append(cs, c)
 		}
-		audit.Audit(c)
+		audittest.CheckParsed(t, cs, err)
 	})
 }
