@@ -1,17 +1,14 @@
 package builtinrules_test
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/palisade-sec/palisade/internal/rules"
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite docs/builtin-rules.md")
 
 // tuningList reports list names meant for users to override.
 func tuningList(name string) bool {
@@ -81,11 +78,5 @@ func TestBuiltinRulesDocUpToDate(t *testing.T) {
 	rs := loadBuiltin(t)
 	got := builtinDoc(rs)
 	path := filepath.Join("..", "docs", "builtin-rules.md")
-	if *update {
-		os.WriteFile(path, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(path)
-	if err != nil || string(want) != got {
-		t.Errorf("docs/builtin-rules.md is stale: run go test ./rules -update")
-	}
+	testutil.Golden(t, path, []byte(got))
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
 
 // requireParser needs the real apparmor_parser (Debian package apparmor).
 func requireParser(t *testing.T) {
@@ -63,18 +60,7 @@ func TestGenerateGolden(t *testing.T) {
 				t.Fatal("two generations of the same spec differ")
 			}
 			golden := filepath.Join("testdata", "golden", name+".profile")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read golden (run go test -update): %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("profile differs from %s (run go test -update if intended)\n--- got\n%s", golden, got)
-			}
+			testutil.Golden(t, golden, got)
 			if m := broadRules.Find(got); m != nil {
 				t.Errorf("profile holds a broad rule %q", m)
 			}

@@ -1,16 +1,15 @@
 package confine
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
 
 func findingsText(fs []Finding) string {
 	var b strings.Builder
@@ -41,16 +40,7 @@ func TestMountFindingsGolden(t *testing.T) {
 				got += "release_agent candidate " + p + "\n"
 			}
 			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				os.WriteFile(golden, []byte(got), 0o644)
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != string(want) {
-				t.Errorf("findings differ from %s:\n%s", golden, got)
-			}
+			testutil.Golden(t, golden, []byte(got))
 		})
 	}
 }

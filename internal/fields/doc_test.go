@@ -1,16 +1,14 @@
 package fields
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/palisade-sec/palisade/internal/event"
-)
 
-var update = flag.Bool("update", false, "rewrite docs/fields.md")
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
 
 // Markdown renders the field reference.
 func markdown() string {
@@ -50,18 +48,7 @@ func markdown() string {
 func TestFieldsDocUpToDate(t *testing.T) {
 	path := filepath.Join("..", "..", "docs", "fields.md")
 	got := markdown()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/fields -update)", err)
-	}
-	if string(want) != got {
-		t.Error("docs/fields.md is stale: run go test ./internal/fields -update")
-	}
+	testutil.Golden(t, path, []byte(got))
 }
 
 func TestLookup(t *testing.T) {

@@ -3,7 +3,6 @@ package profile
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,8 +16,6 @@ import (
 	"github.com/palisade-sec/palisade/internal/syscalls"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func loadRec(t *testing.T, name string) *record.Recording {
 	t.Helper()
@@ -35,19 +32,7 @@ func loadRec(t *testing.T, name string) *record.Recording {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it); got:\n%s", p, got)
-	}
+	testutil.Golden(t, filepath.Join("testdata", name), got)
 }
 
 // decide evaluates the compiled program for one call on x86_64.

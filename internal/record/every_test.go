@@ -3,12 +3,13 @@ package record
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 	"github.com/palisade-sec/palisade/internal/syscalls"
+
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
 // Every syscall the capture decodes, natively and in the i386 ABI,
@@ -49,16 +50,5 @@ func TestBuilderEverySyscall(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "every.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("recording differs from %s (go test -update rewrites it):\n%s", golden, got)
-	}
+	testutil.Golden(t, golden, got)
 }

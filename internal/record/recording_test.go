@@ -1,7 +1,6 @@
 package record
 
 import (
-	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,9 +11,9 @@ import (
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 	"github.com/palisade-sec/palisade/internal/syscalls"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
 
 func nr(t *testing.T, name string) int {
 	t.Helper()
@@ -162,17 +161,10 @@ func TestBuilderGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "builder.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testutil.Golden(t, golden, got)
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("recording differs from %s (go test -update rewrites it):\n%s", golden, got)
+		t.Fatal(err)
 	}
 	// The golden file is a valid recording and survives a round trip.
 	r, err := Parse(golden, want)

@@ -1,14 +1,13 @@
 package rules
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
 
 // TestParseGolden parses each condition in testdata/conditions.txt and
 // compares its canonical form with testdata/conditions.golden.
@@ -37,19 +36,7 @@ func TestParseGolden(t *testing.T) {
 			t.Errorf("canonical form not stable: %q -> %q", n.String(), n2.String())
 		}
 	}
-	golden := filepath.Join("testdata", "conditions.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(out.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if out.String() != string(want) {
-		t.Errorf("canonical forms differ from %s (run go test ./internal/rules -run TestParseGolden -update and review):\n%s", golden, out.String())
-	}
+	testutil.Golden(t, filepath.Join("testdata", "conditions.golden"), []byte(out.String()))
 }
 
 func TestParseErrors(t *testing.T) {

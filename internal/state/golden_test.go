@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -17,9 +16,9 @@ import (
 	"github.com/palisade-sec/palisade/internal/event"
 	"github.com/palisade-sec/palisade/internal/kernel/ebpf"
 	"github.com/palisade-sec/palisade/internal/syscalls"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/apply.golden.gz")
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
 
 // syntheticRecords are records of every syscall the capture decodes, in
 // both ABIs, with results and arguments chosen to take each branch a
@@ -132,7 +131,7 @@ func TestApplyGolden(t *testing.T) {
 	}
 	// Compressed: the text is 400 KB of near-identical lines.
 	golden := filepath.Join("testdata", "apply.golden.gz")
-	if *update {
+	if testutil.Update() {
 		var z bytes.Buffer
 		zw := gzip.NewWriter(&z)
 		zw.Write([]byte(b.String()))

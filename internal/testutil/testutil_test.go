@@ -27,7 +27,8 @@ func TestStrictFromEnv(t *testing.T) {
 	}
 }
 
-// fakeTB records whether a requirement skipped or failed the test.
+// fakeTB records whether a requirement skipped or failed the test, and
+// the first message.
 type fakeTB struct {
 	testing.TB
 	skipped, failed bool
@@ -36,10 +37,21 @@ type fakeTB struct {
 
 func (f *fakeTB) Helper() {}
 func (f *fakeTB) Skipf(format string, args ...any) {
-	f.skipped, f.msg = true, fmt.Sprintf(format, args...)
+	f.skipped = true
+	f.note(format, args...)
 }
 func (f *fakeTB) Fatalf(format string, args ...any) {
-	f.failed, f.msg = true, fmt.Sprintf(format, args...)
+	f.failed = true
+	f.note(format, args...)
+}
+func (f *fakeTB) Errorf(format string, args ...any) {
+	f.failed = true
+	f.note(format, args...)
+}
+func (f *fakeTB) note(format string, args ...any) {
+	if f.msg == "" {
+		f.msg = fmt.Sprintf(format, args...)
+	}
 }
 
 func TestMissingSkipsOrFails(t *testing.T) {
@@ -110,6 +122,31 @@ func TestBPF2GoInputs(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("inputs of %q = %q, want %q", tc.src, got, tc.want)
+		}
+	}
+}
+
+func TestGolden(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sub", "x.golden")
+	ft := &fakeTB{}
+	Golden(ft, p, []byte("a\n")) // no file, no -update
+	if !ft.failed || !strings.Contains(ft.msg, "go test -update writes it") {
+		t.Errorf("missing golden file: failed=%v %q", ft.failed, ft.msg)
+	}
+	*update = true
+	Golden(t, p, []byte("a\nb\x1b\n"))
+	*update = false
+	Golden(t, p, []byte("a\nb\x1b\n")) // the same: passes
+	for _, tc := range []struct{ got, line string }{
+		{"a\nc\n", "line 2:\n  got  \"c\"\n  want \"b\\x1b\""},
+		{"a\n", "line 2:\n  got  \"\"\n  want \"b\\x1b\""},
+		{"a\nb\x1b\nmore", "line 3:\n  got  \"more\"\n  want \"\""},
+		{"a\nb\x1b\n\n", "line 4:\n  got  \"\"\n  want (end of file)"},
+	} {
+		ft := &fakeTB{}
+		Golden(ft, p, []byte(tc.got))
+		if !ft.failed || !strings.Contains(ft.msg, p+" differs") || !strings.HasSuffix(ft.msg, tc.line) {
+			t.Errorf("Golden(%q): failed=%v %q, want it to end %q", tc.got, ft.failed, ft.msg, tc.line)
 		}
 	}
 }

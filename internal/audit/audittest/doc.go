@@ -1,5 +1,4 @@
 // Package audittest holds test helpers shared by the audit source packages:
-// golden-file comparison (regenerated with `go test -update`), a compact
-// rendering of findings, the "#want" line convention and what every
+// a compact rendering of findings, the "#want" line convention and what every
 // source's fuzz target checks of a parse. It is imported only from tests.
 package audittest

@@ -12,6 +12,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/srcpos"
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
 // base is a service that passes every check. #SVC marks where cases add
@@ -144,7 +145,7 @@ func TestGolden(t *testing.T) {
 			if dir == "hardened" && len(fs) != 0 {
 				t.Errorf("hardened example has findings:\n%s", audittest.Brief(fs))
 			}
-			audittest.Golden(t, filepath.Join("testdata", "golden", dir+".json"), audittest.JSON(t, fs))
+			testutil.Golden(t, filepath.Join("testdata", "golden", dir+".json"), audittest.JSON(t, fs))
 		})
 	}
 }

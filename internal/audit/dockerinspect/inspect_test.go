@@ -10,6 +10,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/srcpos"
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
 // hardened loads the real inspect output of a hardened container as a
@@ -115,7 +116,7 @@ func TestGolden(t *testing.T) {
 			if name == "hardened.json" && len(fs) != 0 {
 				t.Errorf("hardened container has findings:\n%s", audittest.Brief(fs))
 			}
-			audittest.Golden(t, filepath.Join("testdata", "golden", name), audittest.JSON(t, fs))
+			testutil.Golden(t, filepath.Join("testdata", "golden", name), audittest.JSON(t, fs))
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/audit/compose"
 	"github.com/palisade-sec/palisade/internal/audit/kube"
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
 // fixable are the checks --fix resolves without asking for a value.
@@ -53,7 +54,7 @@ func TestManifests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			audittest.Golden(t, filepath.Join("testdata", "golden", name), out)
+			testutil.Golden(t, filepath.Join("testdata", "golden", name), out)
 			cs, _, err := kube.Parse(name, src)
 			if err != nil {
 				t.Fatal(err)
@@ -87,7 +88,7 @@ func TestCompose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			audittest.Golden(t, filepath.Join("testdata", "golden", dir+"-compose.yaml"), out)
+			testutil.Golden(t, filepath.Join("testdata", "golden", dir+"-compose.yaml"), out)
 			env := compose.Options{Env: []string{"HOME=/home/alice"}}
 			cs, err := compose.Parse(context.Background(), []string{p}, env)
 			if err != nil {

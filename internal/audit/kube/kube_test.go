@@ -10,6 +10,7 @@ import (
 
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/srcpos"
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
 // base is a Pod that passes every check. Cases add lines at the markers or
@@ -286,7 +287,7 @@ func TestGolden(t *testing.T) {
 			if name == "hardened.yaml" && len(fs) != 0 {
 				t.Errorf("hardened example has findings:\n%s", audittest.Brief(fs))
 			}
-			audittest.Golden(t, filepath.Join("testdata", "golden", strings.TrimSuffix(name, ".yaml")+".json"), audittest.JSON(t, fs))
+			testutil.Golden(t, filepath.Join("testdata", "golden", strings.TrimSuffix(name, ".yaml")+".json"), audittest.JSON(t, fs))
 		})
 	}
 }

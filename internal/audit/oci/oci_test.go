@@ -12,6 +12,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/srcpos"
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
 func hardened(t testing.TB) *specs.Spec {
@@ -130,7 +131,7 @@ func TestGolden(t *testing.T) {
 			if dir == "docker-hardened" && len(fs) != 0 {
 				t.Errorf("hardened config has findings:\n%s", audittest.Brief(fs))
 			}
-			audittest.Golden(t, filepath.Join("testdata", "golden", dir+".json"), audittest.JSON(t, fs))
+			testutil.Golden(t, filepath.Join("testdata", "golden", dir+".json"), audittest.JSON(t, fs))
 		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/palisade-sec/palisade/internal/audit"
 	"github.com/palisade-sec/palisade/internal/audit/audittest"
 	"github.com/palisade-sec/palisade/internal/srcpos"
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
 func TestDetect(t *testing.T) {
@@ -90,9 +91,9 @@ func TestTreeGolden(t *testing.T) {
 			t.Fatalf("attacker-controlled container name reached the output raw:\n%q", out)
 		}
 	}
-	audittest.Golden(t, "testdata/golden/tree.txt", table.Bytes())
-	audittest.Golden(t, "testdata/golden/tree.json", js.Bytes())
-	audittest.Golden(t, "testdata/golden/tree.sarif", sarif.Bytes())
+	testutil.Golden(t, "testdata/golden/tree.txt", table.Bytes())
+	testutil.Golden(t, "testdata/golden/tree.json", js.Bytes())
+	testutil.Golden(t, "testdata/golden/tree.sarif", sarif.Bytes())
 }
 
 // TestBadInputs: each bad input gives one error naming the file (and line

@@ -1,18 +1,16 @@
 package ebpf
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/palisade-sec/palisade/internal/syscalls"
-)
 
-var updateGolden = flag.Bool("update", false, "rewrite testdata/conf.golden")
+	"github.com/palisade-sec/palisade/internal/testutil"
+)
 
 func nr(t *testing.T, arch, name string) int {
 	t.Helper()
@@ -203,17 +201,5 @@ func TestConfsGolden(t *testing.T) {
 		}
 	}
 	fmt.Fprintf(&b, "x32 %v\nsocketcall %v\nbits %x\n", x32Table(), socketcallTable(), filterBits(&table))
-	golden := filepath.Join("testdata", "conf.golden")
-	if *updateGolden {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("descriptor table differs from %s:\n%s", golden, b.String())
-	}
+	testutil.Golden(t, filepath.Join("testdata", "conf.golden"), []byte(b.String()))
 }
