@@ -20,6 +20,26 @@ var ErrNotYAML = errors.New("--fix rewrites compose files and Kubernetes manifes
 // reports. Lesser ones may be what the workload needs and are left alone.
 func dangerous(c string) bool { return audit.CapabilityCheck(c) == "dangerous-capability" }
 
+// dropDangerous removes the dangerous capabilities from the list at m's
+// key (compose's cap_add, Kubernetes' capabilities.add), and the key when
+// none is left.
+func dropDangerous(m *yaml.Node, key string) {
+	_, v := get(m, key)
+	if v == nil || v.Kind != yaml.SequenceNode {
+		return
+	}
+	keep := v.Content[:0]
+	for _, c := range v.Content {
+		if !dangerous(c.Value) {
+			keep = append(keep, c)
+		}
+	}
+	v.Content = keep
+	if len(keep) == 0 {
+		del(m, key)
+	}
+}
+
 func get(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil, nil
@@ -188,18 +208,7 @@ func fixService(name, s *yaml.Node) {
 	if _, v := get(s, "network_mode"); v != nil && v.Value == "host" {
 		del(s, "network_mode")
 	}
-	if _, v := get(s, "cap_add"); v != nil && v.Kind == yaml.SequenceNode {
-		keep := v.Content[:0]
-		for _, c := range v.Content {
-			if !dangerous(c.Value) {
-				keep = append(keep, c)
-			}
-		}
-		v.Content = keep
-		if len(v.Content) == 0 {
-			del(s, "cap_add")
-		}
-	}
+	dropDangerous(s, "cap_add")
 	ensureDropAll(s, "cap_drop")
 	opts := []*yaml.Node{}
 	changed, hasNNP := false, false
@@ -478,18 +487,7 @@ func fixContainer(c *yaml.Node, ephemeral bool, podUID [2]*yaml.Node) {
 	ensureTrue(sc, "readOnlyRootFilesystem", true)
 	caps := child(sc, "capabilities")
 	ensureDropAll(caps, "drop")
-	if _, add := get(caps, "add"); add != nil && add.Kind == yaml.SequenceNode {
-		keep := add.Content[:0]
-		for _, a := range add.Content {
-			if !dangerous(a.Value) {
-				keep = append(keep, a)
-			}
-		}
-		add.Content = keep
-		if len(keep) == 0 {
-			del(caps, "add")
-		}
-	}
+	dropDangerous(caps, "add")
 	if _, pm := get(sc, "procMount"); pm != nil && pm.Value == "Unmasked" {
 		del(sc, "procMount")
 	}
