@@ -97,7 +97,7 @@ func init() {
 		return "SUCCESS", true
 	})
 	num("evt.rawres", "raw return value (negative errno on failure)", func(e *event.Event) (int64, bool) { return e.Res, e.HasRes })
-	boolean("evt.is_io_uring", "true if the event is an open made through io_uring (recorded as openat; the process made no open syscall); Palisade's own field", func(e *event.Event) (bool, bool) { return e.IOUring, true })
+	boolean("evt.is_io_uring", "true if the event stands for an io_uring request, not a syscall: an open (openat), connect, accept (accept4), or a read or write of a protected file; Palisade's own field", func(e *event.Event) (bool, bool) { return e.IOUring, true })
 	boolean("evt.failed", "true if the syscall returned an error", func(e *event.Event) (bool, bool) { return e.Failed(), e.HasRes })
 	boolI("evt.is_open_read", "true for opens of a file for reading", func(e *event.Event, _ int) (int64, bool) {
 		if !isOpen(e) {

@@ -64,7 +64,7 @@ const (
 	evHasProc  = 1 << 2
 	evHasFD    = 1 << 3
 	evHostname = 1 << 4 // a hostname follows and becomes the current one
-	evIOUring  = 1 << 5 // an open made through io_uring (evt.is_io_uring)
+	evIOUring  = 1 << 5 // an io_uring request, not a syscall (evt.is_io_uring)
 )
 
 // Flags of an argument.

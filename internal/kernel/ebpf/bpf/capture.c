@@ -1577,8 +1577,8 @@ static __noinline int uring_rw(__u64 reqp, __u32 nr, __s32 res)
  * no syscall of the task names the file or the address, so without them a
  * process reads /etc/shadow or connects out unseen. Opens become openat,
  * connects connect, accepts accept4, and reads and writes (READ, READV,
- * READ_FIXED, WRITE, WRITEV, WRITE_FIXED) of protected inodes read and
- * write. There is no io_uring exec. A request submitted with
+ * READ_FIXED, READV_FIXED, WRITE, WRITEV, WRITE_FIXED, WRITEV_FIXED) of
+ * protected inodes read and write. There is no io_uring exec. A request submitted with
  * IOSQE_CQE_SKIP_SUCCESS posts no completion when it succeeds, and so
  * leaves no record (docs/kernel.md).
  */
@@ -1591,11 +1591,15 @@ int BPF_PROG(io_uring_complete, void *ring, void *reqp, struct io_uring_cqe *cqe
 
 	if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ) ||
 	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV) ||
-	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED))
+	    op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READ_FIXED) ||
+	    (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_READV_FIXED) &&
+	     op == bpf_core_enum_value(enum io_uring_op, IORING_OP_READV_FIXED)))
 		nr = NR_READ_;
 	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE) ||
 		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV) ||
-		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED))
+		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITE_FIXED) ||
+		 (bpf_core_enum_value_exists(enum io_uring_op, IORING_OP_WRITEV_FIXED) &&
+		  op == bpf_core_enum_value(enum io_uring_op, IORING_OP_WRITEV_FIXED)))
 		nr = NR_WRITE_;
 	else if (op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) ||
 		 op == bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))

@@ -8,6 +8,7 @@
 //	uringopen -connect IP:PORT connect a TCP socket (made with socket(2)) to IP:PORT
 //	uringopen -write FD        write "x\n" to the inherited descriptor FD
 //	uringopen -read FD         read up to 4 KiB from the inherited descriptor FD
+//	uringopen -loop N PATH     open PATH with open(2), read its first 4 KiB N times through io_uring, print ns per read (BENCHMARKS.md)
 //
 // It prints the results of the completions (an fd, a count or -errno) and
 // exits 0 when every request succeeded.
@@ -21,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -89,6 +91,13 @@ func main() {
 func run(args []string) error {
 	if len(args) == 1 && !strings.HasPrefix(args[0], "-") {
 		return openPath(args[0], false)
+	}
+	if len(args) == 3 && args[0] == "-loop" {
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n <= 0 {
+			return fmt.Errorf("count %q: want a positive number", args[1])
+		}
+		return loop(n, args[2])
 	}
 	if len(args) != 2 {
 		return fmt.Errorf("usage: uringopen [-w|-fixed] PATH | -connect IP:PORT | -write FD | -read FD")
@@ -174,6 +183,33 @@ func openFixed(path string) error {
 	res, err = r.do(sqe{Opcode: opRead, Flags: sqeFixedFile, Fd: 0, Addr: addr(buf), Len: uint32(len(buf))})
 	runtime.KeepAlive(buf)
 	return report(res, err)
+}
+
+// loop times n reads of path's first 4 KiB through io_uring, one request
+// per io_uring_enter.
+func loop(n int, path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	r, err := newRing()
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 4096)
+	start := time.Now()
+	for range n {
+		res, err := r.do(sqe{Opcode: opRead, Fd: int32(fd), Addr: addr(buf), Len: uint32(len(buf))})
+		if err != nil {
+			return err
+		}
+		if res < 0 {
+			return fmt.Errorf("read: %v", unix.Errno(-res))
+		}
+	}
+	runtime.KeepAlive(buf)
+	fmt.Printf("%.0f ns/read\n", float64(time.Since(start).Nanoseconds())/float64(n))
+	return nil
 }
 
 func connect(dst string) error {
