@@ -380,3 +380,74 @@ func TestDetailResponseAndUnknownKeys(t *testing.T) {
 		t.Error("a bidi override reached the page raw")
 	}
 }
+
+// TestTextSearchBounded: a free-text search reads the newest SearchScan
+// alerts, says how far back it went, pages within that window and links to
+// the next older one; walking the windows finds every match exactly once,
+// and the JSON API says where it stopped.
+func TestTextSearchBounded(t *testing.T) {
+	st, now, _ := seedSpread(t)
+	srv := httptest.NewServer(Handler(st, Options{Now: func() time.Time { return now }, SearchScan: 100}))
+	defer srv.Close()
+	all, err := st.Query(context.Background(), store.Filter{Text: "SPREAD"})
+	if err != nil || len(all) != 600 {
+		t.Fatalf("%d alerts with the text, %v", len(all), err)
+	}
+	idRE := regexp.MustCompile(`<tr id="a(\d+)">`)
+	nextRE := regexp.MustCompile(`<a id="next" href="([^"]+)">`)
+	olderRE := regexp.MustCompile(`<a id="older" href="([^"]+)">`)
+	countRE := regexp.MustCompile(`<span id="count">(\d+)</span> matching`)
+	seen := map[string]bool{}
+	windows := 0
+	for path := "/alerts?q=Spread"; path != "" && windows < 20; windows++ {
+		_, page := get(t, srv.URL+path)
+		older := olderRE.FindStringSubmatch(page)
+		if older != nil && !strings.Contains(page, "Text searched the newest 100 alerts, back to ") {
+			t.Fatalf("window %d does not say how far back it searched", windows)
+		}
+		inWindow := 0
+		count := countRE.FindStringSubmatch(page)
+		for pages := 0; pages < 10; pages++ {
+			for _, m := range idRE.FindAllStringSubmatch(page, -1) {
+				if seen[m[1]] {
+					t.Fatalf("alert %s found twice", m[1])
+				}
+				seen[m[1]] = true
+				inWindow++
+			}
+			m := nextRE.FindStringSubmatch(page)
+			if m == nil {
+				break
+			}
+			_, page = get(t, srv.URL+html.UnescapeString(m[1]))
+		}
+		if count == nil || count[1] != fmt.Sprint(inWindow) || (older != nil && inWindow > 100) {
+			t.Errorf("window %d: count %v, %d alerts listed (at most 100)", windows, count, inWindow)
+		}
+		path = ""
+		if older != nil {
+			path = html.UnescapeString(older[1])
+		}
+	}
+	if len(seen) != 600 || windows < 6 {
+		t.Errorf("searched %d windows, found %d alerts; want 600 in at least 6", windows, len(seen))
+	}
+
+	_, body := get(t, srv.URL+"/api/alerts?q=spread")
+	var doc struct {
+		Alerts        []alert.Alert `json:"alerts"`
+		SearchedSince time.Time     `json:"searched_since"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || doc.SearchedSince.IsZero() || len(doc.Alerts) == 0 || len(doc.Alerts) > 100 {
+		t.Fatalf("api: %d alerts, searched since %v, %v", len(doc.Alerts), doc.SearchedSince, err)
+	}
+	for _, a := range doc.Alerts {
+		if a.Time.Before(doc.SearchedSince) {
+			t.Errorf("api: alert of %v before %v", a.Time, doc.SearchedSince)
+		}
+	}
+	// Without free text nothing is bounded.
+	if _, page := get(t, srv.URL+"/alerts?rule=rule+1"); olderRE.MatchString(page) {
+		t.Error("a list without text says it was bounded")
+	}
+}

@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,6 +21,21 @@ const (
 	countCap = 10000
 )
 
+// boundSearch narrows f, when it has free text, to the newest SearchScan
+// alerts at or before f.Until, and returns where that window starts (zero
+// when f.Since already bounds it or the store holds fewer).
+func (d *dash) boundSearch(ctx context.Context, f *store.Filter) (time.Time, error) {
+	if f.Text == "" {
+		return time.Time{}, nil
+	}
+	from, err := d.st.ScanFrom(ctx, f.Until, d.o.SearchScan)
+	if err != nil || from.IsZero() || !from.After(f.Since) {
+		return time.Time{}, err
+	}
+	f.Since = from
+	return from, nil
+}
+
 // filterParams are the URL parameters that are filters; the list keeps
 // them in its links and live query.
 var filterParams = []string{"priority", "priority_eq", "rule", "tag", "container", "image", "namespace", "pod", "host", "since", "until", "q"}
@@ -32,12 +48,16 @@ type listRow struct {
 }
 
 type listData struct {
-	Q                             map[string]string
-	Priorities, Sorts             []string
-	Sort, Count, APILink          string
-	LiveQuery, NewestLink         string
-	PrevLink, NextLink, FirstLink string
-	Rows                          []listRow
+	Q                    map[string]string
+	Priorities, Sorts    []string
+	Sort, Count, APILink string
+	// ScannedFrom is where a bounded free-text search stopped reading
+	// (empty: it read everything the filters allow); OlderLink searches
+	// the alerts before it.
+	ScannedFrom, ScanCount, OlderLink string
+	LiveQuery, NewestLink             string
+	PrevLink, NextLink, FirstLink     string
+	Rows                              []listRow
 }
 
 func priorityNames() []string {
@@ -87,10 +107,31 @@ func (d *dash) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	keep := pinned(q, now)
+	from, err := d.boundSearch(r.Context(), &f)
+	if err != nil {
+		fail(http.StatusInternalServerError, err)
+		return
+	}
+	if !from.IsZero() {
+		data.ScannedFrom = from.Format("2006-01-02 15:04:05.000")
+		data.ScanCount = strconv.FormatInt(d.o.SearchScan, 10)
+		older := url.Values{}
+		for k, vs := range keep {
+			older[k] = vs
+		}
+		older.Set("until", from.Add(-time.Nanosecond).Format(time.RFC3339Nano))
+		older.Set("sort", data.Sort)
+		data.OlderLink = "/alerts?" + older.Encode()
+	}
 	link := func(extra ...string) string {
 		v := url.Values{}
 		for k, vs := range keep {
 			v[k] = vs
+		}
+		if !from.IsZero() && v.Get("until") == "" {
+			// The other pages search the same window: alerts arriving
+			// meanwhile would move it.
+			v.Set("until", now.UTC().Format(time.RFC3339Nano))
 		}
 		v.Set("sort", data.Sort)
 		for i := 0; i+1 < len(extra); i += 2 {
@@ -107,10 +148,15 @@ func (d *dash) list(w http.ResponseWriter, r *http.Request) {
 		fail(status, err)
 		return
 	}
-	n, err := d.st.CountMatching(r.Context(), f, countCap)
-	if err != nil {
-		fail(http.StatusInternalServerError, err)
-		return
+	// A first page with no next one holds every match: no second scan
+	// (for a rare search text, the one that reads the whole window).
+	n := int64(len(res.Records))
+	if q.Get("cursor") != "" || res.Next != "" {
+		n, err = d.st.CountMatching(r.Context(), f, countCap)
+		if err != nil {
+			fail(http.StatusInternalServerError, err)
+			return
+		}
 	}
 	data.Count = strconv.FormatInt(n, 10)
 	if n >= countCap {
@@ -143,7 +189,12 @@ func (d *dash) list(w http.ResponseWriter, r *http.Request) {
 	}
 	live.Set("after", strconv.FormatInt(newest, 10))
 	data.LiveQuery = live.Encode()
-	data.NewestLink = link()
+	unpinned := url.Values{}
+	for k, vs := range keep {
+		unpinned[k] = vs
+	}
+	unpinned.Set("sort", data.Sort)
+	data.NewestLink = "/alerts?" + unpinned.Encode()
 	api := url.Values{}
 	for k, vs := range keep {
 		api[k] = vs

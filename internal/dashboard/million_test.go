@@ -50,6 +50,11 @@ func TestMillionAlerts(t *testing.T) {
 			st.Close()
 			t.Logf("%s: seeded %d alerts in %s", kind, n, time.Since(start).Round(time.Second))
 			timeServe(t, bin, url)
+			if before := os.Getenv("PALISADE_BENCH_BEFORE"); before != "" {
+				// Free-text search with another build, same store, same run.
+				t.Logf("searches with %s:", before)
+				timeSearch(t, before, url, 0)
+			}
 		})
 	}
 }
@@ -82,46 +87,8 @@ func seedMillion(t *testing.T, st store.Store, n int) {
 }
 
 func timeServe(t *testing.T, bin, url string) {
-	cmd := exec.Command(bin, "serve", "--store", url, "--listen", "127.0.0.1:0")
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	line, err := bufio.NewReader(stderr).ReadString('\n')
-	m := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/`).FindStringSubmatch(line)
-	if err != nil || m == nil {
-		t.Fatalf("serve: %q %v", line, err)
-	}
-	go io.Copy(io.Discard, stderr)
-	base := m[1]
-	fetch := func(path string) (time.Duration, string) {
-		t0 := time.Now()
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		d := time.Since(t0)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
-		}
-		return d, string(b)
-	}
-	timeIt := func(path string, limit time.Duration) {
-		fetch(path) // warm
-		var ds []time.Duration
-		for i := 0; i < 7; i++ {
-			d, _ := fetch(path)
-			ds = append(ds, d)
-		}
-		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-		t.Logf("%-40s median %6.1f ms  max %6.1f ms", path, ms(ds[len(ds)/2]), ms(ds[len(ds)-1]))
-		if limit > 0 && ds[len(ds)/2] > limit {
-			t.Errorf("%s: median %s > %s", path, ds[len(ds)/2], limit)
-		}
-	}
+	fetch, timeIt, stop := startServe(t, bin, url)
+	defer stop()
 	for _, r := range []string{"1h", "6h", "24h", "7d", "30d"} {
 		timeIt("/?range="+r, 300*time.Millisecond)
 	}
@@ -145,14 +112,95 @@ func timeServe(t *testing.T, bin, url string) {
 		}
 	}
 	timeIt("/alerts?container=app-017&since=24h", 0)
-	timeIt("/alerts?q=app-017", 0)
 	timeIt("/alert/500000", 0)
 	timeIt("/state", 0)
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-	for _, l := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(l, "VmHWM") || strings.HasPrefix(l, "VmRSS") {
-			t.Logf("serve %s", strings.Join(strings.Fields(l), " "))
+	stop()
+	timeSearch(t, bin, url, 500*time.Millisecond)
+}
+
+// startServe starts bin's palisade serve on the store url and returns a
+// page fetcher, a timer (a warm-up, then the median and max of 7) and a
+// stop that logs serve's resident memory.
+func startServe(t *testing.T, bin, url string) (fetch func(string) (time.Duration, string), timeIt func(string, time.Duration), stop func()) {
+	cmd := exec.Command(bin, "serve", "--store", url, "--listen", "127.0.0.1:0")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stderr).ReadString('\n')
+	m := regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/`).FindStringSubmatch(line)
+	if err != nil || m == nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("serve: %q %v", line, err)
+	}
+	go io.Copy(io.Discard, stderr)
+	base := m[1]
+	fetch = func(path string) (time.Duration, string) {
+		t0 := time.Now()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		d := time.Since(t0)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, b)
+		}
+		return d, string(b)
+	}
+	timeIt = func(path string, limit time.Duration) {
+		fetch(path) // warm
+		var ds []time.Duration
+		for i := 0; i < 7; i++ {
+			d, _ := fetch(path)
+			ds = append(ds, d)
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		t.Logf("%-40s median %6.1f ms  max %6.1f ms", path, ms(ds[len(ds)/2]), ms(ds[len(ds)-1]))
+		if limit > 0 && ds[len(ds)/2] > limit {
+			t.Errorf("%s: median %s > %s", path, ds[len(ds)/2], limit)
+		}
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+		for _, l := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(l, "VmHWM") || strings.HasPrefix(l, "VmRSS") {
+				t.Logf("serve %s", strings.Join(strings.Fields(l), " "))
+			}
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	return fetch, timeIt, stop
+}
+
+// timeSearch times free-text searches: one alert in 200 matching, none
+// matching (the whole window read), the next page, the older alerts and
+// the JSON API; with limit, each median must be within it and the pages
+// must say how far back they searched.
+func timeSearch(t *testing.T, bin, url string, limit time.Duration) {
+	fetch, timeIt, stop := startServe(t, bin, url)
+	defer stop()
+	for _, p := range []string{"/alerts?q=app-017", "/alerts?q=no-such-text", "/api/alerts?q=no-such-text"} {
+		timeIt(p, limit)
+	}
+	_, list := fetch("/alerts?q=app-017")
+	if next := regexp.MustCompile(`<a id="next" href="([^"]+)">`).FindStringSubmatch(list); next != nil {
+		timeIt(html.UnescapeString(next[1]), limit)
+	}
+	older := regexp.MustCompile(`<a id="older" href="([^"]+)">`).FindStringSubmatch(list)
+	if limit > 0 && older == nil {
+		t.Errorf("search over 1,000,000 alerts does not say how far back it read: %q", list)
+	}
+	if older != nil {
+		timeIt(html.UnescapeString(older[1]), limit)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -110,6 +111,16 @@ func checkOverview(t *testing.T, s Store, as []alert.Alert, since, until time.Ti
 
 func runDashboardSuite(t *testing.T, open func(t *testing.T) Store) {
 	ctx := context.Background()
+	t.Run("ScanFrom", func(t *testing.T) {
+		// Newest first by id, so an order by id would be wrong.
+		s := open(t)
+		as := dashSet()
+		slices.Reverse(as)
+		if err := s.Insert(ctx, as); err != nil {
+			t.Fatal(err)
+		}
+		checkScanFrom(t, s, as)
+	})
 	t.Run("DashOverview", func(t *testing.T) {
 		s := open(t)
 		as := dashSet()
@@ -298,6 +309,7 @@ func runDashboardSuite(t *testing.T, open func(t *testing.T) Store) {
 		if n, err := s.CountMatching(ctx, Filter{}, 100); err != nil || n != 100 {
 			t.Errorf("capped count %d, %v", n, err)
 		}
+
 		r, err := s.Get(ctx, 8)
 		if err != nil || r.Alert.Output != as[7].Output || len(r.Doc) == 0 {
 			t.Errorf("get: %+v, %v", r, err)
@@ -306,6 +318,41 @@ func runDashboardSuite(t *testing.T, open func(t *testing.T) Store) {
 			t.Errorf("get missing: %v", err)
 		}
 	})
+}
+
+// checkScanFrom: ScanFrom is the n-th newest alert's time at or before
+// until, whatever order the alerts were inserted in, and zero when there
+// are no more than n.
+func checkScanFrom(t *testing.T, s Store, as []alert.Alert) {
+	ctx := context.Background()
+	times := make([]time.Time, len(as))
+	for i, a := range as {
+		times[i] = a.Time.UTC()
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i].After(times[j]) })
+	for _, tc := range []struct {
+		until time.Time
+		n     int64
+	}{{time.Time{}, 1}, {time.Time{}, 7}, {time.Time{}, int64(len(as))}, {time.Time{}, int64(len(as)) + 1},
+		{times[10], 1}, {times[10], 5}, {times[10].Add(-time.Nanosecond), 5}, {times[len(times)-1].Add(-time.Second), 1}} {
+		var older []time.Time
+		for _, tm := range times {
+			if tc.until.IsZero() || !tm.After(tc.until) {
+				older = append(older, tm)
+			}
+		}
+		var want time.Time
+		if tc.n <= int64(len(older)) {
+			want = older[tc.n-1]
+		}
+		got, err := s.ScanFrom(ctx, tc.until, tc.n)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ScanFrom(%v, %d) = %v, %v; want %v", tc.until, tc.n, got, err, want)
+		}
+	}
+	if _, err := s.ScanFrom(ctx, time.Time{}, 0); err == nil {
+		t.Error("ScanFrom with n=0: no error")
+	}
 }
 
 func ids(rs []Record) []int64 {
