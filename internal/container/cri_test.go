@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -307,5 +309,78 @@ func TestCRIPodCacheBounded(t *testing.T) {
 	}
 	if _, ok := d.pods[fmt.Sprintf("sb%d", podCacheSize+9)]; !ok {
 		t.Error("the newest pod is not cached")
+	}
+}
+
+// TestDiscoverWithRemembers: the resolver's discovery every 10 s dials
+// and probes only sockets it has not seen (or made anew by a restarted
+// daemon); a CRI that is off (Unimplemented) is not asked again, one that
+// failed otherwise (down, slow) is.
+func TestDiscoverWithRemembers(t *testing.T) {
+	f := &fakeCRI{name: "cri-o"}
+	sock := startFakeCRI(t, f)
+	var mu sync.Mutex
+	probes := map[string]int{}
+	refusing := func(code codes.Code) string {
+		path := filepath.Join(t.TempDir(), code.String()+".sock")
+		l, err := net.Listen("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := grpc.NewServer(grpc.UnknownServiceHandler(func(any, grpc.ServerStream) error {
+			mu.Lock()
+			probes[code.String()]++
+			mu.Unlock()
+			return status.Error(code, "no")
+		}))
+		go srv.Serve(l)
+		t.Cleanup(srv.Stop)
+		return path
+	}
+	off, down := refusing(codes.Unimplemented), refusing(codes.Unavailable)
+	disc := DiscoverWith([]string{sock, off, down})
+	found := func() bool {
+		t.Helper()
+		in := false
+		for _, d := range disc() {
+			if d.Endpoint() == "CRI at unix://"+sock {
+				in = true
+			}
+			if c, ok := d.(io.Closer); ok {
+				c.Close()
+			}
+		}
+		return in
+	}
+	versions := func() int {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.calls["Version"]
+	}
+	if !found() || versions() != 1 {
+		t.Fatalf("first discovery: the CRI not found or %d Version calls", versions())
+	}
+	if found() || found() || versions() != 1 {
+		t.Errorf("later discoveries dialled the known CRI again: %d Version calls", versions())
+	}
+	mu.Lock()
+	if probes["Unimplemented"] != 1 || probes["Unavailable"] != 3 {
+		t.Errorf("probes %v: want the CRI that is off asked once, the one down every time", probes)
+	}
+	mu.Unlock()
+	// A restarted daemon makes its socket anew: it is dialled again.
+	os.Remove(sock)
+	f2 := &fakeCRI{name: "cri-o"}
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2.containers, f2.sandboxOf, f2.pods, f2.calls = map[string]*runtimeapi.ContainerStatus{}, map[string]string{}, map[string]*runtimeapi.PodSandboxStatus{}, map[string]int{}
+	srv := grpc.NewServer()
+	runtimeapi.RegisterRuntimeServiceServer(srv, f2)
+	go srv.Serve(l)
+	defer srv.Stop()
+	if !found() {
+		t.Error("a socket made anew was not dialled")
 	}
 }

@@ -2,13 +2,18 @@ package container
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Socket is an Engine API endpoint found on the host.
@@ -151,19 +156,52 @@ const criProbeTimeout = time.Second
 // CRI endpoint is kept only when it answers Version (a containerd whose
 // CRI plugin is off does not), and then containerd's own API on the same
 // socket leaves the CRI's containers to it.
-func Discover() []Daemon { return discover(nil) }
+func Discover() []Daemon { return discover(nil, nil) }
 
 // DiscoverWith is Discover with more CRI endpoints (watch --cri-socket):
-// paths or unix:// addresses.
+// paths or unix:// addresses. The function it returns remembers the
+// sockets it has dialled or probed: called again (the resolver looks for
+// new engines every 10 s) it returns only engines on sockets it has not
+// seen, or that were made anew (a restarted daemon), without connecting
+// to the others again.
 func DiscoverWith(criSockets []string) func() []Daemon {
 	criSockets = append([]string(nil), criSockets...)
-	return func() []Daemon { return discover(criSockets) }
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func() []Daemon {
+		mu.Lock()
+		defer mu.Unlock()
+		return discover(criSockets, seen)
+	}
 }
 
-func discover(criSockets []string) []Daemon {
+// socketKey names a socket for DiscoverWith's memory: its API and
+// address, and for a unix socket the file's identity, which a daemon
+// that restarts makes anew.
+func socketKey(s Socket) string {
+	key := s.Runtime + " " + s.Host
+	if p, ok := strings.CutPrefix(s.Host, "unix://"); ok {
+		var st syscall.Stat_t
+		if syscall.Stat(p, &st) == nil {
+			key += fmt.Sprintf(" %d:%d", st.Dev, st.Ino)
+		}
+	}
+	return key
+}
+
+// discover dials the engines on the sockets found; with seen, it skips
+// and records the sockets it has already dialled or probed.
+func discover(criSockets []string, seen map[string]bool) []Daemon {
 	var cri, out []Daemon
 	ctrd := map[string]*Containerd{}
 	for _, s := range findSockets("/", os.Getenv, criSockets) {
+		key := ""
+		if seen != nil {
+			if key = socketKey(s); seen[key] {
+				continue
+			}
+			seen[key] = true
+		}
 		path, unix := strings.CutPrefix(s.Host, "unix://")
 		switch s.Runtime {
 		case RuntimeContainerd:
@@ -187,6 +225,11 @@ func discover(criSockets []string) []Daemon {
 			cancel()
 			if err != nil {
 				c.Close()
+				// Only a containerd whose CRI plugin is off says so for
+				// good; a timeout or a daemon still starting is asked again.
+				if seen != nil && status.Code(err) != codes.Unimplemented {
+					delete(seen, key)
+				}
 				continue
 			}
 			if d := ctrd[s.Host]; d != nil {
