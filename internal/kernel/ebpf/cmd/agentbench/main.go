@@ -14,6 +14,10 @@
 // is the text it prints once it captures. Its CPU is given per million
 // captured events of the loops (two per open+close pair), which both agents
 // see.
+//
+// -mmap N adds a loop of N mmap+munmap pairs, each mmap a capability check
+// (CAP_SYS_ADMIN): with -vs the same palisade without the capability drift
+// rule, it shows what capturing capability checks costs.
 package main
 
 import (
@@ -42,6 +46,7 @@ func main() {
 	rounds := flag.Int("rounds", 3, "off/on rounds")
 	ppids := flag.Int("getppid", 3_000_000, "getppid calls per round")
 	opens := flag.Int("open", 300_000, "open+close pairs per round")
+	flag.IntVar(&mmaps, "mmap", 0, "also time this many mmap+munmap pairs of one private writable page per round: each mmap is a capability check (CAP_SYS_ADMIN, cap_vm_enough_memory), a record when the agent captures them (drift rules with --baselines)")
 	idle := flag.Duration("idle", 5*time.Second, "idle time measured for the agent's baseline CPU and RSS")
 	procs := flag.Int("procs", 0, "also measure RSS with this many extra live processes (sleep)")
 	rates := flag.String("rates", "", "instead: comma-separated event rates (per second) to hold for 3 s each with open+close pairs from every CPU; reports drops per rate")
@@ -84,6 +89,9 @@ type agentSpec struct {
 }
 
 var other *agentSpec
+
+// mmaps is -mmap: mmap+munmap pairs per round (0: no such loop).
+var mmaps int
 
 func startAgent(bin string, args []string) (*agent, error) {
 	full := append([]string{"watch", "-o", "json", "--out", os.DevNull}, args...)
@@ -161,6 +169,13 @@ func rss(pid int) (now, peak float64) {
 }
 
 func loops(ppids, opens int) (ppidNS, openNS float64) {
+	ppidNS, openNS, _ = loops3(ppids, opens, 0)
+	return
+}
+
+// loops3 times getppid, open+close and mmap+munmap pairs (-mmap) from one
+// locked thread.
+func loops3(ppids, opens, maps int) (ppidNS, openNS, mmapNS float64) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	t := time.Now()
@@ -177,6 +192,16 @@ func loops(ppids, opens int) (ppidNS, openNS float64) {
 		}
 	}
 	openNS = float64(time.Since(t).Nanoseconds()) / float64(opens)
+	if maps > 0 {
+		t = time.Now()
+		for i := 0; i < maps; i++ {
+			addr, _, e := unix.Syscall6(unix.SYS_MMAP, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, ^uintptr(0), 0)
+			if e == 0 {
+				unix.Syscall(unix.SYS_MUNMAP, addr, 4096, 0)
+			}
+		}
+		mmapNS = float64(time.Since(t).Nanoseconds()) / float64(maps)
+	}
 	return
 }
 
@@ -191,14 +216,14 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 		return fmt.Errorf("needs root (eBPF)")
 	}
 	loops(ppids/10, opens/10) // warm up
-	var offP, offO, onP, onO, cpuPerM, readies []float64
+	var offP, offO, onP, onO, offM, onM, cpuPerM, readies []float64
 	var idleRSS, loadRSS float64
-	var idleCPU, cpuAllPerM []float64
+	var idleCPU, cpuAllPerM, works []float64
 	var events, drops uint64
 	var vs []otherRound
 	for r := 0; r < rounds; r++ {
-		p, o := loops(ppids, opens)
-		offP, offO = append(offP, p), append(offO, o)
+		p, o, mm := loops3(ppids, opens, mmaps)
+		offP, offO, offM = append(offP, p), append(offO, o), append(offM, mm)
 
 		a, err := startAgent(bin, args)
 		if err != nil {
@@ -213,7 +238,7 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 			loadRSS = m.peakRSS
 		}
 		peak := m.peakRSS
-		onP, onO = append(onP, m.ppid), append(onO, m.open)
+		onP, onO, onM = append(onP, m.ppid), append(onO, m.open), append(onM, m.mmap)
 		if err := a.stop(); err != nil && a.summary == nil {
 			return fmt.Errorf("agent: %v: %s", err, a.stderr.String())
 		}
@@ -221,24 +246,28 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 		events += ev
 		drops += a.summary["drops"]
 		idleCPU = append(idleCPU, m.idleRate)
+		works = append(works, m.work/1e9)
 		if ev > 0 {
 			cpuPerM = append(cpuPerM, m.work/1e9/(float64(ev)/1e6))
 			cpuAllPerM = append(cpuAllPerM, m.total/1e9/(float64(ev)/1e6))
 		}
-		fmt.Fprintf(os.Stderr, "round %d: off %.0f / %.0f ns, on %.0f / %.0f ns, %d events, %d drops, agent %.2f CPU-s/M, rss idle %.1f MB peak %.1f MB\n",
-			r+1, offP[r], offO[r], onP[r], onO[r], ev, a.summary["drops"], cpuPerM[len(cpuPerM)-1], idleRSS, peak)
+		fmt.Fprintf(os.Stderr, "round %d: off %.0f / %.0f / %.0f ns, on %.0f / %.0f / %.0f ns, %d events, %d drops, agent %.2f CPU-s/M (%.3f CPU-s this round), rss idle %.1f MB peak %.1f MB\n",
+			r+1, offP[r], offO[r], offM[r], onP[r], onO[r], onM[r], ev, a.summary["drops"], cpuPerM[len(cpuPerM)-1], m.work/1e9, idleRSS, peak)
 		if other != nil {
 			m, err := measureOther(ppids, opens, idle)
 			if err != nil {
 				return err
 			}
 			vs = append(vs, m)
-			fmt.Fprintf(os.Stderr, "round %d: %s on %.0f / %.0f ns, %.2f CPU-s per million loop events, rss idle %.1f MB peak %.1f MB, ready %.2f s\n",
-				r+1, other.argv[0], m.ppid, m.open, m.cpuPerM, m.idleRSS, m.peakRSS, m.ready)
+			fmt.Fprintf(os.Stderr, "round %d: %s on %.0f / %.0f / %.0f ns, %.2f CPU-s per million loop events (%.3f CPU-s this round), rss idle %.1f MB peak %.1f MB, ready %.2f s\n",
+				r+1, other.argv[0], m.ppid, m.open, m.mmap, m.cpuPerM, m.work, m.idleRSS, m.peakRSS, m.ready)
 		}
 	}
 	fmt.Printf("getppid ns: off %.0f on %.0f added %+.0f (medians of %d rounds)\n", median(offP), median(onP), median(onP)-median(offP), rounds)
 	fmt.Printf("open+close ns: off %.0f on %.0f added %+.0f\n", median(offO), median(onO), median(onO)-median(offO))
+	if mmaps > 0 {
+		fmt.Printf("mmap+munmap ns: off %.0f on %.0f added %+.0f\n", median(offM), median(onM), median(onM)-median(offM))
+	}
 	fmt.Printf("agent CPU per million events: %.2f CPU-s while handling them (median); %.2f counting all its CPU from start to stop\n", median(cpuPerM), median(cpuAllPerM))
 	fmt.Printf("agent CPU while idle: %.3f CPU-s per second\n", median(idleCPU))
 	fmt.Printf("agent RSS: idle %.1f MB, peak under load %.1f MB\n", idleRSS, loadRSS)
@@ -252,9 +281,11 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 			}
 			return median(v)
 		}
-		fmt.Printf("%s: getppid on %.0f added %+.0f; open+close on %.0f added %+.0f; CPU %.2f CPU-s per million loop events; RSS idle %.1f MB, peak %.1f MB; ready %.2f s (medians, same rounds)\n",
+		fmt.Printf("%s: getppid on %.0f added %+.0f; open+close on %.0f added %+.0f; mmap+munmap on %.0f added %+.0f; agent CPU in the loops %.3f CPU-s (this agent %.3f); CPU %.2f CPU-s per million loop events; RSS idle %.1f MB, peak %.1f MB; ready %.2f s (medians, same rounds)\n",
 			other.argv[0], pick(func(m otherRound) float64 { return m.ppid }), pick(func(m otherRound) float64 { return m.ppid })-median(offP),
 			pick(func(m otherRound) float64 { return m.open }), pick(func(m otherRound) float64 { return m.open })-median(offO),
+			pick(func(m otherRound) float64 { return m.mmap }), pick(func(m otherRound) float64 { return m.mmap })-median(offM),
+			pick(func(m otherRound) float64 { return m.work }), median(works),
 			pick(func(m otherRound) float64 { return m.cpuPerM }), pick(func(m otherRound) float64 { return m.idleRSS }),
 			pick(func(m otherRound) float64 { return m.peakRSS }), pick(func(m otherRound) float64 { return m.ready }))
 	}
@@ -266,7 +297,7 @@ func run(bin string, args []string, rounds, ppids, opens int, idle time.Duration
 
 // onFigures are one round's figures with an agent on.
 type onFigures struct {
-	ppid, open       float64 // ns per getppid, per open+close pair
+	ppid, open, mmap float64 // ns per getppid, per open+close pair, per mmap+munmap pair
 	idleRSS, peakRSS float64 // MB
 	idleRate         float64 // CPU-ns per ns while idle
 	// work is the agent's CPU-ns while the loops ran (and it drained), less
@@ -285,7 +316,7 @@ func (a *agent) onRound(ppids, opens int, idle time.Duration) onFigures {
 	c1 := cpu(pid)
 	m.idleRSS, _ = rss(pid)
 	t0 := time.Now()
-	m.ppid, m.open = loops(ppids, opens)
+	m.ppid, m.open, m.mmap = loops3(ppids, opens, mmaps)
 	busy := time.Since(t0)
 	time.Sleep(500 * time.Millisecond) // let the agent drain
 	c2 := cpu(pid)
@@ -298,7 +329,7 @@ func (a *agent) onRound(ppids, opens int, idle time.Duration) onFigures {
 
 // otherRound is one round's figures for the -vs agent.
 type otherRound struct {
-	ppid, open, cpuPerM, idleRSS, peakRSS, ready float64
+	ppid, open, mmap, work, cpuPerM, idleRSS, peakRSS, ready float64
 }
 
 // measureOther runs the loops with the -vs agent on: its CPU is counted
@@ -310,7 +341,7 @@ func measureOther(ppids, opens int, idle time.Duration) (otherRound, error) {
 	}
 	m := a.onRound(ppids, opens, idle)
 	a.stop()
-	return otherRound{ppid: m.ppid, open: m.open, cpuPerM: m.work / 1e9 / (float64(2*opens) / 1e6),
+	return otherRound{ppid: m.ppid, open: m.open, mmap: m.mmap, work: m.work / 1e9, cpuPerM: m.work / 1e9 / (float64(2*opens) / 1e6),
 		idleRSS: m.idleRSS, peakRSS: m.peakRSS, ready: a.ready.Seconds()}, nil
 }
 
