@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palisade-sec/palisade/internal/cli"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -30,18 +28,7 @@ func TestBenignWorkload(t *testing.T) {
 	}
 	prefix := fmt.Sprintf("palisade-benign-%d", time.Now().UnixNano()%1e6)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--builtin", "--all-matches", "-o", "json", "--ring-buffer", "64"}, strings.NewReader(""), &stdout, &stderr)
-	}()
-	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("watch not ready: %s", stderr.String())
-		}
-	}
+	stdout, stderr, stop := watchInProcess(t, "--builtin", "--all-matches", "-o", "json", "--ring-buffer", "64")
 
 	start := func(name string, args ...string) {
 		docker(t, append([]string{"run", "-d", "--name", prefix + "-" + name}, args...)...)
@@ -73,8 +60,7 @@ func TestBenignWorkload(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cancel()
-	if c := <-done; c != 0 {
+	if c := stop(); c != 0 {
 		t.Fatalf("watch exit %d: %s", c, stderr.String())
 	}
 	if requests == 0 || runs == 0 {

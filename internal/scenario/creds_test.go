@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palisade-sec/palisade/internal/cli"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -60,18 +58,7 @@ func TestCredsCheckQuietOnLegitimateGrants(t *testing.T) {
 		t.Fatalf("setcap: %v %s", err, out)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--builtin", "--all-matches", "-o", "json"}, strings.NewReader(""), &stdout, &stderr)
-	}()
-	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("watch not ready: %s", stderr.String())
-		}
-	}
+	stdout, stderr, stop := watchInProcess(t, "--builtin", "--all-matches", "-o", "json")
 
 	asNobody := func(args ...string) string {
 		out, _ := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--"}, args...)...).CombinedOutput()
@@ -111,8 +98,7 @@ os.execv("/bin/true", ["true"])`
 		t.Fatalf("container workload: %q", ctrOut)
 	}
 	time.Sleep(2 * time.Second) // let the ring drain
-	cancel()
-	if c := <-done; c != 0 {
+	if c := stop(); c != 0 {
 		t.Fatalf("watch exit %d: %s", c, stderr.String())
 	}
 	fired := 0

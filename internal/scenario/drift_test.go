@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/palisade-sec/palisade/internal/baseline"
-	"github.com/palisade-sec/palisade/internal/cli"
 	"github.com/palisade-sec/palisade/internal/syscalls"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
@@ -49,27 +47,7 @@ func TestDriftLearnThenDetect(t *testing.T) {
 
 	dir := t.TempDir()
 	learnFor := 20 * time.Second
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--learn", dir, "--learn-for", learnFor.String(),
-			"-o", "json", "--ring-buffer", "64"}, strings.NewReader(""), stdout, stderr)
-	}()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			<-done
-		}
-	}
-	t.Cleanup(stop)
-	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("watch not ready: %s", stderr.String())
-		}
-	}
+	stdout, stderr, stop := watchInProcess(t, "--learn", dir, "--learn-for", learnFor.String(), "-o", "json", "--ring-buffer", "64")
 
 	start := func() []string {
 		var ips []string

@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palisade-sec/palisade/internal/cli"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
@@ -21,20 +19,9 @@ func TestFalcoRulesOnScenarios(t *testing.T) {
 	testutil.RequireBPF(t)
 	img := testutil.RequireBusyboxImage(t)
 	dir := testutil.FalcoRulesDir(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--all-matches", "-o", "json",
-			"-r", filepath.Join(dir, "falco_rules.yaml"), "-r", filepath.Join(dir, "falco-incubating_rules.yaml"),
-			"-r", filepath.Join(dir, "falco-sandbox_rules.yaml"), "--ring-buffer", "64"}, strings.NewReader(""), &stdout, &stderr)
-	}()
-	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("watch not ready: %s", stderr.String())
-		}
-	}
+	stdout, stderr, stop := watchInProcess(t, "--all-matches", "-o", "json",
+		"-r", filepath.Join(dir, "falco_rules.yaml"), "-r", filepath.Join(dir, "falco-incubating_rules.yaml"),
+		"-r", filepath.Join(dir, "falco-sandbox_rules.yaml"), "--ring-buffer", "64")
 	name := fmt.Sprintf("palisade-falco-%d", time.Now().UnixNano()%1e6)
 	docker(t, "run", "-d", "--name", name, img, "sleep", "60")
 	defer exec.Command("docker", "rm", "-f", name).Run()
@@ -70,8 +57,7 @@ func TestFalcoRulesOnScenarios(t *testing.T) {
 			t.Errorf("Falco's rule %q did not fire within 2 s for %v", sc.rule, sc.cmd)
 		}
 	}
-	cancel()
-	if c := <-done; c != 0 {
+	if c := stop(); c != 0 {
 		t.Fatalf("watch exit %d: %s", c, stderr.String())
 	}
 }

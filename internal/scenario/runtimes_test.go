@@ -1,7 +1,6 @@
 package scenario
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palisade-sec/palisade/internal/cli"
 	"github.com/palisade-sec/palisade/internal/container"
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
@@ -100,24 +98,7 @@ func TestPodmanAndDocker(t *testing.T) {
 // startWatch runs `watch --builtin -r rules -o json` until the test ends.
 func startWatch(t *testing.T, rules string) (stdout, stderr *syncBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr = &syncBuffer{}, &syncBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--builtin", "-r", rules, "-o", "json", "--ring-buffer", "64"}, strings.NewReader(""), stdout, stderr)
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("watch not ready: %s", stderr.String())
-		}
-		select {
-		case c := <-done:
-			done <- c
-			t.Fatalf("watch exited %d: %s", c, stderr.String())
-		default:
-		}
-	}
+	stdout, stderr, _ = watchInProcess(t, "--builtin", "-r", rules, "-o", "json", "--ring-buffer", "64")
 	return stdout, stderr
 }
 

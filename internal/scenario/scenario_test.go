@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,39 @@ import (
 )
 
 type syncBuffer = testutil.SyncBuffer
+
+// watchInProcess runs `palisade watch --store none --metrics none args...`
+// in this process and returns once it is watching; the test fails if watch
+// exits first or is not ready within 20 s. stop ends it and returns its
+// exit code; it also runs when the test ends, and only once.
+func watchInProcess(t *testing.T, args ...string) (stdout, stderr *syncBuffer, stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- cli.Run(ctx, append([]string{"watch", "--store", "none", "--metrics", "none"}, args...), strings.NewReader(""), stdout, stderr)
+	}()
+	var once sync.Once
+	code := 0
+	stop = func() int {
+		once.Do(func() { cancel(); code = <-done })
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("watch not ready: %s", stderr.String())
+		}
+		select {
+		case c := <-done:
+			done <- c // for stop
+			t.Fatalf("watch exited %d: %s", c, stderr.String())
+		default:
+		}
+	}
+	return stdout, stderr, stop
+}
 
 type alertJSON struct {
 	Rule         string         `json:"rule"`
@@ -68,23 +102,7 @@ func TestAttackScenarios(t *testing.T) {
 		t.Fatal("listener has no IP address")
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- cli.Run(ctx, []string{"watch", "--store", "none", "--metrics", "none", "--builtin", "--all-matches", "-o", "json", "--ring-buffer", "64"}, strings.NewReader(""), &stdout, &stderr)
-	}()
-	for start := time.Now(); !strings.Contains(stderr.String(), "watching:"); time.Sleep(20 * time.Millisecond) {
-		if time.Since(start) > 20*time.Second {
-			t.Fatalf("watch not ready: %s", stderr.String())
-		}
-		select {
-		case c := <-done:
-			t.Fatalf("watch exited %d: %s", c, stderr.String())
-		default:
-		}
-	}
+	stdout, stderr, stop := watchInProcess(t, "--builtin", "--all-matches", "-o", "json", "--ring-buffer", "64")
 
 	mountAttacker := []string{"-v", filepath.Dir(attacker) + ":/attacker:ro"}
 	// Scenarios run a shell script, or (cmd) a program directly: busybox's
@@ -173,7 +191,7 @@ func TestAttackScenarios(t *testing.T) {
 			}
 			out, _ := exec.Command("docker", args...).CombinedOutput() // refused attempts exit non-zero
 			t.Logf("%s: %s", sc.name, strings.TrimSpace(string(out)))
-			checkAlerts(t, &stdout, name, sc.want)
+			checkAlerts(t, stdout, name, sc.want)
 		})
 	}
 
@@ -197,7 +215,7 @@ func TestAttackScenarios(t *testing.T) {
 				docker(t, "exec", name, "sh", "-c", tc.setup)
 			}
 			exec.Command("docker", append([]string{"exec", "-t", name}, tc.shell...)...).Run()
-			checkAlerts(t, &stdout, name, []string{"Terminal shell in container"})
+			checkAlerts(t, stdout, name, []string{"Terminal shell in container"})
 		})
 	}
 
@@ -211,8 +229,7 @@ func TestAttackScenarios(t *testing.T) {
 		}
 	})
 
-	cancel()
-	if c := <-done; c != 0 {
+	if c := stop(); c != 0 {
 		t.Fatalf("watch exit %d: %s", c, stderr.String())
 	}
 }
