@@ -92,20 +92,7 @@ func TestWatchLive(t *testing.T) {
 	testutil.RequireBPF(t)
 	img := testutil.RequireBashImage(t)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := testutil.Serve(t, "tcp", "127.0.0.1:0", testutil.HangUp)
 	port := ln.Addr().(*net.TCPAddr).Port
 	dir := t.TempDir()
 	rulesFile := filepath.Join(dir, "live.yaml")

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/palisade-sec/palisade/internal/kernel"
+
+	"github.com/palisade-sec/palisade/internal/testutil"
 )
 
 func TestEngineChecks(t *testing.T) {
@@ -130,20 +132,7 @@ func TestDaemonChecksNoEngine(t *testing.T) {
 	}
 	// A socket nobody serves HTTP on: an error, never a hang.
 	sock := filepath.Join(t.TempDir(), "mute.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	testutil.Serve(t, "unix", sock, testutil.HangUp)
 	if checks := DaemonChecks(context.Background(), sock); len(checks) != 1 || checks[0].Status != kernel.Warn {
 		t.Errorf("mute socket: %+v", checks)
 	}

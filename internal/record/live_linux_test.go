@@ -108,20 +108,7 @@ func TestLiveShell(t *testing.T) {
 }
 
 func TestLiveLoopbackConnect(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := testutil.Serve(t, "tcp", "127.0.0.1:0", testutil.HangUp)
 	port := ln.Addr().(*net.TCPAddr).Port
 	exe, err := os.Executable()
 	if err != nil {

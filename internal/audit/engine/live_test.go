@@ -123,29 +123,16 @@ func TestLiveDockerHost(t *testing.T) {
 		t.Errorf("DOCKER_HOST not honoured: %v", err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				u, err := net.Dial("unix", sock)
-				if err != nil {
-					return
-				}
-				defer u.Close()
-				go io.Copy(u, c)
-				io.Copy(c, u)
-			}()
+	ln := testutil.Serve(t, "tcp", "127.0.0.1:0", func(c net.Conn) {
+		defer c.Close()
+		u, err := net.Dial("unix", sock)
+		if err != nil {
+			return
 		}
-	}()
+		defer u.Close()
+		go io.Copy(u, c)
+		io.Copy(c, u)
+	})
 	addr := "tcp://" + ln.Addr().String()
 	t.Setenv("DOCKER_HOST", addr)
 	t.Setenv("DOCKER_TLS_VERIFY", "")
