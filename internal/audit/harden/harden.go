@@ -167,19 +167,31 @@ func render(n *yaml.Node) ([]byte, error) {
 // Compose returns the compose file with the fixes applied.
 func Compose(file string, data []byte) ([]byte, error) {
 	// Every document, as docker compose merges them all.
-	var out bytes.Buffer
 	found := false
-	for i, d := range yamlpos.Split(data) {
-		var doc yaml.Node
-		if err := yaml.Unmarshal(d.Data, &doc); err != nil {
-			return nil, audit.YAMLError(file, d.Offset, err)
-		}
-		if _, services := yamlpos.Get(&doc, "services"); services != nil && services.Kind == yaml.MappingNode {
+	out, err := eachDocument(file, data, func(doc *yaml.Node) {
+		if _, services := yamlpos.Get(doc, "services"); services != nil && services.Kind == yaml.MappingNode {
 			found = true
 			for j := 0; j+1 < len(services.Content); j += 2 {
 				fixService(services.Content[j], yamlpos.Root(services.Content[j+1]))
 			}
 		}
+	})
+	if err == nil && !found {
+		return nil, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: errors.New("no services mapping")}
+	}
+	return out, err
+}
+
+// eachDocument applies fix to every document of a YAML stream and returns
+// the stream re-encoded, documents still apart ("---").
+func eachDocument(file string, data []byte, fix func(doc *yaml.Node)) ([]byte, error) {
+	var out bytes.Buffer
+	for i, d := range yamlpos.Split(data) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(d.Data, &doc); err != nil {
+			return nil, audit.YAMLError(file, d.Offset, err)
+		}
+		fix(&doc)
 		b, err := render(&doc)
 		if err != nil {
 			return nil, &srcpos.Error{Pos: srcpos.Position{File: file, Line: d.Offset + 1}, Err: err}
@@ -188,9 +200,6 @@ func Compose(file string, data []byte) ([]byte, error) {
 			out.WriteString("---\n")
 		}
 		out.Write(b)
-	}
-	if !found {
-		return nil, &srcpos.Error{Pos: srcpos.Position{File: file}, Err: errors.New("no services mapping")}
 	}
 	return out.Bytes(), nil
 }
@@ -304,23 +313,7 @@ func deployLimit(s *yaml.Node, key string) bool {
 // Manifest returns the manifest stream with the fixes applied to every
 // workload's pod template.
 func Manifest(file string, data []byte) ([]byte, error) {
-	var out bytes.Buffer
-	for i, d := range yamlpos.Split(data) {
-		var doc yaml.Node
-		if err := yaml.Unmarshal(d.Data, &doc); err != nil {
-			return nil, audit.YAMLError(file, d.Offset, err)
-		}
-		fixObject(yamlpos.Root(&doc), 0)
-		b, err := render(&doc)
-		if err != nil {
-			return nil, &srcpos.Error{Pos: srcpos.Position{File: file, Line: d.Offset + 1}, Err: err}
-		}
-		if i > 0 {
-			out.WriteString("---\n")
-		}
-		out.Write(b)
-	}
-	return out.Bytes(), nil
+	return eachDocument(file, data, func(doc *yaml.Node) { fixObject(yamlpos.Root(doc), 0) })
 }
 
 func fixObject(o *yaml.Node, depth int) {
