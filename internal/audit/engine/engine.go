@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 	"github.com/palisade-sec/palisade/internal/audit"
@@ -59,16 +60,32 @@ func Collect(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true})
-	if err != nil {
-		return nil, fmt.Errorf("list containers: %w", err)
-	}
 	host := ExposureHost(&info.Info, h)
 	table := exposure.Builtin()
 	d.Runtime = RuntimeExposure(host, table)
 	snap := &Snapshot{Daemon: d, APIVersion: cli.ClientVersion(), Host: host}
-	for _, s := range list.Items {
-		r, err := cli.ContainerInspect(ctx, s.ID, client.ContainerInspectOptions{})
+	snap.Containers, err = inspectAll(ctx, cli, d, "", func(r *container.InspectResponse, c *audit.Container) {
+		c.Kernel = ContainerExposure(r, d, host, table)
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(snap.Containers, func(i, j int) bool { return snap.Containers[i].Target < snap.Containers[j].Target })
+	return snap, nil
+}
+
+// inspectAll audits every container the daemon lists, with the daemon's
+// defaults applied, and lets each add what only its inspect output tells;
+// a container removed between list and inspect is left out. where starts
+// the message of a failed list.
+func inspectAll(ctx context.Context, cli *client.Client, d *audit.Daemon, where string, each func(*container.InspectResponse, *audit.Container)) ([]*audit.Container, error) {
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true})
+	if err != nil {
+		return nil, fmt.Errorf("%slist containers: %w", where, err)
+	}
+	var cs []*audit.Container
+	for _, it := range list.Items {
+		r, err := cli.ContainerInspect(ctx, it.ID, client.ContainerInspectOptions{})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -77,11 +94,10 @@ func Collect(ctx context.Context) (*Snapshot, error) {
 		}
 		c := dockerinspect.FromInspect(&r.Container, "")
 		ApplyDaemonDefaults(c, d)
-		c.Kernel = ContainerExposure(&r.Container, d, host, table)
-		snap.Containers = append(snap.Containers, c)
+		each(&r.Container, c)
+		cs = append(cs, c)
 	}
-	sort.Slice(snap.Containers, func(i, j int) bool { return snap.Containers[i].Target < snap.Containers[j].Target })
-	return snap, nil
+	return cs, nil
 }
 
 // ApplyDaemonDefaults adjusts a container for daemon-wide settings its

@@ -8,11 +8,11 @@ import (
 	"sort"
 	"strings"
 
+	mobycontainer "github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/palisade-sec/palisade/internal/audit"
-	"github.com/palisade-sec/palisade/internal/audit/dockerinspect"
 	"github.com/palisade-sec/palisade/internal/audit/oci"
 	"github.com/palisade-sec/palisade/internal/container"
 )
@@ -164,26 +164,15 @@ func CollectAt(ctx context.Context, s container.Socket) (*Snapshot, error) {
 		prefix = s.Runtime + " "
 	}
 	d.Target = prefix + d.Target
-	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true})
-	if err != nil {
-		return nil, fmt.Errorf("%s at %s: list containers: %w", s.Runtime, s.Host, err)
-	}
 	snap := &Snapshot{Daemon: d, APIVersion: cli.ClientVersion()}
-	for _, it := range list.Items {
-		r, err := cli.ContainerInspect(ctx, it.ID, client.ContainerInspectOptions{})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			continue // removed between list and inspect
-		}
-		c := dockerinspect.FromInspect(&r.Container, "")
-		ApplyDaemonDefaults(c, d)
+	snap.Containers, err = inspectAll(ctx, cli, d, fmt.Sprintf("%s at %s: ", s.Runtime, s.Host), func(_ *mobycontainer.InspectResponse, c *audit.Container) {
 		c.Target = prefix + c.Target
 		if c.Group != "" {
 			c.Group = prefix + c.Group
 		}
-		snap.Containers = append(snap.Containers, c)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return snap, nil
 }
