@@ -39,7 +39,9 @@ type LiveOptions struct {
 	// events (a rule names the type: the capability drift rule). Every
 	// check in the system is a record, so it is off unless asked; on a
 	// kernel without the tracepoint (before 6.15) watch warns and goes on
-	// without them.
+	// without them. A process image's repeats of a check (same capability,
+	// result and user namespace) are dropped in the kernel
+	// (ebpf.Options.CapOnce).
 	Capabilities bool
 }
 
@@ -72,7 +74,9 @@ func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
 	// Environments are collected only for rules that read them: they hold
 	// secrets, and --record would write them to disk.
 	eo := ebpf.Options{Syscalls: o.Syscalls, IgnoreSelf: true, LeanHeader: true, RingBufferBytes: o.RingBytes,
-		Latency: o.Latency, Env: o.Rules != nil && o.Rules.UsesField("proc.env"), Shed: o.Shed, Capabilities: o.Capabilities}
+		Latency: o.Latency, Env: o.Rules != nil && o.Rules.UsesField("proc.env"), Shed: o.Shed, Capabilities: o.Capabilities,
+		// Rules need a capability check once per process, not per mmap.
+		CapOnce: true}
 	src, err := ebpf.Open(eo)
 	if errors.Is(err, ebpf.ErrNoCapTracepoint) {
 		fmt.Fprintf(log, "palisade: warning: %v: rules on cap_capable events (capability drift) will not match\n", err)

@@ -881,6 +881,50 @@ func TestCapabilityChecks(t *testing.T) {
 	})
 }
 
+// With CapOnce the kernel reports a process image's repeated checks once:
+// a child making 300 mmaps (each checks CAP_SYS_ADMIN, 21) yields at most
+// one record per image (the forked child and the exec'd test binary),
+// against one per mmap without it.
+func TestCapabilityChecksOnce(t *testing.T) {
+	testutil.RequireRoot(t)
+	const maps = 300
+	for _, once := range []bool{false, true} {
+		t.Run(fmt.Sprintf("once=%v", once), func(t *testing.T) {
+			c := startCapture(t, Options{Syscalls: []int{}, Capabilities: true, CapOnce: once})
+			cmd := exec.Command(os.Args[0], "-test.run=^TestCapMmapHelper$")
+			cmd.Env = append(os.Environ(), fmt.Sprintf("PALISADE_CAP_MMAP=%d", maps))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("mmap helper: %v\n%s", err, out)
+			}
+			pid := uint32(cmd.Process.Pid)
+			c.expect(t, 3*time.Second, []string{"exit of the mapper"},
+				func(r *Record) bool { return r.Kind == KindExit && r.PID == pid })
+			n := 0
+			for _, r := range append(c.seen, c.drain(200*time.Millisecond)...) {
+				if r.Kind == KindCap && r.PID == pid && r.Cap != nil && r.Cap.Cap == 21 {
+					n++
+				}
+			}
+			if once && (n < 1 || n > 2) || !once && n < maps {
+				t.Errorf("%d CAP_SYS_ADMIN records for %d mmaps with CapOnce=%v", n, maps, once)
+			}
+		})
+	}
+}
+
+// TestCapMmapHelper maps and unmaps a private writable page
+// PALISADE_CAP_MMAP times (the child of TestCapabilityChecksOnce).
+func TestCapMmapHelper(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("PALISADE_CAP_MMAP"))
+	for i := 0; i < n; i++ {
+		b, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unix.Munmap(b)
+	}
+}
+
 // TestCapBindHelper binds the address in PALISADE_CAP_BIND (the child of
 // TestCapabilityChecks); it does nothing otherwise.
 func TestCapBindHelper(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	captureMapCapSeen           = "cap_seen"
 	captureMapCounters          = "counters"
 	captureMapEvents            = "events"
 	captureMapProtectedInodes   = "protected_inodes"
@@ -28,6 +29,7 @@ const (
 	captureProgSchedProcessFork = "sched_process_fork"
 	captureProgSysEnter         = "sys_enter"
 	captureProgSysExit          = "sys_exit"
+	captureVarCapOnce           = "cap_once"
 	captureVarCaptureEnv        = "capture_env"
 	captureVarCgroupMode        = "cgroup_mode"
 	captureVarIgnoreTgid        = "ignore_tgid"
@@ -108,6 +110,7 @@ type captureProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureMapSpecs struct {
+	CapSeen         *ebpf.MapSpec `ebpf:"cap_seen"`
 	Counters        *ebpf.MapSpec `ebpf:"counters"`
 	Events          *ebpf.MapSpec `ebpf:"events"`
 	ProtectedInodes *ebpf.MapSpec `ebpf:"protected_inodes"`
@@ -119,6 +122,7 @@ type captureMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type captureVariableSpecs struct {
+	CapOnce        *ebpf.VariableSpec `ebpf:"cap_once"`
 	CaptureEnv     *ebpf.VariableSpec `ebpf:"capture_env"`
 	CgroupMode     *ebpf.VariableSpec `ebpf:"cgroup_mode"`
 	IgnoreTgid     *ebpf.VariableSpec `ebpf:"ignore_tgid"`
@@ -164,6 +168,7 @@ func (o *captureObjects) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureMaps struct {
+	CapSeen         *ebpf.Map `ebpf:"cap_seen"`
 	Counters        *ebpf.Map `ebpf:"counters"`
 	Events          *ebpf.Map `ebpf:"events"`
 	ProtectedInodes *ebpf.Map `ebpf:"protected_inodes"`
@@ -173,6 +178,7 @@ type captureMaps struct {
 
 func (m *captureMaps) Close() error {
 	return _CaptureClose(
+		m.CapSeen,
 		m.Counters,
 		m.Events,
 		m.ProtectedInodes,
@@ -185,6 +191,7 @@ func (m *captureMaps) Close() error {
 //
 // It can be passed to loadCaptureObjects or ebpf.CollectionSpec.LoadAndAssign.
 type captureVariables struct {
+	CapOnce        *ebpf.Variable `ebpf:"cap_once"`
 	CaptureEnv     *ebpf.Variable `ebpf:"capture_env"`
 	CgroupMode     *ebpf.Variable `ebpf:"cgroup_mode"`
 	IgnoreTgid     *ebpf.Variable `ebpf:"ignore_tgid"`

@@ -32,6 +32,14 @@ type Options struct {
 	// It fires on every check in the system, so it is off by default and
 	// Open fails with ErrNoCapTracepoint on older kernels.
 	Capabilities bool
+	// CapOnce, with Capabilities, keeps only the first of repeated checks:
+	// one record per process image (an exec starts afresh), capability,
+	// result and target user namespace, and none for checks made with
+	// credentials other than the task's own (Record's CapInfo.Override).
+	// The kernel drops the rest: every mmap of private writable memory
+	// checks CAP_SYS_ADMIN. For detection; a recording that counts checks
+	// leaves it off.
+	CapOnce bool
 	// Env makes exec records carry the new image's environment (up to
 	// 4 KiB, ExecInfo.Env), for rules that read proc.env. Off by default:
 	// environments hold secrets, and they would reach recordings.

@@ -90,6 +90,13 @@ func Open(opts Options) (*Source, error) {
 			return nil, fmt.Errorf("set lean_header: %w", err)
 		}
 	}
+	if opts.Capabilities && opts.CapOnce {
+		if err := spec.Variables[captureVarCapOnce].Set(uint32(1)); err != nil {
+			return nil, fmt.Errorf("set cap_once: %w", err)
+		}
+	} else {
+		spec.Maps[captureMapCapSeen].MaxEntries = 64 // unused: keep it small
+	}
 	if len(opts.Shed) > 0 {
 		at := uint64(spec.Maps[captureMapEvents].MaxEntries / 2)
 		if opts.ShedBytes > 0 {

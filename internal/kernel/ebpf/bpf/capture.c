@@ -258,6 +258,27 @@ struct {
 	__type(value, __u8);
 } protected_inodes SEC(".maps");
 
+/*
+ * The capability checks already reported when cap_once is set: a process
+ * image's (tgid and mm: an exec starts afresh) first check of a capability
+ * with one result against one user namespace. An evicted entry only means
+ * a repeat is reported again.
+ */
+struct cap_key {
+	__u64 mm;
+	__u32 tgid;
+	__s32 cap;
+	__u32 target_ns;
+	__s32 ret;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct cap_key);
+	__type(value, __u8);
+} cap_seen SEC(".maps");
+
 struct scratch_buf {
 	__u8 b[SCRATCH_SIZE];
 };
@@ -311,6 +332,14 @@ volatile const __u32 lean_header = 0;
  * hold secrets, and most rule sets never look at them.
  */
 volatile const __u32 capture_env = 0;
+
+/*
+ * Set at load time: cap_capable reports only the first of repeated checks
+ * (cap_seen) and none made with credentials other than the task's own.
+ * Every mmap of writable private memory checks CAP_SYS_ADMIN; a detector
+ * needs to see that once per process, a recording counts them all.
+ */
+volatile const __u32 cap_once = 0;
 
 /*
  * Set at load time: unread bytes in the ring above which records of
@@ -1890,10 +1919,26 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(cap_capable, const struct cred *cred, struct user_namespace *target_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct event_hdr *h;
 
 	if (ignored())
 		return 0;
+	if (cap_once) {
+		struct cap_key k = {};
+		__u8 one = 1;
+
+		if ((__u64)cred != (__u64)task->real_cred)
+			return 0;
+		k.mm = (__u64)task->mm;
+		k.tgid = bpf_get_current_pid_tgid() >> 32;
+		k.cap = cap;
+		k.target_ns = target_ns ? BPF_CORE_READ(target_ns, ns.inum) : 0;
+		k.ret = ret;
+		if (bpf_map_lookup_elem(&cap_seen, &k))
+			return 0;
+		bpf_map_update_elem(&cap_seen, &k, &one, BPF_ANY);
+	}
 	/* A header-only record, straight into the ring like submit_hdr's. */
 	h = reserve_rec(sizeof(struct event_hdr));
 	if (!h)
@@ -1904,7 +1949,7 @@ int BPF_PROG(cap_capable, const struct cred *cred, struct user_namespace *target
 		h->args[0] = BPF_CORE_READ(target_ns, ns.inum);
 	if (capable_ns)
 		h->args[1] = BPF_CORE_READ(capable_ns, ns.inum);
-	h->args[2] = (__u64)cred != (__u64)bpf_get_current_task_btf()->real_cred;
+	h->args[2] = (__u64)cred != (__u64)task->real_cred;
 	h->ret = ret;
 	commit_rec(h);
 	return 0;
