@@ -58,6 +58,8 @@ type Live struct {
 	prot     *protector
 }
 
+var typeExecve, typeExecveat = event.TypeOf("execve"), event.TypeOf("execveat")
+
 // hostID is the container id of host processes.
 const hostID = "host"
 
@@ -88,7 +90,7 @@ func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
 	}
 	l := &Live{src: src, log: log}
 	// The host's protected files now; each container's on its first record.
-	l.prot = newProtector(ProtectedFrom(o.Rules), src.Protect)
+	l.prot = newProtector(ProtectedFrom(o.Rules), src.Protect, src.Unprotect)
 	l.prot.scanHost()
 	defer func() {
 		if err != nil {
@@ -185,15 +187,25 @@ func (l *Live) Run(ctx context.Context, emit func(*event.Event) error) error {
 			lastMem = time.Now()
 		}
 		applied := l.table.Apply(ctx, r, &ev)
-		if p := ev.Proc; p != nil && p.Container != nil && p.Container != lastCont && p.Container.ID != hostID && p.Container.ID != "" {
-			// First sight of a container: protect its files by identity.
-			if l.prot.scanContainer(p.Container.ID, p.PID) {
-				lastCont = p.Container
+		root := hostID
+		if p := ev.Proc; p != nil && p.Container != nil && p.Container.ID != hostID && p.Container.ID != "" {
+			root = p.Container.ID
+			if p.Container != lastCont {
+				// First sight of a container: protect its files by identity.
+				done, fresh := l.prot.scanContainer(root, p, ev.Type == typeExecve || ev.Type == typeExecveat)
+				if done {
+					lastCont = p.Container
+				}
+				if fd := ev.FD; fresh && applied && fd != nil && fd.Ino != 0 && fd.Identity == "" {
+					// This very record opened one of them.
+					fd.Identity = l.prot.Identify(uint32(fd.Dev), fd.Ino)
+				}
 			}
 		}
 		if !applied {
 			return nil
 		}
+		l.prot.Note(root, &ev)
 		l.num++
 		ev.Num = l.num
 		if err := emit(&ev); err != nil {

@@ -453,6 +453,18 @@ func (s *Source) Protect(ids ...FileID) error {
 	return nil
 }
 
+// Unprotect takes files out of the protected inodes (a protected name now
+// names another file, and the old inode number may be reused).
+func (s *Source) Unprotect(ids ...FileID) error {
+	for _, id := range ids {
+		k := inodeKey{Ino: id.Ino, Dev: id.Dev}
+		if err := s.objs.ProtectedInodes.Delete(k); err != nil && !errors.Is(err, cebpf.ErrKeyNotExist) {
+			return fmt.Errorf("unprotect inode %d on %d:%d: %w", id.Ino, id.Dev>>20, id.Dev&(1<<20-1), err)
+		}
+	}
+	return nil
+}
+
 // hasTracepoint says whether the kernel's BTF has the tracepoint name.
 func hasTracepoint(name string) bool {
 	ks, err := btf.LoadKernelSpec()

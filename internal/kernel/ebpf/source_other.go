@@ -44,5 +44,8 @@ func (s *Source) IOUring() bool { return false }
 // Protect fails on this platform.
 func (s *Source) Protect(...FileID) error { return errPlatform }
 
+// Unprotect fails: there is no capture on this platform.
+func (s *Source) Unprotect(...FileID) error { return errPlatform }
+
 // Close does nothing on this platform.
 func (s *Source) Close() error { return nil }
