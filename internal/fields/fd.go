@@ -126,7 +126,7 @@ func init() {
 		}
 		return int64(e.FD.Nlink), true
 	})
-	str("fd.identity", "the protected name of the opened file's inode, whatever name it was opened by: /etc/shadow when /etc/shadow's inode is opened through a hard link (protected: the sensitive files and the files of binary directories, on the host and in each container); empty for other files; Palisade's own field", func(e *event.Event) (string, bool) {
+	str("fd.identity", "the protected name of the opened file's inode, whatever name it was opened by: /etc/shadow when /etc/shadow's inode is opened through a hard link (protected: the sensitive files and the files of binary directories, on the host and in each container, kept current as they are renamed, replaced or removed); on a successful link or linkat, the protected name of the file linked, whatever either name is; empty for other files; Palisade's own field", func(e *event.Event) (string, bool) {
 		if e.FD == nil {
 			return "", false
 		}
