@@ -364,7 +364,14 @@ func (p *protector) setName(n nameKey, k inodeKey) bool {
 		p.dropName(n, false)
 	}
 	p.byName[n] = k
-	p.refs[k]++
+	if p.refs[k]++; p.refs[k] == 1 {
+		if _, ok := p.byInode[k]; ok {
+			// Kept after its name was renamed away, and named again.
+			p.byInode[k] = n.name
+			p.detached--
+			return false
+		}
+	}
 	if _, ok := p.byInode[k]; ok || len(p.byInode) >= maxProtected {
 		return false
 	}
@@ -542,11 +549,18 @@ func (p *protector) Note(root string, ev *event.Event) {
 		p.update(nameKey{root, fd.Name}, inodeKey{uint32(fd.Dev), fd.Ino}, true, false)
 		fd.Identity = p.Identify(uint32(fd.Dev), fd.Ino)
 	case noteRename:
+		// A file renamed from one protected name to another (dpkg's
+		// x.dpkg-new to x) is let go by the old name and named by the new.
 		oldp, newp := argStr(ev, "oldpath"), argStr(ev, "newpath")
+		newProtected := p.isProtected(newp)
 		if p.isProtected(oldp) {
-			p.refresh(root, rootPIDs(root, ev.Proc), oldp, newp)
+			movedTo := newp
+			if newProtected {
+				movedTo = ""
+			}
+			p.refresh(root, rootPIDs(root, ev.Proc), oldp, movedTo)
 		}
-		if p.isProtected(newp) {
+		if newProtected {
 			p.refresh(root, rootPIDs(root, ev.Proc), newp, "")
 		}
 	case noteUnlink:

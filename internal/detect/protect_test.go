@@ -103,9 +103,17 @@ func TestProtectFollowsReplacement(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Note("c1", call(proc, "rename", "oldpath", "/etc/shadow", "newpath", "/tmp/x"))
-	if got := p.Identify(movedDev, movedIno); got != "/etc/shadow" {
-		t.Errorf("/etc/shadow renamed to /tmp/x identifies as %q, want /etc/shadow", got)
+	if got := p.Identify(movedDev, movedIno); got != "/etc/shadow" || p.detached != 1 {
+		t.Errorf("/etc/shadow renamed to /tmp/x identifies as %q (%d detached), want /etc/shadow", got, p.detached)
 	}
+	// And back: named again, no longer detached.
+	os.Rename(filepath.Join(dir, "tmp/x"), filepath.Join(dir, "etc/shadow"))
+	p.Note("c1", call(proc, "rename", "oldpath", "/tmp/x", "newpath", "/etc/shadow"))
+	if got := p.Identify(movedDev, movedIno); got != "/etc/shadow" || p.detached != 0 {
+		t.Errorf("renamed back: identifies as %q, %d detached", got, p.detached)
+	}
+	os.Rename(filepath.Join(dir, "etc/shadow"), filepath.Join(dir, "tmp/x"))
+	p.Note("c1", call(proc, "rename", "oldpath", "/etc/shadow", "newpath", "/tmp/x"))
 
 	// A new file in a protected directory, and one removed.
 	write(t, dir, "/tmp/tool", "x")
@@ -113,6 +121,20 @@ func TestProtectFollowsReplacement(t *testing.T) {
 	p.Note("c1", call(proc, "renameat", "oldpath", "/tmp/tool", "newpath", "/usr/bin/tool"))
 	if got := identityOf(t, p, dir, "/usr/bin/tool"); got != "/usr/bin/tool" {
 		t.Errorf("/usr/bin/tool renamed into place identifies as %q", got)
+	}
+	// A package upgrade: the new file written beside the old, then renamed
+	// over it; the new inode is /usr/bin/tool's, nothing is kept detached.
+	write(t, dir, "/usr/bin/tool.dpkg-new", "y")
+	dev, ino := inode(t, dir, "/usr/bin/tool.dpkg-new")
+	ev := call(proc, "openat", "flags", "O_WRONLY|O_CREAT")
+	ev.Args[0].Int, ev.Args[0].HasInt = unix.O_WRONLY|unix.O_CREAT, true
+	ev.FD = &event.FD{Num: 3, Type: event.FDFile, Name: "/usr/bin/tool.dpkg-new", Dev: uint64(dev), Ino: ino}
+	p.Note("c1", ev)
+	detached := p.detached
+	os.Rename(filepath.Join(dir, "usr/bin/tool.dpkg-new"), filepath.Join(dir, "usr/bin/tool"))
+	p.Note("c1", call(proc, "renameat", "oldpath", "/usr/bin/tool.dpkg-new", "newpath", "/usr/bin/tool"))
+	if got := identityOf(t, p, dir, "/usr/bin/tool"); got != "/usr/bin/tool" || p.detached != detached {
+		t.Errorf("upgraded /usr/bin/tool identifies as %q, %d detached (was %d)", got, p.detached, detached)
 	}
 	vDev, vIno := inode(t, dir, "/usr/bin/victim")
 	os.Remove(filepath.Join(dir, "usr/bin/victim"))
@@ -126,8 +148,8 @@ func TestProtectFollowsReplacement(t *testing.T) {
 
 	// An open that creates a protected name: the kernel's identity.
 	write(t, dir, "/etc/shadow", "root:z")
-	dev, ino := inode(t, dir, "/etc/shadow")
-	ev := call(proc, "openat", "flags", "O_WRONLY|O_CREAT")
+	dev, ino = inode(t, dir, "/etc/shadow")
+	ev = call(proc, "openat", "flags", "O_WRONLY|O_CREAT")
 	ev.Args[0].Int, ev.Args[0].HasInt = unix.O_WRONLY|unix.O_CREAT, true
 	ev.FD = &event.FD{Num: 3, Type: event.FDFile, Name: "/etc/shadow", Dev: uint64(dev), Ino: ino}
 	p.Note("c1", ev)
