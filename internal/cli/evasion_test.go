@@ -116,6 +116,45 @@ func TestEvasionHardLinkAndIOUring(t *testing.T) {
 	}
 }
 
+// Files are known by identity past the agent's first scan, and linking
+// one is known by the file linked: /etc/shadow replaced by a rename (as
+// sed -i and package upgrades do) is still /etc/shadow when read through
+// a hard link; a hard link to a protected file made through names no
+// rule lists is its own alert; a hard link of an ordinary file is not.
+func TestEvasionReplacedFileAndLinkByIdentity(t *testing.T) {
+	testutil.RequireBPF(t)
+	img := requireVictimImage(t)
+	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
+	var stdout testutil.SyncBuffer
+	testutil.StartWatch(t, bin, &stdout, "--builtin", "--store", "none", "--metrics", "none", "-o", "json", "--ring-buffer", "16")
+	c := evasionContainer(t, img)
+	time.Sleep(time.Second) // the agent protects the container's files on its first records
+
+	const link = "Create hardlink over sensitive files"
+	dockerExec(t, c, "echo x >/tmp/plain && ln /tmp/plain /tmp/plain2")
+	dockerExec(t, c, "cp /etc/shadow /tmp/newshadow && mv /tmp/newshadow /etc/shadow && ln /etc/shadow /tmp/h2 && cat /tmp/h2 >/dev/null")
+	if !waitAlert(t, &stdout, 0, 10*time.Second, "Read sensitive file untrusted",
+		map[string]string{"fd.name": "/tmp/h2", "fd.identity": "/etc/shadow", "fd.nlink": "2"}) {
+		t.Errorf("no alert for reading the replaced /etc/shadow through a hard link:\n%s", stdout.String())
+	}
+	dockerExec(t, c, "mkdir -p /tmp/d && ln -s /usr/bin /tmp/d/b && ln /tmp/d/b/victim /tmp/anything")
+	if !waitAlert(t, &stdout, 0, 10*time.Second, link,
+		map[string]string{"evt.arg.newpath": "/tmp/anything", "fd.identity": "/usr/bin/victim"}) {
+		t.Errorf("no alert for hard-linking /usr/bin/victim through a symlinked directory:\n%s", stdout.String())
+	}
+	dockerExec(t, c, "ln /proc/self/root/etc/shadow /tmp/y")
+	if !waitAlert(t, &stdout, 0, 10*time.Second, link,
+		map[string]string{"evt.arg.newpath": "/tmp/y", "fd.identity": "/etc/shadow"}) {
+		t.Errorf("no alert for hard-linking the replaced /etc/shadow through /proc/self/root:\n%s", stdout.String())
+	}
+	// The ordinary link came first: its alert, if any, is out by now.
+	for _, a := range parseAlerts(t, stdout.String()) {
+		if a.Rule == link && fmt.Sprint(a.OutputFields["evt.arg.newpath"]) == "/tmp/plain2" {
+			t.Errorf("alert for a hard link of an ordinary file: %s", a.Output)
+		}
+	}
+}
+
 // flood makes syscalls from threads of this process until stop: getppid
 // (not captured: the cost of the filter alone) in two, open+close of a
 // harmless file (captured, and shed by the kernel under pressure) in a

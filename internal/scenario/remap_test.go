@@ -92,6 +92,11 @@ func TestUsernsRemapDocker(t *testing.T) {
 			f["container.image.repository"] != "palisade-test" {
 			t.Errorf("%s daemon: %v, want id %s, name %s, type docker, repository palisade-test", want.what, f, shortID(want.id), want.name)
 		}
+		// The remapped container's files are protected by identity like
+		// any other's (its alerts once had an empty identity=).
+		if f["fd.identity"] != "/etc/shadow" {
+			t.Errorf("%s daemon: fd.identity=%q, want /etc/shadow", want.what, f["fd.identity"])
+		}
 		if num(f["user.uid"]) != "0" || f["user.name"] != "root" || num(f["user.host_uid"]) != want.hostUID {
 			t.Errorf("%s daemon: user.uid=%v user.name=%v user.host_uid=%v, want 0 root %s", want.what, f["user.uid"], f["user.name"], f["user.host_uid"], want.hostUID)
 		}
