@@ -3,6 +3,7 @@ package detect
 import (
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -115,11 +116,13 @@ type rootScan struct {
 	attempts int
 	lastPID  int64     // the process of the last try
 	lastTry  time.Time // and when
-	// pid is the last process its root was found through, and dev and
-	// ino the root directory's identity: the root of a container's
-	// processes that are gone (docker exec's are gone when their records
-	// are read) is found through it, if it still has that root.
-	pid      int64
+	// pids are processes the root was found through (the first is
+	// usually the container's init, and is kept while it answers), and
+	// dev and ino the root directory's identity: the root of a
+	// container's processes that are gone (docker exec's are gone when
+	// their records are read) is found through them, if they still have
+	// that root.
+	pids     []int64
 	dev, ino uint64
 }
 
@@ -261,8 +264,11 @@ func rootPIDs(id string, proc *event.Process) []int64 {
 	return pids
 }
 
+// rootPIDsKept is how many processes a root is remembered by.
+const rootPIDsKept = 4
+
 // openRoot opens (O_PATH) the root of root as the first of pids, then
-// the last process it was found through, that is alive, past its
+// of the processes it was found through before, that is alive, past its
 // pivot_root and (once known) in the same root directory; the host's
 // root needs no pid.
 func (p *protector) openRoot(root string, pids []int64) (int, bool) {
@@ -277,23 +283,44 @@ func (p *protector) openRoot(root string, pids []int64) (int, bool) {
 		p.roots[root] = rs
 	}
 	known, dev, ino := rs.dev != 0 || rs.ino != 0, rs.dev, rs.ino
-	if rs.pid != 0 {
-		pids = append(pids[:len(pids):len(pids)], rs.pid)
-	}
+	kept := len(rs.pids)
+	pids = append(pids[:len(pids):len(pids)], rs.pids...)
 	p.mu.Unlock()
-	for _, pid := range pids {
+	var lost []int64 // remembered processes that no longer answer
+	defer func() {
+		if len(lost) > 0 {
+			p.mu.Lock()
+			rs.pids = slices.DeleteFunc(rs.pids, func(q int64) bool { return slices.Contains(lost, q) })
+			p.mu.Unlock()
+		}
+	}()
+	for i, pid := range pids {
+		remembered := i >= len(pids)-kept
 		fd, err := unix.Open(p.rootPath(root, pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
+			if remembered {
+				lost = append(lost, pid)
+			}
 			continue
 		}
 		var st unix.Stat_t
 		if unix.Fstat(fd, &st) == nil && !(st.Dev == p.hostDev && st.Ino == p.hostIno) && (!known || (st.Dev == dev && st.Ino == ino)) {
 			p.mu.Lock()
-			rs.pid, rs.dev, rs.ino = pid, st.Dev, st.Ino
+			rs.dev, rs.ino = st.Dev, st.Ino
+			if !slices.Contains(rs.pids, pid) {
+				if len(rs.pids) < rootPIDsKept {
+					rs.pids = append(rs.pids, pid)
+				} else {
+					rs.pids[len(rs.pids)-1] = pid // the first stays
+				}
+			}
 			p.mu.Unlock()
 			return fd, true
 		}
 		unix.Close(fd)
+		if remembered {
+			lost = append(lost, pid)
+		}
 	}
 	return -1, false
 }

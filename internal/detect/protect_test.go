@@ -201,9 +201,32 @@ func TestProtectLinkIdentity(t *testing.T) {
 		t.Errorf("link whose new name is gone: fd %+v", ev.FD)
 	}
 	// Made by a process that is gone, with no ancestor in the container
-	// (docker exec): the root is found through the process it was last
-	// found through.
-	orphan := &event.Process{PID: 7, Container: proc.Container}
+	// (docker exec): the root is found through a process it was found
+	// through before, the first (the container's init) kept though a
+	// short-lived process (pid 3) found it since.
+	alive3 := true
+	rootPath := p.rootPath
+	p.rootPath = func(root string, pid int64) string {
+		if pid == 3 && alive3 {
+			return dir
+		}
+		return rootPath(root, pid)
+	}
+	for pid := int64(3); pid < 3+rootPIDsKept+2; pid++ {
+		// A docker exec's processes, found while alive: pids 3, 4, 5, ...
+		if pid > 3 {
+			p.rootPath = func(root string, q int64) string {
+				if q == pid {
+					return dir
+				}
+				return rootPath(root, q)
+			}
+		}
+		p.Note("c1", call(&event.Process{PID: pid, Container: proc.Container}, "link", "oldpath", "/tmp/plain", "newpath", "/tmp/plain2"))
+	}
+	alive3 = false
+	p.rootPath = rootPath
+	orphan := &event.Process{PID: 99, Container: proc.Container}
 	ev = call(orphan, "link", "oldpath", "/x", "newpath", "/tmp/h")
 	p.Note("c1", ev)
 	if ev.FD == nil || ev.FD.Identity != "/etc/shadow" {
