@@ -273,3 +273,75 @@ func TestFloodKeepsDetections(t *testing.T) {
 		t.Errorf("%d records shed and %d lost, but no drop alert", st.Shed, st.Drops)
 	}
 }
+
+// io_uring requests beyond a plain open are judged like the syscalls they
+// stand for, in real containers:
+//
+//   - an open of /etc/shadow into a direct descriptor (a slot of the ring's
+//     fixed-file table: in no fd table, the completion's result is 0) and a
+//     read through that slot: the open is described from the ring's table,
+//     the read is recorded because /etc/shadow's inode is protected;
+//   - a connect through io_uring to a listener this test made on loopback
+//     (the allowed networks are overridden so that loopback is unexpected);
+//   - a write to /usr/bin/victim through a descriptor its process opened
+//     before the agent started. That is the honest case for a read or write
+//     of a protected file: an open the agent sees (O_RDWR through a syscall
+//     or io_uring, a fixed slot included) is judged by the open rules
+//     already; a descriptor opened before the agent ran, inherited from such
+//     a process or received over a socket has no open event any rule could
+//     flag, and only the write itself is left to see.
+func TestEvasionIOUringBeyondOpens(t *testing.T) {
+	testutil.RequireBPF(t)
+	img := requireVictimImage(t)
+	uo := testutil.BuildStatic(t, "./internal/kernel/ebpf/testdata/uringopen", filepath.Join(t.TempDir(), "uringopen"))
+	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	override := filepath.Join(t.TempDir(), "override.yaml")
+	os.WriteFile(override, []byte("- list: allowed_outbound_destination_networks\n  items: [192.0.2.0/24]\n  override:\n    items: replace\n"), 0o644)
+
+	// The holder opens /usr/bin/victim for appending before the agent
+	// starts, then waits for /tmp/go and writes through io_uring.
+	holder := fmt.Sprintf("palisade-evasion-holder-%d", time.Now().UnixNano())
+	script := "exec 3>>/usr/bin/victim; while [ ! -e /tmp/go ]; do sleep 0.2; done; /uo -write 3; exec sleep 600"
+	if out, err := exec.Command("docker", "run", "-d", "--rm", "--name", holder, "--security-opt", "seccomp=unconfined",
+		"-v", uo+":/uo:ro", img, "sh", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("docker run: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", holder).Run() })
+
+	var stdout testutil.SyncBuffer
+	testutil.StartWatch(t, bin, &stdout, "--builtin", "-r", override, "--store", "none", "--metrics", "none", "-o", "json", "--ring-buffer", "16")
+	c := evasionContainer(t, img, "--network", "host")
+	time.Sleep(1500 * time.Millisecond) // the agent protects each container's files on its first records
+
+	dockerExec(t, c, "/uo -fixed /etc/shadow")
+	for _, typ := range []string{"openat", "read"} {
+		if !waitAlert(t, &stdout, 0, 10*time.Second, "Read sensitive file untrusted",
+			map[string]string{"fd.name": "/etc/shadow", "evt.type": typ, "evt.is_io_uring": "true", "proc.name": "uo", "container.name": c}) {
+			t.Errorf("no %s alert for /etc/shadow through an io_uring direct descriptor:\n%s", typ, stdout.String())
+		}
+	}
+	dockerExec(t, c, "/uo -connect "+ln.Addr().String())
+	if !waitAlert(t, &stdout, 0, 10*time.Second, "Unexpected outbound connection destination",
+		map[string]string{"fd.sip": "127.0.0.1", "fd.sport": fmt.Sprint(ln.Addr().(*net.TCPAddr).Port), "evt.is_io_uring": "true", "proc.name": "uo"}) {
+		t.Errorf("no alert for an io_uring connect to %s:\n%s", ln.Addr(), stdout.String())
+	}
+	dockerExec(t, holder, "touch /tmp/go")
+	if !waitAlert(t, &stdout, 0, 10*time.Second, "Write below binary dir",
+		map[string]string{"fd.name": "/usr/bin/victim", "fd.identity": "/usr/bin/victim", "evt.type": "write", "evt.is_io_uring": "true", "proc.name": "uo"}) {
+		t.Errorf("no alert for an io_uring write to /usr/bin/victim through a descriptor opened before the agent:\n%s", stdout.String())
+	}
+}
