@@ -104,11 +104,14 @@ var cases = []struct {
 			// A process calling itself fuse-overlayfs is not the storage driver.
 			open("/etc/shadow", "O_RDONLY", proc("fuse-overlayfs", 8, nil, "exepath", "/tmp/fuse-overlayfs"), nil),
 			open("/etc/sudoers.d/90-cloud", "O_RDONLY", proc("less", 8, nil), nil), open("/etc/pam.d/common-auth", "O_RDONLY", proc("python3", 8, nil), nil),
-			uringIO("read", "/etc/shadow", "/etc/shadow", proc("uo", 8, shParent), web)},
+			uringIO("read", "/etc/shadow", "/etc/shadow", proc("uo", 8, shParent), web),
+			// An io_uring open recorded at submission: no number yet.
+			ev("openat", 0, proc("uo", 8, shParent), web, "io_uring", true, "args", m{"dirfd": -100, "name": "/etc/shadow", "flags": "O_RDONLY"}, "fd", file(-1, "/etc/shadow"))},
 		[]string{open("/etc/shadow", "O_RDONLY", proc("sshd", 8, nil), nil), open("/etc/passwd", "O_RDONLY", proc("cat", 8, nil), web),
 			open("/etc/shadow", "O_RDONLY", proc("fuse-overlayfs", 8, nil), nil),
 			open("/root/.ssh/id_ed25519.pub", "O_RDONLY", proc("cat", 8, nil), nil), open("/etc/shadow", "O_WRONLY", proc("cat", 8, nil), nil),
 			uringIO("read", "/usr/bin/ls", "/usr/bin/ls", proc("uo", 8, shParent), web),
+			ev("openat", -2, proc("uo", 8, shParent), web, "io_uring", true, "args", m{"dirfd": -100, "name": "/etc/shadow", "flags": "O_RDONLY"}, "fd", file(-1, "/etc/shadow")),
 			uringIO("write", "/etc/shadow", "/etc/shadow", proc("uo", 8, shParent), web)}},
 	{"Unexpected outbound connection destination",
 		[]string{connect("203.0.113.9", 443, proc("curl", 9, shParent), web), connect("10.1.2.3", 80, proc("wget", 9, nil), web),

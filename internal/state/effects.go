@@ -41,6 +41,13 @@ func (t *Table) onOpen(c *call) {
 		e.FD = fd
 		return
 	}
+	if r.IOUringSubmit {
+		// Recorded at submission: the file is not open yet and its
+		// number unknown.
+		fd.Num = -1
+		e.FD = fd
+		return
+	}
 	pr.fds.set(r.Ret, fd)
 	e.FD = fd
 	if flags&oCreatMask != 0 {
@@ -348,12 +355,15 @@ func (t *Table) onAccept(c *call) {
 
 // uringSlot is the direct-descriptor slot an io_uring open or accept put
 // its file in (Record.IOUring: Args[4] is the request's file_index, slot
-// + 1, or IORING_FILE_INDEX_ALLOC with the slot in the result); false for
-// a syscall or an io_uring request that made an ordinary fd.
+// + 1, or IORING_FILE_INDEX_ALLOC with the slot in the result, -1 when
+// recorded at submission); false for a syscall or an io_uring request that
+// made an ordinary fd.
 func uringSlot(r *ebpf.Record) (int64, bool) {
 	switch idx := r.Args[4]; {
 	case !r.IOUring || idx == 0:
 		return 0, false
+	case idx == ioringFileIndexAlloc && r.IOUringSubmit:
+		return -1, true
 	case idx == ioringFileIndexAlloc:
 		return r.Ret, true
 	default:

@@ -735,6 +735,20 @@ func TestTableIOUring(t *testing.T) {
 			t.Errorf("fixed-file open (file_index %#x, res %d): io_uring %v fd %+v, want /etc/shadow in slot %d", c.fileIndex, c.ret, e.IOUring, e.FD, c.slot)
 		}
 	}
+	// Opens recorded at submission (IOSQE_CQE_SKIP_SUCCESS): not open yet,
+	// named by the path they asked for; a fixed slot is known, an fd or
+	// an allocated slot is not.
+	for _, c := range []struct {
+		fileIndex uint64
+		slot      int64
+	}{{0, -1}, {1, 0}, {0xffffffff, -1}} {
+		r := ebpf.Record{Nr: nr(t, "openat"), IOUring: true, IOUringSubmit: true, Args: [6]uint64{uint64(0xffffff9c), 0, 0, 0, c.fileIndex, 18}}
+		r.Str[1], r.Path[1] = "/etc/shadow", "/etc/shadow"
+		apply(r)
+		if e.FD == nil || e.FD.Name != "/etc/shadow" || e.FD.Num != c.slot || e.FD.Type != event.FDFile {
+			t.Errorf("open at submission (file_index %#x): fd %+v, want file /etc/shadow numbered %d", c.fileIndex, e.FD, c.slot)
+		}
+	}
 	if got := fdName(0); got != "/in" {
 		t.Errorf("fd 0 after fixed-file opens = %q, want /in (a slot is no fd)", got)
 	}

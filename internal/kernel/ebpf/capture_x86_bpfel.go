@@ -24,6 +24,7 @@ const (
 	captureMapScratch           = "scratch"
 	captureProgCapCapable       = "cap_capable"
 	captureProgIoUringComplete  = "io_uring_complete"
+	captureProgIoUringSubmitReq = "io_uring_submit_req"
 	captureProgSchedProcessExec = "sched_process_exec"
 	captureProgSchedProcessExit = "sched_process_exit"
 	captureProgSchedProcessFork = "sched_process_fork"
@@ -99,6 +100,7 @@ type captureSpecs struct {
 type captureProgramSpecs struct {
 	CapCapable       *ebpf.ProgramSpec `ebpf:"cap_capable"`
 	IoUringComplete  *ebpf.ProgramSpec `ebpf:"io_uring_complete"`
+	IoUringSubmitReq *ebpf.ProgramSpec `ebpf:"io_uring_submit_req"`
 	SchedProcessExec *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.ProgramSpec `ebpf:"sched_process_fork"`
@@ -223,6 +225,7 @@ type captureVariables struct {
 type capturePrograms struct {
 	CapCapable       *ebpf.Program `ebpf:"cap_capable"`
 	IoUringComplete  *ebpf.Program `ebpf:"io_uring_complete"`
+	IoUringSubmitReq *ebpf.Program `ebpf:"io_uring_submit_req"`
 	SchedProcessExec *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.Program `ebpf:"sched_process_exit"`
 	SchedProcessFork *ebpf.Program `ebpf:"sched_process_fork"`
@@ -234,6 +237,7 @@ func (p *capturePrograms) Close() error {
 	return _CaptureClose(
 		p.CapCapable,
 		p.IoUringComplete,
+		p.IoUringSubmitReq,
 		p.SchedProcessExec,
 		p.SchedProcessExit,
 		p.SchedProcessFork,

@@ -287,3 +287,37 @@ func TestIOUringReadWriteProtected(t *testing.T) {
 		}
 	}
 }
+
+// An open that asks for no completion on success (IOSQE_CQE_SKIP_SUCCESS),
+// into a direct descriptor and linked to a read through it, posts no
+// completion: it is recorded at its submission, with the path the kernel
+// copied.
+func TestIOUringSkipSuccessOpen(t *testing.T) {
+	target := filepath.Join(t.TempDir(), "target")
+	if err := os.WriteFile(target, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bin, c := uringTool(t, Options{Syscalls: []int{unix.SYS_OPENAT}})
+	runURing(t, bin, nil, "-fixed-skip", target)
+	got := c.expect(t, 5*time.Second, []string{"io_uring openat of " + target + " at submission"}, func(r *Record) bool {
+		return isCall(r, "openat") && r.IOUring && r.IOUringSubmit && r.Str[1] == target
+	})
+	r := got[0]
+	if r.Path[1] != target || r.Ret != 0 || r.Args[4] != 1 || r.Args[5] != 18 || r.RetPath != "" {
+		t.Errorf("submitted open: path %q ret %d args %#x retpath %q", r.Path[1], r.Ret, r.Args, r.RetPath)
+	}
+	for _, r := range c.seen {
+		if r.IOUring && !r.IOUringSubmit && r.RetPath == target {
+			t.Logf("this kernel posted a completion for a CQE_SKIP_SUCCESS open too: %+v", r)
+		}
+	}
+	// A relative path gets the directory it resolves against.
+	cmd := exec.Command(bin, "-fixed-skip", "target")
+	cmd.Dir = filepath.Dir(target)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("uringopen: %v\n%s", err, out)
+	}
+	c.expect(t, 5*time.Second, []string{"relative io_uring openat resolved to " + target}, func(r *Record) bool {
+		return isCall(r, "openat") && r.IOUringSubmit && r.Str[1] == "target" && r.Path[1] == target
+	})
+}

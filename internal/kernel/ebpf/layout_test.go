@@ -37,7 +37,7 @@ func TestCConstantsMatchGo(t *testing.T) {
 		"conf_flag":   {"CF_RET_FD": cfRetFD, "CF_CWD": cfCwd, "CF_ENTER": cfEnter, "CF_ZERO_ON_OK": cfZeroOnOK, "CF_ADDRLEN_PTR": cfAddrlenPtr, "CF_FULL_ID": cfFullID, "CF_MIN": cfMin, "CF_MSGHDR": cfMsghdr},
 		"path_flag":   {"PF_COMPLETE": pfComplete, "PF_TRUNC": 2, "PF_GLOBAL": pfGlobal, "PF_PSEUDO": pfPseudo},
 		"conf_flag2":  {"CF2_SOCKETCALL": cf2Socketcall, "CF2_FD_PAIR": cf2FDPair, "CF2_SHED": cf2Shed},
-		"hdr_flag":    {"HF_COMPAT": hfCompat, "HF_LEAN": hfLean, "HF_MIN": hfMin, "HF_SOCKETCALL": hfSocketcall, "HF_X32": hfX32, "HF_IO_URING": hfIOUring},
+		"hdr_flag":    {"HF_COMPAT": hfCompat, "HF_LEAN": hfLean, "HF_MIN": hfMin, "HF_SOCKETCALL": hfSocketcall, "HF_X32": hfX32, "HF_IO_URING": hfIOUring, "HF_URING_SUBMIT": hfURingSubmit},
 		"cgroup_mode": {"CGROUP_NONE": 0, "CGROUP_V2": 1, "CGROUP_V1": 2},
 	}
 	if !reflect.DeepEqual(enums, want) {

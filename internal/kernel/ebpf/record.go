@@ -124,8 +124,14 @@ type Record struct {
 	// number is gone by the completion; Args[4] is 1 when their file is a
 	// direct descriptor.
 	IOUring bool
-	Sock    *SockTuple // socket behind an fd argument (connect, bind, sendto, listen)
-	RetSock *SockTuple // socket behind a returned fd (accept)
+	// IOUringSubmit is set on an io_uring open recorded at its submission:
+	// one submitted with IOSQE_CQE_SKIP_SUCCESS, which posts no completion
+	// when it succeeds. The file is not open yet: the path is Str[1]
+	// (Path[1] resolved), Ret is 0 (unknown). A failed one is recorded
+	// again at its completion.
+	IOUringSubmit bool
+	Sock          *SockTuple // socket behind an fd argument (connect, bind, sendto, listen)
+	RetSock       *SockTuple // socket behind a returned fd (accept)
 	// PairPath and PairSock describe the two fds pipe, pipe2 and
 	// socketpair return in their int[2] (whose numbers are in Struct):
 	// pipe:[INO] for a pipe's ends, a tuple for a socket pair's.
@@ -274,6 +280,9 @@ const (
 	// hfIOUring: an io_uring request's completion, recorded as the call
 	// it stands for (Record.IOUring).
 	hfIOUring = 32
+	// hfURingSubmit: with hfIOUring, recorded at submission
+	// (Record.IOUringSubmit).
+	hfURingSubmit = 64
 
 	// exeWritable: bit 0 of an exec record's args[1] (EXE_WRITABLE).
 	exeWritable = 1
@@ -498,33 +507,34 @@ func (d *Decoder) Decode(raw []byte, r *Record) error {
 	var h eventHdr
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&h)), hdrSize), raw[:hdrSize])
 	*r = Record{
-		Kind:         Kind(h.Kind),
-		Time:         h.Ts,
-		CPU:          h.Cpu,
-		TID:          h.Tid,
-		PID:          h.Pid,
-		VTID:         h.Vtid,
-		VPID:         h.Vpid,
-		PPID:         h.Ppid,
-		UID:          h.Uid,
-		GID:          h.Gid,
-		EUID:         h.Euid,
-		EGID:         h.Egid,
-		LoginUID:     h.Loginuid,
-		CapEffective: h.CapEff,
-		CapPermitted: h.CapPrm,
-		CgroupID:     h.CgroupId,
-		MntNS:        h.Mntns,
-		PidNS:        h.Pidns,
-		Comm:         d.comm(&h.Comm),
-		Nr:           int(h.Nr),
-		Compat:       h.Flags&(hfCompat|hfSocketcall|hfX32) == hfCompat,
-		Socketcall:   h.Flags&hfSocketcall != 0,
-		X32:          h.Flags&hfX32 != 0,
-		Lean:         h.Flags&hfLean != 0,
-		IOUring:      h.Flags&hfIOUring != 0,
-		Args:         h.Args,
-		Ret:          h.Ret,
+		Kind:          Kind(h.Kind),
+		Time:          h.Ts,
+		CPU:           h.Cpu,
+		TID:           h.Tid,
+		PID:           h.Pid,
+		VTID:          h.Vtid,
+		VPID:          h.Vpid,
+		PPID:          h.Ppid,
+		UID:           h.Uid,
+		GID:           h.Gid,
+		EUID:          h.Euid,
+		EGID:          h.Egid,
+		LoginUID:      h.Loginuid,
+		CapEffective:  h.CapEff,
+		CapPermitted:  h.CapPrm,
+		CgroupID:      h.CgroupId,
+		MntNS:         h.Mntns,
+		PidNS:         h.Pidns,
+		Comm:          d.comm(&h.Comm),
+		Nr:            int(h.Nr),
+		Compat:        h.Flags&(hfCompat|hfSocketcall|hfX32) == hfCompat,
+		Socketcall:    h.Flags&hfSocketcall != 0,
+		X32:           h.Flags&hfX32 != 0,
+		Lean:          h.Flags&hfLean != 0,
+		IOUring:       h.Flags&hfIOUring != 0,
+		IOUringSubmit: h.Flags&hfURingSubmit != 0,
+		Args:          h.Args,
+		Ret:           h.Ret,
 	}
 	if r.Kind == KindCap {
 		// The header carries the whole check: nr is the capability, ret

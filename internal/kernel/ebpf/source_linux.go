@@ -28,11 +28,12 @@ type Source struct {
 	// capProg is cap_capable, loaded and attached only for
 	// Options.Capabilities.
 	capProg *cebpf.Program
-	// uringProg is io_uring_complete, loaded when the kernel has the
-	// io_uring:io_uring_complete tracepoint.
-	uringProg *cebpf.Program
-	rd        *ring
-	shed      map[int]bool
+	// uringProg is io_uring_complete, and uringSubmit io_uring_submit_req
+	// (opens that post no completion), loaded when the kernel has the
+	// io_uring tracepoints.
+	uringProg, uringSubmit *cebpf.Program
+	rd                     *ring
+	shed                   map[int]bool
 
 	mu    sync.Mutex // guards enter and the descriptor table
 	enter link.Link
@@ -122,14 +123,16 @@ func Open(opts Options) (*Source, error) {
 	}
 	var withURing struct {
 		sourceObjects
-		IoUringComplete *cebpf.Program `ebpf:"io_uring_complete"`
+		IoUringComplete  *cebpf.Program `ebpf:"io_uring_complete"`
+		IoUringSubmitReq *cebpf.Program `ebpf:"io_uring_submit_req"`
 	}
 	var withBoth struct {
 		sourceObjects
-		CapCapable      *cebpf.Program `ebpf:"cap_capable"`
-		IoUringComplete *cebpf.Program `ebpf:"io_uring_complete"`
+		CapCapable       *cebpf.Program `ebpf:"cap_capable"`
+		IoUringComplete  *cebpf.Program `ebpf:"io_uring_complete"`
+		IoUringSubmitReq *cebpf.Program `ebpf:"io_uring_submit_req"`
 	}
-	uring := hasTracepoint("io_uring_complete")
+	uring := hasTracepoint("io_uring_complete") && hasTracepoint("io_uring_submit_req")
 	if opts.Capabilities {
 		if err := checkCapTracepoint(); err != nil {
 			return nil, err
@@ -152,11 +155,11 @@ func Open(opts Options) (*Source, error) {
 	}
 	switch target {
 	case &withBoth:
-		s.objs, s.capProg, s.uringProg = withBoth.sourceObjects, withBoth.CapCapable, withBoth.IoUringComplete
+		s.objs, s.capProg, s.uringProg, s.uringSubmit = withBoth.sourceObjects, withBoth.CapCapable, withBoth.IoUringComplete, withBoth.IoUringSubmitReq
 	case &withCaps:
 		s.objs, s.capProg = withCaps.sourceObjects, withCaps.CapCapable
 	case &withURing:
-		s.objs, s.uringProg = withURing.sourceObjects, withURing.IoUringComplete
+		s.objs, s.uringProg, s.uringSubmit = withURing.sourceObjects, withURing.IoUringComplete, withURing.IoUringSubmitReq
 	}
 	nrs := opts.Syscalls
 	if nrs == nil {
@@ -185,7 +188,7 @@ func Open(opts Options) (*Source, error) {
 // attach links the always-on programs to their tracepoints.
 func (s *Source) attach() error {
 	progs := []*cebpf.Program{s.objs.SysExit, s.objs.SchedProcessExec, s.objs.SchedProcessFork, s.objs.SchedProcessExit}
-	for _, p := range []*cebpf.Program{s.capProg, s.uringProg} {
+	for _, p := range []*cebpf.Program{s.capProg, s.uringProg, s.uringSubmit} {
 		if p != nil {
 			progs = append(progs, p)
 		}
@@ -392,7 +395,7 @@ func (s *Source) Close() error {
 		errs = append(errs, s.rd.close())
 	}
 	errs = append(errs, s.objs.Close())
-	for _, p := range []**cebpf.Program{&s.capProg, &s.uringProg} {
+	for _, p := range []**cebpf.Program{&s.capProg, &s.uringProg, &s.uringSubmit} {
 		if *p != nil {
 			errs = append(errs, (*p).Close())
 			*p = nil
@@ -433,8 +436,8 @@ func (s *Source) ShedCounts() ([]uint64, error) {
 	return per, nil
 }
 
-// IOUring says whether io_uring opens are captured (the kernel has the
-// io_uring:io_uring_complete tracepoint).
+// IOUring says whether io_uring requests are captured (the kernel has the
+// io_uring:io_uring_complete and io_uring:io_uring_submit_req tracepoints).
 func (s *Source) IOUring() bool { return s.uringProg != nil }
 
 // Protect adds files to the protected inodes: their opens are never shed.

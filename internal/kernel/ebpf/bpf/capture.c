@@ -67,6 +67,7 @@ enum hdr_flag {
 	HF_SOCKETCALL = 8, /* made through socketcall(2); nr is the native equivalent */
 	HF_X32        = 16, /* an x32 syscall; nr is the native equivalent */
 	HF_IO_URING   = 32, /* an io_uring request's completion (nr is the call it stands for: openat, connect, accept4, read, write) */
+	HF_URING_SUBMIT = 64, /* with HF_IO_URING: recorded at submission (IOSQE_CQE_SKIP_SUCCESS), the result unknown */
 };
 
 enum item_type {
@@ -779,18 +780,21 @@ __noinline int put_user_bytes(__u64 uptr, __u32 len, __u32 off, __u32 tag)
 }
 
 /*
- * put_path_arg emits a user path string and, when it is relative, the
- * directory it resolves against (dirfd's file or the cwd).
+ * path_arg emits a path string (from user or kernel memory) and, when it
+ * is relative, the directory it resolves against (dirfd's file or the cwd).
  */
-__noinline int put_path_arg(__u64 uptr, __s32 dirfd, __u32 off, __u32 arg)
+static __always_inline int path_arg(__u64 ptr, __s32 dirfd, __u32 off, __u32 arg, bool user)
 {
 	__u8 *buf = scratch_buf();
 	__u32 start, first;
 
-	if (!buf || !uptr)
+	if (!buf || !ptr)
 		return off;
 	start = align4(off);
-	off = put_user_str(uptr, start, IT_STR | (arg << 8));
+	if (user)
+		off = put_user_str(ptr, start, IT_STR | (arg << 8));
+	else
+		off = put_kernel_str(ptr, start, IT_STR | (arg << 8));
 	if (off == start || start >= MAX_OFF)
 		return off;
 	first = BOUND(start) + sizeof(struct item);
@@ -806,6 +810,18 @@ __noinline int put_path_arg(__u64 uptr, __s32 dirfd, __u32 off, __u32 arg)
 		return put_path((__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
 				off, IT_BASE | (arg << 8));
 	}
+}
+
+/* put_path_arg emits a user path argument (path_arg). */
+__noinline int put_path_arg(__u64 uptr, __s32 dirfd, __u32 off, __u32 arg)
+{
+	return path_arg(uptr, dirfd, off, arg, true);
+}
+
+/* put_kernel_path_arg emits a path the kernel copied (path_arg). */
+__noinline int put_kernel_path_arg(__u64 kptr, __s32 dirfd, __u32 off, __u32 arg)
+{
+	return path_arg(kptr, dirfd, off, arg, false);
 }
 
 /* kernfs_node's parent before it was renamed __parent (6.15). */
@@ -1413,6 +1429,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 #define FILE_INDEX_ALLOC_ 0xffffffffu /* IORING_FILE_INDEX_ALLOC: the kernel picks the slot */
 #define FFS_MASK_ (~3UL)              /* io_rsrc_node.file_ptr's flag bits (FFS_NOWAIT, FFS_ISREG) */
 #define REQ_F_FIXED_FILE_ 1           /* io_kiocb.flags: IOSQE_FIXED_FILE, a direct descriptor (uAPI bit 0) */
+#define REQ_F_CQE_SKIP_   (1 << 6)    /* io_kiocb.flags: IOSQE_CQE_SKIP_SUCCESS (uAPI bit 6) */
 
 /*
  * fixed_file returns the file in slot idx of a ring's fixed-file table
@@ -1439,7 +1456,7 @@ static __always_inline struct file *fixed_file(struct io_ring_ctx *ctx, __u32 id
  * but the opcode in args[5], the completion's result. It returns the
  * record's size so far, 0 when there is no scratch.
  */
-static __always_inline __u32 uring_rec(__u32 nr, __u8 opcode, __s32 res)
+static __always_inline __u32 uring_rec(__u32 nr, __u8 opcode, __s32 res, __u32 hflags)
 {
 	struct event_hdr *h;
 	__u8 *buf = scratch_buf();
@@ -1447,7 +1464,7 @@ static __always_inline __u32 uring_rec(__u32 nr, __u8 opcode, __s32 res)
 
 	if (!buf)
 		return 0;
-	off = fill_hdr(KIND_SYSCALL, nr, HF_IO_URING);
+	off = fill_hdr(KIND_SYSCALL, nr, HF_IO_URING | hflags);
 	h = (struct event_hdr *)buf;
 	__builtin_memset(h->args, 0, sizeof(h->args));
 	h->args[5] = opcode;
@@ -1472,7 +1489,7 @@ static __noinline int uring_open(__u64 reqp, __s32 res)
 	__u8 *buf = scratch_buf();
 	__u32 off, slot;
 
-	off = uring_rec(NR_OPENAT_, req->opcode, res);
+	off = uring_rec(NR_OPENAT_, req->opcode, res, 0);
 	if (!buf || !off)
 		return 0;
 	h = (struct event_hdr *)buf;
@@ -1513,7 +1530,7 @@ static __noinline int uring_connect(__u64 reqp, __s32 res)
 	__u32 off;
 	int len;
 
-	off = uring_rec(NR_CONNECT_, req->opcode, res);
+	off = uring_rec(NR_CONNECT_, req->opcode, res, 0);
 	if (!buf || !off)
 		return 0;
 	h = (struct event_hdr *)buf;
@@ -1545,7 +1562,7 @@ static __noinline int uring_accept(__u64 reqp, __s32 res)
 	__u8 *buf = scratch_buf();
 	__u32 off, slot;
 
-	off = uring_rec(NR_ACCEPT4_, req->opcode, res);
+	off = uring_rec(NR_ACCEPT4_, req->opcode, res, 0);
 	if (!buf || !off)
 		return 0;
 	h = (struct event_hdr *)buf;
@@ -1588,7 +1605,7 @@ static __noinline int uring_rw(__u64 reqp, __u32 nr, __s32 res)
 	k.dev = id.dev;
 	if (!bpf_map_lookup_elem(&protected_inodes, &k))
 		return 0;
-	off = uring_rec(nr, req->opcode, res);
+	off = uring_rec(nr, req->opcode, res, 0);
 	if (!off)
 		return 0;
 	h = (struct event_hdr *)buf;
@@ -1608,8 +1625,9 @@ static __noinline int uring_rw(__u64 reqp, __u32 nr, __s32 res)
  * connects connect, accepts accept4, and reads and writes (READ, READV,
  * READ_FIXED, READV_FIXED, WRITE, WRITEV, WRITE_FIXED, WRITEV_FIXED) of
  * protected inodes read and write. There is no io_uring exec. A request submitted with
- * IOSQE_CQE_SKIP_SUCCESS posts no completion when it succeeds, and so
- * leaves no record (docs/kernel.md).
+ * IOSQE_CQE_SKIP_SUCCESS posts no completion when it succeeds: opens are
+ * recorded at submission for that (io_uring_submit_req), the rest leave
+ * no record (docs/kernel.md).
  */
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(io_uring_complete, void *ring, void *reqp, struct io_uring_cqe *cqe)
@@ -1651,6 +1669,62 @@ int BPF_PROG(io_uring_complete, void *ring, void *reqp, struct io_uring_cqe *cqe
 	default:
 		return uring_rw((__u64)reqp, nr, cqe->res);
 	}
+}
+
+/*
+ * uring_open_submitted: an open submitted with IOSQE_CQE_SKIP_SUCCESS, as
+ * an openat record at its submission (HF_URING_SUBMIT): such an open posts
+ * no completion when it succeeds, so io_uring_complete never sees it, and
+ * into a direct descriptor the process needs none (it reads through the
+ * slot it named). The file is not open yet: the record carries the path
+ * the kernel copied at preparation (IT_STR arg 1, and the directory a
+ * relative one resolves against) and the request's dfd, flags, mode and
+ * file_index, as uring_open does; the result is unknown (0). A failed
+ * open still posts a completion, recorded as usual.
+ */
+static __noinline int uring_open_submitted(__u64 reqp)
+{
+	struct io_kiocb *req = CAST(reqp, struct io_kiocb);
+	struct io_open *op = CAST(reqp + bpf_core_field_offset(struct io_kiocb, cmd), struct io_open);
+	struct event_hdr *h;
+	__u8 *buf = scratch_buf();
+	__u32 off;
+	__s32 dfd;
+
+	off = uring_rec(NR_OPENAT_, req->opcode, 0, HF_URING_SUBMIT);
+	if (!buf || !off)
+		return 0;
+	h = (struct event_hdr *)buf;
+	dfd = op->dfd;
+	h->args[0] = (__u64)(__s64)dfd;
+	h->args[2] = op->how.flags;
+	h->args[3] = op->how.mode;
+	h->args[4] = op->file_slot;
+	off = put_kernel_path_arg((__u64)BPF_CORE_READ(op, filename, name), dfd, off, 1);
+	submit(buf, off);
+	return 0;
+}
+
+/*
+ * io_uring_submit_req sees every request once prepared: only opens that
+ * asked for no completion on success (IOSQE_CQE_SKIP_SUCCESS) are recorded
+ * here; everything else is one flag test.
+ */
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(io_uring_submit_req, void *reqp)
+{
+	struct io_kiocb *req = CAST(reqp, struct io_kiocb);
+	__u8 op;
+
+	if (!(req->flags & REQ_F_CQE_SKIP_))
+		return 0;
+	op = req->opcode;
+	if (op != bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT) &&
+	    op != bpf_core_enum_value(enum io_uring_op, IORING_OP_OPENAT2))
+		return 0;
+	if (ignored())
+		return 0;
+	return uring_open_submitted((__u64)reqp);
 }
 
 SEC("tp_btf/sys_enter")

@@ -5,6 +5,7 @@
 //
 //	uringopen [-w] PATH        open PATH (-w: for appending, and write "x\n" to it)
 //	uringopen -fixed PATH      open PATH into direct descriptor slot 0 and read it through the slot
+//	uringopen -fixed-skip PATH the same, the open linked to the read and asking for no completion on success
 //	uringopen -connect IP:PORT connect a TCP socket (made with socket(2)) to IP:PORT
 //	uringopen -write FD        write "x\n" to the inherited descriptor FD
 //	uringopen -read FD         read up to 4 KiB from the inherited descriptor FD
@@ -40,7 +41,9 @@ const (
 	opOpenat           = 18
 	opRead             = 22
 	opWrite            = 23
-	sqeFixedFile       = 1 // IOSQE_FIXED_FILE
+	sqeFixedFile       = 1      // IOSQE_FIXED_FILE
+	sqeIOLink          = 1 << 2 // IOSQE_IO_LINK
+	sqeCQESkipSuccess  = 1 << 6 // IOSQE_CQE_SKIP_SUCCESS
 	enterGetEvents     = 1
 )
 
@@ -106,7 +109,9 @@ func run(args []string) error {
 	case "-w":
 		return openPath(args[1], true)
 	case "-fixed":
-		return openFixed(args[1])
+		return openFixed(args[1], false)
+	case "-fixed-skip":
+		return openFixed(args[1], true)
 	case "-connect":
 		return connect(args[1])
 	case "-write", "-read":
@@ -163,8 +168,10 @@ func openPath(path string, write bool) error {
 }
 
 // openFixed opens path into slot 0 of a sparse fixed-file table and reads
-// it through the slot: the file is never in the process's fd table.
-func openFixed(path string) error {
+// it through the slot: the file is never in the process's fd table. With
+// skip the open asks for no completion on success (so only the read's
+// result comes back) and is linked to the read, which runs after it.
+func openFixed(path string, skip bool) error {
 	r, err := newRing()
 	if err != nil {
 		return err
@@ -174,15 +181,20 @@ func openFixed(path string) error {
 		return fmt.Errorf("io_uring_register files: %w", e)
 	}
 	name := append([]byte(path), 0)
-	res, err := r.do(sqe{Opcode: opOpenat, Fd: unix.AT_FDCWD, Addr: addr(name), OpFlags: unix.O_RDONLY, FileIndex: 1})
-	runtime.KeepAlive(name)
+	buf := make([]byte, 4096)
+	defer runtime.KeepAlive(name)
+	defer runtime.KeepAlive(buf)
+	open := sqe{Opcode: opOpenat, Fd: unix.AT_FDCWD, Addr: addr(name), OpFlags: unix.O_RDONLY, FileIndex: 1}
+	read := sqe{Opcode: opRead, Flags: sqeFixedFile, Fd: 0, Addr: addr(buf), Len: uint32(len(buf))}
+	if skip {
+		open.Flags = sqeIOLink | sqeCQESkipSuccess
+		return report(r.do(open, read))
+	}
+	res, err := r.do(open)
 	if err := report(res, err); err != nil {
 		return err
 	}
-	buf := make([]byte, 4096)
-	res, err = r.do(sqe{Opcode: opRead, Flags: sqeFixedFile, Fd: 0, Addr: addr(buf), Len: uint32(len(buf))})
-	runtime.KeepAlive(buf)
-	return report(res, err)
+	return report(r.do(read))
 }
 
 // loop times n reads of path's first 4 KiB through io_uring, one request
@@ -267,16 +279,20 @@ func newRing() (*ring, error) {
 
 func u32(b []byte, off uint32) *uint32 { return (*uint32)(unsafe.Pointer(&b[off])) }
 
-// do submits one request and waits for its completion's result.
-func (r *ring) do(e sqe) (int32, error) {
-	r.submitted++
-	e.UserData = r.submitted
+// do submits requests (a chain when they are linked) and waits for one
+// completion's result: the first one posted.
+func (r *ring) do(es ...sqe) (int32, error) {
 	tail := atomic.LoadUint32(u32(r.sq, r.p.SQOff.Tail))
-	idx := tail & *u32(r.sq, r.p.SQOff.RingMask)
-	*(*sqe)(unsafe.Pointer(&r.sqes[idx*64])) = e
-	*u32(r.sq, r.p.SQOff.Array+idx*4) = idx
-	atomic.StoreUint32(u32(r.sq, r.p.SQOff.Tail), tail+1)
-	if _, _, e := unix.Syscall6(sysIOUringEnter, r.fd, 1, 1, enterGetEvents, 0, 0); e != 0 {
+	for _, e := range es {
+		r.submitted++
+		e.UserData = r.submitted
+		idx := tail & *u32(r.sq, r.p.SQOff.RingMask)
+		*(*sqe)(unsafe.Pointer(&r.sqes[idx*64])) = e
+		*u32(r.sq, r.p.SQOff.Array+idx*4) = idx
+		tail++
+	}
+	atomic.StoreUint32(u32(r.sq, r.p.SQOff.Tail), tail)
+	if _, _, e := unix.Syscall6(sysIOUringEnter, r.fd, uintptr(len(es)), 1, enterGetEvents, 0, 0); e != 0 {
 		return 0, fmt.Errorf("io_uring_enter: %w", e)
 	}
 	head := atomic.LoadUint32(u32(r.cq, r.p.CQOff.Head))
