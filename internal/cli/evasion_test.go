@@ -281,6 +281,9 @@ func TestFloodKeepsDetections(t *testing.T) {
 //     fixed-file table: in no fd table, the completion's result is 0) and a
 //     read through that slot: the open is described from the ring's table,
 //     the read is recorded because /etc/shadow's inode is protected;
+//   - the same open asking for no completion on success
+//     (IOSQE_CQE_SKIP_SUCCESS), linked to the read, with a relative path:
+//     recorded at its submission;
 //   - a connect through io_uring to a listener this test made on loopback
 //     (the allowed networks are overridden so that loopback is unexpected);
 //   - a write to /usr/bin/victim through a descriptor its process opened
@@ -333,6 +336,13 @@ func TestEvasionIOUringBeyondOpens(t *testing.T) {
 			map[string]string{"fd.name": "/etc/shadow", "evt.type": typ, "evt.is_io_uring": "true", "proc.name": "uo", "container.name": c}) {
 			t.Errorf("no %s alert for /etc/shadow through an io_uring direct descriptor:\n%s", typ, stdout.String())
 		}
+	}
+	// The same with the open asking for no completion on success, linked
+	// to the read: only the read's completion is posted.
+	dockerExec(t, c, "cd /etc && /uo -fixed-skip shadow")
+	if !waitAlert(t, &stdout, 0, 10*time.Second, "Read sensitive file untrusted",
+		map[string]string{"fd.name": "/etc/shadow", "evt.type": "openat", "evt.is_io_uring": "true", "proc.cmdline": "uo -fixed-skip shadow"}) {
+		t.Errorf("no alert for an io_uring open of /etc/shadow that posts no completion:\n%s", stdout.String())
 	}
 	dockerExec(t, c, "/uo -connect "+ln.Addr().String())
 	if !waitAlert(t, &stdout, 0, 10*time.Second, "Unexpected outbound connection destination",
