@@ -43,9 +43,6 @@ func countsTable(suffix string) string {
 		PRIMARY KEY (span, dim, bucket_ns, value))` + suffix
 }
 
-// tallyCols are the alert columns a tally reads, in addRow's order.
-const tallyCols = "time_ns, priority, rule, container_name, image, hostname, namespace, pod"
-
 type countKey struct {
 	span   int64
 	dim    string
@@ -79,23 +76,6 @@ func (t *tally) add(timeNS, prio int64, rule, container, image, host, ns, pod st
 // addRow tallies one rowArgs row.
 func (t *tally) addRow(a []any) {
 	t.add(a[0].(int64), a[1].(int64), a[2].(string), a[3].(string), a[4].(string), a[5].(string), a[8].(string), a[9].(string))
-}
-
-// addReturned tallies the rows an INSERT ... RETURNING tallyCols gave.
-func (t *tally) addReturned(rows *sql.Rows, err error) error {
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var tn, p int64
-		var rule, c, img, host, ns, pod string
-		if err := rows.Scan(&tn, &p, &rule, &c, &img, &host, &ns, &pod); err != nil {
-			return err
-		}
-		t.add(tn, p, rule, c, img, host, ns, pod)
-	}
-	return rows.Err()
 }
 
 func floorDiv(a, b int64) int64 {
