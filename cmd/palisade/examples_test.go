@@ -48,6 +48,7 @@ var exampleCases = map[string]exampleCase{
 	"curl -s 127.0.0.1:9376/metrics": {skip: "needs a running watch"},
 	"palisade collect --nats nats://nats:4222 --store postgres://palisade@db/palisade":                          {skip: "collects until Ctrl-C from a fleet's NATS"},
 	"palisade collect --nats tls://nats:4222 --creds /etc/palisade/collector.creds --store \"$PALISADE_STORE\"": {skip: "collects until Ctrl-C from a fleet's NATS"},
+	"palisade collect --nats nats://nats:4222 --store postgres://palisade@db/palisade --host-retention 720h":    {skip: "collects until Ctrl-C from a fleet's NATS"},
 	"palisade alerts --store postgres://palisade@db/palisade --host node-17 --since 1h":                         {skip: "needs the fleet's PostgreSQL at db"},
 	"palisade alerts --store postgres://palisade@db/palisade --rule 'Terminal shell in container' --follow":     {skip: "follows until Ctrl-C, from the fleet's PostgreSQL at db"},
 	"palisade replay --webhook http://127.0.0.1:2801/ --store sqlite:replayed.db -o json session.rec":           {skip: "needs a webhook receiver and a recording from watch --record"},

@@ -29,10 +29,12 @@ collectors share one durable consumer as a work queue; each alert is stored
 once by its ID and acknowledged only after its transaction commits. A message
 that is not an alert, or is larger than --max-message-size, is counted, logged
 on one line and moved to ` + fleet.DeadLetterSubject + `. An agent whose heartbeats
-stop for three of its intervals raises "` + fleet.SilentRule + `" for its host.
+stop for three of its intervals raises "` + fleet.SilentRule + `" for its host;
+after --host-retention without a heartbeat it leaves the store's host table.
 Creates the streams ` + fleet.AlertStream + `, ` + fleet.HeartbeatStream + ` and ` + fleet.DeadLetterStream + ` if missing.`,
 		Example: `  palisade collect --nats nats://nats:4222 --store postgres://palisade@db/palisade
-  palisade collect --nats tls://nats:4222 --creds /etc/palisade/collector.creds --store "$PALISADE_STORE"`,
+  palisade collect --nats tls://nats:4222 --creds /etc/palisade/collector.creds --store "$PALISADE_STORE"
+  palisade collect --nats nats://nats:4222 --store postgres://palisade@db/palisade --host-retention 720h`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cfg.NATSURL == "" || cfg.StoreURL == "" {
@@ -40,6 +42,12 @@ Creates the streams ` + fleet.AlertStream + `, ` + fleet.HeartbeatStream + ` and
 			}
 			if cfg.Batch < 1 || cfg.Batch > 10000 {
 				return exitf(2, "--batch %d: want 1 to 10000", cfg.Batch)
+			}
+			switch {
+			case cfg.HostRetention == 0:
+				cfg.HostRetention = -1 // keep for ever
+			case cfg.HostRetention < 10*time.Minute:
+				return exitf(2, "--host-retention %s: want at least 10m (a silent host's alert comes first), or 0 to keep hosts for ever", cfg.HostRetention)
 			}
 			cfg.Log = s.err
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
@@ -80,6 +88,7 @@ Creates the streams ` + fleet.AlertStream + `, ` + fleet.HeartbeatStream + ` and
 	fl.StringVar(&cfg.Consumer, "consumer", fleet.DefaultConsumer, "durable consumer `NAME` the collectors share")
 	fl.IntVar(&cfg.Batch, "batch", 500, "alerts per store transaction")
 	fl.IntVar(&cfg.MaxMessageBytes, "max-message-size", 1<<20, "dead-letter messages larger than this many `BYTES`")
+	fl.DurationVar(&cfg.HostRetention, "host-retention", fleet.DefaultHostRetention, "forget a host (the store's host table) this long after its last heartbeat; 0 keeps hosts for ever")
 	fl.DurationVar(&cfg.AckWait, "ack-wait", 30*time.Second, "how long an alert a collector took but did not store waits before another collector gets it")
 	fl.StringVar(&metricsAddr, "metrics", "none", "serve Prometheus /metrics, /healthz, /livez and /readyz on `ADDR` (e.g. 127.0.0.1:9377), or none")
 	metricsAuth.Register(fl, "metrics-", outputs.MetricsTokenEnv)

@@ -33,6 +33,9 @@ const (
 	DefaultConsumer = "palisade-collector"
 	// SilentRule names the alert raised for an agent whose heartbeats stop.
 	SilentRule = "Palisade agent silent"
+	// DefaultHostRetention matches the heartbeat stream's age limit: a
+	// host silent longer is gone from NATS too.
+	DefaultHostRetention = 7 * 24 * time.Hour
 )
 
 // Config says where a Collector reads and writes.
@@ -57,8 +60,13 @@ type Config struct {
 	// CheckEvery is how often heartbeats are checked and the latest of
 	// each host upserted into the store; default 1s.
 	CheckEvery time.Duration
-	Log        io.Writer // one line per dead letter, silent host and error
-	Timeout    time.Duration
+	// HostRetention is how long a host whose heartbeats stopped stays in
+	// the store's host table (and in the collector's memory) after its
+	// last heartbeat; default DefaultHostRetention, negative keeps hosts
+	// for ever. Its silent-agent alert is raised first, whatever this is.
+	HostRetention time.Duration
+	Log           io.Writer // one line per dead letter, silent host and error
+	Timeout       time.Duration
 	// Committed, if set, is called after each commit with its alerts and
 	// the commit time (agent-to-store latency in benchmarks and metrics).
 	Committed func(alerts []alert.Alert, at time.Time)
@@ -69,6 +77,7 @@ type Stats struct {
 	Stored       uint64 // alerts committed (a redelivered one counts again)
 	DeadLettered uint64
 	Silent       uint64 // silent-agent alerts raised
+	HostsPruned  uint64 // hosts deleted from the store after HostRetention
 	// Redelivered counts committed alerts NATS had delivered before (to a
 	// collector that died or timed out): the store keeps one copy of each.
 	Redelivered uint64
@@ -87,6 +96,8 @@ type Collector struct {
 	logMu sync.Mutex
 
 	stored, dead, silent   atomic.Uint64
+	hostsPruned            atomic.Uint64
+	lastPrune              time.Time // Run's goroutine only
 	redelivered, storeErrs atomic.Uint64
 	storeDown              atomic.Bool
 
@@ -134,6 +145,9 @@ func Open(ctx context.Context, cfg Config) (*Collector, error) {
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.HostRetention == 0 {
+		cfg.HostRetention = DefaultHostRetention
 	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
@@ -200,7 +214,7 @@ func (c *Collector) setup(ctx context.Context) error {
 
 // Stats reports the counters.
 func (c *Collector) Stats() Stats {
-	return Stats{Stored: c.stored.Load(), DeadLettered: c.dead.Load(), Silent: c.silent.Load(),
+	return Stats{Stored: c.stored.Load(), DeadLettered: c.dead.Load(), Silent: c.silent.Load(), HostsPruned: c.hostsPruned.Load(),
 		Redelivered: c.redelivered.Load(), StoreErrors: c.storeErrs.Load()}
 }
 
@@ -289,6 +303,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		case now := <-check.C:
 			c.saveHosts(ctx)
 			c.checkSilent(ctx, now)
+			c.pruneHosts(ctx, now)
 			continue
 		case m := <-msgs:
 			if len(batch) == 0 {
@@ -475,6 +490,7 @@ func Metrics(ctx context.Context, c *Collector) *metrics.Registry {
 	counter("palisade_collect_dead_lettered_total", "Messages moved to the dead-letter subject (not alerts, too large, refused by the store).", func(s Stats) uint64 { return s.DeadLettered })
 	counter("palisade_collect_store_errors_total", "Failed insert attempts (each retry counts).", func(s Stats) uint64 { return s.StoreErrors })
 	counter("palisade_collect_silent_alerts_total", "Silent-agent alerts raised.", func(s Stats) uint64 { return s.Silent })
+	counter("palisade_collect_hosts_pruned_total", "Hosts deleted from the store's host table after --host-retention without a heartbeat.", func(s Stats) uint64 { return s.HostsPruned })
 	r.NewGaugeFunc("palisade_collect_pending", "Alerts in the stream not yet stored: undelivered plus delivered and unacknowledged (the lag). Absent when NATS does not answer.", nil, func() []metrics.Sample {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()

@@ -426,6 +426,70 @@ func TestSilentAgent(t *testing.T) {
 	}
 }
 
+// A host silent longer than HostRetention leaves the host table after its
+// silent-agent alert, and a collector started later does not bring it
+// back from the heartbeat NATS still holds; a living host stays.
+func TestHostRetention(t *testing.T) {
+	pg := storetest.StartPostgres(t)
+	ns := startNATS(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	const beat, retention = 300 * time.Millisecond, 3 * time.Second
+	cfg := Config{NATSURL: ns.url(), StoreURL: pg.URL, CheckEvery: 100 * time.Millisecond, HostRetention: retention, Log: &syncWriter{}}
+	c1, stopC1, done1 := runCollector(t, ctx, cfg)
+	alive := newAgent(t, ns.url(), "node-alive", beat)
+	defer alive.out.Close()
+	doomed := newAgent(t, ns.url(), "node-doomed", beat)
+	time.Sleep(3 * beat)
+	doomed.out.Close()
+	stopped := time.Now()
+	hostNames := func() map[string]bool {
+		hs, err := c1.Store().Hosts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := map[string]bool{}
+		for _, h := range hs {
+			names[h.Name] = true
+		}
+		return names
+	}
+	if names := hostNames(); !names["node-alive"] || !names["node-doomed"] {
+		t.Fatalf("hosts before the retention: %v, want both", names)
+	}
+	for ctx.Err() == nil && hostNames()["node-doomed"] {
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(stopped)
+	if took < retention-beat {
+		t.Errorf("node-doomed pruned %v after it stopped, before the retention (%v)", took, retention)
+	}
+	if names := hostNames(); !names["node-alive"] || len(names) != 1 {
+		t.Errorf("hosts after the retention: %v, want node-alive only", names)
+	}
+	if silent, _ := c1.Store().Query(ctx, store.Filter{Rules: []string{SilentRule}, Host: "node-doomed"}); len(silent) != 1 {
+		t.Errorf("%d silent-agent alerts for node-doomed, want 1 (before it was pruned)", len(silent))
+	}
+	if st := c1.Stats(); st.HostsPruned != 1 {
+		t.Errorf("stats: %d hosts pruned, want 1", st.HostsPruned)
+	}
+	stopC1()
+	<-done1
+	// NATS keeps node-doomed's last heartbeat for days; a new collector
+	// reads it and must leave it out.
+	c2, stopC2, done2 := runCollector(t, ctx, cfg)
+	defer func() { stopC2(); <-done2 }()
+	time.Sleep(10 * cfg.CheckEvery)
+	hs, err := c2.Store().Hosts(ctx)
+	if err != nil || len(hs) != 1 || hs[0].Name != "node-alive" {
+		t.Errorf("hosts after a collector restart: %+v, %v; want node-alive only", hs, err)
+	}
+	if st := c2.Stats(); st.Silent != 0 {
+		t.Errorf("the restarted collector raised %d silent-agent alerts for a pruned host, want 0", st.Silent)
+	}
+	t.Logf("node-doomed pruned %v after its last heartbeat (retention %v)", took.Round(time.Millisecond), retention)
+}
+
 // A malformed, an oversized and a not-an-alert message are each counted,
 // logged on one line and dead-lettered unchanged; none is stored, and the
 // collector goes on storing the good alerts around them.

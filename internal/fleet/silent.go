@@ -32,6 +32,9 @@ func (c *Collector) watchHeartbeats(ctx context.Context, errs jetstream.PullCons
 		if err != nil || json.Unmarshal(m.Data(), &h) != nil || h.Hostname == "" || h.Window() <= 0 {
 			return // not a heartbeat; the stream keeps only the latest per host anyway
 		}
+		if c.expired(md.Timestamp, time.Now()) {
+			return // pruned already: a restarted collector must not bring it back
+		}
 		c.sawHeartbeat(h.Hostname, md.Timestamp, h.Window())
 		c.noteHost(h, md.Timestamp)
 	}, errs)
@@ -145,6 +148,39 @@ func (c *Collector) checkSilent(ctx context.Context, now time.Time) {
 	for _, a := range raise {
 		c.silent.Add(1)
 		c.logf("%s", escape.Text(a.Output))
+	}
+}
+
+// expired says whether a heartbeat stored at last is past the host
+// retention at now.
+func (c *Collector) expired(last, now time.Time) bool {
+	return c.cfg.HostRetention > 0 && now.Sub(last) > c.cfg.HostRetention
+}
+
+// pruneHosts forgets hosts silent longer than the retention (after their
+// silent-agent alert: checkSilent runs first and a host is kept at least
+// its window) and deletes them from the store's host table. It runs at
+// most every tenth of the retention, and at least once a minute.
+func (c *Collector) pruneHosts(ctx context.Context, now time.Time) {
+	if c.cfg.HostRetention <= 0 || now.Sub(c.lastPrune) < min(c.cfg.HostRetention/10, time.Minute) {
+		return
+	}
+	c.lastPrune = now
+	c.hostsMu.Lock()
+	for host, h := range c.hosts {
+		if c.expired(h.last, now) && now.Sub(h.last) > h.window && h.raised {
+			delete(c.hosts, host)
+		}
+	}
+	c.hostsMu.Unlock()
+	n, err := c.st.PruneHosts(ctx, now.Add(-c.cfg.HostRetention))
+	if err != nil {
+		c.logf("prune hosts: %s", escape.Text(err.Error()))
+		return
+	}
+	if n > 0 {
+		c.hostsPruned.Add(uint64(n))
+		c.logf("%d hosts without a heartbeat for %s removed from the host table", n, c.cfg.HostRetention)
 	}
 }
 

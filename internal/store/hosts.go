@@ -160,6 +160,16 @@ func (s *sqlStore) Hosts(ctx context.Context) ([]Host, error) {
 	return out, nil
 }
 
+// PruneHosts deletes the hosts last seen before before.
+func (s *sqlStore) PruneHosts(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM palisade_hosts WHERE last_seen_ns < "+s.d.placeholder(1), before.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("prune hosts in %s: %w", s.display, err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 func fromNS(ns int64) time.Time {
 	if ns == 0 {
 		return time.Time{}
@@ -182,4 +192,12 @@ func (l *lazyStore) Hosts(ctx context.Context) ([]Host, error) {
 		return nil, err
 	}
 	return st.Hosts(ctx)
+}
+
+func (l *lazyStore) PruneHosts(ctx context.Context, before time.Time) (int64, error) {
+	st, err := l.get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return st.PruneHosts(ctx, before)
 }

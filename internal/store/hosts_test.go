@@ -69,5 +69,16 @@ func runHostsSuite(t *testing.T, open func(t *testing.T) Store) {
 		if hs, _ := s.Hosts(ctx); len(hs) != 3 {
 			t.Errorf("refused batches stored something: %d hosts", len(hs))
 		}
+		// Pruning deletes the hosts last seen before the cut: node-a and
+		// the hostile one (t0), not node-b (t0+20s); a second run finds
+		// nothing more.
+		for _, want := range []int64{2, 0} {
+			if n, err := s.PruneHosts(ctx, t0.Add(10*time.Second)); err != nil || n != want {
+				t.Errorf("PruneHosts: %d, %v; want %d", n, err, want)
+			}
+		}
+		if hs, _ := s.Hosts(ctx); len(hs) != 1 || hs[0].Name != "node-b" {
+			t.Errorf("after pruning: %+v, want node-b only", hs)
+		}
 	})
 }

@@ -85,6 +85,9 @@ type Store interface {
 	// collector's); Hosts lists them by name.
 	UpsertHosts(ctx context.Context, hosts []Host) error
 	Hosts(ctx context.Context) ([]Host, error)
+	// PruneHosts deletes the hosts whose latest heartbeat is older than
+	// before, returning how many went.
+	PruneHosts(ctx context.Context, before time.Time) (int64, error)
 	Close() error
 }
 
