@@ -18,6 +18,16 @@
 // -mmap N adds a loop of N mmap+munmap pairs, each mmap a capability check
 // (CAP_SYS_ADMIN): with -vs the same palisade without the capability drift
 // rule, it shows what capturing capability checks costs.
+//
+// -rates R1,R2,... holds each event rate for 3 s against a fresh agent and
+// reports its drops. -rates-on 'ARGS' holds each rate also with ARGS added
+// to watch's (say, --config with the NATS output), alternating off and on
+// for -rounds rounds; -trigger PATH makes one open+close pair in
+// -trigger-every open PATH instead, so a rule of yours matching it gives a
+// known alert rate:
+//
+//	agentbench -bin ./bin/palisade -rates 200000,400000 -rates-on '--config nats.yaml' \
+//	    -trigger /tmp/trigger -trigger-every 100 -- --store none --metrics none --builtin -r trigger.yaml
 package main
 
 import (
@@ -52,6 +62,9 @@ func main() {
 	rates := flag.String("rates", "", "instead: comma-separated event rates (per second) to hold for 3 s each with open+close pairs from every CPU; reports drops per rate")
 	vs := flag.String("vs", "", "also measure this agent command line (space-separated) in the same rounds")
 	vsReady := flag.String("vs-ready", "", "text the -vs agent prints (stdout or stderr) once it is capturing")
+	rateOn := flag.String("rates-on", "", "with -rates: also hold each rate with these extra watch arguments (space-separated), alternating off/on for -rounds rounds")
+	trigger := flag.String("trigger", "", "with -rates: every -trigger-every-th open+close pair opens this path instead of /etc/hostname (a rule of yours matching it makes alerts)")
+	triggerEvery := flag.Int("trigger-every", 100, "with -trigger: one pair in this many opens the trigger path")
 	flag.Parse()
 	args := flag.Args()
 	if *vs != "" {
@@ -62,7 +75,15 @@ func main() {
 		other = &agentSpec{argv: strings.Fields(*vs), ready: *vsReady}
 	}
 	if *rates != "" {
-		if err := rateRun(*bin, args, *rates); err != nil {
+		var on []string
+		if *rateOn != "" {
+			on = strings.Fields(*rateOn)
+		}
+		if *triggerEvery < 1 {
+			fmt.Fprintln(os.Stderr, "agentbench: -trigger-every must be at least 1")
+			os.Exit(2)
+		}
+		if err := rateRun(*bin, args, *rates, on, *rounds, *trigger, *triggerEvery); err != nil {
 			fmt.Fprintln(os.Stderr, "agentbench:", err)
 			os.Exit(1)
 		}
@@ -400,61 +421,98 @@ func unsafePtr(b []byte) unsafe.Pointer { return unsafe.Pointer(&b[0]) }
 var atFDCWD = func() uintptr { v := int64(unix.AT_FDCWD); return uintptr(v) }()
 
 // rateRun holds each target event rate for 3 s against a fresh agent: every
-// CPU runs a paced loop of open+close pairs (two captured events each).
-func rateRun(bin string, args []string, rates string) error {
+// CPU runs a paced loop of open+close pairs (two captured events each). With
+// on, each rate is held rounds times with the agent as given ("off") and with
+// on appended to its arguments ("on"), alternating. With trigger, one pair
+// in every triggerEvery opens trigger instead of /etc/hostname.
+func rateRun(bin string, args []string, rates string, on []string, rounds int, trigger string, triggerEvery int) error {
+	type variant struct {
+		name string
+		args []string
+	}
+	variants := []variant{{"", args}}
+	if on != nil {
+		variants = []variant{{"off", args}, {"on", append(append([]string{}, args...), on...)}}
+	} else {
+		rounds = 1
+	}
 	for _, f := range strings.Split(rates, ",") {
 		target, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil {
 			return fmt.Errorf("rate %q: %v", f, err)
 		}
-		a, err := startAgent(bin, args)
-		if err != nil {
-			return err
-		}
-		pid := a.cmd.Process.Pid
-		c0 := cpu(pid)
-		d := 3 * time.Second
-		workers := runtime.NumCPU()
-		done := make(chan int, workers)
-		start := time.Now()
-		for range workers {
-			go func() {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				path := []byte("/etc/hostname\x00")
-				per := target / 2 / float64(workers) // pairs per second per worker
-				sent := 0
-				for {
-					el := time.Since(start)
-					if el >= d {
-						done <- sent
-						return
-					}
-					if float64(sent) >= per*el.Seconds() {
-						time.Sleep(50 * time.Microsecond)
-						continue
-					}
-					for range 64 {
-						fd, _, e := unix.Syscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafePtr(path)), unix.O_RDONLY, 0, 0, 0)
-						if e == 0 {
-							unix.Syscall(unix.SYS_CLOSE, fd, 0, 0)
-						}
-					}
-					sent += 64
+		for round := 0; round < rounds; round++ {
+			for _, v := range variants {
+				if err := holdRate(bin, v.args, v.name, target, trigger, triggerEvery); err != nil {
+					return err
 				}
-			}()
+			}
 		}
-		pairs := 0
-		for range workers {
-			pairs += <-done
-		}
-		el := time.Since(start)
-		time.Sleep(500 * time.Millisecond)
-		c1 := cpu(pid)
-		_, peak := rss(pid)
-		a.stop()
-		fmt.Printf("target %.0f events/s: generated %.0f/s, agent saw %d events, %d drops, agent %.2f CPU-s/s, peak RSS %.1f MB\n",
-			target, float64(2*pairs)/el.Seconds(), a.summary["events"], a.summary["drops"], float64(c1-c0)/float64(el+500*time.Millisecond), peak)
 	}
+	return nil
+}
+
+// holdRate holds one target rate for 3 s against a fresh agent and prints
+// what it saw.
+func holdRate(bin string, args []string, name string, target float64, trigger string, triggerEvery int) error {
+	a, err := startAgent(bin, args)
+	if err != nil {
+		return err
+	}
+	pid := a.cmd.Process.Pid
+	c0 := cpu(pid)
+	d := 3 * time.Second
+	workers := runtime.NumCPU()
+	done := make(chan int, workers)
+	start := time.Now()
+	var trig []byte
+	if trigger != "" {
+		trig = append([]byte(trigger), 0)
+	}
+	for range workers {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			path := []byte("/etc/hostname\x00")
+			per := target / 2 / float64(workers) // pairs per second per worker
+			sent := 0
+			for {
+				el := time.Since(start)
+				if el >= d {
+					done <- sent
+					return
+				}
+				if float64(sent) >= per*el.Seconds() {
+					time.Sleep(50 * time.Microsecond)
+					continue
+				}
+				for k := range 64 {
+					p := path
+					if trig != nil && (sent+k)%triggerEvery == 0 {
+						p = trig
+					}
+					fd, _, e := unix.Syscall6(unix.SYS_OPENAT, atFDCWD, uintptr(unsafePtr(p)), unix.O_RDONLY, 0, 0, 0)
+					if e == 0 {
+						unix.Syscall(unix.SYS_CLOSE, fd, 0, 0)
+					}
+				}
+				sent += 64
+			}
+		}()
+	}
+	pairs := 0
+	for range workers {
+		pairs += <-done
+	}
+	el := time.Since(start)
+	time.Sleep(500 * time.Millisecond)
+	c1 := cpu(pid)
+	_, peak := rss(pid)
+	a.stop()
+	if name != "" {
+		fmt.Printf("%-3s ", name)
+	}
+	fmt.Printf("target %.0f events/s: generated %.0f/s, agent saw %d events, %d drops, %d alerts, agent %.2f CPU-s/s, peak RSS %.1f MB\n",
+		target, float64(2*pairs)/el.Seconds(), a.summary["events"], a.summary["drops"], a.summary["alerts"], float64(c1-c0)/float64(el+500*time.Millisecond), peak)
 	return nil
 }
