@@ -81,14 +81,6 @@ func DialContainerd(socket string, owner int) (*Containerd, error) {
 // Runtime implements Daemon.
 func (c *Containerd) Runtime() string { return RuntimeContainerd }
 
-// OnDemand implements OnDemand: containerd's API is followed from the
-// first container asked of it. Its own containers (ctr, nerdctl) are rare:
-// Docker's are in namespace moby (Docker's API names them), Kubernetes'
-// are the CRI's, and a Docker host's containerd holds nothing else; its
-// event stream and pings cost the agent's idle memory (BENCHMARKS.md,
-// "Idle cost of the container engines' clients").
-func (c *Containerd) OnDemand() bool { return true }
-
 // Owner implements Daemon.
 func (c *Containerd) Owner() int { return c.owner }
 

@@ -36,13 +36,6 @@ type Feed interface {
 	Watch(ctx context.Context, created func(Ref, *event.Container), destroyed func(Ref)) error
 }
 
-// OnDemand is an engine the resolver follows (feed and pings) only from
-// the first lookup routed to it: one whose own containers are rare on
-// most hosts, so that an idle connection costs nothing until then.
-type OnDemand interface {
-	OnDemand() bool
-}
-
 // Resolver caches container metadata from every engine on the host. A
 // lookup goes to the engines of the runtime the cgroup names (all of
 // them when it names none), the rootless owner's first. An engine that
@@ -60,8 +53,6 @@ type Resolver struct {
 	mu      sync.Mutex
 	engines []*engineState
 	cache   map[string]*entry
-	// follow is Start's context, for the OnDemand engines followed later.
-	follow context.Context
 
 	// The namespace index (ByNamespace): which container's init holds a
 	// pid or mount namespace, for engines whose containers have no cgroup.
@@ -88,8 +79,6 @@ type engineState struct {
 	down   bool
 	warned bool // this outage was seen
 	said   bool // and this engine's warning was written
-	// waiting is an OnDemand engine not followed yet (no lookup so far).
-	waiting bool
 }
 
 // NewResolver makes a resolver over engines (none: only ids and runtimes
@@ -128,11 +117,10 @@ func (r *Resolver) Engines() []Daemon {
 // already known are ignored.
 func (r *Resolver) Start(ctx context.Context, discover func() []Daemon) {
 	r.mu.Lock()
-	r.follow = ctx
 	engines := append([]*engineState(nil), r.engines...)
 	r.mu.Unlock()
 	for _, e := range engines {
-		r.startFollowing(ctx, e)
+		r.follow(ctx, e)
 	}
 	if discover == nil {
 		return
@@ -148,7 +136,7 @@ func (r *Resolver) Start(ctx context.Context, discover func() []Daemon) {
 			}
 			for _, e := range discover() {
 				if es := r.add(e); es != nil {
-					r.startFollowing(ctx, es)
+					r.follow(ctx, es)
 				} else if c, ok := e.(io.Closer); ok {
 					c.Close()
 				}
@@ -193,36 +181,7 @@ func (r *Resolver) noteInits(e Daemon) {
 	}
 }
 
-// startFollowing starts e's monitor and feed, or for an OnDemand engine
-// leaves them to its first lookup (wake).
-func (r *Resolver) startFollowing(ctx context.Context, e *engineState) {
-	if d, ok := e.Daemon.(OnDemand); ok && d.OnDemand() {
-		e.mu.Lock()
-		e.waiting = true
-		e.mu.Unlock()
-		return
-	}
-	r.followEngine(ctx, e)
-}
-
-// wake follows an OnDemand engine from its first lookup.
-func (r *Resolver) wake(e *engineState) {
-	e.mu.Lock()
-	waiting := e.waiting
-	e.waiting = false
-	e.mu.Unlock()
-	if !waiting {
-		return
-	}
-	r.mu.Lock()
-	ctx := r.follow
-	r.mu.Unlock()
-	if ctx != nil && ctx.Err() == nil {
-		r.followEngine(ctx, e)
-	}
-}
-
-func (r *Resolver) followEngine(ctx context.Context, e *engineState) {
+func (r *Resolver) follow(ctx context.Context, e *engineState) {
 	go r.monitor(ctx, e)
 	if f, ok := e.Daemon.(Feed); ok {
 		go r.Follow(ctx, e.Daemon, f)
@@ -357,7 +316,6 @@ func (r *Resolver) Get(ctx context.Context, ref Ref) *event.Container {
 		if es.isDown() {
 			continue
 		}
-		r.wake(es)
 		ictx, cancel := context.WithTimeout(ctx, r.timeout)
 		c, err := es.Lookup(ictx, ref)
 		cancel()

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -484,63 +483,4 @@ func BenchmarkResolverGet1000(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/1000, "B/container")
 	runtime.KeepAlive(r)
-}
-
-// onDemandFake is a fakeDaemon followed only from its first lookup; it
-// counts pings.
-type onDemandFake struct {
-	*fakeDaemon
-	pings atomic.Int32
-}
-
-func (f *onDemandFake) OnDemand() bool { return true }
-
-func (f *onDemandFake) Ping(ctx context.Context) error {
-	f.pings.Add(1)
-	return f.fakeDaemon.Ping(ctx)
-}
-
-// An OnDemand engine is neither pinged nor followed until a lookup is
-// routed to it; from then on its feed fills the cache as any engine's.
-func TestResolverOnDemand(t *testing.T) {
-	full := strings.Repeat("ef", 32)
-	e := &onDemandFake{fakeDaemon: newFake(RuntimeContainerd, -1, map[string]string{full: "from-feed"})}
-	other := newFake(RuntimePodman, -1, nil)
-	r := NewResolver(nil, e, other)
-	r.retry = 10 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	r.Start(ctx, nil)
-	// A podman lookup is not routed to it.
-	r.Get(ctx, Ref{ID: strings.Repeat("01", 32), Runtime: RuntimePodman})
-	time.Sleep(100 * time.Millisecond)
-	select {
-	case e.events <- [2]string{"create", full}:
-		t.Fatal("an on-demand engine's feed runs before its first lookup")
-	default:
-	}
-	if n := e.pings.Load(); n != 0 {
-		t.Fatalf("an on-demand engine was pinged %d times before its first lookup", n)
-	}
-	if c := r.Get(ctx, Ref{ID: "nothing", Namespace: "default", Runtime: RuntimeContainerd}); c.Name != "" {
-		t.Fatalf("unknown container named: %+v", c)
-	}
-	select {
-	case e.events <- [2]string{"create", full}:
-	case <-time.After(2 * time.Second):
-		t.Fatal("the feed did not start after the first lookup")
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		r.mu.Lock()
-		c := r.cache[full[:12]]
-		r.mu.Unlock()
-		if c != nil && c.c.Name == "from-feed" && e.pings.Load() > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the first lookup: %d pings, cached %+v", e.pings.Load(), c)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
