@@ -44,6 +44,19 @@ func apply(cfg *Config) error {
 	want := cfg.Caps & held.permitted
 	nonRoot := cfg.SetUser && cfg.UID != 0
 
+	// Once a filter is in place this thread may make only the calls the
+	// profile allows: what needs a file or memory is done first (the last
+	// capability, execve's arguments), and no garbage collection may start
+	// (one did, and its netpoll's epoll_pwait was refused: "netpoll
+	// failed").
+	last := capLast()
+	path, argv, envv, err := execArgs(cfg)
+	if err != nil {
+		return fmt.Errorf("exec %s: %w", cfg.Path, err)
+	}
+	if len(cfg.Filter) > 0 {
+		debug.SetGCPercent(-1)
+	}
 	// Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, so it
 	// goes first (as in runc) and the profile must allow what follows.
 	if len(cfg.Filter) > 0 && !cfg.NoNewPrivs {
@@ -51,7 +64,7 @@ func apply(cfg *Config) error {
 			return err
 		}
 	}
-	for c := 0; c <= capLast(); c++ {
+	for c := 0; c <= last; c++ {
 		if want&(1<<c) == 0 {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
 				return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
@@ -82,7 +95,7 @@ func apply(cfg *Config) error {
 		return err
 	}
 	if nonRoot {
-		for c := 0; c <= capLast(); c++ {
+		for c := 0; c <= last; c++ {
 			if want&(1<<c) != 0 {
 				if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
 					return fmt.Errorf("raise ambient capability %d: %w", c, err)
@@ -102,27 +115,23 @@ func apply(cfg *Config) error {
 			}
 		}
 	}
-	if len(cfg.Filter) > 0 && cfg.NoNewPrivs {
-		// Between the filter and the exec this thread may make only the
-		// calls the profile adds for palisade-run: everything execve needs
-		// is built first, and no garbage collection may start (one did,
-		// and its netpoll's epoll_pwait was refused: "netpoll failed").
-		path, argv, envv, err := execArgs(cfg)
-		if err != nil {
-			return fmt.Errorf("exec %s: %w", cfg.Path, err)
-		}
-		debug.SetGCPercent(-1)
+	if len(cfg.Filter) == 0 {
+		err = syscall.Exec(cfg.Path, cfg.Argv, cfg.Env)
+		return fmt.Errorf("exec %s: %w", cfg.Path, err)
+	}
+	if cfg.NoNewPrivs {
 		if err := installFilter(cfg); err != nil {
 			return err
 		}
-		_, _, errno := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(path)), uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
-		runtime.KeepAlive(path)
-		runtime.KeepAlive(argv)
-		runtime.KeepAlive(envv)
-		return fmt.Errorf("exec %s: %w", cfg.Path, errno)
 	}
-	err = syscall.Exec(cfg.Path, cfg.Argv, cfg.Env)
-	return fmt.Errorf("exec %s: %w", cfg.Path, err)
+	// A raw execve: syscall.Exec would also restore the soft RLIMIT_NOFILE
+	// Go raised at start, a prlimit64 the profile need not allow, so under
+	// a filter the command starts with the raised soft limit.
+	_, _, errno := unix.RawSyscall(unix.SYS_EXECVE, uintptr(unsafe.Pointer(path)), uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envv[0])))
+	runtime.KeepAlive(path)
+	runtime.KeepAlive(argv)
+	runtime.KeepAlive(envv)
+	return fmt.Errorf("exec %s: %w", cfg.Path, errno)
 }
 
 // execArgs builds execve's arguments: the path and NULL-terminated argv and
