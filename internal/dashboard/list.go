@@ -28,14 +28,11 @@ func (d *dash) boundSearch(ctx context.Context, f *store.Filter) (time.Time, err
 	if f.Text == "" {
 		return time.Time{}, nil
 	}
-	from, firstID, err := d.st.ScanFrom(ctx, f.Until, d.o.SearchScan)
+	from, err := d.st.ScanFrom(ctx, f.Until, d.o.SearchScan)
 	if err != nil || from.IsZero() || !from.After(f.Since) {
 		return time.Time{}, err
 	}
 	f.Since = from
-	// The same window by ID, so that a query in ID order (the API's)
-	// reads only it too.
-	f.AfterID = max(f.AfterID, firstID-1)
 	return from, nil
 }
 

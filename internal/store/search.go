@@ -17,13 +17,11 @@ import (
 // (zero: no bound), other filters aside: a scan of the alerts from it to
 // until reads at most n (plus those sharing its time). It is the zero
 // time when there are no more than n such alerts, so a scan from the
-// beginning is already bounded. firstID is the smallest ID among those
-// alerts: a condition on it bounds a scan in ID order too (alerts from the
-// fleet may arrive late, so IDs are not in time order). It walks the time
-// index, not the documents.
-func (s *sqlStore) ScanFrom(ctx context.Context, until time.Time, n int64) (from time.Time, firstID int64, err error) {
+// beginning is already bounded. It walks the time index, not the
+// documents.
+func (s *sqlStore) ScanFrom(ctx context.Context, until time.Time, n int64) (time.Time, error) {
 	if n <= 0 {
-		return time.Time{}, 0, fmt.Errorf("scan bound %d: want a positive count", n)
+		return time.Time{}, fmt.Errorf("scan bound %d: want a positive count", n)
 	}
 	q := "SELECT time_ns FROM palisade_alerts"
 	var args []any
@@ -33,28 +31,20 @@ func (s *sqlStore) ScanFrom(ctx context.Context, until time.Time, n int64) (from
 	}
 	q += " ORDER BY time_ns DESC LIMIT 1 OFFSET " + fmt.Sprint(n-1)
 	var ns int64
-	err = s.db.QueryRowContext(ctx, q, args...).Scan(&ns)
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&ns)
 	if err == sql.ErrNoRows {
-		return time.Time{}, 0, nil
+		return time.Time{}, nil
 	}
 	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("query %s: %w", s.display, err)
+		return time.Time{}, fmt.Errorf("query %s: %w", s.display, err)
 	}
-	q = "SELECT MIN(id) FROM palisade_alerts WHERE time_ns >= " + s.d.placeholder(1)
-	args = append([]any{ns}, args...)
-	if !until.IsZero() {
-		q += " AND time_ns <= " + s.d.placeholder(2)
-	}
-	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&firstID); err != nil {
-		return time.Time{}, 0, fmt.Errorf("query %s: %w", s.display, err)
-	}
-	return time.Unix(0, ns).UTC(), firstID, nil
+	return time.Unix(0, ns).UTC(), nil
 }
 
-func (l *lazyStore) ScanFrom(ctx context.Context, until time.Time, n int64) (time.Time, int64, error) {
+func (l *lazyStore) ScanFrom(ctx context.Context, until time.Time, n int64) (time.Time, error) {
 	st, err := l.get(ctx)
 	if err != nil {
-		return time.Time{}, 0, err
+		return time.Time{}, err
 	}
 	return st.ScanFrom(ctx, until, n)
 }

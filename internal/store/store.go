@@ -70,10 +70,9 @@ type Store interface {
 	// cursor p names (keyset paging: as fast on the last page as the first).
 	Page(ctx context.Context, f Filter, p PageRequest) (PageResult, error)
 	// ScanFrom is where a newest-first scan of the alerts up to until
-	// reads n of them: the n-th newest alert's time and the smallest ID
-	// among those n, or zero when there are no more than n (free-text
-	// search bounds itself with it).
-	ScanFrom(ctx context.Context, until time.Time, n int64) (from time.Time, firstID int64, err error)
+	// reads n of them: the n-th newest alert's time, or zero when there
+	// are no more than n (free-text search bounds itself with it).
+	ScanFrom(ctx context.Context, until time.Time, n int64) (time.Time, error)
 	// Get is the alert with a store ID; ErrNotFound if none.
 	Get(ctx context.Context, id int64) (Record, error)
 	// Overview counts the alerts in [since, until) per bucket and
