@@ -115,7 +115,7 @@ func timeServe(t *testing.T, bin, url string) {
 	timeIt("/alert/500000", 0)
 	timeIt("/state", 0)
 	stop()
-	timeSearch(t, bin, url, 500*time.Millisecond)
+	timeSearch(t, bin, url, time.Second)
 }
 
 // startServe starts bin's palisade serve on the store url and returns a
