@@ -384,3 +384,70 @@ func TestDiscoverWithRemembers(t *testing.T) {
 		t.Error("a socket made anew was not dialled")
 	}
 }
+
+// A containerd whose CRI did not answer the first probe (still starting,
+// or slow) and answers a later discovery's: its own API, found by the
+// first discovery, must leave the CRI's containers to the CRI then too.
+func TestDiscoverWithLateCRIOnContainerdSocket(t *testing.T) {
+	f := &fakeCRI{name: "containerd"}
+	f.containers, f.sandboxOf, f.pods, f.calls = map[string]*runtimeapi.ContainerStatus{}, map[string]string{},
+		map[string]*runtimeapi.PodSandboxStatus{}, map[string]int{}
+	sock := filepath.Join(t.TempDir(), "containerd.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	refused := 0
+	srv := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasSuffix(info.FullMethod, "/Version") && refused == 0 {
+			refused++
+			return nil, status.Error(codes.Unavailable, "starting")
+		}
+		return h(ctx, req)
+	}))
+	runtimeapi.RegisterRuntimeServiceServer(srv, f)
+	go srv.Serve(l)
+	t.Cleanup(srv.Stop)
+	t.Setenv("CONTAINERD_ADDRESS", sock)
+
+	disc := DiscoverWith(nil)
+	var ctrd *Containerd
+	var closers []io.Closer
+	t.Cleanup(func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	})
+	for _, d := range disc() {
+		if c, ok := d.(*Containerd); ok && d.Endpoint() == "containerd at unix://"+sock {
+			ctrd = c
+		}
+		if c, ok := d.(io.Closer); ok {
+			closers = append(closers, c)
+		}
+	}
+	if ctrd == nil {
+		t.Fatalf("first discovery found no containerd at %s", sock)
+	}
+	if ctrd.leavesToCRI(criNamespace) {
+		t.Fatal("containerd leaves its CRI's containers to a CRI that did not answer")
+	}
+	var cri bool
+	for _, d := range disc() {
+		if d.Endpoint() == "CRI at unix://"+sock {
+			cri = true
+		}
+		if c, ok := d.(io.Closer); ok {
+			closers = append(closers, c)
+		}
+	}
+	if !cri {
+		t.Fatal("second discovery did not find the CRI that answers now")
+	}
+	if !ctrd.leavesToCRI(criNamespace) {
+		t.Error("containerd's own API, found first, still follows the containers of the CRI on its socket")
+	}
+}

@@ -156,7 +156,7 @@ const criProbeTimeout = time.Second
 // CRI endpoint is kept only when it answers Version (a containerd whose
 // CRI plugin is off does not), and then containerd's own API on the same
 // socket leaves the CRI's containers to it.
-func Discover() []Daemon { return discover(nil, nil) }
+func Discover() []Daemon { return discover(nil, nil, nil) }
 
 // DiscoverWith is Discover with more CRI endpoints (watch --cri-socket):
 // paths or unix:// addresses. The function it returns remembers the
@@ -168,10 +168,13 @@ func DiscoverWith(criSockets []string) func() []Daemon {
 	criSockets = append([]string(nil), criSockets...)
 	var mu sync.Mutex
 	seen := map[string]bool{}
+	// The containerd found on each socket, kept so that a CRI on the same
+	// socket that answers only a later probe is still handed to it.
+	ctrd := map[string]*Containerd{}
 	return func() []Daemon {
 		mu.Lock()
 		defer mu.Unlock()
-		return discover(criSockets, seen)
+		return discover(criSockets, seen, ctrd)
 	}
 }
 
@@ -190,10 +193,13 @@ func socketKey(s Socket) string {
 }
 
 // discover dials the engines on the sockets found; with seen, it skips
-// and records the sockets it has already dialled or probed.
-func discover(criSockets []string, seen map[string]bool) []Daemon {
+// and records the sockets it has already dialled or probed, and ctrd
+// (nil: this call's only) keeps the containerd dialled on each socket.
+func discover(criSockets []string, seen map[string]bool, ctrd map[string]*Containerd) []Daemon {
 	var cri, out []Daemon
-	ctrd := map[string]*Containerd{}
+	if ctrd == nil {
+		ctrd = map[string]*Containerd{}
+	}
 	for _, s := range findSockets("/", os.Getenv, criSockets) {
 		key := ""
 		if seen != nil {
