@@ -627,3 +627,32 @@ func TestOpenFailsAtStart(t *testing.T) {
 		}
 	}
 }
+
+// A host whose heartbeat window is longer than HostRetention is still
+// alerted on by a collector that starts after the retention but within
+// the window: its heartbeat is not "pruned already" before it could be
+// found silent.
+func TestHostRetentionShorterThanWindow(t *testing.T) {
+	pg := storetest.StartPostgres(t)
+	ns := startNATS(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	const beat, retention = time.Second, 1500 * time.Millisecond // window 3 s
+	cfg := Config{NATSURL: ns.url(), StoreURL: pg.URL, CheckEvery: 100 * time.Millisecond, HostRetention: retention, Log: &syncWriter{}}
+	_, stopC1, done1 := runCollector(t, ctx, cfg) // makes the streams
+	time.Sleep(5 * cfg.CheckEvery)
+	stopC1()
+	<-done1
+	slow := newAgent(t, ns.url(), "node-slow", beat)
+	time.Sleep(beat + beat/2)
+	slow.out.Close()
+	time.Sleep(retention + 200*time.Millisecond) // past the retention, not the window
+	c2, stopC2, done2 := runCollector(t, ctx, cfg)
+	defer func() { stopC2(); <-done2 }()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && c2.Stats().Silent == 0; {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if silent, err := c2.Store().Query(ctx, store.Filter{Rules: []string{SilentRule}, Host: "node-slow"}); err != nil || len(silent) != 1 {
+		t.Errorf("%d silent-agent alerts for node-slow (%v), want 1: a collector started within its window must still find it silent", len(silent), err)
+	}
+}

@@ -32,8 +32,10 @@ func (c *Collector) watchHeartbeats(ctx context.Context, errs jetstream.PullCons
 		if err != nil || json.Unmarshal(m.Data(), &h) != nil || h.Hostname == "" || h.Window() <= 0 {
 			return // not a heartbeat; the stream keeps only the latest per host anyway
 		}
-		if c.expired(md.Timestamp, time.Now()) {
-			return // pruned already: a restarted collector must not bring it back
+		if now := time.Now(); c.expired(md.Timestamp, now) && now.Sub(md.Timestamp) > h.Window() {
+			// Pruned already (pruneHosts waits for the window too): a
+			// restarted collector must not bring it back.
+			return
 		}
 		c.sawHeartbeat(h.Hostname, md.Timestamp, h.Window())
 		c.noteHost(h, md.Timestamp)
