@@ -912,6 +912,63 @@ func TestCapabilityChecksOnce(t *testing.T) {
 	}
 }
 
+// With CapOnce every image of one process starts afresh: a process that
+// execs itself again and again (the same tgid; a later image's mm may take
+// a freed earlier image's address) reports the first CAP_SYS_ADMIN check
+// of each of its images.
+func TestCapabilityChecksOncePerExec(t *testing.T) {
+	testutil.RequireRoot(t)
+	const images = 12
+	c := startCapture(t, Options{Syscalls: []int{}, Capabilities: true, CapOnce: true})
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCapExecChainHelper$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("PALISADE_CAP_CHAIN=%d", images-1))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("exec chain helper: %v\n%s", err, out)
+	}
+	pid := uint32(cmd.Process.Pid)
+	c.expect(t, 3*time.Second, []string{"exit of the exec chain"},
+		func(r *Record) bool { return r.Kind == KindExit && r.PID == pid })
+	execs, caps := 0, 0
+	for _, r := range append(c.seen, c.drain(200*time.Millisecond)...) {
+		switch {
+		case r.PID != pid:
+		case r.Kind == KindExec:
+			execs++
+		case r.Kind == KindCap && r.Cap != nil && r.Cap.Cap == 21:
+			caps++
+		}
+	}
+	if execs < images-1 || caps < images {
+		t.Errorf("%d CAP_SYS_ADMIN records for %d images (%d execs seen) with CapOnce: a later image's checks were taken for an earlier one's", caps, images, execs)
+	}
+}
+
+// TestCapExecChainHelper maps a private writable page, then execs itself
+// with PALISADE_CAP_CHAIN one less, until it is 0 (the child of
+// TestCapabilityChecksOncePerExec); it does nothing otherwise.
+func TestCapExecChainHelper(t *testing.T) {
+	v := os.Getenv("PALISADE_CAP_CHAIN")
+	if v == "" {
+		return
+	}
+	n, _ := strconv.Atoi(v)
+	b, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Munmap(b)
+	if n <= 0 {
+		return
+	}
+	env := []string{fmt.Sprintf("PALISADE_CAP_CHAIN=%d", n-1)}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PALISADE_CAP_CHAIN=") {
+			env = append(env, kv)
+		}
+	}
+	t.Fatal(syscall.Exec(os.Args[0], []string{os.Args[0], "-test.run=^TestCapExecChainHelper$"}, env))
+}
+
 // TestCapMmapHelper maps and unmaps a private writable page
 // PALISADE_CAP_MMAP times (the child of TestCapabilityChecksOnce).
 func TestCapMmapHelper(t *testing.T) {

@@ -261,12 +261,14 @@ struct {
 
 /*
  * The capability checks already reported when cap_once is set: a process
- * image's (tgid and mm: an exec starts afresh) first check of a capability
- * with one result against one user namespace. An evicted entry only means
- * a repeat is reported again.
+ * image's (tgid and the task's self_exec_id, which every exec increments,
+ * so an exec starts afresh; an mm's address could come back for a later
+ * image of the same process) first check of a capability with one result
+ * against one user namespace. An evicted entry only means a repeat is
+ * reported again.
  */
 struct cap_key {
-	__u64 mm;
+	__u64 exec_id;
 	__u32 tgid;
 	__s32 cap;
 	__u32 target_ns;
@@ -2004,7 +2006,7 @@ int BPF_PROG(cap_capable, const struct cred *cred, struct user_namespace *target
 
 		if ((__u64)cred != (__u64)task->real_cred)
 			return 0;
-		k.mm = (__u64)task->mm;
+		k.exec_id = task->self_exec_id;
 		k.tgid = bpf_get_current_pid_tgid() >> 32;
 		k.cap = cap;
 		k.target_ns = target_ns ? BPF_CORE_READ(target_ns, ns.inum) : 0;
