@@ -270,11 +270,17 @@ func (c *Collector) Run(ctx context.Context) error {
 		}
 	}, jetstream.PullMaxMessages(2*c.cfg.Batch), errHandler)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: a stop, not a failure
+		}
 		return fmt.Errorf("consume %s: %w", AlertStream, err)
 	}
 	defer cc.Stop()
 	hb, err := c.watchHeartbeats(ctx, errHandler)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	defer hb.Stop()

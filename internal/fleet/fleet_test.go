@@ -656,3 +656,22 @@ func TestHostRetentionShorterThanWindow(t *testing.T) {
 		t.Errorf("%d silent-agent alerts for node-slow (%v), want 1: a collector started within its window must still find it silent", len(silent), err)
 	}
 }
+
+// A collector stopped while it starts (SIGINT before it follows the
+// streams) stops cleanly: Run returns no error, so `palisade collect`
+// exits 0.
+func TestRunStoppedWhileStarting(t *testing.T) {
+	ns := startNATS(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := Open(ctx, Config{NATSURL: ns.url(), StoreURL: "sqlite:" + filepath.Join(t.TempDir(), "a.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	stopped, stop := context.WithCancel(ctx)
+	stop()
+	if err := c.Run(stopped); err != nil {
+		t.Errorf("Run on a stopped context: %v, want nil", err)
+	}
+}
