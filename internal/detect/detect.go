@@ -38,6 +38,9 @@ type DropCounts struct {
 	// Shed are records the kernel dropped on purpose under pressure (the
 	// low-value ones, ebpf.Options.Shed), so that those rules need fit.
 	Shed uint64
+	// ProtectLeftOut are protected file identities left out of the
+	// kernel map or the agent's table because it was full.
+	ProtectLeftOut uint64
 }
 
 // EventWriter keeps events (watch --record).
@@ -191,6 +194,8 @@ type dropPoller struct {
 	reported uint64
 	// reportedShed is the shed count the metric has.
 	reportedShed uint64
+	// reportedLeft is the protected identities left out the metric has.
+	reportedLeft uint64
 	alerts       bool
 	host         string
 	sent         uint64     // drop alerts sent
@@ -211,6 +216,10 @@ func (p *dropPoller) poll(now time.Time) uint64 {
 	if c.Shed > p.reportedShed {
 		p.pipe.Metrics.EventsShed.Add(c.Shed - p.reportedShed)
 		p.reportedShed = c.Shed
+	}
+	if c.ProtectLeftOut > p.reportedLeft {
+		p.pipe.Metrics.ProtectedLeftOut.Add(c.ProtectLeftOut - p.reportedLeft)
+		p.reportedLeft = c.ProtectLeftOut
 	}
 	if now.IsZero() {
 		return p.reported

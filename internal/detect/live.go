@@ -91,6 +91,7 @@ func OpenLive(ctx context.Context, o LiveOptions) (_ *Live, err error) {
 	l := &Live{src: src, log: log}
 	// The host's protected files now; each container's on its first record.
 	l.prot = newProtector(ProtectedFrom(o.Rules), src.Protect, src.Unprotect)
+	l.prot.log = log
 	l.prot.scanHost()
 	defer func() {
 		if err != nil {
@@ -169,6 +170,7 @@ func (l *Live) DropCounts() (DropCounts, error) {
 	for _, v := range drops {
 		c.Drops += v
 	}
+	c.ProtectLeftOut = l.prot.Left()
 	return c, nil
 }
 
@@ -185,6 +187,10 @@ func (l *Live) Run(ctx context.Context, emit func(*event.Event) error) error {
 		if records++; records%4096 == 0 && time.Since(lastMem) > time.Second {
 			l.mem.update()
 			lastMem = time.Now()
+		}
+		if records%64 == 0 && l.prot.sweep() > 0 {
+			// Containers gone: their ids may come back (a restart).
+			lastCont = nil
 		}
 		applied := l.table.Apply(ctx, r, &ev)
 		root := hostID

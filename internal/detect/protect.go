@@ -1,11 +1,14 @@
 package detect
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"path"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -108,6 +111,11 @@ const (
 	// rootAncestors is how far up a container's process tree a root is
 	// looked for when the process itself is gone.
 	rootAncestors = 8
+	// sweepInterval is how often the remembered roots are checked for
+	// containers that are gone (sweep); rootForget is how long a root
+	// never found is kept after its last try.
+	sweepInterval = 10 * time.Second
+	rootForget    = time.Minute
 )
 
 // rootScan is what is known of one root.
@@ -150,8 +158,19 @@ type protector struct {
 	roots    map[string]*rootScan // container ids and hostID
 	detached int                  // identities kept for names renamed away
 	full     bool                 // the kernel map is full
-	hostDev  uint64               // the host root's identity, to tell a container's root from it
-	hostIno  uint64
+	// outside are identities of byInode the kernel map refused (full):
+	// pushed again when a gone container frees room.
+	outside map[inodeKey]bool
+	// left counts identities left out of the kernel map or of byInode
+	// (full); read by DropCounts from another goroutine.
+	left atomic.Uint64
+	// log gets one warning line the first time the kernel map, and the
+	// first time byInode, is full.
+	log                       io.Writer
+	warnedKernel, warnedTable bool
+	lastSweep                 time.Time
+	hostDev                   uint64 // the host root's identity, to tell a container's root from it
+	hostIno                   uint64
 
 	// The refresh budget (refreshRate) and the names over it, refreshed
 	// later by drain; only the event loop touches these.
@@ -166,7 +185,7 @@ type protector struct {
 func newProtector(names ProtectedNames, kernel, unkernel func(...ebpf.FileID) error) *protector {
 	p := &protector{names: names, kernel: kernel, unkernel: unkernel, files: map[string]bool{}, dirs: map[string]bool{},
 		byInode: map[inodeKey]string{}, byName: map[nameKey]inodeKey{}, refs: map[inodeKey]int{}, roots: map[string]*rootScan{},
-		now: time.Now, tokens: refreshBurst, pending: map[nameKey][]int64{}}
+		outside: map[inodeKey]bool{}, log: io.Discard, now: time.Now, tokens: refreshBurst, pending: map[nameKey][]int64{}}
 	p.rootPath = func(root string, pid int64) string {
 		if root == hostID {
 			return "/"
@@ -399,7 +418,15 @@ func (p *protector) setName(n nameKey, k inodeKey) bool {
 			return false
 		}
 	}
-	if _, ok := p.byInode[k]; ok || len(p.byInode) >= maxProtected {
+	if _, ok := p.byInode[k]; ok {
+		return false
+	}
+	if len(p.byInode) >= maxProtected {
+		p.left.Add(1)
+		if !p.warnedTable {
+			p.warnedTable = true
+			fmt.Fprintf(p.log, "palisade: warning: protected file table full (%d identities): new protected files are not identified (fd.identity) and their renames and links are not followed; see docs/kernel.md, File identity\n", maxProtected)
+		}
 		return false
 	}
 	p.byInode[k] = n.name
@@ -420,6 +447,7 @@ func (p *protector) dropName(n nameKey, keep bool) (inodeKey, bool) {
 		return inodeKey{}, false
 	}
 	delete(p.refs, old)
+	delete(p.outside, old)
 	if keep && p.detached < maxDetached {
 		p.detached++
 		return inodeKey{}, false
@@ -428,13 +456,137 @@ func (p *protector) dropName(n nameKey, keep bool) (inodeKey, bool) {
 	return old, true
 }
 
+// toKernel adds ids to the kernel map; when it is full they are kept in
+// outside, counted and warned about once.
 func (p *protector) toKernel(ids []ebpf.FileID) {
-	if p.kernel != nil && len(ids) > 0 && !p.full {
-		if err := p.kernel(ids...); err != nil {
-			p.full = true
+	if p.kernel == nil || len(ids) == 0 {
+		return
+	}
+	if !p.full {
+		err := p.kernel(ids...)
+		if err == nil {
+			return
+		}
+		p.full = true
+		if !p.warnedKernel {
+			p.warnedKernel = true
+			fmt.Fprintf(p.log, "palisade: warning: kernel map protected_inodes full: %v; io_uring reads and writes of files protected from now on are not recorded and their opens may be shed (palisade_protected_files_left_out_total); see docs/kernel.md, File identity\n", err)
 		}
 	}
+	// Those of the batch that got in are pushed again later: an update of
+	// a key the map holds never fails for room.
+	p.mu.Lock()
+	for _, id := range ids {
+		k := inodeKey{id.Dev, id.Ino}
+		if _, ok := p.byInode[k]; ok && !p.outside[k] {
+			p.outside[k] = true
+			p.left.Add(1)
+		}
+	}
+	p.mu.Unlock()
 }
+
+// sweep forgets the containers that are gone, at most every
+// sweepInterval: a container is gone when none of the processes its root
+// was found through (the first is usually its init, which lives as long
+// as it does) still has that root. A root never found is forgotten
+// rootForget after its last try. A container forgotten while it still
+// runs is scanned again at its next record. It returns how many roots it
+// forgot.
+func (p *protector) sweep() int {
+	now := p.now()
+	if now.Sub(p.lastSweep) < sweepInterval {
+		return 0
+	}
+	p.lastSweep = now
+	type check struct {
+		id       string
+		pids     []int64
+		dev, ino uint64
+	}
+	var checks []check
+	var gone []string
+	p.mu.RLock()
+	for id, rs := range p.roots {
+		switch {
+		case id == hostID:
+		case rs.dev != 0 || rs.ino != 0:
+			checks = append(checks, check{id, slices.Clone(rs.pids), rs.dev, rs.ino})
+		case now.Sub(rs.lastTry) >= rootForget:
+			gone = append(gone, id)
+		}
+	}
+	p.mu.RUnlock()
+	for _, c := range checks {
+		if !p.rootAlive(c.id, c.pids, c.dev, c.ino) {
+			gone = append(gone, c.id)
+		}
+	}
+	p.forget(gone...)
+	return len(gone)
+}
+
+// rootAlive says whether one of pids still has the root directory dev, ino.
+func (p *protector) rootAlive(id string, pids []int64, dev, ino uint64) bool {
+	for _, pid := range pids {
+		var st unix.Stat_t
+		if unix.Stat(p.rootPath(id, pid), &st) == nil && st.Dev == dev && st.Ino == ino {
+			return true
+		}
+	}
+	return false
+}
+
+// forget drops the roots ids (containers gone): their names, their
+// pending looks, and the identities no other name (another container's,
+// the host's) still has, in user space and in the kernel map. Room freed
+// in a full map takes identities it refused.
+func (p *protector) forget(ids ...string) {
+	if len(ids) == 0 {
+		return
+	}
+	drop := map[string]bool{}
+	for _, id := range ids {
+		if id != hostID {
+			drop[id] = true
+		}
+	}
+	var gone, retry []ebpf.FileID
+	p.mu.Lock()
+	for id := range drop {
+		delete(p.roots, id)
+	}
+	for n := range p.byName {
+		if !drop[n.root] {
+			continue
+		}
+		// Refused identities too: part of a refused batch may have got in.
+		if k, dropped := p.dropName(n, false); dropped {
+			gone = append(gone, ebpf.FileID{Ino: k.ino, Dev: k.dev})
+		}
+	}
+	for n := range p.pending {
+		if drop[n.root] {
+			delete(p.pending, n)
+		}
+	}
+	if p.full && len(gone) > 0 {
+		p.full = false
+		for k := range p.outside {
+			retry = append(retry, ebpf.FileID{Ino: k.ino, Dev: k.dev})
+			delete(p.outside, k)
+		}
+	}
+	p.mu.Unlock()
+	if p.unkernel != nil && len(gone) > 0 {
+		p.unkernel(gone...)
+	}
+	p.toKernel(retry)
+}
+
+// Left is how many protected identities were left out of the kernel map
+// or the table because it was full.
+func (p *protector) Left() uint64 { return p.left.Load() }
 
 // take spends one refresh from the budget; false when it is spent.
 func (p *protector) take() bool {

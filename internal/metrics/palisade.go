@@ -15,6 +15,9 @@ type Set struct {
 	// EventsShed counts events the kernel dropped on purpose under
 	// pressure (low-value records, so that those rules need fit).
 	EventsShed *Counter
+	// ProtectedLeftOut counts protected file identities left out of the
+	// kernel map or the agent's table because it was full.
+	ProtectedLeftOut *Counter
 	// Alerts counts alerts accepted for delivery, by rule and priority.
 	Alerts *CounterVec
 	// Suppressed counts alerts merged away by rate limiting / de-dup.
@@ -34,17 +37,18 @@ var LatencyBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 
 func New() *Set {
 	r := &Registry{}
 	s := &Set{
-		Registry:      r,
-		Events:        r.NewCounter("palisade_events_total", "Events processed by the detection loop."),
-		EventsDropped: r.NewCounter("palisade_events_dropped_total", "Events lost before detection (kernel ring buffer full or decode failure)."),
-		EventsShed:    r.NewCounter("palisade_events_shed_total", "Events the kernel dropped on purpose under pressure: low-value records kept out of a filling ring buffer so that those rules need fit."),
-		Alerts:        r.NewCounterVec("palisade_alerts_total", "Alerts accepted for delivery.", "rule", "priority"),
-		Suppressed:    r.NewCounterVec("palisade_alerts_suppressed_total", "Alerts merged into others by rate limiting or de-duplication.", "rule"),
-		Delivered:     r.NewCounterVec("palisade_output_delivered_total", "Alerts an output delivered.", "output"),
-		Failed:        r.NewCounterVec("palisade_output_failures_total", "Alerts an output failed to deliver.", "output"),
-		Dropped:       r.NewCounterVec("palisade_output_dropped_total", "Alerts dropped because an output's queue was full.", "output"),
-		Latency:       r.NewHistogramVec("palisade_alert_latency_seconds", "Time from an alert's event to its delivery by an output.", LatencyBuckets, "output"),
-		StartTime:     r.NewGauge("palisade_start_time_seconds", "Unix time the process started."),
+		Registry:         r,
+		Events:           r.NewCounter("palisade_events_total", "Events processed by the detection loop."),
+		EventsDropped:    r.NewCounter("palisade_events_dropped_total", "Events lost before detection (kernel ring buffer full or decode failure)."),
+		EventsShed:       r.NewCounter("palisade_events_shed_total", "Events the kernel dropped on purpose under pressure: low-value records kept out of a filling ring buffer so that those rules need fit."),
+		ProtectedLeftOut: r.NewCounter("palisade_protected_files_left_out_total", "Protected file identities left out because the kernel map protected_inodes (65,536) or the agent's table (262,144) was full: io_uring reads and writes of those files are not recorded and their opens may be shed."),
+		Alerts:           r.NewCounterVec("palisade_alerts_total", "Alerts accepted for delivery.", "rule", "priority"),
+		Suppressed:       r.NewCounterVec("palisade_alerts_suppressed_total", "Alerts merged into others by rate limiting or de-duplication.", "rule"),
+		Delivered:        r.NewCounterVec("palisade_output_delivered_total", "Alerts an output delivered.", "output"),
+		Failed:           r.NewCounterVec("palisade_output_failures_total", "Alerts an output failed to deliver.", "output"),
+		Dropped:          r.NewCounterVec("palisade_output_dropped_total", "Alerts dropped because an output's queue was full.", "output"),
+		Latency:          r.NewHistogramVec("palisade_alert_latency_seconds", "Time from an alert's event to its delivery by an output.", LatencyBuckets, "output"),
+		StartTime:        r.NewGauge("palisade_start_time_seconds", "Unix time the process started."),
 	}
 	s.StartTime.Set(float64(time.Now().UnixNano()) / 1e9)
 	return s
