@@ -169,7 +169,8 @@ type protector struct {
 	log                       io.Writer
 	warnedKernel, warnedTable bool
 	lastSweep                 time.Time
-	hostDev                   uint64 // the host root's identity, to tell a container's root from it
+	sweepEvery                time.Duration // sweepInterval; shorter in tests
+	hostDev                   uint64        // the host root's identity, to tell a container's root from it
 	hostIno                   uint64
 
 	// The refresh budget (refreshRate) and the names over it, refreshed
@@ -185,7 +186,7 @@ type protector struct {
 func newProtector(names ProtectedNames, kernel, unkernel func(...ebpf.FileID) error) *protector {
 	p := &protector{names: names, kernel: kernel, unkernel: unkernel, files: map[string]bool{}, dirs: map[string]bool{},
 		byInode: map[inodeKey]string{}, byName: map[nameKey]inodeKey{}, refs: map[inodeKey]int{}, roots: map[string]*rootScan{},
-		outside: map[inodeKey]bool{}, log: io.Discard, now: time.Now, tokens: refreshBurst, pending: map[nameKey][]int64{}}
+		outside: map[inodeKey]bool{}, log: io.Discard, sweepEvery: sweepInterval, now: time.Now, tokens: refreshBurst, pending: map[nameKey][]int64{}}
 	p.rootPath = func(root string, pid int64) string {
 		if root == hostID {
 			return "/"
@@ -495,7 +496,7 @@ func (p *protector) toKernel(ids []ebpf.FileID) {
 // forgot.
 func (p *protector) sweep() int {
 	now := p.now()
-	if now.Sub(p.lastSweep) < sweepInterval {
+	if now.Sub(p.lastSweep) < p.sweepEvery {
 		return 0
 	}
 	p.lastSweep = now

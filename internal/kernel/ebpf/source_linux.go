@@ -468,6 +468,21 @@ func (s *Source) Unprotect(ids ...FileID) error {
 	return nil
 }
 
+// ProtectedCount is how many files the protected inodes hold.
+func (s *Source) ProtectedCount() (int, error) {
+	var k inodeKey
+	var v uint8
+	n := 0
+	it := s.objs.ProtectedInodes.Iterate()
+	for it.Next(&k, &v) {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		return n, fmt.Errorf("count protected inodes: %w", err)
+	}
+	return n, nil
+}
+
 // hasTracepoint says whether the kernel's BTF has the tracepoint name.
 func hasTracepoint(name string) bool {
 	ks, err := btf.LoadKernelSpec()

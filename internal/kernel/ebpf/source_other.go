@@ -47,5 +47,8 @@ func (s *Source) Protect(...FileID) error { return errPlatform }
 // Unprotect fails: there is no capture on this platform.
 func (s *Source) Unprotect(...FileID) error { return errPlatform }
 
+// ProtectedCount fails: there is no capture on this platform.
+func (s *Source) ProtectedCount() (int, error) { return 0, errPlatform }
+
 // Close does nothing on this platform.
 func (s *Source) Close() error { return nil }
