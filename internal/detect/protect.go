@@ -248,6 +248,15 @@ func (p *protector) scanContainer(id string, proc *event.Process, exec bool) (do
 		p.roots[id] = rs
 	}
 	if rs.done {
+		// A recent process of it: sweep tells the container gone by
+		// these, and the first one found may be a short-lived docker exec.
+		if !slices.Contains(rs.pids, proc.PID) {
+			if len(rs.pids) < rootPIDsKept {
+				rs.pids = append(rs.pids, proc.PID)
+			} else {
+				rs.pids[len(rs.pids)-1] = proc.PID // the first stays
+			}
+		}
 		p.mu.Unlock()
 		return true, false
 	}

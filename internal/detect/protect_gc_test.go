@@ -223,3 +223,38 @@ func openDir(t *testing.T, dir string) int {
 	t.Cleanup(func() { f.Close() })
 	return int(f.Fd())
 }
+
+// TestProtectSweepKeepsRunning checks that a container found through a
+// short-lived process is not forgotten while another process of it runs.
+func TestProtectSweepKeepsRunning(t *testing.T) {
+	base := t.TempDir()
+	host := rootTree(t, filepath.Join(base, "host"), 0)
+	c := rootTree(t, filepath.Join(base, "c"), 3)
+	p := newProtector(ProtectedNames{Files: []string{"/etc/shadow"}, Dirs: []string{"/usr/bin"}}, nil, nil)
+	now := time.Unix(1e9, 0)
+	p.now = func() time.Time { return now }
+	alive := map[int64]bool{7: true, 8: true}
+	p.rootPath = func(root string, pid int64) string {
+		if root == hostID {
+			return host
+		}
+		if !alive[pid] {
+			return filepath.Join(base, "gone")
+		}
+		return c
+	}
+	p.scanHost()
+	ct := &event.Container{ID: "c"}
+	p.scanContainer("c", &event.Process{PID: 7, Container: ct}, true) // a docker exec
+	p.scanContainer("c", &event.Process{PID: 8, Container: ct}, false)
+	delete(alive, 7)
+	now = now.Add(sweepInterval)
+	if n := p.sweep(); n != 0 || identityOf(t, p, c, "/usr/bin/b1") == "" {
+		t.Fatalf("pid 8 of c runs: sweep forgot %d roots, /usr/bin/b1 is %q", n, identityOf(t, p, c, "/usr/bin/b1"))
+	}
+	delete(alive, 8)
+	now = now.Add(sweepInterval)
+	if n := p.sweep(); n != 1 || identityOf(t, p, c, "/usr/bin/b1") != "" {
+		t.Fatalf("c gone: sweep forgot %d roots, /usr/bin/b1 is %q", n, identityOf(t, p, c, "/usr/bin/b1"))
+	}
+}
