@@ -4,6 +4,7 @@ package ebpf
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -320,4 +321,45 @@ func TestIOUringSkipSuccessOpen(t *testing.T) {
 	c.expect(t, 5*time.Second, []string{"relative io_uring openat resolved to " + target}, func(r *Record) bool {
 		return isCall(r, "openat") && r.IOUringSubmit && r.Str[1] == "target" && r.Path[1] == target
 	})
+}
+
+// An accept through io_uring is an accept4 record with the listening
+// socket's tuple and the new connection's.
+func TestIOUringAccept(t *testing.T) {
+	bin, c := uringTool(t, Options{Syscalls: []int{unix.SYS_OPENAT}})
+	cmd := exec.Command(bin, "-accept")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var port int
+	if _, err := fmt.Fscanf(out, "port %d\n", &port); err != nil {
+		t.Fatalf("uringopen -accept printed no port: %v", err)
+	}
+	conn, err := net.Dial("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := uint16(conn.LocalAddr().(*net.TCPAddr).Port)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("uringopen -accept: %v", err)
+	}
+	got := c.expect(t, 5*time.Second, []string{fmt.Sprintf("io_uring accept on port %d", port)}, func(r *Record) bool {
+		return isCall(r, "accept4") && r.IOUring && r.PID == uint32(cmd.Process.Pid)
+	})
+	r := got[0]
+	if r.Ret < 0 || r.Args[5] != 13 || r.Args[4] != 0 {
+		t.Errorf("io_uring accept record: ret %d args %#x", r.Ret, r.Args)
+	}
+	if r.Sock == nil || int(r.Sock.SrcPort) != port {
+		t.Errorf("listening tuple %+v, want local port %d", r.Sock, port)
+	}
+	if r.RetSock == nil || int(r.RetSock.SrcPort) != port || r.RetSock.DstPort != client {
+		t.Errorf("accepted tuple %+v, want 127.0.0.1:%d from port %d", r.RetSock, port, client)
+	}
 }

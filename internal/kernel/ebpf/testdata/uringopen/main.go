@@ -7,6 +7,7 @@
 //	uringopen -fixed PATH      open PATH into direct descriptor slot 0 and read it through the slot
 //	uringopen -fixed-skip PATH the same, the open linked to the read and asking for no completion on success
 //	uringopen -connect IP:PORT connect a TCP socket (made with socket(2)) to IP:PORT
+//	uringopen -accept          listen on 127.0.0.1 (socket(2), bind(2), listen(2)), print "port N", accept one connection
 //	uringopen -write FD        write "x\n" to the inherited descriptor FD
 //	uringopen -read FD         read up to 4 KiB from the inherited descriptor FD
 //	uringopen -loop N PATH     open PATH with open(2), read its first 4 KiB N times through io_uring, print ns per read (BENCHMARKS.md)
@@ -37,6 +38,7 @@ const (
 	offSQRing          = 0
 	offCQRing          = 0x8000000
 	offSQEs            = 0x10000000
+	opAccept           = 13
 	opConnect          = 16
 	opOpenat           = 18
 	opRead             = 22
@@ -94,6 +96,9 @@ func main() {
 func run(args []string) error {
 	if len(args) == 1 && !strings.HasPrefix(args[0], "-") {
 		return openPath(args[0], false)
+	}
+	if len(args) == 1 && args[0] == "-accept" {
+		return accept()
 	}
 	if len(args) == 3 && args[0] == "-loop" {
 		n, err := strconv.Atoi(args[1])
@@ -222,6 +227,31 @@ func loop(n int, path string) error {
 	runtime.KeepAlive(buf)
 	fmt.Printf("%.0f ns/read\n", float64(time.Since(start).Nanoseconds())/float64(n))
 	return nil
+}
+
+// accept accepts one connection on a new loopback listener through
+// io_uring, after printing the listener's port.
+func accept() error {
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return fmt.Errorf("socket: %w", err)
+	}
+	if err := unix.Bind(s, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	if err := unix.Listen(s, 1); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	sa, err := unix.Getsockname(s)
+	if err != nil {
+		return fmt.Errorf("getsockname: %w", err)
+	}
+	r, err := newRing()
+	if err != nil {
+		return err
+	}
+	fmt.Println("port", sa.(*unix.SockaddrInet4).Port)
+	return report(r.do(sqe{Opcode: opAccept, Fd: int32(s)}))
 }
 
 func connect(dst string) error {
