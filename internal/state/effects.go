@@ -34,6 +34,10 @@ func (t *Table) onOpen(c *call) {
 	if d.Open != nil && d.Open.Arg >= 0 && flags&oDirectory != 0 {
 		fd.Type = event.FDDirectory
 	}
+	if r.IOUringSubmit {
+		// Not open yet: the file the path reaches in the process now.
+		t.resolveSubmitted(fd, r.PID, int32(uint32(r.Args[0])), r.Str[idx], flags&oNofollow != 0)
+	}
 	if slot, ok := uringSlot(r); ok {
 		// A direct descriptor: fd.num is its slot in the ring's table,
 		// and the process's fd table is unchanged.

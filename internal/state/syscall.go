@@ -273,6 +273,7 @@ func cloexec(d *syscalls.Desc, r *ebpf.Record) bool {
 const (
 	oCloexec   = 0o2000000
 	oDirectory = 0o200000
+	oNofollow  = 0o400000
 	oCreatMask = 0x43 // O_WRONLY|O_RDWR|O_CREAT: the call may create or write
 	// ioringSetupRegisteredFDOnly is IORING_SETUP_REGISTERED_FD_ONLY.
 	ioringSetupRegisteredFDOnly = 1 << 15

@@ -57,8 +57,11 @@ type Table struct {
 	lastPID uint32
 	strs    map[string]string // see intern
 	freeFDs []*event.FD       // closed FDs no other table holds, for reuse
-	running int               // processes running at Bootstrap
-	scCache [2][1024]*scInfo  // by ABI (native, compat) and number
+	// uringBudget paces the lookups of opens recorded at submission
+	// (resolveSubmitted).
+	uringBudget uringBudget
+	running     int              // processes running at Bootstrap
+	scCache     [2][1024]*scInfo // by ABI (native, compat) and number
 }
 
 // maxDriftPaths bounds the files remembered per container as created after
