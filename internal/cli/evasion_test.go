@@ -344,6 +344,24 @@ func TestEvasionIOUringBeyondOpens(t *testing.T) {
 		map[string]string{"fd.name": "/etc/shadow", "evt.type": "openat", "evt.is_io_uring": "true", "proc.cmdline": "uo -fixed-skip shadow"}) {
 		t.Errorf("no alert for an io_uring open of /etc/shadow that posts no completion:\n%s", stdout.String())
 	}
+	// The same read with no completion either, the file named another way:
+	// the open recorded at submission is looked up in the process (its
+	// root, cwd, /proc/self), which waits (UO_HOLD) so that it is there when
+	// the agent reads the record (docs/kernel.md, io_uring).
+	dockerExec(t, c, "ln -sf /etc/shadow /tmp/sh")
+	for _, cmd := range []string{"/uo -fixed-skip-all /proc/self/root/etc/shadow", "/uo -fixed-skip-all /tmp/sh",
+		"cd /usr && /uo -fixed-skip-all ../tmp/../etc/shadow"} {
+		dockerExec(t, c, "export UO_HOLD=3s; "+cmd)
+		line := cmd[strings.Index(cmd, "/uo ")+1:]
+		if !waitAlert(t, &stdout, 0, 10*time.Second, "Read sensitive file untrusted",
+			map[string]string{"fd.identity": "/etc/shadow", "fd.name": "/etc/shadow", "evt.type": "openat", "evt.is_io_uring": "true", "proc.cmdline": line}) {
+			t.Errorf("no alert naming /etc/shadow by identity for %q, an io_uring open and read that post no completion:\n%s", cmd, stdout.String())
+		}
+		// The open is the only record: the read posted no completion.
+		if waitAlert(t, &stdout, 0, 500*time.Millisecond, "Read sensitive file untrusted", map[string]string{"evt.type": "read", "proc.cmdline": line}) {
+			t.Errorf("a read record for %q, whose read asked for no completion: the test no longer shows an open recorded at submission alone", cmd)
+		}
+	}
 	dockerExec(t, c, "/uo -connect "+ln.Addr().String())
 	if !waitAlert(t, &stdout, 0, 10*time.Second, "Unexpected outbound connection destination",
 		map[string]string{"fd.sip": "127.0.0.1", "fd.sport": fmt.Sprint(ln.Addr().(*net.TCPAddr).Port), "evt.is_io_uring": "true", "proc.name": "uo"}) {

@@ -6,6 +6,7 @@
 //	uringopen [-w] PATH        open PATH (-w: for appending, and write "x\n" to it)
 //	uringopen -fixed PATH      open PATH into direct descriptor slot 0 and read it through the slot
 //	uringopen -fixed-skip PATH the same, the open linked to the read and asking for no completion on success
+//	uringopen -fixed-skip-all PATH the same, reading one byte, the read asking for no completion on success too (linked to a NOP, whose completion is waited for)
 //	uringopen -connect IP:PORT connect a TCP socket (made with socket(2)) to IP:PORT
 //	uringopen -accept          listen on 127.0.0.1 (socket(2), bind(2), listen(2)), print "port N", accept one connection
 //	uringopen -write FD        write "x\n" to the inherited descriptor FD
@@ -13,7 +14,9 @@
 //	uringopen -loop N PATH     open PATH with open(2), read its first 4 KiB N times through io_uring, print ns per read (BENCHMARKS.md)
 //
 // It prints the results of the completions (an fd, a count or -errno) and
-// exits 0 when every request succeeded.
+// exits 0 when every request succeeded. With UO_HOLD set to a duration
+// (3s) it waits that long before exiting, so that the process is still
+// there when the agent reads its records.
 package main
 
 import (
@@ -38,6 +41,7 @@ const (
 	offSQRing          = 0
 	offCQRing          = 0x8000000
 	offSQEs            = 0x10000000
+	opNop              = 0
 	opAccept           = 13
 	opConnect          = 16
 	opOpenat           = 18
@@ -87,7 +91,16 @@ type cqe struct {
 }
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:])
+	if h := os.Getenv("UO_HOLD"); h != "" {
+		d, perr := time.ParseDuration(h)
+		if perr != nil {
+			fmt.Fprintf(os.Stderr, "uringopen: UO_HOLD %q: %v\n", h, perr)
+			os.Exit(2)
+		}
+		time.Sleep(d)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "uringopen:", err)
 		os.Exit(1)
 	}
@@ -117,6 +130,8 @@ func run(args []string) error {
 		return openFixed(args[1], false)
 	case "-fixed-skip":
 		return openFixed(args[1], true)
+	case "-fixed-skip-all":
+		return openFixedSilent(args[1])
 	case "-connect":
 		return connect(args[1])
 	case "-write", "-read":
@@ -200,6 +215,41 @@ func openFixed(path string, skip bool) error {
 		return err
 	}
 	return report(r.do(read))
+}
+
+// openFixedSilent opens path into slot 0 and reads its first byte through
+// the slot, both asking for no completion on success, linked to a NOP
+// whose completion says the chain ran; it prints the bytes read. (A
+// linked read shorter than asked for fails the link and posts its
+// completion: one byte of a file that has one is never short.)
+func openFixedSilent(path string) error {
+	r, err := newRing()
+	if err != nil {
+		return err
+	}
+	slots := []int32{-1}
+	if _, _, e := unix.Syscall6(sysIOUringRegister, uintptr(r.fd), registerFiles, uintptr(unsafe.Pointer(&slots[0])), 1, 0, 0); e != 0 {
+		return fmt.Errorf("io_uring_register files: %w", e)
+	}
+	name := append([]byte(path), 0)
+	buf := make([]byte, 4096)
+	defer runtime.KeepAlive(name)
+	defer runtime.KeepAlive(buf)
+	open := sqe{Opcode: opOpenat, Flags: sqeIOLink | sqeCQESkipSuccess, Fd: unix.AT_FDCWD, Addr: addr(name), OpFlags: unix.O_RDONLY, FileIndex: 1}
+	read := sqe{Opcode: opRead, Flags: sqeFixedFile | sqeIOLink | sqeCQESkipSuccess, Fd: 0, Addr: addr(buf), Len: 1}
+	res, err := r.do(open, read, sqe{Opcode: opNop})
+	if err := report(res, err); err != nil {
+		return err
+	}
+	n := 0
+	for n < len(buf) && buf[n] != 0 {
+		n++
+	}
+	fmt.Println("read", n)
+	if n == 0 {
+		return fmt.Errorf("nothing read")
+	}
+	return nil
 }
 
 // loop times n reads of path's first 4 KiB through io_uring, one request
