@@ -201,13 +201,15 @@ func TestInterruptAtRandom(t *testing.T) {
 	os.WriteFile(manifestFile, []byte(manifests.String()), 0o600)
 
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	for _, c := range [][]string{
+	for k, c := range [][]string{
 		{"rules", "validate", "-r", rulesFile, "-o", "json"},
 		{"audit", manifestFile, "-o", "json"},
 		{"audit", manifestFile, "-o", "sarif"},
 	} {
 		for i := 0; i < 3; i++ {
-			out := filepath.Join(dir, fmt.Sprintf("out-%s-%d.json", c[0], i))
+			// One name per command and run: a file left by an earlier
+			// command that finished must not pass for this one's.
+			out := filepath.Join(dir, fmt.Sprintf("out-%d-%s-%d.json", k, c[0], i))
 			args := append(append([]string{}, c...), "--out", out)
 			at := time.Duration(rng.IntN(400)) * time.Millisecond
 			cmd := exec.Command(bin, args...)
