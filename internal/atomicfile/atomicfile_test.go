@@ -36,3 +36,34 @@ func TestWrite(t *testing.T) {
 		t.Errorf("missing directory: %v", err)
 	}
 }
+
+// A write through a closed gate leaves the file as it was and no
+// temporary; Close says whether a write had already replaced its file.
+func TestGate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.json")
+	os.WriteFile(path, []byte("old"), 0o644)
+	var g Gate
+	write := func(s string) error {
+		return WriteGated(&g, path, 0o644, func(w io.Writer) error { _, err := io.WriteString(w, s); return err })
+	}
+	if err := write("first"); err != nil {
+		t.Fatal(err)
+	}
+	if !g.Close() {
+		t.Errorf("Close after a committed write: committed false")
+	}
+	if err := write("second"); !errors.Is(err, ErrGateClosed) {
+		t.Errorf("write after Close: %v, want ErrGateClosed", err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "first" {
+		t.Errorf("file holds %q, want the committed write's %q", data, "first")
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".out.json.tmp*")); len(tmps) != 0 {
+		t.Errorf("temporaries left: %v", tmps)
+	}
+	var fresh Gate
+	if fresh.Close() {
+		t.Errorf("Close of a gate nothing was written through: committed true")
+	}
+}

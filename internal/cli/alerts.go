@@ -88,7 +88,7 @@ func newAlertsCmd(s streams) *cobra.Command {
 				return exitf(1, "%v", err)
 			}
 			if !follow {
-				return writeResult(s.out, out, func(w io.Writer) error { return renderAlerts(w, format, recs) })
+				return writeResult(s, out, func(w io.Writer) error { return renderAlerts(w, format, recs) })
 			}
 			return followAlerts(cmd.Context(), s.out, format, st, f, recs)
 		},

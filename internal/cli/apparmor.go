@@ -60,7 +60,7 @@ func newAppArmorGenerateCmd(s streams) *cobra.Command {
 					return exitf(1, "%v", err)
 				}
 			}
-			return writeResult(s.out, out, func(w io.Writer) error {
+			return writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, struct {
 						Name    string         `json:"name"`
@@ -104,7 +104,7 @@ func newAppArmorValidateCmd(s streams) *cobra.Command {
 				return exitf(1, "%v", err)
 			}
 			names := apparmor.ProfileNames(profile)
-			return writeResult(s.out, out, func(w io.Writer) error {
+			return writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, struct {
 						File     string   `json:"file"`

@@ -67,7 +67,7 @@ func newAuditCmd(s streams) *cobra.Command {
 				return err
 			}
 			if listChecks {
-				return writeResult(s.out, out, func(w io.Writer) error { return writeChecks(w, format) })
+				return writeResult(s, out, func(w io.Writer) error { return writeChecks(w, format) })
 			}
 			var min audit.Severity
 			if failOn != "" {
@@ -153,7 +153,7 @@ func newAuditCmd(s streams) *cobra.Command {
 				}
 			}
 			if audited {
-				if err := writeResult(s.out, out, func(w io.Writer) error {
+				if err := writeResult(s, out, func(w io.Writer) error {
 					switch format {
 					case "json":
 						return rep.WriteJSON(w)
@@ -255,7 +255,7 @@ func runFix(cmd *cobra.Command, s streams, args []string, out string, docker boo
 	if err != nil {
 		return exitf(2, "%s", escape.Text(err.Error()))
 	}
-	return writeResult(s.out, out, func(w io.Writer) error {
+	return writeResult(s, out, func(w io.Writer) error {
 		_, err := w.Write(fixed)
 		return err
 	})

@@ -168,7 +168,7 @@ func writeBaseline(s streams, out string, b *baseline.Baseline) error {
 	if err != nil {
 		return exitf(1, "%v", err)
 	}
-	return writeResult(s.out, out, func(w io.Writer) error { _, err := w.Write(data); return err })
+	return writeResult(s, out, func(w io.Writer) error { _, err := w.Write(data); return err })
 }
 
 // loadBaselineArg reads one baseline file argument strictly.
@@ -203,7 +203,7 @@ func newBaselineShowCmd(s streams) *cobra.Command {
 			if format == "json" {
 				return writeBaseline(s, out, b)
 			}
-			return writeResult(s.out, out, func(w io.Writer) error { return writeBaselineText(w, b) })
+			return writeResult(s, out, func(w io.Writer) error { return writeBaselineText(w, b) })
 		},
 	}
 	addResultFlags(cmd, &format, &out, "text", "json")

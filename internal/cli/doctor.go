@@ -41,7 +41,7 @@ func newDoctorCmd(s streams) *cobra.Command {
 			}
 			r := runDoctor(cmd.Context(), socket, criSockets)
 			exp, expErr := hostExposure(cmd.Context(), socket)
-			if err := writeResult(s.out, out, func(w io.Writer) error {
+			if err := writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, doctorJSON{Report: r, KernelExposure: exp})
 				}

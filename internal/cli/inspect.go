@@ -62,7 +62,7 @@ func newInspectCmd(s streams) *cobra.Command {
 				}
 			}
 			confine.SortFindings(c.Findings)
-			return writeResult(s.out, out, func(w io.Writer) error {
+			return writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, c)
 				}

@@ -14,15 +14,15 @@ import (
 // writeResult writes what fn renders to path, replacing the file only once
 // fn succeeded, or to stdout when path is "" or "-" (rendered into memory
 // first, so a failed render prints nothing).
-func writeResult(stdout io.Writer, path string, fn func(w io.Writer) error) error {
+func writeResult(s streams, path string, fn func(w io.Writer) error) error {
 	if path != "" && path != "-" {
-		return atomicfile.Write(path, 0o644, fn)
+		return atomicfile.WriteGated(s.gate, path, 0o644, fn)
 	}
 	var buf bytes.Buffer
 	if err := fn(&buf); err != nil {
 		return err
 	}
-	_, err := stdout.Write(buf.Bytes())
+	_, err := s.out.Write(buf.Bytes())
 	return err
 }
 

@@ -190,7 +190,7 @@ func newProfileCmdFor(s streams, fromBaseline bool) *cobra.Command {
 					}
 				}
 			}
-			if err := writeResult(s.out, out, render); err != nil {
+			if err := writeResult(s, out, render); err != nil {
 				return exitf(1, "%v", err)
 			}
 			return nil

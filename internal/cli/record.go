@@ -79,7 +79,7 @@ func newRecordCmd(s streams) *cobra.Command {
 					recs = append(recs, r)
 				}
 				m := record.Merge(recs...)
-				return writeResult(s.out, out, func(w io.Writer) error {
+				return writeResult(s, out, func(w io.Writer) error {
 					b, err := m.Marshal()
 					if err != nil {
 						return err
@@ -117,7 +117,7 @@ func newRecordCmd(s streams) *cobra.Command {
 			if err != nil {
 				return exitf(1, "%v", err)
 			}
-			if err := writeResult(s.out, out, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+			if err := writeResult(s, out, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
 				return exitf(1, "%v", err)
 			}
 			rec.WriteSummary(s.err, out)

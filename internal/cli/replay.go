@@ -86,7 +86,7 @@ the rules.`,
 			}
 			if export != "" {
 				var n int
-				err := withOutFile(s.out, export, func(w io.Writer) error {
+				err := withOutFile(s, export, func(w io.Writer) error {
 					var err error
 					if n, err = replay.ExportJSONL(w, replay.NewReader(in, name)); err != nil {
 						return replayError(cmd, err)
@@ -104,7 +104,7 @@ the rules.`,
 				return err
 			}
 			var st detect.Stats
-			err = withOutFile(s.out, out, func(w io.Writer) error {
+			err = withOutFile(s, out, func(w io.Writer) error {
 				pipe, err := outputs.FromConfig(ctx, cfg, outputs.Env{Stdout: w, Stderr: s.err, Block: true})
 				if err != nil {
 					return exitf(3, "alert delivery: %v", err)
@@ -159,13 +159,13 @@ func replayError(cmd *cobra.Command, err error) error {
 
 // withOutFile streams fn's output to stdout, or to path through
 // atomicfile: a failed or interrupted run never leaves a partial file.
-func withOutFile(stdout io.Writer, path string, fn func(w io.Writer) error) error {
+func withOutFile(s streams, path string, fn func(w io.Writer) error) error {
 	if path == "" || path == "-" {
-		return fn(stdout)
+		return fn(s.out)
 	}
-	err := atomicfile.Write(path, 0o644, fn)
+	err := atomicfile.WriteGated(s.gate, path, 0o644, fn)
 	var ee *ExitError
-	if err != nil && !errors.As(err, &ee) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if err != nil && !errors.As(err, &ee) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, atomicfile.ErrGateClosed) {
 		return exitf(3, "%v", err) // the file system, not the input
 	}
 	return err

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/palisade-sec/palisade/internal/atomicfile"
 	"github.com/palisade-sec/palisade/internal/escape"
 	"github.com/palisade-sec/palisade/internal/input"
 	"github.com/palisade-sec/palisade/internal/srcpos"
@@ -39,6 +40,9 @@ func exitf(code int, format string, args ...any) error {
 type streams struct {
 	in       io.Reader
 	out, err io.Writer
+	// gate is closed when Run gives up on a command after a signal: no
+	// --out file is replaced after that (nil: always open).
+	gate *atomicfile.Gate
 }
 
 // NewRoot builds the command tree.
@@ -192,7 +196,7 @@ func checkDurations(cmd *cobra.Command) error {
 // printed as one line on stderr; a panic in a command is turned into an
 // internal error line rather than a stack trace.
 func Run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) (code int) {
-	s := streams{in: in, out: out, err: errw}
+	s := streams{in: in, out: out, err: errw, gate: &atomicfile.Gate{}}
 	root := NewRoot(s)
 	root.SetArgs(args)
 	done := make(chan error, 1)
@@ -216,6 +220,14 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) 
 		case err = <-done:
 		case <-time.After(stopGrace):
 			err = context.Cause(ctx)
+			if s.gate.Close() {
+				// Its --out file was already replaced, complete: the
+				// command's work is done and it is only returning.
+				select {
+				case err = <-done:
+				case <-time.After(stopGrace):
+				}
+			}
 		}
 	}
 	if err == nil {

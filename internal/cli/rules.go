@@ -59,7 +59,7 @@ func newRulesValidateCmd(s streams) *cobra.Command {
 			if rs != nil {
 				counts = rs.Counts()
 			}
-			err = writeResult(s.out, out, func(w io.Writer) error {
+			err = writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, map[string]any{
 						"rules": counts.Rules, "enabled_rules": counts.EnabledRules, "macros": counts.Macros, "lists": counts.Lists,
@@ -126,7 +126,7 @@ func newRulesListCmd(s streams) *cobra.Command {
 			for _, r := range rs.Rules {
 				list = append(list, ruleJSON{Rule: r.Name, Priority: r.Priority.String(), Enabled: r.Enabled, Source: r.Source, Tags: nonNil(r.Tags), Desc: strings.TrimSpace(r.Desc)})
 			}
-			return writeResult(s.out, out, func(w io.Writer) error {
+			return writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, map[string]any{"rules": list})
 				}
@@ -165,7 +165,7 @@ func newRulesExplainCmd(s streams) *cobra.Command {
 			if !ok {
 				return exitf(1, "no rule named %q", escape.Text(args[0]))
 			}
-			return writeResult(s.out, out, func(w io.Writer) error {
+			return writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, ex)
 				}

@@ -179,7 +179,7 @@ func newSeccompCompileCmd(s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeResult(s.out, out, func(w io.Writer) error {
+			return writeResult(s, out, func(w io.Writer) error {
 				switch format {
 				case "raw":
 					b, _ := prog.MarshalBinary()
@@ -262,7 +262,7 @@ func newSeccompEvalCmd(s streams) *cobra.Command {
 					result[sc.Name] = act.String()
 					rows = append(rows, row{sc.Name, act.String()})
 				}
-				return writeResult(s.out, out, func(w io.Writer) error {
+				return writeResult(s, out, func(w io.Writer) error {
 					if format == "json" {
 						return writeJSON(w, map[string]any{"syscalls": result})
 					}
@@ -287,7 +287,7 @@ func newSeccompEvalCmd(s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeResult(s.out, out, func(w io.Writer) error {
+			return writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, map[string]any{"arch": arch, "syscall": name, "nr": nr, "args": a, "action": act.String()})
 				}
@@ -329,7 +329,7 @@ func newSeccompStatsCmd(s streams) *cobra.Command {
 			if err != nil {
 				return exitf(3, "internal error: %v", err)
 			}
-			return writeResult(s.out, out, func(w io.Writer) error {
+			return writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, struct {
 						Instructions int     `json:"instructions"`
@@ -385,7 +385,7 @@ func newSeccompLintCmd(s streams) *cobra.Command {
 				return err
 			}
 			findings := seccomp.Lint(r)
-			if err := writeResult(s.out, out, func(w io.Writer) error {
+			if err := writeResult(s, out, func(w io.Writer) error {
 				switch format {
 				case "json":
 					if findings == nil {
@@ -455,7 +455,7 @@ func newSeccompDiffCmd(s streams) *cobra.Command {
 				}
 			}
 			d := seccomp.Diff(rs[0], rs[1])
-			if err := writeResult(s.out, out, func(w io.Writer) error {
+			if err := writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					for _, l := range []*[]seccomp.DiffEntry{&d.Added, &d.Removed, &d.Changed} {
 						if *l == nil {
@@ -532,7 +532,7 @@ func newSeccompExplainCmd(s streams) *cobra.Command {
 			if err != nil {
 				return exitf(2, "%v", err)
 			}
-			return writeResult(s.out, out, func(w io.Writer) error {
+			return writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					if ex.Rules == nil {
 						ex.Rules = []seccomp.RuleNote{}

@@ -65,7 +65,7 @@ func newVersionCmd(s streams) *cobra.Command {
 				return err
 			}
 			b := readBuildInfo()
-			return writeResult(s.out, out, func(w io.Writer) error {
+			return writeResult(s, out, func(w io.Writer) error {
 				if format == "json" {
 					return writeJSON(w, b)
 				}
