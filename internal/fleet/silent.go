@@ -175,7 +175,7 @@ func (c *Collector) pruneHosts(ctx context.Context, now time.Time) {
 		}
 	}
 	c.hostsMu.Unlock()
-	n, err := c.st.PruneHosts(ctx, now.Add(-c.cfg.HostRetention))
+	n, err := c.st.PruneHosts(ctx, now.Add(-c.cfg.HostRetention), now)
 	if err != nil {
 		c.logf("prune hosts: %s", escape.Text(err.Error()))
 		return

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/palisade-sec/palisade/internal/alert"
+	"github.com/palisade-sec/palisade/internal/store"
 )
 
 // NATSConfig configures the NATS output.
@@ -54,10 +55,10 @@ type Heartbeat struct {
 	Spooled      int       `json:"spooled"` // alerts waiting in the agent's spool
 }
 
-// Window is how long a host may stay silent: three intervals, so one late
-// or lost heartbeat is not an alert.
+// Window is how long a host may stay silent: store.WindowIntervals
+// intervals, so one late or lost heartbeat is not an alert.
 func (h Heartbeat) Window() time.Duration {
-	return 3 * time.Duration(h.IntervalSec*float64(time.Second))
+	return store.WindowIntervals * time.Duration(h.IntervalSec*float64(time.Second))
 }
 
 // HostToken makes a hostname one NATS subject token (no dots, wildcards

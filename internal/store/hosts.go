@@ -160,9 +160,17 @@ func (s *sqlStore) Hosts(ctx context.Context) ([]Host, error) {
 	return out, nil
 }
 
-// PruneHosts deletes the hosts last seen before before.
-func (s *sqlStore) PruneHosts(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, "DELETE FROM palisade_hosts WHERE last_seen_ns < "+s.d.placeholder(1), before.UnixNano())
+// WindowIntervals is how many of its heartbeat intervals a host may stay
+// silent before it is alerted on (one late or lost heartbeat is not an
+// alert).
+const WindowIntervals = 3
+
+// PruneHosts deletes the hosts last seen before before whose window had
+// ended by now.
+func (s *sqlStore) PruneHosts(ctx context.Context, before, now time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, "DELETE FROM palisade_hosts WHERE last_seen_ns < "+s.d.placeholder(1)+
+		" AND last_seen_ns + interval_ms * "+s.d.placeholder(2)+" < "+s.d.placeholder(3),
+		before.UnixNano(), int64(WindowIntervals*time.Millisecond), now.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("prune hosts in %s: %w", s.display, err)
 	}
@@ -194,10 +202,10 @@ func (l *lazyStore) Hosts(ctx context.Context) ([]Host, error) {
 	return st.Hosts(ctx)
 }
 
-func (l *lazyStore) PruneHosts(ctx context.Context, before time.Time) (int64, error) {
+func (l *lazyStore) PruneHosts(ctx context.Context, before, now time.Time) (int64, error) {
 	st, err := l.get(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return st.PruneHosts(ctx, before)
+	return st.PruneHosts(ctx, before, now)
 }

@@ -73,12 +73,21 @@ func runHostsSuite(t *testing.T, open func(t *testing.T) Store) {
 		// the hostile one (t0), not node-b (t0+20s); a second run finds
 		// nothing more.
 		for _, want := range []int64{2, 0} {
-			if n, err := s.PruneHosts(ctx, t0.Add(10*time.Second)); err != nil || n != want {
+			if n, err := s.PruneHosts(ctx, t0.Add(10*time.Second), t0.Add(time.Hour)); err != nil || n != want {
 				t.Errorf("PruneHosts: %d, %v; want %d", n, err, want)
 			}
 		}
 		if hs, _ := s.Hosts(ctx); len(hs) != 1 || hs[0].Name != "node-b" {
 			t.Errorf("after pruning: %+v, want node-b only", hs)
+		}
+		// A host past the cut but still inside its window (three of its
+		// 10 s intervals after t0+20s) stays, so its silence can still be
+		// alerted on; once the window is over it goes.
+		if n, err := s.PruneHosts(ctx, t0.Add(30*time.Second), t0.Add(45*time.Second)); err != nil || n != 0 {
+			t.Errorf("PruneHosts within node-b's window: %d, %v; want 0", n, err)
+		}
+		if n, err := s.PruneHosts(ctx, t0.Add(30*time.Second), t0.Add(51*time.Second)); err != nil || n != 1 {
+			t.Errorf("PruneHosts after node-b's window: %d, %v; want 1", n, err)
 		}
 	})
 }

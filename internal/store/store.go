@@ -86,8 +86,9 @@ type Store interface {
 	UpsertHosts(ctx context.Context, hosts []Host) error
 	Hosts(ctx context.Context) ([]Host, error)
 	// PruneHosts deletes the hosts whose latest heartbeat is older than
-	// before, returning how many went.
-	PruneHosts(ctx context.Context, before time.Time) (int64, error)
+	// before and whose window (WindowIntervals of their interval) had
+	// ended by now, returning how many went.
+	PruneHosts(ctx context.Context, before, now time.Time) (int64, error)
 	Close() error
 }
 
