@@ -11,7 +11,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/palisade-sec/palisade/internal/testutil"
 )
@@ -108,14 +107,7 @@ func contains(list []string, s string) bool {
 // podmanFlags mounts them from.
 func configDir(t *testing.T) string {
 	t.Helper()
-	data, err := os.ReadFile(repoFile(t, "deploy/kubernetes/configmap.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cm corev1.ConfigMap
-	if err := yaml.UnmarshalStrict(data, &cm); err != nil {
-		t.Fatal(err)
-	}
+	cm := loadConfigMap(t)
 	dir := t.TempDir()
 	for name, body := range cm.Data {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {

@@ -12,7 +12,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // testNode is a node for the DaemonSet whose files live under dir; the
@@ -20,14 +19,7 @@ import (
 // checked).
 func testNode(t *testing.T, dir, sock string) kubeletNode {
 	t.Helper()
-	data, err := os.ReadFile(repoFile(t, "deploy/kubernetes/configmap.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cm corev1.ConfigMap
-	if err := yaml.UnmarshalStrict(data, &cm); err != nil {
-		t.Fatal(err)
-	}
+	cm := loadConfigMap(t)
 	// The shipped profile, installed where docs/deploy.md tells operators to.
 	seccompRoot := filepath.Join(dir, "seccomp")
 	profile, err := os.ReadFile(repoFile(t, "deploy/seccomp/palisade-agent.json"))

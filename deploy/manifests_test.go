@@ -126,17 +126,29 @@ func splitYAML(data []byte) [][]byte {
 	return docs
 }
 
-func loadDaemonSet(t *testing.T) *appsv1.DaemonSet {
+// loadManifest decodes the one-document manifest rel (from the
+// repository's root) strictly into a T.
+func loadManifest[T any](t *testing.T, rel string) *T {
 	t.Helper()
-	data, err := os.ReadFile(repoFile(t, "deploy/kubernetes/daemonset.yaml"))
+	data, err := os.ReadFile(repoFile(t, rel))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ds appsv1.DaemonSet
-	if err := yaml.UnmarshalStrict(data, &ds); err != nil {
+	var v T
+	if err := yaml.UnmarshalStrict(data, &v); err != nil {
 		t.Fatal(err)
 	}
-	return &ds
+	return &v
+}
+
+func loadDaemonSet(t *testing.T) *appsv1.DaemonSet {
+	t.Helper()
+	return loadManifest[appsv1.DaemonSet](t, "deploy/kubernetes/daemonset.yaml")
+}
+
+func loadConfigMap(t *testing.T) *corev1.ConfigMap {
+	t.Helper()
+	return loadManifest[corev1.ConfigMap](t, "deploy/kubernetes/configmap.yaml")
 }
 
 // The DaemonSet says what docs/deploy.md says: every node, the measured
@@ -199,14 +211,7 @@ func TestDaemonSet(t *testing.T) {
 // The ConfigMap's delivery config and rules load as watch would load them
 // (watch --list-syscalls reads both and needs no root).
 func TestConfigMapLoads(t *testing.T) {
-	data, err := os.ReadFile(repoFile(t, "deploy/kubernetes/configmap.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cm corev1.ConfigMap
-	if err := yaml.UnmarshalStrict(data, &cm); err != nil {
-		t.Fatal(err)
-	}
+	cm := loadConfigMap(t)
 	cfg, err := outputs.ParseConfig("palisade.yaml", []byte(cm.Data["palisade.yaml"]))
 	if err != nil {
 		t.Fatal(err)

@@ -204,26 +204,13 @@ func TestFloodKeepsDetections(t *testing.T) {
 	if os.Getenv("PALISADE_SOAK") == "1" {
 		runs = 10
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			// The shell that connected back gets one command: exit.
-			go func() {
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				fmt.Fprintln(c, "exit")
-				bufio.NewReader(c).ReadString(0)
-				c.Close()
-			}()
-		}
-	}()
+	// The shell that connected back gets one command: exit.
+	ln := testutil.Serve(t, "tcp", "127.0.0.1:0", func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintln(c, "exit")
+		bufio.NewReader(c).ReadString(0)
+		c.Close()
+	})
 	port := ln.Addr().(*net.TCPAddr).Port
 	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
 	var stdout testutil.SyncBuffer
@@ -298,20 +285,7 @@ func TestEvasionIOUringBeyondOpens(t *testing.T) {
 	img := requireVictimImage(t)
 	uo := testutil.BuildStatic(t, "./internal/kernel/ebpf/testdata/uringopen", filepath.Join(t.TempDir(), "uringopen"))
 	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := testutil.Serve(t, "tcp4", "127.0.0.1:0", testutil.HangUp)
 	override := filepath.Join(t.TempDir(), "override.yaml")
 	os.WriteFile(override, []byte("- list: allowed_outbound_destination_networks\n  items: [192.0.2.0/24]\n  override:\n    items: replace\n"), 0o644)
 
