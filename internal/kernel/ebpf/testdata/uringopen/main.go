@@ -187,18 +187,27 @@ func openPath(path string, write bool) error {
 	return report(res, err)
 }
 
+// newFixedRing is a ring with a sparse fixed-file table of one slot.
+func newFixedRing() (*ring, error) {
+	r, err := newRing()
+	if err != nil {
+		return nil, err
+	}
+	slots := []int32{-1}
+	if _, _, e := unix.Syscall6(sysIOUringRegister, uintptr(r.fd), registerFiles, uintptr(unsafe.Pointer(&slots[0])), 1, 0, 0); e != 0 {
+		return nil, fmt.Errorf("io_uring_register files: %w", e)
+	}
+	return r, nil
+}
+
 // openFixed opens path into slot 0 of a sparse fixed-file table and reads
 // it through the slot: the file is never in the process's fd table. With
 // skip the open asks for no completion on success (so only the read's
 // result comes back) and is linked to the read, which runs after it.
 func openFixed(path string, skip bool) error {
-	r, err := newRing()
+	r, err := newFixedRing()
 	if err != nil {
 		return err
-	}
-	slots := []int32{-1}
-	if _, _, e := unix.Syscall6(sysIOUringRegister, uintptr(r.fd), registerFiles, uintptr(unsafe.Pointer(&slots[0])), 1, 0, 0); e != 0 {
-		return fmt.Errorf("io_uring_register files: %w", e)
 	}
 	name := append([]byte(path), 0)
 	buf := make([]byte, 4096)
@@ -223,13 +232,9 @@ func openFixed(path string, skip bool) error {
 // linked read shorter than asked for fails the link and posts its
 // completion: one byte of a file that has one is never short.)
 func openFixedSilent(path string) error {
-	r, err := newRing()
+	r, err := newFixedRing()
 	if err != nil {
 		return err
-	}
-	slots := []int32{-1}
-	if _, _, e := unix.Syscall6(sysIOUringRegister, uintptr(r.fd), registerFiles, uintptr(unsafe.Pointer(&slots[0])), 1, 0, 0); e != 0 {
-		return fmt.Errorf("io_uring_register files: %w", e)
 	}
 	name := append([]byte(path), 0)
 	buf := make([]byte, 4096)
