@@ -84,34 +84,43 @@ func waitAlert(t *testing.T, out *testutil.SyncBuffer, skip int, timeout time.Du
 	return false
 }
 
+// watchedVictim starts `watch --builtin` (JSON alerts on the returned
+// buffer) and a container of the victim image, and gives the agent a
+// second to protect the container's files on its first records.
+func watchedVictim(t *testing.T) (string, *testutil.SyncBuffer) {
+	t.Helper()
+	testutil.RequireBPF(t)
+	img := requireVictimImage(t)
+	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
+	stdout := &testutil.SyncBuffer{}
+	testutil.StartWatch(t, bin, stdout, "--builtin", "--store", "none", "--metrics", "none", "-o", "json", "--ring-buffer", "16")
+	c := evasionContainer(t, img)
+	time.Sleep(time.Second)
+	return c, stdout
+}
+
 // Reads and writes that step around names (a hard link made under another
 // name, an open made through io_uring with no open syscall) are still
 // judged by the file they reach.
 func TestEvasionHardLinkAndIOUring(t *testing.T) {
-	testutil.RequireBPF(t)
-	img := requireVictimImage(t)
-	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
-	var stdout testutil.SyncBuffer
-	testutil.StartWatch(t, bin, &stdout, "--builtin", "--store", "none", "--metrics", "none", "-o", "json", "--ring-buffer", "16")
-	c := evasionContainer(t, img)
-	time.Sleep(time.Second) // the agent protects the container's files on its first records
+	c, stdout := watchedVictim(t)
 
 	dockerExec(t, c, "cd /etc && ln shadow /tmp/h && cat /tmp/h >/dev/null")
-	if !waitAlert(t, &stdout, 0, 10*time.Second, "Read sensitive file untrusted",
+	if !waitAlert(t, stdout, 0, 10*time.Second, "Read sensitive file untrusted",
 		map[string]string{"fd.name": "/tmp/h", "fd.identity": "/etc/shadow", "fd.nlink": "2"}) {
 		t.Errorf("no alert for reading /etc/shadow through a hard link:\n%s", stdout.String())
 	}
 	dockerExec(t, c, "ln /usr/bin/victim /tmp/v && echo pwned >> /tmp/v")
-	if !waitAlert(t, &stdout, 0, 10*time.Second, "Write below binary dir",
+	if !waitAlert(t, stdout, 0, 10*time.Second, "Write below binary dir",
 		map[string]string{"fd.name": "/tmp/v", "fd.identity": "/usr/bin/victim"}) {
 		t.Errorf("no alert for writing /usr/bin/victim through a hard link:\n%s", stdout.String())
 	}
 	dockerExec(t, c, "/uo /etc/shadow")
-	if !waitAlert(t, &stdout, 0, 10*time.Second, "Read sensitive file untrusted",
+	if !waitAlert(t, stdout, 0, 10*time.Second, "Read sensitive file untrusted",
 		map[string]string{"fd.name": "/etc/shadow", "evt.is_io_uring": "true", "proc.name": "uo"}) {
 		t.Errorf("no alert for reading /etc/shadow through io_uring:\n%s", stdout.String())
 	}
-	if !waitAlert(t, &stdout, 0, 10*time.Second, "io_uring setup in container", map[string]string{"proc.name": "uo"}) {
+	if !waitAlert(t, stdout, 0, 10*time.Second, "io_uring setup in container", map[string]string{"proc.name": "uo"}) {
 		t.Errorf("no alert for io_uring set up in a container:\n%s", stdout.String())
 	}
 }
@@ -122,28 +131,22 @@ func TestEvasionHardLinkAndIOUring(t *testing.T) {
 // a hard link; a hard link to a protected file made through names no
 // rule lists is its own alert; a hard link of an ordinary file is not.
 func TestEvasionReplacedFileAndLinkByIdentity(t *testing.T) {
-	testutil.RequireBPF(t)
-	img := requireVictimImage(t)
-	bin := testutil.BuildStatic(t, "./cmd/palisade", filepath.Join(t.TempDir(), "palisade"))
-	var stdout testutil.SyncBuffer
-	testutil.StartWatch(t, bin, &stdout, "--builtin", "--store", "none", "--metrics", "none", "-o", "json", "--ring-buffer", "16")
-	c := evasionContainer(t, img)
-	time.Sleep(time.Second) // the agent protects the container's files on its first records
+	c, stdout := watchedVictim(t)
 
 	const link = "Create hardlink over sensitive files"
 	dockerExec(t, c, "echo x >/tmp/plain && ln /tmp/plain /tmp/plain2")
 	dockerExec(t, c, "cp /etc/shadow /tmp/newshadow && mv /tmp/newshadow /etc/shadow && ln /etc/shadow /tmp/h2 && cat /tmp/h2 >/dev/null")
-	if !waitAlert(t, &stdout, 0, 10*time.Second, "Read sensitive file untrusted",
+	if !waitAlert(t, stdout, 0, 10*time.Second, "Read sensitive file untrusted",
 		map[string]string{"fd.name": "/tmp/h2", "fd.identity": "/etc/shadow", "fd.nlink": "2"}) {
 		t.Errorf("no alert for reading the replaced /etc/shadow through a hard link:\n%s", stdout.String())
 	}
 	dockerExec(t, c, "mkdir -p /tmp/d && ln -s /usr/bin /tmp/d/b && ln /tmp/d/b/victim /tmp/anything")
-	if !waitAlert(t, &stdout, 0, 10*time.Second, link,
+	if !waitAlert(t, stdout, 0, 10*time.Second, link,
 		map[string]string{"evt.arg.newpath": "/tmp/anything", "fd.identity": "/usr/bin/victim"}) {
 		t.Errorf("no alert for hard-linking /usr/bin/victim through a symlinked directory:\n%s", stdout.String())
 	}
 	dockerExec(t, c, "ln /proc/self/root/etc/shadow /tmp/y")
-	if !waitAlert(t, &stdout, 0, 10*time.Second, link,
+	if !waitAlert(t, stdout, 0, 10*time.Second, link,
 		map[string]string{"evt.arg.newpath": "/tmp/y", "fd.identity": "/etc/shadow"}) {
 		t.Errorf("no alert for hard-linking the replaced /etc/shadow through /proc/self/root:\n%s", stdout.String())
 	}
